@@ -1,0 +1,33 @@
+"""RL Toolbox: the entry point. Navigation over the lesson pages, page config, sidebar.
+
+Run with ``streamlit run app.py``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from toolbox.device import ENV_VAR, device_label
+from toolbox.lessons import built_lessons
+from ui.common import device_problem, page_device
+
+SOURCE_URL = "https://github.com/rl-toolbox/rl-toolbox"
+
+st.set_page_config(page_title="RL Toolbox", page_icon="🧰", layout="wide")
+
+pages = [st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True)]
+pages += [
+    st.Page(lesson.page_path, title=lesson.title, icon=lesson.icon, url_path=lesson.slug)
+    for lesson in built_lessons()
+]
+navigation = st.navigation(pages)
+
+with st.sidebar:
+    problem = device_problem()
+    if problem:
+        st.error(f"{problem} Computing on the CPU meanwhile.", icon="⚠️")
+    st.markdown(f"**Device:** `{device_label(page_device())}`")
+    st.caption(f"Set `{ENV_VAR}=cpu|cuda` to choose.")
+    st.markdown(f"[Source code]({SOURCE_URL}) · built with PyTorch and Streamlit")
+
+navigation.run()

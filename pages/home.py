@@ -1,0 +1,35 @@
+"""Home: what the toolbox is, a card per lesson, how to use it in class."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from toolbox.lessons import LESSONS
+
+st.title("🧰 RL Toolbox")
+st.markdown(
+    "The tricks reinforcement-learning practitioners reach for, one lesson each. Move a "
+    "slider and watch the mathematics respond: every number on these pages is computed live "
+    "by a tested PyTorch backend, on the GPU when there is one."
+)
+
+cols = st.columns(2)
+for i, lesson in enumerate(LESSONS):
+    with cols[i % 2].container(border=True):
+        st.subheader(f"{lesson.icon} {lesson.title}")
+        st.write(lesson.promise)
+        st.caption(f"📚 {lesson.papers}")
+        if lesson.built:
+            st.page_link(lesson.page_path, label=f"Open {lesson.title}", icon="➡️")
+        else:
+            st.info("Coming soon: this lesson is being written.", icon="🚧")
+
+st.divider()
+st.subheader("Using it in class")
+st.markdown(
+    "- **Projector:** use the ☰ menu → *Settings* → *Wide mode*, and zoom the browser to 125–150 %.\n"
+    "- **Sharing a view:** the settings that define a view are kept in the page's address; copy "
+    "the URL and students open exactly what you see.\n"
+    "- **Training together:** identical training requests are computed once and shared, so "
+    "a room that presses *Train* with the default settings waits for one run, not thirty."
+)

@@ -1,0 +1,48 @@
+"""Colours and layout shared by every figure, so a concept keeps its colour across pages."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+COLORS = {
+    # comparisons that recur across lessons
+    "with": "#1f77b4",        # with the trick / variant on
+    "without": "#d62728",     # without the trick / baseline
+    "target": "#7f7f7f",      # a reference or exact value
+    "empirical": "#1f77b4",   # what was measured / sampled
+    "current": "#ff7f0e",     # the value the slider currently selects
+    # estimators / methods
+    "reinforce": "#9467bd",
+    "gumbel_softmax": "#2ca02c",
+    "straight_through": "#ff7f0e",
+    "dial": "#1f77b4",
+    "rial": "#2ca02c",
+    "nocomm": "#7f7f7f",
+}
+
+# A qualitative palette for many variants (ablations, agents, categories).
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
+)
+
+
+def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 360) -> go.Figure:
+    """Apply the common look: a title, labelled axes, compact margins, legend on top."""
+    fig.update_layout(
+        title=dict(text=title, x=0.0, xanchor="left"),
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        height=height,
+        margin=dict(l=60, r=20, t=60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        template="plotly_white",
+    )
+    return fig
+
+
+def hex_to_rgba(color: str, alpha: float) -> str:
+    """``"#1f77b4", 0.2 -> "rgba(31,119,180,0.2)"`` for confidence bands."""
+    c = color.lstrip("#")
+    r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"

@@ -1,0 +1,70 @@
+"""The catalogue of lessons: metadata shared by the navigation (app.py) and the home page.
+
+A lesson is *built* when its page file exists; the home page lists the others as "coming" so
+that there is never a dead link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Lesson:
+    slug: str
+    """URL path of the page (``/gumbel_softmax``) and the page file's stem."""
+    title: str
+    icon: str
+    promise: str
+    """One line: what a student can do on the page."""
+    papers: str
+    """The references the page is built on."""
+
+    @property
+    def page_path(self) -> str:
+        return f"pages/{self.slug}.py"
+
+    @property
+    def built(self) -> bool:
+        return (ROOT / self.page_path).is_file()
+
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson(
+        "normalization", "Normalization", "📏",
+        "Watch running statistics converge, and see observations, rewards and advantages "
+        "brought to a trainable scale.",
+        "Gymnasium wrappers; Huang et al. 2022; Ioffe & Szegedy 2015; Ba et al. 2016",
+    ),
+    Lesson(
+        "gumbel_softmax", "Gumbel-Softmax", "🎲",
+        "Sample categories with Gumbel noise, turn the temperature, and compare gradient "
+        "estimators live.",
+        "Gumbel 1954; Jang et al. 2017; Maddison et al. 2017",
+    ),
+    Lesson(
+        "social_influence", "Social influence", "🤝",
+        "Edit two policies and watch the counterfactual KL influence reward respond; "
+        "then design a signalling scheme.",
+        "Jaques et al. 2019; Kamenica & Gentzkow 2011; Lin et al. 2023",
+    ),
+    Lesson(
+        "dial", "DIAL", "💡",
+        "Train agents to invent a 1-bit protocol for the Switch Riddle, and decode what "
+        "they learned to say.",
+        "Foerster et al. 2016",
+    ),
+    Lesson(
+        "ppo_details", "PPO implementation details", "🛠️",
+        "Toggle each of PPO's implementation details and watch ablations over seeds learn "
+        "CartPole side by side.",
+        "Schulman et al. 2017; Huang et al. 2022; CleanRL",
+    ),
+)
+
+
+def built_lessons() -> list[Lesson]:
+    return [lesson for lesson in LESSONS if lesson.built]

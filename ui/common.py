@@ -1,0 +1,84 @@
+"""Helpers every page uses: the device, error display, and URL query parameters.
+
+Pages import these instead of re-writing them; nothing here computes mathematics.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import streamlit as st
+import torch
+
+from toolbox.device import resolve_device
+
+
+def page_device() -> torch.device:
+    """The device the pages compute on.
+
+    An invalid ``RL_TOOLBOX_DEVICE`` must not break the lesson: the sidebar shows the error
+    (see app.py) and the computation falls back to the CPU.
+    """
+    try:
+        return resolve_device(None)
+    except ValueError:
+        return torch.device("cpu")
+
+
+def device_problem() -> str | None:
+    """The message for an invalid device override, or ``None`` when it is fine."""
+    try:
+        resolve_device(None)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+def show_error(err: Exception, where: str = "") -> None:
+    """Show a backend ``ValueError`` as a readable message (never a traceback)."""
+    prefix = f"**{where}**: " if where else ""
+    st.error(f"{prefix}{err}", icon="⚠️")
+
+
+def query_value(
+    key: str,
+    default: Any,
+    cast: Callable[[str], Any] = str,
+    valid: Callable[[Any], bool] | Sequence[Any] | None = None,
+) -> Any:
+    """Read ``st.query_params[key]`` safely.
+
+    A missing key gives ``default``. A value that does not parse with ``cast`` or fails
+    ``valid`` (a predicate, or a collection of allowed values) gives ``default`` and a warning
+    that says which parameter was ignored, so a malformed shared link still opens the page.
+    """
+    if key not in st.query_params:
+        return default
+    raw = st.query_params.get(key)
+    try:
+        value = cast(raw)
+    except (TypeError, ValueError):
+        st.warning(f"Ignored the link parameter `{key}={raw}`: it is not a valid value; using {default!r}.")
+        return default
+    ok = True
+    if valid is not None:
+        ok = valid(value) if callable(valid) else value in valid
+    if not ok:
+        st.warning(f"Ignored the link parameter `{key}={raw}`: it is out of range; using {default!r}.")
+        return default
+    return value
+
+
+def set_query(**params: Any) -> None:
+    """Mirror the settings that define the view into the URL, so a link reproduces it."""
+    for key, value in params.items():
+        text = str(value)
+        if st.query_params.get(key) != text:
+            st.query_params[key] = text
+
+
+def lesson_header(title: str, idea: str, papers: str) -> None:
+    """The top of every lesson: title, the idea in one paragraph, and the papers it follows."""
+    st.title(title)
+    st.markdown(idea)
+    st.caption(f"📚 {papers}")
