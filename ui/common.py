@@ -82,3 +82,32 @@ def lesson_header(title: str, idea: str, papers: str) -> None:
     st.title(title)
     st.markdown(idea)
     st.caption(f"📚 {papers}")
+
+
+def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5) -> bool:
+    """Stream a shared background job (``toolbox.jobs.Job``) until it ends.
+
+    Shows a progress bar and, each poll, calls ``render_partial(job.partial)`` inside one
+    placeholder (so a learning curve redraws in place). Every session that submitted the same
+    key watches the same job. Returns True when the job finished successfully; on failure it
+    shows the job's message with ``st.error`` and returns False.
+    """
+    import time
+
+    bar = st.progress(job.progress, text=label)
+    area = st.empty()
+    shown = None
+    while not job.done:
+        state = " — queued: waiting for a free training slot" if job.status == "queued" else ""
+        bar.progress(job.progress, text=f"{label}: {job.progress:.0%}{state}")
+        if render_partial is not None and job.partial is not None and job.partial is not shown:
+            with area.container():
+                render_partial(job.partial)
+            shown = job.partial
+        time.sleep(poll_s)
+    bar.empty()
+    area.empty()
+    if job.status == "error":
+        st.error(f"{label} failed: {job.error}", icon="⚠️")
+        return False
+    return True

@@ -1,0 +1,63 @@
+import threading
+import time
+
+from toolbox.jobs import JobRunner
+
+
+def test_same_key_runs_once_and_shares_result():
+    runner = JobRunner(max_concurrent=2)
+    calls = []
+
+    def work(report):
+        calls.append(1)
+        for i in range(5):
+            report((i + 1) / 5, {"step": i})
+            time.sleep(0.01)
+        return 42
+
+    jobs = [runner.submit("k", work) for _ in range(30)]
+    assert all(j is jobs[0] for j in jobs)
+    assert jobs[0].wait(5)
+    assert jobs[0].result == 42 and jobs[0].progress == 1.0 and jobs[0].partial == {"step": 4}
+    assert len(calls) == 1
+
+
+def test_concurrency_is_bounded():
+    runner = JobRunner(max_concurrent=2)
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    def work(report):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return True
+
+    jobs = [runner.submit(f"k{i}", work) for i in range(6)]
+    for j in jobs:
+        assert j.wait(5)
+    assert peak[0] == 2
+
+
+def test_errors_are_messages_and_retried():
+    runner = JobRunner(max_concurrent=1)
+
+    def bad(report):
+        raise ValueError("budget too large: at most 10 steps")
+
+    job = runner.submit("bad", bad)
+    job.wait(5)
+    assert job.status == "error" and "budget too large" in job.error
+    job2 = runner.submit("bad", lambda report: 1)
+    job2.wait(5)
+    assert job2 is not job and job2.result == 1
+
+
+def test_finished_jobs_are_evicted_beyond_cap():
+    runner = JobRunner(max_concurrent=2, max_kept=3)
+    for i in range(10):
+        runner.submit(f"k{i}", lambda report: i).wait(5)
+    assert len(runner._jobs) <= 4
