@@ -110,7 +110,7 @@ def _check_n(n, what: str = "number of samples") -> int:
 def _check_budget(n: int, numel: int) -> None:
     if n * numel > MAX_ELEMENTS:
         raise ValueError(
-            f"{n:,} samples of {numel:,} categories is more than this server draws at once "
+            f"Drawing {n:,} samples of {numel:,} categories is more than this server does at once "
             f"({MAX_ELEMENTS:,} numbers); ask for fewer samples."
         )
 
@@ -121,11 +121,11 @@ def _check_f(f, logits: torch.Tensor) -> torch.Tensor:
         try:
             f = torch.as_tensor(f, dtype=logits.dtype)
         except (TypeError, ValueError, RuntimeError):
-            raise ValueError("f must be a list of numbers, one value f(k) per category.") from None
+            raise ValueError("The values f(k) must be a list of numbers, one per category.") from None
     f = f.to(device=logits.device, dtype=logits.dtype)
     if f.dim() != 1 or f.shape[0] != logits.shape[-1]:
         raise ValueError(
-            f"f needs one value per category: there are K = {logits.shape[-1]} categories but f has "
+            f"The values f(k) need one number per category: there are K = {logits.shape[-1]} categories but f has "
             f"{f.numel()} value(s)."
         )
     if not bool(torch.isfinite(f).all()):
