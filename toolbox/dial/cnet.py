@@ -1,0 +1,121 @@
+"""The C-Net of DIAL/RIAL for the Switch Riddle (Foerster et al. 2016, Section 6.1 and appendix).
+
+Inputs of different kinds and ranges are mapped into one R^H space and **added**:
+
+    z_t^a = TaskEmbed(a) + ObsEmbed(o_t^a) + ActionEmbed(u_{t-1}^a) + MLP(m_{t-1})
+
+* ``agent_embed``: lookup table over agent indices (parameter sharing: one network, the index
+  tells the agents apart);
+* ``obs_embed``: lookup table over the observation (0 outside, 1 in the room);
+* ``action_embed``: lookup table over the previous environment action (0 = no action yet,
+  1 = None, 2 = Tell);
+* ``message_mlp``: ``BatchNorm1d(c) -> Linear(c, H) -> ReLU`` on the received message
+  (a continuous value, so it needs a normaliser and a layer instead of a table).
+
+A 2-layer GRU carries the action-observation history, ``h_t = GRU(z_t, h_{t-1})``, and the
+``head`` ``Linear(H, H) -> BatchNorm1d(H) -> ReLU -> Linear(H, |U| + |M|)`` outputs Q-values of the
+environment actions and, for DIAL, the real-valued message ``m_t`` (for RIAL, Q-values of the two
+message actions).
+
+``input_mode="concat"`` is the comparison variant: the raw inputs (agent index, observation,
+previous action, message — numbers of different ranges) concatenated into one vector and
+mapped by a single ``Linear``. (Concatenating *one-hot* codes and applying a Linear layer is
+exactly a sum of lookup-table rows — a table is a Linear layer on one-hot input.)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+INPUT_MODES = ("sum", "concat")
+
+
+class CNet(nn.Module):
+    """Recurrent Q-network with message output. Shapes: ``N`` rows (episodes x agents), ``H`` = rnn_size.
+
+    ``forward(agent (N,), obs (N,), prev_action (N,), message (N, c), hidden (L, N, H),
+    prev_message (N,) or None) -> (out (N, n_outputs), hidden (L, N, H))``.
+    """
+
+    def __init__(
+        self,
+        n_agents: int = 3,
+        rnn_size: int = 128,
+        n_actions: int = 2,
+        comm_bits: int = 1,
+        n_outputs: int | None = None,
+        rnn_layers: int = 2,
+        input_mode: str = "sum",
+        message_actions: int = 0,
+        init_range: float = 0.08,
+    ):
+        super().__init__()
+        if input_mode not in INPUT_MODES:
+            raise ValueError(f"input_mode must be one of {INPUT_MODES}; got {input_mode!r}.")
+        if n_agents < 1 or rnn_size < 1:
+            raise ValueError("CNet needs at least one agent and a positive rnn_size.")
+        self.n_agents, self.rnn_size, self.comm_bits = n_agents, rnn_size, comm_bits
+        self.input_mode = input_mode
+        self.n_outputs = n_outputs if n_outputs is not None else n_actions + comm_bits
+        if input_mode == "sum":
+            self.agent_embed = nn.Embedding(n_agents, rnn_size)
+            self.obs_embed = nn.Embedding(2, rnn_size)
+            self.action_embed = nn.Embedding(n_actions + 1, rnn_size)
+            # RIAL's previous message action (0 = none yet, 1/2 = bit 0/1), as in the reference.
+            self.message_action_embed = nn.Embedding(message_actions + 1, rnn_size) if message_actions else None
+            self.message_mlp = (
+                nn.Sequential(nn.BatchNorm1d(comm_bits), nn.Linear(comm_bits, rnn_size), nn.ReLU())
+                if comm_bits > 0 else None
+            )
+        else:
+            n_raw = 3 + comm_bits + (1 if message_actions else 0)
+            self.input_layer = nn.Linear(n_raw, rnn_size)
+        self.rnn = nn.GRU(rnn_size, rnn_size, num_layers=rnn_layers)
+        self.head = nn.Sequential(
+            nn.Linear(rnn_size, rnn_size), nn.BatchNorm1d(rnn_size), nn.ReLU(), nn.Linear(rnn_size, self.n_outputs)
+        )
+        # The reference draws the GRU's weights from uniform(-0.08, 0.08); other layers keep
+        # PyTorch's defaults (so embeddings start N(0, 1)).
+        for p in self.rnn.parameters():
+            nn.init.uniform_(p, -init_range, init_range)
+
+    def embed(self, agent, obs, prev_action, message, prev_message=None) -> torch.Tensor:
+        """The GRU input ``z: (N, H)``: sum of embeddings, or Linear of the concatenated raw inputs."""
+        if self.input_mode == "concat":
+            cols = [agent.float()[:, None], obs.float()[:, None], prev_action.float()[:, None]]
+            if self.comm_bits:
+                cols.append(message.reshape(-1, self.comm_bits))
+            if prev_message is not None:
+                cols.append(prev_message.float()[:, None])
+            return self.input_layer(torch.cat(cols, 1))
+        z = self.agent_embed(agent) + self.obs_embed(obs) + self.action_embed(prev_action)
+        if self.message_mlp is not None:
+            z = z + self.message_mlp(message.reshape(-1, self.comm_bits))
+        if self.message_action_embed is not None and prev_message is not None:
+            z = z + self.message_action_embed(prev_message)
+        return z
+
+    def forward(self, agent, obs, prev_action, message, hidden, prev_message=None):
+        z = self.embed(agent, obs, prev_action, message, prev_message)
+        out, hidden = self.rnn(z.unsqueeze(0), hidden)
+        return self.head(out.squeeze(0)), hidden
+
+    def initial_hidden(self, n_rows: int, device=None) -> torch.Tensor:
+        return torch.zeros(self.rnn.num_layers, n_rows, self.rnn_size, device=device)
+
+    def stage_shapes(self, n_rows: int = 96) -> list[tuple[str, tuple[int, ...]]]:
+        """Tensor shape after each stage for a batch of ``n_rows`` (episodes x agents), for teaching."""
+        H, L = self.rnn_size, self.rnn.num_layers
+        if self.input_mode == "concat":
+            n_raw = self.input_layer.in_features
+            return [("raw inputs concatenated", (n_rows, n_raw)), ("input_layer: Linear", (n_rows, H)),
+                    ("rnn: GRU (L layers)", (L, n_rows, H)), ("head", (n_rows, self.n_outputs))]
+        rows = [("agent index a", (n_rows,)), ("agent_embed(a)", (n_rows, H)),
+                ("observation o_t", (n_rows,)), ("obs_embed(o_t)", (n_rows, H)),
+                ("previous action u_{t-1}", (n_rows,)), ("action_embed(u_{t-1})", (n_rows, H))]
+        if self.message_mlp is not None:
+            rows += [("message m_{t-1}", (n_rows, self.comm_bits)), ("message_mlp(m_{t-1})", (n_rows, H))]
+        rows += [("z_t = sum", (n_rows, H)), ("rnn hidden h_t", (L, n_rows, H)),
+                 ("head: Q(u) [+ m_t]", (n_rows, self.n_outputs))]
+        return rows
