@@ -92,6 +92,25 @@ def test_chi_square_matches_scipy(counts, probs):
     assert ours.p_value == pytest.approx(ref.pvalue, rel=1e-6, abs=1e-12)
 
 
+def test_gumbel_max_experiment_summary():
+    ex = G.gumbel_max_experiment(torch.log(P4), 40_000, generator=gen(22))
+    z = G.gumbel_max_sample(torch.log(P4), 40_000, generator=gen(22))
+    assert np.array_equal(ex.counts.numpy(), np.bincount(z.numpy(), minlength=4))
+    assert np.allclose(ex.freqs.numpy(), ex.counts.numpy() / 40_000)
+    assert np.allclose(ex.probs.numpy(), P4D, atol=1e-6)
+    ref = stats.chisquare(ex.counts.numpy(), 40_000 * ex.probs.numpy())
+    assert ex.chi_square.p_value == pytest.approx(ref.pvalue, rel=1e-6)
+
+
+def test_relaxed_experiment_matches_gumbel_softmax():
+    ex = G.relaxed_experiment(torch.log(P4), 0.3, 30_000, generator=gen(23))
+    y = G.gumbel_softmax(torch.log(P4).expand(30_000, 4), 0.3, generator=gen(23))
+    assert torch.allclose(ex.samples, y) and torch.allclose(ex.mean_sample, y.mean(0))
+    # argmax of a relaxed sample is a Gumbel-max sample, whatever τ
+    counts = (ex.argmax_freqs.numpy() * 30_000).round()
+    assert stats.chisquare(counts, 30_000 * P4D).pvalue > 1e-3
+
+
 def test_category_counts_matches_numpy():
     z = torch.randint(0, 7, (1000, 3), generator=gen(5))
     counts = G.category_counts(z, 7)
@@ -300,6 +319,25 @@ def test_logits_from_probs_and_presets():
     assert G.preset_probabilities("one dominant", 4)[0] == pytest.approx(0.7)
 
 
+def test_preset_values_and_distribution_logits():
+    p = G.preset_values("zipf", 5, "probabilities")
+    logits = G.preset_values("zipf", 5, "logits")
+    assert np.allclose(np.exp(logits), p)
+    assert torch.allclose(G.distribution_logits(p, "probabilities").double().softmax(-1), torch.tensor(p, dtype=torch.float64), atol=1e-6)
+    assert torch.allclose(G.distribution_logits([1.0, 2.0], "logits"), torch.tensor([1.0, 2.0]))
+    assert G.default_f(3) == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="NaN"):
+        G.distribution_logits([1.0, float("nan")], "logits")
+
+
+def test_summarize_estimates_against_numpy():
+    x = torch.randn(400, 3, generator=gen(21))
+    s = G.summarize_estimates(x)
+    assert np.allclose(s.mean.numpy(), x.numpy().mean(0), atol=1e-6)
+    assert np.allclose(s.std.numpy(), x.numpy().std(0, ddof=1), atol=1e-5)
+    assert np.allclose(s.se.numpy(), x.numpy().std(0, ddof=1) / 20, atol=1e-6)
+
+
 def test_parse_numbers():
     assert G.parse_numbers("0.5, 0.3;0.2  1e-1") == [0.5, 0.3, 0.2, 0.1]
     assert math.isnan(G.parse_numbers("nan, 1")[0])
@@ -339,6 +377,8 @@ LOGITS = torch.zeros(3)
     (lambda: G.temperature_sweep(LOGITS, [1.0, -1.0], 10), "greater than 0"),
     (lambda: G.estimator_sweep(LOGITS, F3, [1.0], 1), "at least 2 samples"),
     (lambda: G.preset_probabilities("spiky", 3), "Unknown preset"),
+    (lambda: G.preset_values("uniform", 3, "odds"), "Unknown input mode"),
+    (lambda: G.distribution_logits([0.5, 0.4], "probabilities"), "sum to 1"),
     (lambda: G.chi_square_test([1, 2], [0.5, 0.6]), "sum to 1"),
     (lambda: G.gaussian_reparameterization(0.0, 0.0, 3), "greater than 0"),
 ])

@@ -133,6 +133,11 @@ def _check_f(f, logits: torch.Tensor) -> torch.Tensor:
     return f
 
 
+def check_f_values(f: Sequence[float], K: int) -> list[float]:
+    """Validate typed objective values f(k): K finite numbers. Returns them as floats."""
+    return _check_f(f, torch.zeros(_check_n(K, "number of categories K"))).tolist()
+
+
 def parse_numbers(text: str, what: str = "values") -> list[float]:
     """Parse ``"0.5, 0.3; 0.2"`` (commas, semicolons or spaces) into floats.
 
@@ -201,6 +206,33 @@ def preset_probabilities(name: str, K: int, device: str | torch.device | None = 
     else:
         w = 1.0 / (k + 1)
     return w / w.sum()
+
+
+MODES = ("probabilities", "logits")
+"""How a student types a distribution: probabilities π, or logits θ (π = softmax θ)."""
+
+
+def preset_values(name: str, K: int, mode: str = "probabilities") -> list[float]:
+    """The preset ``name`` as the numbers a student would type: π (``probabilities``) or log π."""
+    if mode not in MODES:
+        raise ValueError(f"Unknown input mode {mode!r}; choose {' or '.join(MODES)}.")
+    p = preset_probabilities(name, K, device="cpu").double()
+    return (p if mode == "probabilities" else p.log()).tolist()
+
+
+def distribution_logits(values: Sequence[float], mode: str = "probabilities",
+                        device: str | torch.device | None = None) -> torch.Tensor:
+    """Typed numbers → validated logits θ ``(K,)``: log π for probabilities, as-is for logits."""
+    if mode not in MODES:
+        raise ValueError(f"Unknown input mode {mode!r}; choose {' or '.join(MODES)}.")
+    if mode == "probabilities":
+        return logits_from_probs(values, device=device)
+    return _check_logits(torch.as_tensor(values, dtype=torch.get_default_dtype(), device=resolve_device(device)))
+
+
+def default_f(K: int) -> list[float]:
+    """The lesson's default objective values f(k) = k: later categories are worth more."""
+    return [float(k) for k in range(_check_n(K, "number of categories K"))]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -317,8 +349,63 @@ def chi_square_test(counts, probs) -> ChiSquareResult:
     return ChiSquareResult(float(stat), dof, float(p))
 
 
+@dataclass(frozen=True)
+class GumbelMaxExperiment:
+    """n Gumbel-max draws from Cat(π) summarised for display (CPU tensors)."""
+
+    probs: torch.Tensor
+    """(K,) the target π = softmax(θ)."""
+    counts: torch.Tensor
+    """(K,) how many of the n samples fell in each category."""
+    freqs: torch.Tensor
+    """(K,) counts / n."""
+    chi_square: ChiSquareResult
+    """Pearson's test of the counts against π."""
+
+
+def gumbel_max_experiment(logits, n: int, generator: torch.Generator | None = None) -> GumbelMaxExperiment:
+    """Draw n samples z = argmax(θ + g) for ``logits (K,)``, count them and test them against π."""
+    logits = _check_logits(logits)
+    if logits.dim() != 1:
+        raise ValueError("gumbel_max_experiment takes one logit vector of shape (K,).")
+    z = gumbel_max_sample(logits, n, generator=generator)
+    K = logits.shape[0]
+    counts = category_counts(z, K).cpu()
+    probs = torch.softmax(logits.double(), -1).cpu()
+    return GumbelMaxExperiment(probs, counts, counts.double() / counts.sum(), chi_square_test(counts, probs))
+
+
 # ----------------------------------------------------------------------------------------------
 # temperature
+
+
+@dataclass(frozen=True)
+class RelaxedExperiment:
+    """Relaxed samples at one temperature, for display (CPU tensors)."""
+
+    probs: torch.Tensor
+    """(K,) π = softmax(θ)."""
+    samples: torch.Tensor
+    """(n, K) samples y = softmax((θ + g)/τ)."""
+    mean_sample: torch.Tensor
+    """(K,) the average of the n samples, an estimate of E[y]."""
+    argmax_freqs: torch.Tensor
+    """(K,) how often each category is the largest coordinate: π at every τ (Gumbel-max)."""
+
+
+def relaxed_experiment(logits, tau, n: int, generator: torch.Generator | None = None) -> RelaxedExperiment:
+    """Draw n relaxed samples from ``logits (K,)`` at temperature τ (one batched softmax)."""
+    logits = _check_logits(logits)
+    if logits.dim() != 1:
+        raise ValueError("relaxed_experiment takes one logit vector of shape (K,).")
+    n = _check_n(n)
+    _check_budget(n, logits.numel())
+    y = gumbel_softmax(logits.expand(n, -1), tau, generator=generator)
+    K = logits.shape[0]
+    freqs = category_counts(y.argmax(-1), K).double() / n
+    return RelaxedExperiment(torch.softmax(logits, -1).cpu(), y.cpu(), y.mean(0).cpu(), freqs.cpu())
+
+
 
 
 @dataclass(frozen=True)
@@ -554,6 +641,27 @@ def estimate_gradients(logits, f, tau, estimator: str, n_samples: int,
     taus = torch.as_tensor([float(tau)], dtype=logits.dtype, device=logits.device)
     g = sample_gumbel((n, logits.shape[0]), generator=generator, device=logits.device).to(logits.dtype)
     return _estimates(logits, f, taus, estimator, g, downstream)[0]
+
+
+@dataclass(frozen=True)
+class EstimateSummary:
+    """Mean and spread of per-sample gradient estimates ``(n, K)``."""
+
+    mean: torch.Tensor
+    """(K,) the average estimate."""
+    std: torch.Tensor
+    """(K,) per-coordinate standard deviation of a single-sample estimate."""
+    se: torch.Tensor
+    """(K,) standard error of the mean, std/√n."""
+
+
+def summarize_estimates(estimates: torch.Tensor) -> EstimateSummary:
+    """Mean, standard deviation and standard error over the sample axis of ``(n, K)``."""
+    n = estimates.shape[0]
+    if n < 2:
+        raise ValueError("Measuring a spread needs at least 2 samples.")
+    std = estimates.std(0)
+    return EstimateSummary(estimates.mean(0).cpu(), std.cpu(), (std / math.sqrt(n)).cpu())
 
 
 @dataclass(frozen=True)
