@@ -1,0 +1,157 @@
+"""Stacked actor-critic MLPs for many PPO runs at once, with a hand-written backward pass.
+
+CleanRL's CartPole agent is two tanh MLPs, ``4 → 64 → 64 → 2`` (policy logits) and
+``4 → 64 → 64 → 1`` (value). Here R runs are one computation:
+
+* every (tower, run) pair owns one contiguous row of a flat parameter matrix ``theta (K·R, P)``,
+  tower-major (rows ``0..R-1`` tower 0, ``R..2R-1`` tower 1). ``K = 2`` towers for separate
+  actor and critic networks, ``K = 1`` for a shared trunk. Per-run scalars (learning rate, Adam
+  state, clip coefficient) broadcast as ``(K·R, 1)`` columns, so Adam is a handful of whole-matrix ops;
+* each layer's weights are strided views of ``theta`` fed straight to ``torch.baddbmm``;
+* a tower ends in a 3-column head ``[logit_0, logit_1, value]``; a mask keeps the actor tower's
+  value column and the critic tower's logit columns at exactly zero, and the towers' outputs are
+  summed. For ``K = 1`` all three columns belong to the one trunk (CleanRL's shared-network layout).
+
+The backward pass is written out (three ``bmm`` per layer and the tanh derivative ``1 − h²``)
+because on a small CPU autograd's per-op bookkeeping costs more than the arithmetic;
+``tests/test_ppo.py`` checks it against ``torch.autograd`` on CleanRL's loss written directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+HIDDEN = 64
+OBS_DIM = 4
+NUM_ACTIONS = 2
+OUT = NUM_ACTIONS + 1  # [logits..., value]
+
+# (name, rows, cols) of each block inside one tower's parameter row; weights stored (in, out)
+LAYOUT = (
+    ("W1", OBS_DIM, HIDDEN),
+    ("b1", 1, HIDDEN),
+    ("W2", HIDDEN, HIDDEN),
+    ("b2", 1, HIDDEN),
+    ("W3", HIDDEN, OUT),
+    ("b3", 1, OUT),
+)
+OFFSETS: dict[str, tuple[int, int, int]] = {}
+_o = 0
+for _name, _r, _c in LAYOUT:
+    OFFSETS[_name] = (_o, _r, _c)
+    _o += _r * _c
+PARAMS_PER_TOWER = _o
+
+
+def head_mask(num_towers: int, num_runs: int, device=None) -> torch.Tensor:
+    """``(K·R, 1, 3)`` 0/1 mask of the head columns each tower owns (all ones for a shared trunk)."""
+    m = torch.ones(num_towers, num_runs, 1, OUT, device=device)
+    if num_towers == 2:
+        m[0, :, :, NUM_ACTIONS:] = 0.0  # actor tower: logits only
+        m[1, :, :, :NUM_ACTIONS] = 0.0  # critic tower: value only
+    return m.reshape(num_towers * num_runs, 1, OUT)
+
+
+def views(theta: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Block views ``(K·R, rows, cols)`` of a flat ``(K·R, P)`` parameter (or gradient) matrix."""
+    kr = theta.shape[0]
+    return {n: theta[:, o : o + r * c].view(kr, r, c) for n, (o, r, c) in OFFSETS.items()}
+
+
+def init_params(seeds, shared_network: bool, orthogonal_init: bool, device=None) -> torch.Tensor:
+    """Initial ``theta (K·R, P)`` for runs with integer ``seeds`` (length R).
+
+    Orthogonal init (CleanRL's ``layer_init``): hidden layers gain √2, policy head gain 0.01,
+    value head gain 1, biases 0. Otherwise PyTorch's ``nn.Linear`` default: weights and biases
+    uniform in ±1/√fan_in. Each run draws from its own ``torch.Generator`` seeded with its seed, so
+    its initial parameters do not depend on the other runs (this loop runs once, at set-up).
+    """
+    K = 1 if shared_network else 2
+    R = len(seeds)
+    theta = torch.zeros(K, R, PARAMS_PER_TOWER, dtype=torch.float32)
+
+    def linear(gen, fan_in, fan_out, gain):
+        w = torch.empty(fan_out, fan_in)  # torch's (out, in) layout, so draws match nn.Linear's
+        if orthogonal_init:
+            torch.nn.init.orthogonal_(w, gain, generator=gen)
+            b = torch.zeros(fan_out)
+        else:
+            bound = 1.0 / math.sqrt(fan_in)
+            torch.nn.init.uniform_(w, -bound, bound, generator=gen)
+            b = torch.empty(fan_out).uniform_(-bound, bound, generator=gen)
+        return w.T, b
+
+    for r, seed in enumerate(seeds):
+        gen = torch.Generator().manual_seed(int(seed))
+        for k in range(K):
+            v = views(theta[k])
+            w, b = linear(gen, OBS_DIM, HIDDEN, math.sqrt(2))
+            v["W1"][r], v["b1"][r, 0] = w, b
+            w, b = linear(gen, HIDDEN, HIDDEN, math.sqrt(2))
+            v["W2"][r], v["b2"][r, 0] = w, b
+            if K == 1 or k == 0:
+                w, b = linear(gen, HIDDEN, NUM_ACTIONS, 0.01)
+                v["W3"][r, :, :NUM_ACTIONS], v["b3"][r, 0, :NUM_ACTIONS] = w, b
+            if K == 1 or k == 1:
+                w, b = linear(gen, HIDDEN, 1, 1.0)
+                v["W3"][r, :, NUM_ACTIONS:], v["b3"][r, 0, NUM_ACTIONS:] = w, b
+    return theta.reshape(K * R, PARAMS_PER_TOWER).to(device)
+
+
+class Forward:
+    """Activations of one forward pass, kept for :func:`backward`."""
+
+    __slots__ = ("x", "h1", "h2", "out")
+
+    def __init__(self, x, h1, h2, out):
+        self.x, self.h1, self.h2, self.out = x, h1, h2, out
+
+
+def forward(theta: torch.Tensor, obs: torch.Tensor, num_towers: int) -> Forward:
+    """``obs (R, B, 4)`` -> ``Forward`` with ``out (R, B, 3)`` = ``[logit_0, logit_1, value]``.
+
+    Per tower: ``h1 = tanh(x W1 + b1)``, ``h2 = tanh(h1 W2 + b2)``, ``y = h2 W3 + b3``; the
+    towers' ``y`` are summed (their head columns are disjoint).
+    """
+    K = num_towers
+    R, B, _ = obs.shape
+    v = views(theta)
+    x = obs if K == 1 else obs.unsqueeze(0).expand(K, R, B, OBS_DIM).reshape(K * R, B, OBS_DIM)
+    h1 = torch.baddbmm(v["b1"], x, v["W1"]).tanh_()
+    h2 = torch.baddbmm(v["b2"], h1, v["W2"]).tanh_()
+    y = torch.baddbmm(v["b3"], h2, v["W3"])
+    out = y if K == 1 else y.view(K, R, B, OUT).sum(0)
+    return Forward(x, h1, h2, out)
+
+
+def backward(theta: torch.Tensor, fw: Forward, dout: torch.Tensor, mask: torch.Tensor, grad: torch.Tensor) -> None:
+    """Write ``d loss / d theta`` into ``grad (K·R, P)`` given ``dout = d loss / d out (R, B, 3)``.
+
+    Linear layer ``y = x W + b``: ``dW = xᵀ dy``, ``db = Σ_b dy``, ``dx = dy Wᵀ``;
+    tanh: ``dz = dh ⊙ (1 − h²)``. ``mask`` is :func:`head_mask`.
+    """
+    KR = theta.shape[0]
+    R = dout.shape[0]
+    K = KR // R
+    v = views(theta)
+    g = views(grad)
+    dy = dout if K == 1 else dout.unsqueeze(0).expand(K, *dout.shape).reshape(KR, *dout.shape[1:])
+    if K > 1:
+        dy = dy * mask  # each tower only feeds its own head columns
+    g["W3"].copy_(torch.bmm(fw.h2.transpose(1, 2), dy))
+    g["b3"].copy_(dy.sum(1, keepdim=True))
+    dz = torch.bmm(dy, v["W3"].transpose(1, 2))
+    dz.mul_(1.0 - fw.h2 * fw.h2)
+    g["W2"].copy_(torch.bmm(fw.h1.transpose(1, 2), dz))
+    g["b2"].copy_(dz.sum(1, keepdim=True))
+    dz1 = torch.bmm(dz, v["W2"].transpose(1, 2))
+    dz1.mul_(1.0 - fw.h1 * fw.h1)
+    g["W1"].copy_(torch.bmm(fw.x.transpose(1, 2), dz1))
+    g["b1"].copy_(dz1.sum(1, keepdim=True))
+
+
+def log_probs(logits: torch.Tensor) -> torch.Tensor:
+    """``log softmax`` over the last axis, ``(..., 2)``."""
+    return torch.log_softmax(logits, dim=-1)

@@ -1,0 +1,190 @@
+"""A batched CartPole on the device, identical to Gymnasium's ``CartPole-v1``.
+
+Same constants, the same explicit Euler step, the same observation (the float64 state cast to
+float32), termination when ``|x| > 2.4`` or ``|θ| > 12°``, reward 1 on every step (including the
+step that terminates), truncation when an episode reaches 500 steps (``TimeLimit``: both flags may
+be set on the same step), reset state uniform in ``[-0.05, 0.05)^4``.
+
+Autoreset happens in the *same* step (Gymnasium's ``AutoresetMode.SAME_STEP``, and the classic
+Gym convention CleanRL was written for): when an environment's episode ends, the returned
+observation is already the first one of its next episode and the true last observation is kept in
+``info["final_obs"]`` (needed to bootstrap a truncated episode).
+
+Randomness: the reset noise of environment ``i`` at step ``t`` is a hash of ``(env_keys[i], t)``
+(see :mod:`toolbox.ppo.rng`), so an environment's stream does not depend on how many other
+environments are simulated alongside it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from toolbox.device import resolve_device
+from toolbox.ppo import rng
+
+GRAVITY = 9.8
+MASSCART = 1.0
+MASSPOLE = 0.1
+TOTAL_MASS = MASSPOLE + MASSCART
+LENGTH = 0.5  # half the pole's length
+POLEMASS_LENGTH = MASSPOLE * LENGTH
+FORCE_MAG = 10.0
+TAU = 0.02  # seconds between state updates
+THETA_THRESHOLD = 12 * 2 * math.pi / 360
+X_THRESHOLD = 2.4
+MAX_EPISODE_STEPS = 500
+RESET_LOW, RESET_HIGH = -0.05, 0.05
+_ENV_STREAM = 1
+
+
+def cartpole_dynamics(state: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    r"""One explicit Euler step of the cart-pole (Barto, Sutton & Anderson 1983), as Gymnasium.
+
+    .. math::
+        a_x^{tmp} = \frac{F + m_p l \dot\theta^2 \sin\theta}{m},\quad
+        \ddot\theta = \frac{g\sin\theta - \cos\theta\, a_x^{tmp}}{l\,(4/3 - m_p\cos^2\theta / m)},\quad
+        \ddot x = a_x^{tmp} - \frac{m_p l\, \ddot\theta \cos\theta}{m}
+
+    then ``x += τ ẋ, ẋ += τ ẍ, θ += τ θ̇, θ̇ += τ θ̈``. ``state (N, 4)`` float64 ``[x, ẋ, θ, θ̇]``,
+    ``actions (N,)`` in {0, 1} (0 pushes left, 1 right). Returns the new state ``(N, 4)``.
+    The operation order follows Gymnasium's so float64 results agree to rounding.
+    """
+    x, x_dot, theta, theta_dot = state.unbind(-1)
+    force = torch.where(actions.bool(), FORCE_MAG, -FORCE_MAG).to(state.dtype)
+    costheta = torch.cos(theta)
+    sintheta = torch.sin(theta)
+    temp = (force + POLEMASS_LENGTH * torch.square(theta_dot) * sintheta) / TOTAL_MASS
+    thetaacc = (GRAVITY * sintheta - costheta * temp) / (
+        LENGTH * (4.0 / 3.0 - MASSPOLE * torch.square(costheta) / TOTAL_MASS)
+    )
+    xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
+    return torch.stack(
+        (x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot, theta_dot + TAU * thetaacc), dim=-1
+    )
+
+
+def is_terminal(state: torch.Tensor) -> torch.Tensor:
+    """``|x| > 2.4`` or ``|θ| > 12°`` (Gymnasium's strict inequalities); ``state (N, 4)`` -> ``(N,)`` bool."""
+    x = state[:, 0]
+    theta = state[:, 2]
+    return (x < -X_THRESHOLD) | (x > X_THRESHOLD) | (theta < -THETA_THRESHOLD) | (theta > THETA_THRESHOLD)
+
+
+class BatchedCartPole:
+    """``num_envs`` CartPole-v1 environments stepped together as tensors.
+
+    Args:
+        num_envs: number of environments N.
+        device: torch device (default: ``toolbox.device.default_device()``).
+        seed: integer seed of the reset noise (``None``: a random one).
+        env_keys: optional ``(N,)`` int64 random-stream keys, one per environment, overriding
+            ``seed`` (the trainer uses it so that each run's environments follow that run's seed).
+
+    Attributes:
+        state: ``(N, 4)`` float64 physical state ``[x, ẋ, θ, θ̇]``; tests may set it.
+        elapsed: ``(N,)`` int64 steps taken in the current episode (truncation at 500).
+    """
+
+    observation_shape = (4,)
+    num_actions = 2
+
+    def __init__(self, num_envs: int, device="cpu", seed: int | None = None, env_keys: torch.Tensor | None = None):
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer; got {num_envs!r}.")
+        self.num_envs = int(num_envs)
+        self.device = resolve_device(device)
+        if env_keys is not None:
+            keys = torch.as_tensor(env_keys, dtype=torch.int64, device=self.device)
+            if keys.shape != (self.num_envs,):
+                raise ValueError(f"env_keys must have shape ({self.num_envs},); got {tuple(keys.shape)}.")
+            self.env_keys = keys
+        else:
+            if seed is None:
+                seed = int(np.random.SeedSequence().generate_state(1)[0])
+            self.env_keys = rng.stream_key(seed, _ENV_STREAM, torch.arange(self.num_envs, device=self.device))
+        self._counter = 0
+        self.state = torch.zeros(self.num_envs, 4, dtype=torch.float64, device=self.device)
+        self.elapsed = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
+
+    def _reset_noise(self) -> torch.Tensor:
+        u = rng.uniform(self.env_keys, self._counter, 4, dtype=torch.float64)
+        self._counter += 1
+        return RESET_LOW + (RESET_HIGH - RESET_LOW) * u
+
+    def reset(self) -> torch.Tensor:
+        """Reset every environment; returns ``obs (N, 4)`` float32."""
+        self.state = self._reset_noise()
+        self.elapsed = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
+        return self.state.to(torch.float32)
+
+    def step(self, actions: torch.Tensor):
+        """Advance every environment by one step with ``actions (N,)`` in {0, 1}.
+
+        Returns ``(obs, reward, terminated, truncated, info)``: ``obs (N, 4)`` float32 (already
+        the reset observation where the episode ended), ``reward (N,)`` float32 (all ones),
+        ``terminated``/``truncated`` ``(N,)`` bool, and ``info["final_obs"] (N, 4)`` float32:
+        the observation the step reached before any reset (equal to ``obs`` where nothing ended).
+        """
+        actions = torch.as_tensor(actions, device=self.device)
+        if actions.shape != (self.num_envs,):
+            raise ValueError(f"actions must have shape ({self.num_envs},); got {tuple(actions.shape)}.")
+        new_state = cartpole_dynamics(self.state, actions)
+        terminated = is_terminal(new_state)
+        elapsed = self.elapsed + 1
+        truncated = elapsed >= MAX_EPISODE_STEPS
+        done = terminated | truncated
+        final_obs = new_state.to(torch.float32)
+        self.state = torch.where(done.unsqueeze(-1), self._reset_noise(), new_state)
+        self.elapsed = torch.where(done, 0, elapsed)
+        obs = self.state.to(torch.float32)
+        reward = torch.ones(self.num_envs, dtype=torch.float32, device=self.device)
+        return obs, reward, terminated, truncated, {"final_obs": final_obs}
+
+
+try:  # the Gymnasium face of the same simulator, for code that expects a VectorEnv
+    import gymnasium as _gym
+    from gymnasium.vector import AutoresetMode as _AutoresetMode
+    from gymnasium.vector import VectorEnv as _VectorEnv
+
+    class CartPoleVectorEnv(_VectorEnv):
+        """:class:`BatchedCartPole` as a ``gymnasium.vector.VectorEnv`` (numpy in/out, same-step autoreset).
+
+        ``info["final_obs"]`` holds every environment's pre-reset observation and
+        ``info["_final_obs"]`` marks the environments whose episode ended on this step.
+        """
+
+        metadata = {"autoreset_mode": _AutoresetMode.SAME_STEP, "render_modes": []}
+
+        def __init__(self, num_envs: int, device="cpu", seed: int | None = None):
+            self.env = BatchedCartPole(num_envs, device=device, seed=seed)
+            self.num_envs = int(num_envs)
+            high = np.array(
+                [X_THRESHOLD * 2, np.finfo(np.float32).max, THETA_THRESHOLD * 2, np.finfo(np.float32).max],
+                dtype=np.float32,
+            )
+            self.single_observation_space = _gym.spaces.Box(-high, high, dtype=np.float32)
+            self.single_action_space = _gym.spaces.Discrete(2)
+            self.observation_space = _gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+            self.action_space = _gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
+
+        def reset(self, *, seed: int | None = None, options=None):
+            if seed is not None:
+                self.env = BatchedCartPole(self.num_envs, device=self.env.device, seed=seed)
+            return self.env.reset().cpu().numpy(), {}
+
+        def step(self, actions):
+            obs, reward, term, trunc, info = self.env.step(torch.as_tensor(np.asarray(actions), dtype=torch.int64))
+            done = (term | trunc).cpu().numpy()
+            return (
+                obs.cpu().numpy(),
+                reward.cpu().numpy().astype(np.float64),
+                term.cpu().numpy(),
+                trunc.cpu().numpy(),
+                {"final_obs": info["final_obs"].cpu().numpy(), "_final_obs": done},
+            )
+
+except ImportError:  # pragma: no cover - gymnasium is a dependency, but the simulator does not need it
+    CartPoleVectorEnv = None  # type: ignore[assignment,misc]
