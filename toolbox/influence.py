@@ -640,7 +640,7 @@ class InfluenceTrainConfig:
     """Standard deviation of the initial logits (symmetry breaking between seeds)."""
     seed: int = 0
     """Seed of the torch.Generator (initial logits and sampling)."""
-    record_every: int = 10
+    record_every: int = 20
     """Record the curves every this many updates."""
 
     def validate(self) -> None:
@@ -812,3 +812,36 @@ def _partial(steps, ext_i, ext_j, mi, k, pi_i, pi_j) -> InfluenceTrainResult:
         steps[:k].copy(), ext_i[:, :k].copy(), ext_j[:, :k].copy(), mi[:, :k].copy(),
         pi_i.detach().double().cpu().numpy(), pi_j.detach().double().cpu().numpy(),
     )
+
+
+BETA_GRID = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+"""The β values the page's slider offers; precomputed for the default budget (results/)."""
+
+
+def precomputed_configs() -> list[InfluenceTrainConfig]:
+    """Every (game, β) on the grid with the default budget: what ``results/influence_learning.json`` holds."""
+    return [InfluenceTrainConfig(game=g, beta=b) for g in GAMES for b in BETA_GRID]
+
+
+def save_precomputed(path: str, results: dict[str, InfluenceTrainResult], decimals: int = 4) -> None:
+    """Write results keyed by ``config.key()`` as compact JSON (rounded to ``decimals``)."""
+    import json
+
+    payload = {"torch": torch.__version__, "runs": {
+        key: {k: np.round(np.asarray(v), decimals).tolist() for k, v in asdict(res).items()}
+        for key, res in results.items()
+    }}
+    with open(path, "w") as fh:
+        json.dump(payload, fh, separators=(",", ":"))
+
+
+def load_precomputed(path: str) -> dict[str, InfluenceTrainResult]:
+    """Read ``save_precomputed``'s file; a missing or unreadable file gives an empty dict."""
+    import json
+
+    try:
+        with open(path) as fh:
+            runs = json.load(fh)["runs"]
+        return {key: InfluenceTrainResult.from_json(data) for key, data in runs.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
