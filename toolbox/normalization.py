@@ -339,14 +339,16 @@ class RewardScaler:
 
     Args:
         num_envs: number of environments E.
-        gamma: discount in [0, 1).
+        gamma: discount in [0, 1); or a tensor of shape ``batch_shape``, one discount per batch
+            member (e.g. a sweep over γ computed in one pass).
         epsilon: added to the variance under the square root.
         batch_shape: independent statistics per leading batch member, e.g. ``(R,)`` for R runs
             each with its own E environments; rewards are then ``(*batch_shape, E)``.
         device, dtype, validate: as :class:`RunningMeanStd`.
 
     Attributes: ``return_rms`` (statistics of shape ``batch_shape``), ``accumulated_reward``
-    ``(*batch_shape, E)``.
+    ``(*batch_shape, E)`` (after the episode-end reset), ``last_return`` ``(*batch_shape, E)``:
+    the returns the last call merged into ``return_rms`` (before the reset).
     """
 
     def __init__(
@@ -362,16 +364,28 @@ class RewardScaler:
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer; got {num_envs!r}.")
-        self.gamma = check_gamma(gamma)
         self.epsilon = _check_epsilon(epsilon)
         self.num_envs = num_envs
         self.validate = validate
         self.return_rms = RunningMeanStd((), batch_shape=batch_shape, device=device, dtype=dtype, validate=validate)
         self.batch_shape = self.return_rms.batch_shape
         self.dtype = dtype
+        if isinstance(gamma, (int, float)) and not isinstance(gamma, bool):
+            self.gamma = check_gamma(gamma)
+        else:
+            # one discount per batch member (a γ sweep in one vectorized pass)
+            g = torch.as_tensor(gamma, dtype=dtype, device=self.return_rms.device)
+            if tuple(g.shape) != self.batch_shape:
+                raise ValueError(
+                    f"gamma must be a number or have shape batch_shape={self.batch_shape}; got shape {tuple(g.shape)}."
+                )
+            for value in g.reshape(-1).tolist():
+                check_gamma(value)
+            self.gamma = g.unsqueeze(-1)
         self.accumulated_reward = torch.zeros(
             self.batch_shape + (num_envs,), dtype=dtype, device=self.return_rms.device
         )
+        self.last_return = self.accumulated_reward
         self.update_running_mean = True
 
     @property
@@ -416,6 +430,8 @@ class RewardScaler:
             update = self.update_running_mean
         if update:
             self.return_rms.update(self.accumulated_reward)
+        # the return this step contributed to the statistics, before the episode-end reset
+        self.last_return = self.accumulated_reward
         self.accumulated_reward = torch.where(done > 0, torch.zeros_like(self.accumulated_reward), self.accumulated_reward)
         scale = torch.sqrt(self.return_rms.var + self.epsilon).unsqueeze(-1)
         return (r / scale).to(out_dtype)
@@ -470,3 +486,594 @@ def normalize_advantages(adv, eps: float = 1e-8, dim: int | Sequence[int] | None
         return (a - a.mean()) / (a.std() + eps)
     std, mean = torch.std_mean(a, dim=dim, keepdim=True)
     return (a - mean) / (std + eps)
+
+
+# =============================================================================================
+# Lesson computations (what pages/normalization.py shows). Each returns tensors / dataclasses.
+# =============================================================================================
+
+from dataclasses import dataclass  # noqa: E402
+
+MAX_STREAM_SAMPLES = 1_000_000
+"""Server cap on batches × batch size of a synthetic stream (keeps one page rerun cheap)."""
+
+STREAM_KINDS = ("shifted", "scaled", "drifting", "heavy-tailed")
+STREAM_DESCRIPTIONS = {
+    "shifted": "N(5, 1²): the mean is far from 0",
+    "scaled": "N(0, 20²): the spread is far from 1",
+    "drifting": "N(μ_t, 1²) with μ_t sliding from 0 to 10: the distribution moves while we learn it",
+    "heavy-tailed": "2 + Student-t with ν = 3 (std √3): rare huge outliers",
+}
+
+
+def _check_int(value, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int,)) and not (hasattr(value, "__index__")):
+        raise ValueError(f"{name} must be a whole number between {low} and {high}; got {value!r}.")
+    v = int(value)
+    if not low <= v <= high:
+        raise ValueError(f"{name} must be between {low} and {high}; got {v}.")
+    return v
+
+
+def _check_clip(clip) -> float | None:
+    if clip is None:
+        return None
+    try:
+        c = float(clip)
+    except (TypeError, ValueError):
+        raise ValueError(f"clip must be a positive number or None; got {clip!r}.") from None
+    if not (c > 0 and math.isfinite(c)):
+        raise ValueError(f"clip must be a positive number (10 is usual); got {clip!r}.")
+    return c
+
+
+@dataclass
+class Stream:
+    """A synthetic stream of scalar observations arriving in batches."""
+
+    kind: str
+    x: torch.Tensor
+    """``(T, B)``: T batches of B samples."""
+    true_mean: torch.Tensor
+    """``(T,)``: the mean of the distribution batch t was drawn from."""
+    true_std: torch.Tensor
+    """``(T,)``: its standard deviation."""
+
+
+def sample_stream(kind: str, n_batches: int = 100, batch_size: int = 16, seed: int = 0, device=None) -> Stream:
+    """Draw a stream of ``kind`` (one of :data:`STREAM_KINDS`), ``(n_batches, batch_size)``, float64, seeded."""
+    if kind not in STREAM_KINDS:
+        raise ValueError(f"stream kind must be one of {', '.join(STREAM_KINDS)}; got {kind!r}.")
+    T = _check_int(n_batches, "the number of batches", 1, 5000)
+    B = _check_int(batch_size, "the batch size", 1, 100_000)
+    if T * B > MAX_STREAM_SAMPLES:
+        raise ValueError(f"{T} batches × {B} samples is more than the server allows ({MAX_STREAM_SAMPLES:,}).")
+    dev = _device(device)
+    g = torch.Generator(device=dev).manual_seed(int(seed))
+    z = torch.randn(T, B, generator=g, device=dev, dtype=torch.float64)
+    ones = torch.ones(T, dtype=torch.float64, device=dev)
+    if kind == "shifted":
+        return Stream(kind, 5.0 + z, 5.0 * ones, ones)
+    if kind == "scaled":
+        return Stream(kind, 20.0 * z, 0.0 * ones, 20.0 * ones)
+    if kind == "drifting":
+        mu = torch.linspace(0.0, 10.0, T, dtype=torch.float64, device=dev)
+        return Stream(kind, mu[:, None] + z, mu, ones)
+    # Student-t with ν = 3 as z / sqrt(χ²_3 / 3)
+    chi2 = torch.randn(3, T, B, generator=g, device=dev, dtype=torch.float64).square().sum(0)
+    t = z / torch.sqrt(chi2 / 3.0)
+    return Stream(kind, 2.0 + t, 2.0 * ones, math.sqrt(3.0) * ones)
+
+
+@dataclass
+class RunningTrace:
+    """The running statistic after each batch of a stream (what the wrapper would hold)."""
+
+    mean: torch.Tensor
+    """``(T,)`` running mean after batch t."""
+    var: torch.Tensor
+    """``(T,)`` running variance after batch t."""
+    count: torch.Tensor
+    """``(T,)`` count after batch t (ε + samples seen)."""
+    normalized: torch.Tensor
+    """``(T, B)`` batch t normalized with the statistics after its own update (Gymnasium's order)."""
+    clipped_fraction: torch.Tensor
+    """``(T,)`` fraction of batch t that hit ±clip."""
+    max_abs_z: torch.Tensor
+    """``(T,)`` the largest |normalized value| of batch t before clipping."""
+
+
+def running_trace(x, clip: float | None = 10.0, epsilon: float = 1e-8, device=None) -> RunningTrace:
+    """Feed ``x: (T, B)`` batch by batch through an :class:`ObsNormalizer` and record its statistics."""
+    clip = _check_clip(clip)
+    dev = _device(device) if device is not None else torch.as_tensor(x).device
+    x = _as_tensor(x, torch.float64, dev, "stream")
+    if x.dim() != 2 or x.shape[1] < 1:
+        raise ValueError(f"the stream must have shape (T, B); got {tuple(x.shape)}.")
+    _check_finite(x, "the stream")
+    norm = ObsNormalizer((), epsilon=epsilon, clip=None, device=dev, validate=False)
+    means, vars_, counts, zs = [], [], [], []
+    for t in range(x.shape[0]):
+        zs.append(norm(x[t]))
+        means.append(norm.rms.mean)
+        vars_.append(norm.rms.var)
+        counts.append(norm.rms.count)
+    z = torch.stack(zs)
+    clipped = torch.zeros(x.shape[0], dtype=torch.float64, device=dev)
+    if clip is not None:
+        clipped = (z.abs() > clip).double().mean(1)
+        z_out = z.clamp(-clip, clip)
+    else:
+        z_out = z
+    return RunningTrace(torch.stack(means), torch.stack(vars_), torch.stack(counts), z_out, clipped, z.abs().amax(1))
+
+
+def cumulative_moments(x) -> tuple[torch.Tensor, torch.Tensor]:
+    """Brute-force mean and population variance of all samples up to each batch: ``x (T, B) -> (T,), (T,)``.
+
+    The reference the Chan merge is compared with (it differs only by the ε pseudo-count prior).
+    """
+    x = torch.as_tensor(x, dtype=torch.float64)
+    n = torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device) * x.shape[1]
+    s1 = torch.cumsum(x.sum(1), 0)
+    mean = s1 / n
+    # second pass about the running mean for accuracy (O(T²B) is fine for lesson sizes)
+    T = x.shape[0]
+    mask = torch.tril(torch.ones(T, T, dtype=torch.float64, device=x.device))  # (t, s): s <= t
+    dev2 = (x[None, :, :] - mean[:, None, None]).square().sum(2)  # (t, s)
+    var = (mask * dev2).sum(1) / n
+    return mean, var
+
+
+# ------------------------------------------------------------------ observations on CartPole
+
+CARTPOLE_DIMENSIONS = ("cart position x", "cart velocity ẋ", "pole angle θ", "pole angular velocity θ̇")
+
+
+@dataclass
+class ObservationSample:
+    obs: torch.Tensor
+    """``(T, E, 4)`` raw CartPole observations (float32)."""
+    normalized: torch.Tensor
+    """``(T, E, 4)`` the same observations normalized online (each step after its update)."""
+    mean: torch.Tensor
+    """``(4,)`` final running mean."""
+    std: torch.Tensor
+    """``(4,)`` final running std."""
+    source: str
+    """Which simulator produced the observations."""
+
+
+def cartpole_rollout(num_envs: int = 8, steps: int = 200, seed: int = 0, device=None) -> dict:
+    """The project's batched CartPole under a uniformly random policy (seeded).
+
+    Returns ``obs (steps + 1, E, 4)`` float32 (row 0 is the reset observation; after an episode
+    end the row is already the next episode's first observation), ``rewards``, ``terminated``,
+    ``truncated`` ``(steps, E)`` and ``source``. Falls back to Gymnasium's ``CartPole-v1``
+    (same-step autoreset) if ``toolbox.ppo.cartpole`` is unavailable.
+    """
+    E = _check_int(num_envs, "the number of environments", 1, 256)
+    T = _check_int(steps, "the number of steps", 1, 5000)
+    dev = _device(device)
+    g = torch.Generator(device=dev).manual_seed(int(seed) + 1)
+    actions = torch.randint(0, 2, (T, E), generator=g, device=dev)
+    rows, rew, term, trunc = [], [], [], []
+    try:
+        from toolbox.ppo.cartpole import BatchedCartPole
+    except ImportError:
+        import gymnasium as gym
+
+        envs = gym.make_vec("CartPole-v1", num_envs=E, vectorization_mode="sync",
+                            vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
+        o, _ = envs.reset(seed=int(seed))
+        rows.append(torch.as_tensor(o))
+        for t in range(T):
+            o, r, te, tr, _ = envs.step(actions[t].cpu().numpy())
+            rows.append(torch.as_tensor(o))
+            rew.append(torch.as_tensor(r))
+            term.append(torch.as_tensor(te))
+            trunc.append(torch.as_tensor(tr))
+        envs.close()
+        source = "Gymnasium CartPole-v1 (substitute for the project's batched CartPole)"
+    else:
+        env = BatchedCartPole(E, device=dev, seed=int(seed))
+        rows.append(env.reset())
+        for t in range(T):
+            o, r, te, tr, _ = env.step(actions[t])
+            rows.append(o)
+            rew.append(r)
+            term.append(te)
+            trunc.append(tr)
+        source = "toolbox.ppo.cartpole.BatchedCartPole"
+    return {
+        "obs": torch.stack(rows).to(dev, torch.float32),
+        "rewards": torch.stack(rew).to(dev, torch.float64),
+        "terminated": torch.stack(term).to(dev, torch.bool),
+        "truncated": torch.stack(trunc).to(dev, torch.bool),
+        "source": source,
+    }
+
+
+def cartpole_observations(num_envs: int = 8, steps: int = 200, seed: int = 0, device=None) -> tuple[torch.Tensor, str]:
+    """``(obs (steps + 1, num_envs, 4) float32, source)`` from :func:`cartpole_rollout`."""
+    roll = cartpole_rollout(num_envs, steps, seed, device)
+    return roll["obs"], roll["source"]
+
+
+def normalize_observation_stream(obs, clip: float | None = 10.0, epsilon: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Normalize ``obs (T, E, D)`` step by step as the vector wrapper would; returns ``(normalized, mean, std)``."""
+    clip = _check_clip(clip)
+    obs = torch.as_tensor(obs)
+    if obs.dim() != 3:
+        raise ValueError(f"observations must have shape (T, E, D); got {tuple(obs.shape)}.")
+    norm = ObsNormalizer(tuple(obs.shape[2:]), epsilon=epsilon, clip=clip, device=obs.device, validate=False)
+    out = torch.stack([norm(obs[t]) for t in range(obs.shape[0])])
+    return out, norm.rms.mean, norm.rms.std
+
+
+def observation_sample(num_envs: int = 8, steps: int = 200, seed: int = 0, clip: float | None = 10.0, device=None) -> ObservationSample:
+    """CartPole observations (random policy) before and after online normalization."""
+    obs, source = cartpole_observations(num_envs, steps, seed, device)
+    z, mean, std = normalize_observation_stream(obs, clip)
+    return ObservationSample(obs, z, mean, std, source)
+
+
+# ------------------------------------------------------------------ reward scaling
+
+REWARD_KINDS = ("constant", "sparse", "gaussian")
+REWARD_DESCRIPTIONS = {
+    "constant": "+1 on every step (CartPole's reward)",
+    "sparse": "+1 only on the step that ends an episode (reaching a goal)",
+    "gaussian": "N(0.5, 2²) on every step (a noisy dense reward)",
+}
+GAMMA_SWEEP = (0.9, 0.95, 0.99, 0.995, 0.999)
+
+
+def reward_stream(kind: str = "constant", num_envs: int = 8, steps: int = 500, mean_episode_length: float = 50.0,
+                  seed: int = 0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rewards ``(T, E)`` float64 and episode ends ``terminated (T, E)`` bool; episode lengths are geometric."""
+    if kind not in REWARD_KINDS:
+        raise ValueError(f"reward kind must be one of {', '.join(REWARD_KINDS)}; got {kind!r}.")
+    E = _check_int(num_envs, "the number of environments", 1, 256)
+    T = _check_int(steps, "the number of steps", 1, 20_000)
+    try:
+        L = float(mean_episode_length)
+    except (TypeError, ValueError):
+        raise ValueError(f"the mean episode length must be a number ≥ 1; got {mean_episode_length!r}.") from None
+    if not (1.0 <= L <= 1e6):
+        raise ValueError(f"the mean episode length must be between 1 and 1,000,000 steps; got {mean_episode_length!r}.")
+    dev = _device(device)
+    g = torch.Generator(device=dev).manual_seed(int(seed))
+    terminated = torch.rand(T, E, generator=g, device=dev, dtype=torch.float64) < 1.0 / L
+    if kind == "constant":
+        rewards = torch.ones(T, E, dtype=torch.float64, device=dev)
+    elif kind == "sparse":
+        rewards = terminated.double()
+    else:
+        rewards = 0.5 + 2.0 * torch.randn(T, E, generator=g, device=dev, dtype=torch.float64)
+    return rewards, terminated
+
+
+@dataclass
+class RewardTrace:
+    returns: torch.Tensor
+    """``(T, E)`` the accumulated discounted return G_t that updated the statistic."""
+    return_std: torch.Tensor
+    """``(T,)`` running std of G after step t."""
+    scaled: torch.Tensor
+    """``(T, E)`` scaled rewards r_t / sqrt(Var[G] + ε)."""
+
+
+def reward_scaling_trace(rewards, terminated, gamma: float = 0.99, epsilon: float = 1e-8,
+                         reward_clip: float | None = 10.0) -> RewardTrace:
+    """Run :class:`RewardScaler` over ``rewards (T, E)`` with episode ends ``terminated (T, E)``.
+
+    ``reward_clip``: the scaled reward is clipped to ±c afterwards, as CleanRL does
+    (``TransformReward(np.clip(r, -10, 10))``); ``None`` leaves it unclipped.
+    """
+    reward_clip = _check_clip(reward_clip)
+    rewards = torch.as_tensor(rewards, dtype=torch.float64)
+    terminated = torch.as_tensor(terminated)
+    if rewards.dim() != 2 or terminated.shape != rewards.shape:
+        raise ValueError(f"rewards and terminated must both have shape (T, E); got {tuple(rewards.shape)} and {tuple(terminated.shape)}.")
+    scaler = RewardScaler(rewards.shape[1], gamma=gamma, epsilon=epsilon, device=rewards.device)
+    G, sd, out = [], [], []
+    for t in range(rewards.shape[0]):
+        r = scaler.scale(rewards[t], terminated[t])
+        out.append(r if reward_clip is None else r.clamp(-reward_clip, reward_clip))
+        G.append(scaler.last_return)
+        sd.append(scaler.return_rms.std)
+    return RewardTrace(torch.stack(G), torch.stack(sd), torch.stack(out))
+
+
+def discounted_returns(rewards, terminated, gamma) -> torch.Tensor:
+    r"""Return-to-go (the value target without bootstrapping) ``R_t = r_t + γ (1 - d_t) R_{t+1}``, ``R_T = 0``.
+
+    ``rewards, terminated: (..., T, E)``; ``gamma`` a number or a tensor broadcasting to ``(..., 1)``.
+    """
+    rewards = torch.as_tensor(rewards, dtype=torch.float64)
+    done = torch.as_tensor(terminated, device=rewards.device).to(torch.float64)
+    out = torch.zeros_like(rewards)
+    nxt = torch.zeros_like(rewards[..., 0, :])
+    for t in range(rewards.shape[-2] - 1, -1, -1):
+        nxt = rewards[..., t, :] + gamma * (1.0 - done[..., t, :]) * nxt
+        out[..., t, :] = nxt
+    return out
+
+
+@dataclass
+class ReturnScales:
+    gammas: torch.Tensor
+    """``(G,)`` the discounts."""
+    horizon: torch.Tensor
+    """``(G,)`` effective horizon 1 / (1 - γ)."""
+    return_std: torch.Tensor
+    """``(G,)`` the running std of the discounted return at the end of the stream (the divisor)."""
+    raw_target_abs_max: torch.Tensor
+    """``(G,)`` max |return-to-go| of the raw rewards: the value targets without scaling."""
+    raw_target_std: torch.Tensor
+    scaled_target_abs_max: torch.Tensor
+    """``(G,)`` max |return-to-go| of the scaled rewards: the value targets with scaling."""
+    scaled_target_std: torch.Tensor
+
+
+def return_scales(rewards, terminated, gammas=GAMMA_SWEEP, epsilon: float = 1e-8,
+                  reward_clip: float | None = 10.0) -> ReturnScales:
+    """Reward scaling for several γ at once (one :class:`RewardScaler` with ``batch_shape=(G,)``).
+
+    ``reward_clip`` as in :func:`reward_scaling_trace`.
+    """
+    reward_clip = _check_clip(reward_clip)
+    rewards = torch.as_tensor(rewards, dtype=torch.float64)
+    terminated = torch.as_tensor(terminated, device=rewards.device)
+    if rewards.dim() != 2 or terminated.shape != rewards.shape:
+        raise ValueError(f"rewards and terminated must both have shape (T, E); got {tuple(rewards.shape)} and {tuple(terminated.shape)}.")
+    g = torch.as_tensor(gammas, dtype=torch.float64, device=rewards.device).reshape(-1)
+    if g.numel() < 1:
+        raise ValueError("give at least one γ.")
+    n_g, (T, E) = g.numel(), rewards.shape
+    scaler = RewardScaler(E, gamma=g, epsilon=epsilon, batch_shape=(n_g,), device=rewards.device)
+    r_b = rewards.unsqueeze(0).expand(n_g, T, E)
+    d_b = terminated.unsqueeze(0).expand(n_g, T, E)
+    scaled = torch.stack([scaler.scale(r_b[:, t], d_b[:, t]) for t in range(T)], dim=1)  # (G, T, E)
+    if reward_clip is not None:
+        scaled = scaled.clamp(-reward_clip, reward_clip)
+    raw_targets = discounted_returns(r_b, d_b, g[:, None])
+    scaled_targets = discounted_returns(scaled, d_b, g[:, None])
+    return ReturnScales(
+        g, 1.0 / (1.0 - g), scaler.return_rms.std,
+        raw_targets.abs().flatten(1).amax(1), raw_targets.flatten(1).std(1),
+        scaled_targets.abs().flatten(1).amax(1), scaled_targets.flatten(1).std(1),
+    )
+
+
+# ------------------------------------------------------------------ advantages per minibatch
+
+
+@dataclass
+class MinibatchAdvantages:
+    raw: torch.Tensor
+    """``(M, n)`` the advantages of each of the M minibatches (a random permutation of the batch)."""
+    normalized: torch.Tensor
+    """``(M, n)`` each minibatch normalized with its own mean and std."""
+    globally_normalized: torch.Tensor
+    """``(M, n)`` the same values normalized with the whole batch's mean and std."""
+    mean: torch.Tensor
+    """``(M,)`` per-minibatch mean."""
+    std: torch.Tensor
+    """``(M,)`` per-minibatch sample std."""
+    sign_flips: torch.Tensor
+    """``(M,)`` fraction of advantages whose sign differs after normalization (subtracting the mean)."""
+    deviation: torch.Tensor
+    """``(M,)`` mean |per-minibatch − whole-batch normalized|: the minibatch-size effect."""
+
+
+def minibatch_advantages(advantages, num_minibatches: int = 4, seed: int = 0, eps: float = 1e-8) -> MinibatchAdvantages:
+    """Split a PPO batch's advantages (any shape, flattened) into shuffled minibatches, as CleanRL, and normalize each."""
+    adv = torch.as_tensor(advantages, dtype=torch.float64).reshape(-1)
+    N = adv.numel()
+    M = _check_int(num_minibatches, "the number of minibatches", 1, max(1, N))
+    if N % M:
+        raise ValueError(f"the batch of {N} advantages does not split into {M} equal minibatches; pick a divisor of {N}.")
+    if N // M < 2:
+        raise ValueError(f"{M} minibatches of {N} advantages leave {N // M} per minibatch; normalization needs at least 2.")
+    _check_finite(adv, "advantages")
+    g = torch.Generator(device=adv.device).manual_seed(int(seed))
+    mb = adv[torch.randperm(N, generator=g, device=adv.device)].reshape(M, N // M)
+    z = normalize_advantages(mb, eps=eps, dim=-1)
+    zg = normalize_advantages(mb, eps=eps)
+    std, mean = torch.std_mean(mb, dim=-1)
+    flips = (torch.sign(z) != torch.sign(mb)).double().mean(1)
+    return MinibatchAdvantages(mb, z, zg, mean, std, flips, (z - zg).abs().mean(1))
+
+
+def minibatch_size_effect(advantages, sizes: Sequence[int], seed: int = 0) -> dict[str, torch.Tensor]:
+    """For each minibatch size that divides the batch: spread (std over minibatches) of the per-minibatch
+    mean and std, and the mean deviation from whole-batch normalization. Returns tensors of shape ``(S,)``."""
+    adv = torch.as_tensor(advantages, dtype=torch.float64).reshape(-1)
+    N = adv.numel()
+    rows = {"size": [], "mean_spread": [], "std_spread": [], "deviation": []}
+    for n in sizes:
+        if n < 2 or N % n:
+            continue
+        r = minibatch_advantages(adv, N // n, seed)
+        rows["size"].append(float(n))
+        rows["mean_spread"].append(float(r.mean.std(correction=0)))
+        rows["std_spread"].append(float(r.std.std(correction=0)))
+        rows["deviation"].append(float(r.deviation.mean()))
+    if not rows["size"]:
+        raise ValueError(f"none of the minibatch sizes {list(sizes)} divides the batch of {N} into minibatches of at least 2.")
+    return {k: torch.tensor(v, dtype=torch.float64) for k, v in rows.items()}
+
+
+def ppo_batch(seed: int = 0, device=None) -> tuple[dict, str]:
+    """One rollout of the PPO lesson's agent at its default configuration, before training.
+
+    Returns ``(batch, source)`` where batch has ``obs (T, E, 4)``, ``rewards, dones, values,
+    advantages, returns (T, E)``. Uses ``toolbox.ppo.train.rollout_batch``; if the PPO lesson is
+    not available, an honest substitute: CartPole under a random policy with a zero value
+    function, advantages by GAE (γ = 0.99, λ = 0.95) computed here.
+    """
+    dev = _device(device)
+    try:
+        from toolbox.ppo.config import PPOConfig  # type: ignore
+        from toolbox.ppo.train import rollout_batch  # type: ignore
+    except ImportError:
+        return _substitute_ppo_batch(seed, dev), "substitute: random policy, zero value, GAE on the batched CartPole"
+    batch = rollout_batch(PPOConfig(), seed, train_iterations=0, device=dev)
+    return {k: torch.as_tensor(v) for k, v in batch.items()}, "toolbox.ppo.train.rollout_batch (untrained agent, default config)"
+
+
+def gae(rewards, values, dones, last_value, gamma: float = 0.99, gae_lambda: float = 0.95) -> torch.Tensor:
+    r"""Generalized advantage estimation (Schulman et al. 2016), CleanRL's loop; all ``(T, E)``, ``last_value (E,)``.
+
+    ``dones[t]`` marks that the observation at t is the first of a new episode (CleanRL's ``dones``).
+    """
+    T = rewards.shape[0]
+    adv = torch.zeros_like(rewards)
+    last = torch.zeros_like(rewards[0])
+    for t in range(T - 1, -1, -1):
+        next_nonterminal = 1.0 - (dones[t + 1] if t + 1 < T else torch.zeros_like(dones[0]))
+        next_value = values[t + 1] if t + 1 < T else last_value
+        delta = rewards[t] + gamma * next_value * next_nonterminal - values[t]
+        last = delta + gamma * gae_lambda * next_nonterminal * last
+        adv[t] = last
+    return adv
+
+
+def _substitute_ppo_batch(seed: int, dev: torch.device, num_envs: int = 4, num_steps: int = 128) -> dict:
+    roll = cartpole_rollout(num_envs, num_steps, seed, dev)
+    obs = roll["obs"][:-1]
+    rewards = roll["rewards"].to(torch.float32)
+    done = (roll["terminated"] | roll["truncated"]).to(torch.float32)
+    # CleanRL's dones[t]: the observation at t starts a new episode, i.e. step t-1 ended one
+    dones = torch.cat([torch.zeros_like(done[:1]), done[:-1]])
+    values = torch.zeros_like(rewards)
+    adv = gae(rewards, values, dones, torch.zeros_like(rewards[0]))
+    return {"obs": obs, "rewards": rewards, "dones": dones, "values": values, "advantages": adv, "returns": adv + values}
+
+
+# ------------------------------------------------------------------ BatchNorm on the DIAL message
+
+
+@dataclass
+class MessageNormDemo:
+    """A DIAL message stream whose scale drifts during training, through BatchNorm and LayerNorm.
+
+    All per-step arrays have length K (training steps); samples are ``(K, B, c)``.
+    """
+
+    scale: torch.Tensor
+    """``(K,)`` the sender's logit scale s_k (grows as the sender becomes confident)."""
+    bits: torch.Tensor
+    """``(K, B)`` the bit each message encodes (first channel)."""
+    raw: torch.Tensor
+    """``(K, B, c)`` the message the receiver gets (DRU output in training)."""
+    bn_train: torch.Tensor
+    """``(K, B, c)`` BatchNorm1d in train mode: normalized with the batch's own statistics."""
+    bn_eval: torch.Tensor
+    """``(K, B, c)`` BatchNorm1d in eval mode: normalized with the running statistics."""
+    layer_norm: torch.Tensor
+    """``(K, B, c)`` LayerNorm over the c message channels of each sample."""
+    running_mean: torch.Tensor
+    """``(K, c)`` BatchNorm's running mean after step k."""
+    running_var: torch.Tensor
+    """``(K, c)`` BatchNorm's running variance after step k."""
+    mlp_gap: torch.Tensor
+    """``(K,)`` mean |message_mlp(x) in train mode − in eval mode|: how different the receiver's input is."""
+    source: str
+
+
+def _separation(x: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """d' of channel 0 between bit 1 and bit 0: (mean₁ − mean₀) / pooled std; 0 where undefined. ``(K,)``."""
+    x = x[..., 0]
+    b = bits.to(x.dtype)
+    n1 = b.sum(-1).clamp_min(1)
+    n0 = (1 - b).sum(-1).clamp_min(1)
+    m1 = (x * b).sum(-1) / n1
+    m0 = (x * (1 - b)).sum(-1) / n0
+    var = ((x - torch.where(b > 0, m1[:, None], m0[:, None])) ** 2).sum(-1) / (n0 + n1)
+    sd = torch.sqrt(var)
+    return torch.where(sd > 1e-12, (m1 - m0) / sd.clamp_min(1e-12), torch.zeros_like(sd))
+
+
+def message_separation(x, bits) -> torch.Tensor:
+    """Public wrapper of the d' between the two bits, ``x (K, B, c)``, ``bits (K, B)`` → ``(K,)``."""
+    return _separation(torch.as_tensor(x), torch.as_tensor(bits))
+
+
+def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200, noise_std: float = 2.0,
+                      momentum: float = 0.1, scale_start: float = 0.1, scale_end: float = 10.0,
+                      dru: bool = True, seed: int = 0, device=None) -> MessageNormDemo:
+    r"""Feed a drifting message stream through the DIAL C-Net's message BatchNorm and through LayerNorm.
+
+    At training step k the sender's message logit is :math:`\pm s_k` (sign = the bit it wants to
+    send), :math:`s_k` growing geometrically from ``scale_start`` to ``scale_end``. In DIAL's
+    training the receiver gets the DRU output :math:`\sigma(\text{logit} + \mathcal N(0, \sigma^2))`
+    (``dru=True``), otherwise the raw noisy logit. The BatchNorm is the first layer of
+    ``toolbox.dial.cnet.CNet(n_agents=3).message_mlp`` (a plain ``nn.BatchNorm1d`` if the DIAL
+    lesson is unavailable); LayerNorm normalizes each sample over its ``c`` channels.
+    """
+    c = _check_int(comm_bits, "the number of message bits", 1, 16)
+    B = _check_int(batch_size, "the batch size", 2, 4096)
+    K = _check_int(steps, "the number of training steps", 1, 5000)
+    try:
+        sigma = float(noise_std)
+        mom = float(momentum)
+        s0, s1 = float(scale_start), float(scale_end)
+    except (TypeError, ValueError):
+        raise ValueError("noise, momentum and scales must be numbers.") from None
+    if not (0.0 <= sigma <= 100.0):
+        raise ValueError(f"the DRU noise σ must be between 0 and 100; got {noise_std!r}.")
+    if not (0.0 < mom <= 1.0):
+        raise ValueError(f"BatchNorm's momentum must be in (0, 1]; got {momentum!r}.")
+    if not (0.0 < s0 <= 1000.0 and 0.0 < s1 <= 1000.0):
+        raise ValueError(f"the logit scales must be positive (at most 1000); got {scale_start!r} and {scale_end!r}.")
+    dev = _device(device)
+    import torch.nn as nn
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        try:
+            from toolbox.dial.cnet import CNet
+
+            mlp = CNet(n_agents=3, comm_bits=c).message_mlp
+            source = "toolbox.dial.cnet.CNet(n_agents=3).message_mlp"
+        except ImportError:
+            mlp = nn.Sequential(nn.BatchNorm1d(c), nn.Linear(c, 128), nn.ReLU())
+            source = "substitute: nn.Sequential(BatchNorm1d, Linear, ReLU) (DIAL C-Net unavailable)"
+    mlp = mlp.to(dev).double()
+    bn = mlp[0]
+    bn.momentum = mom
+    ln = nn.LayerNorm(c, elementwise_affine=False).to(dev).double()
+    g = torch.Generator(device=dev).manual_seed(int(seed))
+    ratio = torch.linspace(0.0, 1.0, K, dtype=torch.float64, device=dev)
+    scale = s0 * (s1 / s0) ** ratio
+    bits = torch.randint(0, 2, (K, B, c), generator=g, device=dev).double()
+    noise = torch.randn(K, B, c, generator=g, device=dev, dtype=torch.float64)
+    logits = scale[:, None, None] * (2 * bits - 1) + sigma * noise
+    raw = torch.sigmoid(logits) if dru else logits
+    bn_train, bn_eval, rmean, rvar, gap = [], [], [], [], []
+    with torch.no_grad():
+        for k in range(K):
+            mlp.train()
+            y = bn(raw[k])  # batch statistics; updates the running ones once
+            h_train = mlp[1:](y)
+            mlp.eval()
+            y_eval = bn(raw[k])
+            bn_train.append(y)
+            bn_eval.append(y_eval)
+            gap.append((mlp[1:](y_eval) - h_train).abs().mean())
+            rmean.append(bn.running_mean.clone())
+            rvar.append(bn.running_var.clone())
+        y_ln = ln(raw)
+    return MessageNormDemo(scale, bits[..., 0], raw, torch.stack(bn_train), torch.stack(bn_eval), y_ln,
+                           torch.stack(rmean), torch.stack(rvar), torch.stack(gap), source)
+
+
+def summary_stats(x, dim: int = -1) -> dict[str, torch.Tensor]:
+    """Per-channel mean, std (population), min and max of ``x`` with channels along ``dim`` (all other dims pooled)."""
+    x = torch.as_tensor(x, dtype=torch.float64)
+    flat = x.movedim(dim, -1).reshape(-1, x.shape[dim])
+    std, mean = torch.std_mean(flat, dim=0, correction=0)
+    return {"mean": mean, "std": std, "min": flat.amin(0), "max": flat.amax(0)}
