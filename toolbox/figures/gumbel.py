@@ -1,4 +1,11 @@
-"""Plotly figures for the Gumbel-Softmax lesson: data in (numbers, arrays), ``go.Figure`` out."""
+"""Plotly figures for the Gumbel-Softmax lesson: data in (numbers, arrays), ``go.Figure`` out.
+
+Every builder assembles its traces and layout as plain dicts and constructs the figure once:
+incremental ``update_layout``/``make_subplots``/``add_vline`` calls and setting a template cost
+5–30 ms per figure, which would take this page, with seven live figures, past its 100 ms budget
+per slider move. The look follows ``style.base_layout`` (title left, legend on top, colours
+from ``style.COLORS``); in the app, Streamlit's chart theme supplies the rest.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,15 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from toolbox.figures.style import COLORS, PALETTE, base_layout
+from toolbox.figures.style import COLORS, PALETTE
 
 ESTIMATOR_LABELS = {
     "reinforce": "REINFORCE (score function)",
     "gumbel_softmax": "Gumbel-Softmax (relaxed)",
     "straight_through": "Straight-through Gumbel",
 }
+ESTIMATOR_DASH = {"reinforce": "dot", "gumbel_softmax": "solid", "straight_through": "dash"}
 
 
 def _categories(K: int) -> list[str]:
@@ -25,84 +32,135 @@ def _arr(x) -> np.ndarray:
     return np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=float)
 
 
+def _layout(title: str, x_title: str = "", y_title: str = "", height: int = 360, **extra) -> dict:
+    layout = dict(
+        title=dict(text=title, x=0.0, xanchor="left"),
+        xaxis=dict(title=dict(text=x_title)),
+        yaxis=dict(title=dict(text=y_title)),
+        height=height,
+        margin=dict(l=60, r=20, t=60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+    )
+    layout.update(extra)
+    return layout
+
+
+def _two_panels(layout: dict, titles: Sequence[str], log_x: bool = True, log_y: bool = False) -> dict:
+    """Side-by-side panels (x/y and x2/y2) with subplot titles, like make_subplots(1, 2)."""
+    axis_x = dict(type="log" if log_x else "linear", title=dict(text="temperature τ (log scale)"))
+    axis_y = dict(type="log" if log_y else "linear")
+    layout["xaxis"] = dict(axis_x, domain=[0.0, 0.45], anchor="y")
+    layout["xaxis2"] = dict(axis_x, domain=[0.55, 1.0], anchor="y2")
+    layout["yaxis"] = dict(axis_y, anchor="x")
+    layout["yaxis2"] = dict(axis_y, anchor="x2")
+    layout["annotations"] = [
+        dict(text=t, x=x, y=1.0, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+             showarrow=False, font=dict(size=13))
+        for t, x in zip(titles, (0.225, 0.775))
+    ]
+    return layout
+
+
+def _vline(x: float, axis: str = "") -> dict:
+    return dict(type="line", xref=f"x{axis}", yref=f"y{axis} domain", x0=x, x1=x, y0=0, y1=1,
+                line=dict(color=COLORS["current"], width=2))
+
+
+def _hline(y: float, axis: str = "") -> dict:
+    return dict(type="line", xref=f"x{axis} domain", yref=f"y{axis}", x0=0, x1=1, y0=y, y1=y,
+                line=dict(color=COLORS["target"], dash="dot", width=1))
+
+
+def _figure(data: list, layout: dict) -> go.Figure:
+    return go.Figure(dict(data=data, layout=layout))
+
+
 def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[str, str], title: str,
                         y_title: str, errors: Mapping[str, Sequence[float]] | None = None,
                         height: int = 340) -> go.Figure:
     """Grouped bars, one group per category k and one bar per named series (e.g. target vs sampled)."""
-    fig = go.Figure()
+    data = []
     for name, values in series.items():
         v = _arr(values)
-        err = None
+        bar = dict(type="bar", x=_categories(len(v)), y=v, name=name, marker=dict(color=colors.get(name)))
         if errors and name in errors:
-            err = dict(type="data", array=_arr(errors[name]), visible=True, thickness=1.2)
-        fig.add_bar(x=_categories(len(v)), y=v, name=name, marker_color=colors.get(name), error_y=err)
-    fig.update_layout(barmode="group")
-    return base_layout(fig, title, "category", y_title, height=height)
+            bar["error_y"] = dict(type="data", array=_arr(errors[name]), visible=True, thickness=1.2)
+        data.append(bar)
+    return _figure(data, _layout(title, "category", y_title, height, barmode="group"))
 
 
 def frequency_figure(probs, freqs, n: int) -> go.Figure:
     """Target probabilities π_k next to the empirical frequencies of n Gumbel-max samples."""
+    emp = f"empirical ({n:,} samples)"
     return compare_bars_figure(
-        {"target π": probs, f"empirical ({n:,} samples)": freqs},
-        {"target π": COLORS["target"], f"empirical ({n:,} samples)": COLORS["empirical"]},
+        {"target π": probs, emp: freqs}, {"target π": COLORS["target"], emp: COLORS["empirical"]},
         "Gumbel-max samples: empirical frequency vs target probability", "probability",
     )
 
 
 def relaxed_samples_figure(samples, tau: float) -> go.Figure:
-    """A handful of relaxed samples y ``(m, K)``, one small bar chart each."""
+    """A handful of relaxed samples y ``(m, K)``, one small bar chart each, side by side."""
     y = _arr(samples)
     m, K = y.shape
-    fig = make_subplots(rows=1, cols=m, shared_yaxes=True, subplot_titles=[f"sample {i + 1}" for i in range(m)],
-                        horizontal_spacing=0.02)
+    gap = 0.02
+    width = (1 - gap * (m - 1)) / m
+    colors = list(PALETTE[:K]) if K <= len(PALETTE) else None
+    data, layout = [], _layout(f"{m} Gumbel-Softmax samples y at τ = {tau:g}", height=250, showlegend=False,
+                               annotations=[])
     for i in range(m):
-        fig.add_bar(x=list(range(K)), y=y[i], marker_color=PALETTE[: K] if K <= len(PALETTE) else None,
-                    showlegend=False, row=1, col=i + 1)
-    fig.update_yaxes(range=[0, 1])
-    fig.update_xaxes(tickmode="array", tickvals=list(range(K)))
-    base_layout(fig, f"{m} Gumbel-Softmax samples y at τ = {tau:g}", "", "y_k", height=260)
-    fig.update_layout(xaxis_title=None)
-    return fig
+        s = "" if i == 0 else str(i + 1)
+        lo = i * (width + gap)
+        data.append(dict(type="bar", x=list(range(K)), y=y[i], marker=dict(color=colors), xaxis=f"x{s}",
+                         yaxis=f"y{s}", hovertemplate="y_%{x} = %{y:.3f}<extra></extra>"))
+        layout[f"xaxis{s}"] = dict(domain=[lo, lo + width], anchor=f"y{s}", tickmode="array", tickvals=list(range(K)))
+        layout[f"yaxis{s}"] = dict(range=[0, 1], anchor=f"x{s}", showticklabels=i == 0,
+                                   title=dict(text="y_k" if i == 0 else ""))
+        layout["annotations"].append(dict(text=f"sample {i + 1}", x=lo + width / 2, y=1.0, xref="paper",
+                                          yref="paper", xanchor="center", yanchor="bottom", showarrow=False))
+    return _figure(data, layout)
 
 
 def temperature_curve_figure(taus, mean_entropy, mean_max, tau: float, K: int) -> go.Figure:
     """Mean entropy and mean max-coordinate of relaxed samples vs τ (log axis), current τ marked."""
     t = _arr(taus)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["mean entropy E[H(y)] (nats)", "mean max-coordinate E[max_k y_k]"])
-    fig.add_scatter(x=t, y=_arr(mean_entropy), mode="lines", name="E[H(y)]", line_color=COLORS["empirical"], row=1, col=1)
-    fig.add_scatter(x=t, y=_arr(mean_max), mode="lines", name="E[max y]", line_color=COLORS["with"], row=1, col=2)
-    fig.add_hline(y=float(np.log(K)), line_dash="dot", line_color=COLORS["target"], row=1, col=1,
-                  annotation_text="log K (uniform)", annotation_position="bottom right")
-    fig.add_hline(y=1.0 / K, line_dash="dot", line_color=COLORS["target"], row=1, col=2,
-                  annotation_text="1/K (uniform)", annotation_position="top right")
-    fig.add_hline(y=1.0, line_dash="dot", line_color=COLORS["target"], row=1, col=2,
-                  annotation_text="one-hot", annotation_position="bottom left")
-    for col in (1, 2):
-        fig.add_vline(x=tau, line_color=COLORS["current"], line_width=2, row=1, col=col)
-    fig.update_xaxes(type="log", title_text="temperature τ (log scale)")
-    base_layout(fig, f"Sharpness vs temperature (current τ = {tau:g}, orange)", "temperature τ (log scale)", "", height=330)
-    fig.update_layout(showlegend=False)
-    return fig
+    data = [
+        dict(type="scatter", x=t, y=_arr(mean_entropy), mode="lines", name="E[H(y)]", line=dict(color=COLORS["empirical"])),
+        dict(type="scatter", x=t, y=_arr(mean_max), mode="lines", name="E[max y]", line=dict(color=COLORS["with"]),
+             xaxis="x2", yaxis="y2"),
+    ]
+    layout = _two_panels(
+        _layout(f"Sharpness vs temperature (current τ = {tau:g}, orange line)", height=330, showlegend=False),
+        ["mean entropy E[H(y)] (nats)", "mean max-coordinate E[max_k y_k]"],
+    )
+    layout["shapes"] = [_vline(tau), _vline(tau, "2"), _hline(float(np.log(K))), _hline(1.0 / K, "2"), _hline(1.0, "2")]
+    for text, x, y, ax in (("log K = uniform", t[-1], float(np.log(K)), ""), ("1/K = uniform", t[-1], 1.0 / K, "2"),
+                           ("one-hot", t[0], 1.0, "2")):
+        layout["annotations"].append(dict(text=text, x=float(np.log10(x)), y=y, xref=f"x{ax}", yref=f"y{ax}",
+                                          showarrow=False, yanchor="bottom",
+                                          xanchor="right" if x == t[-1] else "left", font=dict(size=11)))
+    return _figure(data, layout)
 
 
 def ternary_figure(samples, probs, tau: float) -> go.Figure:
     """K = 3 relaxed samples as points of the probability simplex (scatterternary)."""
     y = _arr(samples)
     p = _arr(probs)
-    fig = go.Figure()
-    fig.add_trace(go.Scatterternary(a=y[:, 0], b=y[:, 1], c=y[:, 2], mode="markers", name="samples y",
-                                    marker=dict(size=4, color=COLORS["empirical"], opacity=0.45)))
-    fig.add_trace(go.Scatterternary(a=[p[0]], b=[p[1]], c=[p[2]], mode="markers", name="π",
-                                    marker=dict(size=13, symbol="star", color=COLORS["current"])))
-    fig.add_trace(go.Scatterternary(a=[1 / 3], b=[1 / 3], c=[1 / 3], mode="markers", name="uniform",
-                                    marker=dict(size=10, symbol="x", color=COLORS["target"])))
-    fig.update_layout(
+    data = [
+        dict(type="scatterternary", a=y[:, 0], b=y[:, 1], c=y[:, 2], mode="markers", name="samples y",
+             marker=dict(size=4, color=COLORS["empirical"], opacity=0.45)),
+        dict(type="scatterternary", a=[p[0]], b=[p[1]], c=[p[2]], mode="markers", name="π",
+             marker=dict(size=13, symbol="star", color=COLORS["current"])),
+        dict(type="scatterternary", a=[1 / 3], b=[1 / 3], c=[1 / 3], mode="markers", name="uniform",
+             marker=dict(size=10, symbol="x", color=COLORS["target"])),
+    ]
+    layout = dict(
         title=dict(text=f"{len(y)} samples on the simplex, τ = {tau:g}", x=0.0, xanchor="left"),
-        ternary=dict(aaxis_title="y₀", baxis_title="y₁", caxis_title="y₂", sum=1),
-        height=380, margin=dict(l=40, r=40, t=60, b=30), template="plotly_white",
-        legend=dict(orientation="h", yanchor="bottom", y=-0.12, x=0.0),
+        ternary=dict(aaxis=dict(title=dict(text="y₀")), baxis=dict(title=dict(text="y₁")),
+                     caxis=dict(title=dict(text="y₂")), sum=1),
+        height=380, margin=dict(l=40, r=40, t=60, b=30),
+        legend=dict(orientation="h", yanchor="top", y=-0.05, x=0.0),
     )
-    return fig
+    return _figure(data, layout)
 
 
 def jacobian_figure(jacobian, tau: float, hard: bool) -> go.Figure:
@@ -110,12 +168,14 @@ def jacobian_figure(jacobian, tau: float, hard: bool) -> go.Figure:
     J = _arr(jacobian)
     K = J.shape[0]
     lim = float(np.abs(J).max()) or 1.0
-    fig = go.Figure(go.Heatmap(z=J, x=[f"θ_{j}" for j in range(K)], y=[f"y_{i}" for i in range(K)],
-                               colorscale="RdBu", zmid=0.0, zmin=-lim, zmax=lim,
-                               text=np.round(J, 3), texttemplate="%{text}" if K <= 6 else None))
-    fig.update_yaxes(autorange="reversed")
+    heat = dict(type="heatmap", z=J, x=[f"θ_{j}" for j in range(K)], y=[f"y_{i}" for i in range(K)],
+                colorscale="RdBu", zmid=0.0, zmin=-lim, zmax=lim)
+    if K <= 6:
+        heat.update(text=np.round(J, 3), texttemplate="%{text}")
     label = "straight-through (one-hot forward)" if hard else "soft"
-    return base_layout(fig, f"∂y/∂θ by autograd, τ = {tau:g}, {label}", "logit θ_j", "sample coordinate y_i", height=330)
+    layout = _layout(f"∂y/∂θ by autograd, τ = {tau:g}, {label}", "logit θ_j", "sample coordinate y_i", 330)
+    layout["yaxis"]["autorange"] = "reversed"
+    return _figure([heat], layout)
 
 
 def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mapping[str, Sequence[float]],
@@ -135,25 +195,23 @@ def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mappi
 
 def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mapping[str, Sequence[float]],
                            mc_error: Mapping[str, Sequence[float]], tau: float) -> go.Figure:
-    """Bias ‖E[ĝ] − ∇J‖ and spread √tr Cov[ĝ] of each estimator vs τ, both on log axes."""
+    """Bias ‖E[ĝ] − ∇J‖ and spread √(Σ_k Var ĝ_k) of each estimator vs τ, both on log axes."""
     t = _arr(taus)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["bias ‖E[ĝ] − ∇J‖", "standard deviation √(Σ_k Var ĝ_k)"])
+    data = []
     for name in bias:
-        color = COLORS.get(name)
-        dash = "dash" if name == "straight_through" else ("dot" if name == "reinforce" else "solid")
+        line = dict(color=COLORS.get(name), dash=ESTIMATOR_DASH.get(name, "solid"))
         label = ESTIMATOR_LABELS.get(name, name)
-        fig.add_scatter(x=t, y=_arr(bias[name]), mode="lines", name=label, line=dict(color=color, dash=dash),
-                        legendgroup=name, row=1, col=1)
-        fig.add_scatter(x=t, y=_arr(std[name]), mode="lines", name=label, line=dict(color=color, dash=dash),
-                        legendgroup=name, showlegend=False, row=1, col=2)
+        data.append(dict(type="scatter", x=t, y=_arr(bias[name]), mode="lines", name=label, line=line,
+                         legendgroup=name))
+        data.append(dict(type="scatter", x=t, y=_arr(std[name]), mode="lines", name=label, line=line,
+                         legendgroup=name, showlegend=False, xaxis="x2", yaxis="y2"))
     # below this level a measured bias is indistinguishable from Monte Carlo noise
     floor = np.maximum.reduce([_arr(v) for v in mc_error.values()])
-    fig.add_scatter(x=t, y=floor, mode="lines", name="Monte Carlo noise level", line=dict(color=COLORS["target"], dash="dot", width=1),
-                    row=1, col=1)
-    for col in (1, 2):
-        fig.add_vline(x=tau, line_color=COLORS["current"], line_width=2, row=1, col=col)
-    fig.update_xaxes(type="log", title_text="temperature τ (log scale)")
-    fig.update_yaxes(type="log")
-    base_layout(fig, "Gradient estimators across τ: bias vs noise", "temperature τ (log scale)", "", height=380)
-    fig.update_layout(legend=dict(y=1.12))
-    return fig
+    data.append(dict(type="scatter", x=t, y=floor, mode="lines", name="Monte Carlo noise level",
+                     line=dict(color=COLORS["target"], dash="dot", width=1)))
+    layout = _two_panels(_layout("Gradient estimators across τ: bias vs noise", height=400),
+                         ["bias ‖E[ĝ] − ∇J‖", "standard deviation √(Σ_k Var ĝ_k)"], log_y=True)
+    layout["legend"]["y"] = 1.1
+    layout["margin"]["t"] = 90
+    layout["shapes"] = [_vline(tau), _vline(tau, "2")]
+    return _figure(data, layout)
