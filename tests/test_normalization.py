@@ -345,3 +345,275 @@ def test_normalize_advantages_rejects_bad_input():
         normalize_advantages(torch.tensor([1.0, float("nan")]))
     with pytest.raises(ValueError, match="eps"):
         normalize_advantages(torch.ones(4), eps=-1)
+
+
+# ================================================================== lesson computations
+
+from scipy import stats  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from toolbox import normalization as N  # noqa: E402
+from toolbox.figures import normalization as FN  # noqa: E402
+
+
+def test_sample_stream_moments_and_seeding():
+    big = {k: N.sample_stream(k, 200, 500, seed=1, device=CPU) for k in N.STREAM_KINDS}
+    assert big["shifted"].x.mean().item() == pytest.approx(5.0, abs=0.01)
+    assert big["scaled"].x.std().item() == pytest.approx(20.0, rel=0.01)
+    d = big["drifting"]
+    np.testing.assert_allclose(d.true_mean.numpy(), np.linspace(0, 10, 200))
+    np.testing.assert_allclose((d.x - d.true_mean[:, None]).mean(1).numpy(), 0.0, atol=0.2)
+    h = big["heavy-tailed"].x.numpy().ravel()
+    q25, q50, q75 = np.quantile(h, [0.25, 0.5, 0.75])
+    assert q50 == pytest.approx(2.0, abs=0.01)
+    assert q75 - q25 == pytest.approx(2 * stats.t.ppf(0.75, 3), rel=0.02)
+    assert np.abs(h - 2).max() > 10 * np.sqrt(3), "heavy tails produce outliers beyond ±10 std"
+    a = N.sample_stream("shifted", 5, 4, seed=3, device=CPU).x
+    assert torch.equal(a, N.sample_stream("shifted", 5, 4, seed=3, device=CPU).x)
+    assert not torch.equal(a, N.sample_stream("shifted", 5, 4, seed=4, device=CPU).x)
+
+
+@pytest.mark.parametrize("args, match", [
+    (("uniform", 10, 10), "kind"), (("shifted", 0, 10), "batches"), (("shifted", 10, 0), "batch size"),
+    (("shifted", 5000, 100_000), "server"),
+])
+def test_sample_stream_rejects_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        N.sample_stream(*args, device=CPU)
+
+
+def test_running_trace_matches_gymnasium_step_by_step():
+    s = N.sample_stream("heavy-tailed", 30, 8, seed=2, device=CPU)
+    tr = N.running_trace(s.x, clip=3.0, epsilon=1e-8)
+    ref = GymRMS()
+    for t in range(30):
+        x = s.x[t].numpy()
+        ref.update(x)
+        assert float(tr.mean[t]) == pytest.approx(ref.mean, rel=1e-12, abs=1e-14)
+        assert float(tr.var[t]) == pytest.approx(ref.var, rel=1e-12)
+        z = (x - ref.mean) / np.sqrt(ref.var + 1e-8)
+        np.testing.assert_allclose(tr.normalized[t].numpy(), np.clip(z, -3, 3), rtol=1e-10, atol=1e-12)
+        assert float(tr.clipped_fraction[t]) == pytest.approx(np.mean(np.abs(z) > 3))
+        assert float(tr.max_abs_z[t]) == pytest.approx(np.abs(z).max(), rel=1e-10)
+    with pytest.raises(ValueError, match="clip"):
+        N.running_trace(s.x, clip=-1)
+    with pytest.raises(ValueError, match="epsilon"):
+        N.running_trace(s.x, epsilon=0.0)
+
+
+def test_cumulative_moments_brute_force():
+    x = np.random.default_rng(0).standard_normal((7, 3)) * 4 + 1
+    m, v = N.cumulative_moments(torch.from_numpy(x))
+    for t in range(7):
+        seen = x[: t + 1].ravel()
+        assert float(m[t]) == pytest.approx(seen.mean(), rel=1e-12)
+        assert float(v[t]) == pytest.approx(seen.var(), rel=1e-12)
+
+
+def test_observation_sample_normalizes_cartpole_dimensions():
+    s = N.observation_sample(num_envs=8, steps=200, seed=0, clip=10.0, device=CPU)
+    assert s.obs.shape == (201, 8, 4) and s.normalized.shape == (201, 8, 4)
+    raw, z = N.summary_stats(s.obs), N.summary_stats(s.normalized[20:])
+    assert raw["std"].max() / raw["std"].min() > 3, "raw CartPole dimensions live on different scales"
+    np.testing.assert_allclose(z["std"].numpy(), 1.0, atol=0.25)
+    np.testing.assert_allclose(z["mean"].numpy(), 0.0, atol=0.25)
+    # the final normalized row equals the formula with the final statistics
+    last = (s.obs[-1].double() - s.mean) / torch.sqrt(s.std**2 + 1e-8)
+    torch.testing.assert_close(s.normalized[-1].double(), last.clamp(-10, 10), rtol=1e-5, atol=1e-5)
+
+
+def test_summary_stats_against_numpy():
+    x = np.random.default_rng(1).standard_normal((5, 6, 3))
+    out = N.summary_stats(torch.from_numpy(x))
+    flat = x.reshape(-1, 3)
+    np.testing.assert_allclose(out["mean"].numpy(), flat.mean(0))
+    np.testing.assert_allclose(out["std"].numpy(), flat.std(0))
+    np.testing.assert_allclose(out["max"].numpy(), flat.max(0))
+
+
+def test_reward_stream_kinds():
+    r, d = N.reward_stream("constant", 50, 2000, 20.0, seed=0, device=CPU)
+    assert torch.all(r == 1) and d.dtype == torch.bool
+    assert d.double().mean().item() == pytest.approx(1 / 20, rel=0.05)
+    r, d = N.reward_stream("sparse", 4, 100, 10.0, seed=0, device=CPU)
+    assert torch.equal(r, d.double())
+    with pytest.raises(ValueError, match="episode length"):
+        N.reward_stream("constant", 4, 100, 0.5, device=CPU)
+    with pytest.raises(ValueError, match="kind"):
+        N.reward_stream("dense", device=CPU)
+
+
+def test_reward_scaling_trace_matches_gymnasium():
+    r, d = N.reward_stream("gaussian", 4, 200, 15.0, seed=3, device=CPU)
+    tr = N.reward_scaling_trace(r, d, gamma=0.95, reward_clip=None)
+    obs = np.zeros((201, 4, 1), dtype=np.float32)
+    env = NormalizeReward(ReplayVectorEnv(obs, r.numpy(), d.numpy(), np.zeros_like(d.numpy())), gamma=0.95)
+    env.reset()
+    for t in range(200):
+        _, rg, *_ = env.step(np.zeros(4, dtype=np.int64))
+        np.testing.assert_allclose(tr.scaled[t].numpy(), rg, rtol=1e-5)
+    assert float(tr.return_std[-1]) == pytest.approx(np.sqrt(env.return_rms.var), rel=1e-5)
+    clipped = N.reward_scaling_trace(r, d, gamma=0.95, reward_clip=1.0)
+    torch.testing.assert_close(clipped.scaled, tr.scaled.clamp(-1, 1))
+
+
+def test_discounted_returns_brute_force():
+    rng = np.random.default_rng(4)
+    r = rng.standard_normal((30, 3))
+    d = rng.random((30, 3)) < 0.2
+    out = N.discounted_returns(torch.from_numpy(r), torch.from_numpy(d), 0.9).numpy()
+    for e in range(3):
+        for t in range(30):
+            total, disc = 0.0, 1.0
+            for s in range(t, 30):
+                total += disc * r[s, e]
+                if d[s, e]:
+                    break
+                disc *= 0.9
+            assert out[t, e] == pytest.approx(total, rel=1e-12, abs=1e-12)
+
+
+def test_return_scales_sweep_equals_separate_scalers_and_closed_form():
+    r, d = N.reward_stream("constant", 3, 300, 1e6, seed=0, device=CPU)  # (almost surely) no episode end
+    assert not d.any()
+    sc = N.return_scales(r, d, (0.9, 0.99), reward_clip=None, warmup=0.0)
+    for i, g in enumerate((0.9, 0.99)):
+        single = N.reward_scaling_trace(r, d, g, reward_clip=None)
+        assert float(sc.return_std[i]) == pytest.approx(float(single.return_std[-1]), rel=1e-12)
+        # return-to-go of +1 for the whole 300 steps: (1 − γ^300) / (1 − γ)
+        assert float(sc.raw_target_abs_max[i]) == pytest.approx((1 - g**300) / (1 - g), rel=1e-12)
+        assert float(sc.horizon[i]) == pytest.approx(1 / (1 - g))
+    # with episodes, after warm-up, scaling brings γ = 0.999's value targets near unit scale
+    r, d = N.reward_stream("constant", 8, 600, 50.0, seed=0, device=CPU)
+    sc = N.return_scales(r, d, (0.9, 0.999))
+    assert float(sc.raw_target_std[1]) > 15 and float(sc.scaled_target_std[1]) < 2
+    assert float(sc.scaled_target_abs_max[1]) < float(sc.raw_target_abs_max[1]) / 10
+
+
+def test_reward_scaler_per_run_gamma_validation():
+    with pytest.raises(ValueError, match="gamma"):
+        RewardScaler(2, gamma=torch.tensor([0.9, 1.0]), batch_shape=(2,), device=CPU)
+    with pytest.raises(ValueError, match="shape"):
+        RewardScaler(2, gamma=torch.tensor([0.9, 0.99, 0.5]), batch_shape=(2,), device=CPU)
+
+
+def test_minibatch_advantages_against_numpy():
+    adv = np.random.default_rng(5).standard_normal(64) * 3 + 1
+    mb = N.minibatch_advantages(torch.from_numpy(adv), 4, seed=0)
+    assert mb.raw.shape == (4, 16)
+    np.testing.assert_allclose(np.sort(mb.raw.numpy().ravel()), np.sort(adv))
+    for i in range(4):
+        a = mb.raw[i].numpy()
+        np.testing.assert_allclose(mb.normalized[i].numpy(), (a - a.mean()) / (a.std(ddof=1) + 1e-8), rtol=1e-12)
+        np.testing.assert_allclose(mb.globally_normalized[i].numpy(), (a - adv.mean()) / (adv.std(ddof=1) + 1e-8), rtol=1e-12)
+        assert float(mb.sign_flips[i]) == pytest.approx(np.mean(np.sign(a) != np.sign(a - a.mean())))
+    one = N.minibatch_advantages(torch.from_numpy(adv), 1)
+    assert float(one.deviation[0]) < 1e-12
+    with pytest.raises(ValueError, match="equal minibatches"):
+        N.minibatch_advantages(torch.from_numpy(adv), 5)
+    with pytest.raises(ValueError, match="at least 2"):
+        N.minibatch_advantages(torch.from_numpy(adv), 64)
+
+
+def test_minibatch_size_effect_shrinks_with_size():
+    adv = torch.from_numpy(np.random.default_rng(6).standard_normal(512))
+    eff = N.minibatch_size_effect(adv, (4, 16, 64, 512, 3))
+    assert eff["size"].tolist() == [4, 16, 64, 512]
+    dev = eff["deviation"].tolist()
+    assert dev[0] > dev[1] > dev[2] > dev[3] and dev[3] < 1e-12
+
+
+def test_gae_limits():
+    rng = np.random.default_rng(7)
+    r = torch.from_numpy(rng.standard_normal((20, 2)))
+    v = torch.from_numpy(rng.standard_normal((20, 2)))
+    dones = torch.from_numpy((rng.random((20, 2)) < 0.2).astype(np.float64))
+    last = torch.from_numpy(rng.standard_normal(2))
+    nxt_v = torch.cat([v[1:], last[None]])
+    nxt_nt = 1 - torch.cat([dones[1:], torch.zeros(1, 2, dtype=torch.float64)])
+    delta = r + 0.9 * nxt_v * nxt_nt - v
+    torch.testing.assert_close(N.gae(r, v, dones, last, 0.9, 0.0), delta)  # λ = 0: one-step TD error
+    # λ = 1: discounted return-to-go (bootstrapped with last value at the end) minus the value
+    ret = torch.zeros_like(r)
+    g = last.clone()
+    for t in range(19, -1, -1):
+        g = r[t] + 0.9 * nxt_nt[t] * g
+        ret[t] = g
+    torch.testing.assert_close(N.gae(r, v, dones, last, 0.9, 1.0), ret - v)
+
+
+def test_ppo_batch_shapes():
+    batch, source = N.ppo_batch(0, device=CPU)
+    assert set(batch) >= {"obs", "rewards", "dones", "values", "advantages", "returns"}
+    T, E = batch["advantages"].shape
+    assert batch["obs"].shape == (T, E, 4) and T * E >= 64
+    assert torch.isfinite(batch["advantages"]).all()
+    torch.testing.assert_close(batch["returns"], batch["advantages"] + batch["values"])
+    assert "rollout_batch" in source or "substitute" in source
+
+
+def test_substitute_ppo_batch_gae():
+    b = N._substitute_ppo_batch(0, CPU, num_envs=2, num_steps=40)
+    assert b["advantages"].shape == (40, 2)
+    # zero value function and λ-return: advantages are bounded by the discounted sum of +1 rewards
+    assert float(b["advantages"].max()) <= 1 / (1 - 0.99) and float(b["advantages"].min()) >= 1.0
+
+
+def test_message_norm_demo_against_formulas():
+    K, B = 12, 16
+    demo = N.message_norm_demo(comm_bits=1, batch_size=B, steps=K, noise_std=1.0, momentum=0.2, seed=0, device=CPU)
+    rm, rv = torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64)
+    for k in range(K):
+        x = demo.raw[k]
+        ref = (x - x.mean(0)) / torch.sqrt(x.var(0, correction=0) + 1e-5)  # BatchNorm at init: γ = 1, β = 0
+        torch.testing.assert_close(demo.bn_train[k], ref)
+        rm = 0.8 * rm + 0.2 * x.mean(0)
+        rv = 0.8 * rv + 0.2 * x.var(0, correction=1)  # running variance uses the unbiased batch variance
+        torch.testing.assert_close(demo.running_mean[k], rm)
+        torch.testing.assert_close(demo.running_var[k], rv)
+        torch.testing.assert_close(demo.bn_eval[k], (x - rm) / torch.sqrt(rv + 1e-5))
+    assert torch.all(demo.layer_norm == 0), "LayerNorm over one channel erases the message"
+    sep = {n: N.message_separation(getattr(demo, n), demo.bits) for n in ("raw", "bn_train", "layer_norm")}
+    torch.testing.assert_close(sep["bn_train"], sep["raw"])  # d′ is invariant to a positive affine map
+    assert torch.all(sep["layer_norm"] == 0)
+    assert (demo.mlp_gap >= 0).all()
+
+
+def test_message_norm_demo_layernorm_several_bits_and_drift():
+    demo = N.message_norm_demo(comm_bits=3, batch_size=64, steps=40, noise_std=2.0, dru=False, seed=1, device=CPU)
+    x = demo.raw
+    torch.testing.assert_close(demo.layer_norm, F.layer_norm(x, (3,)))
+    raw_sd = x[..., 0].std(1)
+    bn_sd = demo.bn_train[..., 0].std(1, correction=0)
+    assert raw_sd[-1] / raw_sd[0] > 2, "the message scale drifts"
+    np.testing.assert_allclose(bn_sd.numpy(), 1.0, atol=1e-3)  # train-mode BatchNorm: unit scale at every step
+    # eval mode lags: at the end it is off unit scale more than train mode
+    assert abs(float(demo.bn_eval[-1, :, 0].std()) - 1) > abs(float(bn_sd[-1]) - 1)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"momentum": 0.0}, "momentum"), ({"momentum": 1.5}, "momentum"), ({"noise_std": -1}, "noise"),
+    ({"batch_size": 1}, "batch size"), ({"comm_bits": 0}, "bits"), ({"scale_start": 0}, "scales"),
+])
+def test_message_norm_demo_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        N.message_norm_demo(steps=2, device=CPU, **kwargs)
+
+
+def test_figures_build():
+    s = N.sample_stream("drifting", 10, 4, device=CPU)
+    tr = N.running_trace(s.x)
+    assert len(FN.running_estimate_figure(s, tr, 5).data) >= 4
+    assert len(FN.batch_histogram_figure(s.x[0], tr.normalized[0], 10.0).data) == 2
+    o = N.observation_sample(2, 10, device=CPU)
+    assert len(FN.observation_histograms_figure(o.obs, o.normalized, N.CARTPOLE_DIMENSIONS).data) == 8
+    r, d = N.reward_stream("constant", 2, 30, 5.0, device=CPU)
+    assert len(FN.reward_trace_figure(r, N.reward_scaling_trace(r, d), 0, d).data) == 5
+    assert len(FN.return_scales_figure(N.return_scales(r, d)).data) == 3
+    mb = N.minibatch_advantages(torch.randn(32, dtype=torch.float64), 4)
+    assert len(FN.advantage_histogram_figure(mb.raw[0], mb.normalized[0], 0).data) == 2
+    assert len(FN.minibatch_stats_figure(mb).data) == 2
+    assert len(FN.minibatch_size_figure(N.minibatch_size_effect(mb.raw, (2, 8))).data) == 3
+    demo = N.message_norm_demo(steps=3, batch_size=8, device=CPU)
+    assert len(FN.message_norm_figure(demo, 1).data) == 8
+    assert len(FN.message_histogram_figure(demo, 1).data) == 8

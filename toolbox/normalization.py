@@ -810,7 +810,7 @@ class ReturnScales:
     return_std: torch.Tensor
     """``(G,)`` the running std of the discounted return at the end of the stream (the divisor)."""
     raw_target_abs_max: torch.Tensor
-    """``(G,)`` max |return-to-go| of the raw rewards: the value targets without scaling."""
+    """``(G,)`` max |return-to-go| of the raw rewards (after warm-up): the value targets without scaling."""
     raw_target_std: torch.Tensor
     scaled_target_abs_max: torch.Tensor
     """``(G,)`` max |return-to-go| of the scaled rewards: the value targets with scaling."""
@@ -818,12 +818,16 @@ class ReturnScales:
 
 
 def return_scales(rewards, terminated, gammas=GAMMA_SWEEP, epsilon: float = 1e-8,
-                  reward_clip: float | None = 10.0) -> ReturnScales:
+                  reward_clip: float | None = 10.0, warmup: float = 0.5) -> ReturnScales:
     """Reward scaling for several γ at once (one :class:`RewardScaler` with ``batch_shape=(G,)``).
 
-    ``reward_clip`` as in :func:`reward_scaling_trace`.
+    ``reward_clip`` as in :func:`reward_scaling_trace`. The value-target statistics are taken over
+    the steps after the first ``warmup`` fraction of the stream, once the running std has settled
+    (the first scaled rewards are divided by a statistic that has seen almost nothing).
     """
     reward_clip = _check_clip(reward_clip)
+    if not (0.0 <= float(warmup) < 1.0):
+        raise ValueError(f"warmup must be a fraction in [0, 1); got {warmup!r}.")
     rewards = torch.as_tensor(rewards, dtype=torch.float64)
     terminated = torch.as_tensor(terminated, device=rewards.device)
     if rewards.dim() != 2 or terminated.shape != rewards.shape:
@@ -838,8 +842,9 @@ def return_scales(rewards, terminated, gammas=GAMMA_SWEEP, epsilon: float = 1e-8
     scaled = torch.stack([scaler.scale(r_b[:, t], d_b[:, t]) for t in range(T)], dim=1)  # (G, T, E)
     if reward_clip is not None:
         scaled = scaled.clamp(-reward_clip, reward_clip)
-    raw_targets = discounted_returns(r_b, d_b, g[:, None])
-    scaled_targets = discounted_returns(scaled, d_b, g[:, None])
+    t0 = int(float(warmup) * T)
+    raw_targets = discounted_returns(r_b, d_b, g[:, None])[:, t0:]
+    scaled_targets = discounted_returns(scaled, d_b, g[:, None])[:, t0:]
     return ReturnScales(
         g, 1.0 / (1.0 - g), scaler.return_rms.std,
         raw_targets.abs().flatten(1).amax(1), raw_targets.flatten(1).std(1),
