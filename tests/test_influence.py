@@ -344,3 +344,20 @@ def test_reinforce_gradients_equal_autograd():
     torch.testing.assert_close(got_i, ref_i)
     torch.testing.assert_close(got_j, ref_j)
     torch.testing.assert_close(inf.softmax(logits_j.detach()), torch.softmax(logits_j.detach(), -1))
+
+
+def test_precomputed_results_match_a_fresh_run_and_bonus_effect():
+    from pathlib import Path
+
+    store = inf.load_precomputed(str(Path(__file__).resolve().parent.parent / "results" / "influence_learning.json"))
+    assert {c.key() for c in inf.precomputed_configs()} <= set(store)
+    cfg = inf.InfluenceTrainConfig(beta=0.5)
+    fresh = inf.train_influence_game(cfg, device="cpu")
+    np.testing.assert_allclose(store[cfg.key()].extrinsic_i, fresh.extrinsic_i, atol=1e-3)
+    np.testing.assert_allclose(store[cfg.key()].mutual_information, fresh.mutual_information, atol=1e-3)
+    off = store[inf.InfluenceTrainConfig(beta=0.0).key()]
+    assert inf.bonus_effect(fresh, off) == "helps"
+    big = store[inf.InfluenceTrainConfig(game="pure coordination", beta=3.0).key()]
+    assert inf.bonus_effect(big, store[inf.InfluenceTrainConfig(game="pure coordination", beta=0.0).key()]) == "distorts"
+    assert inf.bonus_effect(off, off) == "neutral"
+    assert inf.load_precomputed("/nonexistent.json") == {}

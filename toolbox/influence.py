@@ -65,7 +65,7 @@ def _to_tensor(x: Any, name: str, device: torch.device | None) -> torch.Tensor:
             f"{name} could not be read as a table of numbers: every row must have the same "
             f"length and every entry must be a number."
         ) from None
-    return torch.as_tensor(arr, dtype=DTYPE, device=device or default_device())
+    return torch.tensor(arr, dtype=DTYPE, device=device or default_device())
 
 
 def _row_label(name: str, index: tuple[int, ...], row_names: Sequence[str] | None) -> str:
@@ -845,3 +845,9 @@ def load_precomputed(path: str) -> dict[str, InfluenceTrainResult]:
         return {key: InfluenceTrainResult.from_json(data) for key, data in runs.items()}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+
+
+def bonus_effect(with_bonus: InfluenceTrainResult, without_bonus: InfluenceTrainResult, tol: float = 0.05) -> str:
+    """"helps", "distorts" or "neutral": i's final extrinsic return (mean over seeds) with vs without the bonus."""
+    diff = float(with_bonus.extrinsic_i[:, -1].mean() - without_bonus.extrinsic_i[:, -1].mean())
+    return "helps" if diff > tol else "distorts" if diff < -tol else "neutral"
