@@ -400,3 +400,32 @@ def test_seeded_reproducibility():
     ):
         assert torch.equal(fn(1), fn(1))
         assert not torch.equal(fn(1), fn(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# figure builders (data in, figure out)
+
+
+def test_figure_builders_carry_the_data():
+    from toolbox.figures import gumbel as FG
+
+    p = P4.numpy()
+    fig = FG.frequency_figure(p, p[::-1], 1000)
+    assert np.allclose(fig.data[0].y, p) and np.allclose(fig.data[1].y, p[::-1]) and "1,000" in fig.data[1].name
+    sw = G.temperature_sweep(torch.log(P4), G.log_grid(0.1, 10, 5), 100, generator=gen(30))
+    curve = FG.temperature_curve_figure(sw.taus, sw.mean_entropy, sw.mean_max, 0.5, 4)
+    assert np.allclose(curve.data[0].y, sw.mean_entropy.numpy()) and curve.layout.xaxis.type == "log"
+    assert curve.layout.shapes[0].x0 == 0.5
+    rx = G.relaxed_experiment(torch.log(P4[:3] / P4[:3].sum()), 0.5, 50, generator=gen(31))
+    tern = FG.ternary_figure(rx.samples, rx.probs, 0.5)
+    assert tern.data[0].type == "scatterternary" and np.allclose(tern.data[0].a, rx.samples[:, 0].numpy())
+    assert len(FG.relaxed_samples_figure(rx.samples[:5], 0.5).data) == 5
+    es = G.estimator_sweep(THETA3, F3, [0.1, 1.0], 100, generator=gen(32))
+    sweep = FG.estimator_sweep_figure(es.taus, es.bias, es.std, es.mc_error, 1.0)
+    assert sweep.layout.yaxis.type == "log" and len(sweep.data) == 7  # 3 estimators × 2 panels + noise level
+    est = {k: G.summarize_estimates(G.estimate_gradients(THETA3, F3, 1.0, k, 50, generator=gen(33)))
+           for k in G.ESTIMATORS}
+    bars = FG.gradient_bars_figure(es.exact, {k: v.mean for k, v in est.items()}, {k: v.se for k, v in est.items()}, 1.0)
+    assert np.allclose(bars.data[1].error_y.array, 2 * est["reinforce"].se.numpy())
+    jac = FG.jacobian_figure(torch.eye(3), 1.0, hard=False)
+    assert jac.data[0].type == "heatmap"
