@@ -64,8 +64,9 @@ def load_preset() -> None:
 def resize_tables() -> None:
     cur, base = ss["inf_current"], ss["inf_base"]
     a_i, a_j, n_j = int(ss[K_NI]), int(ss[K_NJA]), int(ss[K_NJ])
-    tables = np.stack([inf.resize_rows(t, (a_i, a_j)) for t in cur["pi_j"]])
-    pi_j = inf.resize_rows(tables, (n_j, a_i, a_j))
+    tables = [inf.resize_rows(t, (a_i, a_j)) for t in cur["pi_j"]]
+    # a new influencee starts as a copy of the last one, so adding one visibly adds its KL
+    pi_j = np.stack((tables + [tables[-1]] * n_j)[:n_j])
     pi_i = inf.resize_rows(np.asarray(cur["pi_i"])[None], (1, a_i))[0]
     ss["inf_base"] = dict(pi_i=pi_i, pi_j=pi_j, names_i=_generic(base["names_i"], a_i, "a"),
                           names_j=_generic(base["names_j"], a_j, "b"))
