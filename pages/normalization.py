@@ -186,7 +186,7 @@ with tab["running"]:
                         )
 
                 if play:
-                    frames = list(range(1, n_batches + 1, max(1, n_batches // 100))) + [n_batches]
+                    frames = sorted({*range(1, n_batches + 1, max(1, n_batches // 100)), n_batches})
                     for k in frames:
                         draw(k)
                         time.sleep(max(1, n_batches // 100) / speed)

@@ -559,24 +559,48 @@ def test_substitute_ppo_batch_gae():
     assert float(b["advantages"].max()) <= 1 / (1 - 0.99) and float(b["advantages"].min()) >= 1.0
 
 
-def test_message_norm_demo_against_formulas():
+def test_message_norm_demo_against_stepped_batchnorm_module():
     K, B = 12, 16
     demo = N.message_norm_demo(comm_bits=1, batch_size=B, steps=K, noise_std=1.0, momentum=0.2, seed=0, device=CPU)
-    rm, rv = torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64)
-    for k in range(K):
-        x = demo.raw[k]
-        ref = (x - x.mean(0)) / torch.sqrt(x.var(0, correction=0) + 1e-5)  # BatchNorm at init: γ = 1, β = 0
-        torch.testing.assert_close(demo.bn_train[k], ref)
-        rm = 0.8 * rm + 0.2 * x.mean(0)
-        rv = 0.8 * rv + 0.2 * x.var(0, correction=1)  # running variance uses the unbiased batch variance
-        torch.testing.assert_close(demo.running_mean[k], rm)
-        torch.testing.assert_close(demo.running_var[k], rv)
-        torch.testing.assert_close(demo.bn_eval[k], (x - rm) / torch.sqrt(rv + 1e-5))
+    # reference: the C-Net's own message_mlp (same init seed), stepped through train/eval mode in a loop
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        try:
+            from toolbox.dial.cnet import CNet
+
+            mlp = CNet(n_agents=3, comm_bits=1).message_mlp.double()
+        except ImportError:
+            mlp = torch.nn.Sequential(torch.nn.BatchNorm1d(1), torch.nn.Linear(1, 128), torch.nn.ReLU()).double()
+    mlp[0].momentum = 0.2
+    with torch.no_grad():
+        for k in range(K):
+            x = demo.raw[k]
+            mlp.train()
+            torch.testing.assert_close(demo.bn_train[k], mlp[0](x))
+            h_train = mlp[1:](demo.bn_train[k])
+            torch.testing.assert_close(demo.running_mean[k], mlp[0].running_mean)
+            torch.testing.assert_close(demo.running_var[k], mlp[0].running_var)
+            mlp.eval()
+            torch.testing.assert_close(demo.bn_eval[k], mlp[0](x))
+            torch.testing.assert_close(demo.mlp_gap[k], (mlp(x) - h_train).abs().mean())
+    x = demo.raw[0]  # and the textbook formula at init (γ = 1, β = 0, ε = 1e-5)
+    torch.testing.assert_close(demo.bn_train[0], (x - x.mean(0)) / torch.sqrt(x.var(0, correction=0) + 1e-5))
     assert torch.all(demo.layer_norm == 0), "LayerNorm over one channel erases the message"
     sep = {n: N.message_separation(getattr(demo, n), demo.bits) for n in ("raw", "bn_train", "layer_norm")}
     torch.testing.assert_close(sep["bn_train"], sep["raw"])  # d′ is invariant to a positive affine map
     assert torch.all(sep["layer_norm"] == 0)
-    assert (demo.mlp_gap >= 0).all()
+
+
+def test_message_separation_brute_force():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 40, 1)) + 0.5
+    bits = rng.integers(0, 2, (3, 40))
+    x[..., 0] += 2.0 * bits
+    got = N.message_separation(torch.from_numpy(x), torch.from_numpy(bits)).numpy()
+    for k in range(3):
+        a, b = x[k, bits[k] == 1, 0], x[k, bits[k] == 0, 0]
+        pooled = np.sqrt((((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()) / 40)
+        assert got[k] == pytest.approx((a.mean() - b.mean()) / pooled, rel=1e-12)
 
 
 def test_message_norm_demo_layernorm_several_bits_and_drift():

@@ -1049,8 +1049,6 @@ def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200
             source = "substitute: nn.Sequential(BatchNorm1d, Linear, ReLU) (DIAL C-Net unavailable)"
     mlp = mlp.to(dev).double()
     bn = mlp[0]
-    bn.momentum = mom
-    ln = nn.LayerNorm(c, elementwise_affine=False).to(dev).double()
     g = torch.Generator(device=dev).manual_seed(int(seed))
     ratio = torch.linspace(0.0, 1.0, K, dtype=torch.float64, device=dev)
     scale = s0 * (s1 / s0) ** ratio
@@ -1058,22 +1056,26 @@ def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200
     noise = torch.randn(K, B, c, generator=g, device=dev, dtype=torch.float64)
     logits = scale[:, None, None] * (2 * bits - 1) + sigma * noise
     raw = torch.sigmoid(logits) if dru else logits
-    bn_train, bn_eval, rmean, rvar, gap = [], [], [], [], []
+    # BatchNorm1d's own arithmetic, vectorized over the K steps (one module call per step would
+    # cost a kernel launch each; tests check every number against nn.BatchNorm1d stepped in a loop)
     with torch.no_grad():
-        for k in range(K):
-            mlp.train()
-            y = bn(raw[k])  # batch statistics; updates the running ones once
-            h_train = mlp[1:](y)
-            mlp.eval()
-            y_eval = bn(raw[k])
-            bn_train.append(y)
-            bn_eval.append(y_eval)
-            gap.append((mlp[1:](y_eval) - h_train).abs().mean())
-            rmean.append(bn.running_mean.clone())
-            rvar.append(bn.running_var.clone())
-        y_ln = ln(raw)
-    return MessageNormDemo(scale, bits[..., 0], raw, torch.stack(bn_train), torch.stack(bn_eval), y_ln,
-                           torch.stack(rmean), torch.stack(rvar), torch.stack(gap), source)
+        w, b, eps = bn.weight.detach(), bn.bias.detach(), bn.eps
+        var_b, mean_b = torch.var_mean(raw, dim=1, correction=0)  # (K, c): train mode normalizes with these
+        var_unbiased = raw.var(dim=1, correction=1)  # the running variance is fed the unbiased estimate
+        bn_train = (raw - mean_b[:, None]) / torch.sqrt(var_b[:, None] + eps) * w + b
+        rm = bn.running_mean.detach().clone()
+        rv = bn.running_var.detach().clone()
+        rmean, rvar = [], []
+        for k in range(K):  # the exponential moving average is a recurrence over training steps
+            rm = (1 - mom) * rm + mom * mean_b[k]
+            rv = (1 - mom) * rv + mom * var_unbiased[k]
+            rmean.append(rm)
+            rvar.append(rv)
+        running_mean, running_var = torch.stack(rmean), torch.stack(rvar)
+        bn_eval = (raw - running_mean[:, None]) / torch.sqrt(running_var[:, None] + eps) * w + b
+        gap = (mlp[1:](bn_eval) - mlp[1:](bn_train)).abs().mean(dim=(1, 2))
+        y_ln = torch.nn.functional.layer_norm(raw, (c,))
+    return MessageNormDemo(scale, bits[..., 0], raw, bn_train, bn_eval, y_ln, running_mean, running_var, gap, source)
 
 
 def summary_stats(x, dim: int = -1) -> dict[str, torch.Tensor]:

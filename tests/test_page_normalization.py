@@ -1,0 +1,158 @@
+"""AppTest of pages/normalization.py: every panel, every main control, bad values, links."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.apptest_helpers import assert_clean, open_page, texts
+
+PAGE = "pages/normalization.py"
+LABELS = {
+    "running": "① Running mean & variance",
+    "observations": "② Observations (CartPole)",
+    "rewards": "③ Reward scaling",
+    "advantages": "④ Advantages per minibatch",
+    "batchnorm": "⑤ BatchNorm in the DIAL C-Net",
+}
+
+
+def _switch(at, panel: str):
+    at.session_state["nz_panel"] = LABELS[panel]
+    at.run()
+    assert_clean(at, panel)
+    assert at.query_params["panel"] == panel
+    return at
+
+
+def _errors(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+@pytest.fixture(scope="module")
+def at():
+    return open_page(PAGE)
+
+
+def test_default_view_running_statistics(at):
+    assert at.title[0].value == "Normalization"
+    assert len(at.latex) >= 3
+    body = texts(at)
+    assert "Gymnasium" in body and "Huang et al. 2022" in body and "Ioffe & Szegedy 2015" in body
+    assert not at.error
+    assert {"panel", "kind", "batch", "batches", "clip", "eps", "seed"} <= set(at.query_params)
+    assert "running mean" in body
+
+
+def test_running_panel_controls_and_play(at):
+    _switch(at, "running")
+    for kind in ("shifted", "scaled", "heavy-tailed", "drifting"):
+        at.selectbox(key="nz_kind").set_value(kind).run()
+        assert_clean(at, kind)
+        assert at.query_params["kind"] == kind
+    at.select_slider(key="nz_batch").set_value(64).run()
+    at.slider(key="nz_batches").set_value(20).run()
+    at.slider(key="nz_step").set_value(5).run()
+    assert_clean(at, "step")
+    assert any(m.label == "running mean" for m in at.metric)
+    at.slider(key="nz_speed").set_value(100).run()
+    at.button(key="nz_play").click().run()
+    assert_clean(at, "play")
+    assert at.query_params["batch"] == "64" and at.query_params["batches"] == "20"
+    metric_labels = [m.label for m in at.metric]
+    assert "running mean" in metric_labels and "clipped in batch" in metric_labels
+
+
+@pytest.mark.parametrize("key, value, word", [("nz_clip", -1.0, "clip"), ("nz_eps", 0.0, "epsilon")])
+def test_running_panel_bad_values_show_error(key, value, word):
+    page = open_page(PAGE)
+    page.number_input(key=key).set_value(value).run()
+    assert_clean(page, key)
+    assert word in _errors(page)
+    # the rest of the page keeps working: other panels still render
+    _switch(page, "rewards")
+    assert not page.error
+
+
+def test_observation_panel(at):
+    _switch(at, "observations")
+    at.slider(key="nz_obs_envs").set_value(4).run()
+    at.slider(key="nz_obs_steps").set_value(50).run()
+    at.number_input(key="nz_obs_seed").set_value(3).run()
+    assert_clean(at, "observations")
+    assert not at.error
+    assert len(at.dataframe) == 1 and len(at.latex) >= 1
+    assert "BatchedCartPole" in texts(at) or "Gymnasium CartPole" in texts(at)
+    assert at.query_params["envs"] == "4" and at.query_params["steps"] == "50"
+    at.number_input(key="nz_obs_clip").set_value(-3.0).run()
+    assert "clip" in _errors(at)
+    at.number_input(key="nz_obs_clip").set_value(5.0).run()
+    assert not at.error
+
+
+def test_reward_panel(at):
+    _switch(at, "rewards")
+    for kind in ("sparse", "gaussian", "constant"):
+        at.selectbox(key="nz_rew_kind").set_value(kind).run()
+        assert_clean(at, kind)
+        assert not at.error
+    at.slider(key="nz_rew_len").set_value(20).run()
+    at.number_input(key="nz_rew_gamma").set_value(0.9).run()
+    assert at.query_params["gamma"] == "0.9"
+    assert any(m.label == "effective horizon 1/(1−γ)" and m.value == "10" for m in at.metric)
+    assert len(at.dataframe) == 1
+    at.number_input(key="nz_rew_gamma").set_value(1.0).run()
+    assert_clean(at, "gamma 1")
+    assert "gamma" in _errors(at)
+    assert len(at.dataframe) == 1, "the γ sweep below still renders"
+    at.number_input(key="nz_rew_gamma").set_value(0.99).run()
+    at.number_input(key="nz_rew_clip").set_value(-1.0).run()
+    assert "clip" in _errors(at)
+    at.number_input(key="nz_rew_clip").set_value(10.0).run()
+    assert not at.error
+
+
+def test_advantage_panel(at):
+    _switch(at, "advantages")
+    assert not at.error
+    at.number_input(key="nz_adv_mb").set_value(8).run()
+    at.slider(key="nz_adv_idx").set_value(7).run()
+    assert_clean(at, "minibatch 7")
+    assert any(m.label == "minibatch size" and m.value == "64" for m in at.metric)
+    assert at.query_params["minibatches"] == "8"
+    at.number_input(key="nz_adv_mb").set_value(3).run()
+    assert_clean(at, "3 minibatches")
+    assert "equal minibatches" in _errors(at)
+    at.number_input(key="nz_adv_mb").set_value(512).run()
+    assert "at least 2" in _errors(at)
+    at.number_input(key="nz_adv_mb").set_value(4).run()
+    assert not at.error
+
+
+def test_batchnorm_panel(at):
+    _switch(at, "batchnorm")
+    assert not at.error
+    assert "CNet" in texts(at) or "substitute" in texts(at)
+    at.slider(key="nz_bn_step").set_value(150).run()
+    assert_clean(at, "bn step")
+    assert any(m.label == "d′ after LayerNorm" and m.value == "0" for m in at.metric)
+    at.slider(key="nz_bn_bits").set_value(3).run()
+    at.slider(key="nz_bn_batch").set_value(16).run()
+    at.toggle(key="nz_bn_dru").set_value(False).run()
+    at.number_input(key="nz_bn_sigma").set_value(1.0).run()
+    assert_clean(at, "bn controls")
+    assert not at.error
+    assert at.query_params["dru"] == "off" and at.query_params["bits"] == "3"
+    at.number_input(key="nz_bn_momentum").set_value(0.0).run()
+    assert "momentum" in _errors(at)
+    at.number_input(key="nz_bn_momentum").set_value(0.1).run()
+    assert not at.error
+
+
+def test_link_opens_panel_with_settings():
+    page = open_page(PAGE, query={"panel": "rewards", "gamma": "0.95", "reward": "gaussian"})
+    assert page.number_input(key="nz_rew_gamma").value == pytest.approx(0.95)
+    assert page.selectbox(key="nz_rew_kind").value == "gaussian"
+    page = open_page(PAGE, query={"panel": "nonsense", "kind": "abc", "batch": "NaN"})
+    assert_clean(page, "garbage link")
+    assert len(page.warning) >= 2
+    assert page.selectbox(key="nz_kind").value == "drifting"
