@@ -361,3 +361,23 @@ def test_precomputed_results_match_a_fresh_run_and_bonus_effect():
     assert inf.bonus_effect(big, store[inf.InfluenceTrainConfig(game="pure coordination", beta=0.0).key()]) == "distorts"
     assert inf.bonus_effect(off, off) == "neutral"
     assert inf.load_precomputed("/nonexistent.json") == {}
+
+
+def test_figures_pass_plotly_validation_and_mark_infinity():
+    import plotly.graph_objects as go
+
+    from toolbox.figures import influence as figs
+
+    rewards = inf.influence_rewards([1.0, 0.0], [[1.0, 0.0], [0.0, 1.0]]).numpy()
+    built = [
+        figs.marginal_vs_conditional(np.full((3, 2), 0.5), np.eye(2)[[0, 1, 0]], ["a", "b"], ["1", "2", "3"], "x", [0.1, np.inf, 0.0]),
+        figs.reward_per_action(rewards, np.array([1.0, 0.0]), ["a", "b"], ["influencee 1"], 1),
+        figs.influence_heatmap(np.array([[0.69, np.inf], [0.0, 0.3]]), ["bad", "good"], ["rec", "not"]),
+        figs.learning_curves(np.arange(5), {"on": (np.ones((2, 5)), np.zeros((2, 5)))}, {"on": "#1f77b4"}),
+    ]
+    for fig in built:
+        go.Figure(fig.to_dict())  # the full validating constructor accepts every property
+        assert fig.layout.title.text
+    assert "∞" in built[0].layout.annotations[1].text
+    assert "∞" in built[1].data[1].text[1]
+    assert built[2].data[0].text[0][1].startswith("∞")

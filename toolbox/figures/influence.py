@@ -1,28 +1,79 @@
 """Plotly figures for the social-influence lesson: data in, ``go.Figure`` out.
 
-An infinite KL cannot be drawn as a bar height, so bars for ``inf`` are drawn at a cap just
-above the largest finite value and labelled "∞".
+Why the figures are written as plain dicts: building them through plotly's validating API
+(``make_subplots``, ``update_layout(template="plotly_white")`` in ``style.base_layout``) costs
+15–50 ms per figure, and this page redraws up to four figures on every table edit with a budget
+of 100 ms per rerun. The same layout as ``style.base_layout`` (title, axis titles, margins,
+legend on top, the ``plotly_white`` template) is therefore assembled as a dict and wrapped without
+re-validation; ``tests/test_influence.py`` validates every figure through plotly's full checker.
+
+An infinite KL cannot be drawn as a bar height, so such bars are drawn at a cap just above the
+largest finite value and labelled "∞".
 """
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+import plotly.io as pio
 
-from toolbox.figures.style import COLORS, PALETTE, base_layout, hex_to_rgba
+from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba
 
 
-def _cap_inf(values: np.ndarray) -> tuple[np.ndarray, list[str], float]:
-    """Replace inf by a visible cap; return heights, text labels and the cap."""
-    v = np.asarray(values, dtype=float)
-    finite = v[np.isfinite(v)]
-    cap = 1.25 * float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    shown = np.where(np.isfinite(v), v, cap)
-    labels = ["∞" if not np.isfinite(x) else f"{x:.3f}" for x in v.ravel()]
-    return shown, labels, cap
+@lru_cache(maxsize=1)
+def _template() -> dict:
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _layout(title: str, x_title: str, y_title: str, height: int = 360) -> dict:
+    """The dict equivalent of ``style.base_layout`` (keep the two in step)."""
+    return dict(
+        title=dict(text=title, x=0.0, xanchor="left"),
+        xaxis=dict(title=dict(text=x_title)),
+        yaxis=dict(title=dict(text=y_title)),
+        height=height,
+        margin=dict(l=60, r=20, t=60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        template=copy.deepcopy(_template()),
+    )
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    # Assembled from trusted dicts (validated in the tests): skip plotly's per-property checks.
+    return go.Figure(dict(data=data, layout=layout), _validate=False)
+
+
+def _list(x) -> list:
+    return np.asarray(x, dtype=float).tolist()
+
+
+def _panels(layout: dict, n: int, titles: Sequence[str], gap: float = 0.06) -> list[tuple[str, str]]:
+    """Split the x range into ``n`` side-by-side panels; returns the (xaxis, yaxis) ids of each."""
+    width = (1.0 - gap * (n - 1)) / n
+    ids, notes = [], []
+    for k in range(n):
+        sx = "" if k == 0 else str(k + 1)
+        lo = k * (width + gap)
+        xa = dict(layout.get("xaxis", {})) if k == 0 else {}
+        xa.update(domain=[lo, lo + width], anchor=f"y{sx}")
+        layout[f"xaxis{sx}"] = xa
+        if k:
+            layout[f"yaxis{sx}"] = dict(anchor=f"x{sx}", matches="y", showticklabels=True)
+        else:
+            layout["yaxis"] = dict(layout.get("yaxis", {}), anchor="x")
+        ids.append((f"x{sx}", f"y{sx}"))
+        notes.append(dict(text=titles[k], x=lo + width / 2, y=1.0, xref="paper", yref="paper",
+                          xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=13)))
+    layout["annotations"] = layout.get("annotations", []) + notes
+    return ids
+
+
+def _fmt(x: float) -> str:
+    return "∞" if not np.isfinite(x) else f"{x:.3f}"
 
 
 def marginal_vs_conditional(
@@ -38,22 +89,28 @@ def marginal_vs_conditional(
     ``marginals, conditionals``: ``(n_j, A_j)``; ``kls``: the KL of each panel, shown in its title.
     """
     n_j = marginals.shape[0]
-    titles = [f"{lab}: KL = {'∞' if not np.isfinite(k) else f'{k:.3f}'} nats" for lab, k in zip(influencee_labels, kls)]
-    fig = make_subplots(rows=1, cols=n_j, subplot_titles=titles, shared_yaxes=True)
-    for j in range(n_j):
-        fig.add_trace(go.Bar(
-            x=list(action_names_j), y=marginals[j], name="counterfactual marginal p(a^j)",
-            marker_color=COLORS["target"], showlegend=j == 0, legendgroup="m",
-        ), row=1, col=j + 1)
-        fig.add_trace(go.Bar(
-            x=list(action_names_j), y=conditionals[j], name=f"π^j(a^j | a^i = {chosen_name})",
-            marker_color=COLORS["current"], showlegend=j == 0, legendgroup="c",
-        ), row=1, col=j + 1)
-    base_layout(fig, f"What j does after a^i = {chosen_name}, against what it does on average",
-                "influencee's action a^j", "probability", height=330)
-    fig.update_layout(barmode="group", margin=dict(t=90))
-    fig.update_yaxes(range=[0, 1.05])
-    return fig
+    layout = _layout(f"What j does after a^i = {chosen_name}, against what it does on average",
+                     "influencee's action a^j", "probability", height=330)
+    titles = [f"{lab}: KL = {_fmt(k)} nats" for lab, k in zip(influencee_labels, kls)]
+    ids = _panels(layout, n_j, titles)
+    layout.update(barmode="group", margin=dict(l=60, r=20, t=90, b=50))
+    layout["yaxis"]["range"] = [0, 1.05]
+    data = []
+    for j, (xa, ya) in enumerate(ids):
+        data.append(dict(type="bar", x=list(action_names_j), y=_list(marginals[j]), xaxis=xa, yaxis=ya,
+                         name="counterfactual marginal p(a^j)", marker=dict(color=COLORS["target"]),
+                         showlegend=j == 0, legendgroup="m"))
+        data.append(dict(type="bar", x=list(action_names_j), y=_list(conditionals[j]), xaxis=xa, yaxis=ya,
+                         name=f"π^j(a^j | a^i = {chosen_name})", marker=dict(color=COLORS["current"]),
+                         showlegend=j == 0, legendgroup="c"))
+    return _figure(data, layout)
+
+
+def _cap_inf(values: np.ndarray) -> tuple[np.ndarray, float]:
+    v = np.asarray(values, dtype=float)
+    finite = v[np.isfinite(v)]
+    cap = 1.25 * float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    return np.where(np.isfinite(v), v, cap), cap
 
 
 def reward_per_action(
@@ -65,46 +122,43 @@ def reward_per_action(
 ) -> go.Figure:
     """Stacked bars of r^i(a^i) = Σ_j KL[π^j(·|a^i) ‖ p(a^j)] for every action; ``rewards (A_i, n_j)``.
 
-    π^i(a^i) is drawn as a line on a second axis: the expected reward weights the bars by it.
+    π^i(a^i) is drawn as a dotted line on a right-hand axis: the expected reward weights the bars by it.
     """
-    shown, _, cap = _cap_inf(rewards)
+    shown, cap = _cap_inf(rewards)
     totals = rewards.sum(1)
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    for j, lab in enumerate(influencee_labels):
-        fig.add_trace(go.Bar(x=list(action_names_i), y=shown[:, j], name=f"KL to {lab}",
-                             marker_color=PALETTE[j % len(PALETTE)],
-                             marker_line_width=[3 if a == chosen else 0 for a in range(len(pi_i))],
-                             marker_line_color=COLORS["current"]))
-    fig.add_trace(go.Scatter(
-        x=list(action_names_i), y=np.where(np.isfinite(totals), totals, shown.sum(1)), mode="text",
-        text=["∞" if not np.isfinite(t) else f"{t:.3f}" for t in totals], textposition="top center",
-        showlegend=False, hoverinfo="skip",
-    ))
-    fig.add_trace(go.Scatter(x=list(action_names_i), y=pi_i, name="π^i(a^i)", mode="lines+markers",
-                             line=dict(color=COLORS["target"], dash="dot")), secondary_y=True)
-    base_layout(fig, "Influence reward r^i for every action of i (outlined: the chosen one)",
-                "agent i's action a^i", "r^i (nats)", height=330)
-    fig.update_layout(barmode="stack")
-    fig.update_yaxes(title_text="π^i(a^i)", range=[0, 1.05], secondary_y=True)
+    names = list(action_names_i)
+    layout = _layout("Influence reward r^i for every action of i (outlined: the chosen one)",
+                     "agent i's action a^i", "r^i (nats)", height=330)
+    layout.update(barmode="stack")
+    layout["yaxis2"] = dict(title=dict(text="π^i(a^i)"), overlaying="y", side="right", range=[0, 1.05], showgrid=False)
+    layout["margin"] = dict(l=60, r=60, t=60, b=50)
+    data = [
+        dict(type="bar", x=names, y=_list(shown[:, j]), name=f"KL to {lab}",
+             marker=dict(color=PALETTE[j % len(PALETTE)], line=dict(color=COLORS["current"],
+                         width=[3 if a == chosen else 0 for a in range(len(names))])))
+        for j, lab in enumerate(influencee_labels)
+    ]
+    data.append(dict(type="scatter", x=names, y=_list(np.where(np.isfinite(totals), totals, shown.sum(1))),
+                     mode="text", text=[_fmt(t) for t in totals], textposition="top center",
+                     showlegend=False, hoverinfo="skip"))
+    data.append(dict(type="scatter", x=names, y=_list(pi_i), yaxis="y2", name="π^i(a^i)", mode="lines+markers",
+                     line=dict(color=COLORS["target"], dash="dot")))
     if not np.isfinite(rewards).all():
-        fig.add_annotation(text=f"∞ drawn at {cap:.2f}", xref="paper", yref="paper", x=1, y=1.12,
-                           showarrow=False, font=dict(size=11))
-    return fig
+        layout["annotations"] = [dict(text=f"∞ drawn at {cap:.2f}", xref="paper", yref="paper", x=1, y=1.12,
+                                      showarrow=False, font=dict(size=11))]
+    return _figure(data, layout)
 
 
 def influence_heatmap(influence: np.ndarray, state_names: Sequence[str], signal_names: Sequence[str]) -> go.Figure:
-    """r^i(s, σ) as a heat map, ``influence (S, Σ)``; pairs never sent (∞) are greyed and labelled."""
-    shown, labels, _ = _cap_inf(influence)
-    z = np.where(np.isfinite(influence), shown, np.nan)
-    text = np.array(labels, dtype=object).reshape(influence.shape)
-    text = np.where(np.isfinite(influence), text, "∞ (never sent)")
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(signal_names), y=list(state_names), text=text, texttemplate="%{text}",
-        colorscale="Blues", colorbar=dict(title="nats"), hoverongaps=False, zmin=0,
-    ))
-    base_layout(fig, "Influence reward r^i(s, σ) of sending σ in state s", "signal σ", "state s", height=280)
-    fig.update_layout(plot_bgcolor="#eeeeee")
-    return fig
+    """r^i(s, σ) as a heat map, ``influence (S, Σ)``; pairs never sent (∞) are grey and labelled."""
+    v = np.asarray(influence, dtype=float)
+    z = [[x if np.isfinite(x) else None for x in row] for row in v]
+    text = [[f"{x:.3f}" if np.isfinite(x) else "∞ (never sent)" for x in row] for row in v]
+    layout = _layout("Influence reward r^i(s, σ) of sending σ in state s", "signal σ", "state s", height=280)
+    layout["plot_bgcolor"] = "#eeeeee"
+    data = [dict(type="heatmap", z=z, x=list(signal_names), y=list(state_names), text=text, texttemplate="%{text}",
+                 colorscale="Blues", colorbar=dict(title=dict(text="nats")), hoverongaps=False, zmin=0)]
+    return _figure(data, layout)
 
 
 def learning_curves(
@@ -116,20 +170,23 @@ def learning_curves(
 
     ``runs``: label → (extrinsic ``(S, T)``, mutual information ``(S, T)``), ``steps (T,)``.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("extrinsic return of i", "I(a^i; a^j) (nats)"))
+    layout = _layout("Learning with and without the influence bonus (mean over seeds, band = min–max)",
+                     "policy-gradient update", "", height=360)
+    ids = _panels(layout, 2, ("extrinsic return of i", "I(a^i; a^j) (nats)"), gap=0.1)
+    layout["xaxis2"]["title"] = dict(text="policy-gradient update")
+    layout["yaxis2"].pop("matches")
+    layout["margin"] = dict(l=60, r=20, t=90, b=50)
+    data = []
     for label, (ext, mi) in runs.items():
         color = colors[label]
-        for col, data in ((1, ext), (2, mi)):
-            data = np.asarray(data)
-            t = np.asarray(steps)[: data.shape[1]]
-            lo, hi, mean = data.min(0), data.max(0), data.mean(0)
-            fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([hi, lo[::-1]]),
-                                     fill="toself", fillcolor=hex_to_rgba(color, 0.18), line=dict(width=0),
-                                     hoverinfo="skip", showlegend=False, legendgroup=label), row=1, col=col)
-            fig.add_trace(go.Scatter(x=t, y=mean, name=label, line=dict(color=color, width=2.5),
-                                     showlegend=col == 1, legendgroup=label), row=1, col=col)
-    base_layout(fig, "Learning with and without the influence bonus (mean over seeds, band = min–max)",
-                "policy-gradient update", "", height=360)
-    fig.update_layout(margin=dict(t=90))
-    fig.update_xaxes(title_text="policy-gradient update")
-    return fig
+        for k, values in enumerate((ext, mi)):
+            values = np.asarray(values, dtype=float)
+            t = np.asarray(steps, dtype=float)[: values.shape[1]]
+            xa, ya = ids[k]
+            data.append(dict(type="scatter", x=_list(np.concatenate([t, t[::-1]])),
+                             y=_list(np.concatenate([values.max(0), values.min(0)[::-1]])), xaxis=xa, yaxis=ya,
+                             fill="toself", fillcolor=hex_to_rgba(color, 0.18), line=dict(width=0),
+                             hoverinfo="skip", showlegend=False, legendgroup=label))
+            data.append(dict(type="scatter", x=_list(t), y=_list(values.mean(0)), xaxis=xa, yaxis=ya, name=label,
+                             mode="lines", line=dict(color=color, width=2.5), showlegend=k == 0, legendgroup=label))
+    return _figure(data, layout)
