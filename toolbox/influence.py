@@ -190,7 +190,8 @@ def entropy(p: torch.Tensor) -> torch.Tensor:
 
 def _marginal(pi_i: torch.Tensor, pi_j: torch.Tensor) -> torch.Tensor:
     # p(a^j) = Σ_{a'} π^i(a') π^j(a^j | a'): (A_i,) · (..., A_i, A_j) → (..., A_j)
-    return torch.einsum("a,...ab->...b", pi_i, pi_j)
+    # broadcast-and-sum rather than einsum (bmm): see ``softmax`` on thread-pool costs at tiny sizes
+    return (pi_i[:, None] * pi_j).sum(-2)
 
 
 def counterfactual_marginal(pi_i: Any, pi_j_given_ai: Any, device=None) -> torch.Tensor:
@@ -539,7 +540,7 @@ def receiver_best_response(prior: Any, phi: Any, u_sender: Any, u_receiver: Any,
     _, post = _posteriors(prior_t, phi_t)
     value_r = post @ u_r  # (Σ, A): E_{μ(·|σ)} u^j(s, a)
     value_s = post @ u_s
-    best = value_r >= value_r.max(-1, keepdim=True).values - TIE_TOLERANCE
+    best = value_r >= value_r.amax(-1, keepdim=True) - TIE_TOLERANCE
     score = torch.where(best, value_s, torch.full_like(value_s, -math.inf))
     choice = score.argmax(-1)  # first index among the sender's favourites
     return torch.nn.functional.one_hot(choice, u_r.shape[1]).to(DTYPE)
@@ -557,7 +558,7 @@ def evaluate_scheme(prior: Any, phi: Any, pi_j_given_sigma: Any, u_sender: Any, 
     sender = float((prior_t[:, None] * state_action * u_s).sum())
     receiver = float((prior_t[:, None] * state_action * u_r).sum())
     value_r = post @ u_r  # (Σ, A)
-    gap = value_r.max(-1).values - (pi_t * value_r).sum(-1)
+    gap = value_r.amax(-1) - (pi_t * value_r).sum(-1)
     gap = torch.where(p_sigma > 0, gap, torch.zeros_like(gap)).clamp_min(0.0)
     return SchemeReport(
         p_sigma=p_sigma.cpu().numpy(), posterior=post.cpu().numpy(), influence=influence.cpu().numpy(),

@@ -13,7 +13,6 @@ largest finite value and labelled "∞".
 
 from __future__ import annotations
 
-import copy
 from functools import lru_cache
 from typing import Sequence
 
@@ -38,7 +37,8 @@ def _layout(title: str, x_title: str, y_title: str, height: int = 360) -> dict:
         height=height,
         margin=dict(l=60, r=20, t=60, b=50),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
-        template=copy.deepcopy(_template()),
+        # shared, not copied: figures never mutate it and plotly's to_dict copies on output
+        template=_template(),
     )
 
 
