@@ -98,7 +98,7 @@ if "inf_base" not in ss:
 
 
 def _editor(df: pd.DataFrame, key: str) -> np.ndarray:
-    cfg = {c: st.column_config.NumberColumn(c, format="%.3f", step=0.01) for c in df.columns}
+    cfg = {c: st.column_config.NumberColumn(c, format="%.3f", step=0.001) for c in df.columns}
     edited = st.data_editor(df, key=key, num_rows="fixed", column_config=cfg, width="stretch")
     return edited.to_numpy(dtype=float, na_value=np.nan)
 
@@ -120,10 +120,10 @@ lesson_header(
 
 # ============================== 1. editable tables ============================================
 st.header("1 · The influence reward from two policy tables")
+st.latex(r"r^i_t=\sum_{j\neq i}\mathrm{KL}\big[\pi^j(a^j\mid s,a^i_t)\,\big\|\,p(a^j\mid s)\big],\qquad "
+         r"p(a^j\mid s)=\sum_{a'}\pi^j(a^j\mid s,a')\,\pi^i(a'\mid s)")
 left, right = st.columns([1, 1.15], gap="large")
 with left:
-    st.latex(r"r^i_t=\sum_{j\neq i}\mathrm{KL}\Big[\pi^j(a^j\mid s,a^i_t)\,\Big\|\,"
-             r"\underbrace{\textstyle\sum_{a'}\pi^j(a^j\mid s,a')\,\pi^i(a'\mid s)}_{p(a^j\mid s)}\Big]")
     st.selectbox("Preset", inf.INFLUENCE_PRESETS, key=K_PRESET, on_change=load_preset)
     st.info(ss["inf_note"], icon="💡")
     c1, c2, c3 = st.columns(3)
@@ -174,8 +174,9 @@ with right:
         st.plotly_chart(figs.marginal_vs_conditional(marg, stack[:, a_i, :], names_j, labels, names_i[a_i],
                                                      rewards[a_i]), key="inf_fig_bars")
         m1, m2 = st.columns(2)
-        m1.metric("Influence reward r^i for this action", "∞" if math.isinf(r_total) else f"{r_total:.4f} nats")
-        m2.metric("π^i(a^i) of this action", f"{float(pi_i[a_i]):.3f}")
+        m1.metric("Influence reward r^i (nats)", "∞" if math.isinf(r_total) else f"{r_total:.4f}",
+                  help="Σ_j KL[π^j(·|a^i) ‖ p(a^j)] for the chosen action a^i.")
+        m2.metric("π^i(a^i)", f"{float(pi_i[a_i]):.3f}", help="How often i takes this action.")
         if math.isinf(r_total):
             st.warning(
                 "**Why ∞?** i never plays this action (π^i(a^i) = 0), so the counterfactual marginal gives "
@@ -186,10 +187,12 @@ with right:
         st.plotly_chart(figs.reward_per_action(rewards, pi_i.cpu().numpy(), names_i, labels, a_i), key="inf_fig_all")
         expected = inf.expected_influence(pi_i, stack, device=DEVICE)
         mi = inf.mutual_information(pi_i, stack, device=DEVICE).cpu().numpy()
-        st.latex(r"\mathbb{E}_{a^i\sim\pi^i}\big[r^i\big]=\sum_j I(a^i;a^j)=\sum_j\big(H(a^j)-H(a^j\mid a^i)\big)")
+        st.latex(r"\mathbb{E}_{a^i\sim\pi^i}\big[r^i\big]=\sum_j I(a^i;a^j)")
+        st.latex(r"I(a^i;a^j)=H(a^j)-H(a^j\mid a^i)")
         e1, e2 = st.columns(2)
-        e1.metric("Σ_a π^i(a) r^i(a) (expected reward)", f"{expected:.4f} nats")
-        e2.metric("Σ_j H(a^j) − H(a^j | a^i) (from the joint)", f"{float(mi.sum()):.4f} nats")
+        e1.metric("Σ_a π^i(a) r^i(a) (nats)", f"{expected:.4f}", help="The expected influence reward, from the KLs.")
+        e2.metric("Σ_j H(a^j) − H(a^j|a^i) (nats)", f"{float(mi.sum()):.4f}",
+                  help="The mutual information, from the entropies of the joint π^i(a^i) π^j(a^j|a^i): no KL involved.")
 
 with st.expander("Why KL to the counterfactual marginal, not to a fixed policy?", expanded=False):
     st.markdown(
@@ -220,10 +223,10 @@ if "pa_base" not in ss:
     ss[K_SCHEME] = query_value("scheme", "optimal", str, inf.SCHEME_NAMES)
     load_persuasion()
 
+st.latex(r"r^i(s,\sigma)=\mathrm{KL}\big[\pi^j(\cdot\mid\sigma)\,\big\|\,p(\cdot\mid s)\big],\qquad "
+         r"p(a\mid s)=\sum_{\sigma'}\varphi(\sigma'\mid s)\,\pi^j(a\mid\sigma')")
 left2, right2 = st.columns([1, 1.15], gap="large")
 with left2:
-    st.latex(r"r^i(s,\sigma)=\mathrm{KL}\Big[\pi^j(a\mid\sigma)\,\Big\|\,\textstyle\sum_{\sigma'}"
-             r"\varphi(\sigma'\mid s)\,\pi^j(a\mid\sigma')\Big]")
     st.selectbox("Example", inf.PERSUASION_PRESETS, key=K_EXAMPLE, on_change=load_persuasion)
     st.radio("Scheme φ(σ|s)", inf.SCHEME_NAMES, key=K_SCHEME, on_change=load_persuasion, horizontal=True)
     pb = ss["pa_base"]
@@ -282,8 +285,8 @@ with right2:
         sig = s2.selectbox("Signal σ", range(len(g.signal_names)), format_func=lambda k: g.signal_names[k], key=K_SIGNAL)
         phi_s = inf.check_distribution_rows(phi_raw, "the scheme φ(σ|s)", 2, device=DEVICE)[s]
         r_sig = inf.principal_influence(phi_s, receiver, sig, device=DEVICE)
-        st.metric(f"r^i(s={g.state_names[s]}, σ={g.signal_names[sig]})", "∞ (never sent in this state)"
-                  if math.isinf(r_sig) else f"{r_sig:.4f} nats")
+        st.metric(f"r^i(s={g.state_names[s]}, σ={g.signal_names[sig]}) (nats)", "∞ (never sent in this state)"
+                  if math.isinf(r_sig) else f"{r_sig:.4f}")
         st.dataframe(pd.DataFrame(
             np.concatenate([rep.p_sigma[:, None], rep.posterior], 1), index=list(g.signal_names),
             columns=["p(σ)"] + [f"μ({n} | σ)" for n in g.state_names]), key="pa_posteriors")
@@ -313,17 +316,19 @@ _init(K_BETA, query_value("beta", DEFAULTS.beta, float, lambda v: v in inf.BETA_
 _init(K_SEEDS, DEFAULTS.n_seeds)
 _init(K_UPDATES, DEFAULTS.iterations)
 
+st.latex(r"r^i=R^i(a^i,a^j)+\beta\,\mathrm{KL}\big[\pi^j(\cdot\mid a^i)\,\big\|\,p(a^j)\big],\qquad "
+         r"\theta\leftarrow\theta+\alpha\,(r-\bar r)\,\nabla_\theta\log\pi_\theta(a)")
 left3, right3 = st.columns([1, 1.15], gap="large")
 with left3:
-    st.latex(r"r^i=R^i(a^i,a^j)+\beta\,\mathrm{KL}\big[\pi^j(\cdot\mid a^i)\,\big\|\,p(a^j)\big],"
-             r"\qquad \nabla\theta\propto(r-\bar r)\,\nabla\log\pi_\theta(a)")
-    st.markdown("Two tabular softmax policies learn by REINFORCE on a sequential matrix game: i moves, j "
-                "sees a^i and moves, both are paid. All seeds train together as one batched computation.")
     game = st.selectbox("Game", list(inf.GAMES), key=K_GAME)
     beta = st.select_slider("Influence weight β", options=list(inf.BETA_GRID), key=K_BETA)
     c1, c2 = st.columns(2)
     c1.number_input("Seeds", 1, inf.MAX_SEEDS, key=K_SEEDS)
     c2.number_input("Updates", 100, inf.MAX_ITERATIONS, step=100, key=K_UPDATES)
+with right3:
+    st.markdown("Two tabular softmax policies learn by REINFORCE on a sequential matrix game: i moves, j "
+                "sees a^i and moves, both are paid. i's reward includes β × its influence on j. All seeds "
+                "train together as one batched computation.")
     gm = inf.GAMES[game]
     st.dataframe(pd.DataFrame(
         [[f"{ri:g}, {rj:g}" for ri, rj in zip(row_i, row_j)] for row_i, row_j in zip(gm.r_i, gm.r_j)],
@@ -331,51 +336,50 @@ with left3:
         key="learn_payoffs")
     st.caption("Payoffs (R^i, R^j). " + gm.lesson)
 
-with right3:
-    cfg = replace(DEFAULTS, game=game, beta=float(beta), n_seeds=int(ss[K_SEEDS]), iterations=int(ss[K_UPDATES]))
-    cfg_off = replace(cfg, beta=0.0)
-    try:
-        cfg.validate()
-    except ValueError as err:
-        show_error(err, "training settings")
-        cfg = None
-    if cfg is not None:
-        label_on, label_off = f"β = {cfg.beta:g} (with bonus)", "β = 0 (no bonus)"
-        colors = {label_on: COLORS["with"], label_off: COLORS["without"]}
-        store = precomputed()
-        runs = None
-        if cfg.key() in store and cfg_off.key() in store:
-            runs = (store[cfg.key()], store[cfg_off.key()])
-            st.caption("Precomputed for these settings (results/influence_learning.json).")
-        else:
-            def train(report, cfg=cfg, cfg_off=cfg_off):
-                on = inf.train_influence_game(cfg, report=lambda f, p: report(0.5 * f, p), device=DEVICE)
-                off = inf.train_influence_game(cfg_off, report=lambda f, p: report(0.5 + 0.5 * f, None), device=DEVICE)
-                return on, off
+cfg = replace(DEFAULTS, game=game, beta=float(beta), n_seeds=int(ss[K_SEEDS]), iterations=int(ss[K_UPDATES]))
+cfg_off = replace(cfg, beta=0.0)
+try:
+    cfg.validate()
+except ValueError as err:
+    show_error(err, "training settings")
+    cfg = None
+if cfg is not None:
+    label_on, label_off = f"β = {cfg.beta:g} (with bonus)", "β = 0 (no bonus)"
+    colors = {label_on: COLORS["with"], label_off: COLORS["without"]}
+    store = precomputed()
+    runs = None
+    if cfg.key() in store and cfg_off.key() in store:
+        runs = (store[cfg.key()], store[cfg_off.key()])
+        st.caption("Precomputed for these settings (results/influence_learning.json); other seeds or update "
+                   "counts train live.")
+    else:
+        def train(report, cfg=cfg, cfg_off=cfg_off):
+            on = inf.train_influence_game(cfg, report=lambda f, p: report(0.5 * f, p), device=DEVICE)
+            off = inf.train_influence_game(cfg_off, report=lambda f, p: report(0.5 + 0.5 * f, None), device=DEVICE)
+            return on, off
 
-            job = RUNNER.submit(cfg.key() + "|with-baseline", train)
+        job = RUNNER.submit(cfg.key() + "|with-baseline", train)
 
-            def render_partial(partial):
-                st.plotly_chart(figs.learning_curves(partial.steps, {label_on: (partial.extrinsic_i, partial.mutual_information)},
-                                                     colors), key=f"learn_partial_{partial.steps.shape[0]}")
+        def render_partial(partial):
+            st.plotly_chart(figs.learning_curves(partial.steps, {label_on: (partial.extrinsic_i, partial.mutual_information)},
+                                                 colors), key=f"learn_partial_{partial.steps.shape[0]}")
 
-            if job.done or watch_job(job, render_partial, "Training"):
-                if job.status == "done":
-                    runs = job.result
-        if runs is not None:
-            on, off = runs
-            st.plotly_chart(figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
-                                                            label_off: (off.extrinsic_i, off.mutual_information)}, colors),
-                            key="learn_fig")
-            f1, f2, f3 = st.columns(3)
-            f1.metric("Final extrinsic return, with bonus", f"{on.extrinsic_i[:, -1].mean():.3f}",
-                      delta=f"{on.extrinsic_i[:, -1].mean() - off.extrinsic_i[:, -1].mean():+.3f} vs β = 0")
-            f2.metric("Final I(a^i; a^j), with bonus", f"{on.mutual_information[:, -1].mean():.3f} nats")
-            f3.metric("Final π^i(first action)", f"{on.pi_i[:, 0].mean():.2f}")
-            verdict = inf.bonus_effect(on, off)
-            text = {"helps": "✅ Here the bonus **helps coordination**: the extrinsic return ends higher than without it.",
-                    "distorts": "⚠️ Here the bonus **distorts**: i gives up extrinsic return to stay influential.",
-                    "neutral": "Here the bonus changes the extrinsic return by less than 0.05."}[verdict]
-            st.markdown(text)
+        if (job.done or watch_job(job, render_partial, "Training")) and job.status == "done":
+            runs = job.result
+    if runs is not None:
+        on, off = runs
+        st.plotly_chart(figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
+                                                        label_off: (off.extrinsic_i, off.mutual_information)}, colors),
+                        key="learn_fig")
+        f1, f2, f3 = st.columns(3)
+        f1.metric("Final extrinsic return, with bonus", f"{on.extrinsic_i[:, -1].mean():.3f}",
+                  delta=f"{on.extrinsic_i[:, -1].mean() - off.extrinsic_i[:, -1].mean():+.3f} vs β = 0")
+        f2.metric("Final I(a^i; a^j), with bonus (nats)", f"{on.mutual_information[:, -1].mean():.3f}")
+        f3.metric(f"Final π^i({gm.action_names_i[0]}), with bonus", f"{on.pi_i[:, 0].mean():.2f}")
+        verdict = inf.bonus_effect(on, off)
+        text = {"helps": "✅ Here the bonus **helps coordination**: the extrinsic return ends higher than without it.",
+                "distorts": "⚠️ Here the bonus **distorts**: i gives up extrinsic return to stay influential.",
+                "neutral": "Here the bonus changes the extrinsic return by less than 0.05."}[verdict]
+        st.markdown(text)
 
 set_query(preset=ss[K_PRESET], ai=ss[K_AI], example=ss[K_EXAMPLE], scheme=ss[K_SCHEME], game=ss[K_GAME], beta=ss[K_BETA])

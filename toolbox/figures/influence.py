@@ -36,7 +36,9 @@ def _layout(title: str, x_title: str, y_title: str, height: int = 360) -> dict:
         yaxis=dict(title=dict(text=y_title)),
         height=height,
         margin=dict(l=60, r=20, t=60, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        # below the plot, not on top as in base_layout: these figures sit in half-width columns
+        # where a top legend collides with the title
+        legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0.0),
         # shared, not copied: figures never mutate it and plotly's to_dict copies on output
         template=_template(),
     )
@@ -89,11 +91,11 @@ def marginal_vs_conditional(
     ``marginals, conditionals``: ``(n_j, A_j)``; ``kls``: the KL of each panel, shown in its title.
     """
     n_j = marginals.shape[0]
-    layout = _layout(f"What j does after a^i = {chosen_name}, against what it does on average",
-                     "influencee's action a^j", "probability", height=330)
+    layout = _layout(f"j after a^i = {chosen_name} vs on average", "influencee's action a^j", "probability",
+                     height=380)
     titles = [f"{lab}: KL = {_fmt(k)} nats" for lab, k in zip(influencee_labels, kls)]
     ids = _panels(layout, n_j, titles)
-    layout.update(barmode="group", margin=dict(l=60, r=20, t=90, b=50))
+    layout.update(barmode="group", margin=dict(l=60, r=20, t=80, b=60))
     layout["yaxis"]["range"] = [0, 1.05]
     data = []
     for j, (xa, ya) in enumerate(ids):
@@ -127,11 +129,11 @@ def reward_per_action(
     shown, cap = _cap_inf(rewards)
     totals = rewards.sum(1)
     names = list(action_names_i)
-    layout = _layout("Influence reward r^i for every action of i (outlined: the chosen one)",
-                     "agent i's action a^i", "r^i (nats)", height=330)
+    layout = _layout("r^i for every action (outlined: chosen)", "agent i's action a^i", "r^i (nats)", height=380)
     layout.update(barmode="stack")
-    layout["yaxis2"] = dict(title=dict(text="π^i(a^i)"), overlaying="y", side="right", range=[0, 1.05], showgrid=False)
-    layout["margin"] = dict(l=60, r=60, t=60, b=50)
+    layout["yaxis2"] = dict(title=dict(text="π^i(a^i)"), overlaying="y", side="right", range=[0, 1.05],
+                            showgrid=False, tickmode="linear", tick0=0, dtick=0.25)
+    layout["margin"] = dict(l=60, r=60, t=60, b=60)
     data = [
         dict(type="bar", x=names, y=_list(shown[:, j]), name=f"KL to {lab}",
              marker=dict(color=PALETTE[j % len(PALETTE)], line=dict(color=COLORS["current"],
@@ -144,7 +146,7 @@ def reward_per_action(
     data.append(dict(type="scatter", x=names, y=_list(pi_i), yaxis="y2", name="π^i(a^i)", mode="lines+markers",
                      line=dict(color=COLORS["target"], dash="dot")))
     if not np.isfinite(rewards).all():
-        layout["annotations"] = [dict(text=f"∞ drawn at {cap:.2f}", xref="paper", yref="paper", x=1, y=1.12,
+        layout["annotations"] = [dict(text=f"∞ drawn at {cap:.2f}", xref="paper", yref="paper", x=1, y=1.08,
                                       showarrow=False, font=dict(size=11))]
     return _figure(data, layout)
 
@@ -154,10 +156,10 @@ def influence_heatmap(influence: np.ndarray, state_names: Sequence[str], signal_
     v = np.asarray(influence, dtype=float)
     z = [[x if np.isfinite(x) else None for x in row] for row in v]
     text = [[f"{x:.3f}" if np.isfinite(x) else "∞ (never sent)" for x in row] for row in v]
-    layout = _layout("Influence reward r^i(s, σ) of sending σ in state s", "signal σ", "state s", height=280)
+    layout = _layout("r^i(s, σ): influence of sending σ in state s", "signal σ", "state s", height=280)
     layout["plot_bgcolor"] = "#eeeeee"
     data = [dict(type="heatmap", z=z, x=list(signal_names), y=list(state_names), text=text, texttemplate="%{text}",
-                 colorscale="Blues", colorbar=dict(title=dict(text="nats")), hoverongaps=False, zmin=0)]
+                 colorscale="Blues", reversescale=True, colorbar=dict(title=dict(text="nats")), hoverongaps=False, zmin=0)]
     return _figure(data, layout)
 
 
@@ -171,11 +173,12 @@ def learning_curves(
     ``runs``: label → (extrinsic ``(S, T)``, mutual information ``(S, T)``), ``steps (T,)``.
     """
     layout = _layout("Learning with and without the influence bonus (mean over seeds, band = min–max)",
-                     "policy-gradient update", "", height=360)
+                     "policy-gradient update", "", height=400)
     ids = _panels(layout, 2, ("extrinsic return of i", "I(a^i; a^j) (nats)"), gap=0.1)
     layout["xaxis2"]["title"] = dict(text="policy-gradient update")
     layout["yaxis2"].pop("matches")
-    layout["margin"] = dict(l=60, r=20, t=90, b=50)
+    layout["margin"] = dict(l=60, r=20, t=90, b=60)
+    layout["legend"]["y"] = -0.22
     data = []
     for label, (ext, mi) in runs.items():
         color = colors[label]
