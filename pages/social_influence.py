@@ -156,8 +156,9 @@ with left:
     ss["inf_current"] = dict(pi_i=raw_i, pi_j=raw_j)
     st.button("Normalize rows", key=K_NORMALIZE, on_click=normalize_tables,
               help="Divide every row of every table by its sum.")
-    if ss.get("inf_normalize_error"):
-        st.error(f"**Normalize rows**: {ss['inf_normalize_error']}", icon="⚠️")
+    normalize_error = ss.pop("inf_normalize_error", None)  # shown once, right after the click
+    if normalize_error:
+        st.error(f"**Normalize rows**: {normalize_error}", icon="⚠️")
 
 with right:
     a_i = st.selectbox("Action i took, a^i_t", range(len(names_i)), key=K_AI,
@@ -173,6 +174,8 @@ with right:
         r_total = inf.influence_reward(pi_i, stack, a_i, device=DEVICE)
         st.plotly_chart(figs.marginal_vs_conditional(marg, stack[:, a_i, :], names_j, labels, names_i[a_i],
                                                      rewards[a_i]), key="inf_fig_bars")
+        st.caption("KL per influencee: " + " · ".join(
+            f"{lab}: {'∞' if math.isinf(r) else f'{r:.4f}'} nats" for lab, r in zip(labels, rewards[a_i])))
         m1, m2 = st.columns(2)
         m1.metric("Influence reward r^i (nats)", "∞" if math.isinf(r_total) else f"{r_total:.4f}",
                   help="Σ_j KL[π^j(·|a^i) ‖ p(a^j)] for the chosen action a^i.")
@@ -194,18 +197,18 @@ with right:
         e2.metric("Σ_j H(a^j) − H(a^j|a^i) (nats)", f"{float(mi.sum()):.4f}",
                   help="The mutual information, from the entropies of the joint π^i(a^i) π^j(a^j|a^i): no KL involved.")
 
-with st.expander("Why KL to the counterfactual marginal, not to a fixed policy?", expanded=False):
-    st.markdown(
-        "A KL to a fixed reference (say, j's uniform policy) would reward i whenever j is *predictable*, "
-        "even if j ignores i completely: j always going left is far from uniform whatever i does. The "
-        "counterfactual marginal p(a^j | s) is what j would do in the same state **had i acted from its "
-        "own policy**, so everything j does regardless of i cancels out: the reward is zero exactly when "
-        "j's behaviour does not depend on a^i (try *j ignores i*), and it is large when i's actual action "
-        "moves j away from what it would have done otherwise. Its expectation is the mutual information "
-        "I(a^i; a^j), a symmetric, reparameterisation-free measure of how much i's action determines "
-        "j's. Jaques et al. compute it by sampling counterfactual actions a' and querying j's (or a learned "
-        "model of j's) policy, which is what the sum over a' above does exactly."
-    )
+st.subheader("Why KL to the counterfactual marginal, not to a fixed policy?")
+st.markdown(
+    "A KL to a fixed reference (say, j's uniform policy) would reward i whenever j is *predictable*, "
+    "even if j ignores i completely: j always going left is far from uniform whatever i does. The "
+    "counterfactual marginal p(a^j | s) is what j would do in the same state **had i acted from its "
+    "own policy**, so everything j does regardless of i cancels out: the reward is zero exactly when "
+    "j's behaviour does not depend on a^i (try *j ignores i*), and it is large when i's actual action "
+    "moves j away from what it would have done otherwise. Its expectation is the mutual information "
+    "I(a^i; a^j), which is zero exactly when the two actions are independent and does not change when "
+    "either agent's actions are relabelled. Jaques et al. compute it by sampling counterfactual actions a' and querying j's (or a learned "
+    "model of j's) policy, which is what the sum over a' above does exactly."
+)
 
 # ============================== 2. principal–agent ============================================
 st.header("2 · Principal–agent form: a sender designs a signalling scheme")
@@ -294,7 +297,9 @@ with right2:
             "The optimal scheme makes the receiver exactly indifferent after the favourable signal (posterior "
             "1/2) and breaks the tie for the sender: Kamenica & Gentzkow's concavification. The sender gains, "
             "the receiver gets no more than with no information, and the influence reward is positive only in "
-            "the state where the scheme mixes its signals: information design pays for *credible* influence."
+            "the state where the scheme mixes its signals: information design pays for *credible* influence. "
+            "∞ marks a signal the scheme never sends in that state: were it sent, j would act in a way the "
+            "state's marginal gives probability 0."
         )
 
 # ============================== 3. learning ==================================================

@@ -51,6 +51,9 @@ def test_defaults_show_reward_and_both_ways_to_the_mutual_information(at):
     from_joint = nats(metric(at, "Σ_j H(a^j)"))
     assert expected == pytest.approx(from_joint, abs=1e-4)
     assert expected == pytest.approx(inf.expected_influence(preset.pi_i, preset.pi_j_given_ai), abs=1e-4)
+    kl_caption = next(c.value for c in at.caption if c.value.startswith("KL per influencee"))
+    kl = inf.influence_rewards(preset.pi_i, preset.pi_j_given_ai).numpy()[a_i, 0]
+    assert f"influencee 1: {kl:.4f} nats" in kl_caption
     assert len(at.get("plotly_chart")) >= 4
     for key in ("preset", "ai", "beta", "scheme", "example", "game"):
         assert key in at.query_params
