@@ -119,3 +119,13 @@ class CNet(nn.Module):
         rows += [("z_t = sum", (n_rows, H)), ("rnn hidden h_t", (L, n_rows, H)),
                  ("head: Q(u) [+ m_t]", (n_rows, self.n_outputs))]
         return rows
+
+
+def graph_source(input_mode: str = "sum", n_agents: int = 3, rnn_size: int = 128, n_rows: int = 6) -> str:
+    """Graphviz DOT source of one C-Net step's autograd graph (torchviz), parameters named."""
+    from torchviz import make_dot
+
+    net = CNet(n_agents=n_agents, rnn_size=rnn_size, input_mode=input_mode)
+    idx = torch.arange(n_rows) % 2
+    out, _ = net(idx % n_agents, idx, idx, torch.rand(n_rows, 1), net.initial_hidden(n_rows))
+    return make_dot(out, params=dict(net.named_parameters())).source
