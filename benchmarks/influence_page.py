@@ -56,7 +56,7 @@ def bench_page(n: int) -> None:
     col_j = list(at.data_editor(key="inf_pi_j_table_0").value.columns)[0]
 
     def move_ai(at, i):
-        at.selectbox(key="inf_a_i").set_value(i % 3)
+        at.selectbox(key="a_i").set_value(i % 3)
 
     def move_beta(at, i):
         at.select_slider(key="learn_beta").set_value(inf.BETA_GRID[i % len(inf.BETA_GRID)])

@@ -70,13 +70,13 @@ def test_editing_a_cell_updates_the_reward_and_keeps_the_edit(at):
     assert not at.error
     pi_i = [0.3, 0.5, 0.2]
     table = inf.influence_preset("signal changes a move (paper)").pi_j_given_ai
-    a_i = at.selectbox(key="inf_a_i").value
+    a_i = at.selectbox(key="a_i").value
     assert nats(metric(at, "Influence reward")) == pytest.approx(inf.influence_reward(pi_i, table, a_i), abs=1e-4)
     # an edit of j's table (row a^i=2 → copy action 2)
     cols_j = list(at.data_editor(key="inf_pi_j_table_0").value.columns)
     edit(at, "inf_pi_j_table_0", {2: {cols_j[0]: 0.0, cols_j[1]: 0.0, cols_j[2]: 1.0}})
     table[0, 2] = [0.0, 0.0, 1.0]
-    at.selectbox(key="inf_a_i").set_value(2).run()
+    at.selectbox(key="a_i").set_value(2).run()
     assert nats(metric(at, "Influence reward")) == pytest.approx(inf.influence_reward(pi_i, table, 2), abs=1e-4)
     assert at.query_params["ai"] == "2"
 
@@ -89,7 +89,7 @@ def test_presets_closed_forms_on_the_page(at):
     at.selectbox(key="inf_preset").set_value("j copies i").run()
     assert at.query_params["preset"] == "j copies i"
     pi_i = inf.influence_preset("j copies i").pi_i
-    a_i = at.selectbox(key="inf_a_i").value
+    a_i = at.selectbox(key="a_i").value
     assert nats(metric(at, "Influence reward")) == pytest.approx(-math.log(pi_i[a_i]), abs=1e-4)
     assert nats(metric(at, "Σ_a π^i(a) r^i(a)")) == pytest.approx(-(pi_i * np.log(pi_i)).sum(), abs=1e-4)
     # three influencees that all copy: three times the reward
@@ -109,7 +109,7 @@ def test_resizing_the_tables(at):
     assert at.data_editor(key="inf_pi_j_table_0").value.shape == (5, 2)
     assert at.data_editor(key="inf_pi_i_table").value.shape == (1, 5)
     assert not at.error  # resized tables are valid distributions
-    at.selectbox(key="inf_a_i").set_value(4).run()
+    at.selectbox(key="a_i").set_value(4).run()
     assert_clean(at, "a_i = 4")
 
 
@@ -216,7 +216,7 @@ def test_learning_section_precomputed_and_live(at):
 def test_url_sets_the_view_and_garbage_is_reported():
     at = open_page(PAGE, query={"preset": "j copies i", "ai": "2", "beta": "2.0", "scheme": "honest"})
     assert at.selectbox(key="inf_preset").value == "j copies i"
-    assert at.selectbox(key="inf_a_i").value == 2
+    assert at.selectbox(key="a_i").value == 2
     assert at.select_slider(key="learn_beta").value == 2.0
     assert float(metric(at, "P(hire)")) == pytest.approx(1 / 3, abs=1e-3)
     at = open_page(PAGE, query={"ai": "99", "beta": "NaN", "preset": "nope"})
