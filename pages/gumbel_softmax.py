@@ -150,7 +150,8 @@ with st.container(border=True):
         st.markdown("**Temperature τ**")
         tau = st.select_slider("temperature τ (log scale)", options=TAU_OPTIONS, key="gs_tau",
                                format_func=lambda t: f"{t:g}")
-        st.latex(r"y = \operatorname{softmax}\!\Big(\frac{\theta + g}{\tau}\Big),\quad g_k \sim \mathrm{Gumbel}(0,1)")
+        st.latex(r"y = \operatorname{softmax}\!\Big(\frac{\theta + g}{\tau}\Big)")
+        st.latex(r"g_k \sim \mathrm{Gumbel}(0,1)")
         seed = st.number_input("random seed", min_value=0, max_value=2**31 - 1, step=1, key="gs_seed",
                                help="Same seed, same samples: a shared link shows the same draws.")
 
@@ -166,15 +167,17 @@ with tab1:
     c1, c2 = st.columns([1, 2], gap="large")
     with c1:
         n = st.slider("number of samples N", 100, N_MAX, step=100, key="gs_n")
-        st.latex(r"z = \arg\max_k \big(\theta_k + g_k\big),\quad g_k = -\log(-\log u_k),\ u_k \sim U(0,1)")
+        st.latex(r"z = \arg\max_k \big(\theta_k + g_k\big)")
+        st.latex(r"g_k = -\log(-\log u_k),\ \ u_k \sim U(0,1)")
         st.latex(r"\Pr[z = k] = \pi_k")
         try:
             ex = gumbel_max(values, mode, n, seed, DEVICE)
             chi = ex.chi_square
             m1, m2 = st.columns(2)
-            m1.metric("chi-square X²", f"{chi.statistic:.2f}", help=f"{chi.dof} degrees of freedom")
+            m1.metric("X² (chi-square)", f"{chi.statistic:.2f}", help=f"{chi.dof} degrees of freedom")
             m2.metric("p-value", f"{chi.p_value:.3f}")
-            st.latex(r"X^2 = \sum_k \frac{(O_k - N\pi_k)^2}{N\pi_k},\quad p = Q\Big(\tfrac{K-1}{2}, \tfrac{X^2}{2}\Big)")
+            st.latex(r"X^2 = \sum_k \frac{(O_k - N\pi_k)^2}{N\pi_k}")
+            st.latex(r"p = Q\Big(\tfrac{K-1}{2}, \tfrac{X^2}{2}\Big)")
             st.caption(
                 "A correct sampler gives p-values spread evenly between 0 and 1 as you change the seed; "
                 "only a p-value that is tiny again and again would mean the samples do not follow π."
@@ -207,7 +210,7 @@ with tab2:
                  "frequency of argmax y": rx.argmax_freqs},
                 {"target π": FG.COLORS["target"], f"mean of {N_RELAXED:,} samples y": FG.COLORS["empirical"],
                  "frequency of argmax y": FG.COLORS["current"]},
-                f"E[y] at τ = {tau:g} vs π", "probability"), key="gs_fig_mean")
+                f"E[y] at τ = {tau:g} vs π", "probability", legend_below=True), key="gs_fig_mean")
             st.caption("argmax y is a Gumbel-max sample at every τ; only the *soft* values depend on τ.")
         with c2:
             if K == 3:
@@ -230,17 +233,16 @@ with tab3:
         a, b = st.columns(2)
         mu = a.number_input("μ", value=0.0, step=0.5, key="gs_mu")
         sigma = b.number_input("σ", value=1.0, step=0.25, key="gs_sigma")
-        st.latex(r"z = \mu + \sigma\varepsilon,\ \varepsilon\sim\mathcal N(0,1)\quad\Rightarrow\quad"
-                 r"\frac{\partial z}{\partial \mu} = 1,\ \ \frac{\partial z}{\partial \sigma} = \varepsilon")
+        st.latex(r"z = \mu + \sigma\varepsilon,\quad \varepsilon\sim\mathcal N(0,1)")
+        st.latex(r"\frac{\partial z}{\partial \mu} = 1,\qquad \frac{\partial z}{\partial \sigma} = \varepsilon")
         try:
             gr = gaussian(float(mu), float(sigma), seed, DEVICE)
-            st.dataframe({"ε": gr.eps.tolist(), "z": gr.z.tolist(), "∂z/∂μ (autograd)": gr.dz_dmu.tolist(),
-                          "∂z/∂σ (autograd)": gr.dz_dsigma.tolist()}, hide_index=True)
-            st.caption("autograd finds ∂z/∂σ = ε exactly: the noise is an input, not a parameter.")
+            st.dataframe({"ε": gr.eps.tolist(), "z": gr.z.tolist(), "∂z/∂μ": gr.dz_dmu.tolist(),
+                          "∂z/∂σ": gr.dz_dsigma.tolist()}, hide_index=True)
+            st.caption("∂z/∂μ and ∂z/∂σ computed by autograd: ∂z/∂σ = ε exactly, because the noise is an "
+                       "input, not a parameter.")
         except ValueError as err:
             show_error(err, "Gaussian")
-        st.graphviz_chart(graph("gaussian", 1, False))
-        st.caption("Computation graph drawn by torchviz `make_dot`: blue leaves are μ and σ; ε enters as a constant.")
     with c2:
         st.subheader("Gumbel-Softmax: y = softmax((θ + g)/τ)")
         hard = st.toggle("straight-through (hard one-hot forward)", key="gs_hard")
@@ -254,16 +256,23 @@ with tab3:
                        "The straight-through sample is one-hot, yet its Jacobian is the soft one.")
         except ValueError as err:
             show_error(err, "Gumbel-Softmax sample")
-        st.graphviz_chart(graph("gumbel_softmax", K, bool(hard)))
+    # one graphviz chart on the page: the browser's graphviz (wasm) can drop charts drawn at once
+    st.markdown("**The computation graph** (torchviz `make_dot`): parameters are the blue leaves; the "
+                "noise enters as a constant, so no gradient has to flow into it.")
+    which = st.radio("draw the graph of", ("gumbel_softmax", "gaussian"), key="gs_graph", horizontal=True,
+                     format_func=lambda g: {"gaussian": "z = μ + σ ε",
+                                            "gumbel_softmax": "y = softmax((θ + g)/τ)" + (" → straight-through" if hard else "")}[g])
+    st.graphviz_chart(graph(which, K, bool(hard)))
 
 # ---- 4. gradient estimators ------------------------------------------------------------------
 with tab4:
     st.markdown(
-        "Objective: the expected value of a category, J(θ) = E_{z∼Cat(π)}[h(f(z))]. Edit f(k); compare "
+        "Objective: the expected value of a category, $J(\\theta) = \\mathbb{E}_{z\\sim\\mathrm{Cat}(\\pi)}[h(f_z)]$. "
+        "Edit f(k); compare "
         "the exact gradient with the per-sample estimators. The lesson: REINFORCE is unbiased but noisy; "
         "the relaxation trades a bias (vanishing as τ → 0) for variance (growing as τ → 0)."
     )
-    c1, c2 = st.columns([1, 2], gap="large")
+    c1, c2 = st.columns([2, 3], gap="large")
     with c1:
         if st.session_state.get("gs_f_K") != K:
             st.session_state["gs_f"] = fmt(G.default_f(K))
@@ -279,10 +288,11 @@ with tab4:
         downstream = st.radio("objective reads the sample as", G.DOWNSTREAM, key="gs_downstream", horizontal=True,
                               format_func=lambda d: {"linear": "f·y (linear)", "square": "(f·y)² (nonlinear)"}[d])
         n_est = st.select_slider("samples per estimate", [250, 500, 1000, 2000, 4000, 8000], value=1000, key="gs_n_est")
-        st.latex(r"J(\theta)=\sum_k \pi_k\, h(f_k),\quad \frac{\partial J}{\partial\theta_j}=\pi_j\big(h(f_j)-J\big)")
+        st.latex(r"J(\theta)=\sum_k \pi_k\, h(f_k)")
+        st.latex(r"\frac{\partial J}{\partial\theta_j}=\pi_j\big(h(f_j)-J\big)")
         st.latex(r"\hat g_{\text{REINFORCE}} = h(f_z)\,\nabla_\theta \log \pi_z")
-        st.latex(r"\hat g_{\text{GS}} = \nabla_\theta\, h(f\cdot y),\quad \hat g_{\text{ST}} = "
-                 r"h'(f\cdot y_{\text{hard}})\, f^\top \frac{\partial y}{\partial\theta}")
+        st.latex(r"\hat g_{\text{GS}} = \nabla_\theta\, h(f\cdot y)")
+        st.latex(r"\hat g_{\text{ST}} = h'(f\cdot y_{\text{hard}})\, f^\top \tfrac{\partial y}{\partial\theta}")
     with c2:
         try:
             exact, summaries = estimates_at(values, mode, f, downstream, tau, n_est, seed, DEVICE)

@@ -77,7 +77,7 @@ def _figure(data: list, layout: dict) -> go.Figure:
 
 def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[str, str], title: str,
                         y_title: str, errors: Mapping[str, Sequence[float]] | None = None,
-                        height: int = 340) -> go.Figure:
+                        height: int = 340, legend_below: bool = False) -> go.Figure:
     """Grouped bars, one group per category k and one bar per named series (e.g. target vs sampled)."""
     data = []
     for name, values in series.items():
@@ -86,7 +86,11 @@ def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[s
         if errors and name in errors:
             bar["error_y"] = dict(type="data", array=_arr(errors[name]), visible=True, thickness=1.2)
         data.append(bar)
-    return _figure(data, _layout(title, "category", y_title, height, barmode="group"))
+    layout = _layout(title, "category", y_title, height, barmode="group")
+    if legend_below:  # many entries: below the plot, where they cannot cover the title
+        layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
+        layout["margin"]["b"] = 90
+    return _figure(data, layout)
 
 
 def frequency_figure(probs, freqs, n: int) -> go.Figure:
@@ -190,7 +194,7 @@ def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mappi
         colors[label] = COLORS.get(name)
         errors[label] = 2 * _arr(ses[name])
     return compare_bars_figure(series, colors, f"∇θ J: exact vs mean estimate (± 2 s.e.), τ = {tau:g}",
-                               "∂J/∂θ_k", errors=errors, height=360)
+                               "∂J/∂θ_k", errors=errors, height=400, legend_below=True)
 
 
 def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mapping[str, Sequence[float]],
@@ -209,9 +213,11 @@ def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mappi
     floor = np.maximum.reduce([_arr(v) for v in mc_error.values()])
     data.append(dict(type="scatter", x=t, y=floor, mode="lines", name="Monte Carlo noise level",
                      line=dict(color=COLORS["target"], dash="dot", width=1)))
-    layout = _two_panels(_layout("Gradient estimators across τ: bias vs noise", height=400),
+    layout = _two_panels(_layout("Gradient estimators across τ: bias vs noise", height=450),
                          ["bias ‖E[ĝ] − ∇J‖", "standard deviation √(Σ_k Var ĝ_k)"], log_y=True)
-    layout["legend"]["y"] = 1.1
-    layout["margin"]["t"] = 90
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0)
+    layout["margin"]["b"] = 110
+    for axis in ("yaxis", "yaxis2"):
+        layout[axis].update(dtick=1, exponentformat="power")  # one tick per decade
     layout["shapes"] = [_vline(tau), _vline(tau, "2")]
     return _figure(data, layout)
