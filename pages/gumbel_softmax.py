@@ -122,11 +122,12 @@ with st.container(border=True):
         preset = c2.selectbox("preset", G.PRESETS, key="gs_preset")
         mode = c3.radio("type as", G.MODES, key="gs_mode", horizontal=True)
         signature = (K, preset, mode)
-        if st.session_state.get("gs_signature") != signature:
-            # a new K / preset / mode refills the text; the first run keeps a value from the URL
-            if "gs_signature" in st.session_state or "gs_values" not in st.session_state:
-                st.session_state["gs_values"] = fmt(G.preset_values(preset, K, mode))
-            st.session_state["gs_signature"] = signature
+        # a new K / preset / mode refills the text; the first run keeps a value from the URL, and a
+        # return from another page (Streamlit then has dropped this widget's state) starts afresh
+        changed = st.session_state.get("gs_signature", signature) != signature
+        if changed or "gs_values" not in st.session_state:
+            st.session_state["gs_values"] = fmt(G.preset_values(preset, K, mode))
+        st.session_state["gs_signature"] = signature
         values_text = st.text_input(
             f"{mode} (comma-separated, one per category)", key="gs_values",
             help="Edit freely: probabilities must be positive and sum to 1; logits any finite numbers.",
@@ -274,7 +275,7 @@ with tab4:
     )
     c1, c2 = st.columns([2, 3], gap="large")
     with c1:
-        if st.session_state.get("gs_f_K") != K:
+        if st.session_state.get("gs_f_K") != K or "gs_f" not in st.session_state:
             st.session_state["gs_f"] = fmt(G.default_f(K))
             st.session_state["gs_f_K"] = K
         f_text = st.text_input("values f(k), one per category", key="gs_f")

@@ -171,3 +171,16 @@ def test_url_sets_the_view_and_malformed_links_still_open():
     assert bad.slider(key="gs_K").value == 4 and bad.select_slider(key="gs_tau").value == 1.0
     assert "K = 4" in errors(bad)  # the two typed values do not match the default K
     assert len(bad.get("plotly_chart")) >= 7
+
+
+def test_leaving_and_returning_keeps_the_page_working():
+    at = open_page(PAGE)
+    at.text_input(key="gs_f").set_value("3, 1, 0, 2").run()
+    at.switch_page("pages/home.py")
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert_clean(at, "return to the page")
+    assert len(at.error) == 0
+    assert len(at.text_input(key="gs_values").value.split(",")) == at.slider(key="gs_K").value
+    assert at.text_input(key="gs_f").value
