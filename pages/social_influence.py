@@ -376,11 +376,13 @@ if cfg is not None:
         st.plotly_chart(figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
                                                         label_off: (off.extrinsic_i, off.mutual_information)}, colors),
                         key="learn_fig")
+        summary = inf.final_summary(on, off)
         f1, f2, f3 = st.columns(3)
-        f1.metric("Final extrinsic return, with bonus", f"{on.extrinsic_i[:, -1].mean():.3f}",
-                  delta=f"{on.extrinsic_i[:, -1].mean() - off.extrinsic_i[:, -1].mean():+.3f} vs β = 0")
-        f2.metric("Final I(a^i; a^j), with bonus (nats)", f"{on.mutual_information[:, -1].mean():.3f}")
-        f3.metric(f"Final π^i({gm.action_names_i[0]}), with bonus", f"{on.pi_i[:, 0].mean():.2f}")
+        f1.metric("Final extrinsic return, with bonus", f"{summary['extrinsic_with']:.3f}",
+                  delta=f"{summary['extrinsic_gain']:+.3f} vs β = 0")
+        f2.metric("Final I(a^i; a^j), with bonus (nats)", f"{summary['mi_with']:.3f}",
+                  help=f"Without the bonus: {summary['mi_without']:.3f} nats.")
+        f3.metric(f"Final π^i({gm.action_names_i[0]}), with bonus", f"{summary['p_first_action_with']:.2f}")
         verdict = inf.bonus_effect(on, off)
         text = {"helps": "✅ Here the bonus **helps coordination**: the extrinsic return ends higher than without it.",
                 "distorts": "⚠️ Here the bonus **distorts**: i gives up extrinsic return to stay influential.",

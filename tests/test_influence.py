@@ -360,6 +360,12 @@ def test_precomputed_results_match_a_fresh_run_and_bonus_effect():
     big = store[inf.InfluenceTrainConfig(game="pure coordination", beta=3.0).key()]
     assert inf.bonus_effect(big, store[inf.InfluenceTrainConfig(game="pure coordination", beta=0.0).key()]) == "distorts"
     assert inf.bonus_effect(off, off) == "neutral"
+    summary = inf.final_summary(fresh, off)
+    assert summary["extrinsic_gain"] == pytest.approx(fresh.extrinsic_i[:, -1].mean() - off.extrinsic_i[:, -1].mean())
+    assert summary["mi_with"] == pytest.approx(np.mean(fresh.mutual_information[:, -1]))
+    # π^i(stag) from the final policy equals the probability mass behind the recorded extrinsic return:
+    # with j following (π^j(stag|stag) ≈ 1, π^j(hare|hare) ≈ 1), E[R^i] ≈ 4 p + 3 (1 − p)
+    assert summary["extrinsic_with"] == pytest.approx(3 + summary["p_first_action_with"], abs=0.05)
     assert inf.load_precomputed("/nonexistent.json") == {}
 
 

@@ -848,7 +848,23 @@ def load_precomputed(path: str) -> dict[str, InfluenceTrainResult]:
         return {}
 
 
+def final_summary(with_bonus: InfluenceTrainResult, without_bonus: InfluenceTrainResult) -> dict[str, float]:
+    """Means over seeds at the end of training: what the page's metrics show.
+
+    Keys: ``extrinsic_with``, ``extrinsic_without``, ``extrinsic_gain`` (with − without),
+    ``mi_with``, ``mi_without`` (nats), ``p_first_action_with`` (π^i of i's first action).
+    """
+    ext_on = float(with_bonus.extrinsic_i[:, -1].mean())
+    ext_off = float(without_bonus.extrinsic_i[:, -1].mean())
+    return dict(
+        extrinsic_with=ext_on, extrinsic_without=ext_off, extrinsic_gain=ext_on - ext_off,
+        mi_with=float(with_bonus.mutual_information[:, -1].mean()),
+        mi_without=float(without_bonus.mutual_information[:, -1].mean()),
+        p_first_action_with=float(with_bonus.pi_i[:, 0].mean()),
+    )
+
+
 def bonus_effect(with_bonus: InfluenceTrainResult, without_bonus: InfluenceTrainResult, tol: float = 0.05) -> str:
     """"helps", "distorts" or "neutral": i's final extrinsic return (mean over seeds) with vs without the bonus."""
-    diff = float(with_bonus.extrinsic_i[:, -1].mean() - without_bonus.extrinsic_i[:, -1].mean())
+    diff = final_summary(with_bonus, without_bonus)["extrinsic_gain"]
     return "helps" if diff > tol else "distorts" if diff < -tol else "neutral"
