@@ -478,8 +478,10 @@ def test_return_scales_sweep_equals_separate_scalers_and_closed_form():
     assert not d.any()
     sc = N.return_scales(r, d, (0.9, 0.99), reward_clip=None, warmup=0.0)
     for i, g in enumerate((0.9, 0.99)):
-        single = N.reward_scaling_trace(r, d, g, reward_clip=None)
-        assert float(sc.return_std[i]) == pytest.approx(float(single.return_std[-1]), rel=1e-12)
+        single = RewardScaler(3, gamma=g, device=CPU)
+        for t in range(300):
+            single.scale(r[t], d[t])
+        assert float(sc.return_std[i]) == pytest.approx(float(single.return_rms.std), rel=1e-10)
         # return-to-go of +1 for the whole 300 steps: (1 − γ^300) / (1 − γ)
         assert float(sc.raw_target_abs_max[i]) == pytest.approx((1 - g**300) / (1 - g), rel=1e-12)
         assert float(sc.horizon[i]) == pytest.approx(1 / (1 - g))
@@ -582,7 +584,7 @@ def test_message_norm_demo_against_stepped_batchnorm_module():
             torch.testing.assert_close(demo.running_var[k], mlp[0].running_var)
             mlp.eval()
             torch.testing.assert_close(demo.bn_eval[k], mlp[0](x))
-            torch.testing.assert_close(demo.mlp_gap[k], (mlp(x) - h_train).abs().mean())
+            torch.testing.assert_close(N.message_mlp_gap(demo, k), (mlp(x) - h_train).abs().mean())
     x = demo.raw[0]  # and the textbook formula at init (γ = 1, β = 0, ε = 1e-5)
     torch.testing.assert_close(demo.bn_train[0], (x - x.mean(0)) / torch.sqrt(x.var(0, correction=0) + 1e-5))
     assert torch.all(demo.layer_norm == 0), "LayerNorm over one channel erases the message"
@@ -641,3 +643,29 @@ def test_figures_build():
     demo = N.message_norm_demo(steps=3, batch_size=8, device=CPU)
     assert len(FN.message_norm_figure(demo, 1).data) == 8
     assert len(FN.message_histogram_figure(demo, 1).data) == 8
+
+
+@pytest.mark.parametrize("T", [1, 2, 7, 33])
+def test_prefix_moments_scan_equals_sequential_updates(T):
+    rng = np.random.default_rng(T)
+    x = rng.standard_normal((T, 5, 3)) * rng.uniform(0.1, 30, (T, 1, 3)) + rng.uniform(-50, 50, (T, 1, 3))
+    bvar, bmean = x.var(1), x.mean(1)
+    mean, var, count = N.prefix_moments(torch.from_numpy(bmean), torch.from_numpy(bvar), 5)
+    ref = GymRMS(shape=(3,))
+    for t in range(T):
+        ref.update(x[t])
+        np.testing.assert_allclose(mean[t].numpy(), ref.mean, rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(var[t].numpy(), ref.var, rtol=1e-11)
+        np.testing.assert_allclose(count[t].numpy(), ref.count, rtol=1e-14)
+
+
+def test_return_scales_with_episode_ends_equal_reward_scaler_class():
+    r, d = N.reward_stream("gaussian", 5, 120, 12.0, seed=9, device=CPU)
+    assert d.any()
+    sc = N.return_scales(r, d, (0.5, 0.97), reward_clip=None)
+    for i, g in enumerate((0.5, 0.97)):
+        s = RewardScaler(5, gamma=g, device=CPU)
+        outs = torch.stack([s.scale(r[t], d[t]) for t in range(120)])
+        assert float(sc.return_std[i]) == pytest.approx(float(s.return_rms.std), rel=1e-10)
+        tr = N.reward_scaling_trace(r, d, g, reward_clip=None)
+        torch.testing.assert_close(tr.scaled, outs, rtol=1e-10, atol=1e-12)

@@ -19,6 +19,7 @@ plain function with a unit test.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -111,6 +112,44 @@ def merge_moments(
     m_b = batch_var * batch_count
     m2 = m_a + m_b + torch.square(delta) * count * batch_count / tot_count
     return new_mean, m2 / tot_count, tot_count
+
+
+def prefix_moments(
+    batch_mean: torch.Tensor,
+    batch_var: torch.Tensor,
+    batch_count,
+    epsilon: float = 1e-4,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""The running statistic after every batch of a sequence, as a parallel prefix scan of Chan merges.
+
+    Because :func:`merge_moments` is associative (the merge-order invariance tested in
+    tests/test_normalization.py), the states :math:`S_t = S_{-1} \oplus b_0 \oplus \dots \oplus b_t`
+    of a :class:`RunningMeanStd` fed T batches in order can be computed in
+    :math:`\lceil\log_2(T+1)\rceil` vectorized rounds (Hillis & Steele's scan) instead of T
+    sequential updates; :math:`S_{-1}` is the prior (mean 0, var 1, count ε).
+
+    Args:
+        batch_mean, batch_var: ``(T, ...)`` per-batch mean and population variance.
+        batch_count: number of samples per batch, a number or a tensor broadcasting to ``(T, ...)``.
+        epsilon: the prior pseudo-count.
+
+    Returns ``(mean, var, count)``, each ``(T, ...)``: the statistics after batch t. Equal to the
+    sequential updates up to floating-point rounding.
+    """
+    mean = torch.cat([torch.zeros_like(batch_mean[:1]), batch_mean])
+    var = torch.cat([torch.ones_like(batch_var[:1]), batch_var])
+    count = torch.as_tensor(batch_count, dtype=batch_mean.dtype, device=batch_mean.device)
+    count = torch.broadcast_to(count, batch_mean.shape)
+    count = torch.cat([torch.full_like(count[:1], float(epsilon)), count])
+    d = 1
+    while d < mean.shape[0]:
+        # every element merges the partial result d places before it (earlier data on the left)
+        m, v, n = merge_moments(mean[:-d], var[:-d], count[:-d], mean[d:], var[d:], count[d:])
+        mean = torch.cat([mean[:d], m])
+        var = torch.cat([var[:d], v])
+        count = torch.cat([count[:d], n])
+        d *= 2
+    return mean[1:], var[1:], count[1:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -584,45 +623,44 @@ class RunningTrace:
 
 
 def running_trace(x, clip: float | None = 10.0, epsilon: float = 1e-8, device=None) -> RunningTrace:
-    """Feed ``x: (T, B)`` batch by batch through an :class:`ObsNormalizer` and record its statistics."""
+    """The :class:`ObsNormalizer` state after each batch of ``x: (T, B)`` and each batch normalized.
+
+    Same numbers as feeding the batches one by one (Gymnasium's order: update, then normalize),
+    computed with :func:`prefix_moments` in a few vectorized rounds.
+    """
     clip = _check_clip(clip)
+    epsilon = _check_epsilon(epsilon)
     dev = _device(device) if device is not None else torch.as_tensor(x).device
     x = _as_tensor(x, torch.float64, dev, "stream")
     if x.dim() != 2 or x.shape[1] < 1:
         raise ValueError(f"the stream must have shape (T, B); got {tuple(x.shape)}.")
     _check_finite(x, "the stream")
-    norm = ObsNormalizer((), epsilon=epsilon, clip=None, device=dev, validate=False)
-    means, vars_, counts, zs = [], [], [], []
-    for t in range(x.shape[0]):
-        zs.append(norm(x[t]))
-        means.append(norm.rms.mean)
-        vars_.append(norm.rms.var)
-        counts.append(norm.rms.count)
-    z = torch.stack(zs)
+    bvar, bmean = torch.var_mean(x, dim=1, correction=0)
+    mean, var, count = prefix_moments(bmean, bvar, x.shape[1])
+    z = (x - mean[:, None]) / torch.sqrt(var[:, None] + epsilon)
     clipped = torch.zeros(x.shape[0], dtype=torch.float64, device=dev)
     if clip is not None:
         clipped = (z.abs() > clip).double().mean(1)
         z_out = z.clamp(-clip, clip)
     else:
         z_out = z
-    return RunningTrace(torch.stack(means), torch.stack(vars_), torch.stack(counts), z_out, clipped, z.abs().amax(1))
+    return RunningTrace(mean, var, count, z_out, clipped, z.abs().amax(1))
 
 
 def cumulative_moments(x) -> tuple[torch.Tensor, torch.Tensor]:
-    """Brute-force mean and population variance of all samples up to each batch: ``x (T, B) -> (T,), (T,)``.
+    """Mean and population variance of all samples up to each batch, from plain cumulative sums.
 
-    The reference the Chan merge is compared with (it differs only by the ε pseudo-count prior).
+    ``x (T, B) -> (T,), (T,)``. An independent route to what the Chan merge computes (it differs
+    only by the ε pseudo-count prior); the data are shifted by their first value first, so the
+    sums of squares do not cancel catastrophically.
     """
     x = torch.as_tensor(x, dtype=torch.float64)
+    y = x - x[0, 0]
     n = torch.arange(1, x.shape[0] + 1, dtype=torch.float64, device=x.device) * x.shape[1]
-    s1 = torch.cumsum(x.sum(1), 0)
-    mean = s1 / n
-    # second pass about the running mean for accuracy (O(T²B) is fine for lesson sizes)
-    T = x.shape[0]
-    mask = torch.tril(torch.ones(T, T, dtype=torch.float64, device=x.device))  # (t, s): s <= t
-    dev2 = (x[None, :, :] - mean[:, None, None]).square().sum(2)  # (t, s)
-    var = (mask * dev2).sum(1) / n
-    return mean, var
+    s1 = torch.cumsum(y.sum(1), 0)
+    s2 = torch.cumsum(y.square().sum(1), 0)
+    m = s1 / n
+    return m + x[0, 0], (s2 / n - m.square()).clamp_min(0.0)
 
 
 # ------------------------------------------------------------------ observations on CartPole
@@ -764,41 +802,63 @@ class RewardTrace:
     """``(T, E)`` scaled rewards r_t / sqrt(Var[G] + ε)."""
 
 
+def _reward_scaling_scan(rewards: torch.Tensor, terminated: torch.Tensor, gamma, epsilon: float):
+    """:class:`RewardScaler` over a whole stream at once: ``rewards, terminated (..., T, E)``, ``gamma``
+    a number or ``(..., 1)``. Returns ``G (..., T, E)``, ``var (..., T)`` (Var[G] after step t) and
+    ``scaled (..., T, E)``; same numbers as calling ``scale`` step by step (tests check it against
+    Gymnasium's ``NormalizeReward``)."""
+    term = terminated.to(rewards.dtype)
+    prev_done = torch.cat([torch.zeros_like(term[..., :1, :]), term[..., :-1, :]], dim=-2)
+    # G_t = a_t G_{t-1} + r_t: the return is cut by this step's termination and by last step's reset
+    a = (gamma * (1.0 - term) * (1.0 - prev_done)).movedim(-2, 0).contiguous()
+    r = rewards.movedim(-2, 0).contiguous()  # time-major: one contiguous block per step
+    G = torch.empty_like(r)
+    acc = torch.zeros_like(r[0])
+    for t in range(r.shape[0]):
+        acc = torch.addcmul(r[t], a[t], acc, out=G[t])
+    G = G.movedim(0, -2)
+    bvar, bmean = torch.var_mean(G, dim=-1, correction=0)  # (..., T): one batch of E returns per step
+    _, var, _ = prefix_moments(bmean.movedim(-1, 0), bvar.movedim(-1, 0), G.shape[-1])
+    var = var.movedim(0, -1)
+    return G, var, rewards / torch.sqrt(var.unsqueeze(-1) + epsilon)
+
+
 def reward_scaling_trace(rewards, terminated, gamma: float = 0.99, epsilon: float = 1e-8,
                          reward_clip: float | None = 10.0) -> RewardTrace:
-    """Run :class:`RewardScaler` over ``rewards (T, E)`` with episode ends ``terminated (T, E)``.
+    """What :class:`RewardScaler` does over ``rewards (T, E)`` with episode ends ``terminated (T, E)``.
 
     ``reward_clip``: the scaled reward is clipped to ±c afterwards, as CleanRL does
     (``TransformReward(np.clip(r, -10, 10))``); ``None`` leaves it unclipped.
     """
     reward_clip = _check_clip(reward_clip)
+    gamma = check_gamma(gamma)
+    epsilon = _check_epsilon(epsilon)
     rewards = torch.as_tensor(rewards, dtype=torch.float64)
-    terminated = torch.as_tensor(terminated)
+    terminated = torch.as_tensor(terminated, device=rewards.device)
     if rewards.dim() != 2 or terminated.shape != rewards.shape:
         raise ValueError(f"rewards and terminated must both have shape (T, E); got {tuple(rewards.shape)} and {tuple(terminated.shape)}.")
-    scaler = RewardScaler(rewards.shape[1], gamma=gamma, epsilon=epsilon, device=rewards.device)
-    G, sd, out = [], [], []
-    for t in range(rewards.shape[0]):
-        r = scaler.scale(rewards[t], terminated[t])
-        out.append(r if reward_clip is None else r.clamp(-reward_clip, reward_clip))
-        G.append(scaler.last_return)
-        sd.append(scaler.return_rms.std)
-    return RewardTrace(torch.stack(G), torch.stack(sd), torch.stack(out))
+    _check_finite(rewards, "rewards")
+    G, var, scaled = _reward_scaling_scan(rewards, terminated, gamma, epsilon)
+    if reward_clip is not None:
+        scaled = scaled.clamp(-reward_clip, reward_clip)
+    return RewardTrace(G, torch.sqrt(var), scaled)
 
 
 def discounted_returns(rewards, terminated, gamma) -> torch.Tensor:
     r"""Return-to-go (the value target without bootstrapping) ``R_t = r_t + γ (1 - d_t) R_{t+1}``, ``R_T = 0``.
 
-    ``rewards, terminated: (..., T, E)``; ``gamma`` a number or a tensor broadcasting to ``(..., 1)``.
+    ``rewards, terminated: (..., T, E)``; ``gamma`` a number or a tensor broadcasting to ``(..., 1, 1)``.
     """
     rewards = torch.as_tensor(rewards, dtype=torch.float64)
     done = torch.as_tensor(terminated, device=rewards.device).to(torch.float64)
-    out = torch.zeros_like(rewards)
-    nxt = torch.zeros_like(rewards[..., 0, :])
-    for t in range(rewards.shape[-2] - 1, -1, -1):
-        nxt = rewards[..., t, :] + gamma * (1.0 - done[..., t, :]) * nxt
-        out[..., t, :] = nxt
-    return out
+    # time-major and contiguous, so each step of the recursion reads and writes one block
+    r = rewards.movedim(-2, 0).contiguous()
+    c = (gamma * (1.0 - done)).broadcast_to(rewards.shape).movedim(-2, 0).contiguous()
+    out = torch.empty_like(r)
+    nxt = torch.zeros_like(r[0])
+    for t in range(r.shape[0] - 1, -1, -1):
+        nxt = torch.addcmul(r[t], c[t], nxt, out=out[t])
+    return out.movedim(0, -2)
 
 
 @dataclass
@@ -819,7 +879,7 @@ class ReturnScales:
 
 def return_scales(rewards, terminated, gammas=GAMMA_SWEEP, epsilon: float = 1e-8,
                   reward_clip: float | None = 10.0, warmup: float = 0.5) -> ReturnScales:
-    """Reward scaling for several γ at once (one :class:`RewardScaler` with ``batch_shape=(G,)``).
+    """Reward scaling for several γ at once (all discounts in one vectorized pass).
 
     ``reward_clip`` as in :func:`reward_scaling_trace`. The value-target statistics are taken over
     the steps after the first ``warmup`` fraction of the stream, once the running std has settled
@@ -835,18 +895,21 @@ def return_scales(rewards, terminated, gammas=GAMMA_SWEEP, epsilon: float = 1e-8
     g = torch.as_tensor(gammas, dtype=torch.float64, device=rewards.device).reshape(-1)
     if g.numel() < 1:
         raise ValueError("give at least one γ.")
+    for value in g.tolist():
+        check_gamma(value)
+    epsilon = _check_epsilon(epsilon)
+    _check_finite(rewards, "rewards")
     n_g, (T, E) = g.numel(), rewards.shape
-    scaler = RewardScaler(E, gamma=g, epsilon=epsilon, batch_shape=(n_g,), device=rewards.device)
     r_b = rewards.unsqueeze(0).expand(n_g, T, E)
     d_b = terminated.unsqueeze(0).expand(n_g, T, E)
-    scaled = torch.stack([scaler.scale(r_b[:, t], d_b[:, t]) for t in range(T)], dim=1)  # (G, T, E)
+    _, var, scaled = _reward_scaling_scan(r_b, d_b, g[:, None, None], epsilon)  # all γ in one pass
     if reward_clip is not None:
         scaled = scaled.clamp(-reward_clip, reward_clip)
     t0 = int(float(warmup) * T)
-    raw_targets = discounted_returns(r_b, d_b, g[:, None])[:, t0:]
-    scaled_targets = discounted_returns(scaled, d_b, g[:, None])[:, t0:]
+    raw_targets = discounted_returns(r_b, d_b, g[:, None, None])[..., t0:, :]
+    scaled_targets = discounted_returns(scaled, d_b, g[:, None, None])[..., t0:, :]
     return ReturnScales(
-        g, 1.0 / (1.0 - g), scaler.return_rms.std,
+        g, 1.0 / (1.0 - g), torch.sqrt(var[:, -1]),
         raw_targets.abs().flatten(1).amax(1), raw_targets.flatten(1).std(1),
         scaled_targets.abs().flatten(1).amax(1), scaled_targets.flatten(1).std(1),
     )
@@ -984,8 +1047,8 @@ class MessageNormDemo:
     """``(K, c)`` BatchNorm's running mean after step k."""
     running_var: torch.Tensor
     """``(K, c)`` BatchNorm's running variance after step k."""
-    mlp_gap: torch.Tensor
-    """``(K,)`` mean |message_mlp(x) in train mode − in eval mode|: how different the receiver's input is."""
+    seed: int
+    """The seed of the message stream and of the C-Net's initialization."""
     source: str
 
 
@@ -1007,6 +1070,27 @@ def message_separation(x, bits) -> torch.Tensor:
     return _separation(torch.as_tensor(x), torch.as_tensor(bits))
 
 
+@functools.lru_cache(maxsize=32)
+def _message_mlp(comm_bits: int, seed: int, device: str):
+    """The DIAL C-Net's ``message_mlp`` (BatchNorm1d → Linear → ReLU) at its initialization for ``seed``.
+
+    Cached (read-only afterwards): building a C-Net costs more than the whole demo.
+    """
+    import torch.nn as nn
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        try:
+            from toolbox.dial.cnet import CNet
+
+            mlp = CNet(n_agents=3, comm_bits=comm_bits).message_mlp
+            source = "toolbox.dial.cnet.CNet(n_agents=3).message_mlp"
+        except ImportError:
+            mlp = nn.Sequential(nn.BatchNorm1d(comm_bits), nn.Linear(comm_bits, 128), nn.ReLU())
+            source = "substitute: nn.Sequential(BatchNorm1d, Linear, ReLU) (DIAL C-Net unavailable)"
+    return mlp.to(torch.device(device)).double().eval().requires_grad_(False), source
+
+
 def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200, noise_std: float = 2.0,
                       momentum: float = 0.1, scale_start: float = 0.1, scale_end: float = 10.0,
                       dru: bool = True, seed: int = 0, device=None) -> MessageNormDemo:
@@ -1021,7 +1105,7 @@ def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200
     """
     c = _check_int(comm_bits, "the number of message bits", 1, 16)
     B = _check_int(batch_size, "the batch size", 2, 4096)
-    K = _check_int(steps, "the number of training steps", 1, 5000)
+    K = _check_int(steps, "the number of training steps", 1, 1000)
     try:
         sigma = float(noise_std)
         mom = float(momentum)
@@ -1035,19 +1119,7 @@ def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200
     if not (0.0 < s0 <= 1000.0 and 0.0 < s1 <= 1000.0):
         raise ValueError(f"the logit scales must be positive (at most 1000); got {scale_start!r} and {scale_end!r}.")
     dev = _device(device)
-    import torch.nn as nn
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        try:
-            from toolbox.dial.cnet import CNet
-
-            mlp = CNet(n_agents=3, comm_bits=c).message_mlp
-            source = "toolbox.dial.cnet.CNet(n_agents=3).message_mlp"
-        except ImportError:
-            mlp = nn.Sequential(nn.BatchNorm1d(c), nn.Linear(c, 128), nn.ReLU())
-            source = "substitute: nn.Sequential(BatchNorm1d, Linear, ReLU) (DIAL C-Net unavailable)"
-    mlp = mlp.to(dev).double()
+    mlp, source = _message_mlp(c, int(seed), str(dev))
     bn = mlp[0]
     g = torch.Generator(device=dev).manual_seed(int(seed))
     ratio = torch.linspace(0.0, 1.0, K, dtype=torch.float64, device=dev)
@@ -1063,19 +1135,25 @@ def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200
         var_b, mean_b = torch.var_mean(raw, dim=1, correction=0)  # (K, c): train mode normalizes with these
         var_unbiased = raw.var(dim=1, correction=1)  # the running variance is fed the unbiased estimate
         bn_train = (raw - mean_b[:, None]) / torch.sqrt(var_b[:, None] + eps) * w + b
-        rm = bn.running_mean.detach().clone()
-        rv = bn.running_var.detach().clone()
-        rmean, rvar = [], []
-        for k in range(K):  # the exponential moving average is a recurrence over training steps
-            rm = (1 - mom) * rm + mom * mean_b[k]
-            rv = (1 - mom) * rv + mom * var_unbiased[k]
-            rmean.append(rm)
-            rvar.append(rv)
-        running_mean, running_var = torch.stack(rmean), torch.stack(rvar)
+        # the exponential moving average is a recurrence over training steps: (K, c) stays tiny
+        running_mean, running_var = torch.empty_like(mean_b), torch.empty_like(var_unbiased)
+        rm, rv = bn.running_mean, bn.running_var
+        for k in range(K):
+            rm = torch.lerp(rm, mean_b[k], mom)  # (1 - m) r + m b
+            rv = torch.lerp(rv, var_unbiased[k], mom)
+            running_mean[k], running_var[k] = rm, rv
         bn_eval = (raw - running_mean[:, None]) / torch.sqrt(running_var[:, None] + eps) * w + b
-        gap = (mlp[1:](bn_eval) - mlp[1:](bn_train)).abs().mean(dim=(1, 2))
         y_ln = torch.nn.functional.layer_norm(raw, (c,))
-    return MessageNormDemo(scale, bits[..., 0], raw, bn_train, bn_eval, y_ln, running_mean, running_var, gap, source)
+    return MessageNormDemo(scale, bits[..., 0], raw, bn_train, bn_eval, y_ln, running_mean, running_var, int(seed), source)
+
+
+def message_mlp_gap(demo: MessageNormDemo, step: int) -> torch.Tensor:
+    """Mean |message_mlp(x) in train mode − in eval mode| at one training step: how differently the
+    receiver's next layer (Linear → ReLU after the BatchNorm) sees the same messages in the two modes."""
+    k = _check_int(step, "the training step", 0, demo.scale.shape[0] - 1)
+    mlp, _ = _message_mlp(demo.raw.shape[-1], demo.seed, str(demo.raw.device))
+    with torch.no_grad():
+        return (mlp[1:](demo.bn_eval[k]) - mlp[1:](demo.bn_train[k])).abs().mean()
 
 
 def summary_stats(x, dim: int = -1) -> dict[str, torch.Tensor]:

@@ -1,13 +1,21 @@
-"""Plotly figures of the Normalization lesson: data in (tensors / dataclasses), ``go.Figure`` out."""
+"""Plotly figures of the Normalization lesson: data in (tensors / dataclasses), ``go.Figure`` out.
+
+Each builder assembles plain dicts and constructs the figure once: ``make_subplots``,
+``add_trace``, ``add_vline`` and ``update_layout`` validate the whole figure again on every call
+and cost 5–40 ms per figure, and a ``template`` alone costs about 13 ms, which would take the page
+past its 100 ms rerun budget. The look follows ``style.base_layout`` (title left, legend on top,
+labelled axes) with ``style.COLORS``; in the app, Streamlit's chart theme supplies the rest.
+"""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from plotly.subplots import make_subplots
 
-from toolbox.figures.style import COLORS, PALETTE, base_layout, hex_to_rgba
+from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba
 
 
 def _np(x) -> np.ndarray:
@@ -16,160 +24,226 @@ def _np(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _layout(title: str, x_title: str = "", y_title: str = "", height: int = 360, **extra) -> dict:
+    layout = dict(
+        title=dict(text=title, x=0.0, xanchor="left"),
+        xaxis=dict(title=dict(text=x_title)),
+        yaxis=dict(title=dict(text=y_title)),
+        height=height,
+        margin=dict(l=60, r=20, t=60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+    )
+    layout.update(extra)
+    return layout
+
+
+def _grid(layout: dict, rows: int, cols: int, titles: Sequence[str], x_title: str = "", y_title: str = "",
+          hgap: float = 0.06, vgap: float = 0.16, shared_x: bool = False) -> dict:
+    """Axes ``x, x2, …`` / ``y, y2, …`` laid out like ``make_subplots(rows, cols)`` (row-major), with titles."""
+    w = (1.0 - hgap * (cols - 1)) / cols
+    h = (1.0 - vgap * (rows - 1)) / rows
+    notes = []
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c + 1
+            sx = "" if i == 1 else str(i)
+            x0, y1 = c * (w + hgap), 1.0 - r * (h + vgap)
+            xaxis = dict(domain=[max(0.0, x0), min(1.0, x0 + w)], anchor=f"y{sx}")
+            if r == rows - 1 and x_title:
+                xaxis["title"] = dict(text=x_title)
+            if shared_x and i > 1:
+                xaxis["matches"] = "x"
+            yaxis = dict(domain=[max(0.0, y1 - h), min(1.0, y1)], anchor=f"x{sx}")
+            if c == 0 and y_title:
+                yaxis["title"] = dict(text=y_title)
+            layout[f"xaxis{sx}"] = xaxis
+            layout[f"yaxis{sx}"] = yaxis
+            if i <= len(titles):
+                notes.append(dict(text=titles[i - 1], x=x0 + w / 2, y=y1, xref="paper", yref="paper",
+                                  xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=12)))
+    layout["annotations"] = notes
+    return layout
+
+
+def _vline(x: float, axis: str = "", color: str = COLORS["target"], dash: str = "dash", width: float = 1.5) -> dict:
+    """A vertical line over the full height of subplot ``axis`` ('' for the first, '2', …)."""
+    return dict(type="line", x0=x, x1=x, xref=f"x{axis}", y0=0, y1=1, yref=f"y{axis} domain",
+                line=dict(color=color, dash=dash, width=width))
+
+
+def _figure(data: list, layout: dict) -> go.Figure:
+    return go.Figure(dict(data=data, layout=layout))
+
+
 def running_estimate_figure(stream, trace, step: int) -> go.Figure:
     """Running mean ± std after each batch (up to ``step``, 1-based) against the truth, and the samples."""
     T, B = stream.x.shape
     k = max(1, min(int(step), T))
     seen = np.arange(1, k + 1) * B
     mean, std = _np(trace.mean[:k]), np.sqrt(_np(trace.var[:k]))
-    fig = go.Figure()
     # at most 4,000 raw points: enough to see the cloud, cheap to draw
     x = _np(stream.x[:k])
     stride = max(1, int(np.ceil(x.size / 4000)))
-    pts_x = np.repeat(seen, B)[::stride]
-    fig.add_trace(go.Scattergl(x=pts_x, y=x.reshape(-1)[::stride], mode="markers", name="samples",
-                               marker=dict(size=3, color=hex_to_rgba(COLORS["target"], 0.35))))
-    fig.add_trace(go.Scatter(x=np.r_[seen, seen[::-1]], y=np.r_[mean + std, (mean - std)[::-1]], fill="toself",
-                             fillcolor=hex_to_rgba(COLORS["empirical"], 0.15), line=dict(width=0),
-                             name="running mean ± std", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=seen, y=mean, name="running mean", line=dict(color=COLORS["empirical"], width=2)))
     tm, ts = _np(stream.true_mean[:k]), _np(stream.true_std[:k])
-    fig.add_trace(go.Scatter(x=seen, y=tm, name="true mean", line=dict(color=COLORS["current"], dash="dash")))
-    fig.add_trace(go.Scatter(x=seen, y=tm + ts, name="true mean ± std", line=dict(color=COLORS["current"], dash="dot", width=1)))
-    fig.add_trace(go.Scatter(x=seen, y=tm - ts, showlegend=False, line=dict(color=COLORS["current"], dash="dot", width=1)))
-    base_layout(fig, f"Running estimate after {k} batches ({k * B:,} samples)", "samples seen", "value", height=380)
-    fig.update_xaxes(range=[0, T * B * 1.01])
-    return fig
+    data = [
+        dict(type="scattergl", x=np.repeat(seen, B)[::stride], y=x.reshape(-1)[::stride], mode="markers",
+             name="samples", marker=dict(size=3, color=hex_to_rgba(COLORS["target"], 0.35))),
+        dict(type="scatter", x=np.r_[seen, seen[::-1]], y=np.r_[mean + std, (mean - std)[::-1]], fill="toself",
+             fillcolor=hex_to_rgba(COLORS["empirical"], 0.15), line=dict(width=0), name="running mean ± std",
+             hoverinfo="skip"),
+        dict(type="scatter", x=seen, y=mean, name="running mean", line=dict(color=COLORS["empirical"], width=2)),
+        dict(type="scatter", x=seen, y=tm, name="true mean", line=dict(color=COLORS["current"], dash="dash")),
+        dict(type="scatter", x=np.r_[seen, np.nan, seen], y=np.r_[tm + ts, np.nan, tm - ts], name="true mean ± std",
+             line=dict(color=COLORS["current"], dash="dot", width=1)),
+    ]
+    layout = _layout(f"Running estimate after {k} batches ({k * B:,} samples)", "samples seen", "value", 380)
+    layout["xaxis"]["range"] = [0, T * B * 1.01]
+    return _figure(data, layout)
 
 
 def batch_histogram_figure(raw, normalized, clip: float | None) -> go.Figure:
     """The current batch before and after normalization (two panels), with the ±clip lines."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("raw batch", "normalized batch"))
-    fig.add_trace(go.Histogram(x=_np(raw), name="raw", marker_color=COLORS["without"], nbinsx=30), 1, 1)
-    fig.add_trace(go.Histogram(x=_np(normalized), name="normalized", marker_color=COLORS["with"], nbinsx=30), 1, 2)
+    data = [
+        dict(type="histogram", x=_np(raw), name="raw", marker=dict(color=COLORS["without"]), nbinsx=30),
+        dict(type="histogram", x=_np(normalized), name="normalized", marker=dict(color=COLORS["with"]), nbinsx=30,
+             xaxis="x2", yaxis="y2"),
+    ]
+    layout = _grid(_layout("The batch that just arrived", height=300, showlegend=False), 1, 2,
+                   ("raw batch", "normalized batch"), "value", "count", hgap=0.1)
     if clip is not None:
-        for c in (-clip, clip):
-            fig.add_vline(x=c, line=dict(color=COLORS["target"], dash="dash"), row=1, col=2)
-    base_layout(fig, "The batch that just arrived", "value", "count", height=300)
-    fig.update_layout(showlegend=False)
-    return fig
+        layout["shapes"] = [_vline(-clip, "2"), _vline(clip, "2")]
+    return _figure(data, layout)
 
 
-def observation_histograms_figure(obs, normalized, names) -> go.Figure:
+def observation_histograms_figure(obs, normalized, names: Sequence[str]) -> go.Figure:
     """Per-dimension histograms: raw CartPole observations (top) and normalized (bottom)."""
-    o = _np(obs).reshape(-1, obs.shape[-1])
-    z = _np(normalized).reshape(-1, obs.shape[-1])
-    D = o.shape[1]
-    fig = make_subplots(rows=2, cols=D, subplot_titles=[*names, *[f"{n} (normalized)" for n in names]],
-                        vertical_spacing=0.18)
+    D = obs.shape[-1]
+    o = _np(obs).reshape(-1, D)
+    z = _np(normalized).reshape(-1, D)
+    data = []
     for d in range(D):
-        fig.add_trace(go.Histogram(x=o[:, d], nbinsx=40, marker_color=COLORS["without"], name="raw",
-                                   showlegend=d == 0), 1, d + 1)
-        fig.add_trace(go.Histogram(x=z[:, d], nbinsx=40, marker_color=COLORS["with"], name="normalized",
-                                   showlegend=d == 0), 2, d + 1)
-    base_layout(fig, "CartPole observations per dimension: raw (top) and normalized (bottom)", "", "count", height=520)
-    fig.update_layout(xaxis_title=None)
-    fig.update_annotations(font_size=11)
-    return fig
+        for row, values, color, label in ((0, o, COLORS["without"], "raw"), (1, z, COLORS["with"], "normalized")):
+            i = row * D + d + 1
+            ax = "" if i == 1 else str(i)
+            data.append(dict(type="histogram", x=values[:, d], nbinsx=40, marker=dict(color=color), name=label,
+                             showlegend=d == 0, legendgroup=label, xaxis=f"x{ax}", yaxis=f"y{ax}"))
+    titles = [*names, *[f"{n} (normalized)" for n in names]]
+    layout = _grid(_layout("CartPole observations per dimension: raw (top) and normalized (bottom)", height=520),
+                   2, D, titles, "", "count", hgap=0.05, vgap=0.2)
+    return _figure(data, layout)
 
 
 def reward_trace_figure(rewards, trace, env: int = 0, terminated=None) -> go.Figure:
-    """One environment's return G_t, the running std of G, and the scaled reward over time."""
+    """One environment's return G_t, the running std of G, and the raw and scaled reward over time."""
     G = _np(trace.returns[:, env])
-    sd = _np(trace.return_std)
     t = np.arange(1, len(G) + 1)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-                        subplot_titles=("discounted return G_t (env 0) and running std of G (all envs)",
-                                        "reward: raw and scaled"))
-    fig.add_trace(go.Scatter(x=t, y=G, name="G_t (env 0)", line=dict(color=COLORS["target"])), 1, 1)
-    fig.add_trace(go.Scatter(x=t, y=sd, name="running std of G", line=dict(color=COLORS["current"], width=2)), 1, 1)
-    fig.add_trace(go.Scatter(x=t, y=_np(rewards[:, env]), name="raw reward", line=dict(color=COLORS["without"])), 2, 1)
-    fig.add_trace(go.Scatter(x=t, y=_np(trace.scaled[:, env]), name="scaled reward", line=dict(color=COLORS["with"])), 2, 1)
+    data = [
+        dict(type="scatter", x=t, y=G, name=f"G_t (env {env})", line=dict(color=COLORS["target"])),
+        dict(type="scatter", x=t, y=_np(trace.return_std), name="running std of G",
+             line=dict(color=COLORS["current"], width=2)),
+        dict(type="scatter", x=t, y=_np(rewards[:, env]), name="raw reward", line=dict(color=COLORS["without"]),
+             xaxis="x2", yaxis="y2"),
+        dict(type="scatter", x=t, y=_np(trace.scaled[:, env]), name="scaled reward", line=dict(color=COLORS["with"]),
+             xaxis="x2", yaxis="y2"),
+    ]
     if terminated is not None:
         ends = t[_np(terminated[:, env]) > 0]
-        fig.add_trace(go.Scatter(x=ends, y=np.zeros(len(ends)), mode="markers", name="episode end",
-                                 marker=dict(symbol="x", color="black", size=6)), 1, 1)
-    base_layout(fig, "Reward scaling as the stream plays", "step", "", height=480)
-    fig.update_yaxes(type="log", row=2, col=1)
-    return fig
+        data.append(dict(type="scatter", x=ends, y=np.zeros(len(ends)), mode="markers", name="episode end",
+                         marker=dict(symbol="x", color="black", size=6)))
+    layout = _grid(_layout("Reward scaling as the stream plays", height=480), 2, 1,
+                   (f"discounted return G_t (env {env}) and the running std of G (all envs)",
+                    "reward: raw and scaled (log scale)"), "step", "", vgap=0.14, shared_x=True)
+    layout["yaxis2"]["type"] = "log"
+    return _figure(data, layout)
 
 
 def return_scales_figure(scales) -> go.Figure:
     """Value-target magnitude (max |return-to-go|) for each γ, raw vs scaled rewards, log scale."""
     labels = [f"γ = {g:g}" for g in _np(scales.gammas)]
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=labels, y=_np(scales.raw_target_abs_max), name="raw rewards: max |value target|",
-                         marker_color=COLORS["without"]))
-    fig.add_trace(go.Bar(x=labels, y=_np(scales.scaled_target_abs_max), name="scaled rewards: max |value target|",
-                         marker_color=COLORS["with"]))
-    fig.add_trace(go.Scatter(x=labels, y=_np(scales.return_std), name="running std of G (the divisor)",
-                             mode="lines+markers", line=dict(color=COLORS["current"])))
-    base_layout(fig, "How big the value targets get, per discount", "discount", "magnitude (log)", height=360)
-    fig.update_yaxes(type="log")
-    fig.update_layout(barmode="group")
-    return fig
+    data = [
+        dict(type="bar", x=labels, y=_np(scales.raw_target_abs_max), name="raw rewards: max |value target|",
+             marker=dict(color=COLORS["without"])),
+        dict(type="bar", x=labels, y=_np(scales.scaled_target_abs_max), name="scaled rewards: max |value target|",
+             marker=dict(color=COLORS["with"])),
+        dict(type="scatter", x=labels, y=_np(scales.return_std), name="running std of G (the divisor)",
+             mode="lines+markers", line=dict(color=COLORS["current"])),
+    ]
+    layout = _layout("How big the value targets get, per discount (after warm-up)", "discount",
+                     "magnitude (log scale)", 360, barmode="group")
+    layout["yaxis"]["type"] = "log"
+    return _figure(data, layout)
 
 
 def advantage_histogram_figure(raw, normalized, index: int) -> go.Figure:
     """One minibatch's advantages before and after normalization."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"minibatch {index}: raw advantages", "normalized"))
-    fig.add_trace(go.Histogram(x=_np(raw), nbinsx=30, marker_color=COLORS["without"], name="raw"), 1, 1)
-    fig.add_trace(go.Histogram(x=_np(normalized), nbinsx=30, marker_color=COLORS["with"], name="normalized"), 1, 2)
-    for col in (1, 2):
-        fig.add_vline(x=0, line=dict(color=COLORS["target"], dash="dash"), row=1, col=col)
-    base_layout(fig, "Advantage normalization per minibatch", "advantage", "count", height=300)
-    fig.update_layout(showlegend=False)
-    return fig
+    data = [
+        dict(type="histogram", x=_np(raw), nbinsx=30, marker=dict(color=COLORS["without"]), name="raw"),
+        dict(type="histogram", x=_np(normalized), nbinsx=30, marker=dict(color=COLORS["with"]), name="normalized",
+             xaxis="x2", yaxis="y2"),
+    ]
+    layout = _grid(_layout("Advantage normalization per minibatch", height=300, showlegend=False), 1, 2,
+                   (f"minibatch {index}: raw advantages", "normalized"), "advantage", "count", hgap=0.1)
+    layout["shapes"] = [_vline(0.0, ""), _vline(0.0, "2")]
+    return _figure(data, layout)
 
 
 def minibatch_stats_figure(mb) -> go.Figure:
     """Per-minibatch mean and std of the raw advantages (what each minibatch normalizes with)."""
     M = mb.mean.shape[0]
     idx = np.arange(M)
-    fig = go.Figure()
-    fig.add_trace(go.Bar(x=idx, y=_np(mb.mean), name="minibatch mean", marker_color=PALETTE[0]))
-    fig.add_trace(go.Bar(x=idx, y=_np(mb.std), name="minibatch std", marker_color=PALETTE[3]))
-    base_layout(fig, f"Statistics of each of the {M} minibatches", "minibatch", "advantage units", height=300)
-    fig.update_layout(barmode="group")
-    return fig
+    data = [
+        dict(type="bar", x=idx, y=_np(mb.mean), name="minibatch mean", marker=dict(color=PALETTE[0])),
+        dict(type="bar", x=idx, y=_np(mb.std), name="minibatch std", marker=dict(color=PALETTE[3])),
+    ]
+    return _figure(data, _layout(f"Statistics of each of the {M} minibatches", "minibatch", "advantage units", 300,
+                                 barmode="group"))
 
 
 def minibatch_size_figure(effect) -> go.Figure:
     """Spread of minibatch statistics and deviation from whole-batch normalization vs minibatch size."""
     x = _np(effect["size"])
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=_np(effect["mean_spread"]), name="spread of minibatch means", mode="lines+markers",
-                             line=dict(color=PALETTE[0])))
-    fig.add_trace(go.Scatter(x=x, y=_np(effect["std_spread"]), name="spread of minibatch stds", mode="lines+markers",
-                             line=dict(color=PALETTE[3])))
-    fig.add_trace(go.Scatter(x=x, y=_np(effect["deviation"]), name="mean |per-minibatch − whole-batch normalized|",
-                             mode="lines+markers", line=dict(color=COLORS["without"])))
-    base_layout(fig, "The minibatch-size effect", "minibatch size", "", height=320)
-    fig.update_xaxes(type="log")
-    return fig
+    data = [
+        dict(type="scatter", x=x, y=_np(effect["mean_spread"]), name="spread of minibatch means",
+             mode="lines+markers", line=dict(color=PALETTE[0])),
+        dict(type="scatter", x=x, y=_np(effect["std_spread"]), name="spread of minibatch stds",
+             mode="lines+markers", line=dict(color=PALETTE[3])),
+        dict(type="scatter", x=x, y=_np(effect["deviation"]), name="mean |per-minibatch − whole-batch normalized|",
+             mode="lines+markers", line=dict(color=COLORS["without"])),
+    ]
+    layout = _layout("The minibatch-size effect", "minibatch size (log scale)", "", 320)
+    layout["xaxis"]["type"] = "log"
+    return _figure(data, layout)
 
 
 def message_norm_figure(demo, step: int) -> go.Figure:
-    """Over training: the message's std, BatchNorm (train/eval) output std, and BN's running statistics."""
+    """Over training: the message's std, BatchNorm (train/eval) and LayerNorm output std, BN's running statistics."""
     K = demo.scale.shape[0]
     k = np.arange(K)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("output std per batch (channel 0)",
-                                                        "BatchNorm running statistics vs the batch's"))
-    sd = lambda y: _np(y[..., 0].std(1, correction=0))  # noqa: E731
-    mn = lambda y: _np(y[..., 0].mean(1))  # noqa: E731
-    fig.add_trace(go.Scatter(x=k, y=sd(demo.raw), name="raw message", line=dict(color=COLORS["target"])), 1, 1)
-    fig.add_trace(go.Scatter(x=k, y=sd(demo.bn_train), name="BatchNorm (train)", line=dict(color=COLORS["with"])), 1, 1)
-    fig.add_trace(go.Scatter(x=k, y=sd(demo.bn_eval), name="BatchNorm (eval)", line=dict(color=COLORS["current"])), 1, 1)
-    fig.add_trace(go.Scatter(x=k, y=sd(demo.layer_norm), name="LayerNorm", line=dict(color=PALETTE[2], dash="dot")), 1, 1)
-    fig.add_trace(go.Scatter(x=k, y=mn(demo.raw), name="batch mean", line=dict(color=COLORS["target"], dash="dot")), 1, 2)
-    fig.add_trace(go.Scatter(x=k, y=_np(demo.running_mean[:, 0]), name="running mean", line=dict(color=COLORS["current"])), 1, 2)
-    fig.add_trace(go.Scatter(x=k, y=_np(demo.raw[..., 0].var(1, correction=1)), name="batch variance",
-                             line=dict(color=PALETTE[5], dash="dot")), 1, 2)
-    fig.add_trace(go.Scatter(x=k, y=_np(demo.running_var[:, 0]), name="running variance", line=dict(color=PALETTE[4])), 1, 2)
-    for col in (1, 2):
-        fig.add_vline(x=int(step), line=dict(color="black", dash="dash", width=1), row=1, col=col)
-    base_layout(fig, "The message during training (its scale drifts)", "training step", "", height=360)
-    return fig
+    raw = _np(demo.raw[..., 0])
+
+    def sd(y):
+        return _np(y[..., 0]).std(1)
+
+    data = [
+        dict(type="scatter", x=k, y=raw.std(1), name="raw message", line=dict(color=COLORS["target"])),
+        dict(type="scatter", x=k, y=sd(demo.bn_train), name="BatchNorm (train)", line=dict(color=COLORS["with"])),
+        dict(type="scatter", x=k, y=sd(demo.bn_eval), name="BatchNorm (eval)", line=dict(color=COLORS["current"])),
+        dict(type="scatter", x=k, y=sd(demo.layer_norm), name="LayerNorm", line=dict(color=PALETTE[2], dash="dot")),
+        dict(type="scatter", x=k, y=raw.mean(1), name="batch mean", line=dict(color=COLORS["target"], dash="dot"),
+             xaxis="x2", yaxis="y2"),
+        dict(type="scatter", x=k, y=_np(demo.running_mean[:, 0]), name="running mean",
+             line=dict(color=COLORS["current"]), xaxis="x2", yaxis="y2"),
+        dict(type="scatter", x=k, y=raw.var(1, ddof=1), name="batch variance", line=dict(color=PALETTE[5], dash="dot"),
+             xaxis="x2", yaxis="y2"),
+        dict(type="scatter", x=k, y=_np(demo.running_var[:, 0]), name="running variance",
+             line=dict(color=PALETTE[4]), xaxis="x2", yaxis="y2"),
+    ]
+    layout = _grid(_layout("The message during training (its scale drifts)", height=380), 1, 2,
+                   ("output std per batch (channel 0)", "BatchNorm running statistics vs the batch's"),
+                   "training step", "", hgap=0.08)
+    layout["shapes"] = [_vline(int(step), "", "black"), _vline(int(step), "2", "black")]
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
+    return _figure(data, layout)
 
 
 def message_histogram_figure(demo, step: int) -> go.Figure:
@@ -178,12 +252,13 @@ def message_histogram_figure(demo, step: int) -> go.Figure:
     bits = _np(demo.bits[k]) > 0
     panels = [("raw message", demo.raw), ("BatchNorm (train)", demo.bn_train),
               ("BatchNorm (eval)", demo.bn_eval), ("LayerNorm", demo.layer_norm)]
-    fig = make_subplots(rows=1, cols=4, subplot_titles=[p[0] for p in panels])
-    for i, (name, y) in enumerate(panels):
+    data = []
+    for i, (_, y) in enumerate(panels):
         v = _np(y[k, :, 0])
+        ax = "" if i == 0 else str(i + 1)
         for b, color, label in ((False, COLORS["without"], "bit 0"), (True, COLORS["with"], "bit 1")):
-            fig.add_trace(go.Histogram(x=v[bits == b], nbinsx=20, marker_color=color, name=label, opacity=0.7,
-                                       showlegend=i == 0), 1, i + 1)
-    base_layout(fig, f"Step {k}: what the receiver's next layer sees (channel 0)", "value", "count", height=300)
-    fig.update_layout(barmode="overlay")
-    return fig
+            data.append(dict(type="histogram", x=v[bits == b], nbinsx=20, marker=dict(color=color), name=label,
+                             opacity=0.7, showlegend=i == 0, legendgroup=label, xaxis=f"x{ax}", yaxis=f"y{ax}"))
+    layout = _grid(_layout(f"Step {k}: what the receiver's next layer sees (channel 0)", height=300,
+                           barmode="overlay"), 1, 4, [p[0] for p in panels], "value", "count", hgap=0.05)
+    return _figure(data, layout)

@@ -1,0 +1,390 @@
+"""The Normalization lesson's five panels (Streamlit widgets and layout only).
+
+``pages/normalization.py`` is the page; it calls one function here per panel. The panels live in
+an imported module so that Streamlit compiles them once per process: a page script is
+re-parsed (and its ``st.cache_data`` decorators re-created) on every rerun, which for a page this
+size costs tens of milliseconds of the 100 ms budget. Every number comes from
+``toolbox.normalization``, every figure from ``toolbox.figures.normalization``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from toolbox import normalization as N
+from toolbox.figures import normalization as FN
+from ui.common import page_device, query_value, set_query, show_error
+
+PANELS = {
+    "running": "① Running mean & variance",
+    "observations": "② Observations (CartPole)",
+    "rewards": "③ Reward scaling",
+    "advantages": "④ Advantages per minibatch",
+    "batchnorm": "⑤ BatchNorm in the DIAL C-Net",
+}
+# up to 500 × 64 samples: below PyTorch's intra-op parallel grain, so a rerun never waits on a thread pool
+BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
+MINIBATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+def _dev() -> str:
+    return str(page_device())
+
+
+def _init(defaults: dict) -> None:
+    """URL → initial widget state (only when the widget has no state yet in this session)."""
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+
+
+# ---- cached backend calls (keyed on every input) --------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def stream_and_trace(kind: str, n_batches: int, batch_size: int, seed: int, clip, epsilon: float, device: str):
+    stream = N.sample_stream(kind, n_batches, batch_size, seed, device=device)
+    trace = N.running_trace(stream.x, clip=clip, epsilon=epsilon)
+    mean, var = N.cumulative_moments(stream.x)
+    return stream, trace, mean, var
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def observations(num_envs: int, steps: int, seed: int, clip, device: str):
+    sample = N.observation_sample(num_envs, steps, seed, clip, device=device)
+    return sample, N.summary_stats(sample.obs), N.summary_stats(sample.normalized)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def rewards(kind: str, num_envs: int, steps: int, length: float, gamma: float, reward_clip, seed: int, device: str):
+    r, d = N.reward_stream(kind, num_envs, steps, length, seed, device=device)
+    trace = N.reward_scaling_trace(r, d, gamma, reward_clip=reward_clip)
+    return r, d, trace
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def scales(kind: str, num_envs: int, steps: int, length: float, reward_clip, seed: int, device: str):
+    r, d = N.reward_stream(kind, num_envs, steps, length, seed, device=device)
+    return N.return_scales(r, d, N.GAMMA_SWEEP, reward_clip=reward_clip)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ppo_batch(seed: int, device: str):
+    return N.ppo_batch(seed, device=device)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def minibatches(seed: int, num_minibatches: int, device: str):
+    batch, _ = ppo_batch(seed, device)
+    return N.minibatch_advantages(batch["advantages"], num_minibatches, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def size_effect(seed: int, device: str):
+    batch, _ = ppo_batch(seed, device)
+    return N.minibatch_size_effect(batch["advantages"], MINIBATCH_SIZES, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def message_demo(bits: int, batch: int, steps: int, sigma: float, momentum: float, dru: bool, seed: int, device: str):
+    demo = N.message_norm_demo(bits, batch, steps, sigma, momentum, dru=dru, seed=seed, device=device)
+    seps = {name: N.message_separation(getattr(demo, name), demo.bits)
+            for name in ("raw", "bn_train", "bn_eval", "layer_norm")}
+    return demo, seps
+
+
+# ---- ① running mean and variance ------------------------------------------------------------
+
+
+def running_panel() -> None:
+    _init({
+        "nz_kind": query_value("kind", "drifting", str, N.STREAM_KINDS),
+        "nz_batch": query_value("batch", 16, int, BATCH_SIZES),
+        "nz_batches": query_value("batches", 100, int, lambda v: 10 <= v <= 500),
+        "nz_clip": query_value("clip", 10.0, float, lambda v: v == v),
+        "nz_eps": query_value("eps", 1e-8, float, lambda v: v == v),
+        "nz_seed": query_value("seed", 0, int, lambda v: 0 <= v < 2**31),
+    })
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        kind = st.selectbox("distribution of the stream", N.STREAM_KINDS, key="nz_kind",
+                            format_func=lambda k: f"{k}: {N.STREAM_DESCRIPTIONS[k]}")
+        c1, c2 = st.columns(2)
+        batch = c1.select_slider("batch size B", BATCH_SIZES, key="nz_batch")
+        n_batches = c2.slider("number of batches", 10, 500, step=10, key="nz_batches")
+        c3, c4, c5 = st.columns(3)
+        clip = c3.number_input("clip c (0 = off)", step=1.0, key="nz_clip")
+        eps = c4.number_input("ε", format="%.1e", step=1e-8, key="nz_eps")
+        seed = c5.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_seed")
+        set_query(kind=kind, batch=batch, batches=n_batches, clip=clip, eps=eps, seed=seed)
+        st.latex(r"\delta = \bar x_B - \mu_A,\;\; n = n_A + n_B,\;\; \mu \leftarrow \mu_A + \delta\,\frac{n_B}{n}")
+        st.latex(r"\sigma^2 \leftarrow \frac{n_A\sigma_A^2 + n_B\sigma_B^2 + \delta^2\,\frac{n_A n_B}{n}}{n}")
+        st.latex(r"\hat o = \operatorname{clip}\!\Big(\frac{o-\mu}{\sqrt{\sigma^2+\varepsilon}},\,-c,\,c\Big)")
+        st.caption(
+            "Chan, Golub & LeVeque's parallel update merges the batch's mean and variance with the "
+            "running ones in O(1) memory — exactly, whatever the batch sizes or their order (it is "
+            "what Gymnasium's `RunningMeanStd` does; the count starts at 10⁻⁴ with μ = 0, σ² = 1). "
+            "**ε** keeps the division finite when a dimension never varies (σ² = 0, e.g. a constant "
+            "sensor). **Clipping at ±10** bounds the damage of an outlier the statistics have not "
+            "seen yet: early in training, or in a heavy-tailed stream. "
+            "Source: Gymnasium `wrappers.utils.RunningMeanStd`; Huang et al. 2022 (detail: "
+            "observation normalization and clipping)."
+        )
+    with right:
+        try:
+            stream, trace, cum_mean, cum_var = stream_and_trace(
+                kind, n_batches, batch, int(seed), float(clip) if clip != 0 else None, float(eps), _dev())
+        except ValueError as err:
+            show_error(err, "running statistics")
+        else:
+            c6, c7 = st.columns([3, 1])
+            step = c6.slider("batches seen", 1, n_batches, value=n_batches, key="nz_step")
+            speed = c7.slider("speed (batches/s)", 1, 100, value=25, key="nz_speed")
+            play = st.button("▶ Play the stream", key="nz_play")
+            chart = st.empty()
+            hist = st.empty()
+            metrics = st.empty()
+
+            def draw(k: int) -> None:
+                chart.plotly_chart(FN.running_estimate_figure(stream, trace, k), key=f"nz_fig_rms_{k}")
+                hist.plotly_chart(FN.batch_histogram_figure(stream.x[k - 1], trace.normalized[k - 1],
+                                                            float(clip) if clip else None), key=f"nz_fig_batch_{k}")
+                with metrics.container():
+                    m = st.columns(4)
+                    m[0].metric("running mean", f"{float(trace.mean[k - 1]):.4g}",
+                                f"truth {float(stream.true_mean[k - 1]):.4g}", delta_color="off")
+                    m[1].metric("running std", f"{float(trace.var[k - 1]) ** 0.5:.4g}",
+                                f"truth {float(stream.true_std[k - 1]):.4g}", delta_color="off")
+                    m[2].metric("largest |z| in batch", f"{float(trace.max_abs_z[k - 1]):.3g}")
+                    m[3].metric("clipped in batch", f"{float(trace.clipped_fraction[k - 1]):.1%}")
+                    gap = max(abs(float(trace.mean[k - 1] - cum_mean[k - 1])), abs(float(trace.var[k - 1] - cum_var[k - 1])))
+                    st.caption(
+                        f"Running estimate vs brute-force moments of all {k * batch:,} samples so far: "
+                        f"largest difference {gap:.2e} (only the 10⁻⁴ pseudo-count prior). "
+                        + ("With a drifting stream the running mean weights all history equally, "
+                           "so it lags behind the current mean." if kind == "drifting" else "")
+                    )
+
+            if play:
+                frames = sorted({*range(1, n_batches + 1, max(1, n_batches // 100)), n_batches})
+                for k in frames:
+                    draw(k)
+                    time.sleep(max(1, n_batches // 100) / speed)
+            else:
+                draw(step)
+
+# ---- ② observation normalization on CartPole -----------------------------------------------
+
+
+def observations_panel() -> None:
+    _init({
+        "nz_obs_envs": query_value("envs", 8, int, lambda v: 1 <= v <= 64),
+        "nz_obs_steps": query_value("steps", 200, int, lambda v: 10 <= v <= 1000),
+        "nz_obs_clip": query_value("obs_clip", 10.0, float, lambda v: v == v),
+        "nz_obs_seed": query_value("obs_seed", 0, int, lambda v: 0 <= v < 2**31),
+    })
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        envs = st.slider("environments E", 1, 64, key="nz_obs_envs")
+        steps = st.slider("steps (random policy)", 10, 1000, step=10, key="nz_obs_steps")
+        c1, c2 = st.columns(2)
+        obs_clip = c1.number_input("clip c (0 = off)", step=1.0, key="nz_obs_clip")
+        obs_seed = c2.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_obs_seed")
+        set_query(envs=envs, steps=steps, obs_clip=obs_clip, obs_seed=obs_seed)
+        st.latex(r"\hat o_{t,i} = \operatorname{clip}\!\Big(\frac{o_{t,i}-\mu_i}{\sqrt{\sigma_i^2+\varepsilon}},\,-c,\,c\Big)"
+                 r"\quad\text{per dimension } i")
+        st.caption(
+            "CartPole's four numbers live on very different scales: the pole angle moves by "
+            "hundredths of a radian, the angular velocity by whole units. One shared statistic "
+            "over all environments, updated every step before normalizing (as "
+            "`gymnasium.wrappers.vector.NormalizeObservation`), puts every dimension near mean 0 "
+            "and std 1, so no input dominates the first layer. Source: Gymnasium wrappers; "
+            "Huang et al. 2022."
+        )
+    with right:
+        try:
+            sample, raw_stats, norm_stats = observations(envs, steps, int(obs_seed),
+                                                         float(obs_clip) if obs_clip != 0 else None, _dev())
+        except ValueError as err:
+            show_error(err, "observation normalization")
+        else:
+            st.plotly_chart(FN.observation_histograms_figure(sample.obs, sample.normalized, N.CARTPOLE_DIMENSIONS),
+                            key="nz_fig_obs")
+            st.dataframe(
+                {
+                    "dimension": list(N.CARTPOLE_DIMENSIONS),
+                    "raw mean": [f"{v:.3g}" for v in raw_stats["mean"].tolist()],
+                    "raw std": [f"{v:.3g}" for v in raw_stats["std"].tolist()],
+                    "normalized mean": [f"{v:.3g}" for v in norm_stats["mean"].tolist()],
+                    "normalized std": [f"{v:.3g}" for v in norm_stats["std"].tolist()],
+                },
+                hide_index=True, key="nz_obs_table",
+            )
+            st.caption(f"Observations from {sample.source}. The normalized values are computed online, "
+                       "so the first steps (poor statistics) spread wider than the rest.")
+
+# ---- ③ reward scaling -----------------------------------------------------------------------
+
+
+def rewards_panel() -> None:
+    _init({
+        "nz_rew_kind": query_value("reward", "constant", str, N.REWARD_KINDS),
+        "nz_rew_gamma": query_value("gamma", 0.99, float, lambda v: v == v),
+        "nz_rew_len": query_value("length", 50, int, lambda v: 1 <= v <= 500),
+        "nz_rew_clip": query_value("reward_clip", 10.0, float, lambda v: v == v),
+        "nz_rew_seed": query_value("reward_seed", 0, int, lambda v: 0 <= v < 2**31),
+    })
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        kind_r = st.selectbox("reward", N.REWARD_KINDS, key="nz_rew_kind",
+                              format_func=lambda k: f"{k}: {N.REWARD_DESCRIPTIONS[k]}")
+        c1, c2 = st.columns(2)
+        gamma = c1.number_input("discount γ", step=0.005, format="%.4f", key="nz_rew_gamma")
+        length = c2.slider("mean episode length", 1, 500, key="nz_rew_len")
+        c3, c4 = st.columns(2)
+        reward_clip = c3.number_input("clip scaled reward (0 = off)", step=1.0, key="nz_rew_clip")
+        rseed = c4.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_rew_seed")
+        set_query(reward=kind_r, gamma=gamma, length=length, reward_clip=reward_clip, reward_seed=rseed)
+        st.latex(r"G_t = \gamma\,(1-d_t)\,G_{t-1} + r_t,\qquad "
+                 r"\tilde r_t = \frac{r_t}{\sqrt{\operatorname{Var}[G]+\varepsilon}}")
+        st.caption(
+            "The reward is divided by the running standard deviation of the **discounted return** "
+            "G, not of the reward: a constant +1 reward has zero std, but its returns grow to "
+            "1/(1−γ). G is reset at every episode end; the reward is not centred (a shift would "
+            "change which episodes are worth prolonging). This keeps the value targets — sums of "
+            "~1/(1−γ) scaled rewards — within a few units whatever the task's reward scale or γ, "
+            "so the value loss and its gradient stay in a trainable range. Early on the statistic "
+            "has seen almost nothing (σ ≈ 0 after one constant step) and blows the first rewards "
+            "up: that is why CleanRL clips the scaled reward to ±10. Source: "
+            "`gymnasium.wrappers.vector.NormalizeReward`; Huang et al. 2022 (reward scaling and clipping)."
+        )
+    with right:
+        clip_r = float(reward_clip) if reward_clip != 0 else None
+        try:
+            r, d, rtrace = rewards(kind_r, 8, 500, float(length), float(gamma), clip_r, int(rseed), _dev())
+        except ValueError as err:
+            show_error(err, "reward scaling")
+        else:
+            st.plotly_chart(FN.reward_trace_figure(r, rtrace, 0, d), key="nz_fig_reward")
+            m = st.columns(3)
+            m[0].metric("running std of G (end)", f"{float(rtrace.return_std[-1]):.3g}")
+            m[1].metric("effective horizon 1/(1−γ)", f"{1 / (1 - float(gamma)):.4g}")
+            m[2].metric("scaled reward (last, env 0)", f"{float(rtrace.scaled[-1, 0]):.3g}")
+        try:
+            sc = scales(kind_r, 8, 500, float(length), clip_r, int(rseed), _dev())
+        except ValueError as err:
+            show_error(err, "return scales")
+        else:
+            st.plotly_chart(FN.return_scales_figure(sc), key="nz_fig_scales")
+            st.dataframe(
+                {
+                    "γ": [f"{g:g}" for g in sc.gammas.tolist()],
+                    "horizon 1/(1−γ)": [f"{h:.4g}" for h in sc.horizon.tolist()],
+                    "std of G (divisor)": [f"{v:.3g}" for v in sc.return_std.tolist()],
+                    "max |value target|, raw": [f"{v:.3g}" for v in sc.raw_target_abs_max.tolist()],
+                    "max |value target|, scaled": [f"{v:.3g}" for v in sc.scaled_target_abs_max.tolist()],
+                },
+                hide_index=True, key="nz_scales_table",
+            )
+
+# ---- ④ advantage normalization per minibatch ------------------------------------------------
+
+
+def advantages_panel() -> None:
+    _init({
+        "nz_adv_mb": query_value("minibatches", 4, int, lambda v: 1 <= v <= 4096),
+        "nz_adv_seed": query_value("adv_seed", 0, int, lambda v: 0 <= v < 2**31),
+    })
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        c1, c2 = st.columns(2)
+        n_mb = c1.number_input("number of minibatches", min_value=1, step=1, key="nz_adv_mb")
+        aseed = c2.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_adv_seed")
+        set_query(minibatches=n_mb, adv_seed=aseed)
+        st.latex(r"\hat A_i = \frac{A_i - \operatorname{mean}_{\mathcal B}(A)}{\operatorname{std}_{\mathcal B}(A) + \varepsilon}"
+                 r"\quad\text{for each minibatch } \mathcal B")
+        st.caption(
+            "PPO normalizes the advantages of each minibatch just before the policy loss "
+            "(CleanRL's `norm_adv`): the policy gradient's scale no longer depends on the "
+            "reward scale, and about half the actions are pushed up, half down. "
+            "**Minibatch size matters**: a minibatch's mean and std are estimates; with few "
+            "samples they are noisy, so the same advantage gets a different normalized value "
+            "(even a different sign) in a different minibatch, and a minibatch of 1 has no std at "
+            "all. CleanRL's CartPole default is 4 minibatches of 128. Source: Huang et al. 2022 "
+            "(detail: normalization of advantages)."
+        )
+    with right:
+        try:
+            batch, source = ppo_batch(int(aseed), _dev())
+            mb = minibatches(int(aseed), int(n_mb), _dev())
+        except ValueError as err:
+            show_error(err, "advantage normalization")
+        else:
+            idx = st.slider("minibatch shown", 0, int(n_mb) - 1, 0, key="nz_adv_idx") if n_mb > 1 else 0
+            st.plotly_chart(FN.advantage_histogram_figure(mb.raw[idx], mb.normalized[idx], idx), key="nz_fig_adv")
+            m = st.columns(4)
+            m[0].metric("minibatch size", f"{mb.raw.shape[1]}")
+            m[1].metric("its mean / std", f"{float(mb.mean[idx]):.3g} / {float(mb.std[idx]):.3g}")
+            m[2].metric("signs flipped", f"{float(mb.sign_flips[idx]):.0%}")
+            m[3].metric("vs whole-batch normalization", f"{float(mb.deviation[idx]):.3g}",
+                        help="mean |per-minibatch normalized − whole-batch normalized|")
+            st.plotly_chart(FN.minibatch_stats_figure(mb), key="nz_fig_mbstats")
+            st.plotly_chart(FN.minibatch_size_figure(size_effect(int(aseed), _dev())), key="nz_fig_mbsize")
+            st.caption(f"Batch: {tuple(batch['advantages'].shape)} advantages (steps × environments) from {source}.")
+
+# ---- ⑤ BatchNorm in the DIAL C-Net ----------------------------------------------------------
+
+
+def batchnorm_panel() -> None:
+    _init({
+        "nz_bn_bits": query_value("bits", 1, int, lambda v: 1 <= v <= 4),
+        "nz_bn_batch": query_value("bn_batch", 32, int, lambda v: 2 <= v <= 512),
+        "nz_bn_momentum": query_value("momentum", 0.1, float, lambda v: v == v),
+        "nz_bn_sigma": query_value("sigma", 2.0, float, lambda v: v == v),
+        "nz_bn_dru": query_value("dru", "on", str, ("on", "off")) == "on",
+    })
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        c1, c2 = st.columns(2)
+        bits = c1.slider("message bits c", 1, 4, key="nz_bn_bits")
+        bn_batch = c2.slider("batch (episodes × agents)", 2, 512, key="nz_bn_batch")
+        c3, c4 = st.columns(2)
+        momentum = c3.number_input("BatchNorm momentum m", step=0.05, format="%.3f", key="nz_bn_momentum")
+        sigma = c4.number_input("DRU noise σ", step=0.5, key="nz_bn_sigma")
+        dru = st.toggle("receiver gets the DRU output σ(logit + noise)", key="nz_bn_dru")
+        set_query(bits=bits, bn_batch=bn_batch, momentum=momentum, sigma=sigma, dru="on" if dru else "off")
+        st.latex(r"\text{train: } y = \gamma\,\frac{x-\mu_{\mathcal B}}{\sqrt{\sigma_{\mathcal B}^2+\epsilon}}+\beta,"
+                 r"\quad \hat\mu \leftarrow (1-m)\,\hat\mu + m\,\mu_{\mathcal B}")
+        st.latex(r"\text{eval: } y = \gamma\,\frac{x-\hat\mu}{\sqrt{\hat\sigma^2+\epsilon}}+\beta"
+                 r"\qquad \text{LayerNorm: } y = \frac{x-\operatorname{mean}_c(x)}{\sqrt{\operatorname{var}_c(x)+\epsilon}}")
+        st.caption(
+            "DIAL's C-Net reads the incoming message through `BatchNorm1d → Linear → ReLU`. The "
+            "message is the sender's output, so its scale drifts as the sender learns (here its "
+            "logit grows from ±0.1 to ±10). In **train** mode BatchNorm uses the batch's own "
+            "statistics: the next layer always sees unit scale. In **eval** mode it uses running "
+            "averages (momentum m), which lag behind a drifting input. **LayerNorm** normalizes "
+            "each sample over its c channels — with DIAL's single message bit (c = 1) that "
+            "subtracts the message from itself and erases it. Source: Ioffe & Szegedy 2015; "
+            "Ba, Kiros & Hinton 2016; Foerster et al. 2016."
+        )
+    with right:
+        try:
+            demo, seps = message_demo(bits, bn_batch, 200, float(sigma), float(momentum), bool(dru), 0, _dev())
+        except ValueError as err:
+            show_error(err, "BatchNorm demo")
+        else:
+            step_bn = st.slider("training step", 0, demo.scale.shape[0] - 1, 0, key="nz_bn_step")
+            st.plotly_chart(FN.message_norm_figure(demo, step_bn), key="nz_fig_bn")
+            st.plotly_chart(FN.message_histogram_figure(demo, step_bn), key="nz_fig_bn_hist")
+            m = st.columns(4)
+            m[0].metric("sender logit scale", f"±{float(demo.scale[step_bn]):.3g}")
+            m[1].metric("bit separation d′ raw", f"{float(seps['raw'][step_bn]):.3g}")
+            m[2].metric("d′ after BatchNorm (train)", f"{float(seps['bn_train'][step_bn]):.3g}")
+            m[3].metric("d′ after LayerNorm", f"{float(seps['layer_norm'][step_bn]):.3g}")
+            st.caption(
+                f"BatchNorm module: {demo.source}. Mean |message_mlp output in train − eval mode| at "
+                f"this step: {float(N.message_mlp_gap(demo, step_bn)):.3g}. d′ = difference of the two bits' means "
+                "in units of their pooled std (channel 0): BatchNorm is affine per batch, so it keeps "
+                "the bit readable; LayerNorm over one channel sets it to 0."
+            )
