@@ -35,6 +35,15 @@ K_PRIOR, K_PHI, K_RECEIVER, K_STATE, K_SIGNAL = "pa_prior_table", "pa_phi_table"
 K_GAME, K_BETA, K_SEEDS, K_UPDATES = "learn_game", "learn_beta", "learn_seeds", "learn_updates"
 DEFAULT_PRESET = "signal changes a move (paper)"
 DEFAULTS = inf.InfluenceTrainConfig()
+WIDGET_KEYS = (K_PRESET, K_NI, K_NJA, K_NJ, K_AI, K_EXAMPLE, K_SCHEME, K_BR, K_STATE, K_SIGNAL,
+               K_GAME, K_BETA, K_SEEDS, K_UPDATES)
+KEPT = "inf_kept_widgets"
+
+# Streamlit drops a widget's state while another page runs; put back what the student had set
+# (the tables come back from "inf_current" / "pa_current" below).
+for _key, _value in ss.get(KEPT, {}).items():
+    if _key not in ss:
+        ss[_key] = _value
 
 
 def _generic(names, n: int, prefix: str) -> tuple[str, ...]:
@@ -131,6 +140,10 @@ with left:
     c2.number_input("Actions of j, A_j", 2, inf.MAX_ACTIONS, key=K_NJA, on_change=resize_tables)
     c3.number_input("Influencees", 1, inf.MAX_INFLUENCEES, key=K_NJ, on_change=resize_tables)
 
+    if "inf_current" in ss and not all(k in ss for k in (K_TABLE_I,) + K_TABLES_J[: ss["inf_base"]["pi_j"].shape[0]]):
+        # an editor lost its edits (a visit to another page): start it from what was typed
+        cur = ss["inf_current"]
+        ss["inf_base"] = dict(ss["inf_base"], pi_i=np.asarray(cur["pi_i"]), pi_j=np.stack(cur["pi_j"]))
     base = ss["inf_base"]
     names_i, names_j = base["names_i"], base["names_j"]
     row_names = [f"a^i={a} ({n})" for a, n in enumerate(names_i)]
@@ -218,6 +231,7 @@ def load_persuasion() -> None:
     g = inf.persuasion_preset(ss[K_EXAMPLE], ss[K_SCHEME])
     table = inf.receiver_best_response(g.prior, g.phi, g.u_sender, g.u_receiver, device="cpu").numpy()
     ss["pa_base"] = dict(game=g, prior=g.prior, phi=g.phi, receiver=table)
+    ss["pa_current"] = dict(prior=g.prior, phi=g.phi, receiver=table)
     _clear_editors((K_PRIOR, K_PHI, K_RECEIVER))
 
 
@@ -232,6 +246,10 @@ left2, right2 = st.columns([1, 1.15], gap="large")
 with left2:
     st.selectbox("Example", inf.PERSUASION_PRESETS, key=K_EXAMPLE, on_change=load_persuasion)
     st.radio("Scheme φ(σ|s)", inf.SCHEME_NAMES, key=K_SCHEME, on_change=load_persuasion, horizontal=True)
+    if "pa_current" in ss and not all(k in ss for k in (K_PRIOR, K_PHI)):
+        ss["pa_base"] = dict(ss["pa_base"], **{k: v for k, v in ss["pa_current"].items() if k in ("prior", "phi")})
+    if "pa_current" in ss and "receiver" in ss["pa_current"] and K_RECEIVER not in ss:
+        ss["pa_base"] = dict(ss["pa_base"], receiver=ss["pa_current"]["receiver"])
     pb = ss["pa_base"]
     g = pb["game"]
     st.caption(g.story)
@@ -239,6 +257,7 @@ with left2:
     prior_raw = _editor(pd.DataFrame([pb["prior"]], index=["μ0"], columns=list(g.state_names)), K_PRIOR)[0]
     st.markdown("**Scheme φ(σ | s)**: one row per state")
     phi_raw = _editor(pd.DataFrame(pb["phi"], index=list(g.state_names), columns=list(g.signal_names)), K_PHI)
+    ss["pa_current"] = dict(prior=prior_raw, phi=phi_raw)
     pa_ok = True
     for raw, label, ndim, rows in ((prior_raw, "the prior μ0(s)", 1, None),
                                    (phi_raw, "the scheme φ(σ|s)", 2, [f"row s={n}" for n in g.state_names])):
@@ -247,7 +266,8 @@ with left2:
         except ValueError as err:
             show_error(err, label)
             pa_ok = False
-    best = st.toggle("Receiver best-responds (Bayesian, ties to the sender)", value=True, key=K_BR)
+    ss.setdefault(K_BR, True)
+    best = st.toggle("Receiver best-responds (Bayesian, ties to the sender)", key=K_BR)
     receiver = None
     if best:
         if pa_ok:
@@ -257,6 +277,7 @@ with left2:
     else:
         st.markdown("**Receiver π^j(a | σ)**: one row per signal")
         rec_raw = _editor(pd.DataFrame(pb["receiver"], index=list(g.signal_names), columns=list(g.action_names)), K_RECEIVER)
+        ss["pa_current"]["receiver"] = rec_raw
         try:
             receiver = inf.check_distribution_rows(rec_raw, "the receiver's table π^j(a|σ)", 2,
                                                    row_names=[f"row σ={n}" for n in g.signal_names], device=DEVICE).cpu().numpy()
@@ -389,4 +410,5 @@ if cfg is not None:
                 "neutral": "Here the bonus changes the extrinsic return by less than 0.05."}[verdict]
         st.markdown(text)
 
+ss[KEPT] = {k: ss[k] for k in WIDGET_KEYS if k in ss}
 set_query(preset=ss[K_PRESET], ai=ss[K_AI], example=ss[K_EXAMPLE], scheme=ss[K_SCHEME], game=ss[K_GAME], beta=ss[K_BETA])

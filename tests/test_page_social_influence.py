@@ -222,3 +222,31 @@ def test_url_sets_the_view_and_garbage_is_reported():
     at = open_page(PAGE, query={"ai": "99", "beta": "NaN", "preset": "nope"})
     assert len(at.warning) >= 3
     assert_clean(at, "garbage")
+
+
+def test_everything_typed_survives_a_visit_to_another_page(at):
+    at.selectbox(key="inf_preset").set_value("j copies i").run()
+    at.number_input(key="inf_n_actions_i").set_value(4).run()
+    cols = list(at.data_editor(key="inf_pi_i_table").value.columns)
+    edit(at, "inf_pi_i_table", {0: {cols[0]: 0.9}})
+    at.radio(key="pa_scheme").set_value("honest").run()
+    phi_cols = list(at.data_editor(key="pa_phi_table").value.columns)
+    edit(at, "pa_phi_table", {1: {phi_cols[0]: 0.7}})
+    at.select_slider(key="learn_beta").set_value(2.0).run()
+    before = errors(at)
+    at.switch_page("pages/home.py")
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert_clean(at, "back on the page")
+    assert at.selectbox(key="inf_preset").value == "j copies i"
+    assert at.number_input(key="inf_n_actions_i").value == 4
+    assert at.radio(key="pa_scheme").value == "honest"
+    assert at.select_slider(key="learn_beta").value == 2.0
+    assert at.data_editor(key="inf_pi_i_table").value.iloc[0, 0] == pytest.approx(0.9)
+    assert at.data_editor(key="pa_phi_table").value.iloc[1, 0] == pytest.approx(0.7)
+    assert errors(at) == before  # the same two tables are still flagged
+    # a new scheme replaces the typed table
+    at.radio(key="pa_scheme").set_value("optimal").run()
+    assert at.data_editor(key="pa_phi_table").value.iloc[0, 0] == pytest.approx(0.5)
+    assert "scheme" not in errors(at)
