@@ -6,6 +6,9 @@ Widgets and layout only: every number comes from ``toolbox.gumbel``, every figur
 
 from __future__ import annotations
 
+import dataclasses
+from types import SimpleNamespace
+
 import streamlit as st
 import torch
 
@@ -33,36 +36,47 @@ def generator(seed: int, salt: int) -> torch.Generator:
     return torch.Generator(device=DEVICE).manual_seed(int(seed) * 16 + salt)
 
 
-# ---- cached backend calls (keyed on every input; results are small CPU tensors) ---------------
+def plain(obj):
+    """Backend results as numpy: cached values are pickled, and numpy pickles far faster than tensors."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().numpy()
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return SimpleNamespace(**{f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)})
+    return obj
+
+
+# ---- cached backend calls (keyed on every input; results are small numpy arrays) --------------
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def gumbel_max(values: tuple, mode: str, n: int, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return G.gumbel_max_experiment(logits, n, generator(seed, 1))
+    return plain(G.gumbel_max_experiment(logits, n, generator(seed, 1)))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def relaxed(values: tuple, mode: str, tau: float, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return G.relaxed_experiment(logits, tau, N_RELAXED, generator(seed, 2))
+    return plain(G.relaxed_experiment(logits, tau, N_RELAXED, generator(seed, 2)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def curve(values: tuple, mode: str, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return G.temperature_sweep(logits, list(SWEEP_TAUS), N_CURVE, generator(seed, 3))
+    return plain(G.temperature_sweep(logits, list(SWEEP_TAUS), N_CURVE, generator(seed, 3)))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def gaussian(mu: float, sigma: float, seed: int, device: str):
-    return G.gaussian_reparameterization(mu, sigma, 5, generator(seed, 4), device=device)
+    return plain(G.gaussian_reparameterization(mu, sigma, 5, generator(seed, 4), device=device))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def jacobian(values: tuple, mode: str, tau: float, hard: bool, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return G.relaxed_sample_jacobian(logits, tau, hard=hard, generator=generator(seed, 5))
+    return plain(G.relaxed_sample_jacobian(logits, tau, hard=hard, generator=generator(seed, 5)))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -73,17 +87,15 @@ def graph(kind: str, K: int, hard: bool) -> str:
 @st.cache_data(show_spinner=False, max_entries=256)
 def estimates_at(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    out = {}
-    for name in G.ESTIMATORS:
-        est = G.estimate_gradients(logits, list(f), tau, name, n, generator(seed, 6), downstream=downstream)
-        out[name] = G.summarize_estimates(est)
-    return G.exact_gradient(logits, list(f), downstream).cpu(), out
+    every = G.estimate_all_gradients(logits, list(f), tau, n, generator(seed, 6), downstream=downstream)
+    summaries = {name: plain(G.summarize_estimates(est)) for name, est in every.items()}
+    return plain(G.exact_gradient(logits, list(f), downstream)), summaries
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def sweep(values: tuple, mode: str, f: tuple, downstream: str, n: int, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return G.estimator_sweep(logits, list(f), list(SWEEP_TAUS), n, generator(seed, 7), downstream=downstream)
+    return plain(G.estimator_sweep(logits, list(f), list(SWEEP_TAUS), n, generator(seed, 7), downstream=downstream))
 
 
 # ---- page ------------------------------------------------------------------------------------
@@ -238,8 +250,9 @@ with tab3:
         st.latex(r"\frac{\partial z}{\partial \mu} = 1,\qquad \frac{\partial z}{\partial \sigma} = \varepsilon")
         try:
             gr = gaussian(float(mu), float(sigma), seed, DEVICE)
-            st.dataframe({"ε": gr.eps.tolist(), "z": gr.z.tolist(), "∂z/∂μ": gr.dz_dmu.tolist(),
-                          "∂z/∂σ": gr.dz_dsigma.tolist()}, hide_index=True)
+            rows = "\n".join(f"| {e:.4f} | {z:.4f} | {a:g} | {b:.4f} |"
+                             for e, z, a, b in zip(gr.eps, gr.z, gr.dz_dmu, gr.dz_dsigma))
+            st.markdown("| ε | z | ∂z/∂μ | ∂z/∂σ |\n|---:|---:|---:|---:|\n" + rows)
             st.caption("∂z/∂μ and ∂z/∂σ computed by autograd: ∂z/∂σ = ε exactly, because the noise is an "
                        "input, not a parameter.")
         except ValueError as err:

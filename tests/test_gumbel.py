@@ -285,6 +285,14 @@ def test_estimator_per_sample_values_match_closed_forms():
     assert torch.allclose(G.estimate_gradients(THETA3, F3, tau, "gumbel_softmax", n, generator=gen(19)), gs, atol=1e-5)
 
 
+@pytest.mark.parametrize("downstream", G.DOWNSTREAM)
+def test_estimate_all_gradients_equals_one_at_a_time(downstream):
+    every = G.estimate_all_gradients(THETA3, F3, 0.3, 400, generator=gen(24), downstream=downstream)
+    for name in G.ESTIMATORS:
+        one = G.estimate_gradients(THETA3, F3, 0.3, name, 400, generator=gen(24), downstream=downstream)
+        assert torch.allclose(every[name], one, atol=1e-6), name
+
+
 def test_estimator_sweep_agrees_with_single_tau_estimates():
     taus = torch.tensor([0.1, 1.0, 100.0])
     sw = G.estimator_sweep(THETA3, F3, taus, 4000, generator=gen(20))
@@ -407,6 +415,8 @@ def test_seeded_reproducibility():
 
 
 def test_figure_builders_carry_the_data():
+    import plotly.graph_objects as go
+
     from toolbox.figures import gumbel as FG
 
     p = P4.numpy()
@@ -419,7 +429,8 @@ def test_figure_builders_carry_the_data():
     rx = G.relaxed_experiment(torch.log(P4[:3] / P4[:3].sum()), 0.5, 50, generator=gen(31))
     tern = FG.ternary_figure(rx.samples, rx.probs, 0.5)
     assert tern.data[0].type == "scatterternary" and np.allclose(tern.data[0].a, rx.samples[:, 0].numpy())
-    assert len(FG.relaxed_samples_figure(rx.samples[:5], 0.5).data) == 5
+    samples = FG.relaxed_samples_figure(rx.samples[:5], 0.5)
+    assert np.allclose(np.asarray(samples.data[0].y), rx.samples[:5].numpy().reshape(-1))
     es = G.estimator_sweep(THETA3, F3, [0.1, 1.0], 100, generator=gen(32))
     sweep = FG.estimator_sweep_figure(es.taus, es.bias, es.std, es.mc_error, 1.0)
     assert sweep.layout.yaxis.type == "log" and len(sweep.data) == 7  # 3 estimators × 2 panels + noise level
@@ -429,3 +440,8 @@ def test_figure_builders_carry_the_data():
     assert np.allclose(bars.data[1].error_y.array, 2 * est["reinforce"].se.numpy())
     jac = FG.jacobian_figure(torch.eye(3), 1.0, hard=False)
     assert jac.data[0].type == "heatmap"
+    # builders skip plotly's validation for speed: re-validate every figure here
+    for fig in (fig, curve, tern, samples, bars, sweep, jac):
+        go.Figure(fig.to_dict())
+    with pytest.raises(ValueError):  # the check has teeth
+        go.Figure({"layout": {"xaxis": {"not_a_property": 1}}})

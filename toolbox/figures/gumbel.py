@@ -72,7 +72,12 @@ def _hline(y: float, axis: str = "") -> dict:
 
 
 def _figure(data: list, layout: dict) -> go.Figure:
-    return go.Figure(dict(data=data, layout=layout))
+    # Plotly's property validation is most of a figure's construction time on this page; the
+    # specs here are fixed by code, and tests/test_gumbel.py re-validates every builder's output.
+    try:
+        return go.Figure(dict(data=data, layout=layout), _validate=False)
+    except TypeError:  # a plotly without the private switch: validate as usual
+        return go.Figure(dict(data=data, layout=layout))
 
 
 def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[str, str], title: str,
@@ -103,24 +108,18 @@ def frequency_figure(probs, freqs, n: int) -> go.Figure:
 
 
 def relaxed_samples_figure(samples, tau: float) -> go.Figure:
-    """A handful of relaxed samples y ``(m, K)``, one small bar chart each, side by side."""
+    """A handful of relaxed samples y ``(m, K)`` as bar groups side by side (one trace, grouped x)."""
     y = _arr(samples)
     m, K = y.shape
-    gap = 0.02
-    width = (1 - gap * (m - 1)) / m
-    colors = list(PALETTE[:K]) if K <= len(PALETTE) else None
-    data, layout = [], _layout(f"{m} Gumbel-Softmax samples y at τ = {tau:g}", height=250, showlegend=False,
-                               annotations=[])
-    for i in range(m):
-        s = "" if i == 0 else str(i + 1)
-        lo = i * (width + gap)
-        data.append(dict(type="bar", x=list(range(K)), y=y[i], marker=dict(color=colors), xaxis=f"x{s}",
-                         yaxis=f"y{s}", hovertemplate="y_%{x} = %{y:.3f}<extra></extra>"))
-        layout[f"xaxis{s}"] = dict(domain=[lo, lo + width], anchor=f"y{s}", tickmode="array", tickvals=list(range(K)))
-        layout[f"yaxis{s}"] = dict(range=[0, 1], anchor=f"x{s}", showticklabels=i == 0,
-                                   title=dict(text="y_k" if i == 0 else ""))
-        layout["annotations"].append(dict(text=f"sample {i + 1}", x=lo + width / 2, y=1.0, xref="paper",
-                                          yref="paper", xanchor="center", yanchor="bottom", showarrow=False))
+    groups = [f"sample {i + 1}" for i in range(m) for _ in range(K)]
+    cats = [str(k) for _ in range(m) for k in range(K)]
+    colors = [PALETTE[k % len(PALETTE)] for _ in range(m) for k in range(K)]
+    data = [dict(type="bar", x=[groups, cats], y=y.reshape(-1), marker=dict(color=colors),
+                 hovertemplate="%{x}: y = %{y:.3f}<extra></extra>")]
+    layout = _layout(f"{m} Gumbel-Softmax samples y at τ = {tau:g} (colour = category k)", "", "y_k", 260,
+                     showlegend=False, bargap=0.15)
+    layout["yaxis"]["range"] = [0, 1]
+    layout["xaxis"]["type"] = "multicategory"
     return _figure(data, layout)
 
 
