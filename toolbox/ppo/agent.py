@@ -130,7 +130,7 @@ def backward(theta: torch.Tensor, fw: Forward, dout: torch.Tensor, mask: torch.T
     """Write ``d loss / d theta`` into ``grad (K·R, P)`` given ``dout = d loss / d out (R, B, 3)``.
 
     Linear layer ``y = x W + b``: ``dW = xᵀ dy``, ``db = Σ_b dy``, ``dx = dy Wᵀ``;
-    tanh: ``dz = dh ⊙ (1 − h²)``. ``mask`` is :func:`head_mask`.
+    tanh: ``dz = dh ⊙ (1 − h²)`` (``aten.tanh_backward``, one fused pass). ``mask`` is :func:`head_mask`.
     """
     KR = theta.shape[0]
     R = dout.shape[0]
@@ -142,14 +142,15 @@ def backward(theta: torch.Tensor, fw: Forward, dout: torch.Tensor, mask: torch.T
         dy = dy * mask  # each tower only feeds its own head columns
     g["W3"].copy_(torch.bmm(fw.h2.transpose(1, 2), dy))
     g["b3"].copy_(dy.sum(1, keepdim=True))
-    dz = torch.bmm(dy, v["W3"].transpose(1, 2))
-    dz.mul_(1.0 - fw.h2 * fw.h2)
+    dz = _tanh_backward(torch.bmm(dy, v["W3"].transpose(1, 2)), fw.h2)
     g["W2"].copy_(torch.bmm(fw.h1.transpose(1, 2), dz))
     g["b2"].copy_(dz.sum(1, keepdim=True))
-    dz1 = torch.bmm(dz, v["W2"].transpose(1, 2))
-    dz1.mul_(1.0 - fw.h1 * fw.h1)
+    dz1 = _tanh_backward(torch.bmm(dz, v["W2"].transpose(1, 2)), fw.h1)
     g["W1"].copy_(torch.bmm(fw.x.transpose(1, 2), dz1))
     g["b1"].copy_(dz1.sum(1, keepdim=True))
+
+
+_tanh_backward = torch.ops.aten.tanh_backward  # grad · (1 − y²)
 
 
 def log_probs(logits: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ observation is already the first one of its next episode and the true last obser
 ``info["final_obs"]`` (needed to bootstrap a truncated episode).
 
 Randomness: the reset noise of environment ``i`` at step ``t`` is a hash of ``(env_keys[i], t)``
+(drawn in blocks of 64 steps)
 (see :mod:`toolbox.ppo.rng`), so an environment's stream does not depend on how many other
 environments are simulated alongside it.
 """
@@ -38,6 +39,7 @@ X_THRESHOLD = 2.4
 MAX_EPISODE_STEPS = 500
 RESET_LOW, RESET_HIGH = -0.05, 0.05
 _ENV_STREAM = 1
+_NOISE_BLOCK = 64
 
 
 def cartpole_dynamics(state: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -106,13 +108,19 @@ class BatchedCartPole:
                 seed = int(np.random.SeedSequence().generate_state(1)[0])
             self.env_keys = rng.stream_key(seed, _ENV_STREAM, torch.arange(self.num_envs, device=self.device))
         self._counter = 0
+        self._noise_block_id = -1
         self.state = torch.zeros(self.num_envs, 4, dtype=torch.float64, device=self.device)
         self.elapsed = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
 
     def _reset_noise(self) -> torch.Tensor:
-        u = rng.uniform(self.env_keys, self._counter, 4, dtype=torch.float64)
+        # hashing once per block of steps instead of every step: far fewer tiny tensor ops
+        block, i = divmod(self._counter, _NOISE_BLOCK)
+        if block != self._noise_block_id:
+            u = rng.uniform(self.env_keys, block, 4 * _NOISE_BLOCK, dtype=torch.float64)
+            self._noise = (RESET_LOW + (RESET_HIGH - RESET_LOW) * u).view(self.num_envs, _NOISE_BLOCK, 4)
+            self._noise_block_id = block
         self._counter += 1
-        return RESET_LOW + (RESET_HIGH - RESET_LOW) * u
+        return self._noise[:, i]
 
     def reset(self) -> torch.Tensor:
         """Reset every environment; returns ``obs (N, 4)`` float32."""

@@ -101,7 +101,6 @@ class _Group:
         self.ent_coef = col("ent_coef")
         self.vf_coef = col("vf_coef")
         self.max_grad_norm = _col([c.max_grad_norm if c.clip_grad else float("inf") for c in configs], dev)
-        self.adam_eps = _col([c.adam_eps for c in configs], dev).repeat(self.K).unsqueeze(1)
         self.target_kl = _col([c.target_kl if c.target_kl is not None else float("inf") for c in configs], dev)
         self.has_target_kl = any(c.target_kl is not None for c in configs)
         self.norm_adv = _col([c.norm_adv for c in configs], dev, torch.bool).unsqueeze(1)
@@ -131,7 +130,12 @@ class _Group:
         self.exp_avg = torch.zeros_like(self.theta)
         self.exp_avg_sq = torch.zeros_like(self.theta)
         self.grad = torch.zeros_like(self.theta)
-        self.adam_steps = torch.zeros(R, device=dev)
+        self.steps = [torch.zeros((), device=dev) for _ in range(R)]
+        self.theta_rows, self.grad_rows = list(self.theta.unbind(0)), list(self.grad.unbind(0))
+        self.m_rows, self.v_rows = list(self.exp_avg.unbind(0)), list(self.exp_avg_sq.unbind(0))
+        self.lr0_host = [c.learning_rate for c in configs]
+        self.anneal_host = [c.anneal_lr for c in configs]
+        self.eps_host = [c.adam_eps for c in configs]
 
         # random streams
         env_idx = torch.arange(E, device=dev)
@@ -180,7 +184,7 @@ class _Group:
     @torch.no_grad()
     def rollout(self) -> None:
         R, E, T = self.R, self.E, self.T
-        base = self.iteration * T
+        u_all = rng.uniform(self.action_keys, self.iteration, T)  # (R, E, T): this rollout's action noise
         for step in range(T):
             self.obs_buf[step] = self.next_obs
             self.raw_obs_buf[step] = self.next_raw_obs
@@ -188,8 +192,7 @@ class _Group:
             logits, value = self.policy_value(self.next_obs)
             self.values[step] = value
             logp = torch.log_softmax(logits, dim=-1)
-            u = rng.uniform(self.action_keys, base + step, 1).squeeze(-1)
-            action = u < logp[..., 1].exp()  # Categorical(logits) with two actions: P(a = 1) = softmax_1
+            action = u_all[..., step] < logp[..., 1].exp()  # Categorical(logits) with two actions: P(a = 1) = softmax_1
             self.actions[step] = action
             self.logprobs[step] = torch.where(action, logp[..., 1], logp[..., 0])
             raw_obs, reward, term, trunc, info = self.env.step(action.view(-1))
@@ -247,36 +250,38 @@ class _Group:
                 self.episode_returns[r].append(rets[a:b])
 
     # -- update -------------------------------------------------------------------------------
-    def _adam(self, lr: torch.Tensor, active: torch.Tensor | None) -> None:
-        """Adam (PyTorch's formula) with a per-run learning rate and ε; ``lr (R,)``."""
-        b1, b2 = ADAM_BETAS
-        K = self.K
-        if active is not None:
-            self.adam_steps += active.to(torch.float32)
-            old_m, old_v = self.exp_avg.clone(), self.exp_avg_sq.clone()
-        else:
-            self.adam_steps += 1.0
-        steps = self.adam_steps.clamp(min=1.0)
-        bc1 = 1.0 - b1**steps
-        bc2_sqrt = torch.sqrt(1.0 - b2**steps)
-        step_size = (lr / bc1)
-        if active is not None:
-            step_size = step_size * active
-        step_col = step_size.repeat(K).unsqueeze(1)
-        bc2_col = bc2_sqrt.repeat(K).unsqueeze(1)
-        g = self.grad
-        self.exp_avg.lerp_(g, 1.0 - b1)
-        self.exp_avg_sq.mul_(b2).addcmul_(g, g, value=1.0 - b2)
-        denom = self.exp_avg_sq.sqrt().div_(bc2_col).add_(self.adam_eps)
-        upd = torch.div(self.exp_avg, denom, out=denom)
-        self.theta.sub_(upd.mul_(step_col))
-        if active is not None:
-            col = active.repeat(K).unsqueeze(1).bool()
-            self.exp_avg = torch.where(col, self.exp_avg, old_m)
-            self.exp_avg_sq = torch.where(col, self.exp_avg_sq, old_v)
+    def _adam(self, classes: list[tuple[float, float, list[int], list[int]]]) -> None:
+        """Adam (PyTorch's fused kernel, the same formula as ``torch.optim.Adam``) on the rows of ``theta``.
 
-    def minibatch_step(self, mb: torch.Tensor, lr: torch.Tensor, active: torch.Tensor | None) -> dict:
+        ``classes``: ``(lr, eps, runs, rows)`` — the kernel takes one learning rate and ε per call,
+        so runs are grouped by them (annealed or not, Adam ε toggled); ``rows`` are the runs' tower rows.
+        """
+        b1, b2 = ADAM_BETAS
+        for lr, eps, runs, rows in classes:
+            torch._foreach_add_([self.steps[r] for r in runs], 1.0)
+            torch._fused_adam_(
+                [self.theta_rows[i] for i in rows],
+                [self.grad_rows[i] for i in rows],
+                [self.m_rows[i] for i in rows],
+                [self.v_rows[i] for i in rows],
+                [],
+                [self.steps[i % self.R] for i in rows],
+                lr=lr, beta1=b1, beta2=b2, weight_decay=0.0, eps=eps, amsgrad=False, maximize=False,
+            )
+
+    def minibatch_step(self, mb: torch.Tensor, classes) -> dict:
         """One gradient step on minibatch ``mb (R, M, 9)`` = [obs(4), action, logprob, adv, return, value]."""
+        stats = self.loss_and_grad(mb)
+        stats["grad_norm"] = self.clip_grad()
+        self._adam(classes)
+        return stats
+
+    def loss_and_grad(self, mb: torch.Tensor) -> dict:
+        """CleanRL's loss on minibatch ``mb (R, M, 9)``; writes its gradient into ``self.grad (K·R, P)``.
+
+        Returns per-run ``(R,)`` statistics: policy_loss, value_loss, entropy, old_approx_kl,
+        approx_kl, clipfrac.
+        """
         R, M, K = self.R, mb.shape[1], self.K
         obs = mb[..., :4].contiguous()
         a, old_logp, adv, ret, old_v = mb[..., 4], mb[..., 5], mb[..., 6], mb[..., 7], mb[..., 8]
@@ -325,23 +330,29 @@ class _Group:
         d_v = (self.vf_coef * inv_m) * (w_u * diff + w_c * diff_c)
         dout = torch.cat((d_logits, d_v.unsqueeze(-1)), dim=-1)
         A.backward(self.theta, fw, dout, self.mask, self.grad)
+        return dict(
+            policy_loss=pg_loss, value_loss=v_loss, entropy=ent_loss, old_approx_kl=old_approx_kl,
+            approx_kl=approx_kl, clipfrac=clipfrac,
+        )
 
-        # global gradient-norm clipping per run, as torch.nn.utils.clip_grad_norm_
+    def clip_grad(self) -> torch.Tensor:
+        """Global gradient-norm clipping per run, as ``torch.nn.utils.clip_grad_norm_``; returns the norms ``(R,)``.
+
+        ``g ← g · min(1, max_grad_norm / (‖g‖ + 1e-6))`` with ``‖g‖`` over all of the run's parameters.
+        """
+        K, R = self.K, self.R
         norms = torch.linalg.vector_norm(self.grad, dim=1).view(K, R)
         total = torch.linalg.vector_norm(norms, dim=0)
         coef = torch.clamp(self.max_grad_norm / (total + 1e-6), max=1.0)
         self.grad.mul_(coef.repeat(K).unsqueeze(1))
-        self._adam(lr, active)
-        return dict(
-            policy_loss=pg_loss, value_loss=v_loss, entropy=ent_loss, old_approx_kl=old_approx_kl,
-            approx_kl=approx_kl, clipfrac=clipfrac, grad_norm=total,
-        )
+        return total
 
     def update(self) -> None:
-        R, B, M = self.R, self.B, self.M
+        R, B, M, K = self.R, self.B, self.M, self.K
         k = self.iteration  # 1-based
         frac = 1.0 - (k - 1.0) / self.num_iterations
-        lr = (self.lr0 * torch.where(self.anneal > 0, frac, 1.0)).squeeze(1)
+        lr_host = [lr0 * frac if an else lr0 for lr0, an in zip(self.lr0_host, self.anneal_host)]
+        lr = torch.tensor(lr_host, device=self.device)
         perm_src = lambda x: x.permute(1, 0, 2).reshape(R, B)  # noqa: E731 - (T, R, E) -> (R, T·E), CleanRL's order
         data = torch.cat(
             (
@@ -350,28 +361,39 @@ class _Group:
             ),
             dim=-1,
         )
-        active = torch.ones(R, device=self.device) if self.has_target_kl else None
+        active = [True] * R
+        active_t = torch.ones(R, device=self.device)
         last: dict[str, torch.Tensor] = {}
         clip_sum = torch.zeros(R, device=self.device)
         n_mb = torch.zeros(R, device=self.device)
         epochs_run = torch.zeros(R, device=self.device)
         for epoch in range(self.update_epochs):
-            if active is not None and not bool(active.any()):
+            if not any(active):
                 break
+            by: dict[tuple[float, float], tuple[list[int], list[int]]] = {}
+            for r in range(R):
+                if active[r]:
+                    runs, rows = by.setdefault((lr_host[r], self.eps_host[r]), ([], []))
+                    runs.append(r)
+                    rows.extend(r + j * R for j in range(K))
+            classes = [(lr_, eps_, runs, rows) for (lr_, eps_), (runs, rows) in by.items()]
             keys = rng.uniform(self.perm_keys, (k - 1) * self.update_epochs + epoch, B)
             perm = torch.argsort(keys, dim=1)
+            all_active = all(active)
             for start in range(0, B, M):
                 idx = perm[:, start : start + M]
                 mb = torch.gather(data, 1, idx.unsqueeze(-1).expand(R, M, data.shape[-1]))
-                stats = self.minibatch_step(mb, lr, active)
-                w = active if active is not None else 1.0
+                stats = self.minibatch_step(mb, classes)
                 for key, val in stats.items():
-                    last[key] = val if key not in last or active is None else torch.where(active > 0, val, last[key])
-                clip_sum += stats["clipfrac"] * w
-                n_mb += w
-            epochs_run += active if active is not None else 1.0
-            if active is not None:
-                active = active * (last["approx_kl"] <= self.target_kl).to(torch.float32)
+                    last[key] = val if (key not in last or all_active) else torch.where(active_t > 0, val, last[key])
+                clip_sum += stats["clipfrac"] * active_t
+                n_mb += active_t
+            epochs_run += active_t
+            if self.has_target_kl:
+                # CleanRL checks the last minibatch's approx KL after each epoch
+                stop = (last["approx_kl"] > self.target_kl).tolist()
+                active = [a and not s_ for a, s_ in zip(active, stop)]
+                active_t = torch.tensor(active, dtype=torch.float32, device=self.device)
         y_pred, y_true = self.values.permute(1, 0, 2).reshape(R, B), self.returns.permute(1, 0, 2).reshape(R, B)
         var_y = y_true.var(dim=1, correction=0)
         ev = 1.0 - (y_true - y_pred).var(dim=1, correction=0) / var_y
