@@ -188,7 +188,7 @@ with tab1:
             chi = ex.chi_square
             m1, m2 = st.columns(2)
             m1.metric("X² (chi-square)", f"{chi.statistic:.2f}", help=f"{chi.dof} degrees of freedom")
-            m2.metric("p-value", f"{chi.p_value:.3f}")
+            m2.metric("p-value", f"{chi.p_value:.3f}" if chi.p_value >= 1e-3 else f"{chi.p_value:.1e}")
             st.latex(r"X^2 = \sum_k \frac{(O_k - N\pi_k)^2}{N\pi_k}")
             st.latex(r"p = Q\Big(\tfrac{K-1}{2}, \tfrac{X^2}{2}\Big)")
             st.caption(
