@@ -118,7 +118,8 @@ def running_panel() -> None:
         eps = c4.number_input("ε", format="%.1e", step=1e-8, key="nz_eps")
         seed = c5.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_seed")
         set_query(kind=kind, batch=batch, batches=n_batches, clip=clip, eps=eps, seed=seed)
-        st.latex(r"\delta = \bar x_B - \mu_A,\;\; n = n_A + n_B,\;\; \mu \leftarrow \mu_A + \delta\,\frac{n_B}{n}")
+        st.latex(r"\delta = \bar x_B - \mu_A,\qquad n = n_A + n_B")
+        st.latex(r"\mu \leftarrow \mu_A + \delta\,\frac{n_B}{n}")
         st.latex(r"\sigma^2 \leftarrow \frac{n_A\sigma_A^2 + n_B\sigma_B^2 + \delta^2\,\frac{n_A n_B}{n}}{n}")
         st.latex(r"\hat o = \operatorname{clip}\!\Big(\frac{o-\mu}{\sqrt{\sigma^2+\varepsilon}},\,-c,\,c\Big)")
         st.caption(
@@ -153,9 +154,9 @@ def running_panel() -> None:
                 with metrics.container():
                     m = st.columns(4)
                     m[0].metric("running mean", f"{float(trace.mean[k - 1]):.4g}",
-                                f"truth {float(stream.true_mean[k - 1]):.4g}", delta_color="off")
+                                f"truth {float(stream.true_mean[k - 1]):.4g}", delta_color="off", delta_arrow="off")
                     m[1].metric("running std", f"{float(trace.var[k - 1]) ** 0.5:.4g}",
-                                f"truth {float(stream.true_std[k - 1]):.4g}", delta_color="off")
+                                f"truth {float(stream.true_std[k - 1]):.4g}", delta_color="off", delta_arrow="off")
                     m[2].metric("largest |z| in batch", f"{float(trace.max_abs_z[k - 1]):.3g}")
                     m[3].metric("clipped in batch", f"{float(trace.clipped_fraction[k - 1]):.1%}")
                     gap = max(abs(float(trace.mean[k - 1] - cum_mean[k - 1])), abs(float(trace.var[k - 1] - cum_var[k - 1])))
@@ -192,8 +193,8 @@ def observations_panel() -> None:
         obs_clip = c1.number_input("clip c (0 = off)", step=1.0, key="nz_obs_clip")
         obs_seed = c2.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_obs_seed")
         set_query(envs=envs, steps=steps, obs_clip=obs_clip, obs_seed=obs_seed)
-        st.latex(r"\hat o_{t,i} = \operatorname{clip}\!\Big(\frac{o_{t,i}-\mu_i}{\sqrt{\sigma_i^2+\varepsilon}},\,-c,\,c\Big)"
-                 r"\quad\text{per dimension } i")
+        st.latex(r"\hat o_{t,i} = \operatorname{clip}\!\Big(\frac{o_{t,i}-\mu_i}{\sqrt{\sigma_i^2+\varepsilon}},\,-c,\,c\Big)")
+        st.caption("one statistic per dimension i, shared by all environments")
         st.caption(
             "CartPole's four numbers live on very different scales: the pole angle moves by "
             "hundredths of a radian, the angular velocity by whole units. One shared statistic "
@@ -246,8 +247,8 @@ def rewards_panel() -> None:
         reward_clip = c3.number_input("clip scaled reward (0 = off)", step=1.0, key="nz_rew_clip")
         rseed = c4.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_rew_seed")
         set_query(reward=kind_r, gamma=gamma, length=length, reward_clip=reward_clip, reward_seed=rseed)
-        st.latex(r"G_t = \gamma\,(1-d_t)\,G_{t-1} + r_t,\qquad "
-                 r"\tilde r_t = \frac{r_t}{\sqrt{\operatorname{Var}[G]+\varepsilon}}")
+        st.latex(r"G_t = \gamma\,(1-d_t)\,G_{t-1} + r_t")
+        st.latex(r"\tilde r_t = \operatorname{clip}\Big(\frac{r_t}{\sqrt{\operatorname{Var}[G]+\varepsilon}},\,-c,\,c\Big)")
         st.caption(
             "The reward is divided by the running standard deviation of the **discounted return** "
             "G, not of the reward: a constant +1 reward has zero std, but its returns grow to "
@@ -302,8 +303,8 @@ def advantages_panel() -> None:
         n_mb = c1.number_input("number of minibatches", min_value=1, step=1, key="nz_adv_mb")
         aseed = c2.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_adv_seed")
         set_query(minibatches=n_mb, adv_seed=aseed)
-        st.latex(r"\hat A_i = \frac{A_i - \operatorname{mean}_{\mathcal B}(A)}{\operatorname{std}_{\mathcal B}(A) + \varepsilon}"
-                 r"\quad\text{for each minibatch } \mathcal B")
+        st.latex(r"\hat A_i = \frac{A_i - \operatorname{mean}_{\mathcal B}(A)}{\operatorname{std}_{\mathcal B}(A) + \varepsilon},"
+                 r"\;\; i \in \mathcal B")
         st.caption(
             "PPO normalizes the advantages of each minibatch just before the policy loss "
             "(CleanRL's `norm_adv`): the policy gradient's scale no longer depends on the "
@@ -354,10 +355,11 @@ def batchnorm_panel() -> None:
         sigma = c4.number_input("DRU noise σ", step=0.5, key="nz_bn_sigma")
         dru = st.toggle("receiver gets the DRU output σ(logit + noise)", key="nz_bn_dru")
         set_query(bits=bits, bn_batch=bn_batch, momentum=momentum, sigma=sigma, dru="on" if dru else "off")
-        st.latex(r"\text{train: } y = \gamma\,\frac{x-\mu_{\mathcal B}}{\sqrt{\sigma_{\mathcal B}^2+\epsilon}}+\beta,"
-                 r"\quad \hat\mu \leftarrow (1-m)\,\hat\mu + m\,\mu_{\mathcal B}")
-        st.latex(r"\text{eval: } y = \gamma\,\frac{x-\hat\mu}{\sqrt{\hat\sigma^2+\epsilon}}+\beta"
-                 r"\qquad \text{LayerNorm: } y = \frac{x-\operatorname{mean}_c(x)}{\sqrt{\operatorname{var}_c(x)+\epsilon}}")
+        st.latex(r"\text{train: } y = \gamma\,\frac{x-\mu_{\mathcal B}}{\sqrt{\sigma_{\mathcal B}^2+\epsilon}}+\beta")
+        st.latex(r"\hat\mu \leftarrow (1-m)\,\hat\mu + m\,\mu_{\mathcal B}")
+        st.latex(r"\hat\sigma^2 \leftarrow (1-m)\,\hat\sigma^2 + m\,\tfrac{n}{n-1}\,\sigma_{\mathcal B}^2")
+        st.latex(r"\text{eval: } y = \gamma\,\frac{x-\hat\mu}{\sqrt{\hat\sigma^2+\epsilon}}+\beta")
+        st.latex(r"\text{LayerNorm: } y = \frac{x-\operatorname{mean}_c(x)}{\sqrt{\operatorname{var}_c(x)+\epsilon}}")
         st.caption(
             "DIAL's C-Net reads the incoming message through `BatchNorm1d → Linear → ReLU`. The "
             "message is the sender's output, so its scale drifts as the sender learns (here its "
@@ -374,7 +376,7 @@ def batchnorm_panel() -> None:
         except ValueError as err:
             show_error(err, "BatchNorm demo")
         else:
-            step_bn = st.slider("training step", 0, demo.scale.shape[0] - 1, 0, key="nz_bn_step")
+            step_bn = st.slider("training step", 0, demo.scale.shape[0] - 1, 120, key="nz_bn_step")
             st.plotly_chart(FN.message_norm_figure(demo, step_bn), key="nz_fig_bn")
             st.plotly_chart(FN.message_histogram_figure(demo, step_bn), key="nz_fig_bn_hist")
             m = st.columns(4)

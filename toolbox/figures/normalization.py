@@ -30,8 +30,9 @@ def _layout(title: str, x_title: str = "", y_title: str = "", height: int = 360,
         xaxis=dict(title=dict(text=x_title)),
         yaxis=dict(title=dict(text=y_title)),
         height=height,
-        margin=dict(l=60, r=20, t=60, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        # legends go under the plot: above it they collide with the title once they wrap
+        margin=dict(l=60, r=20, t=60, b=110),
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
     )
     layout.update(extra)
     return layout
@@ -96,7 +97,7 @@ def running_estimate_figure(stream, trace, step: int) -> go.Figure:
         dict(type="scatter", x=np.r_[seen, np.nan, seen], y=np.r_[tm + ts, np.nan, tm - ts], name="true mean ± std",
              line=dict(color=COLORS["current"], dash="dot", width=1)),
     ]
-    layout = _layout(f"Running estimate after {k} batches ({k * B:,} samples)", "samples seen", "value", 380)
+    layout = _layout(f"Running estimate after {k} batches ({k * B:,} samples)", "samples seen", "value", 430)
     layout["xaxis"]["range"] = [0, T * B * 1.01]
     return _figure(data, layout)
 
@@ -108,7 +109,7 @@ def batch_histogram_figure(raw, normalized, clip: float | None) -> go.Figure:
         dict(type="histogram", x=_np(normalized), name="normalized", marker=dict(color=COLORS["with"]), nbinsx=30,
              xaxis="x2", yaxis="y2"),
     ]
-    layout = _grid(_layout("The batch that just arrived", height=300, showlegend=False), 1, 2,
+    layout = _grid(_layout("The batch that just arrived", height=300, showlegend=False, margin=dict(l=60, r=20, t=60, b=50)), 1, 2,
                    ("raw batch", "normalized batch"), "value", "count", hgap=0.1)
     if clip is not None:
         layout["shapes"] = [_vline(-clip, "2"), _vline(clip, "2")]
@@ -150,7 +151,7 @@ def reward_trace_figure(rewards, trace, env: int = 0, terminated=None) -> go.Fig
         ends = t[_np(terminated[:, env]) > 0]
         data.append(dict(type="scatter", x=ends, y=np.zeros(len(ends)), mode="markers", name="episode end",
                          marker=dict(symbol="x", color="black", size=6)))
-    layout = _grid(_layout("Reward scaling as the stream plays", height=480), 2, 1,
+    layout = _grid(_layout("Reward scaling as the stream plays", height=540), 2, 1,
                    (f"discounted return G_t (env {env}) and the running std of G (all envs)",
                     "reward: raw and scaled (log scale)"), "step", "", vgap=0.14, shared_x=True)
     layout["yaxis2"]["type"] = "log"
@@ -168,8 +169,8 @@ def return_scales_figure(scales) -> go.Figure:
         dict(type="scatter", x=labels, y=_np(scales.return_std), name="running std of G (the divisor)",
              mode="lines+markers", line=dict(color=COLORS["current"])),
     ]
-    layout = _layout("How big the value targets get, per discount (after warm-up)", "discount",
-                     "magnitude (log scale)", 360, barmode="group")
+    layout = _layout("Value-target size per discount (after warm-up)", "discount",
+                     "magnitude (log scale)", 420, barmode="group")
     layout["yaxis"]["type"] = "log"
     return _figure(data, layout)
 
@@ -181,7 +182,8 @@ def advantage_histogram_figure(raw, normalized, index: int) -> go.Figure:
         dict(type="histogram", x=_np(normalized), nbinsx=30, marker=dict(color=COLORS["with"]), name="normalized",
              xaxis="x2", yaxis="y2"),
     ]
-    layout = _grid(_layout("Advantage normalization per minibatch", height=300, showlegend=False), 1, 2,
+    layout = _grid(_layout("Advantage normalization per minibatch", height=300, showlegend=False,
+                           margin=dict(l=60, r=20, t=60, b=50)), 1, 2,
                    (f"minibatch {index}: raw advantages", "normalized"), "advantage", "count", hgap=0.1)
     layout["shapes"] = [_vline(0.0, ""), _vline(0.0, "2")]
     return _figure(data, layout)
@@ -195,7 +197,7 @@ def minibatch_stats_figure(mb) -> go.Figure:
         dict(type="bar", x=idx, y=_np(mb.mean), name="minibatch mean", marker=dict(color=PALETTE[0])),
         dict(type="bar", x=idx, y=_np(mb.std), name="minibatch std", marker=dict(color=PALETTE[3])),
     ]
-    return _figure(data, _layout(f"Statistics of each of the {M} minibatches", "minibatch", "advantage units", 300,
+    return _figure(data, _layout(f"Statistics of each of the {M} minibatches", "minibatch", "advantage units", 340,
                                  barmode="group"))
 
 
@@ -210,7 +212,7 @@ def minibatch_size_figure(effect) -> go.Figure:
         dict(type="scatter", x=x, y=_np(effect["deviation"]), name="mean |per-minibatch − whole-batch normalized|",
              mode="lines+markers", line=dict(color=COLORS["without"])),
     ]
-    layout = _layout("The minibatch-size effect", "minibatch size (log scale)", "", 320)
+    layout = _layout("The minibatch-size effect", "minibatch size (log scale)", "", 380)
     layout["xaxis"]["type"] = "log"
     return _figure(data, layout)
 
@@ -238,11 +240,10 @@ def message_norm_figure(demo, step: int) -> go.Figure:
         dict(type="scatter", x=k, y=_np(demo.running_var[:, 0]), name="running variance",
              line=dict(color=PALETTE[4]), xaxis="x2", yaxis="y2"),
     ]
-    layout = _grid(_layout("The message during training (its scale drifts)", height=380), 1, 2,
+    layout = _grid(_layout("The message during training (its scale drifts)", height=420), 1, 2,
                    ("output std per batch (channel 0)", "BatchNorm running statistics vs the batch's"),
                    "training step", "", hgap=0.08)
     layout["shapes"] = [_vline(int(step), "", "black"), _vline(int(step), "2", "black")]
-    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
     return _figure(data, layout)
 
 
@@ -259,6 +260,6 @@ def message_histogram_figure(demo, step: int) -> go.Figure:
         for b, color, label in ((False, COLORS["without"], "bit 0"), (True, COLORS["with"], "bit 1")):
             data.append(dict(type="histogram", x=v[bits == b], nbinsx=20, marker=dict(color=color), name=label,
                              opacity=0.7, showlegend=i == 0, legendgroup=label, xaxis=f"x{ax}", yaxis=f"y{ax}"))
-    layout = _grid(_layout(f"Step {k}: what the receiver's next layer sees (channel 0)", height=300,
+    layout = _grid(_layout(f"Step {k}: what the receiver's next layer sees (channel 0)", height=340,
                            barmode="overlay"), 1, 4, [p[0] for p in panels], "value", "count", hgap=0.05)
     return _figure(data, layout)
