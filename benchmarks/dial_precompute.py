@@ -1,4 +1,5 @@
-"""Precompute the DIAL page's default curves into results/dial_default.json (small JSON).
+"""Precompute the DIAL page's default curves into results/ (small JSON): dial_default.json (n = 3)
+and dial_n4.json (n = 4).
 
     python benchmarks/dial_precompute.py            # everything (n = 3 variants and n = 4)
     python benchmarks/dial_precompute.py --only n3  # just the n = 3 runs
@@ -26,7 +27,7 @@ import torch  # noqa: E402
 from toolbox.dial.protocol import decode_protocol, replay_episode  # noqa: E402
 from toolbox.dial.train import DialConfig, run_key, train_seeds  # noqa: E402
 
-OUT = ROOT / "results" / "dial_default.json"
+OUTS = {"n3": ROOT / "results" / "dial_default.json", "n4": ROOT / "results" / "dial_n4.json"}
 SEEDS = 3
 N3_BATCHES = 600
 N4_BATCHES = 1500
@@ -44,9 +45,10 @@ def main() -> None:
     ap.add_argument("--only", choices=sorted(RUNS), default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    data = json.loads(OUT.read_text()) if OUT.exists() else {"runs": {}}
     groups = [args.only] if args.only else list(RUNS)
     for g in groups:
+        OUT = OUTS[g]
+        data = json.loads(OUT.read_text()) if OUT.exists() else {"runs": {}}
         for cfg in RUNS[g]:
             t0 = time.perf_counter()
             results = train_seeds(cfg, list(range(SEEDS)), device="cpu")
@@ -61,7 +63,7 @@ def main() -> None:
                 data["replays"] = [replay_episode(pol, cfg, seed=s, device="cpu") for s in range(12)]
             OUT.parent.mkdir(exist_ok=True)
             OUT.write_text(json.dumps(data, separators=(",", ":")))
-    print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB)")
+        print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB)")
 
 
 if __name__ == "__main__":

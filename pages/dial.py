@@ -18,7 +18,8 @@ from toolbox.figures.style import COLORS, PALETTE
 from toolbox.jobs import RUNNER
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, watch_job
 
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "dial_default.json"
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+RESULT_FILES = ("dial_default.json", "dial_n4.json")  # written by benchmarks/dial_precompute.py
 PAPER = ("Foerster, Assael, de Freitas, Whiteson, *Learning to Communicate with Deep Multi-Agent "
          "Reinforcement Learning*, NeurIPS 2016 (Switch Riddle: Section 6.1); reference code: "
          "minqi/learning-to-communicate-pytorch")
@@ -27,9 +28,14 @@ LABELS = {"dial": "DIAL", "rial": "RIAL", "nocomm": "No communication"}
 
 @st.cache_data(show_spinner=False)
 def load_results() -> dict:
-    if RESULTS.exists():
-        return json.loads(RESULTS.read_text())
-    return {"runs": {}}
+    data: dict = {"runs": {}}
+    for name in RESULT_FILES:
+        path = RESULTS / name
+        if path.exists():
+            part = json.loads(path.read_text())
+            data["runs"].update(part.pop("runs", {}))
+            data.update(part)
+    return data
 
 
 @st.cache_data(show_spinner=False)
@@ -243,7 +249,11 @@ proto, replays, proto_cfg = None, None, None
 if live is not None:
     res, cfg = live
     try:
-        proto = decode_protocol(res.policy, cfg, 2000, seed=123, device=device)
+        cached = st.session_state.get("dial_proto")
+        if cached is None or cached[0] != live_key:
+            cached = (live_key, decode_protocol(res.policy, cfg, 2000, seed=123, device=device))
+            st.session_state["dial_proto"] = cached
+        proto = cached[1]
         proto_cfg = cfg
         st.caption(f"Decoded from the team you trained live ({LABELS[cfg.method]}, n = {cfg.n_agents}, seed 0).")
     except ValueError as err:

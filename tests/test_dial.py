@@ -16,7 +16,8 @@ from toolbox.dial import switch
 from toolbox.dial.cnet import CNet
 from toolbox.dial.dru import dru, message_distribution
 from toolbox.dial.protocol import decode_protocol, replay_episode
-from toolbox.dial.train import DialConfig, Team, _rollout_train, evaluate, make_team, train
+from toolbox.dial.train import (DialConfig, Team, _rollout_train, evaluate, make_team, run_key, summarize_seeds,
+                                 train)
 
 
 # ---------------------------------------------------------------- game rules
@@ -309,3 +310,23 @@ def test_team_without_sharing_keeps_agents_apart():
     obs = torch.zeros(4, 3, dtype=torch.long)
     out, h = team(obs, obs, torch.zeros(4, 3), team.initial_hidden(4, "cpu"))
     assert out.shape == (4, 3, 3) and h.shape == (2, 12, 128)
+
+
+def test_summarize_seeds_against_numpy():
+    curves = [[0.0, 0.5, 1.0], [0.2, 0.7, 0.9, 1.0], [0.1, 0.3, 0.8]]
+    s = summarize_seeds(curves)
+    x = np.array([c[:3] for c in curves])
+    assert np.allclose(s["mean"], x.mean(0)) and np.allclose(s["std"], x.std(0))
+    assert np.allclose(s["lo"], x.mean(0) - x.std(0)) and np.allclose(s["hi"], x.mean(0) + x.std(0))
+    with pytest.raises(ValueError):
+        summarize_seeds([])
+    assert run_key(DialConfig()) != run_key(DialConfig(method="rial"))
+
+
+def test_graph_source_names_the_cnet_parts():
+    from toolbox.dial.cnet import graph_source
+
+    src = graph_source("sum")
+    for part in ("agent_embed", "obs_embed", "action_embed", "message_mlp", "rnn", "head"):
+        assert part in src
+    assert "input_layer" in graph_source("concat")
