@@ -160,3 +160,38 @@ def variants() -> dict[str, PPOConfig]:
         "+ target KL 0.015": base.replace(target_kl=0.015),
         "+ truncation bootstrap": base.replace(bootstrap_truncation=True),
     }
+
+
+VARIANT_IDS: dict[str, str] = {
+    "all": "all on",
+    "novec": "no vectorized envs",
+    "noorth": "no orthogonal init",
+    "eps8": "Adam ε = 1e-8",
+    "noanneal": "no LR annealing",
+    "nogae": "no GAE (MC returns)",
+    "nomb": "no minibatches",
+    "noadvnorm": "no advantage norm",
+    "noclip": "no clipped surrogate",
+    "novclip": "no value clipping",
+    "noent": "no entropy bonus",
+    "nogradclip": "no grad clipping",
+    "shared": "shared network",
+    "obsnorm": "+ obs normalization",
+    "rewscale": "+ reward scaling",
+    "kl": "+ target KL 0.015",
+    "trunc": "+ truncation bootstrap",
+}
+"""Short URL-safe ids of the :func:`variants` menu."""
+
+DEFAULT_VARIANTS = ("all", "noanneal", "nogae", "noadvnorm", "noclip", "trunc")
+"""The ablation the page opens with (precomputed in results/ppo_default.json)."""
+DEFAULT_SEEDS = 5
+DEFAULT_BUDGET = 200_000
+BUDGETS = (25_000, 50_000, 100_000, 200_000, 300_000, 500_000)
+
+
+def variant_config(vid: str, total_timesteps: int) -> PPOConfig:
+    """The config of variant id ``vid`` with the given budget (ValueError for an unknown id)."""
+    if vid not in VARIANT_IDS:
+        raise ValueError(f"unknown variant {vid!r}; choose from {', '.join(VARIANT_IDS)}.")
+    return variants()[VARIANT_IDS[vid]].replace(total_timesteps=int(total_timesteps))

@@ -440,7 +440,7 @@ class _Group:
         return out
 
 
-def _check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
+def check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
     if isinstance(configs, PPOConfig):
         configs = [configs]
     configs = list(configs)
@@ -466,7 +466,7 @@ def _check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
 
 def make_groups(configs, seeds, device=None) -> tuple[list[_Group], list[tuple[int, int]]]:
     """Group the (config, seed) pairs by structure; returns the groups and, per pair, (group, row)."""
-    configs, seeds = _check_inputs(configs, seeds)
+    configs, seeds = check_inputs(configs, seeds)
     dev = resolve_device(device)
     pairs = [(c, s) for c in configs for s in seeds]
     by_key: dict[tuple, list[int]] = {}

@@ -1,0 +1,222 @@
+"""PPO implementation details: every detail a toggle, ablations over seeds on CartPole, trained live."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from toolbox.figures.ppo import learning_curves
+from toolbox.jobs import RUNNER
+from toolbox.ppo import analysis
+from toolbox.ppo.config import (
+    BUDGETS, DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS, PPOConfig, variant_config,
+)
+from toolbox.ppo.details import CHECKLIST, DETAILS
+from toolbox.ppo.train import check_inputs, train
+from ui.common import lesson_header, page_device, query_value, set_query, show_error, watch_job
+
+RESULTS = Path(__file__).resolve().parent.parent / "results" / "ppo_default.json"
+BOOL_FIELDS = {f.name for f in fields(PPOConfig) if f.type in ("bool", bool)}
+URL_FLIPS = BOOL_FIELDS | {"num_envs", "adam_eps", "target_kl"}
+
+lesson_header(
+    "PPO implementation details",
+    "PPO's paper gives one objective; the code that makes it work has dozens of details "
+    "(Huang et al. counted 37). Here every core detail of CleanRL's `ppo.py` is a toggle. Pick variants — "
+    "all on, or one detail off at a time — and train them **all at once** over several seeds on CartPole-v1: "
+    "every run is one slice of a single batched computation, so you see the mean return and its 95% "
+    "confidence band per variant as they learn.",
+    "Schulman et al. 2017 (PPO); Huang et al. 2022, *The 37 Implementation Details of PPO*; CleanRL `ppo.py`",
+)
+
+# ---------------------------------------------------------------------------------------------
+# settings from the URL
+# ---------------------------------------------------------------------------------------------
+
+
+def _ids(text: str) -> list[str]:
+    ids = [t for t in text.split(",") if t]
+    if not ids or any(t not in VARIANT_IDS for t in ids):
+        raise ValueError(text)
+    return ids
+
+
+url_variants = query_value("v", list(DEFAULT_VARIANTS), _ids)
+url_seeds = query_value("seeds", DEFAULT_SEEDS, int, lambda n: 1 <= n <= 10)
+url_budget = query_value("budget", DEFAULT_BUDGET, int, BUDGETS)
+url_custom = query_value("custom", "", str, lambda s: all(t in URL_FLIPS for t in s.split(",") if t))
+
+# ---------------------------------------------------------------------------------------------
+# the details, each with its equation, its line and a toggle
+# ---------------------------------------------------------------------------------------------
+
+st.header("The details")
+st.caption(
+    "Each toggle flips one detail of *your variant* (added to the comparison as “your toggles” when it "
+    "differs from CleanRL's defaults). The ablation picker below has each detail off in turn ready-made."
+)
+base = PPOConfig()
+flipped = set(t for t in url_custom.split(",") if t)
+custom_changes: dict = {}
+show_debug = True
+for d in DETAILS:
+    with st.container(border=True):
+        left, right = st.columns([4, 1])
+        with left:
+            st.markdown(f"**{d.name}** · _{d.number}_ — {d.sentence}")
+            if d.latex:
+                st.latex(d.latex)
+            st.code(d.code, language="python")
+        with right:
+            if d.field in BOOL_FIELDS:
+                default_on = bool(getattr(base, d.field))
+                on = st.toggle("on", value=default_on != (d.field in flipped), key=f"ppo_t_{d.field}")
+                if on != default_on:
+                    custom_changes[d.field] = on
+            elif d.field == "num_envs":
+                on = st.toggle("on", value="num_envs" not in flipped, key="ppo_t_num_envs")
+                if not on:
+                    custom_changes.update(num_envs=1, num_steps=512)
+            elif d.field == "num_minibatches":
+                n_mb = st.number_input("minibatches", value=4, step=1, key="ppo_minibatches",
+                                       help="CleanRL: 4. Must divide the batch of 512.")
+                if n_mb != 4:
+                    custom_changes["num_minibatches"] = int(n_mb)
+            elif d.field == "ent_coef":
+                c2 = st.number_input("c₂", value=0.01, step=0.01, format="%.3f", key="ppo_ent_coef")
+                if c2 != 0.01:
+                    custom_changes["ent_coef"] = float(c2)
+            elif d.field == "adam_eps":
+                on = st.toggle("1e-5", value="adam_eps" not in flipped, key="ppo_t_adam_eps")
+                if not on:
+                    custom_changes["adam_eps"] = 1e-8
+            elif d.field == "target_kl":
+                on = st.toggle("on", value="target_kl" in flipped, key="ppo_t_target_kl")
+                if on:
+                    custom_changes["target_kl"] = 0.015
+            else:  # debug variables: no learning change, a display toggle
+                show_debug = st.toggle("show", value=True, key="ppo_t_debug")
+
+with st.expander("The other 21 of the 37 details: where they live and why not here"):
+    st.dataframe(
+        pd.DataFrame(CHECKLIST, columns=["detail", "name", "where (CleanRL / Baselines)", "why not on CartPole"]),
+        hide_index=True, width="stretch",
+    )
+
+# ---------------------------------------------------------------------------------------------
+# the ablation
+# ---------------------------------------------------------------------------------------------
+
+st.header("Ablation")
+c1, c2, c3 = st.columns([3, 1, 1])
+with c1:
+    chosen = st.multiselect(
+        "variants", list(VARIANT_IDS), default=url_variants, format_func=VARIANT_IDS.get, key="ppo_variants",
+    )
+with c2:
+    n_seeds = st.slider("seeds", 1, 10, url_seeds, key="ppo_seeds")
+with c3:
+    budget = st.select_slider("steps per run", BUDGETS, value=url_budget, key="ppo_budget",
+                              format_func=lambda b: f"{b // 1000}k")
+
+settings_error = None
+configs, names = [], []
+try:
+    for vid in chosen:
+        configs.append(variant_config(vid, budget))
+        names.append(VARIANT_IDS[vid])
+    if custom_changes:
+        custom = PPOConfig(total_timesteps=budget).replace(**custom_changes)
+        if custom not in configs:
+            configs.append(custom)
+            names.append("your toggles")
+    seeds = list(range(1, n_seeds + 1))
+    check_inputs(configs, seeds)
+except ValueError as err:
+    settings_error = err
+    show_error(err, "Settings")
+
+flip_list = sorted(k for k in custom_changes if k in URL_FLIPS)
+set_query(v=",".join(chosen), seeds=n_seeds, budget=budget, custom=",".join(flip_list))
+
+is_default = (
+    list(chosen) == list(DEFAULT_VARIANTS) and not custom_changes and n_seeds == DEFAULT_SEEDS and budget == DEFAULT_BUDGET
+)
+key = "ppo:" + json.dumps(
+    {"configs": [c.to_dict() for c in configs], "names": names, "seeds": n_seeds, "budget": budget}, sort_keys=True
+)
+runs = len(configs) * n_seeds
+st.caption(
+    f"{len(configs)} variant(s) × {n_seeds} seed(s) = {runs} runs of {budget:,} steps, trained as one batched "
+    f"computation on {page_device()}."
+)
+train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=settings_error is not None)
+
+
+@st.cache_data(show_spinner=False)
+def _precomputed(mtime: float) -> dict | None:
+    if not RESULTS.is_file():
+        return None
+    return json.loads(RESULTS.read_text())
+
+
+def _render(payload: dict, final: bool) -> None:
+    grid = payload["grid"]
+    aggs = {name: analysis.aggregate(s, grid) for name, s in payload["runs"].items()}
+    st.plotly_chart(learning_curves(aggs), width="stretch", key=None if not final else "ppo_curves")
+    if not final:
+        return
+    rows = []
+    for name, a in aggs.items():
+        reach = "—" if a["reached_475"] == 0 else f"{a['steps_to_475']:,.0f} ({a['reached_475']}/{a['runs']} runs)"
+        rows.append({
+            "variant": name,
+            "last-20 return (mean ± 95% CI)": f"{a['last20_mean']:.1f} ± {a['last20_ci']:.1f}" if a["runs"] > 1 else f"{a['last20_mean']:.1f}",
+            "steps to 475": reach,
+            "AUC (mean return over training)": f"{a['auc_mean']:.1f}",
+        })
+    st.subheader("Final scores")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if show_debug:
+        st.subheader("Debug variables (mean over the last 10% of training)")
+        st.dataframe(
+            pd.DataFrame([{"variant": n, **{k: round(v, 4) for k, v in a["debug"].items()}} for n, a in aggs.items()]),
+            hide_index=True, width="stretch",
+        )
+    st.download_button(
+        "Download curves (CSV)", analysis.curves_csv(payload["runs"], grid), file_name="ppo_ablation_curves.csv",
+        mime="text/csv", key="ppo_csv",
+    )
+
+
+def _job_fn(configs, names, seeds, budget, device):
+    def fn(report):
+        grid = analysis.step_grid(budget)
+
+        def cb(frac, partial):
+            report(frac, {"grid": grid.tolist(), "runs": analysis.summarize(partial, names, seeds, grid)})
+
+        res = train(configs, seeds, device=device, callback=cb)
+        return {"grid": grid.tolist(), "runs": analysis.summarize(res, names, seeds, grid), "budget": budget}
+
+    return fn
+
+
+job = RUNNER.get(key)
+if train_clicked and settings_error is None:
+    job = RUNNER.submit(key, _job_fn(configs, names, seeds, budget, page_device()))
+
+st.header("Results")
+if job is not None:
+    if watch_job(job, lambda p: _render(p, final=False), f"Training {runs} runs"):
+        _render(job.result, final=True)
+elif is_default and _precomputed(RESULTS.stat().st_mtime if RESULTS.is_file() else 0.0) is not None:
+    pre = _precomputed(RESULTS.stat().st_mtime)
+    st.caption(f"Precomputed for the default settings (results/ppo_default.json, {pre.get('seconds', '?')} s to train).")
+    _render(pre, final=True)
+else:
+    st.info("Press **Train** to run these settings (a classroom pressing it together trains once and all watch it).")

@@ -1,0 +1,136 @@
+"""Learning-curve statistics for PPO ablations: per-run summaries, across-seed means with 95% CIs, CSV.
+
+A run's curve at step ``s`` is the mean return of its last ``window`` (20) episodes that ended
+by ``s`` — the same statistic as the final score, so the curve's last point is the table's value.
+Across seeds: mean and the 95% Student-t interval ``mean ± t_{0.975, n−1} · sd / √n``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+from scipy import stats as _st
+
+WINDOW = 20
+SOLVED = 475.0
+DEBUG_SHOWN = ("approx_kl", "clipfrac", "explained_variance", "entropy")
+
+
+def step_grid(budget: int, points: int = 50) -> np.ndarray:
+    """``points`` evenly spaced steps ``budget/points, …, budget`` (int)."""
+    return np.linspace(budget / points, budget, points).round().astype(np.int64)
+
+
+def running_return(episode_steps, episode_returns, grid, window: int = WINDOW) -> np.ndarray:
+    """Mean of the last ``window`` episode returns ended by each grid step; NaN before the first episode."""
+    steps = np.asarray(episode_steps)
+    rets = np.asarray(episode_returns, dtype=np.float64)
+    csum = np.concatenate([[0.0], np.cumsum(rets)])
+    n = np.searchsorted(steps, np.asarray(grid), side="right")  # episodes ended by each grid step
+    lo = np.maximum(n - window, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (csum[n] - csum[lo]) / (n - lo)
+    out[n == 0] = np.nan
+    return out
+
+
+def steps_to_threshold(episode_steps, episode_returns, threshold: float = SOLVED, window: int = WINDOW) -> float:
+    """First step at which the mean of the last ``window`` returns reaches ``threshold`` (NaN if never)."""
+    rets = np.asarray(episode_returns, dtype=np.float64)
+    if len(rets) < window:
+        return math.nan
+    csum = np.concatenate([[0.0], np.cumsum(rets)])
+    means = (csum[window:] - csum[:-window]) / window  # means[i] = episodes i .. i+window-1
+    hit = np.nonzero(means >= threshold)[0]
+    return float(np.asarray(episode_steps)[hit[0] + window - 1]) if len(hit) else math.nan
+
+
+def run_summary(result, grid) -> dict:
+    """Compact, JSON-ready summary of one ``TrainResult`` on a step grid."""
+    curve = running_return(result.episode_steps, result.episode_returns, grid)
+    last = result.episode_returns[-WINDOW:]
+    it_steps = np.asarray(result.iteration_steps)
+    debug = {}
+    for k in DEBUG_SHOWN:
+        v = np.asarray(result.debug.get(k, []), dtype=np.float64)
+        if len(v):
+            idx = np.clip(np.searchsorted(it_steps, grid, side="right") - 1, 0, len(v) - 1)
+            debug[k] = [None if not np.isfinite(x) else round(float(x), 6) for x in v[idx]]
+    return {
+        "seed": int(result.seed),
+        "curve": [None if not np.isfinite(x) else round(float(x), 3) for x in curve],
+        "last20": float(np.mean(last)) if len(last) else math.nan,
+        "steps_to_475": steps_to_threshold(result.episode_steps, result.episode_returns),
+        "debug": debug,
+    }
+
+
+def mean_ci(x, axis: int = 0, level: float = 0.95):
+    """Mean and half-width of the Student-t confidence interval over ``axis`` (NaNs ignored)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = np.sum(np.isfinite(x), axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.nanmean(x, axis=axis) if x.size else np.nan
+        sd = np.nanstd(x, axis=axis, ddof=1) if x.size else np.nan
+        t = _st.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+        half = np.where(n > 1, t * sd / np.sqrt(np.maximum(n, 1)), np.nan)
+    return m, half
+
+
+def _arr(values):
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def aggregate(summaries: list[dict], grid) -> dict:
+    """Across-seed statistics of one variant from its runs' :func:`run_summary` dicts."""
+    grid = np.asarray(grid)
+    curves = np.stack([_arr(s["curve"]) for s in summaries]) if summaries else np.zeros((0, len(grid)))
+    mean, half = mean_ci(curves, axis=0)
+    last, last_h = mean_ci([s["last20"] for s in summaries])
+    reach = np.array([s["steps_to_475"] for s in summaries], dtype=np.float64)
+    # area under the curve, normalised to [0, 500]: the average return over training
+    auc_runs = np.nanmean(np.where(np.isfinite(curves), curves, 0.0), axis=1) if len(curves) else np.array([])
+    auc, auc_h = mean_ci(auc_runs)
+    debug = {}
+    for k in DEBUG_SHOWN:
+        rows = [_arr(s["debug"][k]) for s in summaries if k in s.get("debug", {})]
+        if rows:
+            tail = np.stack(rows)[:, -max(1, len(grid) // 10):]  # last 10% of training
+            debug[k] = float(np.nanmean(tail)) if np.isfinite(tail).any() else math.nan
+    return {
+        "grid": grid.tolist(),
+        "mean": mean.tolist(),
+        "lo": (mean - half).tolist(),
+        "hi": (mean + half).tolist(),
+        "last20_mean": float(last),
+        "last20_ci": float(last_h),
+        "reached_475": int(np.isfinite(reach).sum()),
+        "runs": len(summaries),
+        "steps_to_475": float(np.nanmean(reach)) if np.isfinite(reach).any() else math.nan,
+        "auc_mean": float(auc),
+        "auc_ci": float(auc_h),
+        "debug": debug,
+    }
+
+
+def summarize(results, names: list[str], seeds: list[int], grid) -> dict[str, list[dict]]:
+    """Group ``train`` results (configs outer, seeds inner) into ``{variant name: [run summaries]}``."""
+    out: dict[str, list[dict]] = {}
+    for i, name in enumerate(names):
+        out[name] = [run_summary(r, grid) for r in results[i * len(seeds) : (i + 1) * len(seeds)]]
+    return out
+
+
+def curves_csv(runs: dict[str, list[dict]], grid) -> str:
+    """CSV with one row per (variant, seed, step): the run's running last-20 return."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["variant", "seed", "step", "return_last20"])
+    for name, summaries in runs.items():
+        for s in summaries:
+            for step, v in zip(grid, s["curve"]):
+                w.writerow([name, s["seed"], int(step), "" if v is None else v])
+    return buf.getvalue()
