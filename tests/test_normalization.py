@@ -554,6 +554,13 @@ def test_ppo_batch_shapes():
     assert "rollout_batch" in source or "substitute" in source
 
 
+def test_ppo_batch_rejects_too_many_updates():
+    with pytest.raises(ValueError, match="PPO updates"):
+        N.ppo_batch(0, updates=N.MAX_PPO_UPDATES + 1, device=CPU)
+    with pytest.raises(ValueError, match="PPO updates"):
+        N.ppo_batch(0, updates=-1, device=CPU)
+
+
 def test_substitute_ppo_batch_gae():
     b = N._substitute_ppo_batch(0, CPU, num_envs=2, num_steps=40)
     assert b["advantages"].shape == (40, 2)

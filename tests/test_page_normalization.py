@@ -156,3 +156,4 @@ def test_link_opens_panel_with_settings():
     assert_clean(page, "garbage link")
     assert len(page.warning) >= 2
     assert page.selectbox(key="nz_kind").value == "drifting"
+

@@ -974,22 +974,30 @@ def minibatch_size_effect(advantages, sizes: Sequence[int], seed: int = 0) -> di
     return {k: torch.tensor(v, dtype=torch.float64) for k, v in rows.items()}
 
 
-def ppo_batch(seed: int = 0, device=None) -> tuple[dict, str]:
-    """One rollout of the PPO lesson's agent at its default configuration, before training.
+MAX_PPO_UPDATES = 50
+"""Server cap on the PPO updates run before collecting the lesson's batch."""
+
+
+def ppo_batch(seed: int = 0, updates: int = 0, device=None) -> tuple[dict, str]:
+    """One rollout of the PPO lesson's agent (default configuration) after ``updates`` PPO updates.
 
     Returns ``(batch, source)`` where batch has ``obs (T, E, 4)``, ``rewards, dones, values,
     advantages, returns (T, E)``. Uses ``toolbox.ppo.train.rollout_batch``; if the PPO lesson is
     not available, an honest substitute: CartPole under a random policy with a zero value
-    function, advantages by GAE (γ = 0.99, λ = 0.95) computed here.
+    function, advantages by GAE (γ = 0.99, λ = 0.95) computed here (``updates`` must then be 0).
     """
+    n = _check_int(updates, "the number of PPO updates", 0, MAX_PPO_UPDATES)
     dev = _device(device)
     try:
         from toolbox.ppo.config import PPOConfig  # type: ignore
         from toolbox.ppo.train import rollout_batch  # type: ignore
     except ImportError:
+        if n:
+            raise ValueError("training the PPO agent needs the PPO lesson (toolbox.ppo), which is not available.") from None
         return _substitute_ppo_batch(seed, dev), "substitute: random policy, zero value, GAE on the batched CartPole"
-    batch = rollout_batch(PPOConfig(), seed, train_iterations=0, device=dev)
-    return {k: torch.as_tensor(v) for k, v in batch.items()}, "toolbox.ppo.train.rollout_batch (untrained agent, default config)"
+    batch = rollout_batch(PPOConfig(), int(seed), train_iterations=n, device=dev)
+    agent = "untrained agent" if n == 0 else f"agent after {n} PPO updates"
+    return {k: torch.as_tensor(v) for k, v in batch.items()}, f"toolbox.ppo.train.rollout_batch ({agent}, default config)"
 
 
 def gae(rewards, values, dones, last_value, gamma: float = 0.99, gae_lambda: float = 0.95) -> torch.Tensor:

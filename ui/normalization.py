@@ -69,21 +69,19 @@ def scales(kind: str, num_envs: int, steps: int, length: float, reward_clip, see
     return N.return_scales(r, d, N.GAMMA_SWEEP, reward_clip=reward_clip)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner="Collecting a PPO batch…", max_entries=8)
 def ppo_batch(seed: int, device: str):
-    return N.ppo_batch(seed, device=device)
+    return N.ppo_batch(seed, 0, device=device)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def minibatches(seed: int, num_minibatches: int, device: str):
-    batch, _ = ppo_batch(seed, device)
-    return N.minibatch_advantages(batch["advantages"], num_minibatches, seed)
+def minibatches(advantages, num_minibatches: int, seed: int):
+    return N.minibatch_advantages(advantages, num_minibatches, seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def size_effect(seed: int, device: str):
-    batch, _ = ppo_batch(seed, device)
-    return N.minibatch_size_effect(batch["advantages"], MINIBATCH_SIZES, seed)
+@st.cache_data(show_spinner=False, max_entries=16)
+def size_effect(advantages, seed: int):
+    return N.minibatch_size_effect(advantages, MINIBATCH_SIZES, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -312,27 +310,35 @@ def advantages_panel() -> None:
             "**Minibatch size matters**: a minibatch's mean and std are estimates; with few "
             "samples they are noisy, so the same advantage gets a different normalized value "
             "(even a different sign) in a different minibatch, and a minibatch of 1 has no std at "
-            "all. CleanRL's CartPole default is 4 minibatches of 128. Source: Huang et al. 2022 "
+            "all. CleanRL's CartPole default is 4 minibatches of 128. This batch comes from the "
+            "untrained agent: its value function predicts ≈ 0, so the raw advantages are large and "
+            "positive, and only normalization tells the policy which actions were better than "
+            "average. Source: Huang et al. 2022 "
             "(detail: normalization of advantages)."
         )
     with right:
         try:
             batch, source = ppo_batch(int(aseed), _dev())
-            mb = minibatches(int(aseed), int(n_mb), _dev())
+            adv = batch["advantages"].cpu().numpy()
+            mb = minibatches(adv, int(n_mb), int(aseed))
         except ValueError as err:
             show_error(err, "advantage normalization")
-        else:
-            idx = st.slider("minibatch shown", 0, int(n_mb) - 1, 0, key="nz_adv_idx") if n_mb > 1 else 0
-            st.plotly_chart(FN.advantage_histogram_figure(mb.raw[idx], mb.normalized[idx], idx), key="nz_fig_adv")
-            m = st.columns(4)
-            m[0].metric("minibatch size", f"{mb.raw.shape[1]}")
-            m[1].metric("its mean / std", f"{float(mb.mean[idx]):.3g} / {float(mb.std[idx]):.3g}")
-            m[2].metric("signs flipped", f"{float(mb.sign_flips[idx]):.0%}")
-            m[3].metric("vs whole-batch normalization", f"{float(mb.deviation[idx]):.3g}",
-                        help="mean |per-minibatch normalized − whole-batch normalized|")
-            st.plotly_chart(FN.minibatch_stats_figure(mb), key="nz_fig_mbstats")
-            st.plotly_chart(FN.minibatch_size_figure(size_effect(int(aseed), _dev())), key="nz_fig_mbsize")
-            st.caption(f"Batch: {tuple(batch['advantages'].shape)} advantages (steps × environments) from {source}.")
+            return
+        idx = st.slider("minibatch shown", 0, int(n_mb) - 1, 0, key="nz_adv_idx") if n_mb > 1 else 0
+        st.plotly_chart(FN.advantage_histogram_figure(mb.raw[idx], mb.normalized[idx], idx), key="nz_fig_adv")
+        m = st.columns(3)
+        m[0].metric("minibatch size", f"{mb.raw.shape[1]}")
+        m[1].metric("minibatch mean", f"{float(mb.mean[idx]):.3g}")
+        m[2].metric("minibatch std", f"{float(mb.std[idx]):.3g}")
+        m = st.columns(3)
+        m[0].metric("signs flipped", f"{float(mb.sign_flips[idx]):.0%}",
+                    help="advantages whose sign changes when the minibatch mean is subtracted")
+        m[1].metric("vs whole-batch normalization", f"{float(mb.deviation[idx]):.3g}",
+                    help="mean |per-minibatch normalized − whole-batch normalized|")
+        st.plotly_chart(FN.minibatch_stats_figure(mb), key="nz_fig_mbstats")
+        st.plotly_chart(FN.minibatch_size_figure(size_effect(adv, int(aseed))), key="nz_fig_mbsize")
+        st.caption(f"Batch: {tuple(batch['advantages'].shape)} advantages (steps × environments) from {source}.")
+
 
 # ---- ⑤ BatchNorm in the DIAL C-Net ----------------------------------------------------------
 
