@@ -86,12 +86,12 @@ device = page_device()
 
 # ------------------------------------------------------------------ 1. C-Net
 st.header("1 · The C-Net: embed every input, then add")
+st.latex(r"z^a_t = \mathrm{Emb}_{\text{agent}}(a) + \mathrm{Emb}_{\text{obs}}(o^a_t) + "
+         r"\mathrm{Emb}_{\text{act}}(u^a_{t-1}) + \mathrm{MLP}\big(m_{t-1}\big)")
+st.latex(r"h^a_t = \mathrm{GRU}_2(z^a_t, h^a_{t-1}),\quad [Q(\tau^a_t,\cdot),\, m^a_t] = "
+         r"\mathrm{Lin}\!\circ\!\mathrm{ReLU}\!\circ\!\mathrm{BN}\!\circ\!\mathrm{Lin}(h^a_t)")
 left, right = st.columns([2, 3])
 with left:
-    st.latex(r"z^a_t = \mathrm{Emb}_{\text{agent}}(a) + \mathrm{Emb}_{\text{obs}}(o^a_t) + "
-             r"\mathrm{Emb}_{\text{act}}(u^a_{t-1}) + \mathrm{MLP}\big(m_{t-1}\big)")
-    st.latex(r"h^a_t = \mathrm{GRU}_2(z^a_t, h^a_{t-1}),\quad [Q(\tau^a_t,\cdot),\, m^a_t] = "
-             r"\mathrm{Lin}\!\circ\!\mathrm{ReLU}\!\circ\!\mathrm{BN}\!\circ\!\mathrm{Lin}(h^a_t)")
     mode = st.radio("Input layer", ["sum", "concat"], key="cnet_mode", horizontal=True,
                     index=["sum", "concat"].index(query_value("mode", "sum", str, ["sum", "concat"])),
                     format_func=lambda m: {"sum": "embeddings added (paper)", "concat": "raw inputs concatenated"}[m])
@@ -106,7 +106,7 @@ with left:
     net = CNet(n_agents=3, input_mode=mode)
     shapes = pd.DataFrame([{"stage": s, "shape (96 rows = 32 episodes × 3 agents)": str(tuple(sh))}
                            for s, sh in net.stage_shapes(96)])
-    st.dataframe(shapes, hide_index=True, width="stretch")
+    st.table(shapes.set_index("stage"))
     n_params = sum(p.numel() for p in net.parameters())
     st.caption(f"{n_params:,} parameters. One forward pass serves every agent of every episode (parameter sharing).")
 with right:
@@ -122,21 +122,23 @@ if series:
 
 # ------------------------------------------------------------------ 2. DRU
 st.header("2 · The DRU: noisy while learning, one bit when acting")
+st.latex(r"\mathrm{DRU}(m) = \begin{cases} \sigma_{\text{logistic}}\big(m + \mathcal{N}(0, \sigma^2)\big) "
+         r"& \text{centralised training} \\ \mathbb{1}\{m > 0\} & \text{decentralised execution}\end{cases}")
 left, right = st.columns([2, 3])
 with left:
-    st.latex(r"\mathrm{DRU}(m) = \begin{cases} \sigma_{\text{logistic}}\big(m + \mathcal{N}(0, \sigma^2)\big) "
-             r"& \text{centralised training} \\ \mathbb{1}\{m > 0\} & \text{decentralised execution}\end{cases}")
     sigma = st.slider("Noise σ", 0.0, 5.0, float(query_value("sigma", 2.0, float, lambda v: 0 <= v <= 5)),
                       0.25, key="dru_sigma")
     set_query(sigma=sigma)
     m_values = (-4.0, -1.0, 0.5, 1.0, 4.0)
     dist = dru_figure_data(sigma, m_values)
-    st.metric("P(training message lands on the other side of ½ than the bit), m = 1", f"{dist['p_flip'][3]:.1%}")
+    st.metric("Flip probability at m = 1", f"{dist['p_flip'][3]:.1%}",
+              help="P(the noisy training message lands on the other side of ½ than the execution bit)")
     st.latex(r"P(\text{flip}) = \Phi(-|m|/\sigma)")
     st.markdown(
         "Noise makes a message near 0 unreliable, so the speaker is pushed to send |m| large — "
         "values that survive rounding. With **σ = 0** nothing punishes m ≈ 0: the agents can agree on "
-        "*shades* of grey during training, and the protocol breaks when it is rounded at execution."
+        "*shades* of grey during training, and the protocol can break when it is rounded at execution "
+        "(compare the σ = 0 curves below: seeds that happen to find large |m| survive, others do not)."
     )
 with right:
     st.plotly_chart(figs.dru_distribution(dist, m_values, sigma), key="fig_dru")

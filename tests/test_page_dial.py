@@ -29,9 +29,9 @@ def test_cnet_mode_switches_graph_and_shapes(at):
     at.radio(key="cnet_mode").set_value("concat").run()
     assert_clean(at, "concat")
     assert at.query_params["mode"] == ["concat"] or at.query_params["mode"] == "concat"
-    assert any("input_layer" in str(df.value) for df in at.dataframe)
+    assert any("input_layer" in str(t.value) for t in at.table)
     at.radio(key="cnet_mode").set_value("sum").run()
-    assert any("agent_embed" in str(df.value) for df in at.dataframe)
+    assert any("agent_embed" in str(t.value) for t in at.table)
 
 
 def test_dru_slider_changes_flip_probability(at):

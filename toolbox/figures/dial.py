@@ -45,7 +45,10 @@ def dru_distribution(dist: dict, m_values: Sequence[float], sigma: float) -> go.
         bit = float(dist["exec"][i])
         fig.add_trace(go.Scatter(x=[bit], y=[0], mode="markers", marker=dict(symbol="diamond", size=14, color=color),
                                  name=f"m = {m:g} at execution: {bit:g}"))
-    base_layout(fig, f"DRU output distribution, σ = {sigma:g}", "message received by the listener", "density")
+    base_layout(fig, f"DRU output distribution, σ = {sigma:g}", "message received by the listener", "density",
+                height=420)
+    fig.update_layout(legend=dict(orientation="v", x=1.02, y=1.0, xanchor="left", yanchor="top"),
+                      margin=dict(r=190))
     return fig
 
 
