@@ -1,0 +1,57 @@
+"""The PPO details page under AppTest: precomputed default view, URL settings, bad inputs, a live training."""
+
+from __future__ import annotations
+
+from tests.apptest_helpers import assert_clean, open_page, texts
+
+PAGE = "pages/ppo_details.py"
+
+
+def test_default_view_is_precomputed_and_complete():
+    at = open_page(PAGE)
+    assert "Precomputed" in texts(at)
+    assert len(at.get("plotly_chart")) >= 1
+    frames = at.dataframe
+    assert len(frames) >= 3  # checklist, final scores, debug variables
+    scores = frames[1].value
+    assert "all on" in list(scores["variant"]) and "steps to 475" in scores.columns
+    assert len(at.latex) >= 16 and len(at.toggle) >= 14
+    assert at.query_params["budget"] == ["200000"] or at.query_params["budget"] == "200000"
+
+
+def test_url_settings_are_read_and_bad_ones_ignored():
+    at = open_page(PAGE, query={"v": "all,nogae", "seeds": "2", "budget": "25000"})
+    assert at.multiselect(key="ppo_variants").value == ["all", "nogae"]
+    assert at.slider(key="ppo_seeds").value == 2 and at.select_slider(key="ppo_budget").value == 25000
+    bad = open_page(PAGE, query={"v": "bogus", "seeds": "eleven", "budget": "7"})
+    assert len(bad.warning) >= 3
+    assert_clean(bad, "malformed URL")
+
+
+def test_bad_settings_show_an_error_and_the_page_keeps_working():
+    at = open_page(PAGE)
+    at.number_input(key="ppo_minibatches").set_value(3).run()
+    assert any("does not divide" in e.value for e in at.error)
+    assert at.button(key="ppo_train").disabled
+    at.number_input(key="ppo_minibatches").set_value(4)
+    at.number_input(key="ppo_ent_coef").set_value(-0.5).run()
+    assert any("ent_coef" in e.value for e in at.error)
+    at.number_input(key="ppo_ent_coef").set_value(0.01)
+    at.multiselect(key="ppo_variants").set_value([]).run()
+    assert any("at least one variant" in e.value for e in at.error)
+    assert_clean(at, "bad settings")
+
+
+def test_toggle_adds_custom_variant_and_train_streams_results():
+    at = open_page(PAGE)
+    at.multiselect(key="ppo_variants").set_value(["all"])
+    at.slider(key="ppo_seeds").set_value(1)
+    at.select_slider(key="ppo_budget").set_value(25000)
+    at.toggle(key="ppo_t_norm_obs").set_value(True).run()
+    assert "2 variant(s) × 1 seed(s)" in texts(at)
+    assert "norm_obs" in str(at.query_params["custom"])
+    at.button(key="ppo_train").click().run(timeout=180)
+    assert_clean(at, "after training")
+    assert not at.error
+    scores = at.dataframe[1].value
+    assert list(scores["variant"]) == ["all on", "your toggles"]
