@@ -45,7 +45,7 @@ SCENARIOS = {
     "① recompute: new seed, 100 batches × 16": on_panel("running", lambda at, i: at.number_input(key="nz_seed").set_value(1000 + i)),
     "① recompute: new seed, 500 batches × 64 (largest)": on_panel(
         "running",
-        lambda at, i: (at.slider(key="nz_batches").set_value(500), at.select_slider(key="nz_batch").set_value(64),
+        lambda at, i: (at.slider(key="nz_batches").set_value(500), at.select_slider(key="stream_batch_size").set_value(64),
                        at.number_input(key="nz_seed").set_value(2000 + i)),
     ),
     "③ recompute: new seed (trace + γ sweep, 500 steps × 8 envs)": on_panel(

@@ -49,7 +49,7 @@ def test_running_panel_controls_and_play(at):
         at.selectbox(key="nz_kind").set_value(kind).run()
         assert_clean(at, kind)
         assert at.query_params["kind"] == kind
-    at.select_slider(key="nz_batch").set_value(64).run()
+    at.select_slider(key="stream_batch_size").set_value(64).run()
     at.slider(key="nz_batches").set_value(20).run()
     at.slider(key="nz_step").set_value(5).run()
     assert_clean(at, "step")

@@ -98,7 +98,7 @@ def message_demo(bits: int, batch: int, steps: int, sigma: float, momentum: floa
 def running_panel() -> None:
     _init({
         "nz_kind": query_value("kind", "drifting", str, N.STREAM_KINDS),
-        "nz_batch": query_value("batch", 16, int, BATCH_SIZES),
+        "stream_batch_size": query_value("batch", 16, int, BATCH_SIZES),
         "nz_batches": query_value("batches", 100, int, lambda v: 10 <= v <= 500),
         "nz_clip": query_value("clip", 10.0, float, lambda v: v == v),
         "nz_eps": query_value("eps", 1e-8, float, lambda v: v == v),
@@ -109,7 +109,7 @@ def running_panel() -> None:
         kind = st.selectbox("distribution of the stream", N.STREAM_KINDS, key="nz_kind",
                             format_func=lambda k: f"{k}: {N.STREAM_DESCRIPTIONS[k]}")
         c1, c2 = st.columns(2)
-        batch = c1.select_slider("batch size B", BATCH_SIZES, key="nz_batch")
+        batch = c1.select_slider("batch size B", BATCH_SIZES, key="stream_batch_size")
         n_batches = c2.slider("number of batches", 10, 500, step=10, key="nz_batches")
         c3, c4, c5 = st.columns(3)
         clip = c3.number_input("clip c (0 = off)", step=1.0, key="nz_clip")
