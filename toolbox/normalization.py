@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -531,7 +532,6 @@ def normalize_advantages(adv, eps: float = 1e-8, dim: int | Sequence[int] | None
 # Lesson computations (what pages/normalization.py shows). Each returns tensors / dataclasses.
 # =============================================================================================
 
-from dataclasses import dataclass  # noqa: E402
 
 MAX_STREAM_SAMPLES = 1_000_000
 """Server cap on batches × batch size of a synthetic stream (keeps one page rerun cheap)."""
@@ -546,7 +546,7 @@ STREAM_DESCRIPTIONS = {
 
 
 def _check_int(value, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int,)) and not (hasattr(value, "__index__")):
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise ValueError(f"{name} must be a whole number between {low} and {high}; got {value!r}.")
     v = int(value)
     if not low <= v <= high:
