@@ -233,7 +233,7 @@ if configs:
                           f"Trained live on {device}: n = {n_agents}", "fig_curves_done")
             st.session_state["dial_job"] = job_key
     st.caption("Normalized test reward = reward of the greedy policy in execution mode (bits rounded, "
-               "BatchNorm on running statistics) divided by the oracle's reward, on 1,000 fresh episodes.")
+               "BatchNorm on each day's test-batch statistics, as the reference) divided by the oracle's reward, on 1,000 fresh episodes.")
 
 # Which trained DIAL team the protocol sections show: the live one if this session trained one.
 live = None

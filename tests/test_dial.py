@@ -330,3 +330,13 @@ def test_graph_source_names_the_cnet_parts():
     for part in ("agent_embed", "obs_embed", "action_embed", "message_mlp", "rnn", "head"):
         assert part in src
     assert "input_layer" in graph_source("concat")
+
+
+def test_evaluate_leaves_running_statistics_untouched():
+    c = DialConfig()
+    team = make_team(c, 0, "cpu")
+    before = {k: v.clone() for k, v in team.state_dict().items() if "running" in k}
+    evaluate(team, c, switch.sample_active(3, 200, torch.Generator().manual_seed(0)))
+    after = team.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in before.items())
+    assert all(m.momentum == 0.1 for m in team.modules() if isinstance(m, torch.nn.BatchNorm1d))

@@ -65,8 +65,11 @@ def decode_protocol(team: Team, config: DialConfig, n_episodes: int = 2000, seed
     }
 
 
-def replay_episode(team: Team, config: DialConfig, seed: int = 0, device=None) -> list[dict]:
+def replay_episode(team: Team, config: DialConfig, seed: int = 0, device=None, batch: int = 1000) -> list[dict]:
     """One greedy execution-mode episode, day by day (until the Tell or day T).
+
+    The episode is the first of ``batch`` played together, so that BatchNorm sees the same
+    population statistics as at test time.
 
     Each day: ``day``, ``in_room`` (agent index), ``light`` (bit received), ``m`` (pre-DRU
     message sent, DIAL; +-1 for a RIAL bit), ``bit_sent``, ``action`` ("None"/"Tell"),
@@ -76,7 +79,7 @@ def replay_episode(team: Team, config: DialConfig, seed: int = 0, device=None) -
     dev = resolve_device(device)
     c = config
     gen = torch.Generator(device=dev).manual_seed(seed)
-    active = sample_active(c.n_agents, 1, gen, dev)
+    active = sample_active(c.n_agents, batch, gen, dev)
     ev = evaluate(team, c, active)
     k = distinct_visitors(active, c.n_agents)[0]
     oracle = float(oracle_reward(active, c.n_agents)[0])
