@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 import torch
+from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElementKey
 
 from toolbox.device import resolve_device
 
@@ -88,7 +89,9 @@ def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, pol
     """Stream a shared background job (``toolbox.jobs.Job``) until it ends.
 
     Shows a progress bar and, each poll, calls ``render_partial(job.partial)`` inside one
-    placeholder (so a learning curve redraws in place). Every session that submitted the same
+    placeholder (so a learning curve redraws in place). ``render_partial`` runs many times in one
+    script run, so the elements it draws must not carry a ``key=`` (Streamlit rejects a key used
+    twice in a run). Every session that submitted the same
     key watches the same job. Returns True when the job finished successfully; on failure it
     shows the job's message with ``st.error`` and returns False.
     """
@@ -101,8 +104,11 @@ def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, pol
         state = " — queued: waiting for a free training slot" if job.status == "queued" else ""
         bar.progress(job.progress, text=f"{label}: {job.progress:.0%}{state}")
         if render_partial is not None and job.partial is not None and job.partial is not shown:
-            with area.container():
-                render_partial(job.partial)
+            try:
+                with area.container():
+                    render_partial(job.partial)
+            except (StreamlitDuplicateElementId, StreamlitDuplicateElementKey):
+                pass  # this drawing already exists in this run (same content or key): keep it
             shown = job.partial
         time.sleep(poll_s)
     bar.empty()
