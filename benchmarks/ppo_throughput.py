@@ -26,9 +26,9 @@ GRID_VARIANTS = ("all", "novec", "noorth", "eps8", "noanneal", "nogae", "nomb", 
                  "noent", "nogradclip")
 
 
-def timed(configs, seeds) -> tuple[float, list]:
+def timed(configs, seeds, threads=None) -> tuple[float, list]:
     t0 = time.perf_counter()
-    res = train(configs, seeds, device="cpu")
+    res = train(configs, seeds, device="cpu", num_threads=threads)
     return time.perf_counter() - t0, res
 
 
@@ -36,22 +36,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=500_000)
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = leave the default)")
+    ap.add_argument("--threads", type=int, default=0, help="train(num_threads=...) (0 = leave torch's default)")
     ap.add_argument("--skip-grid", action="store_true")
     ap.add_argument("--skip-single", action="store_true")
     a = ap.parse_args()
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, {a.steps:,} steps per run")
+    threads = a.threads or None
+    print(f"torch {torch.__version__}, {a.threads or torch.get_num_threads()} intra-op threads, {a.steps:,} steps per run")
     cleanrl_sps = 500_000 / CLEANRL_SECONDS_500K
     if not a.skip_single:
-        secs, _ = timed([variant_config("all", a.steps)], [1])
+        secs, _ = timed([variant_config("all", a.steps)], [1], threads)
         sps = a.steps / secs
         print(f"1 run   : {secs:7.1f} s  {sps:10,.0f} steps/s  ({sps / cleanrl_sps:5.1f}x CleanRL's {cleanrl_sps:,.0f})")
     if not a.skip_grid:
         configs = [variant_config(v, a.steps) for v in GRID_VARIANTS]
         seeds = list(range(1, a.seeds + 1))
-        secs, _ = timed(configs, seeds)
+        secs, _ = timed(configs, seeds, threads)
         n = len(configs) * len(seeds)
         sps = n * a.steps / secs
         print(f"{n} runs: {secs:7.1f} s  {sps:10,.0f} steps/s aggregate  ({sps / cleanrl_sps:5.1f}x CleanRL)")

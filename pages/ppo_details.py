@@ -200,7 +200,9 @@ def _job_fn(configs, names, seeds, budget, device):
         def cb(frac, partial):
             report(frac, {"grid": grid.tolist(), "runs": analysis.summarize(partial, names, seeds, grid)})
 
-        res = train(configs, seeds, device=device, callback=cb)
+        # 1 intra-op thread: the hot loop is tiny ops, and on a shared server OpenMP threads waiting for
+        # each other cost up to 9x (benchmarks/ppo_throughput.py); per job thread, so nothing else changes
+        res = train(configs, seeds, device=device, callback=cb, num_threads=1)
         return {"grid": grid.tolist(), "runs": analysis.summarize(res, names, seeds, grid), "budget": budget}
 
     return fn

@@ -260,3 +260,11 @@ def test_short_run_learns_cartpole():
     res = train(PPOConfig(total_timesteps=40_960), [1, 2, 3], device="cpu")
     last20 = [float(r.episode_returns[-20:].mean()) for r in res]
     assert np.mean(last20) > 100 and min(last20) > 50, last20
+
+
+def test_num_threads_is_restored_and_checked():
+    before = torch.get_num_threads()
+    res = train(PPOConfig(total_timesteps=512), [0], device="cpu", num_threads=1)
+    assert torch.get_num_threads() == before and len(res) == 1
+    with pytest.raises(ValueError, match="num_threads"):
+        train(PPOConfig(total_timesteps=512), [0], device="cpu", num_threads=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 
 import numpy as np
 from scipy import stats as _st
@@ -72,7 +73,8 @@ def mean_ci(x, axis: int = 0, level: float = 0.95):
     """Mean and half-width of the Student-t confidence interval over ``axis`` (NaNs ignored)."""
     x = np.asarray(x, dtype=np.float64)
     n = np.sum(np.isfinite(x), axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a single seed has no spread: NaN half-width
         m = np.nanmean(x, axis=axis) if x.size else np.nan
         sd = np.nanstd(x, axis=axis, ddof=1) if x.size else np.nan
         t = _st.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
