@@ -136,9 +136,11 @@ with left:
     st.latex(r"P(\text{flip}) = \Phi(-|m|/\sigma)")
     st.markdown(
         "Noise makes a message near 0 unreliable, so the speaker is pushed to send |m| large — "
-        "values that survive rounding. With **σ = 0** nothing punishes m ≈ 0: the agents can agree on "
-        "*shades* of grey during training, and the protocol can break when it is rounded at execution "
-        "(compare the σ = 0 curves below: seeds that happen to find large |m| survive, others do not)."
+        "values that survive rounding: in Part 5, with σ = 2 the sent messages split into two "
+        "clusters far from 0. With **σ = 0** nothing pushes them apart: in the precomputed runs they "
+        "stay within about ±2 of 0, a code of *shades*. On this small riddle it still survives "
+        "rounding — most likely because the listener's BatchNorm rescales whatever spread the messages have; the "
+        "DRU's point is that robustness to rounding is trained in rather than left to luck."
     )
 with right:
     st.plotly_chart(figs.dru_distribution(dist, m_values, sigma), key="fig_dru")
