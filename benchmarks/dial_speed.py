@@ -14,8 +14,9 @@ Prints
   torch) over a few batches, and the ratio.
 Timings on a shared 2-core machine are noisy; run under the lock and read the load printed.
 On a loaded machine torch's OpenMP threads spin-wait for each other and a 2-thread run can be
-30x slower than a 1-thread one; this script therefore sets ``OMP_WAIT_POLICY=PASSIVE`` (unless
-set) and takes ``--threads`` to compare (default: torch's default).
+30x slower than a 1-thread one; ``--passive`` sets ``OMP_WAIT_POLICY=PASSIVE`` (better under
+load, about 3x slower on a quiet machine because every small op waits for sleeping threads) and
+``--threads N`` compares thread counts (default: torch's default).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must precede the first torch import
+if "--passive" in sys.argv:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # must precede the first torch import
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -88,6 +90,7 @@ def main() -> None:
     ap.add_argument("--reference", default=None)
     ap.add_argument("--reference-batches", type=int, default=30)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE (read before argparse)")
     ap.add_argument("--skip-n4", action="store_true")
     ap.add_argument("--skip-n3", action="store_true")
     ap.add_argument("--n4-from-results", action="store_true",
