@@ -14,6 +14,32 @@ from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElem
 from toolbox.device import resolve_device
 
 
+def leave_pages_directory_mode() -> bool:
+    """Make Streamlit route every URL through app.py's ``st.navigation``.
+
+    Why: Streamlit still treats a folder named ``pages/`` beside the entry script as a
+    version-1 multipage app, and decides so once per process. In that mode a fresh server whose
+    first visitor opens a shared link such as ``/dial`` runs ``pages/dial.py`` directly, without
+    app.py: no page config, no device sidebar, and an extra "app" entry in the navigation. We
+    keep the layout the project documents (``pages/``) and switch that legacy mode off. Returns
+    True when it was on (the current run was routed the legacy way and should be rerun).
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without this class has no legacy mode to leave
+        return False
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        return True
+    return False
+
+
+def ensure_navigation() -> None:
+    """Call at the top of every page: if this run bypassed app.py, rerun through it."""
+    if leave_pages_directory_mode():
+        st.rerun()
+
+
 def page_device() -> torch.device:
     """The device the pages compute on.
 
@@ -80,6 +106,7 @@ def set_query(**params: Any) -> None:
 
 def lesson_header(title: str, idea: str, papers: str) -> None:
     """The top of every lesson: title, the idea in one paragraph, and the papers it follows."""
+    ensure_navigation()
     st.title(title)
     st.markdown(idea)
     st.caption(f"📚 {papers}")

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 # For each lesson: the key of its main control and how to move it. Sliders move with the
 # keyboard (focus the thumb, press an arrow key), exactly as a person would.
 MAIN_CONTROLS: dict[str, dict] = {
-    "gumbel_softmax": {"key": "tau", "kind": "slider"},
+    "gumbel_softmax": {"key": "gs_tau", "kind": "slider"},
     "social_influence": {"key": "a_i", "kind": "auto"},
     "normalization": {"key": "stream_batch_size", "kind": "slider"},
     "dial": {"key": "dru_sigma", "kind": "slider"},
@@ -95,3 +95,24 @@ def test_lesson_page(page, server_url, lesson):
     after = main_text(page)
     assert after != before, f"moving {control['key']} changed nothing visible on {lesson.slug}"
     page.screenshot(path=str(ARTIFACTS / f"{lesson.slug}-moved.png"), full_page=True)
+
+
+def test_shared_link_on_a_fresh_server_goes_through_app(browser):
+    """A lecturer's link opened as the server's very first request still gets app.py's page
+    config, navigation and device sidebar (Streamlit's legacy pages/ routing is switched off)."""
+    from tests.e2e.conftest import streamlit_server
+
+    lesson = built_lessons()[0]
+    with streamlit_server("streamlit-e2e-fresh.log") as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        try:
+            page.goto(f"{url}/{lesson.slug}")
+            wait_idle(page, timeout_ms=120_000)
+            page.wait_for_selector('[data-testid="stSidebar"]', timeout=30_000)
+            sidebar = page.inner_text('[data-testid="stSidebar"]')
+            assert "Device:" in sidebar, sidebar[:300]
+            assert lesson.title.split()[0] in main_text(page)
+            assert_no_exception(page, f"fresh {lesson.slug}")
+        finally:
+            context.close()
