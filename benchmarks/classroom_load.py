@@ -1,29 +1,31 @@
-"""Classroom load: N students hit one server at once.
+"""Classroom load: N students open the same link on one real server at once.
 
-Every student session (an AppTest session in its own thread, all in this one process, so they
-share the module-level job runner and Streamlit's caches exactly like sessions of one
-``streamlit run`` server) does what a class does when the lecturer says "open the link":
+One ``streamlit run app.py`` server; N headless-Chromium sessions (one browser context each,
+driven concurrently through playwright's asyncio API) each do what a class does when the
+lecturer says "open the link":
 
-1. opens the Gumbel-Softmax, Social-influence and Normalization pages and moves a slider
-   (page latency measured per open / per rerun);
-2. opens DIAL and presses *Train now* with the same settings as everyone else;
-3. opens PPO and presses *Train* with the same settings as everyone else.
+1. open the Gumbel-Softmax page and move the temperature slider; open Social influence and
+   Normalization (page latency = time until Streamlit has finished rendering);
+2. open DIAL, set the same small budget as everyone, press *Train now*, wait for the result;
+3. open PPO with the same settings (from the URL), press *Train*, wait for the result.
 
-Printed: sessions served, errors, p50/p95 page latency, how many trainings actually ran (the
-runner must deduplicate identical requests: 1 per lesson), how long students waited for the
-shared training, and the process's peak RSS.
+Printed: sessions served, errors, p50/p95 page latency, how many trainings the server really
+ran (from the job runner's log: identical requests must run once, so 1 each), the longest wait
+for a shared training, and the server's peak RSS.
 
-    python benchmarks/classroom_load.py                 # 30 students, classroom-size budgets
-    python benchmarks/classroom_load.py --students 8 --quick
+    python benchmarks/classroom_load.py                   # 30 students
+    python benchmarks/classroom_load.py --students 4      # smoke run
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
-import resource
+import shutil
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,92 +33,144 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-os.environ.setdefault("RL_TOOLBOX_DEVICE", "cpu")
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from benchmarks.live_server import peak_rss_mb, streamlit_server  # noqa: E402
 
-from toolbox.jobs import RUNNER  # noqa: E402
+CHROMIUM = os.environ.get("RL_TOOLBOX_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+IDLE_JS = "() => document.querySelector('[data-testid=\"stMain\"] h1') && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 
-APP = str(ROOT / "app.py")
+
+def chromium_path() -> str | None:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    return shutil.which("chromium")
 
 
-def _timed_run(at: AppTest, latencies: list[float]) -> None:
+async def _idle(page, timeout_ms: int) -> None:
+    await page.wait_for_timeout(250)
+    await page.wait_for_function(IDLE_JS, timeout=timeout_ms)
+    await page.wait_for_timeout(250)
+
+
+async def _wait_text(page, text: str, timeout_ms: int) -> None:
+    await page.wait_for_function(
+        "t => (document.querySelector('[data-testid=\"stMain\"]') || {innerText: ''}).innerText.includes(t)",
+        arg=text, timeout=timeout_ms,
+    )
+
+
+async def _check(page, where: str) -> None:
+    if await page.locator('[data-testid="stException"]').count():
+        raise RuntimeError(f"exception box on {where}")
+
+
+async def _visit(page, url: str, latencies: list[float], timeout_ms: int) -> None:
     t0 = time.perf_counter()
-    at.run()
+    await page.goto(url)
+    await _idle(page, timeout_ms)
     latencies.append(time.perf_counter() - t0)
-    if len(at.exception):
-        raise RuntimeError(at.exception[0].value)
+    await _check(page, url)
 
 
-def _open(at: AppTest, page: str, latencies: list[float]) -> None:
-    at.switch_page(page)
-    _timed_run(at, latencies)
-
-
-def student(settings: dict, latencies: list[float], waits: dict[str, list[float]], errors: list[str]) -> None:
+async def student(browser, base: str, settings: dict, out: dict) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    lat = out["latencies"]
     try:
-        at = AppTest.from_file(APP, default_timeout=1800)
-        _timed_run(at, latencies)
-
-        _open(at, "pages/gumbel_softmax.py", latencies)
-        tau = at.select_slider(key="gs_tau")
-        tau.set_value(float(tau.options[len(tau.options) // 3]))
-        _timed_run(at, latencies)
-
-        _open(at, "pages/social_influence.py", latencies)
-        _open(at, "pages/normalization.py", latencies)
-
-        _open(at, "pages/dial.py", latencies)
-        at.number_input(key="curve_batches").set_value(settings["dial_batches"])
-        at.number_input(key="curve_seeds").set_value(settings["dial_seeds"])
-        _timed_run(at, latencies)
-        at.button(key="train_now").click()
+        await _visit(page, f"{base}/gumbel_softmax", lat, 120_000)
         t0 = time.perf_counter()
-        at.run()
-        waits["dial"].append(time.perf_counter() - t0)
-        if len(at.exception):
-            raise RuntimeError(at.exception[0].value)
+        slider = page.locator(".st-key-gs_tau input[type=range], .st-key-gs_tau [role=slider]").first
+        await slider.focus()
+        await slider.press("ArrowLeft")
+        await _idle(page, 120_000)
+        lat.append(time.perf_counter() - t0)
+        await _visit(page, f"{base}/social_influence", lat, 120_000)
+        await _visit(page, f"{base}/normalization", lat, 120_000)
 
-        _open(at, "pages/ppo_details.py", latencies)
-        at.select_slider(key="ppo_budget").set_value(settings["ppo_budget"])
-        at.slider(key="ppo_seeds").set_value(settings["ppo_seeds"])
-        _timed_run(at, latencies)
-        at.button(key="ppo_train").click()
+        await _visit(page, f"{base}/dial", lat, 120_000)
+        for key, value in (("curve_batches", settings["dial_batches"]), ("curve_seeds", settings["dial_seeds"])):
+            box = page.locator(f".st-key-{key} input").first
+            await box.fill(str(value))
+            await box.press("Enter")
+            await _idle(page, 120_000)
         t0 = time.perf_counter()
-        at.run()
-        waits["ppo"].append(time.perf_counter() - t0)
-        if len(at.exception):
-            raise RuntimeError(at.exception[0].value)
+        await page.locator(".st-key-train_now button").first.click()
+        await _wait_text(page, "Trained live", settings["train_timeout_ms"])
+        await _idle(page, 120_000)
+        out["dial_waits"].append(time.perf_counter() - t0)
+        await _check(page, "dial after Train now")
+        if "Trained live" not in await page.inner_text('[data-testid="stMain"]'):
+            raise RuntimeError("DIAL: no trained result shown")
+
+        await _visit(page, f"{base}/ppo_details?seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}",
+                     lat, 120_000)
+        t0 = time.perf_counter()
+        await page.locator(".st-key-ppo_train button").first.click()
+        await _wait_text(page, "Final scores", settings["train_timeout_ms"])
+        await _idle(page, 120_000)
+        out["ppo_waits"].append(time.perf_counter() - t0)
+        await _check(page, "ppo after Train")
+        if "Final scores" not in await page.inner_text('[data-testid="stMain"]'):
+            raise RuntimeError("PPO: no final scores shown")
     except Exception as err:  # noqa: BLE001 - counted and reported
-        errors.append(f"{type(err).__name__}: {err}")
+        out["errors"].append(f"{type(err).__name__}: {str(err)[:300]}")
+    finally:
+        await context.close()
 
 
-def run_load(students: int, settings: dict, stagger_s: float = 0.05) -> dict:
-    """Run the classroom scenario; returns the measured figures."""
-    before = {k for k in RUNNER._jobs}
-    latencies: list[float] = []
-    waits: dict[str, list[float]] = {"dial": [], "ppo": []}
-    errors: list[str] = []
-    threads = [threading.Thread(target=student, args=(settings, latencies, waits, errors)) for _ in range(students)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-        time.sleep(stagger_s)
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
-    new_jobs = [j for k, j in RUNNER._jobs.items() if k not in before]
-    lat = sorted(latencies)
+async def _run(base: str, students: int, settings: dict) -> dict:
+    from playwright.async_api import async_playwright
+
+    out = {"latencies": [], "dial_waits": [], "ppo_waits": [], "errors": []}
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=LAUNCH_ARGS, headless=True)
+        try:
+            await asyncio.gather(*(student(browser, base, settings, out) for _ in range(students)))
+        finally:
+            await browser.close()
+    return out
+
+
+def _run_in_thread(coro):
+    # A fresh event loop in its own thread: callers (pytest with playwright's sync API) may
+    # already have a loop running in this one.
+    result: dict = {}
+
+    def target() -> None:
+        result["value"] = asyncio.run(coro)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "value" not in result:
+        raise RuntimeError("the load run did not complete (see errors above)")
+    return result["value"]
+
+
+def run_load(students: int, settings: dict) -> dict:
+    """Serve ``students`` concurrent browser sessions from one fresh server; return the figures."""
+    settings = {"train_timeout_ms": 600_000, **settings}
+    with tempfile.TemporaryDirectory() as tmp:
+        job_log = Path(tmp) / "jobs.tsv"
+        with streamlit_server("streamlit-load.log", env={"RL_TOOLBOX_JOB_LOG": str(job_log)}) as (url, proc):
+            t0 = time.perf_counter()
+            out = _run_in_thread(_run(url, students, settings))
+            wall = time.perf_counter() - t0
+            rss = peak_rss_mb(proc.pid)
+        kinds = [line.split("\t")[1] for line in job_log.read_text().splitlines()] if job_log.exists() else []
+    lat = sorted(out["latencies"])
     return {
         "students": students,
-        "served": students - len(errors),
-        "errors": errors,
-        "page_runs": len(lat),
+        "served": students - len(out["errors"]),
+        "errors": out["errors"],
+        "page_loads": len(lat),
         "p50_ms": 1000 * statistics.median(lat) if lat else float("nan"),
         "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))] if lat else float("nan"),
-        "trainings_run": {p: sum(1 for j in new_jobs if j.key.startswith(p + ":")) for p in ("dial", "ppo")},
-        "training_wall_s": {p: max(waits[p]) if waits[p] else float("nan") for p in ("dial", "ppo")},
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "trainings_run": {k: kinds.count(k) for k in ("dial", "ppo")},
+        "longest_wait_s": {k: max(out[f"{k}_waits"], default=float("nan")) for k in ("dial", "ppo")},
+        "server_peak_rss_mb": rss,
         "wall_s": wall,
     }
 
@@ -124,26 +178,24 @@ def run_load(students: int, settings: dict, stagger_s: float = 0.05) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=30)
-    ap.add_argument("--quick", action="store_true", help="tiny training budgets (smoke run)")
+    ap.add_argument("--dial-batches", type=int, default=200)
+    ap.add_argument("--ppo-budget", type=int, default=50_000)
     args = ap.parse_args()
-    settings = (
-        dict(dial_batches=100, dial_seeds=1, ppo_budget=25_000, ppo_seeds=1)
-        if args.quick
-        else dict(dial_batches=600, dial_seeds=3, ppo_budget=100_000, ppo_seeds=3)
-    )
-    print(f"classroom load: {args.students} students, settings {settings}, {os.cpu_count()} cores")
+    if chromium_path() is None:
+        sys.exit("Chromium not found: apt-get install chromium")
+    settings = dict(dial_batches=args.dial_batches, dial_seeds=1, ppo_budget=args.ppo_budget, ppo_seeds=2)
+    print(f"classroom load: {args.students} browser sessions on one server, {os.cpu_count()} cores, {settings}")
     r = run_load(args.students, settings)
-    print(f"sessions served      : {r['served']}/{r['students']}  (errors: {len(r['errors'])})")
+    print(f"sessions served        : {r['served']}/{r['students']} (errors: {len(r['errors'])})")
     for e in r["errors"][:5]:
         print(f"  error: {e}")
-    print(f"page runs measured   : {r['page_runs']}")
-    print(f"page latency p50/p95 : {r['p50_ms']:.0f} ms / {r['p95_ms']:.0f} ms (30 sessions competing for the CPU)")
-    print(f"trainings actually run: DIAL {r['trainings_run']['dial']}, PPO {r['trainings_run']['ppo']} "
-          f"(asked for by {args.students} students each)")
-    print(f"longest wait for the shared training: DIAL {r['training_wall_s']['dial']:.1f} s, "
-          f"PPO {r['training_wall_s']['ppo']:.1f} s")
-    print(f"peak RSS             : {r['peak_rss_mb']:.0f} MB")
-    print(f"wall                 : {r['wall_s']:.1f} s")
+    print(f"page loads measured    : {r['page_loads']}")
+    print(f"page latency p50 / p95 : {r['p50_ms']:.0f} ms / {r['p95_ms']:.0f} ms")
+    print(f"trainings really run   : DIAL {r['trainings_run']['dial']}, PPO {r['trainings_run']['ppo']} "
+          f"(each requested by {args.students} students)")
+    print(f"longest shared wait    : DIAL {r['longest_wait_s']['dial']:.1f} s, PPO {r['longest_wait_s']['ppo']:.1f} s")
+    print(f"server peak RSS        : {r['server_peak_rss_mb']:.0f} MB")
+    print(f"wall                   : {r['wall_s']:.1f} s")
 
 
 if __name__ == "__main__":

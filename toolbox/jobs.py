@@ -57,6 +57,14 @@ def _default_concurrency() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+def _log_start(key: str) -> None:
+    # Lets a load test outside the server process count how many trainings really ran.
+    path = os.environ.get("RL_TOOLBOX_JOB_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.time():.3f}\t{key.split(':', 1)[0]}\t{len(key)}\n")
+
+
 class JobRunner:
     """Deduplicating, concurrency-limited background job runner (see module docstring)."""
 
@@ -107,6 +115,7 @@ class JobRunner:
         with self._slots:
             job.status = "running"
             job.started_at = time.time()
+            _log_start(job.key)
             try:
                 job.result = fn(report)
                 job.progress = 1.0

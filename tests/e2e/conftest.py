@@ -8,17 +8,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from benchmarks import live_server
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+ARTIFACTS.mkdir(parents=True, exist_ok=True)
 CHROMIUM = os.environ.get("RL_TOOLBOX_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -26,60 +24,17 @@ LAUNCH_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy in time")
-
-
 @contextlib.contextmanager
 def streamlit_server(log_name: str = "streamlit-e2e.log"):
     """Start ``streamlit run app.py`` on a free loopback port; yield its URL; stop it."""
-    _mkdirs()
-    port = _free_port()
-    env = dict(os.environ, RL_TOOLBOX_DEVICE="cpu", PYTHONUNBUFFERED="1")
-    with open(ROOT / "test-artifacts" / log_name, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with live_server.streamlit_server(log_name) as (url, _proc):
+        yield url
 
 
 @pytest.fixture(scope="session")
 def server_url():
     with streamlit_server() as url:
         yield url
-
-
-def _mkdirs() -> bool:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return True
 
 
 @pytest.fixture(scope="session")

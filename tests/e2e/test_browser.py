@@ -17,7 +17,7 @@ MAIN_CONTROLS: dict[str, dict] = {
     "social_influence": {"key": "a_i", "kind": "auto"},
     "normalization": {"key": "stream_batch_size", "kind": "slider"},
     "dial": {"key": "dru_sigma", "kind": "slider"},
-    "ppo_details": {"key": "ppo_view_variant", "kind": "auto"},
+    "ppo_details": {"key": "ppo_seeds", "kind": "slider"},
 }
 
 RUNNING = '[data-testid="stStatusWidget"]'
@@ -47,7 +47,7 @@ def move_control(page, key: str, kind: str) -> bool:
     container = page.locator(f".st-key-{key}")
     if container.count() == 0:
         return False
-    slider = container.locator('[role="slider"]')
+    slider = container.locator('input[type="range"], [role="slider"]')
     if kind in ("slider", "auto") and slider.count() > 0:
         slider.first.focus()
         for _ in range(3):
