@@ -9,9 +9,10 @@ import streamlit as st
 
 from toolbox.device import ENV_VAR, device_label
 from toolbox.lessons import built_lessons
-from ui.common import device_problem, leave_pages_directory_mode, page_device
+from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device
 
 leave_pages_directory_mode()
+mark_app_ran()
 
 SOURCE_URL = "https://github.com/rl-toolbox/rl-toolbox"
 

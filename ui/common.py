@@ -34,9 +34,21 @@ def leave_pages_directory_mode() -> bool:
     return False
 
 
+_NAV_SEEN = "_rl_toolbox_app_ran"
+
+
+def mark_app_ran() -> None:
+    """Called by app.py on every run: this session has been through the navigation."""
+    st.session_state[_NAV_SEEN] = True
+
+
 def ensure_navigation() -> None:
-    """Call at the top of every page: if this run bypassed app.py, rerun through it."""
-    if leave_pages_directory_mode():
+    """Call at the top of every page: a session's first run that bypassed app.py reruns through it.
+
+    Only a session that has never run app.py is rerun; a rerun would otherwise swallow the
+    click that triggered the current run.
+    """
+    if leave_pages_directory_mode() and not st.session_state.get(_NAV_SEEN):
         st.rerun()
 
 
