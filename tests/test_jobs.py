@@ -61,3 +61,14 @@ def test_finished_jobs_are_evicted_beyond_cap():
     for i in range(10):
         runner.submit(f"k{i}", lambda report: i).wait(5)
     assert len(runner._jobs) <= 4
+
+
+def test_jobs_run_with_one_torch_thread_and_leave_the_caller_alone():
+    import torch
+
+    before = torch.get_num_threads()
+    runner = JobRunner(max_concurrent=1)
+    job = runner.submit("threads", lambda report: torch.get_num_threads())
+    job.wait(5)
+    assert job.result == 1
+    assert torch.get_num_threads() == before

@@ -11,7 +11,7 @@ and ``job.result`` once ``job.done``. At most ``max_concurrent`` jobs compute at
 others wait in ``"queued"``. A ``ValueError`` raised by ``fn`` is kept as ``job.error`` (a
 message for the student); any other exception is kept with its type name.
 
-Pure Python (threading), no Streamlit: pages poll it, tests drive it directly.
+Plain threading, no Streamlit: pages poll it, tests drive it directly.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import torch
 
 ReportFn = Callable[[float, Any], None]
 
@@ -71,6 +73,8 @@ class JobRunner:
     def __init__(self, max_concurrent: int | None = None, max_kept: int = 32):
         self.max_concurrent = max_concurrent or _default_concurrency()
         self.max_kept = max_kept
+        env_threads = os.environ.get("RL_TOOLBOX_JOB_THREADS", "")
+        self.threads_per_job = int(env_threads) if env_threads.isdigit() and int(env_threads) > 0 else 1
         self._slots = threading.Semaphore(self.max_concurrent)
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -113,6 +117,11 @@ class JobRunner:
                 job.partial = partial
 
         with self._slots:
+            # The trainings are thousands of tiny tensor ops; with torch's default of one OpenMP
+            # thread per core they spin-wait against the server's page reruns and slow down
+            # many-fold on a small machine. One thread per job (set for this thread only) keeps
+            # a core free for the pages; more trainings use more cores through max_concurrent.
+            torch.set_num_threads(self.threads_per_job)
             job.status = "running"
             job.started_at = time.time()
             _log_start(job.key)
