@@ -60,6 +60,7 @@ st.caption(
     "differs from CleanRL's defaults). The ablation picker below has each detail off in turn ready-made."
 )
 base = PPOConfig()
+INVERTED_FIELDS = {"shared_network"}
 flipped = set(t for t in url_custom.split(",") if t)
 custom_changes: dict = {}
 show_debug = True
@@ -73,10 +74,12 @@ for d in DETAILS:
             st.code(d.code, language="python")
         with right:
             if d.field in BOOL_FIELDS:
-                default_on = bool(getattr(base, d.field))
+                # the detail "separate networks" is on when the config's shared_network is off
+                inverted = d.field in INVERTED_FIELDS
+                default_on = bool(getattr(base, d.field)) != inverted
                 on = st.toggle("on", value=default_on != (d.field in flipped), key=f"ppo_t_{d.field}")
                 if on != default_on:
-                    custom_changes[d.field] = on
+                    custom_changes[d.field] = on != inverted
             elif d.field == "num_envs":
                 on = st.toggle("on", value="num_envs" not in flipped, key="ppo_t_num_envs")
                 if not on:

@@ -55,3 +55,13 @@ def test_toggle_adds_custom_variant_and_train_streams_results():
     assert not at.error
     scores = at.dataframe[1].value
     assert list(scores["variant"]) == ["all on", "your toggles"]
+
+
+def test_separate_networks_toggle_reads_as_the_detail_it_names():
+    """Core 13 is "separate actor and critic": on by default (CleanRL), off means one shared trunk."""
+    at = open_page("pages/ppo_details.py", timeout=120)
+    toggle = at.toggle(key="ppo_t_shared_network")
+    assert toggle.value is True
+    toggle.set_value(False).run()
+    assert_clean(at, "separate networks off")
+    assert "shared_network" in at.query_params.get("custom", "")
