@@ -187,7 +187,7 @@ def _render(payload: dict, final: bool) -> None:
     if show_debug:
         st.subheader("Debug variables (mean over the last 10% of training)")
         st.dataframe(
-            pd.DataFrame([{"variant": n, **{k: round(v, 4) for k, v in a["debug"].items()}} for n, a in aggs.items()]),
+            pd.DataFrame([{"variant": n, **{k: float(f"{v:.3g}") for k, v in a["debug"].items()}} for n, a in aggs.items()]),
             hide_index=True, width="stretch",
         )
     st.download_button(

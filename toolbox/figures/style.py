@@ -28,14 +28,15 @@ PALETTE = (
 
 
 def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 360) -> go.Figure:
-    """Apply the common look: a title, labelled axes, compact margins, legend on top."""
+    """Apply the common look: a title, labelled axes, compact margins, legend under the plot."""
     fig.update_layout(
         title=dict(text=title, x=0.0, xanchor="left"),
         xaxis_title=x_title,
         yaxis_title=y_title,
         height=height,
-        margin=dict(l=60, r=20, t=60, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        # legend under the plot: above it, a long legend collides with the title
+        margin=dict(l=60, r=20, t=50, b=110),
+        legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0.0),
         template="plotly_white",
     )
     return fig
