@@ -198,7 +198,8 @@ with tab1:
         with c1:
             n = st.slider("number of samples N", 100, N_MAX, step=100, key="gs_n")
             st.latex(r"z = \arg\max_k \big(\theta_k + g_k\big)")
-            st.latex(r"g_k = -\log(-\log u_k),\ \ u_k \sim U(0,1)")
+            st.latex(r"g_k = -\log(-\log u_k)")
+            st.latex(r"u_k \sim U(0,1)")
             st.latex(r"\Pr[z = k] = \pi_k")
             try:
                 ex = gumbel_max(values, mode, n, seed, DEVICE)
