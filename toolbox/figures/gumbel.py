@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from toolbox.figures.style import COLORS, PALETTE
+from toolbox.figures.style import COLORS, PALETTE, layout_dict
 
 ESTIMATOR_LABELS = {
     "reinforce": "REINFORCE (score function)",
@@ -33,16 +33,7 @@ def _arr(x) -> np.ndarray:
 
 
 def _layout(title: str, x_title: str = "", y_title: str = "", height: int = 360, **extra) -> dict:
-    layout = dict(
-        title=dict(text=title, x=0.0, xanchor="left"),
-        xaxis=dict(title=dict(text=x_title)),
-        yaxis=dict(title=dict(text=y_title)),
-        height=height,
-        margin=dict(l=60, r=20, t=60, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
-    )
-    layout.update(extra)
-    return layout
+    return layout_dict(title, x_title, y_title, height, **extra)
 
 
 def _two_panels(layout: dict, titles: Sequence[str], log_x: bool = True, log_y: bool = False) -> dict:

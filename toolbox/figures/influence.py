@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba
+from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba, layout_dict
 
 
 @lru_cache(maxsize=1)
@@ -29,19 +29,9 @@ def _template() -> dict:
 
 
 def _layout(title: str, x_title: str, y_title: str, height: int = 360) -> dict:
-    """The dict equivalent of ``style.base_layout`` (keep the two in step)."""
-    return dict(
-        title=dict(text=title, x=0.0, xanchor="left"),
-        xaxis=dict(title=dict(text=x_title)),
-        yaxis=dict(title=dict(text=y_title)),
-        height=height,
-        margin=dict(l=60, r=20, t=60, b=50),
-        # below the plot, not on top as in base_layout: these figures sit in half-width columns
-        # where a top legend collides with the title
-        legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0.0),
-        # shared, not copied: figures never mutate it and plotly's to_dict copies on output
-        template=_template(),
-    )
+    """``style.layout_dict`` with the plotly_white template, shared, not copied: figures never
+    mutate it and plotly's to_dict copies on output."""
+    return layout_dict(title, x_title, y_title, height, template=_template())
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:

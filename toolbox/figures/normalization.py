@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba
+from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba, layout_dict
 
 
 def _np(x) -> np.ndarray:
@@ -25,17 +25,7 @@ def _np(x) -> np.ndarray:
 
 
 def _layout(title: str, x_title: str = "", y_title: str = "", height: int = 360, **extra) -> dict:
-    layout = dict(
-        title=dict(text=title, x=0.0, xanchor="left"),
-        xaxis=dict(title=dict(text=x_title)),
-        yaxis=dict(title=dict(text=y_title)),
-        height=height,
-        # legends go under the plot: above it they collide with the title once they wrap
-        margin=dict(l=60, r=20, t=60, b=110),
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
-    )
-    layout.update(extra)
-    return layout
+    return layout_dict(title, x_title, y_title, height, **extra)
 
 
 def _grid(layout: dict, rows: int, cols: int, titles: Sequence[str], x_title: str = "", y_title: str = "",
