@@ -45,7 +45,11 @@ def assert_no_exception(page, where: str) -> None:
 def move_control(page, key: str, kind: str) -> bool:
     """Move the widget with ``key``; True when something was moved."""
     container = page.locator(f".st-key-{key}")
-    if container.count() == 0:
+    try:
+        # Streamlit shows its "running" widget only after a short delay, so a long page can
+        # look idle while its lower half is still being drawn: wait for the control itself.
+        container.first.wait_for(state="attached", timeout=60_000)
+    except Exception:
         return False
     slider = container.locator('input[type="range"], [role="slider"]')
     if kind in ("slider", "auto") and slider.count() > 0:
@@ -81,15 +85,25 @@ def test_home_lists_lessons(page, server_url):
 def test_lesson_page(page, server_url, lesson):
     page.goto(f"{server_url}/{lesson.slug}")
     wait_idle(page, timeout_ms=120_000)
+    control = MAIN_CONTROLS.get(lesson.slug)
+    assert control is not None, f"no main control declared for {lesson.slug}"
+    # the page is fully drawn once its main control exists and no run is in progress
+    page.locator(f".st-key-{control['key']}").first.wait_for(state="attached", timeout=120_000)
+    wait_idle(page, timeout_ms=120_000)
     assert_no_exception(page, lesson.slug)
     before = main_text(page)
     assert lesson.title.split()[0] in before
     page.screenshot(path=str(ARTIFACTS / f"{lesson.slug}.png"), full_page=True)
 
-    control = MAIN_CONTROLS.get(lesson.slug)
-    assert control is not None, f"no main control declared for {lesson.slug}"
     moved = move_control(page, control["key"], control["kind"])
     assert moved, f"main control .st-key-{control['key']} not found on {lesson.slug}"
+    # the rerun may not have started (or shown its status widget) when we first look: poll
+    after = before
+    for _ in range(20):
+        wait_idle(page, timeout_ms=120_000)
+        after = main_text(page)
+        if after != before:
+            break
     wait_idle(page, timeout_ms=120_000)
     assert_no_exception(page, f"{lesson.slug} after moving {control['key']}")
     after = main_text(page)
