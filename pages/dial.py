@@ -71,6 +71,17 @@ def matching_runs(data: dict, **want) -> dict:
     return out
 
 
+def precomputed_comparison(variants: list[tuple[str, dict, str]], title: str, key: str) -> None:
+    """Plot stored n = 3 DIAL runs side by side: one (label, config values, colour) per variant."""
+    series = []
+    for label, want, color in variants:
+        runs = matching_runs(data, n_agents=3, method="dial", param_sharing=True, **want)
+        if runs:
+            series.append(curve_series(label, next(iter(runs.values()))["seeds"], color))
+    if series:
+        st.plotly_chart(figs.learning_curves(series, title), key=key)
+
+
 lesson_header(
     "💡 DIAL: learning to communicate",
     "Three prisoners, one light bulb, one visitor a day: can they learn to announce *\"everyone has "
@@ -112,13 +123,10 @@ with left:
 with right:
     st.graphviz_chart(cnet_graph(mode), width="stretch")
     st.caption("Autograd graph of one C-Net step (torchviz): blue boxes are parameters, named as in the code.")
-cmp_runs = {m: matching_runs(data, n_agents=3, method="dial", param_sharing=True, input_mode=m, sigma=2.0)
-            for m in ("sum", "concat")}
-series = [curve_series(f"DIAL, {m}", next(iter(r.values()))["seeds"], c)
-          for (m, r), c in zip(cmp_runs.items(), (COLORS["with"], COLORS["without"])) if r]
-if series:
-    st.plotly_chart(figs.learning_curves(series, "Embedding-sum vs raw concatenation (n = 3, precomputed)"),
-                    key="fig_cnet_compare")
+precomputed_comparison(
+    [(f"DIAL, {m}", dict(input_mode=m, sigma=2.0), c) for m, c in (("sum", COLORS["with"]), ("concat", COLORS["without"]))],
+    "Embedding-sum vs raw concatenation (n = 3, precomputed)", "fig_cnet_compare",
+)
 
 # ------------------------------------------------------------------ 2. DRU
 st.header("2 · The DRU: noisy while learning, one bit when acting")
@@ -144,13 +152,10 @@ with left:
     )
 with right:
     st.plotly_chart(figs.dru_distribution(dist, m_values, sigma), key="fig_dru")
-sig_runs = [(s, matching_runs(data, n_agents=3, method="dial", param_sharing=True, input_mode="sum", sigma=s))
-            for s in (2.0, 0.0)]
-series = [curve_series(f"DIAL, σ = {s:g}", next(iter(r.values()))["seeds"], c)
-          for (s, r), c in zip(sig_runs, (COLORS["with"], COLORS["without"])) if r]
-if series:
-    st.plotly_chart(figs.learning_curves(series, "What σ does to learning (test at execution, n = 3, precomputed)"),
-                    key="fig_dru_curves")
+precomputed_comparison(
+    [(f"DIAL, σ = {s:g}", dict(input_mode="sum", sigma=s), c) for s, c in ((2.0, COLORS["with"]), (0.0, COLORS["without"]))],
+    "What σ does to learning (test at execution, n = 3, precomputed)", "fig_dru_curves",
+)
 
 # ------------------------------------------------------------------ 3. Learning curves
 st.header("3 · Learning curves: DIAL vs RIAL vs no communication")

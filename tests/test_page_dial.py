@@ -91,3 +91,16 @@ def test_train_now_streams_and_decodes_live_team():
     assert not at.error, errors(at)
     assert "trained live" in texts(at)
     assert "trained live" in at.selectbox(key="message_run").options
+
+
+def test_precomputed_comparisons_show_both_variants(at):
+    import json
+
+    by_title = {}
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        by_title[spec["layout"].get("title", {}).get("text")] = [d.get("name") or "" for d in spec["data"]]
+    sums = by_title["Embedding-sum vs raw concatenation (n = 3, precomputed)"]
+    assert any(n.startswith("DIAL, sum") for n in sums) and any(n.startswith("DIAL, concat") for n in sums)
+    sigmas = by_title["What σ does to learning (test at execution, n = 3, precomputed)"]
+    assert any(n.startswith("DIAL, σ = 2") for n in sigmas) and any(n.startswith("DIAL, σ = 0") for n in sigmas)
