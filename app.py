@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+import ui.preload  # noqa: F401  (first: concurrent first runs must not import modules half-way)
 from toolbox.device import ENV_VAR, device_label
 from toolbox.lessons import built_lessons
 from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device

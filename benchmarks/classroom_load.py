@@ -68,13 +68,15 @@ async def _check(page, where: str) -> None:
 
 async def _visit(page, url: str, latencies: list[float], timeout_ms: int) -> None:
     t0 = time.perf_counter()
-    await page.goto(url)
+    # a student waits for the page rather than giving up after playwright's default 30 s
+    await page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
     await _idle(page, timeout_ms)
     latencies.append(time.perf_counter() - t0)
     await _check(page, url)
 
 
-async def student(browser, base: str, settings: dict, out: dict) -> None:
+async def student(browser, base: str, settings: dict, out: dict, delay_s: float = 0.0) -> None:
+    await asyncio.sleep(delay_s)
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     lat = out["latencies"]
@@ -82,6 +84,7 @@ async def student(browser, base: str, settings: dict, out: dict) -> None:
         await _visit(page, f"{base}/gumbel_softmax", lat, 120_000)
         t0 = time.perf_counter()
         slider = page.locator(".st-key-gs_tau input[type=range], .st-key-gs_tau [role=slider]").first
+        await slider.wait_for(timeout=120_000)  # the page may still be drawing under load
         await slider.focus()
         await slider.press("ArrowLeft")
         await _idle(page, 120_000)
@@ -105,7 +108,7 @@ async def student(browser, base: str, settings: dict, out: dict) -> None:
             raise RuntimeError("DIAL: no trained result shown")
 
         await _visit(page, f"{base}/ppo_details?seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}",
-                     lat, 120_000)
+                     [], 120_000)  # may show a classmate's training in progress: not a page latency
         t0 = time.perf_counter()
         await page.locator(".st-key-ppo_train button").first.click()
         await _wait_text(page, "Final scores", settings["train_timeout_ms"])
@@ -120,14 +123,62 @@ async def student(browser, base: str, settings: dict, out: dict) -> None:
         await context.close()
 
 
+async def protocol_student(base: str, settings: dict, out: dict, delay_s: float = 0.0) -> None:
+    """The same visit as :func:`student`, over Streamlit's websocket protocol (no browser)."""
+    from benchmarks.protocol_client import ProtocolSession
+
+    await asyncio.sleep(delay_s)
+    lat = out["latencies"]
+
+    def check(run, where: str, page_latency: bool = True) -> None:
+        if run.exceptions:
+            raise RuntimeError(f"exception on {where}: {run.exceptions[0]}")
+        if page_latency:
+            lat.append(run.seconds)
+        out["by_step"].setdefault(where, []).append(run.seconds)
+
+    try:
+        async with ProtocolSession(base) as s:
+            check(await s.open("gumbel_softmax"), "gumbel_softmax")
+            tau = s.widgets["gs_tau"]
+            current = tau.options[int((tau.value or tau.default)[0])]
+            check(await s.set_select_slider("gs_tau", next(o for o in tau.options if o != current)), "gumbel τ")
+            check(await s.open("social_influence"), "social_influence")
+            check(await s.open("normalization"), "normalization")
+            check(await s.open("dial"), "dial")
+            check(await s.set_number("curve_batches", settings["dial_batches"]), "dial batches")
+            # once a classmate has pressed Train, these settings show the shared training's
+            # progress until it ends: a wait for the training, not a page latency
+            check(await s.set_number("curve_seeds", settings["dial_seeds"]), "dial seeds (may watch)", False)
+            run = await s.click("train_now")
+            if run.exceptions or "Trained live" not in run.text:
+                raise RuntimeError(f"DIAL: no trained result shown {run.exceptions[:1]}")
+            out["dial_waits"].append(run.seconds)
+            check(await s.open("ppo_details", f"seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}"),
+                  "ppo (may watch)", False)
+            run = await s.click("ppo_train")
+            if run.exceptions or "Final scores" not in run.text:
+                raise RuntimeError(f"PPO: no final scores shown {run.exceptions[:1]}")
+            out["ppo_waits"].append(run.seconds)
+    except Exception as err:  # noqa: BLE001 - counted and reported
+        out["errors"].append(f"{type(err).__name__}: {str(err)[:300]}")
+
+
 async def _run(base: str, students: int, settings: dict) -> dict:
+    out = {"latencies": [], "dial_waits": [], "ppo_waits": [], "errors": [], "by_step": {}}
+    spread = settings.get("arrival_s", 0.0)
+    delays = [spread * i / max(students - 1, 1) for i in range(students)]
+    if settings.get("client", "browser") == "protocol":
+        await asyncio.gather(*(protocol_student(base, settings, out, d) for d in delays))
+        return out
+
     from playwright.async_api import async_playwright
 
-    out = {"latencies": [], "dial_waits": [], "ppo_waits": [], "errors": []}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium_path(), args=LAUNCH_ARGS, headless=True)
         try:
-            await asyncio.gather(*(student(browser, base, settings, out) for _ in range(students)))
+            # students open the link within ``arrival_s`` seconds of each other (evenly spread)
+            await asyncio.gather(*(student(browser, base, settings, out, d) for d in delays))
         finally:
             await browser.close()
     return out
@@ -166,6 +217,8 @@ def run_load(students: int, settings: dict) -> dict:
         "served": students - len(out["errors"]),
         "errors": out["errors"],
         "page_loads": len(lat),
+        "by_step": {k: (1000 * statistics.median(v), 1000 * sorted(v)[int(0.95 * (len(v) - 1))])
+                    for k, v in out["by_step"].items()},
         "p50_ms": 1000 * statistics.median(lat) if lat else float("nan"),
         "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))] if lat else float("nan"),
         "trainings_run": {k: kinds.count(k) for k in ("dial", "ppo")},
@@ -180,17 +233,26 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=30)
     ap.add_argument("--dial-batches", type=int, default=200)
     ap.add_argument("--ppo-budget", type=int, default=50_000)
+    ap.add_argument("--client", choices=("protocol", "browser"), default="protocol",
+                    help="protocol: sessions over Streamlit's websocket protocol (the server's real work, "
+                         "little client CPU); browser: headless Chromium per student (on a 2-core machine the "
+                         "browsers compete with the server for the cores)")
+    ap.add_argument("--arrival-s", type=float, default=30.0,
+                    help="students open the link evenly spread over this many seconds (0: all at once)")
     args = ap.parse_args()
-    if chromium_path() is None:
+    if args.client == "browser" and chromium_path() is None:
         sys.exit("Chromium not found: apt-get install chromium")
-    settings = dict(dial_batches=args.dial_batches, dial_seeds=1, ppo_budget=args.ppo_budget, ppo_seeds=2)
-    print(f"classroom load: {args.students} browser sessions on one server, {os.cpu_count()} cores, {settings}")
+    settings = dict(dial_batches=args.dial_batches, dial_seeds=1, ppo_budget=args.ppo_budget, ppo_seeds=2,
+                    arrival_s=args.arrival_s, client=args.client)
+    print(f"classroom load: {args.students} {args.client} sessions on one server, {os.cpu_count()} cores, {settings}")
     r = run_load(args.students, settings)
     print(f"sessions served        : {r['served']}/{r['students']} (errors: {len(r['errors'])})")
     for e in r["errors"][:5]:
         print(f"  error: {e}")
     print(f"page loads measured    : {r['page_loads']}")
-    print(f"page latency p50 / p95 : {r['p50_ms']:.0f} ms / {r['p95_ms']:.0f} ms")
+    print(f"page latency p50 / p95 : {r['p50_ms']:.0f} ms / {r['p95_ms']:.0f} ms (opening pages and moving controls)")
+    for step, (p50, p95) in r["by_step"].items():
+        print(f"  {step:<22}: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
     print(f"trainings really run   : DIAL {r['trainings_run']['dial']}, PPO {r['trainings_run']['ppo']} "
           f"(each requested by {args.students} students)")
     print(f"longest shared wait    : DIAL {r['longest_wait_s']['dial']:.1f} s, PPO {r['longest_wait_s']['ppo']:.1f} s")

@@ -45,7 +45,9 @@ def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None):
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
+             "--browser.gatherUsageStats", "false",
+             # as deployed: no file watcher (watching a checkout with its .venv overflowed inotify)
+             "--server.fileWatcherType", "none"],
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"

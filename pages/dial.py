@@ -199,6 +199,11 @@ def render_curves(partial: dict, title: str, key: str) -> None:
         st.plotly_chart(figs.learning_curves(series, title), key=key)
 
 
+def result_dicts(job) -> dict:
+    """A finished job's results as plain dicts, converted once for every session watching it."""
+    return job.derived("dicts", lambda: {m: [r.to_dict() for r in rs] for m, rs in job.result.items()})
+
+
 def job_fn(report):
     out: dict[str, list[DialResult]] = {}
     total = len(configs)
@@ -236,19 +241,19 @@ if configs:
     if job is not None:
         ok = watch_job(job, lambda p: render_curves(p, "Training live…", "fig_curves_live"), "Training the agents")
         if ok:
-            render_curves({m: [r.to_dict() for r in rs] for m, rs in job.result.items()},
+            render_curves(result_dicts(job),
                           f"Trained live on {device}: n = {n_agents}", "fig_curves_done")
             st.session_state["dial_job"] = job_key
     st.caption("Normalized test reward = reward of the greedy policy in execution mode (bits rounded, "
                "BatchNorm on each day's test-batch statistics, as the reference) divided by the oracle's reward, on 1,000 fresh episodes.")
 
 # Which trained DIAL team the protocol sections show: the live one if this session trained one.
-live = None
+live, live_job = None, None
 live_key = st.session_state.get("dial_job")
 if live_key:
     j = RUNNER.get(live_key)
     if j is not None and j.status == "done" and "dial" in j.result:
-        live = (j.result["dial"][0], DialConfig(**j.result["dial"][0].config))
+        live, live_job = (j.result["dial"][0], DialConfig(**j.result["dial"][0].config)), j
 
 # ------------------------------------------------------------------ 4. Protocol
 st.header("4 · The learned protocol, decoded")
@@ -258,11 +263,8 @@ proto, replays, proto_cfg = None, None, None
 if live is not None:
     res, cfg = live
     try:
-        cached = st.session_state.get("dial_proto")
-        if cached is None or cached[0] != live_key:
-            cached = (live_key, decode_protocol(res.policy, cfg, 2000, seed=123, device=device))
-            st.session_state["dial_proto"] = cached
-        proto = cached[1]
+        # the whole class shares the trained team, so it is decoded once (on the job), not per session
+        proto = live_job.derived("protocol", lambda: decode_protocol(res.policy, cfg, 2000, seed=123, device=device))
         proto_cfg = cfg
         st.caption(f"Decoded from the team you trained live ({LABELS[cfg.method]}, n = {cfg.n_agents}, seed 0).")
     except ValueError as err:
@@ -318,7 +320,7 @@ st.header("5 · How messages separate into two codes")
 st.latex(r"m^a_t \in \mathbb{R} \;\xrightarrow{\text{training}}\; \text{two clusters, } m \ll 0 \text{ and } m \gg 0")
 msg_sources = {}
 if live is not None:
-    msg_sources["trained live"] = live[0].to_dict()
+    msg_sources["trained live"] = result_dicts(live_job)["dial"][0]
 for key, run in data["runs"].items():
     cfg = run["config"]
     if cfg["method"] == "dial":

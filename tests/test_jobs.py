@@ -1,7 +1,9 @@
 import threading
 import time
 
-from toolbox.jobs import JobRunner
+import pytest
+
+from toolbox.jobs import Job, JobRunner
 
 
 def test_same_key_runs_once_and_shares_result():
@@ -72,3 +74,36 @@ def test_jobs_run_with_one_torch_thread_and_leave_the_caller_alone():
     job.wait(5)
     assert job.result == 1
     assert torch.get_num_threads() == before
+
+
+def test_derived_is_computed_once_for_concurrent_callers():
+    import threading
+
+    job = Job(key="k")
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.05)
+        return {"value": 42}
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(job.derived("x", slow))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert all(g is got[0] for g in got) and got[0] == {"value": 42}
+    assert job.derived("y", lambda: 7) == 7  # another name, computed separately
+
+
+def test_derived_does_not_cache_an_exception():
+    job = Job(key="k")
+
+    def fail():
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError):
+        job.derived("x", fail)
+    assert job.derived("x", lambda: 1) == 1

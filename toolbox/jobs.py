@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 import torch
 
@@ -40,10 +40,25 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     _event: threading.Event = field(default_factory=threading.Event, repr=False)
+    _derived: dict = field(default_factory=dict, repr=False)
+    _derived_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def done(self) -> bool:
         return self.status in ("done", "error")
+
+    def derived(self, name: Hashable, fn: Callable[[], Any]) -> Any:
+        """``fn()`` computed once per job and ``name``, shared by every session watching the job.
+
+        What a page derives from a shared training (decoded protocols, figure data) is the same
+        for the whole class: thirty sessions computing it at once cost thirty times the CPU and
+        memory (DIAL's protocol decoding: ~70 MB per session under the classroom load test).
+        The first caller computes while the others wait; an exception is not cached.
+        """
+        with self._derived_lock:
+            if name not in self._derived:
+                self._derived[name] = fn()
+            return self._derived[name]
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has finished (or ``timeout`` seconds); True if finished."""

@@ -124,11 +124,13 @@ def lesson_header(title: str, idea: str, papers: str) -> None:
     st.caption(f"📚 {papers}")
 
 
-def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5) -> bool:
+def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5,
+              redraw_s: float = 2.0) -> bool:
     """Stream a shared background job (``toolbox.jobs.Job``) until it ends.
 
-    Shows a progress bar and, each poll, calls ``render_partial(job.partial)`` inside one
-    placeholder (so a learning curve redraws in place). ``render_partial`` runs many times in one
+    Shows a progress bar and, when the job has new partial results (at most every ``redraw_s``
+    seconds), calls ``render_partial(job.partial)`` inside one placeholder (so a learning curve
+    redraws in place). ``render_partial`` runs many times in one
     script run, so the elements it draws must not carry a ``key=`` (Streamlit rejects a key used
     twice in a run). Every session that submitted the same
     key watches the same job. Returns True when the job finished successfully; on failure it
@@ -138,17 +140,20 @@ def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, pol
 
     bar = st.progress(job.progress, text=label)
     area = st.empty()
-    shown = None
+    shown, drawn_at = None, float("-inf")
     while not job.done:
         state = " — queued: waiting for a free training slot" if job.status == "queued" else ""
         bar.progress(job.progress, text=f"{label}: {job.progress:.0%}{state}")
-        if render_partial is not None and job.partial is not None and job.partial is not shown:
+        # A classroom of watchers each rebuild and send the figure: redrawing at most every
+        # redraw_s keeps their share of the server's CPU small next to the training itself.
+        fresh = job.partial is not None and job.partial is not shown
+        if render_partial is not None and fresh and time.monotonic() - drawn_at >= redraw_s:
             try:
                 with area.container():
                     render_partial(job.partial)
             except (StreamlitDuplicateElementId, StreamlitDuplicateElementKey):
                 pass  # this drawing already exists in this run (same content or key): keep it
-            shown = job.partial
+            shown, drawn_at = job.partial, time.monotonic()
         time.sleep(poll_s)
     bar.empty()
     area.empty()

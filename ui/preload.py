@@ -1,0 +1,39 @@
+"""Import every heavy module once, from the top of ``app.py``, before any page runs.
+
+Thirty students opening one link on a cold server start thirty script threads at once, each
+importing what its page needs. Under ``benchmarks/classroom_load.py`` plotly's lazy
+``import_module("pandas")`` in one thread received the *partially initialised* pandas that
+another thread was still importing (``AttributeError: partially initialized module 'pandas' has
+no attribute 'Series'``): Python hands out a half-imported module when waiting for it could
+deadlock on import locks. Importing everything here, where a script thread holds no other import
+lock, makes the first thread do the work and the others wait for it; later runs find the modules
+in ``sys.modules`` and pay nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import numpy  # noqa: F401
+import pandas  # noqa: F401
+import plotly.graph_objects  # noqa: F401
+import plotly.io  # noqa: F401
+import torch  # noqa: F401
+
+import toolbox
+import ui
+
+
+def preload() -> list[str]:
+    """Import every module of ``toolbox`` and ``ui``; returns their names."""
+    names = []
+    for package in (toolbox, ui):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if info.name != __name__:
+                importlib.import_module(info.name)
+                names.append(info.name)
+    return names
+
+
+PRELOADED = preload()
