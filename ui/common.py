@@ -42,13 +42,22 @@ def mark_app_ran() -> None:
     st.session_state[_NAV_SEEN] = True
 
 
+_REROUTED = "_rl_toolbox_rerouted"
+
+
 def ensure_navigation() -> None:
     """Call at the top of every page: a session's first run that bypassed app.py reruns through it.
 
-    Only a session that has never run app.py is rerun; a rerun would otherwise swallow the
-    click that triggered the current run.
+    Streamlit picks the legacy route when a run *starts*, so on a freshly started server the
+    sessions that arrive together (a classroom opening one link) can all start that way before
+    the first app.py run switches it off: the test is whether *this session* has been through
+    app.py, not the switch. Only a session that has never run app.py is rerun (a rerun would
+    otherwise swallow the click that triggered the current run), and only once, so a page run
+    on its own (``streamlit run pages/x.py``) still renders.
     """
-    if leave_pages_directory_mode() and not st.session_state.get(_NAV_SEEN):
+    leave_pages_directory_mode()
+    if not st.session_state.get(_NAV_SEEN) and not st.session_state.get(_REROUTED):
+        st.session_state[_REROUTED] = True
         st.rerun()
 
 
