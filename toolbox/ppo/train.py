@@ -345,7 +345,7 @@ class _Group:
         norms = torch.linalg.vector_norm(self.grad, dim=1).view(K, R)
         total = torch.linalg.vector_norm(norms, dim=0)
         coef = torch.clamp(self.max_grad_norm / (total + 1e-6), max=1.0)
-        self.grad.mul_(coef.repeat(K).unsqueeze(1))
+        self.grad.view(K, R, -1).mul_(coef.view(1, R, 1))  # rows are tower-major: broadcast, no repeat
         return total
 
     def update(self) -> None:
