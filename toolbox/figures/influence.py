@@ -1,11 +1,10 @@
 """Plotly figures for the social-influence lesson: data in, ``go.Figure`` out.
 
 Why the figures are written as plain dicts: building them through plotly's validating API
-(``make_subplots``, ``update_layout(template="plotly_white")`` in ``style.base_layout``) costs
-15–50 ms per figure, and this page redraws up to four figures on every table edit with a budget
-of 100 ms per rerun. The same layout as ``style.base_layout`` (title, axis titles, margins,
-legend on top, the ``plotly_white`` template) is therefore assembled as a dict and wrapped without
-re-validation; ``tests/test_influence.py`` validates every figure through plotly's full checker.
+(``make_subplots``, ``update_layout``) costs 5–50 ms per figure, and this page redraws up to four
+figures on every table edit with a budget of 100 ms per rerun. The same layout as
+``style.base_layout`` (``style.layout_dict``: title, axis titles, margins, legend under the plot)
+is therefore assembled as a dict and wrapped without re-validation; ``tests/test_influence.py`` validates every figure through plotly's full checker.
 
 An infinite KL cannot be drawn as a bar height, so such bars are drawn at a cap just above the
 largest finite value and labelled "∞".
@@ -13,25 +12,17 @@ largest finite value and labelled "∞".
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba, layout_dict
 
 
-@lru_cache(maxsize=1)
-def _template() -> dict:
-    return pio.templates["plotly_white"].to_plotly_json()
-
-
 def _layout(title: str, x_title: str, y_title: str, height: int = 360) -> dict:
-    """``style.layout_dict`` with the plotly_white template, shared, not copied: figures never
-    mutate it and plotly's to_dict copies on output."""
-    return layout_dict(title, x_title, y_title, height, template=_template())
+    """``style.layout_dict`` (the template is the app-wide default Streamlit registers)."""
+    return layout_dict(title, x_title, y_title, height)
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
