@@ -120,3 +120,21 @@ def test_bad_inputs():
     env.reset()
     with pytest.raises(ValueError):
         env.step(torch.tensor([0, 1, 1]))
+
+
+def test_numpy_cpu_path_equals_the_tensor_path():
+    """step_fast uses NumPy on the CPU (fewer per-op costs) and tensors elsewhere: same numbers."""
+    n = 64
+    a, b = BatchedCartPole(n, seed=3), BatchedCartPole(n, seed=3)
+    a.reset(), b.reset()
+    rs = np.random.default_rng(1)
+    for _ in range(700):  # many terminations and same-step resets (truncation: test above)
+        actions = torch.as_tensor(rs.integers(0, 2, n))
+        got = a._step_numpy(actions)
+        want = b._step_tensor(actions)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            torch.testing.assert_close(g, w, rtol=1e-15, atol=1e-15)
+        torch.testing.assert_close(a.state, b.state, rtol=1e-15, atol=1e-15)
+        assert torch.equal(a.elapsed, b.elapsed)
+        a.state, b.state = a.state.clone(), a.state.clone()  # keep both on one trajectory

@@ -56,16 +56,20 @@ def cartpole_dynamics(state: torch.Tensor, actions: torch.Tensor) -> torch.Tenso
     """
     x, x_dot, theta, theta_dot = state.unbind(-1)
     force = actions.to(state.dtype) * (2 * FORCE_MAG) - FORCE_MAG  # exactly ±10
-    costheta = torch.cos(theta)
-    sintheta = torch.sin(theta)
-    temp = (force + POLEMASS_LENGTH * torch.square(theta_dot) * sintheta) / TOTAL_MASS
+    return _euler_step(x, x_dot, theta, theta_dot, force, torch)
+
+
+def _euler_step(x, x_dot, theta, theta_dot, force, xp):
+    """The Euler step on the four state columns with array namespace ``xp`` (``torch`` or ``numpy``),
+    so the tensor path and the NumPy path of :meth:`BatchedCartPole.step_fast` share one formula."""
+    costheta = xp.cos(theta)
+    sintheta = xp.sin(theta)
+    temp = (force + POLEMASS_LENGTH * xp.square(theta_dot) * sintheta) / TOTAL_MASS
     thetaacc = (GRAVITY * sintheta - costheta * temp) / (
-        LENGTH * (4.0 / 3.0 - MASSPOLE * torch.square(costheta) / TOTAL_MASS)
+        LENGTH * (4.0 / 3.0 - MASSPOLE * xp.square(costheta) / TOTAL_MASS)
     )
     xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
-    return torch.stack(
-        (x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot, theta_dot + TAU * thetaacc), dim=-1
-    )
+    return xp.stack((x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot, theta_dot + TAU * thetaacc), -1)
 
 
 def is_terminal(state: torch.Tensor) -> torch.Tensor:
@@ -144,6 +148,11 @@ class BatchedCartPole:
     def step_fast(self, actions: torch.Tensor):
         """:meth:`step` without input checks for a trusted caller: ``(obs, terminated, truncated, final_obs)``
         (every reward is 1)."""
+        if self.device.type == "cpu":
+            return self._step_numpy(actions)
+        return self._step_tensor(actions)
+
+    def _step_tensor(self, actions: torch.Tensor):
         new_state = cartpole_dynamics(self.state, actions)
         terminated = is_terminal(new_state)
         elapsed = self.elapsed + 1
@@ -153,6 +162,23 @@ class BatchedCartPole:
         self.state = torch.where(done.unsqueeze(-1), self._reset_noise(), new_state)
         self.elapsed = torch.where(done, 0, elapsed)
         return self.state.to(torch.float32), terminated, truncated, final_obs
+
+    def _step_numpy(self, actions: torch.Tensor):
+        # On the CPU a step is ~30 tiny array operations, and NumPy's per-operation cost is a
+        # quarter of torch's (18 vs 73 µs a step for 4 environments): same formula, same float64,
+        # shared memory with the tensors (no copies), so `state` stays the tensor tests may set.
+        s = self.state.numpy()
+        force = np.where(actions.numpy() != 0, FORCE_MAG, -FORCE_MAG)  # exactly ±10, as the tensor path
+        new = _euler_step(s[:, 0], s[:, 1], s[:, 2], s[:, 3], force, np)
+        terminated = (np.abs(new[:, 0]) > X_THRESHOLD) | (np.abs(new[:, 2]) > THETA_THRESHOLD)
+        elapsed = self.elapsed.numpy() + 1
+        truncated = elapsed >= MAX_EPISODE_STEPS
+        done = terminated | truncated
+        state = np.where(done[:, None], self._reset_noise().numpy(), new)
+        self.state = torch.from_numpy(state)
+        self.elapsed = torch.from_numpy(np.where(done, 0, elapsed))
+        return (torch.from_numpy(state.astype(np.float32)), torch.from_numpy(terminated),
+                torch.from_numpy(truncated), torch.from_numpy(new.astype(np.float32)))
 
 
 try:  # the Gymnasium face of the same simulator, for code that expects a VectorEnv
