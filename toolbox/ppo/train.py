@@ -132,6 +132,8 @@ class _Group:
         self.grad = torch.zeros_like(self.theta)
         self.steps = [torch.zeros((), device=dev) for _ in range(R)]
         self.theta_rows, self.grad_rows = list(self.theta.unbind(0)), list(self.grad.unbind(0))
+        # theta and grad are only ever updated in place, so their block views are made once
+        self.theta_v, self.grad_v = A.views(self.theta), A.views(self.grad)
         self.m_rows, self.v_rows = list(self.exp_avg.unbind(0)), list(self.exp_avg_sq.unbind(0))
         self.lr0_host = [c.learning_rate for c in configs]
         self.anneal_host = [c.anneal_lr for c in configs]
@@ -178,7 +180,7 @@ class _Group:
         return z if self.all_norm_obs else torch.where(self.obs_norm_mask, z, raw)
 
     def policy_value(self, obs: torch.Tensor):
-        out = A.forward(self.theta, obs, self.K).out
+        out = A.forward(self.theta, obs, self.K, self.theta_v).out
         return out[..., : A.NUM_ACTIONS], out[..., A.NUM_ACTIONS]
 
     # -- rollout ------------------------------------------------------------------------------
@@ -286,7 +288,7 @@ class _Group:
         R, M, K = self.R, mb.shape[1], self.K
         obs = mb[..., :4].contiguous()
         a, old_logp, adv, ret, old_v = mb[..., 4], mb[..., 5], mb[..., 6], mb[..., 7], mb[..., 8]
-        fw = A.forward(self.theta, obs, K)
+        fw = A.forward(self.theta, obs, K, self.theta_v)
         logits, v = fw.out[..., : A.NUM_ACTIONS], fw.out[..., A.NUM_ACTIONS]
         logp = torch.log_softmax(logits, dim=-1)
         p = logp.exp()
@@ -330,7 +332,7 @@ class _Group:
         )
         d_v = (self.vf_coef * inv_m) * (w_u * diff + w_c * diff_c)
         dout = torch.cat((d_logits, d_v.unsqueeze(-1)), dim=-1)
-        A.backward(self.theta, fw, dout, self.mask, self.grad)
+        A.backward(self.theta, fw, dout, self.mask, self.grad, self.theta_v, self.grad_v)
         return dict(
             policy_loss=pg_loss, value_loss=v_loss, entropy=ent_loss, old_approx_kl=old_approx_kl,
             approx_kl=approx_kl, clipfrac=clipfrac,
