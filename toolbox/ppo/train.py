@@ -165,6 +165,8 @@ class _Group:
         self.ep_end = torch.zeros(T, R, E, dtype=torch.bool, device=dev)
         self.ep_end_return = torch.zeros(T, R, E, **f32)
         self.advantages = torch.zeros(T, R, E, **f32)
+        self._rows = {name: getattr(self, name).unbind(0) for name in (
+            "obs_buf", "raw_obs_buf", "dones", "values", "actions", "logprobs", "ep_end", "ep_end_return", "rewards")}
 
         self.iteration = 0
         self.episode_steps: list[list[np.ndarray]] = [[] for _ in range(R)]
@@ -188,24 +190,30 @@ class _Group:
     def rollout(self) -> None:
         R, E, T = self.R, self.E, self.T
         u_all = rng.uniform(self.action_keys, self.iteration, T)  # (R, E, T): this rollout's action noise
+        # Per-step rows as views made once: `buf[step] = x` costs an indexing op plus Python's
+        # __setitem__ machinery, ~10 times a step; `rows[step].copy_(x)` is one cheap op.
+        u_steps = u_all.unbind(-1)
+        obs_rows, raw_rows, done_rows = self._rows["obs_buf"], self._rows["raw_obs_buf"], self._rows["dones"]
+        value_rows, action_rows, logp_rows = self._rows["values"], self._rows["actions"], self._rows["logprobs"]
+        end_rows, end_ret_rows, reward_rows = self._rows["ep_end"], self._rows["ep_end_return"], self._rows["rewards"]
         for step in range(T):
-            self.obs_buf[step] = self.next_obs
+            obs_rows[step].copy_(self.next_obs)
             if self.obs_norm is not None:
-                self.raw_obs_buf[step] = self.next_raw_obs
-            self.dones[step] = self.next_done
+                raw_rows[step].copy_(self.next_raw_obs)
+            done_rows[step].copy_(self.next_done)
             logits, value = self.policy_value(self.next_obs)
-            self.values[step] = value
-            logp = torch.log_softmax(logits, dim=-1)
-            action = u_all[..., step] < logp[..., 1].exp()  # Categorical(logits) with two actions: P(a = 1) = softmax_1
-            self.actions[step] = action
-            self.logprobs[step] = torch.where(action, logp[..., 1], logp[..., 0])
+            value_rows[step].copy_(value)
+            lp0, lp1 = torch.log_softmax(logits, dim=-1).unbind(-1)
+            action = u_steps[step] < lp1.exp()  # Categorical(logits) with two actions: P(a = 1) = softmax_1
+            action_rows[step].copy_(action)
+            logp_rows[step].copy_(torch.where(action, lp1, lp0))
             raw_obs, term, trunc, final_obs = self.env.step_fast(action.view(-1))
             term, trunc = term.view(R, E), trunc.view(R, E)
             reward = self._ones  # CartPole pays 1 on every step
             done = term | trunc
             self.ep_return += reward
-            self.ep_end[step] = done
-            self.ep_end_return[step] = self.ep_return
+            end_rows[step].copy_(done)
+            end_ret_rows[step].copy_(self.ep_return)
             self.ep_return.masked_fill_(done, 0.0)
             r = reward
             if self.rew_scale is not None:
@@ -217,7 +225,7 @@ class _Group:
                 _, v_final = self.policy_value(final)
                 cut = trunc & ~term & self.bootstrap
                 r = r + self.gamma * v_final * cut
-            self.rewards[step] = r
+            reward_rows[step].copy_(r)
             self.next_raw_obs = raw_obs.view(R, E, 4)
             self.next_obs = self._normalize_obs(self.next_raw_obs, update=True)
             self.next_done = done.to(torch.float32)
