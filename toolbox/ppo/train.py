@@ -150,7 +150,7 @@ class _Group:
         self.next_raw_obs = raw
         self.next_obs = self._normalize_obs(raw, update=True)
         self.next_done = torch.zeros(R, E, device=dev)
-        self.ep_return = torch.zeros(R, E, device=dev)
+        self.ep_len = np.zeros((R, E), np.int64)  # steps of each environment's current episode so far
 
         f32 = dict(device=dev, dtype=torch.float32)
         self.obs_buf = torch.zeros(T, R, E, 4, **f32)
@@ -163,10 +163,12 @@ class _Group:
         self.dones = torch.zeros(T, R, E, **f32)
         self.values = torch.zeros(T, R, E, **f32)
         self.ep_end = torch.zeros(T, R, E, dtype=torch.bool, device=dev)
-        self.ep_end_return = torch.zeros(T, R, E, **f32)
         self.advantages = torch.zeros(T, R, E, **f32)
         self._rows = {name: getattr(self, name).unbind(0) for name in (
-            "obs_buf", "raw_obs_buf", "dones", "values", "actions", "logprobs", "ep_end", "ep_end_return", "rewards")}
+            "obs_buf", "raw_obs_buf", "values", "actions", "logprobs", "ep_end", "rewards")}
+        # without reward scaling or truncation bootstrap every reward is CartPole's 1: written once
+        self.constant_reward = self.rew_scale is None and not self.any_bootstrap
+        self.rewards.fill_(1.0)
 
         self.iteration = 0
         self.episode_steps: list[list[np.ndarray]] = [[] for _ in range(R)]
@@ -193,14 +195,14 @@ class _Group:
         # Per-step rows as views made once: `buf[step] = x` costs an indexing op plus Python's
         # __setitem__ machinery, ~10 times a step; `rows[step].copy_(x)` is one cheap op.
         u_steps = u_all.unbind(-1)
-        obs_rows, raw_rows, done_rows = self._rows["obs_buf"], self._rows["raw_obs_buf"], self._rows["dones"]
+        obs_rows, raw_rows = self._rows["obs_buf"], self._rows["raw_obs_buf"]
         value_rows, action_rows, logp_rows = self._rows["values"], self._rows["actions"], self._rows["logprobs"]
-        end_rows, end_ret_rows, reward_rows = self._rows["ep_end"], self._rows["ep_end_return"], self._rows["rewards"]
+        end_rows, reward_rows = self._rows["ep_end"], self._rows["rewards"]
+        first_done = self.next_done
         for step in range(T):
             obs_rows[step].copy_(self.next_obs)
             if self.obs_norm is not None:
                 raw_rows[step].copy_(self.next_raw_obs)
-            done_rows[step].copy_(self.next_done)
             logits, value = self.policy_value(self.next_obs)
             value_rows[step].copy_(value)
             lp0, lp1 = torch.log_softmax(logits, dim=-1).unbind(-1)
@@ -209,26 +211,26 @@ class _Group:
             logp_rows[step].copy_(torch.where(action, lp1, lp0))
             raw_obs, term, trunc, final_obs = self.env.step_fast(action.view(-1))
             term, trunc = term.view(R, E), trunc.view(R, E)
-            reward = self._ones  # CartPole pays 1 on every step
-            done = term | trunc
-            self.ep_return += reward
-            end_rows[step].copy_(done)
-            end_ret_rows[step].copy_(self.ep_return)
-            self.ep_return.masked_fill_(done, 0.0)
-            r = reward
-            if self.rew_scale is not None:
-                scaled = self.rew_scale.scale(reward, term, trunc).to(torch.float32)
-                r = torch.where(self.rew_scale_mask, scaled, reward)
-            if self.any_bootstrap:
-                # a time-limit truncation is not a terminal state: r + γ V(s_final) stands in for the lost future
-                final = self._normalize_obs(final_obs.view(R, E, 4), update=False)
-                _, v_final = self.policy_value(final)
-                cut = trunc & ~term & self.bootstrap
-                r = r + self.gamma * v_final * cut
-            reward_rows[step].copy_(r)
+            torch.logical_or(term, trunc, out=end_rows[step])  # done: the episode ended on this step
+            if not self.constant_reward:
+                r = reward = self._ones  # CartPole pays 1 on every step
+                if self.rew_scale is not None:
+                    scaled = self.rew_scale.scale(reward, term, trunc).to(torch.float32)
+                    r = torch.where(self.rew_scale_mask, scaled, reward)
+                if self.any_bootstrap:
+                    # a time-limit truncation is not a terminal state: r + γ V(s_final) stands in for the lost future
+                    final = self._normalize_obs(final_obs.view(R, E, 4), update=False)
+                    _, v_final = self.policy_value(final)
+                    cut = trunc & ~term & self.bootstrap
+                    r = r + self.gamma * v_final * cut
+                reward_rows[step].copy_(r)
             self.next_raw_obs = raw_obs.view(R, E, 4)
             self.next_obs = self._normalize_obs(self.next_raw_obs, update=True)
-            self.next_done = done.to(torch.float32)
+        # CleanRL's dones[t]: the episode ended just before step t, i.e. on step t − 1 (written
+        # once here rather than once per step)
+        self.dones[0].copy_(first_done)
+        self.dones[1:].copy_(self.ep_end[:-1])
+        self.next_done = self.ep_end[-1].to(torch.float32)
 
     @torch.no_grad()
     def compute_advantages(self) -> None:
@@ -244,12 +246,31 @@ class _Group:
         self.returns = self.advantages + self.values
 
     def _record_episodes(self) -> None:
+        """Append this rollout's finished episodes (global step at the end, return) per run.
+
+        CartPole pays 1 per step, so an episode's return is its length: counted on the host from
+        the end flags (the length carried in from earlier rollouts plus the steps up to its end),
+        instead of a running return updated by three tensor ops on every environment step.
+        """
+        T, E = self.T, self.E
         idx = self.ep_end.nonzero()  # (n, 3): t, run, env — one host sync per iteration
         if idx.numel() == 0:
+            self.ep_len += T
             return
-        rets = self.ep_end_return[idx[:, 0], idx[:, 1], idx[:, 2]].cpu().numpy()
         idx = idx.cpu().numpy()
-        steps = ((self.iteration - 1) * self.T + idx[:, 0] + 1) * self.E
+        t, env_id = idx[:, 0], idx[:, 1] * E + idx[:, 2]
+        by_env = np.lexsort((t, env_id))  # each environment's ends in time order
+        g, ts = env_id[by_env], t[by_env]
+        first = np.r_[True, g[1:] != g[:-1]]
+        last = np.r_[g[1:] != g[:-1], True]
+        carry = self.ep_len.reshape(-1)
+        prev_end = np.r_[-1, ts[:-1]]
+        prev_end[first] = -1 - carry[g[first]]  # the episode began carry steps before this rollout
+        rets = np.empty(len(ts), np.float32)
+        rets[by_env] = ts - prev_end
+        carry += T
+        carry[g[last]] = T - 1 - ts[last]
+        steps = ((self.iteration - 1) * T + t + 1) * E
         order = np.lexsort((idx[:, 2], idx[:, 0], idx[:, 1]))
         runs = idx[order, 1]
         bounds = np.searchsorted(runs, np.arange(self.R + 1))
