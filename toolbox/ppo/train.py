@@ -169,6 +169,7 @@ class _Group:
         # without reward scaling or truncation bootstrap every reward is CartPole's 1: written once
         self.constant_reward = self.rew_scale is None and not self.any_bootstrap
         self.rewards.fill_(1.0)
+        self._end_flat_rows = self.ep_end.view(T, R * E).unbind(0)  # the environments' flat order
 
         self.iteration = 0
         self.episode_steps: list[list[np.ndarray]] = [[] for _ in range(R)]
@@ -197,7 +198,7 @@ class _Group:
         u_steps = u_all.unbind(-1)
         obs_rows, raw_rows = self._rows["obs_buf"], self._rows["raw_obs_buf"]
         value_rows, action_rows, logp_rows = self._rows["values"], self._rows["actions"], self._rows["logprobs"]
-        end_rows, reward_rows = self._rows["ep_end"], self._rows["rewards"]
+        end_rows, reward_rows = self._end_flat_rows, self._rows["rewards"]
         first_done = self.next_done
         for step in range(T):
             obs_rows[step].copy_(self.next_obs)
@@ -209,10 +210,10 @@ class _Group:
             action = u_steps[step] < lp1.exp()  # Categorical(logits) with two actions: P(a = 1) = softmax_1
             action_rows[step].copy_(action)
             logp_rows[step].copy_(torch.where(action, lp1, lp0))
-            raw_obs, term, trunc, final_obs = self.env.step_fast(action.view(-1))
-            term, trunc = term.view(R, E), trunc.view(R, E)
+            raw_obs, term, trunc, final_obs = self.env.step_fast(action.view(-1), final=self.any_bootstrap)
             torch.logical_or(term, trunc, out=end_rows[step])  # done: the episode ended on this step
             if not self.constant_reward:
+                term, trunc = term.view(R, E), trunc.view(R, E)
                 r = reward = self._ones  # CartPole pays 1 on every step
                 if self.rew_scale is not None:
                     scaled = self.rew_scale.scale(reward, term, trunc).to(torch.float32)
@@ -301,18 +302,21 @@ class _Group:
                 lr=lr, beta1=b1, beta2=b2, weight_decay=0.0, eps=eps, amsgrad=False, maximize=False,
             )
 
-    def minibatch_step(self, mb: torch.Tensor, classes) -> dict:
-        """One gradient step on minibatch ``mb (R, M, 9)`` = [obs(4), action, logprob, adv, return, value]."""
-        stats = self.loss_and_grad(mb)
+    def minibatch_step(self, mb: torch.Tensor, classes, all_stats: bool = True) -> dict:
+        """One gradient step on minibatch ``mb (R, M, 9)`` = [obs(4), action, logprob, adv, return, value].
+
+        ``all_stats=False``: only ``clipfrac`` and ``grad_norm`` (the logged losses and KLs are the
+        epoch's last minibatch's, so the others are computed there only)."""
+        stats = self.loss_and_grad(mb, all_stats)
         stats["grad_norm"] = self.clip_grad()
         self._adam(classes)
         return stats
 
-    def loss_and_grad(self, mb: torch.Tensor) -> dict:
+    def loss_and_grad(self, mb: torch.Tensor, all_stats: bool = True) -> dict:
         """CleanRL's loss on minibatch ``mb (R, M, 9)``; writes its gradient into ``self.grad (K·R, P)``.
 
         Returns per-run ``(R,)`` statistics: policy_loss, value_loss, entropy, old_approx_kl,
-        approx_kl, clipfrac.
+        approx_kl, clipfrac (only clipfrac when ``all_stats`` is False: the gradient needs none).
         """
         R, M, K = self.R, mb.shape[1], self.K
         obs = mb[..., :4].contiguous()
@@ -327,15 +331,11 @@ class _Group:
         logratio = new_logp - old_logp
         ratio = logratio.exp()
         c = self.clip_coef
-        with torch.no_grad():
-            old_approx_kl = (-logratio).mean(1)
-            approx_kl = ((ratio - 1.0) - logratio).mean(1)
-            clipfrac = ((ratio - 1.0).abs() > c).to(torch.float32).mean(1)
+        clipfrac = ((ratio - 1.0).abs() > c).to(torch.float32).mean(1)
         if self.any_norm_adv:
             adv = torch.where(self.norm_adv, normalize_advantages(adv, 1e-8, dim=-1), adv)
         pg1 = -adv * ratio
         pg2 = -adv * torch.clamp(ratio, 1.0 - c, 1.0 + c)
-        pg = torch.where(self.clip_surrogate, torch.maximum(pg1, pg2), pg1)
         # d max(pg1, pg2)/d ratio: −Â where the unclipped term is the max (ties inside the range included)
         g_ratio = torch.where(self.clip_surrogate, -adv * (pg1 >= pg2), -adv)
         diff = v - ret
@@ -344,13 +344,11 @@ class _Group:
         v_clipped = old_v + torch.clamp(dv_raw, -c, c)
         diff_c = v_clipped - ret
         uc = diff_c * diff_c
-        vl = torch.where(self.clip_vloss, torch.maximum(u, uc), u)
         # autograd of max splits ties in half; the clipped branch passes gradient only inside the clip range
         tie = 0.5 * (u == uc)
         w_u = torch.where(self.clip_vloss, (u > uc) + tie, 1.0)
         inside = (dv_raw >= -c) & (dv_raw <= c)
         w_c = torch.where(self.clip_vloss, ((uc > u) + tie) * inside, 0.0)
-        pg_loss, v_loss, ent_loss = pg.mean(1), 0.5 * vl.mean(1), entropy.mean(1)
 
         inv_m = 1.0 / M
         d_logp = (g_ratio * ratio) * inv_m  # d L / d log π(a|s)
@@ -362,9 +360,13 @@ class _Group:
         d_v = (self.vf_coef * inv_m) * (w_u * diff + w_c * diff_c)
         dout = torch.cat((d_logits, d_v.unsqueeze(-1)), dim=-1)
         A.backward(self.theta, fw, dout, self.mask, self.grad, self.theta_v, self.grad_v)
+        if not all_stats:
+            return dict(clipfrac=clipfrac)
+        pg = torch.where(self.clip_surrogate, torch.maximum(pg1, pg2), pg1)
+        vl = torch.where(self.clip_vloss, torch.maximum(u, uc), u)
         return dict(
-            policy_loss=pg_loss, value_loss=v_loss, entropy=ent_loss, old_approx_kl=old_approx_kl,
-            approx_kl=approx_kl, clipfrac=clipfrac,
+            policy_loss=pg.mean(1), value_loss=0.5 * vl.mean(1), entropy=entropy.mean(1),
+            old_approx_kl=(-logratio).mean(1), approx_kl=((ratio - 1.0) - logratio).mean(1), clipfrac=clipfrac,
         )
 
     def clip_grad(self) -> torch.Tensor:
@@ -415,7 +417,7 @@ class _Group:
             for start in range(0, B, M):
                 idx = perm[:, start : start + M]
                 mb = torch.gather(data, 1, idx.unsqueeze(-1).expand(R, M, data.shape[-1]))
-                stats = self.minibatch_step(mb, classes)
+                stats = self.minibatch_step(mb, classes, all_stats=start + M >= B)
                 for key, val in stats.items():
                     last[key] = val if (key not in last or all_active) else torch.where(active_t > 0, val, last[key])
                 clip_sum += stats["clipfrac"] * active_t
