@@ -139,9 +139,8 @@ def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, pol
 
     Shows a progress bar and, when the job has new partial results (at most every ``redraw_s``
     seconds), calls ``render_partial(job.partial)`` inside one placeholder (so a learning curve
-    redraws in place). ``render_partial`` runs many times in one
-    script run, so the elements it draws must not carry a ``key=`` (Streamlit rejects a key used
-    twice in a run). Every session that submitted the same
+    redraws in place). ``render_partial`` runs many times in one script run, so the elements it
+    draws must not carry a ``key=`` (Streamlit rejects a key used twice in a run). Every session that submitted the same
     key watches the same job. Returns True when the job finished successfully; on failure it
     shows the job's message with ``st.error`` and returns False.
     """

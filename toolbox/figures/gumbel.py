@@ -3,7 +3,7 @@
 Every builder assembles its traces and layout as plain dicts and constructs the figure once:
 incremental ``update_layout``/``make_subplots``/``add_vline`` calls and setting a template cost
 5–30 ms per figure, which would take this page, with seven live figures, past its 100 ms budget
-per slider move. The look follows ``style.base_layout`` (title left, legend on top, colours
+per slider move. The look is ``style.layout_dict`` (title left, legend under the plot, colours
 from ``style.COLORS``); in the app, Streamlit's chart theme supplies the rest.
 """
 
@@ -30,10 +30,6 @@ def _categories(K: int) -> list[str]:
 
 def _arr(x) -> np.ndarray:
     return np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=float)
-
-
-def _layout(title: str, x_title: str = "", y_title: str = "", height: int = 360, **extra) -> dict:
-    return layout_dict(title, x_title, y_title, height, **extra)
 
 
 def _two_panels(layout: dict, titles: Sequence[str], log_x: bool = True, log_y: bool = False) -> dict:
@@ -82,7 +78,7 @@ def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[s
         if errors and name in errors:
             bar["error_y"] = dict(type="data", array=_arr(errors[name]), visible=True, thickness=1.2)
         data.append(bar)
-    layout = _layout(title, "category", y_title, height, barmode="group")
+    layout = layout_dict(title, "category", y_title, height, barmode="group")
     if legend_below:  # many entries: below the plot, where they cannot cover the title
         layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
         layout["margin"]["b"] = 90
@@ -107,7 +103,7 @@ def relaxed_samples_figure(samples, tau: float) -> go.Figure:
     colors = [PALETTE[k % len(PALETTE)] for _ in range(m) for k in range(K)]
     data = [dict(type="bar", x=[groups, cats], y=y.reshape(-1), marker=dict(color=colors),
                  hovertemplate="%{x}: y = %{y:.3f}<extra></extra>")]
-    layout = _layout(f"{m} Gumbel-Softmax samples y at τ = {tau:g} (colour = category k)", "", "y_k", 260,
+    layout = layout_dict(f"{m} Gumbel-Softmax samples y at τ = {tau:g} (colour = category k)", "", "y_k", 260,
                      showlegend=False, bargap=0.15)
     layout["yaxis"]["range"] = [0, 1]
     layout["xaxis"]["type"] = "multicategory"
@@ -123,7 +119,7 @@ def temperature_curve_figure(taus, mean_entropy, mean_max, tau: float, K: int) -
              xaxis="x2", yaxis="y2"),
     ]
     layout = _two_panels(
-        _layout(f"Sharpness vs temperature (current τ = {tau:g}, orange line)", height=330, showlegend=False),
+        layout_dict(f"Sharpness vs temperature (current τ = {tau:g}, orange line)", height=330, showlegend=False),
         ["mean entropy E[H(y)] (nats)", "mean max-coordinate E[max_k y_k]"],
     )
     layout["shapes"] = [_vline(tau), _vline(tau, "2"), _hline(float(np.log(K))), _hline(1.0 / K, "2"), _hline(1.0, "2")]
@@ -167,7 +163,7 @@ def jacobian_figure(jacobian, tau: float, hard: bool) -> go.Figure:
     if K <= 6:
         heat.update(text=np.round(J, 3), texttemplate="%{text}")
     label = "straight-through (one-hot forward)" if hard else "soft"
-    layout = _layout(f"∂y/∂θ by autograd, τ = {tau:g}, {label}", "logit θ_j", "sample coordinate y_i", 330)
+    layout = layout_dict(f"∂y/∂θ by autograd, τ = {tau:g}, {label}", "logit θ_j", "sample coordinate y_i", 330)
     layout["yaxis"]["autorange"] = "reversed"
     return _figure([heat], layout)
 
@@ -203,7 +199,7 @@ def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mappi
     floor = np.maximum.reduce([_arr(v) for v in mc_error.values()])
     data.append(dict(type="scatter", x=t, y=floor, mode="lines", name="Monte Carlo noise level",
                      line=dict(color=COLORS["target"], dash="dot", width=1)))
-    layout = _two_panels(_layout("Gradient estimators across τ: bias vs noise", height=450),
+    layout = _two_panels(layout_dict("Gradient estimators across τ: bias vs noise", height=450),
                          ["bias ‖E[ĝ] − ∇J‖", "standard deviation √(Σ_k Var ĝ_k)"], log_y=True)
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0)
     layout["margin"]["b"] = 110

@@ -4,7 +4,8 @@ Why the figures are written as plain dicts: building them through plotly's valid
 (``make_subplots``, ``update_layout``) costs 5–50 ms per figure, and this page redraws up to four
 figures on every table edit with a budget of 100 ms per rerun. The same layout as
 ``style.base_layout`` (``style.layout_dict``: title, axis titles, margins, legend under the plot)
-is therefore assembled as a dict and wrapped without re-validation; ``tests/test_influence.py`` validates every figure through plotly's full checker.
+is therefore assembled as a dict and wrapped without re-validation; ``tests/test_influence.py``
+validates every figure through plotly's full checker.
 
 An infinite KL cannot be drawn as a bar height, so such bars are drawn at a cap just above the
 largest finite value and labelled "∞".
@@ -18,11 +19,6 @@ import numpy as np
 import plotly.graph_objects as go
 
 from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba, layout_dict
-
-
-def _layout(title: str, x_title: str, y_title: str, height: int = 360) -> dict:
-    """``style.layout_dict`` (the template is the app-wide default Streamlit registers)."""
-    return layout_dict(title, x_title, y_title, height)
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
@@ -72,7 +68,7 @@ def marginal_vs_conditional(
     ``marginals, conditionals``: ``(n_j, A_j)``; ``kls``: the KL of each panel, shown in its title.
     """
     n_j = marginals.shape[0]
-    layout = _layout(f"j after a^i = {chosen_name} vs on average", "influencee's action a^j", "probability",
+    layout = layout_dict(f"j after a^i = {chosen_name} vs on average", "influencee's action a^j", "probability",
                      height=380)
     titles = [f"{lab}: KL = {_fmt(k)} nats" for lab, k in zip(influencee_labels, kls)]
     ids = _panels(layout, n_j, titles)
@@ -110,7 +106,7 @@ def reward_per_action(
     shown, cap = _cap_inf(rewards)
     totals = rewards.sum(1)
     names = list(action_names_i)
-    layout = _layout("r^i for every action (outlined: chosen)", "agent i's action a^i", "r^i (nats)", height=380)
+    layout = layout_dict("r^i for every action (outlined: chosen)", "agent i's action a^i", "r^i (nats)", height=380)
     layout.update(barmode="stack")
     layout["yaxis2"] = dict(title=dict(text="π^i(a^i)"), overlaying="y", side="right", range=[0, 1.05],
                             showgrid=False, tickmode="linear", tick0=0, dtick=0.25)
@@ -137,7 +133,7 @@ def influence_heatmap(influence: np.ndarray, state_names: Sequence[str], signal_
     v = np.asarray(influence, dtype=float)
     z = [[x if np.isfinite(x) else None for x in row] for row in v]
     text = [[f"{x:.3f}" if np.isfinite(x) else "∞ (never sent)" for x in row] for row in v]
-    layout = _layout("r^i(s, σ): influence of sending σ in state s", "signal σ", "state s", height=280)
+    layout = layout_dict("r^i(s, σ): influence of sending σ in state s", "signal σ", "state s", height=280)
     layout["plot_bgcolor"] = "#eeeeee"
     data = [dict(type="heatmap", z=z, x=list(signal_names), y=list(state_names), text=text, texttemplate="%{text}",
                  colorscale="Blues", reversescale=True, colorbar=dict(title=dict(text="nats")), hoverongaps=False, zmin=0)]
@@ -153,7 +149,7 @@ def learning_curves(
 
     ``runs``: label → (extrinsic ``(S, T)``, mutual information ``(S, T)``), ``steps (T,)``.
     """
-    layout = _layout("Learning with and without the influence bonus (mean over seeds, band = min–max)",
+    layout = layout_dict("Learning with and without the influence bonus (mean over seeds, band = min–max)",
                      "policy-gradient update", "", height=400)
     ids = _panels(layout, 2, ("extrinsic return of i", "I(a^i; a^j) (nats)"), gap=0.1)
     layout["xaxis2"]["title"] = dict(text="policy-gradient update")

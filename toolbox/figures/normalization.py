@@ -3,7 +3,7 @@
 Each builder assembles plain dicts and constructs the figure once: ``make_subplots``,
 ``add_trace``, ``add_vline`` and ``update_layout`` validate the whole figure again on every call
 and cost 5–40 ms per figure, and a ``template`` alone costs about 13 ms, which would take the page
-past its 100 ms rerun budget. The look follows ``style.base_layout`` (title left, legend on top,
+past its 100 ms rerun budget. The look is ``style.layout_dict`` (title left, legend under the plot,
 labelled axes) with ``style.COLORS``; in the app, Streamlit's chart theme supplies the rest.
 """
 
@@ -22,10 +22,6 @@ def _np(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         return x.detach().to("cpu", torch.float64).numpy()
     return np.asarray(x, dtype=np.float64)
-
-
-def _layout(title: str, x_title: str = "", y_title: str = "", height: int = 360, **extra) -> dict:
-    return layout_dict(title, x_title, y_title, height, **extra)
 
 
 def _grid(layout: dict, rows: int, cols: int, titles: Sequence[str], x_title: str = "", y_title: str = "",
@@ -87,7 +83,7 @@ def running_estimate_figure(stream, trace, step: int) -> go.Figure:
         dict(type="scatter", x=np.r_[seen, np.nan, seen], y=np.r_[tm + ts, np.nan, tm - ts], name="true mean ± std",
              line=dict(color=COLORS["current"], dash="dot", width=1)),
     ]
-    layout = _layout(f"Running estimate after {k} batches ({k * B:,} samples)", "samples seen", "value", 430)
+    layout = layout_dict(f"Running estimate after {k} batches ({k * B:,} samples)", "samples seen", "value", 430)
     layout["xaxis"]["range"] = [0, T * B * 1.01]
     return _figure(data, layout)
 
@@ -99,7 +95,7 @@ def batch_histogram_figure(raw, normalized, clip: float | None) -> go.Figure:
         dict(type="histogram", x=_np(normalized), name="normalized", marker=dict(color=COLORS["with"]), nbinsx=30,
              xaxis="x2", yaxis="y2"),
     ]
-    layout = _grid(_layout("The batch that just arrived", height=300, showlegend=False, margin=dict(l=60, r=20, t=60, b=50)), 1, 2,
+    layout = _grid(layout_dict("The batch that just arrived", height=300, showlegend=False, margin=dict(l=60, r=20, t=60, b=50)), 1, 2,
                    ("raw batch", "normalized batch"), "value", "count", hgap=0.1)
     if clip is not None:
         layout["shapes"] = [_vline(-clip, "2"), _vline(clip, "2")]
@@ -119,7 +115,7 @@ def observation_histograms_figure(obs, normalized, names: Sequence[str]) -> go.F
             data.append(dict(type="histogram", x=values[:, d], nbinsx=40, marker=dict(color=color), name=label,
                              showlegend=d == 0, legendgroup=label, xaxis=f"x{ax}", yaxis=f"y{ax}"))
     titles = [*names, *[f"{n} (normalized)" for n in names]]
-    layout = _grid(_layout("CartPole observations per dimension: raw (top) and normalized (bottom)", height=520),
+    layout = _grid(layout_dict("CartPole observations per dimension: raw (top) and normalized (bottom)", height=520),
                    2, D, titles, "", "count", hgap=0.05, vgap=0.2)
     return _figure(data, layout)
 
@@ -141,7 +137,7 @@ def reward_trace_figure(rewards, trace, env: int = 0, terminated=None) -> go.Fig
         ends = t[_np(terminated[:, env]) > 0]
         data.append(dict(type="scatter", x=ends, y=np.zeros(len(ends)), mode="markers", name="episode end",
                          marker=dict(symbol="x", color="black", size=6)))
-    layout = _grid(_layout("Reward scaling as the stream plays", height=540), 2, 1,
+    layout = _grid(layout_dict("Reward scaling as the stream plays", height=540), 2, 1,
                    (f"discounted return G_t (env {env}) and the running std of G (all envs)",
                     "reward: raw and scaled (log scale)"), "step", "", vgap=0.14, shared_x=True)
     layout["yaxis2"]["type"] = "log"
@@ -159,7 +155,7 @@ def return_scales_figure(scales) -> go.Figure:
         dict(type="scatter", x=labels, y=_np(scales.return_std), name="running std of G (the divisor)",
              mode="lines+markers", line=dict(color=COLORS["current"])),
     ]
-    layout = _layout("Value-target size per discount (after warm-up)", "discount",
+    layout = layout_dict("Value-target size per discount (after warm-up)", "discount",
                      "magnitude (log scale)", 420, barmode="group")
     layout["yaxis"]["type"] = "log"
     return _figure(data, layout)
@@ -172,7 +168,7 @@ def advantage_histogram_figure(raw, normalized, index: int) -> go.Figure:
         dict(type="histogram", x=_np(normalized), nbinsx=30, marker=dict(color=COLORS["with"]), name="normalized",
              xaxis="x2", yaxis="y2"),
     ]
-    layout = _grid(_layout("Advantage normalization per minibatch", height=300, showlegend=False,
+    layout = _grid(layout_dict("Advantage normalization per minibatch", height=300, showlegend=False,
                            margin=dict(l=60, r=20, t=60, b=50)), 1, 2,
                    (f"minibatch {index}: raw advantages", "normalized"), "advantage", "count", hgap=0.1)
     layout["shapes"] = [_vline(0.0, ""), _vline(0.0, "2")]
@@ -187,7 +183,7 @@ def minibatch_stats_figure(mb) -> go.Figure:
         dict(type="bar", x=idx, y=_np(mb.mean), name="minibatch mean", marker=dict(color=PALETTE[0])),
         dict(type="bar", x=idx, y=_np(mb.std), name="minibatch std", marker=dict(color=PALETTE[3])),
     ]
-    return _figure(data, _layout(f"Statistics of each of the {M} minibatches", "minibatch", "advantage units", 340,
+    return _figure(data, layout_dict(f"Statistics of each of the {M} minibatches", "minibatch", "advantage units", 340,
                                  barmode="group"))
 
 
@@ -202,7 +198,7 @@ def minibatch_size_figure(effect) -> go.Figure:
         dict(type="scatter", x=x, y=_np(effect["deviation"]), name="mean |per-minibatch − whole-batch normalized|",
              mode="lines+markers", line=dict(color=COLORS["without"])),
     ]
-    layout = _layout("The minibatch-size effect", "minibatch size (log scale)", "", 380)
+    layout = layout_dict("The minibatch-size effect", "minibatch size (log scale)", "", 380)
     layout["xaxis"]["type"] = "log"
     return _figure(data, layout)
 
@@ -230,7 +226,7 @@ def message_norm_figure(demo, step: int) -> go.Figure:
         dict(type="scatter", x=k, y=_np(demo.running_var[:, 0]), name="running variance",
              line=dict(color=PALETTE[4]), xaxis="x2", yaxis="y2"),
     ]
-    layout = _grid(_layout("The message during training (its scale drifts)", height=420), 1, 2,
+    layout = _grid(layout_dict("The message during training (its scale drifts)", height=420), 1, 2,
                    ("output std per batch (channel 0)", "BatchNorm running statistics vs the batch's"),
                    "training step", "", hgap=0.08)
     layout["shapes"] = [_vline(int(step), "", "black"), _vline(int(step), "2", "black")]
@@ -250,6 +246,6 @@ def message_histogram_figure(demo, step: int) -> go.Figure:
         for b, color, label in ((False, COLORS["without"], "bit 0"), (True, COLORS["with"], "bit 1")):
             data.append(dict(type="histogram", x=v[bits == b], nbinsx=20, marker=dict(color=color), name=label,
                              opacity=0.7, showlegend=i == 0, legendgroup=label, xaxis=f"x{ax}", yaxis=f"y{ax}"))
-    layout = _grid(_layout(f"Step {k}: what the receiver's next layer sees (channel 0)", height=340,
+    layout = _grid(layout_dict(f"Step {k}: what the receiver's next layer sees (channel 0)", height=340,
                            barmode="overlay"), 1, 4, [p[0] for p in panels], "value", "count", hgap=0.05)
     return _figure(data, layout)

@@ -72,9 +72,11 @@ def _euler_step(x, x_dot, theta, theta_dot, force, xp):
     return xp.stack((x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot, theta_dot + TAU * thetaacc), -1)
 
 
-def is_terminal(state: torch.Tensor) -> torch.Tensor:
-    """``|x| > 2.4`` or ``|θ| > 12°`` (Gymnasium's strict inequalities); ``state (N, 4)`` -> ``(N,)`` bool."""
-    return (state[:, 0].abs() > X_THRESHOLD) | (state[:, 2].abs() > THETA_THRESHOLD)
+def is_terminal(state):
+    """``|x| > 2.4`` or ``|θ| > 12°`` (Gymnasium's strict inequalities); ``state (N, 4)`` -> ``(N,)`` bool.
+
+    ``state`` is a tensor or a NumPy array (builtin ``abs`` serves both paths of ``step_fast``)."""
+    return (abs(state[:, 0]) > X_THRESHOLD) | (abs(state[:, 2]) > THETA_THRESHOLD)
 
 
 class BatchedCartPole:
@@ -170,7 +172,7 @@ class BatchedCartPole:
         s = self.state.numpy()
         force = np.where(actions.numpy() != 0, FORCE_MAG, -FORCE_MAG)  # exactly ±10, as the tensor path
         new = _euler_step(s[:, 0], s[:, 1], s[:, 2], s[:, 3], force, np)
-        terminated = (np.abs(new[:, 0]) > X_THRESHOLD) | (np.abs(new[:, 2]) > THETA_THRESHOLD)
+        terminated = is_terminal(new)
         elapsed = self.elapsed.numpy() + 1
         truncated = elapsed >= MAX_EPISODE_STEPS
         done = terminated | truncated

@@ -165,7 +165,7 @@ class _Group:
         self.ep_end = torch.zeros(T, R, E, dtype=torch.bool, device=dev)
         self.advantages = torch.zeros(T, R, E, **f32)
         self._rows = {name: getattr(self, name).unbind(0) for name in (
-            "obs_buf", "raw_obs_buf", "values", "actions", "logprobs", "ep_end", "rewards")}
+            "obs_buf", "raw_obs_buf", "values", "actions", "logprobs", "rewards")}
         # without reward scaling or truncation bootstrap every reward is CartPole's 1: written once
         self.constant_reward = self.rew_scale is None and not self.any_bootstrap
         self.rewards.fill_(1.0)
