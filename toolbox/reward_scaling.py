@@ -139,7 +139,8 @@ def reward_scaling_scan(rewards: torch.Tensor, terminated: torch.Tensor, gamma, 
     r""":class:`RewardScaler` over a whole recorded stream at once.
 
     ``rewards, terminated: (..., T, E)`` (float rewards; ``terminated`` bool or 0/1), ``gamma`` a
-    number or a tensor ``(..., 1)`` (one discount per leading batch member). Returns
+    number or a tensor broadcasting to ``(..., T, E)``, e.g. ``(G, 1, 1)`` for one discount per
+    leading batch member. Returns
     ``G (..., T, E)`` (the accumulated return :math:`G_t = \gamma (1 - d_t) G_{t-1} + r_t`, reset
     after an episode end), ``var (..., T)`` (Var[G] after step t) and ``scaled (..., T, E)``
     (:math:`r_t / \sqrt{\operatorname{Var}[G] + \varepsilon}`): the same numbers as calling
