@@ -20,21 +20,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.apptest_timing import first_render_s, time_reruns  # noqa: E402
+from ui.normalization_settings import PANELS  # noqa: E402
 
 PAGE = "pages/normalization.py"
-PANEL = {
-    "running": "① Running mean & variance",
-    "observations": "② Observations (CartPole)",
-    "rewards": "③ Reward scaling",
-    "advantages": "④ Advantages per minibatch",
-    "batchnorm": "⑤ BatchNorm in the DIAL C-Net",
-}
 
 
 def on_panel(panel: str, change):
     def action(at, i):
         if i == 0:
-            at.session_state["nz_panel"] = PANEL[panel]
+            at.session_state["nz_panel"] = PANELS[panel]
         else:
             change(at, i)
     return action

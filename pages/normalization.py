@@ -2,7 +2,7 @@
 
 The page: header, the five panels as lazy tabs (only the open one computes), the tab mirrored
 in the URL. The panels themselves are in ``ui/normalization.py`` (compiled once per process);
-every number comes from ``toolbox.normalization``, every figure from
+every number comes from ``toolbox.lessons.normalization``, every figure from
 ``toolbox.figures.normalization``.
 """
 
@@ -12,6 +12,7 @@ import streamlit as st
 
 from ui import normalization as P
 from ui.common import lesson_header, query_value, set_query
+from ui.normalization_settings import PANELS
 
 lesson_header(
     "Normalization",
@@ -25,11 +26,11 @@ lesson_header(
     "(LayerNorm); Foerster et al. 2016 (DIAL)",
 )
 
-panel = query_value("panel", "running", str, P.PANELS)
+panel = query_value("panel", "running", str, PANELS)
 # the tab's initial state comes from the link once; a changing `default=` would reset the widget
-st.session_state.setdefault("nz_panel", P.PANELS[panel])
-tabs = st.tabs(list(P.PANELS.values()), key="nz_panel", on_change="rerun")
-current = {label: key for key, label in P.PANELS.items()}.get(st.session_state.get("nz_panel"), panel)
+st.session_state.setdefault("nz_panel", PANELS[panel])
+tabs = st.tabs(list(PANELS.values()), key="nz_panel", on_change="rerun")
+current = {label: key for key, label in PANELS.items()}.get(st.session_state.get("nz_panel"), panel)
 set_query(panel=current)
 
 for tab, draw in zip(tabs, (P.running_panel, P.observations_panel, P.rewards_panel, P.advantages_panel,

@@ -1,7 +1,7 @@
 """Every page runs through app.py's navigation under AppTest without an exception.
 
 Each lesson's own widget-driving tests live in ``tests/test_page_<lesson>.py``; this file
-guarantees that a page added to the catalogue (toolbox/lessons.py) is exercised at all.
+guarantees that a page added to the catalogue (toolbox/lessons/catalogue.py) is exercised at all.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 import streamlit as st
 import torch
 from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElementKey
+from streamlit.runtime.pages_manager import PagesManager
 
 from toolbox.device import resolve_device
 
@@ -24,10 +25,6 @@ def leave_pages_directory_mode() -> bool:
     keep the layout the project documents (``pages/``) and switch that legacy mode off. Returns
     True when it was on (the current run was routed the legacy way and should be rerun).
     """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a Streamlit without this class has no legacy mode to leave
-        return False
     if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         return True

@@ -4,7 +4,11 @@
 an imported module so that Streamlit compiles them once per process: a page script is
 re-parsed (and its ``st.cache_data`` decorators re-created) on every rerun, which for a page this
 size costs tens of milliseconds of the 100 ms budget. Every number comes from
-``toolbox.normalization``, every figure from ``toolbox.figures.normalization``.
+``toolbox.lessons.normalization``, every figure from ``toolbox.figures.normalization``.
+
+Every setting that a link can carry is one row of :data:`SETTINGS` (``ui.settings.Setting``:
+widget key, URL parameter, default, bounds): the row gives the widget its initial value from the
+link, its bounds or options, and mirrors its value back into the URL.
 """
 
 from __future__ import annotations
@@ -13,30 +17,30 @@ import time
 
 import streamlit as st
 
-from toolbox import normalization as N
 from toolbox.figures import normalization as FN
-from ui.common import page_device, query_value, set_query, show_error
+from toolbox.lessons import normalization as N
+from ui.common import page_device, show_error
+from ui.normalization_settings import MINIBATCH_SIZES, SETTINGS
+from ui.settings import init_settings, mirror_settings
 
-PANELS = {
-    "running": "① Running mean & variance",
-    "observations": "② Observations (CartPole)",
-    "rewards": "③ Reward scaling",
-    "advantages": "④ Advantages per minibatch",
-    "batchnorm": "⑤ BatchNorm in the DIAL C-Net",
-}
-# up to 500 × 64 samples: below PyTorch's intra-op parallel grain, so a rerun never waits on a thread pool
-BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
-MINIBATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
+_BY_KEY = {s.key: s for settings in SETTINGS.values() for s in settings}
+
+
+def _init(panel: str) -> None:
+    init_settings(SETTINGS[panel])
+
+
+def _mirror(panel: str) -> None:
+    mirror_settings(SETTINGS[panel])
+
+
+def _widget(key: str) -> dict:
+    """``key=`` and the bounds or options of the setting ``key`` (see ``ui.settings.Setting.widget``)."""
+    return _BY_KEY[key].widget()
 
 
 def _dev() -> str:
     return str(page_device())
-
-
-def _init(defaults: dict) -> None:
-    """URL → initial widget state (only when the widget has no state yet in this session)."""
-    for key, value in defaults.items():
-        st.session_state.setdefault(key, value)
 
 
 # ---- cached backend calls (keyed on every input) --------------------------------------------
@@ -96,26 +100,19 @@ def message_demo(bits: int, batch: int, steps: int, sigma: float, momentum: floa
 
 
 def running_panel() -> None:
-    _init({
-        "nz_kind": query_value("kind", "drifting", str, N.STREAM_KINDS),
-        "stream_batch_size": query_value("batch", 16, int, BATCH_SIZES),
-        "nz_batches": query_value("batches", 100, int, lambda v: 10 <= v <= 500),
-        "nz_clip": query_value("clip", 10.0, float, lambda v: v == v),
-        "nz_eps": query_value("eps", 1e-8, float, lambda v: v == v),
-        "nz_seed": query_value("seed", 0, int, lambda v: 0 <= v < 2**31),
-    })
+    _init("running")
     left, right = st.columns([2, 3], gap="large")
     with left:
-        kind = st.selectbox("distribution of the stream", N.STREAM_KINDS, key="nz_kind",
+        kind = st.selectbox("distribution of the stream", **_widget("nz_kind"),
                             format_func=lambda k: f"{k}: {N.STREAM_DESCRIPTIONS[k]}")
         c1, c2 = st.columns(2)
-        batch = c1.select_slider("batch size B", BATCH_SIZES, key="stream_batch_size")
-        n_batches = c2.slider("number of batches", 10, 500, step=10, key="nz_batches")
+        batch = c1.select_slider("batch size B", **_widget("stream_batch_size"))
+        n_batches = c2.slider("number of batches", step=10, **_widget("nz_batches"))
         c3, c4, c5 = st.columns(3)
-        clip = c3.number_input("clip c (0 = off)", step=1.0, key="nz_clip")
-        eps = c4.number_input("ε", format="%.1e", step=1e-8, key="nz_eps")
-        seed = c5.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_seed")
-        set_query(kind=kind, batch=batch, batches=n_batches, clip=clip, eps=eps, seed=seed)
+        clip = c3.number_input("clip c (0 = off)", step=1.0, **_widget("nz_clip"))
+        eps = c4.number_input("ε", format="%.1e", step=1e-8, **_widget("nz_eps"))
+        seed = c5.number_input("seed", step=1, **_widget("nz_seed"))
+        _mirror("running")
         st.latex(r"\delta = \bar x_B - \mu_A,\qquad n = n_A + n_B")
         st.latex(r"\mu \leftarrow \mu_A + \delta\,\frac{n_B}{n}")
         st.latex(r"\sigma^2 \leftarrow \frac{n_A\sigma_A^2 + n_B\sigma_B^2 + \delta^2\,\frac{n_A n_B}{n}}{n}")
@@ -177,20 +174,15 @@ def running_panel() -> None:
 
 
 def observations_panel() -> None:
-    _init({
-        "nz_obs_envs": query_value("envs", 8, int, lambda v: 1 <= v <= 64),
-        "nz_obs_steps": query_value("steps", 200, int, lambda v: 10 <= v <= 1000),
-        "nz_obs_clip": query_value("obs_clip", 10.0, float, lambda v: v == v),
-        "nz_obs_seed": query_value("obs_seed", 0, int, lambda v: 0 <= v < 2**31),
-    })
+    _init("observations")
     left, right = st.columns([2, 3], gap="large")
     with left:
-        envs = st.slider("environments E", 1, 64, key="nz_obs_envs")
-        steps = st.slider("steps (random policy)", 10, 1000, step=10, key="nz_obs_steps")
+        envs = st.slider("environments E", **_widget("nz_obs_envs"))
+        steps = st.slider("steps (random policy)", step=10, **_widget("nz_obs_steps"))
         c1, c2 = st.columns(2)
-        obs_clip = c1.number_input("clip c (0 = off)", step=1.0, key="nz_obs_clip")
-        obs_seed = c2.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_obs_seed")
-        set_query(envs=envs, steps=steps, obs_clip=obs_clip, obs_seed=obs_seed)
+        obs_clip = c1.number_input("clip c (0 = off)", step=1.0, **_widget("nz_obs_clip"))
+        obs_seed = c2.number_input("seed", step=1, **_widget("nz_obs_seed"))
+        _mirror("observations")
         st.latex(r"\hat o_{t,i} = \operatorname{clip}\!\Big(\frac{o_{t,i}-\mu_i}{\sqrt{\sigma_i^2+\varepsilon}},\,-c,\,c\Big)")
         st.caption("one statistic per dimension i, shared by all environments")
         st.caption(
@@ -227,31 +219,28 @@ def observations_panel() -> None:
 
 
 def rewards_panel() -> None:
-    _init({
-        "nz_rew_kind": query_value("reward", "constant", str, N.REWARD_KINDS),
-        "nz_rew_gamma": query_value("gamma", 0.99, float, lambda v: v == v),
-        "nz_rew_len": query_value("length", 50, int, lambda v: 1 <= v <= 500),
-        "nz_rew_clip": query_value("reward_clip", 10.0, float, lambda v: v == v),
-        "nz_rew_seed": query_value("reward_seed", 0, int, lambda v: 0 <= v < 2**31),
-    })
+    _init("rewards")
     left, right = st.columns([2, 3], gap="large")
     with left:
-        kind_r = st.selectbox("reward", N.REWARD_KINDS, key="nz_rew_kind",
+        kind_r = st.selectbox("reward", **_widget("nz_rew_kind"),
                               format_func=lambda k: f"{k}: {N.REWARD_DESCRIPTIONS[k]}")
         c1, c2 = st.columns(2)
-        gamma = c1.number_input("discount γ", step=0.005, format="%.4f", key="nz_rew_gamma")
-        length = c2.slider("mean episode length", 1, 500, key="nz_rew_len")
+        gamma = c1.number_input("discount γ", step=0.005, format="%.4f", **_widget("nz_rew_gamma"))
+        length = c2.slider("mean episode length", **_widget("nz_rew_len"))
         c3, c4 = st.columns(2)
-        reward_clip = c3.number_input("clip scaled reward (0 = off)", step=1.0, key="nz_rew_clip")
-        rseed = c4.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_rew_seed")
-        set_query(reward=kind_r, gamma=gamma, length=length, reward_clip=reward_clip, reward_seed=rseed)
+        reward_clip = c3.number_input("clip scaled reward (0 = off)", step=1.0, **_widget("nz_rew_clip"))
+        rseed = c4.number_input("seed", step=1, **_widget("nz_rew_seed"))
+        _mirror("rewards")
         st.latex(r"G_t = \gamma\,(1-d_t)\,G_{t-1} + r_t")
         st.latex(r"\tilde r_t = \operatorname{clip}\Big(\frac{r_t}{\sqrt{\operatorname{Var}[G]+\varepsilon}},\,-c,\,c\Big)")
         st.caption(
             "The reward is divided by the running standard deviation of the **discounted return** "
             "G, not of the reward: a constant +1 reward has zero std, but its returns grow to "
-            "1/(1−γ). G is reset at every episode end; the reward is not centred (a shift would "
-            "change which episodes are worth prolonging). This keeps the value targets — sums of "
+            "1/(1−γ). Gymnasium's G looks **backward**: it is the discounted sum of the rewards "
+            "received so far in the episode, G_t = r_t + γ r_{t−1} + γ² r_{t−2} + …, not the "
+            "return-to-go a value function predicts. It resets on the terminal step (d_t = 1 drops "
+            "the earlier rewards, so G there is r_t alone) and the next episode starts from 0. "
+            "The reward is not centred (a shift would change which episodes are worth prolonging). This keeps the value targets — sums of "
             "~1/(1−γ) scaled rewards — within a few units whatever the task's reward scale or γ, "
             "so the value loss and its gradient stay in a trainable range. Early on the statistic "
             "has seen almost nothing (σ ≈ 0 after one constant step) and blows the first rewards "
@@ -291,16 +280,13 @@ def rewards_panel() -> None:
 
 
 def advantages_panel() -> None:
-    _init({
-        "nz_adv_mb": query_value("minibatches", 4, int, lambda v: 1 <= v <= 4096),
-        "nz_adv_seed": query_value("adv_seed", 0, int, lambda v: 0 <= v < 2**31),
-    })
+    _init("advantages")
     left, right = st.columns([2, 3], gap="large")
     with left:
         c1, c2 = st.columns(2)
-        n_mb = c1.number_input("number of minibatches", min_value=1, step=1, key="nz_adv_mb")
-        aseed = c2.number_input("seed", min_value=0, max_value=2**31 - 1, step=1, key="nz_adv_seed")
-        set_query(minibatches=n_mb, adv_seed=aseed)
+        n_mb = c1.number_input("number of minibatches", step=1, **_widget("nz_adv_mb"))
+        aseed = c2.number_input("seed", step=1, **_widget("nz_adv_seed"))
+        _mirror("advantages")
         st.latex(r"\hat A_i = \frac{A_i - \operatorname{mean}_{\mathcal B}(A)}{\operatorname{std}_{\mathcal B}(A) + \varepsilon},"
                  r"\;\; i \in \mathcal B")
         st.caption(
@@ -312,8 +298,11 @@ def advantages_panel() -> None:
             "(even a different sign) in a different minibatch, and a minibatch of 1 has no std at "
             "all. CleanRL's CartPole default is 4 minibatches of 128. This batch comes from the "
             "untrained agent: its value function predicts ≈ 0, so the raw advantages are large and "
-            "positive, and only normalization tells the policy which actions were better than "
-            "average. Source: Huang et al. 2022 "
+            "nearly all positive. The policy gradient is unbiased even so — every sampled action "
+            "is pushed up, those with larger advantages by more, and on average this moves "
+            "probability toward the better actions — but it is noisy. Subtracting the mean is a **baseline**: it keeps "
+            "the expected gradient and cuts its variance; dividing by the std fixes the step's "
+            "scale. Source: Huang et al. 2022 "
             "(detail: normalization of advantages)."
         )
     with right:
@@ -344,23 +333,17 @@ def advantages_panel() -> None:
 
 
 def batchnorm_panel() -> None:
-    _init({
-        "nz_bn_bits": query_value("bits", 1, int, lambda v: 1 <= v <= 4),
-        "nz_bn_batch": query_value("bn_batch", 32, int, lambda v: 2 <= v <= 512),
-        "nz_bn_momentum": query_value("momentum", 0.1, float, lambda v: v == v),
-        "nz_bn_sigma": query_value("sigma", 2.0, float, lambda v: v == v),
-        "nz_bn_dru": query_value("dru", "on", str, ("on", "off")) == "on",
-    })
+    _init("batchnorm")
     left, right = st.columns([2, 3], gap="large")
     with left:
         c1, c2 = st.columns(2)
-        bits = c1.slider("message bits c", 1, 4, key="nz_bn_bits")
-        bn_batch = c2.slider("batch (episodes × agents)", 2, 512, key="nz_bn_batch")
+        bits = c1.slider("message bits c", **_widget("nz_bn_bits"))
+        bn_batch = c2.slider("batch (episodes × agents)", **_widget("nz_bn_batch"))
         c3, c4 = st.columns(2)
-        momentum = c3.number_input("BatchNorm momentum m", step=0.05, format="%.3f", key="nz_bn_momentum")
-        sigma = c4.number_input("DRU noise σ", step=0.5, key="nz_bn_sigma")
-        dru = st.toggle("receiver gets the DRU output σ(logit + noise)", key="nz_bn_dru")
-        set_query(bits=bits, bn_batch=bn_batch, momentum=momentum, sigma=sigma, dru="on" if dru else "off")
+        momentum = c3.number_input("BatchNorm momentum m", step=0.05, format="%.3f", **_widget("nz_bn_momentum"))
+        sigma = c4.number_input("DRU noise σ", step=0.5, **_widget("nz_bn_sigma"))
+        dru = st.toggle("receiver gets the DRU output σ(logit + noise)", **_widget("nz_bn_dru"))
+        _mirror("batchnorm")
         st.latex(r"\text{train: } y = \gamma\,\frac{x-\mu_{\mathcal B}}{\sqrt{\sigma_{\mathcal B}^2+\epsilon}}+\beta")
         st.latex(r"\hat\mu \leftarrow (1-m)\,\hat\mu + m\,\mu_{\mathcal B}")
         st.latex(r"\hat\sigma^2 \leftarrow (1-m)\,\hat\sigma^2 + m\,\tfrac{n}{n-1}\,\sigma_{\mathcal B}^2")

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from toolbox.device import resolve_device
-from toolbox.normalization import ObsNormalizer, RewardScaler, normalize_advantages
+from toolbox.reward_scaling import RewardScaler
+from toolbox.running_stats import ObsNormalizer, normalize_advantages
 from toolbox.ppo import agent as A
 from toolbox.ppo import rng
 from toolbox.ppo.cartpole import BatchedCartPole
