@@ -90,11 +90,47 @@ def test_relaxed_sample_jacobian_closed_form_and_straight_through():
     assert torch.allclose(hard.jacobian, soft.jacobian, atol=1e-6)
 
 
+def test_jacobian_size_and_its_trend_in_tau():
+    logits = torch.log(P4)
+    for tau in (0.01, 0.1, 1.0, 10.0):
+        for seed in range(6):
+            jac = G.relaxed_sample_jacobian(logits, tau, generator=gen(seed))
+            top = (logits.double() + jac.g.double()).topk(2).values
+            assert jac.top_gap == pytest.approx(float(top[0] - top[1]), rel=1e-6)
+            assert jac.max_abs == pytest.approx(float(jac.jacobian.abs().max()), rel=1e-6)
+            # independent: finite difference in τ of the float64 closed-form Jacobian's size
+            def size(t):
+                y = torch.softmax((logits.double() + jac.g.double()) / t, -1)
+                return ((torch.diag(y) - torch.outer(y, y)) / t).abs().max().item()
+            assert jac.grows_as_tau_shrinks == (size(0.95 * tau) > size(tau)), (tau, seed)
+    # far from a tie at tiny τ: entries vanish (the page's τ = 0.01 view), and shrinking τ shrinks them
+    far = G.relaxed_sample_jacobian(torch.tensor([3.0, 0.0, -3.0]), 0.01, generator=gen(1))
+    assert far.top_gap > 0.5 and far.max_abs < 1e-20 and not far.grows_as_tau_shrinks
+    # at a near tie, entries are about 1/(4τ) and grow as τ shrinks
+    near = G.relaxed_sample_jacobian(torch.zeros(2), 10.0, generator=gen(1))
+    assert near.top_gap < 10.0 and near.grows_as_tau_shrinks
+
+
+def test_jacobian_figure_shows_tiny_entries_relative_to_their_maximum():
+    from toolbox.figures import gumbel as FG
+
+    J = torch.tensor([[1e-34, -1e-34], [-1e-34, 1e-34]])
+    fig = FG.jacobian_figure(J, 0.01, hard=False)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.allclose(np.abs(z), 1.0) and np.sign(z[0, 1]) == -1  # the pattern shows at any scale
+    assert "max |entry| = 1e-34" in fig.layout.title.text
+    assert fig.data[0].text[0][1] == "-1e-34"  # the cells print the actual values
+    zero = FG.jacobian_figure(torch.zeros(2, 2), 0.01, hard=False)
+    assert "exactly 0" in zero.layout.title.text
+
+
 def test_gaussian_reparameterization_gradients():
     r = G.gaussian_reparameterization(1.5, 0.4, 8, generator=gen(12))
     assert torch.allclose(r.z, 1.5 + 0.4 * r.eps)
     assert torch.equal(r.dz_dmu, torch.ones(8))
     assert torch.allclose(r.dz_dsigma, r.eps)
+    big = G.gaussian_reparameterization(-G.REPARAM_MAX, G.REPARAM_MAX, 8, generator=gen(12))  # the bounds are valid
+    assert torch.isfinite(big.z).all() and torch.allclose(big.dz_dsigma, big.eps)
 
 
 def test_computation_graph_dot():

@@ -177,6 +177,12 @@ LOGITS = torch.zeros(3)
     (lambda: G.distribution_logits([0.5, 0.4], "probabilities"), "sum to 1"),
     (lambda: G.chi_square_test([1, 2], [0.5, 0.6]), "sum to 1"),
     (lambda: G.gaussian_reparameterization(0.0, 0.0, 3), "greater than 0"),
+    (lambda: G.gaussian_reparameterization(1e39, 1.0, 3), "μ must lie between"),
+    (lambda: G.gaussian_reparameterization(0.0, 1e39, 3), "σ must be at most"),
+    (lambda: G.gaussian_reparameterization(-1e39, 1.0, 3), "μ must lie between"),
+    (lambda: G.estimate_all_gradients(LOGITS, F3, 1.0, 1), "at least 2 samples"),
+    (lambda: G.estimator_script([0.5, 0.5], "probabilities", [1.0], 1.0, 10, 0), "one number per category"),
+    (lambda: G.stream_seed(-1, 0), "0 or more"),
 ])
 def test_bad_inputs_raise_readable_value_errors(call, match):
     with pytest.raises(ValueError, match=match) as info:
