@@ -185,6 +185,10 @@ def test_figure_builders_carry_the_data():
     es = G.estimator_sweep(THETA3, F3, [0.1, 1.0], 100, generator=gen(32))
     sweep = FG.estimator_sweep_figure(es.taus, es.bias, es.std, es.mc_error, 1.0)
     assert sweep.layout.yaxis.type == "log" and len(sweep.data) == 13  # 6 estimators × 2 panels + noise level
+    # Bengio's straight-through is exact for linear f: its float32 rounding (≈ 1e-8) is not drawn
+    bengio = [d for d in sweep.data if d.legendgroup == "straight_through"]
+    assert len(bengio) == 2 and all(np.isnan(np.asarray(d.y, dtype=float)).all() for d in bengio)
+    assert np.isfinite(np.asarray(sweep.data[0].y, dtype=float)).all()
     est = {k: G.summarize_estimates(G.estimate_gradients(THETA3, F3, 1.0, k, 50, generator=gen(33)))
            for k in G.ESTIMATORS}
     bars = FG.gradient_bars_figure(es.exact, {k: v.mean for k, v in est.items()}, {k: v.se for k, v in est.items()}, 1.0)

@@ -201,11 +201,25 @@ def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mappi
                                "∂J/∂θ_k", errors=errors, height=480, legend_below=True)
 
 
+def _drop_rounding(curves: Mapping[str, Sequence[float]]) -> dict:
+    """Curves with values below 1e-6 × the largest value of all of them replaced by NaN (not drawn)."""
+    arrays = {k: _arr(v) for k, v in curves.items()}
+    top = max((float(np.nanmax(a)) for a in arrays.values() if a.size), default=0.0)
+    return {k: np.where(a > 1e-6 * top, a, np.nan) for k, a in arrays.items()}
+
+
 def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mapping[str, Sequence[float]],
                            mc_error: Mapping[str, Sequence[float]], tau: float) -> go.Figure:
-    """Bias ‖E[ĝ] − ∇J‖ and spread √(Σ_k Var ĝ_k) of each estimator vs τ, both on log axes."""
+    """Bias ‖E[ĝ] − ∇J‖ and spread √(Σ_k Var ĝ_k) of each estimator vs τ, both on log axes.
+
+    Values below 1e-6 of a panel's largest are float32 rounding of an exact zero (Bengio's
+    straight-through with a linear objective): they are left out rather than stretching the log
+    axis down to 1e-8.
+    """
     t = _arr(taus)
     data = []
+    bias = _drop_rounding(bias)
+    std = _drop_rounding(std)
     for name in bias:
         line = dict(color=ESTIMATOR_COLORS.get(name), dash=ESTIMATOR_DASH.get(name, "solid"))
         label = ESTIMATOR_LABELS.get(name, name)
