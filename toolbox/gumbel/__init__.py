@@ -16,7 +16,8 @@ Modules, one job each:
 ``inputs`` (validation, typed numbers, presets, random streams) < ``sampling`` (Gumbel noise,
 Gumbel-max, chi-square) < ``relaxation`` (Gumbel-Softmax and τ) < ``reparameterization``
 (Gaussian example, Jacobian, computation graph) and ``estimators`` (per-sample gradient
-estimators) < ``estimator_stats`` (bias and spread) < ``script`` ("Run it yourself").
+estimators) < ``estimator_stats`` (bias and spread) < ``script`` ("Run it yourself");
+``lesson_text`` holds the lesson's prose about estimators and papers.
 """
 
 from toolbox.gumbel.estimator_stats import (EstimateSummary, EstimatorComparison, EstimatorRow, EstimatorSweep,
