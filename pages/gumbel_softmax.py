@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 
 from toolbox import gumbel as G
+from toolbox.gumbel import lesson_text as T
 from toolbox.figures import gumbel as FG
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
 
@@ -23,6 +24,7 @@ N_SHOWN = 5          # relaxed samples drawn as bars
 N_RELAXED = 2_000    # relaxed samples behind the mean, the simplex and the argmax check
 N_TERNARY = 400      # of which this many are drawn on the simplex
 N_CURVE = 2_000      # samples per τ for the entropy / max-coordinate curves
+GRAPHS = ("gumbel_softmax", "gaussian")
 TABS = {
     "sampling": "① Gumbel-max sampling", "temperature": "② Temperature", "reparameterization": "③ Reparameterization",
     "estimators": "④ Gradient estimators", "rl": "⑤ In RL · references",
@@ -31,13 +33,24 @@ TABS = {
 DEVICE = str(page_device())
 
 
+def graph_slot(which: str, hard: bool) -> int:
+    """A distinct position for each (graph, straight-through) pair: see the graph below."""
+    return 2 * GRAPHS.index(which) + int(hard)
+
+
 def fmt(values) -> str:
     return ", ".join(f"{v:.4g}" for v in values)
 
 
-def generator(seed: int, salt: int) -> torch.Generator:
+def generator(seed: int, part: int) -> torch.Generator:
     # one stream per part of the page, so moving one control does not reshuffle the others
-    return torch.Generator(device=DEVICE).manual_seed(int(seed) * 16 + salt)
+    return torch.Generator(device=DEVICE).manual_seed(G.stream_seed(seed, part))
+
+
+def equation(latex: str, *functions) -> None:
+    """An equation and, beside it, the backend function(s) computing it (names read from the objects)."""
+    st.latex(latex)
+    st.caption("computed by " + ", ".join(f"`{G.qualified_name(fn)}`" for fn in functions))
 
 
 def plain(obj):
@@ -91,9 +104,15 @@ def graph(kind: str, K: int, hard: bool) -> str:
 @st.cache_data(show_spinner=False, max_entries=256)
 def estimates_at(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    every = G.estimate_all_gradients(logits, list(f), tau, n, generator(seed, 6), downstream=downstream)
-    summaries = {name: plain(G.summarize_estimates(est)) for name, est in every.items()}
-    return plain(G.exact_gradient(logits, list(f), downstream)), summaries
+    cmp = G.compare_estimators(logits, list(f), tau, n, generator(seed, 6), downstream=downstream)
+    spread = {"none": G.reinforce_spread(logits, list(f), 0.0, downstream),
+              "J": G.reinforce_spread(logits, list(f), cmp.J, downstream)}
+    return plain(cmp), spread
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def script(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int) -> str:
+    return G.estimator_script(list(values), mode, list(f), tau, n, G.stream_seed(seed, 6), downstream)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -111,7 +130,7 @@ lesson_header(
     "temperature τ** gives a sample on the simplex that is a differentiable function of the logits: "
     "the randomness sits in the noise, so gradients flow through the sample (reparameterization). "
     "The price is a bias that vanishes only as τ → 0, where the variance grows — compare it live "
-    "with REINFORCE and the straight-through trick.",
+    "with REINFORCE (with and without a baseline) and two straight-through estimators.",
     "Gumbel 1954; Jang, Gu & Poole 2017 (Gumbel-Softmax); Maddison, Mnih & Teh 2017 (Concrete)",
 )
 
@@ -172,13 +191,14 @@ with st.container(border=True):
         if values is None:
             values = tuple(G.preset_values(preset, K, mode))
             st.caption(f"Showing the *{preset}* preset until the values above are fixed.")
-        st.latex(r"\pi_k = \frac{e^{\theta_k}}{\sum_{j=1}^{K} e^{\theta_j}}, \qquad \theta_k = \log \pi_k")
+        equation(r"\pi_k = \frac{e^{\theta_k}}{\sum_{j=1}^{K} e^{\theta_j}}, \qquad \theta_k = \log \pi_k",
+                 G.distribution_logits)
     with right:
         st.markdown("**Temperature τ**")
         tau = st.select_slider("temperature τ (log scale)", options=TAU_OPTIONS, key="gs_tau",
                                format_func=lambda t: f"{t:g}")
-        st.latex(r"y = \operatorname{softmax}\!\Big(\frac{\theta + g}{\tau}\Big)")
-        st.latex(r"g_k \sim \mathrm{Gumbel}(0,1)")
+        equation(r"y = \operatorname{softmax}\!\Big(\frac{\theta + g}{\tau}\Big)", G.gumbel_softmax_from_noise)
+        equation(r"g_k \sim \mathrm{Gumbel}(0,1)", G.sample_gumbel)
         seed = st.number_input("random seed", min_value=0, max_value=2**31 - 1, step=1, key="gs_seed",
                                help="Same seed, same samples: a shared link shows the same draws.")
 
@@ -197,18 +217,17 @@ with tab1:
         c1, c2 = st.columns([1, 2], gap="large")
         with c1:
             n = st.slider("number of samples N", 100, N_MAX, step=100, key="gs_n")
-            st.latex(r"z = \arg\max_k \big(\theta_k + g_k\big)")
-            st.latex(r"g_k = -\log(-\log u_k)")
-            st.latex(r"u_k \sim U(0,1)")
-            st.latex(r"\Pr[z = k] = \pi_k")
+            equation(r"z = \arg\max_k \big(\theta_k + g_k\big)", G.gumbel_max_sample)
+            equation(r"g_k = -\log(-\log u_k),\quad u_k \sim U(0,1)", G.sample_gumbel)
+            equation(r"\Pr[z = k] = \pi_k", G.gumbel_max_experiment)
             try:
                 ex = gumbel_max(values, mode, n, seed, DEVICE)
                 chi = ex.chi_square
                 m1, m2 = st.columns(2)
                 m1.metric("X² (chi-square)", f"{chi.statistic:.2f}", help=f"{chi.dof} degrees of freedom")
                 m2.metric("p-value", f"{chi.p_value:.3f}" if chi.p_value >= 1e-3 else f"{chi.p_value:.1e}")
-                st.latex(r"X^2 = \sum_k \frac{(O_k - N\pi_k)^2}{N\pi_k}")
-                st.latex(r"p = Q\Big(\tfrac{K-1}{2}, \tfrac{X^2}{2}\Big)")
+                equation(r"X^2 = \sum_k \frac{(O_k - N\pi_k)^2}{N\pi_k}, \qquad p = Q\Big(\tfrac{K-1}{2}, \tfrac{X^2}{2}\Big)",
+                         G.chi_square_test)
                 st.caption(
                     "A correct sampler gives p-values spread evenly between 0 and 1 as you change the seed; "
                     "only a p-value that is tiny again and again would mean the samples do not follow π."
@@ -251,7 +270,7 @@ with tab2:
                     st.info("Set K = 3 to see the samples on the probability simplex (a triangle).", icon="🔺")
             st.plotly_chart(FG.temperature_curve_figure(sw.taus, sw.mean_entropy, sw.mean_max, tau, K),
                             key="gs_fig_curve")
-            st.latex(r"H(y) = -\sum_k y_k \log y_k \;\in [0, \log K]")
+            equation(r"H(y) = -\sum_k y_k \log y_k \;\in [0, \log K]", G.sample_entropy)
 
 # ---- 3. reparameterization -------------------------------------------------------------------
 with tab3:
@@ -266,8 +285,9 @@ with tab3:
             a, b = st.columns(2)
             mu = a.number_input("μ", step=0.5, key="gs_mu")
             sigma = b.number_input("σ", step=0.25, key="gs_sigma")
-            st.latex(r"z = \mu + \sigma\varepsilon,\quad \varepsilon\sim\mathcal N(0,1)")
-            st.latex(r"\frac{\partial z}{\partial \mu} = 1,\qquad \frac{\partial z}{\partial \sigma} = \varepsilon")
+            equation(r"z = \mu + \sigma\varepsilon,\quad \varepsilon\sim\mathcal N(0,1), \qquad "
+                     r"\frac{\partial z}{\partial \mu} = 1,\quad \frac{\partial z}{\partial \sigma} = \varepsilon",
+                     G.gaussian_reparameterization)
             try:
                 gr = gaussian(float(mu), float(sigma), seed, DEVICE)
                 rows = "\n".join(f"| {e:.4f} | {z:.4f} | {a:g} | {b:.4f} |"
@@ -279,33 +299,47 @@ with tab3:
                 show_error(err, "Gaussian")
         with c2:
             st.subheader("Gumbel-Softmax: y = softmax((θ + g)/τ)")
-            hard = st.toggle("straight-through (hard one-hot forward)", key="gs_hard")
-            st.latex(r"\frac{\partial y_i}{\partial \theta_j} = \frac{1}{\tau}\big(y_i\,\delta_{ij} - y_i y_j\big)")
+            hard = st.toggle("straight-through Gumbel-Softmax (hard one-hot forward)", key="gs_hard")
+            equation(r"\frac{\partial y_i}{\partial \theta_j} = \frac{1}{\tau}\big(y_i\,\delta_{ij} - y_i y_j\big)",
+                     G.relaxed_sample_jacobian)
             try:
                 jac = jacobian(values, mode, tau, hard, seed, DEVICE)
                 st.markdown("sample y = " + ", ".join(f"`{v:.3f}`" for v in jac.y.tolist()) +
-                            f" with noise g = " + ", ".join(f"`{v:.2f}`" for v in jac.g.tolist()))
+                            " with noise g = " + ", ".join(f"`{v:.2f}`" for v in jac.g.tolist()))
                 st.plotly_chart(FG.jacobian_figure(jac.jacobian, tau, hard), key="gs_fig_jac")
-                st.caption("Smaller τ: larger gradients, concentrated where two categories nearly tie. "
-                           "The straight-through sample is one-hot, yet its Jacobian is the soft one.")
+                trend = ("so a smaller τ makes these entries larger (up to about 1/(4τ) at an exact tie)"
+                         if jac.grows_as_tau_shrinks else
+                         "so one category clearly wins: the sample is nearly one-hot and a smaller τ makes these "
+                         "entries *smaller* (they fall like e^(−gap/τ)/τ)")
+                st.caption(
+                    f"\"Smaller τ, larger gradients\" holds only near ties. In this draw the two largest θ_k + g_k "
+                    f"differ by {jac.top_gap:.3g} = {jac.top_gap / tau:.3g} τ and the largest entry is "
+                    f"{jac.max_abs:.2g}, {trend}. Colours are relative to that largest entry. "
+                    "The straight-through Gumbel sample is one-hot, yet its Jacobian is the soft one."
+                )
             except ValueError as err:
                 show_error(err, "Gumbel-Softmax sample")
         # one graphviz chart on the page: the browser's graphviz (wasm) can drop charts drawn at once
         st.markdown("**The computation graph** (torchviz `make_dot`): parameters are the blue leaves; the "
                     "noise enters as a constant, so no gradient has to flow into it.")
-        which = st.radio("draw the graph of", ("gumbel_softmax", "gaussian"), key="gs_graph", horizontal=True,
+        which = st.radio("draw the graph of", GRAPHS, key="gs_graph", horizontal=True,
                          format_func=lambda g: {"gaussian": "z = μ + σ ε",
                                                 "gumbel_softmax": "y = softmax((θ + g)/τ)" + (" → straight-through" if hard else "")}[g])
-        st.graphviz_chart(graph(which, K, bool(hard)))
+        # The browser keeps a graphviz chart by its position and redraws it in place; in place it has
+        # been seen to keep the previous graph. Each (graph, straight-through) pair gets its own
+        # position (empty placeholders before it), so a toggle draws a new chart from scratch.
+        slot = st.container()
+        for _ in range(graph_slot(which, bool(hard))):
+            slot.empty()
+        slot.graphviz_chart(graph(which, K, bool(hard)))
+        st.caption(f"computed by `{G.qualified_name(G.computation_graph_dot)}`")
 
 # ---- 4. gradient estimators ------------------------------------------------------------------
 with tab4:
     if tab4.open:  # lazy: only the open tab computes
         st.markdown(
             "Objective: the expected value of a category, $J(\\theta) = \\mathbb{E}_{z\\sim\\mathrm{Cat}(\\pi)}[h(f_z)]$. "
-            "Edit f(k); compare "
-            "the exact gradient with the per-sample estimators. The lesson: REINFORCE is unbiased but noisy; "
-            "the relaxation trades a bias (vanishing as τ → 0) for variance (growing as τ → 0)."
+            "Edit f(k); compare the exact gradient with six per-sample estimators, all fed the same Gumbel noise."
         )
         c1, c2 = st.columns([2, 3], gap="large")
         with c1:
@@ -323,57 +357,52 @@ with tab4:
             downstream = st.radio("objective reads the sample as", G.DOWNSTREAM, key="gs_downstream", horizontal=True,
                                   format_func=lambda d: {"linear": "f·y (linear)", "square": "(f·y)² (nonlinear)"}[d])
             n_est = st.select_slider("samples per estimate", [250, 500, 1000, 2000, 4000, 8000], key="gs_n_est")
-            st.latex(r"J(\theta)=\sum_k \pi_k\, h(f_k)")
-            st.latex(r"\frac{\partial J}{\partial\theta_j}=\pi_j\big(h(f_j)-J\big)")
-            st.latex(r"\hat g_{\text{REINFORCE}} = h(f_z)\,\nabla_\theta \log \pi_z")
-            st.latex(r"\hat g_{\text{GS}} = \nabla_\theta\, h(f\cdot y)")
-            st.latex(r"\hat g_{\text{ST}} = h'(f\cdot y_{\text{hard}})\, f^\top \tfrac{\partial y}{\partial\theta}")
+            equation(r"J(\theta)=\sum_k \pi_k\, h(f_k)", G.expected_objective)
+            equation(r"\frac{\partial J}{\partial\theta_j}=\pi_j\big(h(f_j)-J\big)", G.exact_gradient)
+            equation(r"\hat g_{\text{REINFORCE}} = \big(h(f_z) - b\big)\,\nabla_\theta \log \pi_z,\quad "
+                     r"b \in \{0,\; J,\; \tfrac{1}{n-1}\textstyle\sum_{j\ne i} h(f_{z_j})\}",
+                     G.reinforce_surrogate, G.reinforce_weights)
+            equation(r"\hat g_{\text{GS}} = \nabla_\theta\, h(f\cdot y)", G.relaxed_surrogate)
+            equation(r"\hat g_{\text{ST-GS}} = h'(f\cdot y_{\text{hard}})\, f^\top \tfrac{\partial y}{\partial\theta},"
+                     r"\quad y_{\text{hard}} = \operatorname{one\_hot}(\arg\max_k y_k)",
+                     G.relaxed_surrogate, G.straight_through_gumbel)
+            equation(r"\hat g_{\text{ST}} = h'(f_z)\, f^\top \tfrac{\partial \pi}{\partial\theta},\quad "
+                     r"\text{forward } \operatorname{one\_hot}(z) - \operatorname{sg}(\pi) + \pi",
+                     G.straight_through_surrogate)
         with c2:
             try:
-                exact, summaries = estimates_at(values, mode, f, downstream, tau, n_est, seed, DEVICE)
-                st.plotly_chart(FG.gradient_bars_figure(exact, {k: v.mean for k, v in summaries.items()},
-                                                        {k: v.se for k, v in summaries.items()}, tau), key="gs_fig_grad")
+                cmp, spread = estimates_at(values, mode, f, downstream, tau, n_est, seed, DEVICE)
+                rows = cmp.rows
+                st.plotly_chart(FG.gradient_bars_figure(cmp.exact, {k: v.mean for k, v in rows.items()},
+                                                        {k: v.se for k, v in rows.items()}, tau), key="gs_fig_grad")
+                table = "\n".join(f"| {FG.ESTIMATOR_LABELS[k]} | {r.bias:.4f} | {r.mc_error:.4f} | {r.std:.4f} |"
+                                  for k, r in rows.items())
+                st.markdown(f"At τ = {tau:g}, {n_est:,} samples (J = {cmp.J:.4g}):\n\n"
+                            "| estimator | bias ‖mean − ∇J‖ | Monte Carlo noise | std √(Σ Var ĝ_k) |\n"
+                            "|---|---:|---:|---:|\n" + table)
+                st.markdown(
+                    f"A baseline matters as much as the estimator: on these settings b = J cuts the spread of one "
+                    f"REINFORCE estimate from **{spread['none']:.2f}** to **{spread['J']:.2f}** (exact values, by "
+                    f"enumerating the K categories; the table's sampled figures "
+                    f"{rows['reinforce'].std:.2f} and {rows['reinforce_baseline'].std:.2f} scatter around them). "
+                    "The leave-one-out baseline gets almost the same without knowing J."
+                )
+                st.download_button(
+                    "⬇ Run it yourself: download this comparison as a script (torch only)",
+                    script(values, mode, f, downstream, tau, n_est, seed), file_name="gumbel_estimators.py",
+                    mime="text/x-python", key="gs_script", on_click="ignore",
+                    help="A short standalone script; on a CPU it prints the numbers of the table above.")
+                st.caption(f"written by `{G.qualified_name(G.estimator_script)}`")
                 es = sweep(values, mode, f, downstream, n_est, seed, DEVICE)
                 st.plotly_chart(FG.estimator_sweep_figure(es.taus, es.bias, es.std, es.mc_error, tau), key="gs_fig_sweep")
             except ValueError as err:
                 show_error(err, "Estimators")
-        st.markdown(
-            "- **REINFORCE** (score function) is flat in τ: it never relaxes anything, so it is unbiased, "
-            "and its noise does not depend on τ.\n"
-            "- **Gumbel-Softmax** is biased at large τ (the relaxed sample is far from one-hot, the gradient "
-            "vanishes) and noisy at small τ (gradients ∝ 1/τ concentrated on near-ties).\n"
-            "- **Straight-through** uses the one-hot sample forward. With a *linear* objective its gradient "
-            "equals the Gumbel-Softmax one sample for sample (the dashed line lies on the solid one); "
-            "choose the nonlinear objective to see them part.\n"
-            "- Below the dotted *Monte Carlo noise level* a measured bias is sampling noise: more samples lower it."
-        )
+        st.markdown(T.ESTIMATOR_NOTES)
 
 # ---- 5. RL and references --------------------------------------------------------------------
 with tab5:
     if tab5.open:  # lazy: only the open tab computes
         st.subheader("When do I use this in RL?")
-        st.markdown(
-            "- **Learned communication between agents** (e.g. DIAL, Foerster et al. 2016; Lowe et al. 2017 "
-            "MADDPG with discrete messages): a discrete message must be sent, yet the listener's loss should "
-            "train the speaker. Straight-through Gumbel sends a one-hot message forward and a soft gradient back.\n"
-            "- **Discrete actions inside a differentiable pipeline**: deterministic policy gradients or "
-            "model-based rollouts through a learned model need ∂(action)/∂θ; Gumbel-Softmax supplies it "
-            "(MADDPG's discrete-action variant, SAC-discrete style relaxations).\n"
-            "- **Discrete latent variables** in world models and option discovery (categorical latents in "
-            "DreamerV2 use straight-through gradients).\n"
-            "- **Not needed** for ordinary policy-gradient methods (PPO, A2C): they use the score function "
-            "(REINFORCE) with baselines and never differentiate through the sampled action."
-        )
+        st.markdown(T.RL_USES)
         st.subheader("References")
-        st.markdown(
-            "- E. J. Gumbel (1954). *Statistical Theory of Extreme Values and Some Practical Applications*. "
-            "National Bureau of Standards, Applied Mathematics Series 33.\n"
-            "- E. Jang, S. Gu, B. Poole (2017). *Categorical Reparameterization with Gumbel-Softmax*. ICLR. "
-            "arXiv:1611.01144.\n"
-            "- C. J. Maddison, A. Mnih, Y. W. Teh (2017). *The Concrete Distribution: A Continuous Relaxation "
-            "of Discrete Random Variables*. ICLR. arXiv:1611.00712.\n"
-            "- R. J. Williams (1992). *Simple statistical gradient-following algorithms for connectionist "
-            "reinforcement learning* (REINFORCE). Machine Learning 8.\n"
-            "- Y. Bengio, N. Léonard, A. Courville (2013). *Estimating or Propagating Gradients Through "
-            "Stochastic Neurons* (straight-through). arXiv:1308.3432."
-        )
+        st.markdown(T.REFERENCES)

@@ -18,10 +18,19 @@ from toolbox.figures.style import COLORS, PALETTE, layout_dict
 
 ESTIMATOR_LABELS = {
     "reinforce": "REINFORCE (score function)",
+    "reinforce_baseline": "REINFORCE, baseline b = J",
+    "reinforce_loo": "REINFORCE, leave-one-out baseline",
     "gumbel_softmax": "Gumbel-Softmax (relaxed)",
-    "straight_through": "Straight-through Gumbel",
+    "straight_through_gumbel": "Straight-through Gumbel-Softmax (Jang et al. 2017)",
+    "straight_through": "Straight-through (Bengio et al. 2013, through π)",
 }
-ESTIMATOR_DASH = {"reinforce": "dot", "gumbel_softmax": "solid", "straight_through": "dash"}
+ESTIMATOR_COLORS = {
+    "reinforce": COLORS["reinforce"], "reinforce_baseline": "#8c564b", "reinforce_loo": "#e377c2",
+    "gumbel_softmax": COLORS["gumbel_softmax"], "straight_through_gumbel": "#17becf", "straight_through": "#bcbd22",
+}
+"""One colour per estimator, the same in every figure of the page (orange stays the current τ)."""
+ESTIMATOR_DASH = {"reinforce": "dot", "reinforce_baseline": "dashdot", "reinforce_loo": "longdashdot",
+                  "gumbel_softmax": "solid", "straight_through_gumbel": "dash", "straight_through": "longdash"}
 
 
 def _categories(K: int) -> list[str]:
@@ -81,7 +90,7 @@ def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[s
     layout = layout_dict(title, "category", y_title, height, barmode="group")
     if legend_below:  # many entries: below the plot, where they cannot cover the title
         layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
-        layout["margin"]["b"] = 90
+        layout["margin"]["b"] = 60 + 25 * ((len(series) + 1) // 2)  # about two entries per legend row
     return _figure(data, layout)
 
 
@@ -154,16 +163,25 @@ def ternary_figure(samples, probs, tau: float) -> go.Figure:
 
 
 def jacobian_figure(jacobian, tau: float, hard: bool) -> go.Figure:
-    """Heatmap of ∂y_i/∂θ_j for one relaxed sample."""
+    """Heatmap of ∂y_i/∂θ_j for one relaxed sample, coloured relative to its largest |entry|.
+
+    At small τ the entries can be as small as 1e-34 (the sample is one-hot unless two categories
+    nearly tie): the colours show J / max|J| so the pattern stays visible at every scale, the
+    cells print the actual values, and the title prints the magnitude max|J|.
+    """
     J = _arr(jacobian)
     K = J.shape[0]
-    lim = float(np.abs(J).max()) or 1.0
-    heat = dict(type="heatmap", z=J, x=[f"θ_{j}" for j in range(K)], y=[f"y_{i}" for i in range(K)],
-                colorscale="RdBu", zmid=0.0, zmin=-lim, zmax=lim)
+    lim = float(np.abs(J).max())
+    heat = dict(type="heatmap", z=J / lim if lim > 0 else J, x=[f"θ_{j}" for j in range(K)],
+                y=[f"y_{i}" for i in range(K)], colorscale="RdBu", zmid=0.0, zmin=-1.0, zmax=1.0,
+                colorbar=dict(title=dict(text="÷ max |entry|")), customdata=J,
+                hovertemplate="∂%{y}/∂%{x} = %{customdata:.3g}<extra></extra>")
     if K <= 6:
-        heat.update(text=np.round(J, 3), texttemplate="%{text}")
-    label = "straight-through (one-hot forward)" if hard else "soft"
-    layout = layout_dict(f"∂y/∂θ by autograd, τ = {tau:g}, {label}", "logit θ_j", "sample coordinate y_i", 330)
+        heat.update(text=[[f"{v:.2g}" for v in row] for row in J], texttemplate="%{text}")
+    label = "straight-through Gumbel (one-hot forward)" if hard else "soft"
+    size = f"max |entry| = {lim:.2g}" if lim > 0 else "every entry is exactly 0 in float32"
+    layout = layout_dict(f"∂y/∂θ by autograd, τ = {tau:g}, {label}: {size}", "logit θ_j",
+                         "sample coordinate y_i", 330)
     layout["yaxis"]["autorange"] = "reversed"
     return _figure([heat], layout)
 
@@ -177,19 +195,33 @@ def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mappi
     for name, m in means.items():
         label = ESTIMATOR_LABELS.get(name, name)
         series[label] = m
-        colors[label] = COLORS.get(name)
+        colors[label] = ESTIMATOR_COLORS.get(name)
         errors[label] = 2 * _arr(ses[name])
     return compare_bars_figure(series, colors, f"∇θ J: exact vs mean estimate (± 2 s.e.), τ = {tau:g}",
-                               "∂J/∂θ_k", errors=errors, height=400, legend_below=True)
+                               "∂J/∂θ_k", errors=errors, height=480, legend_below=True)
+
+
+def _drop_rounding(curves: Mapping[str, Sequence[float]]) -> dict:
+    """Curves with values below 1e-6 × the largest value of all of them replaced by NaN (not drawn)."""
+    arrays = {k: _arr(v) for k, v in curves.items()}
+    top = max((float(np.nanmax(a)) for a in arrays.values() if a.size), default=0.0)
+    return {k: np.where(a > 1e-6 * top, a, np.nan) for k, a in arrays.items()}
 
 
 def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mapping[str, Sequence[float]],
                            mc_error: Mapping[str, Sequence[float]], tau: float) -> go.Figure:
-    """Bias ‖E[ĝ] − ∇J‖ and spread √(Σ_k Var ĝ_k) of each estimator vs τ, both on log axes."""
+    """Bias ‖E[ĝ] − ∇J‖ and spread √(Σ_k Var ĝ_k) of each estimator vs τ, both on log axes.
+
+    Values below 1e-6 of a panel's largest are float32 rounding of an exact zero (Bengio's
+    straight-through with a linear objective): they are left out rather than stretching the log
+    axis down to 1e-8.
+    """
     t = _arr(taus)
     data = []
+    bias = _drop_rounding(bias)
+    std = _drop_rounding(std)
     for name in bias:
-        line = dict(color=COLORS.get(name), dash=ESTIMATOR_DASH.get(name, "solid"))
+        line = dict(color=ESTIMATOR_COLORS.get(name), dash=ESTIMATOR_DASH.get(name, "solid"))
         label = ESTIMATOR_LABELS.get(name, name)
         data.append(dict(type="scatter", x=t, y=_arr(bias[name]), mode="lines", name=label, line=line,
                          legendgroup=name))
@@ -199,10 +231,10 @@ def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mappi
     floor = np.maximum.reduce([_arr(v) for v in mc_error.values()])
     data.append(dict(type="scatter", x=t, y=floor, mode="lines", name="Monte Carlo noise level",
                      line=dict(color=COLORS["target"], dash="dot", width=1)))
-    layout = _two_panels(layout_dict("Gradient estimators across τ: bias vs noise", height=450),
+    layout = _two_panels(layout_dict("Gradient estimators across τ: bias vs noise", height=540),
                          ["bias ‖E[ĝ] − ∇J‖", "standard deviation √(Σ_k Var ĝ_k)"], log_y=True)
-    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0)
-    layout["margin"]["b"] = 110
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
+    layout["margin"]["b"] = 170  # seven entries wrap onto several rows
     for axis in ("yaxis", "yaxis2"):
         layout[axis].update(dtick=1, exponentformat="power")  # one tick per decade
     layout["shapes"] = [_vline(tau), _vline(tau, "2")]

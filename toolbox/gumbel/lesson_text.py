@@ -1,0 +1,66 @@
+"""The prose of the Gumbel-Softmax lesson that states facts about estimators and papers.
+
+Kept apart from the page so that each claim is one reviewable constant; the page's tests pin them.
+"""
+
+ESTIMATOR_NOTES = (
+    "- **REINFORCE** (score function, Williams 1992) is flat in τ: it never relaxes anything, so it is "
+    "unbiased and its noise does not depend on τ. *Unbiased but noisy* is only half the story: subtracting "
+    "a baseline keeps it unbiased (E[∇ log π_z] = 0) and removes much of the noise; the leave-one-out "
+    "baseline (Kool et al. 2019) uses the other samples of the batch.\n"
+    "- **Gumbel-Softmax** is biased at large τ (the relaxed sample is far from one-hot, the gradient "
+    "vanishes) and noisy at small τ (large gradients, but only on the draws that nearly tie).\n"
+    "- **Straight-through Gumbel-Softmax** (Jang et al. 2017, §2.2) sends the one-hot argmax of y forward "
+    "and back-propagates through y. With a *linear* objective its gradient equals the Gumbel-Softmax one "
+    "sample for sample (the dashed line lies on the solid one); choose the nonlinear objective to see them part.\n"
+    "- **Straight-through** as Bengio et al. (2013) define it sends the sampled one-hot forward and "
+    "back-propagates through π: one_hot(z) − sg(π) + π. With a *linear* objective every sample gives the "
+    "exact gradient — zero bias, zero variance (zero has no place on a log axis, so its curves are absent "
+    "and the table shows the zeros); with the nonlinear objective it is biased.\n"
+    "- Below the dotted *Monte Carlo noise level* a measured bias is sampling noise: more samples lower it."
+)
+"""What the six estimators of tab ④ do, and when each is biased or noisy."""
+
+RL_USES = (
+    "- **Learned discrete communication between agents**: a discrete message must be sent, yet the "
+    "listener's loss should train the speaker. MADDPG (Lowe et al. 2017) and emergent-language work "
+    "(Havrylov & Titov 2017; Mordatch & Abbeel 2018) use Gumbel-Softmax or its straight-through form: a "
+    "one-hot message forward, a soft gradient back. DIAL (Foerster et al. 2016) solves the same problem "
+    "*without* Gumbel noise: its discretise/regularise unit sends logistic(m + noise) during training and "
+    "1{m > 0} at execution (see the DIAL lesson).\n"
+    "- **Discrete actions inside a differentiable pipeline**: deterministic policy gradients or "
+    "model-based rollouts through a learned model need ∂(action)/∂θ; Gumbel-Softmax supplies it "
+    "(MADDPG's discrete-action variant). SAC-Discrete (Christodoulou 2019) needs no relaxation at all: "
+    "with finitely many actions it takes the expectation over actions exactly.\n"
+    "- **Discrete latent variables** in world models: DreamerV2's categorical latents (Hafner et al. 2021) "
+    "use the straight-through estimator of Bengio et al. (sample + π − sg(π)), not Gumbel-Softmax.\n"
+    "- **Not needed** for ordinary policy-gradient methods (PPO, A2C): they use the score function "
+    "(REINFORCE) with a baseline and never differentiate through the sampled action."
+)
+"""Where Gumbel-Softmax and straight-through estimators are (and are not) used in RL."""
+
+REFERENCES = (
+    "- E. J. Gumbel (1954). *Statistical Theory of Extreme Values and Some Practical Applications*. "
+    "National Bureau of Standards, Applied Mathematics Series 33.\n"
+    "- E. Jang, S. Gu, B. Poole (2017). *Categorical Reparameterization with Gumbel-Softmax*. ICLR. "
+    "arXiv:1611.01144 (§2.2: straight-through Gumbel-Softmax).\n"
+    "- C. J. Maddison, A. Mnih, Y. W. Teh (2017). *The Concrete Distribution: A Continuous Relaxation "
+    "of Discrete Random Variables*. ICLR. arXiv:1611.00712.\n"
+    "- R. J. Williams (1992). *Simple statistical gradient-following algorithms for connectionist "
+    "reinforcement learning* (REINFORCE). Machine Learning 8.\n"
+    "- Y. Bengio, N. Léonard, A. Courville (2013). *Estimating or Propagating Gradients Through "
+    "Stochastic Neurons* (the straight-through estimator). arXiv:1308.3432.\n"
+    "- W. Kool, H. van Hoof, M. Welling (2019). *Buy 4 REINFORCE Samples, Get a Baseline for Free!* "
+    "ICLR workshop (leave-one-out baseline).\n"
+    "- J. Foerster, Y. Assael, N. de Freitas, S. Whiteson (2016). *Learning to Communicate with Deep "
+    "Multi-Agent Reinforcement Learning* (DIAL, the DRU). NeurIPS.\n"
+    "- R. Lowe et al. (2017). *Multi-Agent Actor-Critic for Mixed Cooperative-Competitive Environments* "
+    "(MADDPG). NeurIPS.\n"
+    "- S. Havrylov, I. Titov (2017). *Emergence of Language with Multi-agent Games*. NeurIPS.\n"
+    "- I. Mordatch, P. Abbeel (2018). *Emergence of Grounded Compositional Language in Multi-Agent "
+    "Populations*. AAAI.\n"
+    "- P. Christodoulou (2019). *Soft Actor-Critic for Discrete Action Settings*. arXiv:1910.07207.\n"
+    "- D. Hafner, T. Lillicrap, M. Norouzi, J. Ba (2021). *Mastering Atari with Discrete World Models* "
+    "(DreamerV2). ICLR."
+)
+"""The papers the lesson cites."""
