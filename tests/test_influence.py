@@ -93,7 +93,7 @@ def test_presets_closed_forms():
     copy1 = inf.influence_preset("j copies i", 1)
     e_partial = inf.expected_influence(partial.pi_i, partial.pi_j_given_ai)
     assert 0 < e_partial < inf.expected_influence(copy1.pi_i, copy1.pi_j_given_ai)
-    paper = inf.influence_preset("signal changes a move (paper)", 1)
+    paper = inf.influence_preset("i's move as a signal (illustrative)", 1)
     r = inf.influence_rewards(paper.pi_i, paper.pi_j_given_ai)[:, 0]
     assert r[1] > r[0] and r[2] > r[0], "turning (the signal) influences more than staying"
     with pytest.raises(ValueError, match="Unknown preset"):
