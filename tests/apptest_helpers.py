@@ -37,3 +37,8 @@ def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     return "\n".join(str(p) for p in parts)
+
+
+def errors(at) -> list[str]:
+    """Texts of every st.error element on the page."""
+    return [str(e.value) for e in at.error]

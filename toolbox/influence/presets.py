@@ -25,7 +25,7 @@ class InfluencePreset:
     action_names_i: tuple[str, ...]
     action_names_j: tuple[str, ...]
     explanation: str
-    """What to look at, one or two sentences."""
+    """What to look at, one or two sentences (Markdown; mathematics between $ signs)."""
 
 
 def influence_preset(name: str, n_influencees: int = 1) -> InfluencePreset:
@@ -38,13 +38,14 @@ def influence_preset(name: str, n_influencees: int = 1) -> InfluencePreset:
         row = np.array([0.2, 0.5, 0.3])
         tables = np.broadcast_to(row, (n, 3, 3)).copy()
         names_i = names_j = tuple(f"a{k}" for k in range(3))
-        text = "Every row of π^j is the same: j's behaviour does not depend on a^i, so the reward is 0 for every action."
+        text = (r"Every row of $\pi^j$ is the same: j's behaviour does not depend on $a^i$, so the reward is 0 for "
+                "every action.")
     elif name == "j copies i":
         pi_i = np.array([0.5, 0.3, 0.2])
         tables = np.broadcast_to(np.eye(3), (n, 3, 3)).copy()
         names_i = names_j = tuple(f"a{k}" for k in range(3))
-        text = ("j repeats i's action, so the marginal is π^i itself and r^i = −log π^i(a^i) per influencee: "
-                "rare actions are more influential; the expectation is the entropy H(π^i).")
+        text = (r"j repeats i's action, so the marginal is $\pi^i$ itself and $r^i = -\log \pi^i(a^i)$ per influencee: "
+                r"rare actions are more influential; the expectation is the entropy $H(\pi^i)$.")
     elif name == "partial influence":
         pi_i = np.array([0.5, 0.3, 0.2])
         alpha = 0.5
