@@ -384,6 +384,12 @@ def test_figures_pass_plotly_validation_and_mark_infinity():
     for fig in built:
         go.Figure(fig.to_dict())  # the full validating constructor accepts every property
         assert fig.layout.title.text
+        # notation is written as HTML superscripts, never as raw a^j
+        shown = [fig.layout.title.text] + [t.name or "" for t in fig.data]
+        shown += [a.text for a in fig.layout.annotations or ()]
+        layout = fig.to_dict()["layout"]
+        shown += [v.get("title", {}).get("text", "") for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+        assert not [t for t in shown if "^" in t], shown
     assert "∞" in built[0].layout.annotations[1].text
     assert "∞" in built[1].data[1].text[1]
     assert built[2].data[0].text[0][1].startswith("∞")

@@ -270,13 +270,17 @@ def test_train_button_trains_live_through_the_shared_runner(at):
 
 
 def test_url_sets_the_view_and_garbage_is_reported():
-    at = open_page(PAGE, query={"preset": "j copies i", "ai": "2", "beta": "2.0", "scheme": "honest"})
+    at = open_page(PAGE, query={"preset": "j copies i", "ai": "2", "beta": "2.0", "scheme": "honest",
+                                "marginal": "prior"})
+    assert at.radio(key="pa_marginal").value == "prior"
+    assert metric(at, r"$I(\sigma;a)$") == "0.637"
     assert at.selectbox(key="inf_preset").value == "j copies i"
     assert at.selectbox(key="a_i").value == 2
     assert at.select_slider(key="learn_beta").value == 2.0
     assert float(metric(at, "P(hire)")) == pytest.approx(1 / 3, abs=1e-3)
-    at = open_page(PAGE, query={"ai": "99", "beta": "NaN", "preset": "nope"})
-    assert len(at.warning) >= 3
+    at = open_page(PAGE, query={"ai": "99", "beta": "NaN", "preset": "nope", "marginal": "posterior"})
+    assert len(at.warning) >= 4
+    assert at.radio(key="pa_marginal").value == "state"
     assert_clean(at, "garbage")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from toolbox.influence.tables import as_tensor, check_distribution_rows, check_index, check_pair
+from toolbox.influence.tables import check_distribution_rows, check_index, check_pair
 
 
 def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from toolbox.influence.tables import check_distribution_rows, check_index, check_pair
+from toolbox.influence.tables import check_index, check_pair
 
 _BODY = '''
 def kl(p, q):
