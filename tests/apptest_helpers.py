@@ -39,6 +39,6 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def errors(at) -> list[str]:
+def errors(at: AppTest) -> list[str]:
     """Texts of every st.error element on the page."""
     return [str(e.value) for e in at.error]
