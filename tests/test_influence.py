@@ -93,7 +93,7 @@ def test_presets_closed_forms():
     copy1 = inf.influence_preset("j copies i", 1)
     e_partial = inf.expected_influence(partial.pi_i, partial.pi_j_given_ai)
     assert 0 < e_partial < inf.expected_influence(copy1.pi_i, copy1.pi_j_given_ai)
-    paper = inf.influence_preset("signal changes a move (paper)", 1)
+    paper = inf.influence_preset("i's move as a signal (illustrative)", 1)
     r = inf.influence_rewards(paper.pi_i, paper.pi_j_given_ai)[:, 0]
     assert r[1] > r[0] and r[2] > r[0], "turning (the signal) influences more than staying"
     with pytest.raises(ValueError, match="Unknown preset"):
@@ -384,6 +384,12 @@ def test_figures_pass_plotly_validation_and_mark_infinity():
     for fig in built:
         go.Figure(fig.to_dict())  # the full validating constructor accepts every property
         assert fig.layout.title.text
+        # notation is written as HTML superscripts, never as raw a^j
+        shown = [fig.layout.title.text] + [t.name or "" for t in fig.data]
+        shown += [a.text for a in fig.layout.annotations or ()]
+        layout = fig.to_dict()["layout"]
+        shown += [v.get("title", {}).get("text", "") for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+        assert not [t for t in shown if "^" in t], shown
     assert "∞" in built[0].layout.annotations[1].text
     assert "∞" in built[1].data[1].text[1]
     assert built[2].data[0].text[0][1].startswith("∞")

@@ -7,6 +7,8 @@ figures on every table edit with a budget of 100 ms per rerun. The same layout a
 is therefore assembled as a dict and wrapped without re-validation; ``tests/test_influence.py``
 validates every figure through plotly's full checker.
 
+Superscripts are written as HTML (``a<sup>j</sup>``), which Plotly renders, never as raw ``a^j``.
+
 An infinite KL cannot be drawn as a bar height, so such bars are drawn at a cap just above the
 largest finite value and labelled "∞".
 """
@@ -68,8 +70,8 @@ def marginal_vs_conditional(
     ``marginals, conditionals``: ``(n_j, A_j)``; ``kls``: the KL of each panel, shown in its title.
     """
     n_j = marginals.shape[0]
-    layout = layout_dict(f"j after a^i = {chosen_name} vs on average", "influencee's action a^j", "probability",
-                     height=380)
+    layout = layout_dict(f"j after a<sup>i</sup> = {chosen_name} vs on average", "influencee's action a<sup>j</sup>",
+                         "probability", height=380)
     titles = [f"{lab}: KL = {_fmt(k)} nats" for lab, k in zip(influencee_labels, kls)]
     ids = _panels(layout, n_j, titles)
     layout.update(barmode="group", margin=dict(l=60, r=20, t=80, b=60))
@@ -77,10 +79,10 @@ def marginal_vs_conditional(
     data = []
     for j, (xa, ya) in enumerate(ids):
         data.append(dict(type="bar", x=list(action_names_j), y=_list(marginals[j]), xaxis=xa, yaxis=ya,
-                         name="counterfactual marginal p(a^j)", marker=dict(color=COLORS["target"]),
+                         name="counterfactual marginal p(a<sup>j</sup>)", marker=dict(color=COLORS["target"]),
                          showlegend=j == 0, legendgroup="m"))
         data.append(dict(type="bar", x=list(action_names_j), y=_list(conditionals[j]), xaxis=xa, yaxis=ya,
-                         name=f"π^j(a^j | a^i = {chosen_name})", marker=dict(color=COLORS["current"]),
+                         name=f"π<sup>j</sup>(a<sup>j</sup> | a<sup>i</sup> = {chosen_name})", marker=dict(color=COLORS["current"]),
                          showlegend=j == 0, legendgroup="c"))
     return _figure(data, layout)
 
@@ -106,9 +108,9 @@ def reward_per_action(
     shown, cap = _cap_inf(rewards)
     totals = rewards.sum(1)
     names = list(action_names_i)
-    layout = layout_dict("r^i for every action (outlined: chosen)", "agent i's action a^i", "r^i (nats)", height=380)
+    layout = layout_dict("r<sup>i</sup> for every action (outlined: chosen)", "agent i's action a<sup>i</sup>", "r<sup>i</sup> (nats)", height=380)
     layout.update(barmode="stack")
-    layout["yaxis2"] = dict(title=dict(text="π^i(a^i)"), overlaying="y", side="right", range=[0, 1.05],
+    layout["yaxis2"] = dict(title=dict(text="π<sup>i</sup>(a<sup>i</sup>)"), overlaying="y", side="right", range=[0, 1.05],
                             showgrid=False, tickmode="linear", tick0=0, dtick=0.25)
     layout["margin"] = dict(l=60, r=60, t=60, b=60)
     data = [
@@ -120,7 +122,7 @@ def reward_per_action(
     data.append(dict(type="scatter", x=names, y=_list(np.where(np.isfinite(totals), totals, shown.sum(1))),
                      mode="text", text=[_fmt(t) for t in totals], textposition="top center",
                      showlegend=False, hoverinfo="skip"))
-    data.append(dict(type="scatter", x=names, y=_list(pi_i), yaxis="y2", name="π^i(a^i)", mode="lines+markers",
+    data.append(dict(type="scatter", x=names, y=_list(pi_i), yaxis="y2", name="π<sup>i</sup>(a<sup>i</sup>)", mode="lines+markers",
                      line=dict(color=COLORS["target"], dash="dot")))
     if not np.isfinite(rewards).all():
         layout["annotations"] = [dict(text=f"∞ drawn at {cap:.2f}", xref="paper", yref="paper", x=1, y=1.08,
@@ -133,7 +135,7 @@ def influence_heatmap(influence: np.ndarray, state_names: Sequence[str], signal_
     v = np.asarray(influence, dtype=float)
     z = [[x if np.isfinite(x) else None for x in row] for row in v]
     text = [[f"{x:.3f}" if np.isfinite(x) else "∞ (never sent)" for x in row] for row in v]
-    layout = layout_dict("r^i(s, σ): influence of sending σ in state s", "signal σ", "state s", height=280)
+    layout = layout_dict("r<sup>i</sup>(s, σ): influence of sending σ in state s", "signal σ", "state s", height=280)
     layout["plot_bgcolor"] = "#eeeeee"
     data = [dict(type="heatmap", z=z, x=list(signal_names), y=list(state_names), text=text, texttemplate="%{text}",
                  colorscale="Blues", reversescale=True, colorbar=dict(title=dict(text="nats")), hoverongaps=False, zmin=0)]
@@ -151,7 +153,7 @@ def learning_curves(
     """
     layout = layout_dict("Learning with and without the influence bonus (mean over seeds, band = min–max)",
                      "policy-gradient update", "", height=400)
-    ids = _panels(layout, 2, ("extrinsic return of i", "I(a^i; a^j) (nats)"), gap=0.1)
+    ids = _panels(layout, 2, ("extrinsic return of i", "I(a<sup>i</sup>; a<sup>j</sup>) (nats)"), gap=0.1)
     layout["xaxis2"]["title"] = dict(text="policy-gradient update")
     layout["yaxis2"].pop("matches")
     layout["margin"] = dict(l=60, r=20, t=90, b=60)

@@ -1,0 +1,41 @@
+"""Social influence as an intrinsic reward (Jaques et al., ICML 2019), its signalling form, and learning with it.
+
+One job per module:
+
+* ``tables``      reading and checking probability tables (``check_distribution_rows``), fixing them
+* ``reward``      the counterfactual KL influence reward, the marginal, the mutual information
+* ``presets``     the preset tables of the page's first section
+* ``signalling``  the sender–receiver (Bayesian persuasion) form and its two marginals
+* ``games``       the matrix games and the training settings (``InfluenceTrainConfig``)
+* ``learning``    REINFORCE with an influence bonus, all seeds batched (``train_influence_game``)
+* ``precomputed`` the stored β grid and the verdicts the page draws from it
+* ``script``      the standalone "run it yourself" script for the tables on screen
+
+The names below are re-exported so that ``from toolbox import influence as inf`` reaches them all.
+"""
+
+from toolbox.influence.games import (
+    GAMES, MAX_BETA, MAX_EPISODES, MAX_ITERATIONS, MAX_SEEDS, InfluenceTrainConfig, MatrixGame,
+)
+from toolbox.influence.learning import (
+    InfluenceTrainResult, reinforce_gradients, softmax, train_influence_game,
+)
+from toolbox.influence.precomputed import (
+    BETA_GRID, EFFECT_TOLERANCE, BetaSweep, beta_sweep, bonus_effect, final_summary, learning_job_key, load_precomputed,
+    precomputed_configs, precomputed_runs, save_precomputed,
+)
+from toolbox.influence.presets import INFLUENCE_PRESETS, InfluencePreset, influence_preset
+from toolbox.influence.reward import (
+    batched_influence, counterfactual_marginal, entropy, expected_influence, influence_reward,
+    influence_rewards, kl_divergence, mutual_information,
+)
+from toolbox.influence.script import influence_script
+from toolbox.influence.signalling import (
+    MARGINALS, PERSUASION_PRESETS, SCHEME_NAMES, TIE_TOLERANCE, PersuasionGame, SchemeReport,
+    MARGINAL_MEANINGS, evaluate_scheme, persuasion_preset, principal_influence, receiver_best_response, scheme_caption,
+    signal_marginal,
+)
+from toolbox.influence.tables import (
+    DTYPE, MAX_ACTIONS, MAX_INFLUENCEES, ROW_TOLERANCE, check_distribution_rows, distribution_labels, normalize_rows,
+    resize_rows,
+)
