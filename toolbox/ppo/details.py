@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 
 from toolbox.normalization import RewardScaler
 from toolbox.ppo.config import VARIANT_IDS, PPOConfig, variants
+from toolbox.ppo.source import detail_lines
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,15 @@ def _variant_changes(vid: str) -> dict:
     base, cfg = PPOConfig(), variants()[VARIANT_IDS[vid]]
     return {f.name: getattr(cfg, f.name) for f in fields(PPOConfig)
             if f.name != "total_timesteps" and getattr(cfg, f.name) != getattr(base, f.name)}
+
+
+def card_code(d: Detail) -> str:
+    """The code a detail's card shows: the readable reference's own lines for its ``PPOConfig`` field
+    (read from the source, see :mod:`toolbox.ppo.source`); CleanRL's line for a detail with no field
+    (the debug variables)."""
+    if d.field in {f.name for f in fields(PPOConfig)}:
+        return detail_lines(d.field)
+    return d.code
 
 
 def control_kind(d: Detail) -> str:
