@@ -43,11 +43,9 @@ def field_docs() -> dict[str, str]:
 
 
 def _literal(value) -> str:
-    """A Python literal for a config value (floats written so that they read back exactly)."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"a setting of {value!r} cannot be written into a script.")
-        return repr(value)
+    """A Python literal for a config value (``repr``: floats read back exactly)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"a setting of {value!r} cannot be written into a script.")
     return repr(value)
 
 
