@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -12,16 +11,20 @@ import streamlit as st
 from toolbox.figures.ppo import learning_curves
 from toolbox.jobs import RUNNER
 from toolbox.ppo import analysis
+from toolbox.ppo import details as D
 from toolbox.ppo.config import (
     BUDGETS, DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS, PPOConfig, variant_config,
 )
 from toolbox.ppo.details import CHECKLIST, DETAILS
+from toolbox.ppo.script import script_filename, standalone_script
 from toolbox.ppo.train import check_inputs, train
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, watch_job
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "ppo_default.json"
-BOOL_FIELDS = {f.name for f in fields(PPOConfig) if f.type in ("bool", bool)}
-URL_FLIPS = BOOL_FIELDS | {"num_envs", "adam_eps", "target_kl"}
+NUMBER_WIDGETS = {  # field: (label, widget key, step, format)
+    "num_minibatches": ("minibatches", "ppo_minibatches", 1, None),
+    "ent_coef": ("c₂", "ppo_ent_coef", 0.01, "%.3f"),
+}
 
 lesson_header(
     "PPO implementation details",
@@ -48,21 +51,20 @@ def _ids(text: str) -> list[str]:
 url_variants = query_value("v", list(DEFAULT_VARIANTS), _ids)
 url_seeds = query_value("seeds", DEFAULT_SEEDS, int, lambda n: 1 <= n <= 10)
 url_budget = query_value("budget", DEFAULT_BUDGET, int, BUDGETS)
-url_custom = query_value("custom", "", str, lambda s: all(t in URL_FLIPS for t in s.split(",") if t))
+url_custom = query_value("custom", set(), D.parse_flips)
 
 # ---------------------------------------------------------------------------------------------
-# the details, each with its equation, its line and a toggle
+# the details, each with its equation, the reference's lines and a control
 # ---------------------------------------------------------------------------------------------
 
 st.header("The details")
 st.caption(
     "Each toggle flips one detail of *your variant* (added to the comparison as “your toggles” when it "
-    "differs from CleanRL's defaults). The ablation picker below has each detail off in turn ready-made."
+    "differs from CleanRL's defaults). The ablation picker below has each detail off in turn ready-made. "
+    "The code under each detail is the readable PPO's own lines (toolbox/ppo/reference.py), read from the "
+    "source as the app runs."
 )
-base = PPOConfig()
-INVERTED_FIELDS = {"shared_network"}
-flipped = set(t for t in url_custom.split(",") if t)
-custom_changes: dict = {}
+controls: dict = {}
 show_debug = True
 for d in DETAILS:
     with st.container(border=True):
@@ -71,40 +73,21 @@ for d in DETAILS:
             st.markdown(f"**{d.name}** · _{d.number}_ — {d.sentence}")
             if d.latex:
                 st.latex(d.latex)
-            st.code(d.code, language="python")
+            st.code(D.card_code(d), language="python")
         with right:
-            if d.field in BOOL_FIELDS:
-                # the detail "separate networks" is on when the config's shared_network is off
-                inverted = d.field in INVERTED_FIELDS
-                default_on = bool(getattr(base, d.field)) != inverted
-                on = st.toggle("on", value=default_on != (d.field in flipped), key=f"ppo_t_{d.field}")
-                if on != default_on:
-                    custom_changes[d.field] = on != inverted
-            elif d.field == "num_envs":
-                on = st.toggle("on", value="num_envs" not in flipped, key="ppo_t_num_envs")
-                if not on:
-                    custom_changes.update(num_envs=1, num_steps=512)
-            elif d.field == "num_minibatches":
-                n_mb = st.number_input("minibatches", value=4, step=1, key="ppo_minibatches",
-                                       help="CleanRL: 4. Must divide the batch of 512.")
-                if n_mb != 4:
-                    custom_changes["num_minibatches"] = int(n_mb)
-            elif d.field == "ent_coef":
-                c2 = st.number_input("c₂", value=0.01, step=0.01, format="%.3f", key="ppo_ent_coef")
-                if c2 != 0.01:
-                    custom_changes["ent_coef"] = float(c2)
-            elif d.field == "adam_eps":
-                on = st.toggle("1e-5", value="adam_eps" not in flipped, key="ppo_t_adam_eps")
-                if not on:
-                    custom_changes["adam_eps"] = 1e-8
-            elif d.field == "target_kl":
-                on = st.toggle("on", value="target_kl" in flipped, key="ppo_t_target_kl")
-                if on:
-                    custom_changes["target_kl"] = 0.015
+            kind = D.control_kind(d)
+            if kind == "toggle":
+                controls[d.field] = st.toggle(D.toggle_label(d), value=D.initial_toggle(d, url_custom),
+                                              key=f"ppo_t_{d.field}")
+            elif kind == "number":
+                label, key, step, fmt = NUMBER_WIDGETS[d.field]
+                controls[d.field] = st.number_input(label, value=D.default_number(d), step=step, format=fmt,
+                                                    key=key, help=D.number_help(d))
             else:  # debug variables: no learning change, a display toggle
                 show_debug = st.toggle("show", value=True, key="ppo_t_debug")
+custom_changes = D.config_changes(controls)
 
-with st.expander("The other 21 of the 37 details: where they live and why not here"):
+with st.expander(D.other_details_title()):
     st.dataframe(
         pd.DataFrame(CHECKLIST, columns=["detail", "name", "where (CleanRL / Baselines)", "why not on CartPole"]),
         hide_index=True, width="stretch",
@@ -143,8 +126,7 @@ except ValueError as err:
     settings_error = err
     show_error(err, "Settings")
 
-flip_list = sorted(k for k in custom_changes if k in URL_FLIPS)
-set_query(v=",".join(chosen), seeds=n_seeds, budget=budget, custom=",".join(flip_list))
+set_query(v=",".join(chosen), seeds=n_seeds, budget=budget, custom=D.url_flips(custom_changes))
 
 is_default = (
     list(chosen) == list(DEFAULT_VARIANTS) and not custom_changes and n_seeds == DEFAULT_SEEDS and budget == DEFAULT_BUDGET
@@ -158,6 +140,23 @@ st.caption(
     f"computation on {page_device()}."
 )
 train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=settings_error is not None)
+
+st.subheader("Run it yourself")
+if settings_error is None:
+    pick = st.selectbox("variant", names, key="ppo_script_variant",
+                        help="The script trains this variant; its settings are the defaults of its Args.")
+    st.download_button(
+        "Download it as one Python script", standalone_script(configs[names.index(pick)], pick),
+        file_name=script_filename(pick), mime="text/x-python", key="ppo_script",
+    )
+    st.caption(
+        "One file, CleanRL-shaped (Args, Agent with layer_init, get_value, get_action_and_value, the same loss "
+        "names), every detail a named `if` on its setting. It needs only torch, numpy and gymnasium: "
+        "`pip install torch numpy gymnasium`, then `python <file> --total-timesteps 50000`. It trains on "
+        "Gymnasium's own CartPole-v1 with its own random draws, so its curve is like the page's runs, not equal to them."
+    )
+else:
+    st.caption("Fix the settings above to download them as a script.")
 
 
 @st.cache_data(show_spinner=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toolbox.ppo.details import DETAILS, card_code, other_details_title
 from tests.apptest_helpers import assert_clean, open_page, texts
 
 PAGE = "pages/ppo_details.py"
@@ -17,6 +18,18 @@ def test_default_view_is_precomputed_and_complete():
     assert "all on" in list(scores["variant"]) and "steps to 475" in scores.columns
     assert len(at.latex) >= 16 and len(at.toggle) >= 14
     assert at.query_params["budget"] == ["200000"] or at.query_params["budget"] == "200000"
+
+
+def test_cards_show_the_reference_lines_and_the_script_downloads():
+    at = open_page(PAGE)
+    shown = [c.value for c in at.code]
+    for d in DETAILS:
+        assert card_code(d) in shown, d.field
+    assert other_details_title() in [e.label for e in at.expander]
+    assert at.selectbox(key="ppo_script_variant").value == "all on"
+    assert len(at.get("download_button")) >= 1
+    at.selectbox(key="ppo_script_variant").set_value("no GAE (MC returns)").run()
+    assert_clean(at, "script variant")
 
 
 def test_url_settings_are_read_and_bad_ones_ignored():

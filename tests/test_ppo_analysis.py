@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from toolbox.ppo import analysis
+from toolbox.ppo import details as D
 from toolbox.ppo.details import CHECKLIST, DETAILS
 from toolbox.ppo.train import TrainResult
-from toolbox.ppo.config import PPOConfig, VARIANT_IDS
+from toolbox.ppo.config import PPOConfig, VARIANT_IDS, variant_config
 from toolbox.figures.ppo import learning_curves
 
 
@@ -48,12 +50,41 @@ def test_mean_ci_is_student_t():
         assert abs(m[j] - x[:, j].mean()) < 1e-12 and abs(h[j] - (hi - lo) / 2) < 1e-9
 
 
-def _fake(seed, level):
+def test_t_quantile_matches_scipy():
+    for df in (1, 2, 3, 4, 5, 6, 9, 10, 19, 30, 99, 250):
+        for p in (0.55, 0.8, 0.9, 0.95, 0.975, 0.995, 0.9995):
+            assert abs(analysis.t_quantile(p, df) - stats.t.ppf(p, df)) <= 1e-9 * max(1.0, stats.t.ppf(p, df))
+        t = np.linspace(0, 8, 17)
+        np.testing.assert_allclose(analysis.t_cdf_two_sided(t, df), 2 * stats.t.cdf(t, df) - 1, atol=1e-12)
+    for bad_df in (0, 2.5, True):
+        with pytest.raises(ValueError, match="degrees of freedom"):
+            analysis.t_quantile(0.975, bad_df)
+    with pytest.raises(ValueError, match="between 0.5 and 1"):
+        analysis.t_quantile(0.3, 4)
+
+
+def _fake(seed, level, config=PPOConfig(), iterations=20):
     steps = np.arange(1, 101) * 100
     rets = np.full(100, float(level))
-    its = np.arange(1, 21) * 512
-    dbg = {k: np.linspace(0, 1, 20) for k in analysis.DEBUG_SHOWN}
-    return TrainResult(PPOConfig(), seed, steps, rets, its, dbg)
+    its = np.arange(1, iterations + 1) * 512
+    dbg = {k: np.linspace(0, 1, iterations) for k in analysis.DEBUG_SHOWN}
+    return TrainResult(config, seed, steps, rets, its, dbg)
+
+
+def test_live_curves_stop_at_the_steps_trained():
+    """A run 6 iterations (3,072 steps) into a 10,240-step budget has episodes ending up to step 10,000
+    (the fake's schedule) but its curve must end at 3,072: no flat line to the end of the budget."""
+    grid = analysis.step_grid(10_240, 10)  # 1,024, 2,048, ..., 10,240
+    partial = analysis.run_summary(_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=6), grid)
+    assert [v is not None for v in partial["curve"]] == [True] * 3 + [False] * 7
+    assert all((v is None) == (g > 3072) for g, v in zip(grid, partial["debug"]["approx_kl"]))
+    # finished (its last iteration ends at 10,240, the budget): the whole grid, including its last point
+    done = analysis.run_summary(_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=20), grid)
+    assert all(v == 100.0 for v in done["curve"])
+    # a budget that is no multiple of the batch: finished at 9,728 < 10,000, still the whole grid
+    short = analysis.run_summary(_fake(1, 100, PPOConfig(total_timesteps=10_000), iterations=19),
+                                 analysis.step_grid(10_000, 10))
+    assert short["curve"][-1] == 100.0
 
 
 def test_summaries_aggregate_and_csv():
@@ -69,6 +100,62 @@ def test_summaries_aggregate_and_csv():
     assert csv.splitlines()[0] == "variant,seed,step,return_last20" and len(csv.splitlines()) == 1 + 4 * 10
     fig = learning_curves({"a": agg_a, "b": agg_b})
     assert len(fig.data) == 6 and fig.layout.xaxis.title.text
+
+
+def test_first_scaled_cartpole_reward_is_far_above_the_clip():
+    """Gymnasium's statistics start at mean 0, var 1, count 1e-4; the first batch is 4 returns of 1."""
+    count, var = 1e-4, 1.0
+    total = count + 4
+    m2 = var * count + 0.0 * 4 + (1.0 - 0.0) ** 2 * count * 4 / total
+    first = 1 / math.sqrt(m2 / total + 1e-8)
+    rewards = D.scaled_cartpole_rewards(4, 3)
+    assert abs(rewards[0] - first) < 1e-3 * first and abs(rewards[0] - 141.4) < 0.05
+    assert rewards[0] > 10 > rewards[1]
+    assert "141.4" in D.REWARD_CLIP_WHY and "141.4" in dict((r[0], r[3]) for r in CHECKLIST)["continuous 9"]
+    with pytest.raises(ValueError, match="steps"):
+        D.scaled_cartpole_rewards(4, 0)
+
+
+def test_checklist_title_counts_come_from_the_rows():
+    n_core = len([d for d in DETAILS if d.number.startswith("core")])
+    aux = [r for r in CHECKLIST if r[0].startswith("auxiliary")]
+    assert n_core + len(CHECKLIST) - len(aux) == 37
+    assert D.other_details_title() == (
+        f"The other {37 - n_core} of the 37 details (and {len(aux)} auxiliary ones): where they live and why not here"
+    )
+    assert D.other_details_title(CHECKLIST[:5]).startswith("The other 5 of the 37")
+
+
+def test_value_clipping_text_has_its_caveat():
+    d = next(d for d in DETAILS if d.field == "clip_vloss")
+    assert "return units" in d.sentence and "Engstrom et al. 2020" in d.sentence and "Andrychowicz et al. 2021" in d.sentence
+
+
+def test_controls_map_to_the_variants_and_defaults_to_no_change():
+    budget = PPOConfig().total_timesteps
+    defaults = {d.field: (D.default_number(d) if D.control_kind(d) == "number" else D.default_on(d))
+                for d in DETAILS if D.control_kind(d) != "display"}
+    assert D.config_changes(defaults) == {}
+    for d in DETAILS:
+        if D.control_kind(d) == "toggle":
+            changed = PPOConfig().replace(**D.config_changes({**defaults, d.field: not D.default_on(d)}))
+            assert changed == variant_config(d.variant, budget), d.field
+    assert D.config_changes({"num_minibatches": 8, "ent_coef": 0.0}) == {"num_minibatches": 8, "ent_coef": 0.0}
+    assert D.config_changes({"num_envs": False}) == {"num_envs": 1, "num_steps": 512}
+    assert D.default_number(next(d for d in DETAILS if d.field == "ent_coef")) == PPOConfig().ent_coef
+    with pytest.raises(ValueError, match="not a detail"):
+        D.config_changes({"gamma": 0.9})
+
+
+def test_link_flips_round_trip():
+    changes = D.config_changes({"norm_obs": True, "shared_network": False, "ent_coef": 0.02})
+    text = D.url_flips(changes)
+    assert text == "norm_obs,shared_network"
+    flipped = D.parse_flips(text)
+    toggles = {d.field: D.initial_toggle(d, flipped) for d in DETAILS if D.control_kind(d) == "toggle"}
+    assert D.config_changes(toggles) == {"norm_obs": True, "shared_network": True}
+    with pytest.raises(ValueError, match="unknown detail"):
+        D.parse_flips("norm_obs,<b>x</b>")
 
 
 def test_detail_catalogue_complete():

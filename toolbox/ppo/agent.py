@@ -156,6 +156,29 @@ def backward(theta: torch.Tensor, fw: Forward, dout: torch.Tensor, mask: torch.T
 _tanh_backward = torch.ops.aten.tanh_backward  # grad · (1 − y²)
 
 
-def log_probs(logits: torch.Tensor) -> torch.Tensor:
-    """``log softmax`` over the last axis, ``(..., 2)``."""
-    return torch.log_softmax(logits, dim=-1)
+def module_parameters(theta: torch.Tensor, num_runs: int, row: int) -> dict[str, torch.Tensor]:
+    """Run ``row``'s parameters (copies) from ``theta (K·R, P)``, named and shaped as the ``nn.Linear``
+    layers of :class:`toolbox.ppo.reference.Agent` (weights ``(out, in)``).
+
+    Separate networks (K = 2): ``actor.{0,2,4}`` from tower 0 (its head: the logit columns),
+    ``critic.{0,2,4}`` from tower 1 (its head: the value column). Shared trunk (K = 1):
+    ``network.{0,2}``, ``actor`` and ``critic`` heads.
+    """
+    K = theta.shape[0] // num_runs
+    towers = [{n: t[row + k * num_runs] for n, t in views(theta).items()} for k in range(K)]
+    logit_head = (towers[0]["W3"][:, :NUM_ACTIONS].T, towers[0]["b3"][0, :NUM_ACTIONS])
+    value_head = (towers[-1]["W3"][:, NUM_ACTIONS:].T, towers[-1]["b3"][0, NUM_ACTIONS:])
+    if K == 1:
+        pairs = {"network.0": ("W1", "b1"), "network.2": ("W2", "b2")}
+        named = {name: (towers[0][w].T, towers[0][b][0]) for name, (w, b) in pairs.items()}
+        named.update({"actor": logit_head, "critic": value_head})
+    else:
+        named = {}
+        for net, tower, head in (("actor", towers[0], logit_head), ("critic", towers[1], value_head)):
+            named[f"{net}.0"] = (tower["W1"].T, tower["b1"][0])
+            named[f"{net}.2"] = (tower["W2"].T, tower["b2"][0])
+            named[f"{net}.4"] = head
+    out = {}
+    for name, (w, b) in named.items():
+        out[f"{name}.weight"], out[f"{name}.bias"] = w.clone(), b.clone()
+    return out

@@ -2,7 +2,12 @@
 
 A run's curve at step ``s`` is the mean return of its last ``window`` (20) episodes that ended
 by ``s`` — the same statistic as the final score, so the curve's last point is the table's value.
-Across seeds: mean and the 95% Student-t interval ``mean ± t_{0.975, n−1} · sd / √n``.
+Across seeds: mean and the 95% Student-t interval ``mean ± t_{0.975, n−1} · sd / √n``, with the
+t quantile computed here (closed-form t distribution function for whole degrees of freedom, inverted
+by bisection) so that the app needs no statistics library at run time.
+
+A live (unfinished) run's curve ends at the steps it has trained: grid points beyond them are NaN,
+never a copy of the last value.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import math
 import warnings
 
 import numpy as np
-from scipy import stats as _st
 
 WINDOW = 20
 SOLVED = 475.0
@@ -49,9 +53,23 @@ def steps_to_threshold(episode_steps, episode_returns, threshold: float = SOLVED
     return float(np.asarray(episode_steps)[hit[0] + window - 1]) if len(hit) else math.nan
 
 
+def trained_mask(result, grid) -> np.ndarray:
+    """``(len(grid),)`` bool: the grid steps a run has reached. A finished run covers the whole grid
+    (its last iteration may end a few steps short of the budget); an unfinished one only the steps up
+    to its last completed iteration, so a live curve stops where training is instead of running flat
+    to the end of the budget."""
+    grid = np.asarray(grid)
+    it_steps = np.asarray(result.iteration_steps)
+    done = int(it_steps[-1]) if len(it_steps) else 0
+    if done >= result.config.num_iterations * result.config.batch_size:
+        return np.ones(grid.shape, dtype=bool)
+    return grid <= done
+
+
 def run_summary(result, grid) -> dict:
-    """Compact, JSON-ready summary of one ``TrainResult`` on a step grid."""
-    curve = running_return(result.episode_steps, result.episode_returns, grid)
+    """Compact, JSON-ready summary of one ``TrainResult`` on a step grid (NaN/None past the steps trained)."""
+    reached = trained_mask(result, grid)
+    curve = np.where(reached, running_return(result.episode_steps, result.episode_returns, grid), np.nan)
     last = result.episode_returns[-WINDOW:]
     it_steps = np.asarray(result.iteration_steps)
     debug = {}
@@ -59,7 +77,7 @@ def run_summary(result, grid) -> dict:
         v = np.asarray(result.debug.get(k, []), dtype=np.float64)
         if len(v):
             idx = np.clip(np.searchsorted(it_steps, grid, side="right") - 1, 0, len(v) - 1)
-            debug[k] = [None if not np.isfinite(x) else round(float(x), 6) for x in v[idx]]
+            debug[k] = [None if not (ok and np.isfinite(x)) else round(float(x), 6) for ok, x in zip(reached, v[idx])]
     return {
         "seed": int(result.seed),
         "curve": [None if not np.isfinite(x) else round(float(x), 3) for x in curve],
@@ -67,6 +85,51 @@ def run_summary(result, grid) -> dict:
         "steps_to_475": steps_to_threshold(result.episode_steps, result.episode_returns),
         "debug": debug,
     }
+
+
+def t_cdf_two_sided(t, df: int) -> np.ndarray:
+    """``P(|T| ≤ t)`` for Student's t with a whole number ``df ≥ 1`` of degrees of freedom; ``t ≥ 0`` array.
+
+    Closed form in ``θ = arctan(t/√df)`` (Abramowitz & Stegun 26.7.3–4): for odd df
+    ``(2/π)(θ + sin θ cos θ Σ_{k=0}^{(df−3)/2} c_k cos^{2k} θ)`` with ``c_0 = 1``, ``c_k = c_{k−1}·2k/(2k+1)``;
+    for even df ``sin θ Σ_{k=0}^{(df−2)/2} e_k cos^{2k} θ`` with ``e_0 = 1``, ``e_k = e_{k−1}(2k−1)/(2k)``.
+    """
+    if isinstance(df, bool) or int(df) != df or df < 1:
+        raise ValueError(f"degrees of freedom must be a whole number ≥ 1; got {df!r}.")
+    df = int(df)
+    theta = np.arctan(np.asarray(t, dtype=np.float64) / math.sqrt(df))
+    c2, s = np.cos(theta) ** 2, np.sin(theta)
+    term, total = np.ones_like(theta), np.ones_like(theta)
+    if df % 2:
+        for k in range(1, (df - 1) // 2):
+            term = term * c2 * (2 * k) / (2 * k + 1)
+            total = total + term
+        series = s * np.cos(theta) * total if df > 1 else 0.0
+        return 2.0 / math.pi * (theta + series)
+    for k in range(1, df // 2):
+        term = term * c2 * (2 * k - 1) / (2 * k)
+        total = total + term
+    return s * total
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile (``0.5 < p < 1``) of Student's t with whole-number ``df``: ``t`` with
+    ``P(T ≤ t) = p``, found by bisection on the two-sided distribution ``P(|T| ≤ t) = 2p − 1``."""
+    if not 0.5 < p < 1:
+        raise ValueError(f"the quantile level must be between 0.5 and 1; got {p!r}.")
+    target = 2 * p - 1
+    lo, hi = 0.0, 1.0
+    while t_cdf_two_sided(hi, df) < target:  # the tail of df = 1 is heavy: widen until it brackets
+        lo, hi = hi, 2 * hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if t_cdf_two_sided(mid, df) < target:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-13 * hi:
+            break
+    return 0.5 * (lo + hi)
 
 
 def mean_ci(x, axis: int = 0, level: float = 0.95):
@@ -77,7 +140,9 @@ def mean_ci(x, axis: int = 0, level: float = 0.95):
         warnings.simplefilter("ignore", RuntimeWarning)  # a single seed has no spread: NaN half-width
         m = np.nanmean(x, axis=axis) if x.size else np.nan
         sd = np.nanstd(x, axis=axis, ddof=1) if x.size else np.nan
-        t = _st.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+        dfs = np.maximum(np.asarray(n) - 1, 1)
+        uniq, inv = np.unique(dfs, return_inverse=True)  # one bisection per distinct seed count
+        t = np.array([t_quantile(0.5 + level / 2, int(d)) for d in uniq])[inv].reshape(dfs.shape)
         half = np.where(n > 1, t * sd / np.sqrt(np.maximum(n, 1)), np.nan)
     return m, half
 

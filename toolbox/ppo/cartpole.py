@@ -41,7 +41,6 @@ THETA_THRESHOLD = 12 * 2 * math.pi / 360
 X_THRESHOLD = 2.4
 MAX_EPISODE_STEPS = 500
 RESET_LOW, RESET_HIGH = -0.05, 0.05
-_ENV_STREAM = 1
 _NOISE_BLOCK = 64
 
 
@@ -113,7 +112,7 @@ class BatchedCartPole:
         else:
             if seed is None:
                 seed = int(np.random.SeedSequence().generate_state(1)[0])
-            self.env_keys = rng.stream_key(seed, _ENV_STREAM, torch.arange(self.num_envs, device=self.device))
+            self.env_keys = rng.stream_key(seed, rng.ENV_STREAM, torch.arange(self.num_envs, device=self.device))
         self._counter = 0
         self._noise_block_id = -1
         self.state = torch.zeros(self.num_envs, 4, dtype=torch.float64, device=self.device)

@@ -3,7 +3,11 @@ details of PPO"): for each, one sentence, the equation or line it changes, and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+from toolbox.reward_scaling import RewardScaler
+from toolbox.ppo.config import VARIANT_IDS, PPOConfig, variants
+from toolbox.ppo.source import detail_lines
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,10 @@ DETAILS: tuple[Detail, ...] = (
            r"L^{\mathrm{clip}} = \mathbb{E}\big[\max(-\hat A\,\rho,\ -\hat A\,\operatorname{clip}(\rho, 1-\epsilon, 1+\epsilon))\big],\ \rho = \frac{\pi_\theta(a|s)}{\pi_{\mathrm{old}}(a|s)}",
            "pg_loss = torch.max(-mb_advantages * ratio, -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)).mean()", "noclip", "clip_surrogate"),
     Detail("core 9", "Value-loss clipping",
-           "The value prediction is also kept within ε of the old one (pessimistically: the larger of the two errors).",
+           "The value prediction is also kept within ε of the old one (pessimistically: the larger of the two errors). "
+           "Unlike the ratio's ε, this ε = 0.2 is in return units: CartPole's discounted returns reach about 100, so the clipped "
+           "branch lets an update move the value by only 0.2. Ablations found no benefit from it (Engstrom et al. 2020) "
+           "or found that it hurts (Andrychowicz et al. 2021).",
            r"L^V = \tfrac12\,\mathbb{E}\big[\max\big((V - R)^2,\ (V_{\mathrm{old}} + \operatorname{clip}(V - V_{\mathrm{old}}, -\epsilon, \epsilon) - R)^2\big)\big]",
            "v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()", "novclip", "clip_vloss"),
     Detail("core 10", "Overall loss with entropy bonus",
@@ -80,7 +87,8 @@ DETAILS: tuple[Detail, ...] = (
            r"\hat o = \operatorname{clip}\Big(\frac{o - \mu}{\sqrt{\sigma^2 + 10^{-8}}}, -10, 10\Big)",
            "env = gym.wrappers.NormalizeObservation(env); env = gym.wrappers.TransformObservation(env, lambda o: np.clip(o, -10, 10))", "obsnorm", "norm_obs"),
     Detail("continuous 8", "Reward scaling",
-           "Rewards are divided by the running std of the discounted return (not centred; toolbox.reward_scaling.RewardScaler).",
+           "Rewards are divided by the running std of the discounted return (not centred; toolbox.reward_scaling.RewardScaler). "
+           "This variant does not clip the scaled reward to ±10 as CleanRL's continuous-action script does.",
            r"G_t = \gamma G_{t-1}(1-d_t) + r_t,\quad \tilde r_t = \frac{r_t}{\sqrt{\operatorname{Var}[G] + 10^{-8}}}",
            "env = gym.wrappers.NormalizeReward(env, gamma=args.gamma)", "rewscale", "norm_reward"),
     Detail("auxiliary 3", "Early stopping on target KL",
@@ -91,6 +99,24 @@ DETAILS: tuple[Detail, ...] = (
            "At the 500-step time limit the episode is cut, not over: bootstrap with the value of the true final state (CleanRL treats it as termination).",
            r"r_t \leftarrow r_t + \gamma\,V(s^{\mathrm{final}}_{t+1})\quad\text{if truncated and not terminated}",
            "next_done = np.logical_or(terminations, truncations)  # CleanRL: truncation treated as termination", "trunc", "bootstrap_truncation"),
+)
+
+
+def scaled_cartpole_rewards(num_envs: int = PPOConfig.num_envs, steps: int = 3, gamma: float = PPOConfig.gamma) -> list[float]:
+    """The first ``steps`` scaled rewards of one environment when ``num_envs`` CartPole environments
+    (reward 1 every step, no episode end yet) go through reward scaling (``RewardScaler``, Gymnasium's
+    statistics). At the start every environment has the same return, so Var[G] is tiny and the
+    scaled reward is huge: 141.4 on the first step with 4 environments."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive whole number; got {steps!r}.")
+    scaler = RewardScaler(num_envs, gamma=gamma)
+    ones, no = [1.0] * num_envs, [0.0] * num_envs
+    return [float(scaler.scale(ones, no, no)[0]) for _ in range(steps)]
+
+
+REWARD_CLIP_WHY = (
+    f"not clipped here, although it matters: with {PPOConfig.num_envs} environments the first scaled CartPole "
+    f"reward is {scaled_cartpole_rewards()[0]:.1f}, far above 10 (all returns start equal, so their variance is tiny)."
 )
 
 
@@ -113,7 +139,7 @@ CHECKLIST: tuple[tuple[str, str, str, str], ...] = (
     ("continuous 6", "Observation normalization", "ppo_continuous_action.py", "on this page as a toggle."),
     ("continuous 7", "Observation clipping", "ppo_continuous_action.py", "on this page, with normalization (±10)."),
     ("continuous 8", "Reward scaling", "ppo_continuous_action.py", "on this page as a toggle."),
-    ("continuous 9", "Reward clipping (±10)", "ppo_continuous_action.py", "scaled CartPole rewards never approach 10."),
+    ("continuous 9", "Reward clipping (±10)", "ppo_continuous_action.py", REWARD_CLIP_WHY),
     ("LSTM 1", "LSTM layer init (orthogonal, biases 0)", "ppo_atari_lstm.py", "the CartPole policy is a feed-forward MLP."),
     ("LSTM 2", "Initial LSTM state zeros", "ppo_atari_lstm.py", "no recurrent state."),
     ("LSTM 3", "Reset LSTM state at episode ends", "ppo_atari_lstm.py", "no recurrent state."),
@@ -125,3 +151,111 @@ CHECKLIST: tuple[tuple[str, str, str, str], ...] = (
     ("auxiliary 3", "Early stopping (target KL)", "ppo_continuous_action.py --target-kl", "on this page as a toggle."),
     ("auxiliary 4", "Invalid action masking", "ppo_gridnet (MicroRTS)", "both CartPole actions are always valid."),
 )
+"""Huang et al.'s details that are not toggles on this page: (group, detail, where it lives, why not here)."""
+
+def other_details_title(checklist=CHECKLIST) -> str:
+    """The checklist expander's title, its counts taken from the rows: the 37 are the 13 core details
+    plus the Atari, continuous, LSTM and MultiDiscrete ones; the auxiliary rows are outside the 37."""
+    aux = sum(1 for row in checklist if row[0].startswith("auxiliary"))
+    return (f"The other {len(checklist) - aux} of the 37 details (and {aux} auxiliary ones): "
+            "where they live and why not here")
+
+
+# ---------------------------------------------------------------------------------------------
+# the page's controls → config changes (defaults read from PPOConfig, changes from variants())
+# ---------------------------------------------------------------------------------------------
+
+BOOL_FIELDS = frozenset(f.name for f in fields(PPOConfig) if f.type in ("bool", bool))
+NUMBER_FIELDS = ("num_minibatches", "ent_coef")
+"""Details whose control is a number input holding the field's value (the others are on/off toggles)."""
+URL_FLIPS = BOOL_FIELDS | {"num_envs", "adam_eps", "target_kl"}
+"""Toggled fields a shared link can flip (``?custom=field,field``)."""
+
+
+def _variant_changes(vid: str) -> dict:
+    """Fields in which variant ``vid`` differs from ``PPOConfig()`` (budget aside)."""
+    base, cfg = PPOConfig(), variants()[VARIANT_IDS[vid]]
+    return {f.name: getattr(cfg, f.name) for f in fields(PPOConfig)
+            if f.name != "total_timesteps" and getattr(cfg, f.name) != getattr(base, f.name)}
+
+
+def card_code(d: Detail) -> str:
+    """The code a detail's card shows: the readable reference's own lines for its ``PPOConfig`` field
+    (read from the source, see :mod:`toolbox.ppo.source`); CleanRL's line for a detail with no field
+    (the debug variables)."""
+    if d.field in {f.name for f in fields(PPOConfig)}:
+        return detail_lines(d.field)
+    return d.code
+
+
+def control_kind(d: Detail) -> str:
+    """``"number"``, ``"toggle"`` or ``"display"`` (debug variables: no learning change)."""
+    if d.field in NUMBER_FIELDS:
+        return "number"
+    return "toggle" if d.variant is not None else "display"
+
+
+def default_on(d: Detail) -> bool:
+    """Whether the detail is in effect in ``PPOConfig()``: the 13 core details are (CleanRL's
+    ``ppo.py``, whose defaults PPOConfig copies), so their variants turn them off; the extras are
+    not, so their variants turn them on."""
+    if d.variant is None:
+        return True
+    return d.number.startswith("core")
+
+
+def toggle_label(d: Detail) -> str:
+    """What the toggle switches: Adam's ε reads as its value, everything else as "on"."""
+    return f"{PPOConfig.adam_eps:g}" if d.field == "adam_eps" else "on"
+
+
+def initial_toggle(d: Detail, flipped: set[str]) -> bool:
+    """The toggle's first value: the default, flipped when a link names the detail's field."""
+    return default_on(d) != (d.field in flipped)
+
+
+def default_number(d: Detail) -> float | int:
+    """The number input's default: the field's value in ``PPOConfig()``."""
+    return getattr(PPOConfig(), d.field)
+
+
+def number_help(d: Detail) -> str:
+    base = PPOConfig()
+    if d.field == "num_minibatches":
+        return f"CleanRL: {base.num_minibatches}. Must divide the batch of {base.batch_size}."
+    return f"CleanRL: {default_number(d):g}."
+
+
+def config_changes(values: dict[str, bool | float | int]) -> dict:
+    """PPOConfig changes of the controls' values ``{detail field: toggle bool or number}``.
+
+    A toggle away from its default applies its variant's changes (e.g. vectorized environments off:
+    1 environment × 512 steps, the same batch); a number different from the default sets the field.
+    Raises ``ValueError`` for a field that is no detail.
+    """
+    by_field = {d.field: d for d in DETAILS}
+    changes: dict = {}
+    for name, value in values.items():
+        d = by_field.get(name)
+        if d is None or control_kind(d) == "display":
+            raise ValueError(f"{name!r} is not a detail with a control; choose from {', '.join(by_field)}.")
+        if control_kind(d) == "number":
+            if value != default_number(d):
+                changes[name] = type(default_number(d))(value)
+        elif bool(value) != default_on(d):
+            changes.update(_variant_changes(d.variant))
+    return changes
+
+
+def parse_flips(text: str) -> set[str]:
+    """The fields a link's ``custom=a,b`` flips (ValueError for a name that cannot be flipped)."""
+    names = {t for t in str(text).split(",") if t}
+    bad = sorted(names - URL_FLIPS)
+    if bad:
+        raise ValueError(f"unknown detail(s) {', '.join(bad)}")
+    return names
+
+
+def url_flips(changes: dict) -> str:
+    """The ``custom`` link value of a set of config changes (the inverse of :func:`parse_flips`)."""
+    return ",".join(sorted(k for k in changes if k in URL_FLIPS))

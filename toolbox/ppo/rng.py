@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import torch
 
+ENV_STREAM, ACTION_STREAM, PERM_STREAM = 1, 2, 3
+"""Stream tags of a PPO run: environment reset noise, action samples, minibatch permutations."""
+
 _M = 0xFFFFFFFF
 _C1 = 0x7FEB352D
 _C2 = 0x846CA68B
