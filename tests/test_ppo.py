@@ -13,7 +13,7 @@ from torch.distributions import Categorical
 
 from toolbox.ppo import agent as A
 from toolbox.ppo.result import DEBUG_KEYS
-from toolbox.ppo.cartpole import cartpole_dynamics
+from toolbox.envs.cartpole import cartpole_dynamics
 from toolbox.ppo.config import PPOConfig, variants
 from toolbox.ppo.train import make_groups, rollout_batch, train
 

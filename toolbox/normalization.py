@@ -688,7 +688,7 @@ def cartpole_rollout(num_envs: int = 8, steps: int = 200, seed: int = 0, device=
     Returns ``obs (steps + 1, E, 4)`` float32 (row 0 is the reset observation; after an episode
     end the row is already the next episode's first observation), ``rewards``, ``terminated``,
     ``truncated`` ``(steps, E)`` and ``source``. Falls back to Gymnasium's ``CartPole-v1``
-    (same-step autoreset) if ``toolbox.ppo.cartpole`` is unavailable.
+    (same-step autoreset) if ``toolbox.envs.cartpole`` is unavailable.
     """
     E = _check_int(num_envs, "the number of environments", 1, 256)
     T = _check_int(steps, "the number of steps", 1, 5000)
@@ -697,7 +697,7 @@ def cartpole_rollout(num_envs: int = 8, steps: int = 200, seed: int = 0, device=
     actions = torch.randint(0, 2, (T, E), generator=g, device=dev)
     rows, rew, term, trunc = [], [], [], []
     try:
-        from toolbox.ppo.cartpole import BatchedCartPole
+        from toolbox.envs.cartpole import BatchedCartPole
     except ImportError:
         import gymnasium as gym
 
@@ -722,7 +722,7 @@ def cartpole_rollout(num_envs: int = 8, steps: int = 200, seed: int = 0, device=
             rew.append(r)
             term.append(te)
             trunc.append(tr)
-        source = "toolbox.ppo.cartpole.BatchedCartPole"
+        source = "toolbox.envs.cartpole.BatchedCartPole"
     return {
         "obs": torch.stack(rows).to(dev, torch.float32),
         "rewards": torch.stack(rew).to(dev, torch.float64),

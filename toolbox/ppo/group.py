@@ -8,7 +8,7 @@ CartPole environments and ``(T, R, E)`` rollout buffers. Every other difference 
 is :class:`toolbox.ppo.update.GroupUpdate`, mixed in.
 
 Each run's randomness (initial parameters, reset noise, action samples, minibatch shuffles)
-comes only from its own seed (:mod:`toolbox.ppo.rng`), so a (config, seed) pair starts from the
+comes only from its own seed (:mod:`toolbox.rng`), so a (config, seed) pair starts from the
 same parameters and sees the same first rollout alone or inside any grid.
 """
 
@@ -22,8 +22,8 @@ import torch
 
 from toolbox.normalization import ObsNormalizer, RewardScaler
 from toolbox.ppo import agent as A
-from toolbox.ppo import rng
-from toolbox.ppo.cartpole import BatchedCartPole
+from toolbox import rng
+from toolbox.envs.cartpole import BatchedCartPole
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 from toolbox.ppo.update import GroupUpdate
