@@ -110,3 +110,38 @@ def test_train_one_returns_a_whole_run():
     assert len(res.episode_returns) == len(res.episode_steps) > 0
     with pytest.raises(ValueError, match="iterations"):
         train_one(PPOConfig(total_timesteps=1024), 0, iterations=-1, device="cpu")
+
+
+TOGGLES = ("anneal_lr", "gae", "norm_adv", "clip_surrogate", "clip_vloss", "ent_coef", "clip_grad", "shared_network",
+           "orthogonal_init", "adam_eps", "norm_obs", "norm_reward", "bootstrap_truncation", "target_kl", "num_envs",
+           "num_minibatches")
+
+
+def test_every_toggle_has_marked_lines_in_the_reference():
+    """``# [detail:<field>]`` … ``# [/detail:<field>]`` blocks (what the PPO page shows) are balanced, name
+    PPOConfig fields, and each toggle has at least one block with code in it."""
+    import dataclasses
+    import re
+
+    import toolbox.ppo.reference as reference
+
+    lines = open(reference.__file__, encoding="utf-8").read().splitlines()
+    fields = {f.name for f in dataclasses.fields(PPOConfig)}
+    open_at: dict[str, int] = {}
+    code_lines: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        m = re.fullmatch(r"\s*# \[(/?)detail:(\w+)\]\s*", line)
+        if m is None:
+            for name in open_at:
+                code_lines[name] = code_lines.get(name, 0) + (not line.strip().startswith("#") and bool(line.strip()))
+            continue
+        closing, name = m.group(1) == "/", m.group(2)
+        assert name in fields, f"line {i + 1}: {name} is not a PPOConfig field"
+        if closing:
+            assert name in open_at, f"line {i + 1}: {name} closed but not open"
+            del open_at[name]
+        else:
+            assert name not in open_at, f"line {i + 1}: {name} opened twice"
+            open_at[name] = i
+    assert not open_at, f"blocks never closed: {sorted(open_at)}"
+    assert sorted(n for n in TOGGLES if code_lines.get(n, 0) == 0) == []
