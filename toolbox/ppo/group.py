@@ -277,9 +277,11 @@ class Group(GroupUpdate):
 
     @property
     def finished(self) -> bool:
+        """Whether every iteration of the budget has run."""
         return self.iteration >= self.num_iterations
 
     def results(self) -> list[TrainResult]:
+        """One :class:`TrainResult` per run (row order), with the iterations run so far."""
         its = self.iteration
         iteration_steps = (np.arange(1, its + 1) * self.B).astype(np.int64)
         dbg = {k: (torch.stack(v, 1).cpu().numpy() if v else np.zeros((self.R, 0))) for k, v in self.debug.items()}
