@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from toolbox.ppo.cartpole import BatchedCartPole, CartPoleVectorEnv
+from toolbox.envs.cartpole import BatchedCartPole, CartPoleVectorEnv
 
 
 def _gym_envs(n, seed):

@@ -71,7 +71,7 @@ def test_cumulative_moments_brute_force():
 def test_observation_sample_normalizes_cartpole_dimensions():
     s = N.observation_sample(num_envs=8, steps=200, seed=0, clip=10.0, device=CPU)
     assert s.obs.shape == (201, 8, 4) and s.normalized.shape == (201, 8, 4)
-    assert s.source == "toolbox.ppo.cartpole.BatchedCartPole"
+    assert s.source == "toolbox.envs.cartpole.BatchedCartPole"
     raw, z = N.summary_stats(s.obs), N.summary_stats(s.normalized[20:])
     assert raw["std"].max() / raw["std"].min() > 3, "raw CartPole dimensions live on different scales"
     np.testing.assert_allclose(z["std"].numpy(), 1.0, atol=0.25)

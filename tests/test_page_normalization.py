@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.apptest_helpers import assert_clean, errors, open_page, texts
+from tests.apptest_helpers import assert_clean, errors, open_page, texts, warnings
 from ui.normalization_settings import PANELS, SETTINGS
 
 PAGE = "pages/normalization.py"
@@ -71,7 +71,7 @@ def test_observation_panel(at):
     assert_clean(at, "observations")
     assert not at.error
     assert len(at.dataframe) == 1 and len(at.latex) >= 1
-    assert "toolbox.ppo.cartpole.BatchedCartPole" in texts(at)
+    assert "toolbox.envs.cartpole.BatchedCartPole" in texts(at)
     assert at.query_params["envs"] == "4" and at.query_params["steps"] == "50"
     at.number_input(key="nz_obs_clip").set_value(-3.0).run()
     assert any("clip" in e for e in errors(at))
@@ -160,7 +160,7 @@ def test_link_sets_toggle_and_rejects_out_of_range():
     page = open_page(PAGE, query={"panel": "batchnorm", "dru": "off", "bits": "9"})
     assert page.toggle(key="nz_bn_dru").value is False
     assert page.slider(key="nz_bn_bits").value == 1, "bits=9 is outside 1..4: the default is used"
-    assert any("bits=9" in w.value for w in page.warning)
+    assert any("bits=9" in w for w in warnings(page))
     assert page.query_params["dru"] == "off" and page.query_params["bits"] == "1"
 
 

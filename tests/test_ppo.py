@@ -1,7 +1,10 @@
-"""PPO learner: each piece against an independent reference (autograd on CleanRL's loss, torch.optim.Adam,
+"""PPO learner (batched trainer): each piece against an independent reference (autograd on CleanRL's loss, torch.optim.Adam,
 clip_grad_norm_, a numpy GAE loop), batch-independence of a run's randomness, errors, and one short learning run."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +12,8 @@ import torch
 from torch.distributions import Categorical
 
 from toolbox.ppo import agent as A
-from toolbox.ppo.cartpole import cartpole_dynamics
+from toolbox.ppo.result import DEBUG_KEYS
+from toolbox.envs.cartpole import cartpole_dynamics
 from toolbox.ppo.config import PPOConfig, variants
 from toolbox.ppo.train import make_groups, rollout_batch, train
 
@@ -128,12 +132,11 @@ def test_adam_per_run_equals_torch_optim_adam():
     gen = torch.Generator().manual_seed(0)
     for _ in range(3):
         g.grad.copy_(torch.randn(g.grad.shape, generator=gen) * 1e-3)
-        classes = [(c.learning_rate, c.adam_eps, [r], [r + k * g.R for k in range(g.K)]) for r, c in enumerate(cfgs)]
         for r, (ps, opt) in enumerate(refs):
             for k, p in enumerate(ps):
                 p.grad = g.grad[r + k * g.R].clone()
             opt.step()
-        g._adam(classes)
+        g.adam_step(g.adam_classes([c.learning_rate for c in cfgs]))
     for r, (ps, _) in enumerate(refs):
         for k, p in enumerate(ps):
             torch.testing.assert_close(g.theta[r + k * g.R], p.detach(), rtol=1e-5, atol=1e-7)
@@ -160,9 +163,7 @@ def test_gae_and_monte_carlo_returns_match_numpy_reference():
     cfgs = [BASE.replace(num_steps=64), BASE.replace(num_steps=64, gae=False)]
     (g,), _ = make_groups(cfgs, [2], device="cpu")
     for _ in range(3):  # episodes of a random policy end inside these rollouts
-        g.iteration += 1
-        g.rollout()
-    g.compute_advantages()
+        g.next_rollout()
     assert float(g.dones.sum()) > 0
     with torch.no_grad():
         _, nv = g.policy_value(g.next_obs)
@@ -192,8 +193,7 @@ def test_run_randomness_independent_of_the_batch():
     grid = groups[gi]
     assert torch.equal(alone.theta[0], grid.theta[row]) and torch.equal(alone.theta[1], grid.theta[row + grid.R])
     for g in (alone, grid):
-        g.iteration += 1
-        g.rollout()
+        g.next_rollout()
     torch.testing.assert_close(alone.obs_buf[:, 0], grid.obs_buf[:, row])
     assert torch.equal(alone.actions[:, 0], grid.actions[:, row])
     # and different seeds do differ
@@ -205,8 +205,7 @@ def test_truncation_bootstrap_adds_discounted_value_of_final_state():
     (g,), _ = make_groups(cfgs, [0], device="cpu")
     g.env.elapsed[:] = 499  # the next step hits the 500-step time limit in every environment
     s0 = g.env.state.clone()
-    g.iteration += 1
-    g.rollout()
+    g.next_rollout()
     final = cartpole_dynamics(s0, g.actions[0].reshape(-1)).float().view(g.R, g.E, 4)
     with torch.no_grad():
         _, v_final = g.policy_value(final)
@@ -268,3 +267,34 @@ def test_num_threads_is_restored_and_checked():
     assert torch.get_num_threads() == before and len(res) == 1
     with pytest.raises(ValueError, match="num_threads"):
         train(PPOConfig(total_timesteps=512), [0], device="cpu", num_threads=0)
+
+
+STORED = Path(__file__).parent / "data" / "ppo_stored_run.json"
+STORED_A = PPOConfig(total_timesteps=5120)
+STORED_B = STORED_A.replace(norm_obs=True, norm_reward=True, bootstrap_truncation=True, target_kl=0.015, anneal_lr=False,
+                            adam_eps=1e-8, orthogonal_init=False, clip_vloss=False, gae=False)
+
+
+def _stored_run() -> list[dict]:
+    res = train([STORED_A, STORED_B], [0, 1], device="cpu")
+    return [{"episode_steps": r.episode_steps.tolist(), "episode_returns": r.episode_returns.tolist(),
+             "debug": {k: v.tolist() for k, v in r.debug.items()}} for r in res]
+
+
+def write_stored_numbers() -> None:
+    """Regenerate tests/data/ppo_stored_run.json — only for an intended change of the numbers (say why in the commit):
+    ``python -c "from tests.test_ppo import write_stored_numbers; write_stored_numbers()"``."""
+    STORED.write_text(json.dumps(_stored_run()))
+
+
+def test_numbers_equal_the_stored_run():
+    """Speed work on the batched trainer must not change a single number: 2 configs (many toggles flipped in the
+    second) × 2 seeds × 10 iterations on the CPU, equal (exact floats) to the run stored before the work."""
+    stored = json.loads(STORED.read_text())
+    fresh = _stored_run()
+    assert len(fresh) == len(stored) == 4
+    for new, old in zip(fresh, stored):
+        assert new["episode_steps"] == old["episode_steps"]
+        assert new["episode_returns"] == old["episode_returns"]
+        for key in DEBUG_KEYS:
+            np.testing.assert_array_equal(np.float32(new["debug"][key]), np.float32(old["debug"][key]), err_msg=key)

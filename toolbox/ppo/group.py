@@ -8,7 +8,7 @@ CartPole environments and ``(T, R, E)`` rollout buffers. Every other difference 
 is :class:`toolbox.ppo.update.GroupUpdate`, mixed in.
 
 Each run's randomness (initial parameters, reset noise, action samples, minibatch shuffles)
-comes only from its own seed (:mod:`toolbox.ppo.rng`), so a (config, seed) pair starts from the
+comes only from its own seed (:mod:`toolbox.rng`), so a (config, seed) pair starts from the
 same parameters and sees the same first rollout alone or inside any grid.
 """
 
@@ -23,8 +23,8 @@ import torch
 from toolbox.reward_scaling import RewardScaler
 from toolbox.running_stats import ObsNormalizer
 from toolbox.ppo import agent as A
-from toolbox.ppo import rng
-from toolbox.ppo.cartpole import BatchedCartPole
+from toolbox import rng
+from toolbox.envs.cartpole import BatchedCartPole
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 from toolbox.ppo.update import GroupUpdate
@@ -278,9 +278,11 @@ class Group(GroupUpdate):
 
     @property
     def finished(self) -> bool:
+        """Whether every iteration of the budget has run."""
         return self.iteration >= self.num_iterations
 
     def results(self) -> list[TrainResult]:
+        """One :class:`TrainResult` per run (row order), with the iterations run so far."""
         its = self.iteration
         iteration_steps = (np.arange(1, its + 1) * self.B).astype(np.int64)
         dbg = {k: (torch.stack(v, 1).cpu().numpy() if v else np.zeros((self.R, 0))) for k, v in self.debug.items()}

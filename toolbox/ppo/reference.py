@@ -1,9 +1,9 @@
 """PPO on CartPole-v1 for one (config, seed), written to be read top to bottom (CleanRL ``ppo.py``'s shape).
 
 This is the readable twin of the batched trainer (:mod:`toolbox.ppo.train`). It uses the same
-environment (:class:`~toolbox.ppo.cartpole.BatchedCartPole` with ``num_envs`` environments), the same
+environment (:class:`~toolbox.envs.cartpole.BatchedCartPole` with ``num_envs`` environments), the same
 running statistics (:mod:`toolbox.running_stats`, :mod:`toolbox.reward_scaling`) and the same random streams
-(:mod:`toolbox.ppo.rng`: reset noise, action samples and minibatch shuffles are hashes of the seed),
+(:mod:`toolbox.rng`: reset noise, action samples and minibatch shuffles are hashes of the seed),
 so one iteration here gives the batched trainer's numbers to float rounding —
 ``tests/test_ppo_reference.py`` checks that for every variant of :func:`toolbox.ppo.config.variants`.
 
@@ -28,8 +28,8 @@ from torch.distributions.categorical import Categorical
 from toolbox.device import resolve_device
 from toolbox.reward_scaling import RewardScaler
 from toolbox.running_stats import ObsNormalizer, normalize_advantages
-from toolbox.ppo import rng
-from toolbox.ppo.cartpole import BatchedCartPole
+from toolbox import rng
+from toolbox.envs.cartpole import BatchedCartPole
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 
@@ -143,7 +143,7 @@ class ReferencePPO:
         self.device = device = resolve_device(device)
         E, T = config.num_envs, config.num_steps
 
-        # this run's random streams (toolbox.ppo.rng): one key per environment, one for the shuffles
+        # this run's random streams (toolbox.rng): one key per environment, one for the shuffles
         env_index = torch.arange(E, device=device)
         self.action_keys = rng.stream_key(seed, rng.ACTION_STREAM, env_index)  # (E,)
         self.perm_key = torch.tensor([rng.stream_key(seed, rng.PERM_STREAM)], device=device)  # (1,)

@@ -19,7 +19,7 @@ one stacked computation (see :mod:`toolbox.ppo.agent`); every other difference (
 coefficients) is a per-run column. Groups advance in lock-step so progress streams evenly.
 
 Each run's randomness (initial parameters, reset noise, action samples, minibatch shuffles)
-comes only from its own seed (:mod:`toolbox.ppo.rng`), so a (config, seed) pair starts from the
+comes only from its own seed (:mod:`toolbox.rng`), so a (config, seed) pair starts from the
 same parameters and sees the same first rollout alone or inside any grid.
 
 Modules: this one is the driver (input checks, grouping, the lock-step loop, progress callbacks);

@@ -15,7 +15,7 @@ import torch
 
 from toolbox.running_stats import normalize_advantages
 from toolbox.ppo import agent as A
-from toolbox.ppo import rng
+from toolbox import rng
 from toolbox.ppo.result import DEBUG_KEYS
 
 ADAM_BETAS = (0.9, 0.999)

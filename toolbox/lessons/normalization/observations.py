@@ -1,6 +1,6 @@
 """Normalization lesson ②: CartPole observations before and after online normalization.
 
-The observations come from the project's batched CartPole (``toolbox.ppo.cartpole``) under a
+The observations come from the project's batched CartPole (``toolbox.envs.cartpole``) under a
 random policy; the normalization is ``toolbox.running_stats.ObsNormalizer`` stepped as
 Gymnasium's ``NormalizeObservation`` would.
 """
@@ -13,7 +13,7 @@ import torch
 
 from toolbox.checks import check_clip, check_int
 from toolbox.device import resolve_device
-from toolbox.ppo.cartpole import BatchedCartPole
+from toolbox.envs.cartpole import BatchedCartPole
 from toolbox.running_stats import ObsNormalizer
 
 CARTPOLE_DIMENSIONS = ("cart position x", "cart velocity ẋ", "pole angle θ", "pole angular velocity θ̇")
@@ -36,7 +36,7 @@ class ObservationSample:
 
 
 def cartpole_rollout(num_envs: int = 8, steps: int = 200, seed: int = 0, device=None) -> dict:
-    """The project's batched CartPole (``toolbox.ppo.cartpole.BatchedCartPole``) under a uniformly random policy (seeded).
+    """The project's batched CartPole (``toolbox.envs.cartpole.BatchedCartPole``) under a uniformly random policy (seeded).
 
     Returns ``obs (steps + 1, E, 4)`` float32 (row 0 is the reset observation; after an episode
     end the row is already the next episode's first observation), ``rewards``, ``terminated``,
@@ -60,7 +60,7 @@ def cartpole_rollout(num_envs: int = 8, steps: int = 200, seed: int = 0, device=
         "rewards": torch.stack(rew).to(dev, torch.float64),
         "terminated": torch.stack(term).to(dev, torch.bool),
         "truncated": torch.stack(trunc).to(dev, torch.bool),
-        "source": "toolbox.ppo.cartpole.BatchedCartPole",
+        "source": "toolbox.envs.cartpole.BatchedCartPole",
     }
 
 

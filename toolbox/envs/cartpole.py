@@ -11,8 +11,7 @@ observation is already the first one of its next episode and the true last obser
 ``info["final_obs"]`` (needed to bootstrap a truncated episode).
 
 Randomness: the reset noise of environment ``i`` at step ``t`` is a hash of ``(env_keys[i], t)``
-(drawn in blocks of 64 steps)
-(see :mod:`toolbox.ppo.rng`), so an environment's stream does not depend on how many other
+(drawn in blocks of 64 steps, see :mod:`toolbox.rng`), so an environment's stream does not depend on how many other
 environments are simulated alongside it.
 """
 
@@ -20,14 +19,13 @@ from __future__ import annotations
 
 import math
 
-import gymnasium as _gym
+import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode as _AutoresetMode
-from gymnasium.vector import VectorEnv as _VectorEnv
+from gymnasium.vector import AutoresetMode, VectorEnv
 
+from toolbox import rng
 from toolbox.device import resolve_device
-from toolbox.ppo import rng
 
 GRAVITY = 9.8
 MASSCART = 1.0
@@ -186,14 +184,14 @@ class BatchedCartPole:
 
 
 # the Gymnasium face of the same simulator, for code that expects a VectorEnv
-class CartPoleVectorEnv(_VectorEnv):
+class CartPoleVectorEnv(VectorEnv):
     """:class:`BatchedCartPole` as a ``gymnasium.vector.VectorEnv`` (numpy in/out, same-step autoreset).
 
     ``info["final_obs"]`` holds every environment's pre-reset observation and
     ``info["_final_obs"]`` marks the environments whose episode ended on this step.
     """
 
-    metadata = {"autoreset_mode": _AutoresetMode.SAME_STEP, "render_modes": []}
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
 
     def __init__(self, num_envs: int, device="cpu", seed: int | None = None):
         self.env = BatchedCartPole(num_envs, device=device, seed=seed)
@@ -202,10 +200,10 @@ class CartPoleVectorEnv(_VectorEnv):
             [X_THRESHOLD * 2, np.finfo(np.float32).max, THETA_THRESHOLD * 2, np.finfo(np.float32).max],
             dtype=np.float32,
         )
-        self.single_observation_space = _gym.spaces.Box(-high, high, dtype=np.float32)
-        self.single_action_space = _gym.spaces.Discrete(2)
-        self.observation_space = _gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = _gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
+        self.single_observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
+        self.single_action_space = gym.spaces.Discrete(2)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
 
     def reset(self, *, seed: int | None = None, options=None):
         if seed is not None:

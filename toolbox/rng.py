@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 
 ENV_STREAM, ACTION_STREAM, PERM_STREAM = 1, 2, 3
-"""Stream tags of a PPO run: environment reset noise, action samples, minibatch permutations."""
+"""Stream tags: CartPole's reset noise (:mod:`toolbox.envs.cartpole`), and a PPO run's action samples and
+minibatch permutations (:mod:`toolbox.ppo`)."""
 
 _M = 0xFFFFFFFF
 _C1 = 0x7FEB352D

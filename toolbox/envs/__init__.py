@@ -1,0 +1,1 @@
+"""Environments used by the algorithms (reusable parts: they never import an algorithm)."""
