@@ -1,5 +1,7 @@
-# RL Toolbox: the Streamlit app on port 8501, CPU-only PyTorch, as a non-root user.
-FROM python:3.11-slim
+# RL Toolbox: the Streamlit app on port 8501, CPU build of PyTorch, as a non-root user.
+# Base image pinned to an exact Python patch release (and Debian release): rebuilding next year
+# gives the same interpreter. Bump it deliberately.
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -9,15 +11,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# CPU wheel of torch from PyTorch's CPU index (the default PyPI wheel bundles CUDA, ~GBs).
+# The same install as the README's run command: requirements.txt names PyTorch's CPU index and the
+# +cpu wheel itself, so there is no second, Docker-only way to get torch.
 COPY requirements.txt .
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
- && pip install -r requirements.txt \
+RUN pip install -r requirements.txt \
  && useradd --create-home --uid 1000 app
 
-COPY --chown=app:app . .
+# Application files belong to root and are read-only to the user the app runs as: a bug or an
+# attacker in the app cannot rewrite the code it serves. (The app writes nothing under /app.)
+COPY . .
+RUN chmod -R a-w,a+rX /app
 USER app
 
+# Concurrent trainings follow the container's CPU quota (`docker run --cpus 2`), read from the
+# cgroup by toolbox.device.training_slots; RL_TOOLBOX_MAX_TRAININGS overrides it.
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4).read()==b'ok' else 1)"

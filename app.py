@@ -11,15 +11,14 @@ import ui.preload  # noqa: F401  (first: concurrent first runs must not import m
 from toolbox.device import ENV_VAR, device_label
 from toolbox.lessons import built_lessons
 from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device
+from ui.errors import run_page
 
 leave_pages_directory_mode()
 mark_app_ran()
 
-SOURCE_URL = "https://github.com/rl-toolbox/rl-toolbox"
+st.set_page_config(page_title="RL Toolbox", page_icon=":material/construction:", layout="wide")
 
-st.set_page_config(page_title="RL Toolbox", page_icon="🧰", layout="wide")
-
-pages = [st.Page("pages/home.py", title="Home", icon="🏠", url_path="home", default=True)]
+pages = [st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True)]
 pages += [
     st.Page(lesson.page_path, title=lesson.title, icon=lesson.icon, url_path=lesson.slug)
     for lesson in built_lessons()
@@ -29,9 +28,9 @@ navigation = st.navigation(pages)
 with st.sidebar:
     problem = device_problem()
     if problem:
-        st.error(f"{problem} Computing on the CPU meanwhile.", icon="⚠️")
+        st.error(f"{problem} Computing on the CPU meanwhile.", icon=":material/warning:")
     st.markdown(f"**Device:** `{device_label(page_device())}`")
     st.caption(f"Set `{ENV_VAR}=cpu|cuda` to choose.")
-    st.markdown(f"[Source code]({SOURCE_URL}) · built with PyTorch and Streamlit")
+    st.caption("Built with PyTorch and Streamlit. Every number is computed by the tested `toolbox/` backend.")
 
-navigation.run()
+run_page(navigation)

@@ -36,14 +36,17 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None):
-    """Yield ``(url, process)`` of a running server; stop it afterwards."""
+def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None, python: str | None = None):
+    """Yield ``(url, process)`` of a running server; stop it afterwards.
+
+    ``python``: the interpreter that runs streamlit (default: this one), e.g. a fresh venv's.
+    """
     LOGS.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = dict(os.environ, RL_TOOLBOX_DEVICE="cpu", PYTHONUNBUFFERED="1", **(env or {}))
     with open(LOGS / log_name, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [python or sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false",
              # as deployed: no file watcher (watching a checkout with its .venv overflowed inotify)

@@ -124,7 +124,7 @@ def sweep(values: tuple, mode: str, f: tuple, downstream: str, n: int, seed: int
 # ---- page ------------------------------------------------------------------------------------
 
 lesson_header(
-    "🎲 Gumbel-Softmax",
+    ":material/casino: Gumbel-Softmax",
     "Adding Gumbel noise to log-probabilities and taking the **argmax** draws an exact sample of a "
     "categorical distribution (the Gumbel-max trick). Replacing the argmax by a **softmax with "
     "temperature τ** gives a sample on the simplex that is a differentiable function of the logits: "
@@ -267,7 +267,7 @@ with tab2:
                 if K == 3:
                     st.plotly_chart(FG.ternary_figure(rx.samples[:N_TERNARY], rx.probs, tau), key="gs_fig_ternary")
                 else:
-                    st.info("Set K = 3 to see the samples on the probability simplex (a triangle).", icon="🔺")
+                    st.info("Set K = 3 to see the samples on the probability simplex (a triangle).", icon=":material/change_history:")
             st.plotly_chart(FG.temperature_curve_figure(sw.taus, sw.mean_entropy, sw.mean_max, tau, K),
                             key="gs_fig_curve")
             equation(r"H(y) = -\sum_k y_k \log y_k \;\in [0, \log K]", G.sample_entropy)
@@ -388,7 +388,7 @@ with tab4:
                     "The leave-one-out baseline gets almost the same without knowing J."
                 )
                 st.download_button(
-                    "⬇ Run it yourself: download this comparison as a script (torch only)",
+                    ":material/download: Run it yourself: download this comparison as a script (torch only)",
                     script(values, mode, f, downstream, tau, n_est, seed), file_name="gumbel_estimators.py",
                     mime="text/x-python", key="gs_script", on_click="ignore",
                     help="A short standalone script; on a CPU it prints the numbers of the table above.")

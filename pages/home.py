@@ -9,7 +9,7 @@ from ui.common import ensure_navigation
 
 ensure_navigation()
 
-st.title("🧰 RL Toolbox")
+st.title("RL Toolbox")
 st.markdown(
     "The tricks reinforcement-learning practitioners reach for, one lesson each. Move a "
     "slider and watch the mathematics respond: every number on these pages is computed live "
@@ -21,16 +21,17 @@ for i, lesson in enumerate(LESSONS):
     with cols[i % 2].container(border=True):
         st.subheader(f"{lesson.icon} {lesson.title}")
         st.write(lesson.promise)
-        st.caption(f"📚 {lesson.papers}")
+        st.caption(f":material/menu_book: {lesson.papers}")
         if lesson.built:
-            st.page_link(lesson.page_path, label=f"Open {lesson.title}", icon="➡️")
+            st.page_link(lesson.page_path, label=f"Open {lesson.title}", icon=":material/arrow_forward:")
         else:
-            st.info("Coming soon: this lesson is being written.", icon="🚧")
+            st.info("Coming soon: this lesson is being written.", icon=":material/construction:")
 
 st.divider()
 st.subheader("Using it in class")
 st.markdown(
-    "- **Projector:** use the ☰ menu → *Settings* → *Wide mode*, and zoom the browser to 125–150 %.\n"
+    "- **Projector:** the app already uses the full width of the window; zoom the browser to 125–150 % "
+    "(Ctrl/Cmd and +) so the back row can read it.\n"
     "- **Sharing a view:** the settings that define a view are kept in the page's address; copy "
     "the URL and students open exactly what you see.\n"
     "- **Training together:** identical training requests are computed once and shared, so "

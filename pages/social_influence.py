@@ -40,7 +40,7 @@ def _nats(x: float) -> str:
 
 
 lesson_header(
-    "🤝 Social influence",
+    ":material/handshake: Social influence",
     "Jaques et al. reward an agent for **changing what other agents do**. Agent i's influence reward "
     "is the KL divergence between agent j's policy given the action i actually took and j's "
     "*counterfactual marginal*: what j would do on average had i acted from its own policy. On "
@@ -61,7 +61,7 @@ equation(r"r^i_t=\sum_{j\neq i}\mathrm{KL}\big[\pi^j(a^j\mid s,a^i_t)\,\big\|\,p
 left, right = st.columns([1, 1.15], gap="large")
 with left:
     st.selectbox("Preset", inf.INFLUENCE_PRESETS, key=K_PRESET, on_change=tables.load_preset)
-    st.info(ss["inf_note"], icon="💡")
+    st.info(ss["inf_note"], icon=":material/lightbulb:")
     c1, c2, c3 = st.columns(3)
     c1.number_input("Actions of i, $A_i$", 2, inf.MAX_ACTIONS, key=K_NI, on_change=tables.resize_tables)
     c2.number_input("Actions of j, $A_j$", 2, inf.MAX_ACTIONS, key=K_NJA, on_change=tables.resize_tables)
@@ -93,13 +93,13 @@ with left:
               help="Divide every row of every table by its sum.")
     normalize_error = tables.pop_normalize_error()
     if normalize_error:
-        st.error(f"**Normalize rows**: {normalize_error}", icon="⚠️")
+        st.error(f"**Normalize rows**: {normalize_error}", icon=":material/warning:")
 
 with right:
     a_i = st.selectbox("Action i took, $a^i_t$", range(len(names_i)), key=K_AI,
                        format_func=lambda a: f"{a}: {names_i[a]}")
     if pi_i is None or not valid_j:
-        st.info("Fix the table marked in red on the left: the influence reward needs valid tables.", icon="✋")
+        st.info("Fix the table marked in red on the left: the influence reward needs valid tables.", icon=":material/back_hand:")
     else:
         if len(valid_j) < base["pi_j"].shape[0]:
             st.caption(f"Only {', '.join(labels)} counted until the other tables are fixed.")
@@ -120,7 +120,7 @@ with right:
                 r"**Why ∞?** i never plays this action ($\pi^i(a^i) = 0$), so the counterfactual marginal gives "
                 "probability 0 to a move that j would make after it. Seeing that move would be infinitely "
                 "surprising, so the KL is infinite. It never happens, so it adds nothing to the expectation below.",
-                icon="♾️",
+                icon=":material/all_inclusive:",
             )
         st.plotly_chart(figs.reward_per_action(rewards, pi_i.cpu().numpy(), names_i, labels, a_i), key="inf_fig_all")
         expected = inf.expected_influence(pi_i, stack, device=DEVICE)
@@ -133,7 +133,7 @@ with right:
         e2.metric(r"$\sum_j H(a^j) - H(a^j\mid a^i)$ (nats)", f"{float(mi.sum()):.4f}",
                   help="The mutual information, from the entropies of the joint: no KL involved.")
         st.download_button(
-            "⬇️ Run it yourself: download a NumPy script that prints these numbers",
+            ":material/download: Run it yourself: download a NumPy script that prints these numbers",
             inf.influence_script(pi_i.cpu().numpy(), stack, a_i, names_i), file_name="influence_reward.py",
             mime="text/x-python", key=K_SCRIPT)
 
@@ -215,7 +215,7 @@ with left2:
 
 with right2:
     if not pa_ok or receiver is None:
-        st.info("Fix the table marked in red on the left to evaluate the scheme.", icon="✋")
+        st.info("Fix the table marked in red on the left to evaluate the scheme.", icon=":material/back_hand:")
     else:
         rep = inf.evaluate_scheme(prior_raw, phi_raw, receiver, g.u_sender, g.u_receiver, device=DEVICE,
                                   marginal=marginal)
@@ -227,11 +227,11 @@ with right2:
                   f"{rep.mutual_information:.3f}", help=r"$\mathbb{E}_{s,\sigma}[r^i(s,\sigma)]$")
         if rep.obedient:
             st.success("Obedience holds: after every signal that is sent, the receiver's action is a best "
-                       "response to its posterior belief, so following the scheme is rational.", icon="✅")
+                       "response to its posterior belief, so following the scheme is rational.", icon=":material/check_circle:")
         else:
             worst = int(np.argmax(rep.obedience_gap))
             st.error(f"Obedience fails: after σ = {g.signal_names[worst]} the receiver could gain "
-                     f"{rep.obedience_gap[worst]:.3f} in expectation by deviating.", icon="❌")
+                     f"{rep.obedience_gap[worst]:.3f} in expectation by deviating.", icon=":material/cancel:")
         st.plotly_chart(figs.influence_heatmap(rep.influence, g.state_names, g.signal_names), key="pa_fig_heat")
         s1, s2 = st.columns(2)
         s = s1.selectbox("State s", range(len(g.state_names)), format_func=lambda k: g.state_names[k], key=K_STATE)

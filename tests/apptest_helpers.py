@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -39,6 +40,16 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown that escapes user text (``ui.common.plain``): escapes removed."""
+    return re.sub(r"\\(.)", r"\1", str(markdown))
+
+
 def errors(at: AppTest) -> list[str]:
-    """Texts of every st.error element on the page."""
-    return [str(e.value) for e in at.error]
+    """Texts of every st.error element on the page, as shown."""
+    return [shown(e.value) for e in at.error]
+
+
+def warnings(at: AppTest) -> list[str]:
+    """Texts of every st.warning element on the page, as shown."""
+    return [shown(w.value) for w in at.warning]

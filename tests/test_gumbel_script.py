@@ -22,7 +22,7 @@ LINE = re.compile(r"^(\w+)\s+bias (\S+)\s+std (\S+)\s+mean \[(.*)\]$")
 def run_script(source: str, tmp_path) -> str:
     path = tmp_path / "gumbel_estimators.py"
     path.write_text(source)
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = dict(os.environ)  # one torch thread: set in tests/conftest.py
     # a clean interpreter outside the repository: the script must not import the toolbox
     done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, text=True, timeout=60,
                           cwd=tmp_path, env=env)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from toolbox.ppo.details import DETAILS, card_code, other_details_title
-from tests.apptest_helpers import assert_clean, open_page, texts
+from tests.apptest_helpers import assert_clean, errors, open_page, texts
 
 PAGE = "pages/ppo_details.py"
 
@@ -44,14 +44,14 @@ def test_url_settings_are_read_and_bad_ones_ignored():
 def test_bad_settings_show_an_error_and_the_page_keeps_working():
     at = open_page(PAGE)
     at.number_input(key="ppo_minibatches").set_value(3).run()
-    assert any("does not divide" in e.value for e in at.error)
+    assert any("does not divide" in e for e in errors(at))
     assert at.button(key="ppo_train").disabled
     at.number_input(key="ppo_minibatches").set_value(4)
     at.number_input(key="ppo_ent_coef").set_value(-0.5).run()
-    assert any("ent_coef" in e.value for e in at.error)
+    assert any("ent_coef" in e for e in errors(at))
     at.number_input(key="ppo_ent_coef").set_value(0.01)
     at.multiselect(key="ppo_variants").set_value([]).run()
-    assert any("at least one variant" in e.value for e in at.error)
+    assert any("at least one variant" in e for e in errors(at))
     assert_clean(at, "bad settings")
 
 

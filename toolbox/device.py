@@ -10,6 +10,7 @@ An override that is malformed, or that asks for CUDA on a machine without it, ra
 
 from __future__ import annotations
 
+import math
 import os
 import re
 
@@ -67,3 +68,66 @@ def device_label(device: str | torch.device | None = None) -> str:
     if dev.type == "cuda":
         return f"CUDA · {torch.cuda.get_device_name(dev)}"
     return f"CPU · {torch.get_num_threads()} threads"
+
+
+def _read(path) -> str | None:
+    try:
+        with open(path, encoding="ascii") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def cgroup_cpu_limit(cgroup_root: str = "/sys/fs/cgroup") -> float | None:
+    """CPUs this process may use under its container's CPU quota, or ``None`` when unlimited.
+
+    cgroup v2: ``cpu.max`` holds ``"<quota> <period>"`` in microseconds (``"max 100000"`` = no
+    quota); cgroup v1: ``cpu/cpu.cfs_quota_us`` (−1 = no quota) over ``cpu/cpu.cfs_period_us``.
+    ``docker run --cpus 1.5`` writes ``150000 100000`` → 1.5.
+    """
+    v2 = _read(os.path.join(cgroup_root, "cpu.max"))
+    if v2:
+        parts = v2.split()
+        if len(parts) == 2 and parts[0] != "max":
+            try:
+                quota, period = int(parts[0]), int(parts[1])
+            except ValueError:
+                return None
+            return quota / period if quota > 0 and period > 0 else None
+        return None
+    quota, period = (_read(os.path.join(cgroup_root, "cpu", name)) for name in ("cpu.cfs_quota_us", "cpu.cfs_period_us"))
+    try:
+        q, p = int(quota or -1), int(period or 0)
+    except ValueError:
+        return None
+    return q / p if q > 0 and p > 0 else None
+
+
+def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """Whole CPUs this process can really use: the smallest of the cores it may run on
+    (``sched_getaffinity``) and its container's CPU quota (rounded up, at least 1).
+
+    ``os.cpu_count()`` reports the *host's* cores: in a container limited to 2 CPUs on a 64-core
+    host it says 64, and sizing the training pool by it would start 32 trainings on 2 CPUs.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit(cgroup_root)
+    if limit is not None:
+        cores = min(cores, max(1, math.ceil(limit - 1e-9)))
+    return max(1, cores)
+
+
+def training_slots(env: dict | None = None, cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """How many trainings a server runs at once: ``RL_TOOLBOX_MAX_TRAININGS`` when set to a positive
+    whole number, else one per two usable CPUs (:func:`available_cpus`), at least one.
+
+    Why one per two: each training's thread and the pages' reruns share the CPUs; more
+    concurrent trainings than that only make every one of them slower.
+    """
+    value = (env if env is not None else os.environ).get("RL_TOOLBOX_MAX_TRAININGS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, available_cpus(cgroup_root) // 2)

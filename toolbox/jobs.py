@@ -25,6 +25,8 @@ from typing import Any, Callable, Hashable
 
 import torch
 
+from toolbox.device import training_slots
+
 ReportFn = Callable[[float, Any], None]
 
 
@@ -66,12 +68,8 @@ class Job:
 
 
 def _default_concurrency() -> int:
-    env = os.environ.get("RL_TOOLBOX_MAX_TRAININGS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    # Each training already uses every core through torch's intra-op threads; running more
-    # than one per pair of cores only makes all of them slower.
-    return max(1, (os.cpu_count() or 2) // 2)
+    # the container's CPU quota, not the host's core count (see toolbox.device.training_slots)
+    return training_slots()
 
 
 def _log_start(key: str) -> None:

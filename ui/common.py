@@ -5,6 +5,7 @@ Pages import these instead of re-writing them; nothing here computes mathematics
 
 from __future__ import annotations
 
+import string
 from typing import Any, Callable, Sequence
 
 import streamlit as st
@@ -79,10 +80,36 @@ def device_problem() -> str | None:
     return None
 
 
+MAX_ECHO = 80
+"""Longest user-supplied text (a URL value, a typed entry) shown back on a page, in characters."""
+
+_MARKDOWN_SPECIALS = set(string.punctuation)  # CommonMark: any ASCII punctuation may be escaped
+
+
+def plain(text: object, limit: int = MAX_ECHO) -> str:
+    """``text`` made safe to put inside Markdown: shown literally, never interpreted.
+
+    Why: a shared link's value is echoed into a warning, and Streamlit renders warnings as
+    Markdown — so ``?tau=**x** [link](https://…)`` would show bold text, a clickable link or an
+    external image. Every ASCII punctuation character gets a backslash (CommonMark shows an
+    escaped character as itself; Streamlit's ``$`` maths and ``:emoji:``/``:red[…]`` directives
+    need those characters unescaped), line breaks become spaces, and anything longer than
+    ``limit`` characters is cut with ``…`` (a 100 kB value is not echoed whole).
+    """
+    s = " ".join(str(text).split())
+    cut = len(s) > limit
+    s = s[:limit]
+    out = "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in s)
+    return out + ("…" if cut else "")
+
+
 def show_error(err: Exception, where: str = "") -> None:
-    """Show a backend ``ValueError`` as a readable message (never a traceback)."""
-    prefix = f"**{where}**: " if where else ""
-    st.error(f"{prefix}{err}", icon="⚠️")
+    """Show a backend ``ValueError`` as a readable message (never a traceback).
+
+    The message may quote what the user typed, so it is shown as plain text (:func:`plain`).
+    """
+    prefix = f"**{plain(where)}**: " if where else ""
+    st.error(f"{prefix}{plain(err, limit=600)}", icon=":material/warning:")
 
 
 def query_value(
@@ -103,13 +130,15 @@ def query_value(
     try:
         value = cast(raw)
     except (TypeError, ValueError):
-        st.warning(f"Ignored the link parameter `{key}={raw}`: it is not a valid value; using {default!r}.")
+        st.warning(f"Ignored the link parameter {plain(key)}={plain(raw)}: it is not a valid value; "
+                   f"using {plain(repr(default))}.")
         return default
     ok = True
     if valid is not None:
         ok = valid(value) if callable(valid) else value in valid
     if not ok:
-        st.warning(f"Ignored the link parameter `{key}={raw}`: it is out of range; using {default!r}.")
+        st.warning(f"Ignored the link parameter {plain(key)}={plain(raw)}: it is out of range; "
+                   f"using {plain(repr(default))}.")
         return default
     return value
 
@@ -127,7 +156,7 @@ def lesson_header(title: str, idea: str, papers: str) -> None:
     ensure_navigation()
     st.title(title)
     st.markdown(idea)
-    st.caption(f"📚 {papers}")
+    st.caption(f":material/menu_book: {papers}")
 
 
 def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5,
@@ -163,6 +192,6 @@ def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, pol
     bar.empty()
     area.empty()
     if job.status == "error":
-        st.error(f"{label} failed: {job.error}", icon="⚠️")
+        st.error(f"{label} failed: {job.error}", icon=":material/warning:")
         return False
     return True

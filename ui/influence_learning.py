@@ -133,8 +133,8 @@ def learning_section(device: str) -> None:
     f2.metric(r"Final $I(a^i; a^j)$, with bonus (nats)", f"{summary['mi_with']:.3f}",
               help=f"Without the bonus: {summary['mi_without']:.3f} nats.")
     f3.metric(rf"Final $\pi^i$({gm.action_names_i[0]}), with bonus", f"{summary['p_first_action_with']:.2f}")
-    text = {"helps": "✅ Here the bonus **helps coordination**: the extrinsic return ends higher than without it.",
-            "distorts": "⚠️ Here the bonus **distorts**: i gives up extrinsic return to stay influential.",
+    text = {"helps": ":material/check_circle: Here the bonus **helps coordination**: the extrinsic return ends higher than without it.",
+            "distorts": ":material/warning: Here the bonus **distorts**: i gives up extrinsic return to stay influential.",
             "neutral": f"Here the bonus changes the extrinsic return by less than {inf.EFFECT_TOLERANCE:g}."}
     st.markdown(text[inf.bonus_effect(on, off)])
 

@@ -34,31 +34,31 @@ class Lesson:
 
 LESSONS: tuple[Lesson, ...] = (
     Lesson(
-        "normalization", "Normalization", "📏",
+        "normalization", "Normalization", ":material/straighten:",
         "Watch running statistics converge, and see observations, rewards and advantages "
         "brought to a trainable scale.",
         "Gymnasium wrappers; Huang et al. 2022; Ioffe & Szegedy 2015; Ba et al. 2016",
     ),
     Lesson(
-        "gumbel_softmax", "Gumbel-Softmax", "🎲",
+        "gumbel_softmax", "Gumbel-Softmax", ":material/casino:",
         "Sample categories with Gumbel noise, turn the temperature, and compare gradient "
         "estimators live.",
         "Gumbel 1954; Jang et al. 2017; Maddison et al. 2017",
     ),
     Lesson(
-        "social_influence", "Social influence", "🤝",
+        "social_influence", "Social influence", ":material/handshake:",
         "Edit two policies and watch the counterfactual KL influence reward respond; "
         "then design a signalling scheme.",
         "Jaques et al. 2019; Kamenica & Gentzkow 2011; Lin et al. 2023",
     ),
     Lesson(
-        "dial", "DIAL", "💡",
+        "dial", "DIAL", ":material/lightbulb:",
         "Train agents to invent a 1-bit protocol for the Switch Riddle, and decode what "
         "they learned to say.",
         "Foerster et al. 2016",
     ),
     Lesson(
-        "ppo_details", "PPO implementation details", "🛠️",
+        "ppo_details", "PPO implementation details", ":material/build:",
         "Toggle each of PPO's implementation details and watch ablations over seeds learn "
         "CartPole side by side.",
         "Schulman et al. 2017; Huang et al. 2022; CleanRL",
