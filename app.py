@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui.preload  # noqa: F401  (first: concurrent first runs must not import modules half-way)
-from toolbox.device import ENV_VAR, device_label
-from toolbox.lessons import built_lessons
-from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device
-from ui.errors import run_page
+from ui.errors import run_page, stop_with_failure  # Streamlit and plain Python only: works on a broken install
+
+st.set_page_config(page_title="RL Toolbox", page_icon=":material/construction:", layout="wide")
+
+try:
+    # First: concurrent first runs must not import modules half-way (see ui/preload.py).
+    import ui.preload  # noqa: F401
+    from toolbox.device import ENV_VAR, device_label
+    from toolbox.lessons import built_lessons
+    from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device
+except Exception as err:  # noqa: BLE001 - a broken install must say what is missing, not show a blank box
+    stop_with_failure(err)
 
 leave_pages_directory_mode()
 mark_app_ran()
-
-st.set_page_config(page_title="RL Toolbox", page_icon=":material/construction:", layout="wide")
 
 pages = [st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True)]
 pages += [

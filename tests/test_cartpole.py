@@ -138,3 +138,14 @@ def test_numpy_cpu_path_equals_the_tensor_path():
         torch.testing.assert_close(a.state, b.state, rtol=1e-15, atol=1e-15)
         assert torch.equal(a.elapsed, b.elapsed)
         a.state, b.state = a.state.clone(), a.state.clone()  # keep both on one trajectory
+
+
+def test_spaces_equal_gymnasium_cartpole():
+    import gymnasium as gym
+
+    from toolbox.envs.cartpole import CartPoleVectorEnv
+
+    reference = gym.make("CartPole-v1")
+    env = CartPoleVectorEnv(3)
+    assert env.single_observation_space == reference.observation_space
+    assert env.single_action_space == reference.action_space

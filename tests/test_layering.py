@@ -2,7 +2,7 @@
 
 Every ``.py`` file under toolbox/, ui/, pages/ and app.py is parsed with ``ast`` (no import is
 executed), and every import statement is collected, at any depth (also inside functions, where
-an upward import would otherwise hide). See DESIGN.md, "Layout and layers".
+an upward import would otherwise hide). See README.md, "Architecture".
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ Pages import these instead of re-writing them; nothing here computes mathematics
 
 from __future__ import annotations
 
-import string
 from typing import Any, Callable, Sequence
 
 import streamlit as st
@@ -14,6 +13,7 @@ from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElem
 from streamlit.runtime.pages_manager import PagesManager
 
 from toolbox.device import resolve_device
+from ui.text import MAX_ECHO, plain  # noqa: F401  (re-exported: pages echo user text through these)
 
 
 def leave_pages_directory_mode() -> bool:
@@ -78,29 +78,6 @@ def device_problem() -> str | None:
     except ValueError as err:
         return str(err)
     return None
-
-
-MAX_ECHO = 80
-"""Longest user-supplied text (a URL value, a typed entry) shown back on a page, in characters."""
-
-_MARKDOWN_SPECIALS = set(string.punctuation)  # CommonMark: any ASCII punctuation may be escaped
-
-
-def plain(text: object, limit: int = MAX_ECHO) -> str:
-    """``text`` made safe to put inside Markdown: shown literally, never interpreted.
-
-    Why: a shared link's value is echoed into a warning, and Streamlit renders warnings as
-    Markdown — so ``?tau=**x** [link](https://…)`` would show bold text, a clickable link or an
-    external image. Every ASCII punctuation character gets a backslash (CommonMark shows an
-    escaped character as itself; Streamlit's ``$`` maths and ``:emoji:``/``:red[…]`` directives
-    need those characters unescaped), line breaks become spaces, and anything longer than
-    ``limit`` characters is cut with ``…`` (a 100 kB value is not echoed whole).
-    """
-    s = " ".join(str(text).split())
-    cut = len(s) > limit
-    s = s[:limit]
-    out = "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in s)
-    return out + ("…" if cut else "")
 
 
 def show_error(err: Exception, where: str = "") -> None:

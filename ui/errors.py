@@ -21,7 +21,7 @@ import traceback
 
 import streamlit as st
 
-from ui.common import plain
+from ui.text import plain
 
 ENV_VAR = "RL_TOOLBOX_SHOW_ERRORS"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1", "0.0.0.0")
@@ -69,6 +69,17 @@ def _request_host() -> str | None:
         return None
 
 
+def _report(err: BaseException, where: str) -> None:
+    _log.error("%s failed:\n%s", where, traceback.format_exc())
+    st.error(failure_message(err, show_details(_request_host())), icon=":material/error:")
+
+
+def stop_with_failure(err: BaseException) -> None:
+    """For app.py's start-up: explain a failure to import the app (a broken install) and stop the run."""
+    _report(err, "app start-up")
+    st.stop()
+
+
 def run_page(navigation) -> None:
     """Run the selected page; a failure is logged with its traceback and explained on the page.
 
@@ -78,5 +89,4 @@ def run_page(navigation) -> None:
     try:
         navigation.run()
     except Exception as err:  # noqa: BLE001 - any failure of a page must leave a readable page
-        _log.error("page %s failed:\n%s", getattr(navigation, "title", "?"), traceback.format_exc())
-        st.error(failure_message(err, show_details(_request_host())), icon=":material/error:")
+        _report(err, f"page {getattr(navigation, 'title', '?')}")

@@ -16,11 +16,12 @@ import pytest
 from benchmarks import live_server
 from tests.e2e import fresh_venv
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_browser import wait_idle
 from toolbox.lessons import built_lessons
 
 pytestmark = pytest.mark.e2e
 ROOT = fresh_venv.ROOT
+TITLE = '[data-testid="stMain"] h1'
+ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
 def test_readme_and_dockerfile_use_the_same_install_command():
@@ -52,10 +53,14 @@ def test_readme_run_command_serves_every_page_from_a_fresh_venv(browser):
         with live_server.streamlit_server("streamlit-fresh-venv.log", python=python) as (url, _proc):
             for slug in slugs:
                 page.goto(f"{url}/{slug}")
-                wait_idle(page, timeout_ms=120_000)
+                # a title, or an error: whichever comes first (a broken install has no title)
+                page.wait_for_selector(f"{TITLE}, {ERRORS}", timeout=120_000)
+                page.wait_for_function(
+                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+                page.wait_for_timeout(500)
                 page.screenshot(path=str(ARTIFACTS / f"fresh-venv-{slug}.png"), full_page=False)
-                boxes = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+                boxes = page.locator(ERRORS)
                 assert boxes.count() == 0, f"/{slug} shows an error from a fresh install: {boxes.first.inner_text()[:800]}"
-                assert page.locator('[data-testid="stMain"] h1').count() >= 1, f"/{slug} has no title"
+                assert page.locator(TITLE).count() >= 1, f"/{slug} has no title"
     finally:
         context.close()

@@ -196,10 +196,9 @@ class CartPoleVectorEnv(VectorEnv):
     def __init__(self, num_envs: int, device="cpu", seed: int | None = None):
         self.env = BatchedCartPole(num_envs, device=device, seed=seed)
         self.num_envs = int(num_envs)
-        high = np.array(
-            [X_THRESHOLD * 2, np.finfo(np.float32).max, THETA_THRESHOLD * 2, np.finfo(np.float32).max],
-            dtype=np.float32,
-        )
+        # Gymnasium's own bounds: twice the termination limits for position and angle, and no
+        # bound (±inf) on the velocities, so the spaces compare equal to gym.make("CartPole-v1")'s
+        high = np.array([X_THRESHOLD * 2, np.inf, THETA_THRESHOLD * 2, np.inf], dtype=np.float32)
         self.single_observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
         self.single_action_space = gym.spaces.Discrete(2)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
