@@ -39,8 +39,14 @@ def computed_by(*functions) -> None:
     st.caption(f"Computed by {names}")
 
 
-def link_value(key: str, default, parse):
-    """A setting from the shared link (``?key=…``), or ``default`` with an error naming the bad value."""
+def link_value(key: str, default, parse, widget: str):
+    """A setting from the shared link (``?key=…``), or ``default`` with an error naming the bad value.
+
+    Read only while the ``widget`` it initialises has no state yet (the session's first run): later the
+    link mirrors the widget, and the widget's own value is what counts.
+    """
+    if widget in st.session_state:
+        return st.session_state[widget]
     raw = st.query_params.get(key)
     if raw is None:
         return default
@@ -106,7 +112,8 @@ left, right = st.columns([2, 3])
 with left:
     mode = st.radio("Input layer", ["sum", "concat"], key="cnet_mode", horizontal=True,
                     index=["sum", "concat"].index(link_value("mode", "sum",
-                                                             lambda v: link_choice("mode", v, ("sum", "concat")))),
+                                                             lambda v: link_choice("mode", v, ("sum", "concat")),
+                                                             "cnet_mode")),
                     format_func=lambda m: {"sum": "embeddings added (paper)", "concat": "raw inputs concatenated"}[m])
     set_query(mode=mode)
     st.markdown(
@@ -137,7 +144,7 @@ st.latex(r"\mathrm{DRU}(m) = \begin{cases} \sigma_{\text{logistic}}\big(m + \mat
 computed_by(dru)
 left, right = st.columns([2, 3])
 with left:
-    sigma = st.slider("Noise σ", 0.0, 5.0, link_value("sigma", 2.0, lambda v: link_float("sigma", v, 0.0, 5.0)),
+    sigma = st.slider("Noise σ", 0.0, 5.0, link_value("sigma", 2.0, lambda v: link_float("sigma", v, 0.0, 5.0), "dru_sigma"),
                       0.25, key="dru_sigma")
     set_query(sigma=sigma)
     m_values = (-4.0, -1.0, 0.5, 1.0, 4.0)
@@ -169,7 +176,7 @@ computed_by(rollout_loss)
 c1, c2, c3, c4 = st.columns(4)
 methods = c1.multiselect("Methods", list(METHODS), default=list(METHODS), key="curve_methods",
                          format_func=lambda m: LABELS[m])
-n_agents = int(c2.number_input("Agents n", value=link_value("n", 3, link_agents), step=1, key="curve_n"))
+n_agents = int(c2.number_input("Agents n", value=link_value("n", 3, link_agents, "curve_n"), step=1, key="curve_n"))
 sharing = c3.toggle("Parameter sharing", value=True, key="curve_sharing")
 input_mode = c4.radio("Input layer", ["sum", "concat"], key="curve_input", horizontal=True)
 c5, c6, c7 = st.columns(3)
@@ -252,7 +259,7 @@ st.latex(r"\mathrm{BN}(x) = \frac{x - \mu}{\sqrt{\sigma^2_x + \epsilon}}\,\gamma
 computed_by(batchnorm_comparison)
 st.markdown(
     "The curves above test the agents with BatchNorm normalising by the mean and variance of each day's whole "
-    "test batch: 1,000 episodes and all agents pooled. Each agent's output then depends on what every other "
+    "test batch: 1,000 episodes and (with parameter sharing) all agents pooled. Each agent's output then depends on what every other "
     "agent in every other episode computes that day — information no prisoner has, so this is **not** "
     "decentralised execution. Decentralised execution would use the running averages kept during training "
     "(PyTorch's eval mode). The same trained team, tested both ways on the same 1,000 episodes:"

@@ -5,7 +5,7 @@ BatchNorm layers still need statistics, and there are two choices:
 
 * ``"batch"`` (what the learning curves use, as the reference implementation's test): each day's
   forward pass normalises with the mean and variance of that day's whole test batch — all
-  ``B`` episodes (1,000 by default) and all ``n`` agents pooled. Every agent's output then depends
+  ``B`` episodes (1,000 by default) and, with parameter sharing, all ``n`` agents pooled. Every agent's output then depends
   on the other episodes and agents in the batch: this is *not* decentralised execution.
 * ``"running"`` (``model.eval()``, what decentralised execution would allow): the running averages
   accumulated during training. They pool all days of all training batches, while the hidden
