@@ -105,8 +105,8 @@ computed_by(CNet.forward)
 st.markdown(
     "**Where this head comes from.** Linear → BatchNorm → ReLU → Linear is the head of the Colab notebook "
     "this lesson started from, and the code here keeps it. The paper's output network and the authors' code "
-    "(iassael/learning-to-communicate) are Linear → ReLU → Linear, without BatchNorm. The BatchNorm is why "
-    "the test below needs batch statistics (Part 3)."
+    "(iassael/learning-to-communicate) are Linear → ReLU → Linear, without BatchNorm. With BatchNorm in the network, "
+    "which statistics normalise at test time changes what the agents do (Part 3)."
 )
 left, right = st.columns([2, 3])
 with left:
