@@ -157,7 +157,7 @@ with left:
         "Noise makes a message near 0 unreliable, so the speaker is pushed to send |m| large — "
         "values that survive rounding: in Part 5, with σ = 2 the sent messages split into two "
         "clusters far from 0. With **σ = 0** nothing pushes them apart: in the precomputed runs they "
-        "stay within about ±2 of 0, a code of *shades*. On this small riddle it still survives "
+        "stay within about ±3 of 0, a code of *shades*. On this small riddle it still survives "
         "rounding — most likely because the listener's BatchNorm rescales whatever spread the messages have; the "
         "DRU's point is that robustness to rounding is trained in rather than left to luck."
     )
