@@ -35,7 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from toolbox.dial.train import DialConfig, _rollout_train, make_team, train  # noqa: E402
+from toolbox.dial.config import DialConfig  # noqa: E402
+from toolbox.dial.rollout import rollout_loss  # noqa: E402
+from toolbox.dial.team import make_team  # noqa: E402
+from toolbox.dial.train import train  # noqa: E402
 
 
 def throughput(config: DialConfig, n: int = 200) -> float:
@@ -49,7 +52,7 @@ def throughput(config: DialConfig, n: int = 200) -> float:
     for i in range(n + 20):
         if i == 20:
             t0 = time.perf_counter()
-        loss, _ = _rollout_train(team, target, config, gen, "cpu")
+        loss, _ = rollout_loss(team, target, config, gen, "cpu")
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(team.parameters(), config.grad_clip)
@@ -134,7 +137,7 @@ def run_n4(args) -> None:
     if args.n4_from_results:
         import json
 
-        from toolbox.dial.train import run_key
+        from toolbox.dial.config import run_key
 
         data = json.loads((ROOT / "results" / "dial_n4.json").read_text())
         for method in ("dial", "nocomm"):

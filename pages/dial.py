@@ -2,40 +2,59 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
+from toolbox.dial import precomputed
 from toolbox.dial.cnet import CNet, graph_source
-from toolbox.dial.dru import message_distribution
+from toolbox.dial.config import METHODS, DialConfig
+from toolbox.dial.dru import dru, message_distribution
+from toolbox.dial.evaluate import batchnorm_comparison
+from toolbox.dial.precomputed import METHOD_LABELS as LABELS
+from toolbox.dial.precomputed import curve_series, matching_runs, message_runs, stored_seeds
 from toolbox.dial.protocol import decode_protocol, replay_episode
-from toolbox.dial.train import METHODS, DialConfig, DialResult, run_key, summarize_seeds, train_seeds
+from toolbox.dial.requests import job_key as make_job_key
+from toolbox.dial.requests import lesson_configs, link_agents, link_choice, link_float
+from toolbox.dial.rollout import rollout_loss
+from toolbox.dial.train import DialResult, train, train_seeds
 from toolbox.figures import dial as figs
-from toolbox.figures.style import COLORS, PALETTE
+from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
-from ui.common import lesson_header, page_device, query_value, set_query, show_error, watch_job
+from ui.common import lesson_header, page_device, set_query, show_error, watch_job
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
-RESULT_FILES = ("dial_default.json", "dial_n4.json")  # written by benchmarks/dial_precompute.py
 PAPER = ("Foerster, Assael, de Freitas, Whiteson, *Learning to Communicate with Deep Multi-Agent "
-         "Reinforcement Learning*, NeurIPS 2016 (Switch Riddle: Section 6.1); reference code: "
-         "minqi/learning-to-communicate-pytorch")
-LABELS = {"dial": "DIAL", "rial": "RIAL", "nocomm": "No communication"}
+         "Reinforcement Learning*, NeurIPS 2016 (Switch Riddle: Section 6.1). The authors' code: "
+         "iassael/learning-to-communicate (Lua Torch); the PyTorch code this lesson was compared with, "
+         "minqi/learning-to-communicate-pytorch, is an unofficial port.")
 
 
 @st.cache_data(show_spinner=False)
 def load_results() -> dict:
-    data: dict = {"runs": {}}
-    for name in RESULT_FILES:
-        path = RESULTS / name
-        if path.exists():
-            part = json.loads(path.read_text())
-            data["runs"].update(part.pop("runs", {}))
-            data.update(part)
-    return data
+    return precomputed.load_results()
+
+
+def computed_by(*functions) -> None:
+    """Name, beside an equation, the backend function(s) that compute it (taken from the objects)."""
+    names = ", ".join(f"`{f.__module__}.{f.__qualname__}`" for f in functions)
+    st.caption(f"Computed by {names}")
+
+
+def link_value(key: str, default, parse, widget: str):
+    """A setting from the shared link (``?key=…``), or ``default`` with an error naming the bad value.
+
+    Read only while the ``widget`` it initialises has no state yet (the session's first run): later the
+    link mirrors the widget, and the widget's own value is what counts.
+    """
+    if widget in st.session_state:
+        return st.session_state[widget]
+    raw = st.query_params.get(key)
+    if raw is None:
+        return default
+    try:
+        return parse(raw)
+    except ValueError as err:
+        show_error(err, f"Link parameter {key} ignored, using {default}")
+        return default
 
 
 @st.cache_data(show_spinner=False)
@@ -49,26 +68,6 @@ def dru_figure_data(sigma: float, m_values: tuple) -> dict:
 
     d = message_distribution(list(m_values), sigma, n_samples=20_000, generator=torch.Generator().manual_seed(0))
     return {k: v.tolist() for k, v in d.items()}
-
-
-def curve_series(label: str, runs: list[dict], color: str | None) -> dict:
-    """Turn stored/live runs of one variant into a figure series (mean and band from the toolbox)."""
-    curves = [r["test_normalized_reward"] for r in runs]
-    summary = summarize_seeds(curves)
-    k = len(summary["mean"])
-    bs = runs[0]["config"]["batch_size"]
-    return {"label": f"{label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})",
-            "x": [e * bs for e in runs[0]["epochs"][:k]], "color": color, "seeds": curves, **summary}
-
-
-def matching_runs(data: dict, **want) -> dict:
-    """Stored runs whose config has all the given values (budget may differ)."""
-    out = {}
-    for key, run in data["runs"].items():
-        cfg = run["config"]
-        if all(cfg.get(k) == v for k, v in want.items()):
-            out[key] = run
-    return out
 
 
 def precomputed_comparison(variants: list[tuple[str, dict, str]], title: str, key: str) -> None:
@@ -99,12 +98,22 @@ device = page_device()
 st.header("1 · The C-Net: embed every input, then add")
 st.latex(r"z^a_t = \mathrm{Emb}_{\text{agent}}(a) + \mathrm{Emb}_{\text{obs}}(o^a_t) + "
          r"\mathrm{Emb}_{\text{act}}(u^a_{t-1}) + \mathrm{MLP}\big(m_{t-1}\big)")
+computed_by(CNet.embed)
 st.latex(r"h^a_t = \mathrm{GRU}_2(z^a_t, h^a_{t-1}),\quad [Q(\tau^a_t,\cdot),\, m^a_t] = "
          r"\mathrm{Lin}\!\circ\!\mathrm{ReLU}\!\circ\!\mathrm{BN}\!\circ\!\mathrm{Lin}(h^a_t)")
+computed_by(CNet.forward)
+st.markdown(
+    "**Where this head comes from.** Linear → BatchNorm → ReLU → Linear is the head of the Colab notebook "
+    "this lesson started from, and the code here keeps it. The paper's output network and the authors' code "
+    "(iassael/learning-to-communicate) are Linear → ReLU → Linear, without BatchNorm. With BatchNorm in the network, "
+    "which statistics normalise at test time changes what the agents do (Part 3)."
+)
 left, right = st.columns([2, 3])
 with left:
     mode = st.radio("Input layer", ["sum", "concat"], key="cnet_mode", horizontal=True,
-                    index=["sum", "concat"].index(query_value("mode", "sum", str, ["sum", "concat"])),
+                    index=["sum", "concat"].index(link_value("mode", "sum",
+                                                             lambda v: link_choice("mode", v, ("sum", "concat")),
+                                                             "cnet_mode")),
                     format_func=lambda m: {"sum": "embeddings added (paper)", "concat": "raw inputs concatenated"}[m])
     set_query(mode=mode)
     st.markdown(
@@ -115,9 +124,9 @@ with left:
         "0, 1, 2 as a magnitude) forces one weight per input to serve every category."
     )
     net = CNet(n_agents=3, input_mode=mode)
-    shapes = pd.DataFrame([{"stage": s, "shape (96 rows = 32 episodes × 3 agents)": str(tuple(sh))}
-                           for s, sh in net.stage_shapes(96)])
-    st.table(shapes.set_index("stage"))
+    # A Markdown table, so the stage names' maths ($u_{t-1}$) renders.
+    st.markdown("| stage | shape (96 rows = 32 episodes × 3 agents) |\n|---|---|\n"
+                + "\n".join(f"| {s} | {tuple(sh)} |" for s, sh in net.stage_shapes(96)))
     n_params = sum(p.numel() for p in net.parameters())
     st.caption(f"{n_params:,} parameters. One forward pass serves every agent of every episode (parameter sharing).")
 with right:
@@ -132,9 +141,10 @@ precomputed_comparison(
 st.header("2 · The DRU: noisy while learning, one bit when acting")
 st.latex(r"\mathrm{DRU}(m) = \begin{cases} \sigma_{\text{logistic}}\big(m + \mathcal{N}(0, \sigma^2)\big) "
          r"& \text{centralised training} \\ \mathbb{1}\{m > 0\} & \text{decentralised execution}\end{cases}")
+computed_by(dru)
 left, right = st.columns([2, 3])
 with left:
-    sigma = st.slider("Noise σ", 0.0, 5.0, float(query_value("sigma", 2.0, float, lambda v: 0 <= v <= 5)),
+    sigma = st.slider("Noise σ", 0.0, 5.0, link_value("sigma", 2.0, lambda v: link_float("sigma", v, 0.0, 5.0), "dru_sigma"),
                       0.25, key="dru_sigma")
     set_query(sigma=sigma)
     m_values = (-4.0, -1.0, 0.5, 1.0, 4.0)
@@ -142,11 +152,12 @@ with left:
     st.metric("Flip probability at m = 1", f"{dist['p_flip'][3]:.1%}",
               help="P(the noisy training message lands on the other side of ½ than the execution bit)")
     st.latex(r"P(\text{flip}) = \Phi(-|m|/\sigma)")
+    computed_by(message_distribution)
     st.markdown(
         "Noise makes a message near 0 unreliable, so the speaker is pushed to send |m| large — "
         "values that survive rounding: in Part 5, with σ = 2 the sent messages split into two "
         "clusters far from 0. With **σ = 0** nothing pushes them apart: in the precomputed runs they "
-        "stay within about ±2 of 0, a code of *shades*. On this small riddle it still survives "
+        "stay within about ±3 of 0, a code of *shades*. On this small riddle it still survives "
         "rounding — most likely because the listener's BatchNorm rescales whatever spread the messages have; the "
         "DRU's point is that robustness to rounding is trained in rather than left to luck."
     )
@@ -161,10 +172,11 @@ precomputed_comparison(
 st.header("3 · Learning curves: DIAL vs RIAL vs no communication")
 st.latex(r"\mathcal{L} = \sum_{t,a}\Big(r_t + \gamma \max_{u} Q^{-}(\tau^a_{t+1}, u) - Q(\tau^a_t, u^a_t)\Big)^2"
          r",\qquad \text{DIAL: } \frac{\partial \mathcal{L}}{\partial m^{a'}_{t-1}} \text{ flows through the DRU}")
+computed_by(rollout_loss)
 c1, c2, c3, c4 = st.columns(4)
 methods = c1.multiselect("Methods", list(METHODS), default=list(METHODS), key="curve_methods",
                          format_func=lambda m: LABELS[m])
-n_agents = int(c2.number_input("Agents n", value=int(query_value("n", 3, int)), step=1, key="curve_n"))
+n_agents = int(c2.number_input("Agents n", value=link_value("n", 3, link_agents, "curve_n"), step=1, key="curve_n"))
 sharing = c3.toggle("Parameter sharing", value=True, key="curve_sharing")
 input_mode = c4.radio("Input layer", ["sum", "concat"], key="curve_input", horizontal=True)
 c5, c6, c7 = st.columns(3)
@@ -173,24 +185,12 @@ train_sigma = float(c6.number_input("DRU σ", value=2.0, step=0.5, key="curve_si
 n_seeds = int(c7.number_input("Seeds", value=3, step=1, key="curve_seeds"))
 set_query(n=n_agents)
 
-configs, problem = {}, None
+configs = {}
 try:
-    if not methods:
-        raise ValueError("Choose at least one method.")
-    if n_seeds < 1 or n_seeds > 8:
-        raise ValueError(f"Choose between 1 and 8 seeds; got {n_seeds}.")
-    for m in methods:
-        cfg = DialConfig(n_agents=n_agents, method=m, param_sharing=sharing, input_mode=input_mode,
-                         n_batches=n_batches, sigma=train_sigma, test_every=20 if n_agents == 3 else 50)
-        cfg.validate()
-        configs[m] = cfg
+    configs = lesson_configs(methods, n_agents, sharing, input_mode, n_batches, train_sigma, n_seeds)
 except ValueError as err:
-    problem = err
     show_error(err, "Training settings")
-
-job_key = None
-if configs:
-    job_key = "dial:" + json.dumps({m: asdict(c) for m, c in configs.items()} | {"seeds": n_seeds}, sort_keys=True)
+job_key = make_job_key(configs, n_seeds) if configs else None
 
 
 def render_curves(partial: dict, title: str, key: str) -> None:
@@ -221,12 +221,7 @@ def job_fn(report):
 
 
 if configs:
-    stored = {}
-    for m, cfg in configs.items():
-        found = matching_runs(data, n_agents=n_agents, method=m, param_sharing=sharing, input_mode=input_mode,
-                              sigma=train_sigma)
-        if found:
-            stored[m] = next(iter(found.values()))["seeds"][:n_seeds]
+    stored = {m: seeds for m, cfg in configs.items() if (seeds := stored_seeds(data, cfg, n_seeds))}
     if stored:
         budget = next(iter(stored.values()))[0]["config"]["n_batches"]
         render_curves(stored, f"Precomputed: n = {n_agents}, {budget} batches, "
@@ -244,8 +239,9 @@ if configs:
             render_curves(result_dicts(job),
                           f"Trained live on {device}: n = {n_agents}", "fig_curves_done")
             st.session_state["dial_job"] = job_key
-    st.caption("Normalized test reward = reward of the greedy policy in execution mode (bits rounded, "
-               "BatchNorm on each day's test-batch statistics, as the reference) divided by the oracle's reward, on 1,000 fresh episodes.")
+    st.caption("Normalized test reward = reward of the greedy policy in execution mode (bits rounded, no "
+               "exploration) divided by the oracle's reward, on 1,000 fresh episodes. BatchNorm uses each day's "
+               "test-batch statistics, as the reference's test does (see below).")
 
 # Which trained DIAL team the protocol sections show: the live one if this session trained one.
 live, live_job = None, None
@@ -255,10 +251,42 @@ if live_key:
     if j is not None and j.status == "done" and "dial" in j.result:
         live, live_job = (j.result["dial"][0], DialConfig(**j.result["dial"][0].config)), j
 
+st.subheader("Test-time BatchNorm: batch statistics are not decentralised execution")
+st.latex(r"\mathrm{BN}(x) = \frac{x - \mu}{\sqrt{\sigma^2_x + \epsilon}}\,\gamma + \beta,\qquad "
+         r"\mu, \sigma^2_x = \begin{cases}\text{mean, variance over the day's 1{,}000 test episodes} "
+         r"\times n \text{ agents} & \text{batch statistics} \\ \text{running averages from training} "
+         r"& \text{eval mode}\end{cases}")
+computed_by(batchnorm_comparison)
+st.markdown(
+    "The curves above test the agents with BatchNorm normalising by the mean and variance of each day's whole "
+    "test batch: 1,000 episodes and (with parameter sharing) all agents pooled. Each agent's output then depends on what every other "
+    "agent in every other episode computes that day — information no prisoner has, so this is **not** "
+    "decentralised execution. Decentralised execution would use the running averages kept during training "
+    "(PyTorch's eval mode). The same trained team, tested both ways on the same 1,000 episodes:"
+)
+bn_rows = []
+if live is not None:
+    res, cfg = live
+    bn_live = live_job.derived("batchnorm", lambda: batchnorm_comparison(res.policy, cfg, 1000, seed=123, device=device))
+    bn_rows.append((f"trained live (n = {cfg.n_agents})", bn_live))
+for n, bn in sorted(data.get("batchnorm", {}).items()):
+    bn_rows.append((f"precomputed DIAL team (n = {n}, seed 0)", bn))
+for label, bn in bn_rows:
+    col_label, col_batch, col_running = st.columns([2, 1, 1])
+    col_label.markdown(f"**{label}**")
+    col_batch.metric("batch statistics", f"{bn['batch']:.3f}")
+    col_running.metric("running averages (eval mode)", f"{bn['running']:.3f}",
+                       delta=f"{bn['running'] - bn['batch']:+.3f}")
+if bn_rows:
+    st.caption("Normalized test reward (1 = the oracle). The running averages pool every day of every training "
+               "batch, while the hidden features drift from day to day, so the normalisation a day's features "
+               "get differs from the one the policy was trained with.")
+
 # ------------------------------------------------------------------ 4. Protocol
 st.header("4 · The learned protocol, decoded")
 st.latex(r"P(\text{light on} \mid \text{day } t,\ k \text{ distinct visitors}),\qquad "
          r"P(\text{Tell} \mid t, k)")
+computed_by(decode_protocol)
 proto, replays, proto_cfg = None, None, None
 if live is not None:
     res, cfg = live
@@ -318,14 +346,11 @@ if proto is not None:
 # ------------------------------------------------------------------ 5. Message learning curve
 st.header("5 · How messages separate into two codes")
 st.latex(r"m^a_t \in \mathbb{R} \;\xrightarrow{\text{training}}\; \text{two clusters, } m \ll 0 \text{ and } m \gg 0")
+computed_by(train)
 msg_sources = {}
 if live is not None:
     msg_sources["trained live"] = result_dicts(live_job)["dial"][0]
-for key, run in data["runs"].items():
-    cfg = run["config"]
-    if cfg["method"] == "dial":
-        msg_sources[f"precomputed: n = {cfg['n_agents']}, σ = {cfg['sigma']:g}, {cfg['input_mode']}, "
-                    f"{'shared' if cfg['param_sharing'] else 'separate'}"] = run["seeds"][0]
+msg_sources.update(message_runs(data))
 if msg_sources:
     which = st.selectbox("Run", list(msg_sources), key="message_run")
     r = msg_sources[which]

@@ -16,8 +16,11 @@ from toolbox.dial import switch
 from toolbox.dial.cnet import CNet
 from toolbox.dial.dru import dru, message_distribution
 from toolbox.dial.protocol import decode_protocol, replay_episode
-from toolbox.dial.train import (DialConfig, Team, _rollout_train, evaluate, make_team, run_key, summarize_seeds,
-                                 train)
+from toolbox.dial.config import DialConfig, run_key
+from toolbox.dial.evaluate import evaluate
+from toolbox.dial.rollout import rollout_loss
+from toolbox.dial.team import Team, make_team
+from toolbox.dial.train import summarize_seeds, train
 
 
 # ---------------------------------------------------------------- game rules
@@ -221,7 +224,7 @@ def _message_row_grad(method: str) -> float:
     c = DialConfig(method=method, batch_size=16)
     team = make_team(c, 0, "cpu")
     target = make_team(c, 1, "cpu")
-    loss, _ = _rollout_train(team, target, c, torch.Generator().manual_seed(0), "cpu")
+    loss, _ = rollout_loss(team, target, c, torch.Generator().manual_seed(0), "cpu")
     loss.backward()
     return team.nets[0].head[3].weight.grad[2].abs().sum().item()
 
@@ -233,7 +236,7 @@ def test_dial_backpropagates_through_the_channel():
     team = make_team(c, 0, "cpu")
     for p in team.parameters():
         p.grad = None
-    loss, _ = _rollout_train(team, make_team(c, 1, "cpu"), c, torch.Generator().manual_seed(0), "cpu")
+    loss, _ = rollout_loss(team, make_team(c, 1, "cpu"), c, torch.Generator().manual_seed(0), "cpu")
     loss.backward()
     assert team.nets[0].message_mlp[1].weight.grad.abs().sum() > 0
 

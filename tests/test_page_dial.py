@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.apptest_helpers import assert_clean, open_page, texts
+from tests.apptest_helpers import assert_clean, errors, open_page, texts
+from toolbox.dial.cnet import CNet
+from toolbox.dial.dru import dru, message_distribution
+from toolbox.dial.evaluate import batchnorm_comparison
+from toolbox.dial.precomputed import load_results
+from toolbox.dial.protocol import decode_protocol
+from toolbox.dial.rollout import rollout_loss
+from toolbox.dial.train import train
 
 PAGE = "pages/dial.py"
 
@@ -12,10 +19,6 @@ PAGE = "pages/dial.py"
 @pytest.fixture(scope="module")
 def at():
     return open_page(PAGE, timeout=120)
-
-
-def errors(at) -> str:
-    return " ".join(e.value for e in at.error)
 
 
 def test_opens_with_all_five_parts(at):
@@ -29,9 +32,10 @@ def test_cnet_mode_switches_graph_and_shapes(at):
     at.radio(key="cnet_mode").set_value("concat").run()
     assert_clean(at, "concat")
     assert at.query_params["mode"] == ["concat"] or at.query_params["mode"] == "concat"
-    assert any("input_layer" in str(t.value) for t in at.table)
+    assert "| input_layer: Linear |" in texts(at)
     at.radio(key="cnet_mode").set_value("sum").run()
-    assert any("agent_embed" in str(t.value) for t in at.table)
+    assert "| agent_embed($a$) |" in texts(at)
+    assert "| previous action $u_{t-1}$ |" in texts(at), "stage names are written as maths"
 
 
 def test_dru_slider_changes_flip_probability(at):
@@ -52,7 +56,7 @@ def test_bad_settings_show_an_error_and_page_keeps_working(at, key, value, words
     old = at.number_input(key=key).value
     at.number_input(key=key).set_value(value).run()
     assert_clean(at, f"{key}={value}")
-    assert words in errors(at), errors(at)
+    assert words in " ".join(errors(at)), errors(at)
     assert len(at.header) == 5, "the rest of the page still renders"
     at.number_input(key=key).set_value(old).run()
     assert not at.error
@@ -60,7 +64,7 @@ def test_bad_settings_show_an_error_and_page_keeps_working(at, key, value, words
 
 def test_no_method_is_an_error(at):
     at.multiselect(key="curve_methods").set_value([]).run()
-    assert "at least one method" in errors(at)
+    assert "at least one method" in " ".join(errors(at))
     at.multiselect(key="curve_methods").set_value(["dial", "rial", "nocomm"]).run()
 
 
@@ -70,7 +74,7 @@ def test_replay_controls(at):
     at.slider(key="replay_day").set_value(1).run()
     assert "Day 1" in texts(at)
     at.number_input(key="replay_episode").set_value(-1).run()
-    assert "Episode numbers start at 0" in errors(at)
+    assert "Episode numbers start at 0" in " ".join(errors(at))
     at.number_input(key="replay_episode").set_value(0).run()
 
 
@@ -91,6 +95,7 @@ def test_train_now_streams_and_decodes_live_team():
     assert not at.error, errors(at)
     assert "trained live" in texts(at)
     assert "trained live" in at.selectbox(key="message_run").options
+    assert "trained live (n = 3)" in texts(at), "the live team is tested with both kinds of BatchNorm statistics"
 
 
 def test_precomputed_comparisons_show_both_variants(at):
@@ -104,3 +109,49 @@ def test_precomputed_comparisons_show_both_variants(at):
     assert any(n.startswith("DIAL, sum") for n in sums) and any(n.startswith("DIAL, concat") for n in sums)
     sigmas = by_title["What σ does to learning (test at execution, n = 3, precomputed)"]
     assert any(n.startswith("DIAL, σ = 2") for n in sigmas) and any(n.startswith("DIAL, σ = 0") for n in sigmas)
+
+
+def test_each_equation_names_the_function_that_computes_it(at):
+    captions = [str(c.value) for c in at.caption if str(c.value).startswith("Computed by")]
+    assert len(captions) == len(at.latex)
+    for f in (CNet.embed, CNet.forward, dru, message_distribution, rollout_loss, batchnorm_comparison,
+              decode_protocol, train):
+        name = f"{f.__module__}.{f.__qualname__}"
+        assert any(name in c for c in captions), name
+    assert "toolbox.dial.rollout.rollout_loss" in " ".join(captions)
+
+
+def test_text_says_where_the_head_and_the_code_come_from(at):
+    t = texts(at)
+    assert "Linear → BatchNorm → ReLU → Linear is the head of the Colab notebook" in t
+    assert "(iassael/learning-to-communicate) are Linear → ReLU → Linear" in t
+    assert "minqi/learning-to-communicate-pytorch, is an unofficial port" in t
+    assert "**not** decentralised execution" in t
+
+
+def test_batchnorm_shown_both_ways_for_the_precomputed_teams(at):
+    stored = load_results()["batchnorm"]
+    assert sorted(stored) == [3, 4]
+    batch = [m.value for m in at.metric if m.label == "batch statistics"]
+    running = [m.value for m in at.metric if m.label == "running averages (eval mode)"]
+    assert batch == [f"{stored[n]['batch']:.3f}" for n in (3, 4)]
+    assert running == [f"{stored[n]['running']:.3f}" for n in (3, 4)]
+
+
+def test_bad_link_values_give_messages_and_the_page_keeps_working():
+    """Issue 13: ``/dial?n=9007199254740992`` stopped the page; link values are shown back as plain text."""
+    mode = "`**x** [link](https://example.com)` ![i](https://example.com/i.png)" + "y" * 100_000
+    at = open_page(PAGE, timeout=120, query={"n": "9007199254740992", "mode": mode, "sigma": "1e39"})
+    msgs = errors(at)
+    assert len(msgs) == 3, msgs
+    n_msg, = [m for m in msgs if "n = " in m]
+    assert "9007199254740992, outside the range this page accepts (2 to 10)" in n_msg
+    mode_msg, = [m for m in msgs if "mode = " in m]
+    assert r"\*\*x\*\* \[link\]\(https\:\/\/example\.com\)" in mode_msg and "**x**" not in mode_msg
+    assert len(mode_msg) < 300, "a 100 kB value is cut"
+    sigma_msg, = [m for m in msgs if "sigma = " in m]
+    assert "1e39, outside the range" in sigma_msg
+    assert len(at.header) == 5, "the rest of the page renders"
+    assert at.number_input(key="curve_n").value == 3
+    assert at.radio(key="cnet_mode").value == "sum"
+    assert at.slider(key="dru_sigma").value == 2.0

@@ -17,6 +17,12 @@ A 2-layer GRU carries the action-observation history, ``h_t = GRU(z_t, h_{t-1})`
 environment actions and, for DIAL, the real-valued message ``m_t`` (for RIAL, Q-values of the two
 message actions).
 
+Where the head comes from: ``Linear -> BatchNorm -> ReLU -> Linear`` is the head of the Colab
+notebook this project started from (its seed code). The paper's output MLP and the authors' code
+(iassael/learning-to-communicate, Lua Torch) are ``Linear -> ReLU -> Linear``, without BatchNorm;
+minqi/learning-to-communicate-pytorch is an unofficial PyTorch port. The BatchNorm in the head is
+why the test needs batch statistics (see ``toolbox.dial.evaluate``).
+
 ``input_mode="concat"`` is the comparison variant: the raw inputs (agent index, observation,
 previous action, message — numbers of different ranges) concatenated into one vector and
 mapped by a single ``Linear``. (Concatenating *one-hot* codes and applying a Linear layer is
@@ -105,19 +111,23 @@ class CNet(nn.Module):
         return torch.zeros(self.rnn.num_layers, n_rows, self.rnn_size, device=device)
 
     def stage_shapes(self, n_rows: int = 96) -> list[tuple[str, tuple[int, ...]]]:
-        """Tensor shape after each stage for a batch of ``n_rows`` (episodes x agents), for teaching."""
+        """Tensor shape after each stage for a batch of ``n_rows`` (episodes x agents), for teaching.
+
+        Returns ``[(stage, shape)]``; maths in a stage name is written as inline TeX between ``$``
+        (rendered by the page's Markdown).
+        """
         H, L = self.rnn_size, self.rnn.num_layers
         if self.input_mode == "concat":
             n_raw = self.input_layer.in_features
             return [("raw inputs concatenated", (n_rows, n_raw)), ("input_layer: Linear", (n_rows, H)),
                     ("rnn: GRU (L layers)", (L, n_rows, H)), ("head", (n_rows, self.n_outputs))]
-        rows = [("agent index a", (n_rows,)), ("agent_embed(a)", (n_rows, H)),
-                ("observation o_t", (n_rows,)), ("obs_embed(o_t)", (n_rows, H)),
-                ("previous action u_{t-1}", (n_rows,)), ("action_embed(u_{t-1})", (n_rows, H))]
+        rows = [("agent index $a$", (n_rows,)), ("agent_embed($a$)", (n_rows, H)),
+                ("observation $o_t$", (n_rows,)), ("obs_embed($o_t$)", (n_rows, H)),
+                ("previous action $u_{t-1}$", (n_rows,)), ("action_embed($u_{t-1}$)", (n_rows, H))]
         if self.message_mlp is not None:
-            rows += [("message m_{t-1}", (n_rows, self.comm_bits)), ("message_mlp(m_{t-1})", (n_rows, H))]
-        rows += [("z_t = sum", (n_rows, H)), ("rnn hidden h_t", (L, n_rows, H)),
-                 ("head: Q(u) [+ m_t]", (n_rows, self.n_outputs))]
+            rows += [("message $m_{t-1}$", (n_rows, self.comm_bits)), ("message_mlp($m_{t-1}$)", (n_rows, H))]
+        rows += [("$z_t$ = sum", (n_rows, H)), ("rnn hidden $h_t$", (L, n_rows, H)),
+                 ("head: $Q(u)$ [+ $m_t$]", (n_rows, self.n_outputs))]
         return rows
 
 

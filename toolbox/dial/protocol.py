@@ -1,6 +1,6 @@
 """Decode the protocol a trained team uses on the Switch Riddle.
 
-All statistics are measured on greedy, execution-mode episodes (``train.evaluate``) and are
+All statistics are measured on greedy, execution-mode episodes (``toolbox.dial.evaluate.evaluate``) and are
 indexed by the day ``t`` and by ``k``, the number of distinct agents that have been in the room
 up to and including day t (k = n means a Tell would now win). Only days on which the episode is
 still running count.
@@ -11,8 +11,10 @@ from __future__ import annotations
 import torch
 
 from toolbox.device import resolve_device
+from toolbox.dial.config import DialConfig
+from toolbox.dial.evaluate import evaluate
 from toolbox.dial.switch import distinct_visitors, oracle_reward, sample_active
-from toolbox.dial.train import DialConfig, Team, evaluate
+from toolbox.dial.team import Team
 
 
 def _rate(hit: torch.Tensor, index: torch.Tensor, weight: torch.Tensor, size: int) -> tuple[list, list]:

@@ -1,0 +1,63 @@
+"""The greedy test with either kind of BatchNorm statistics (toolbox.dial.evaluate)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from toolbox.dial import switch
+from toolbox.dial.config import DialConfig
+from toolbox.dial.evaluate import batchnorm_comparison, evaluate
+from toolbox.dial.train import train
+
+
+@pytest.fixture(scope="module")
+def trained():
+    c = DialConfig(n_agents=3, n_batches=8, test_every=8, test_episodes=50)
+    return train(c, seed=0, device="cpu").policy, c
+
+
+def test_running_statistics_make_each_episode_independent_of_the_batch(trained):
+    team, c = trained
+    active = switch.sample_active(3, 300, torch.Generator().manual_seed(5))
+    alone = evaluate(team, c, active[:40], "running")
+    pooled = evaluate(team, c, active, "running")
+    # eval mode: an episode's play depends on that episode only (decentralisable)
+    assert torch.equal(alone["tell"], pooled["tell"][:40])
+    assert torch.allclose(alone["m"], pooled["m"][:40], atol=1e-5)
+    # batch statistics: the same 40 episodes are played differently inside a larger batch
+    b_alone = evaluate(team, c, active[:40], "batch")
+    b_pooled = evaluate(team, c, active, "batch")
+    assert not torch.allclose(b_alone["m"], b_pooled["m"][:40], atol=1e-3)
+
+
+def test_running_mode_matches_the_team_in_eval_mode_and_restores_it(trained):
+    team, c = trained
+    before = {k: v.clone() for k, v in team.state_dict().items()}
+    active = switch.sample_active(3, 64, torch.Generator().manual_seed(1))
+    ev = evaluate(team, c, active, "running")
+    assert team.training
+    assert all(torch.equal(v, team.state_dict()[k]) for k, v in before.items())
+    # independent computation of day 0: every agent's C-Net in eval mode on its first inputs
+    team.eval()
+    with torch.no_grad():
+        obs = torch.nn.functional.one_hot(active[:, 0], 3)
+        zeros = torch.zeros_like(obs)
+        out, _ = team(obs, zeros, torch.zeros(64, 3), team.initial_hidden(64, "cpu"))
+    team.train()
+    who = active[:, 0]
+    q = out[torch.arange(64), who]
+    assert torch.equal(ev["tell"][:, 0], q[:, 1] > q[:, 0])
+    assert torch.allclose(ev["m"][:, 0], q[:, 2])
+
+
+def test_batchnorm_comparison_reports_both_modes_on_the_same_episodes(trained):
+    team, c = trained
+    got = batchnorm_comparison(team, c, 300, seed=9, device="cpu")
+    active = switch.sample_active(3, 300, torch.Generator().manual_seed(9))
+    assert got == {"batch": evaluate(team, c, active, "batch")["normalized"],
+                   "running": evaluate(team, c, active, "running")["normalized"], "n_episodes": 300}
+    with pytest.raises(ValueError, match="batchnorm must be one of"):
+        evaluate(team, c, active, "population")
+    with pytest.raises(ValueError, match="at least one test episode"):
+        batchnorm_comparison(team, c, 0)

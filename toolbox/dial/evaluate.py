@@ -1,0 +1,85 @@
+"""The greedy test of a trained team in execution mode, with either kind of BatchNorm statistics.
+
+Execution mode: the DRU discretises, ``1{m > 0}``, and there is no exploration. The C-Net's
+BatchNorm layers still need statistics, and there are two choices:
+
+* ``"batch"`` (what the learning curves use, as the reference implementation's test): each day's
+  forward pass normalises with the mean and variance of that day's whole test batch — all
+  ``B`` episodes (1,000 by default) and, with parameter sharing, all ``n`` agents pooled. Every agent's output then depends
+  on the other episodes and agents in the batch: this is *not* decentralised execution.
+* ``"running"`` (``model.eval()``, what decentralised execution would allow): the running averages
+  accumulated during training. They pool all days of all training batches, while the hidden
+  features drift from day to day, so a policy trained with batch statistics can fall apart
+  (``batchnorm_comparison`` measures it).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from toolbox.device import resolve_device
+from toolbox.dial.config import DialConfig
+from toolbox.dial.episodes import Episodes
+from toolbox.dial.switch import oracle_reward, sample_active
+from toolbox.dial.team import Team
+
+BATCHNORM_MODES = ("batch", "running")
+
+
+@torch.no_grad()
+def evaluate(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: str = "batch") -> dict:
+    """Greedy execution-mode play of the episodes ``active: (B, T)``.
+
+    DRU discretised ``1{m > 0}``, no exploration; BatchNorm on the batch statistics of each day
+    (``batchnorm="batch"``: use a large batch, >= a few hundred episodes, so these are population
+    statistics) or on the running averages from training (``"running"``). The running averages
+    are left untouched either way. Returns per-day tensors ``(B, T)``: ``m`` (visitor's pre-DRU
+    message, or its RIAL bit as +-1), ``bit_in`` (bit the visitor received), ``tell`` (visitor's
+    greedy decision), ``alive`` (episode still running at the start of the day), plus
+    ``reward (B,)``, ``oracle (B,)`` and ``normalized`` (sum reward / sum oracle).
+    """
+    if batchnorm not in BATCHNORM_MODES:
+        raise ValueError(f"batchnorm must be one of {BATCHNORM_MODES}; got {batchnorm!r}.")
+    c = config
+    T = active.shape[1]
+    was_training = team.training
+    bns = [m for m in team.modules() if isinstance(m, nn.BatchNorm1d)]
+    momenta = [m.momentum for m in bns]
+    if batchnorm == "batch":
+        team.train()
+        for m in bns:
+            m.momentum = 0.0  # normalise with batch statistics but leave the running averages as they are
+    else:
+        team.eval()
+    ep = Episodes(team, c, active)
+    ms, bits, tells, alives = [], [], [], []
+    for t in range(T):
+        bits.append(ep.msg[ep.rows, active[:, t]])
+        d = ep.day(t)
+        ms.append(d.m)
+        tells.append(d.tell)
+        alives.append(d.alive)
+    for m, mom in zip(bns, momenta):
+        m.momentum = mom
+    team.train(was_training)
+    oracle = oracle_reward(active, c.n_agents)
+    norm = (ep.reward.sum() / oracle.sum()).item() if oracle.sum() > 0 else float("nan")
+    return {"m": torch.stack(ms, 1), "bit_in": torch.stack(bits, 1), "tell": torch.stack(tells, 1),
+            "alive": torch.stack(alives, 1), "reward": ep.reward, "oracle": oracle, "normalized": norm}
+
+
+def batchnorm_comparison(team: Team, config: DialConfig, n_episodes: int = 1000, seed: int = 0,
+                         device=None) -> dict:
+    """The same trained team tested on the same ``n_episodes`` fresh episodes with both kinds of statistics.
+
+    Returns ``{"batch": normalized reward with each day's test-batch statistics (episodes and
+    agents pooled), "running": normalized reward with the training running averages (eval mode),
+    "n_episodes": n_episodes}``.
+    """
+    if n_episodes < 1:
+        raise ValueError(f"Need at least one test episode; got {n_episodes}.")
+    dev = resolve_device(device)
+    active = sample_active(config.n_agents, n_episodes, torch.Generator(device=dev).manual_seed(seed), dev)
+    return {mode: evaluate(team, config, active, mode)["normalized"] for mode in BATCHNORM_MODES} | {
+        "n_episodes": n_episodes}
