@@ -82,7 +82,7 @@ def precomputed_comparison(variants: list[tuple[str, dict, str]], title: str, ke
 
 
 lesson_header(
-    "💡 DIAL: learning to communicate",
+    ":material/lightbulb: DIAL: learning to communicate",
     "Three prisoners, one light bulb, one visitor a day: can they learn to announce *\"everyone has "
     "been here\"* without ever meeting? **DIAL** trains their Q-networks together and lets the "
     "listener's TD error flow back through the light bulb into the speaker, so a protocol is learned "

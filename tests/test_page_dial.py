@@ -147,7 +147,9 @@ def test_bad_link_values_give_messages_and_the_page_keeps_working():
     n_msg, = [m for m in msgs if "n = " in m]
     assert "9007199254740992, outside the range this page accepts (2 to 10)" in n_msg
     mode_msg, = [m for m in msgs if "mode = " in m]
-    assert r"\*\*x\*\* \[link\]\(https\:\/\/example\.com\)" in mode_msg and "**x**" not in mode_msg
+    assert "`**x** [link](https://example.com)`" in mode_msg, "shown as typed"
+    raw_markdown = " ".join(e.value for e in at.error)
+    assert r"\*\*x\*\* \[link\]\(https\:\/\/example\.com\)" in raw_markdown and "**x**" not in raw_markdown
     assert len(mode_msg) < 300, "a 100 kB value is cut"
     sigma_msg, = [m for m in msgs if "sigma = " in m]
     assert "1e39, outside the range" in sigma_msg

@@ -2,8 +2,9 @@
 
 ``lesson_configs`` turns the page's settings into one validated ``DialConfig`` per method;
 ``job_key`` names that request so identical requests train once; ``link_*`` read a value from a
-shared link and raise ``ValueError`` with a sentence that shows the value as *plain* text
-(Markdown-escaped and truncated by ``shown_value``), so a crafted link cannot format the page.
+shared link and raise ``ValueError`` with a sentence that quotes the value cut short by
+``shown_value`` (a 100 kB value is not echoed whole). The page shows such messages through
+``ui.common.show_error``, which escapes them for Markdown, so a crafted link cannot format the page.
 """
 
 from __future__ import annotations
@@ -19,18 +20,15 @@ MAX_SEEDS = 8
 """Seeds one page request may train."""
 SHOWN_CHARS = 40
 """A link value is shown back cut to this many characters."""
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 
 
 def shown_value(raw: object, limit: int = SHOWN_CHARS) -> str:
-    """``raw`` as text that Markdown shows literally: cut to ``limit`` characters (then "…"),
-    whitespace runs and control characters turned into one space, every ASCII punctuation
-    character backslash-escaped (CommonMark lets any of them be escaped; this also disarms
-    Streamlit's ``$`` maths and ``:colour[...]`` directives)."""
+    """``raw`` cut to ``limit`` characters (then "…"), whitespace runs and control characters
+    turned into one space. Plain text: escaping for Markdown is the page's job (ui.text.plain)."""
     text = str(raw)
     cut = len(text) > limit
     text = re.sub(r"[\s\x00-\x1f\x7f]+", " ", text[:limit])
-    return _PUNCTUATION.sub(r"\\\1", text) + ("…" if cut else "")
+    return text + ("…" if cut else "")
 
 
 def link_int(key: str, raw: str, lo: int, hi: int) -> int:

@@ -96,7 +96,7 @@ def replay_strip(days: Sequence[dict], n_agents: int, upto: int) -> go.Figure:
         x=[d["day"] for d in shown], y=[d["in_room"] for d in shown], mode="markers+text",
         marker=dict(size=26, color=[COLORS["current"] if d["action"] == "Tell" else COLORS["dial"] for d in shown],
                     symbol=["star" if d["action"] == "Tell" else "circle" for d in shown]),
-        text=[f"💡{d['bit_sent']}" for d in shown], textposition="top center", name="in the room (bit left on the light)"))
+        text=[f"bit {d['bit_sent']}" for d in shown], textposition="top center", name="in the room (bit left on the light)"))
     base_layout(fig, "Replay: who is in the room, and the bit they leave", "day", "agent")
     fig.update_xaxes(range=[0.5, max(len(days), 1) + 0.5], dtick=1)
     fig.update_yaxes(range=[-0.7, n_agents - 0.3], dtick=1)
