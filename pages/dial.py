@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from toolbox.dial import precomputed
-from toolbox.dial.cnet import CNet, graph_source
+from toolbox.dial.cnet import CNet, condensed_graph_source, graph_source
 from toolbox.dial.config import METHODS, DialConfig
 from toolbox.dial.dru import dru, message_distribution
 from toolbox.dial.evaluate import batchnorm_comparison
@@ -58,8 +58,8 @@ def link_value(key: str, default, parse, widget: str):
 
 
 @st.cache_data(show_spinner=False)
-def cnet_graph(mode: str) -> str:
-    return graph_source(mode)
+def cnet_graph(mode: str, full: bool) -> str:
+    return graph_source(mode) if full else condensed_graph_source(mode)
 
 
 @st.cache_data(show_spinner=False)
@@ -130,8 +130,13 @@ with left:
     n_params = sum(p.numel() for p in net.parameters())
     st.caption(f"{n_params:,} parameters. One forward pass serves every agent of every episode (parameter sharing).")
 with right:
-    st.graphviz_chart(cnet_graph(mode), width="stretch")
-    st.caption("Autograd graph of one C-Net step (torchviz): blue boxes are parameters, named as in the code.")
+    view = st.radio("Graph", ["layers (condensed)", "full autograd graph"], horizontal=True, key="cnet_graph_view")
+    full = view == "full autograd graph"
+    st.graphviz_chart(cnet_graph(mode, full), width="stretch")
+    st.caption("Full autograd graph of one C-Net step (torchviz, over 100 nodes): blue boxes are parameters, named as in the code."
+               if full else
+               "One C-Net step, layer by layer (traced from the code with torch.fx): each box is a layer named as in the code; "
+               "the circles combine streams. Choose the full autograd graph to see every operation.")
 precomputed_comparison(
     [(f"DIAL, {m}", dict(input_mode=m, sigma=2.0), c) for m, c in (("sum", COLORS["with"]), ("concat", COLORS["without"]))],
     "Embedding-sum vs raw concatenation (n = 3, precomputed)", "fig_cnet_compare",

@@ -343,3 +343,20 @@ def test_evaluate_leaves_running_statistics_untouched():
     after = team.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in before.items())
     assert all(m.momentum == 0.1 for m in team.modules() if isinstance(m, torch.nn.BatchNorm1d))
+
+
+@pytest.mark.parametrize("mode", ["sum", "concat"])
+def test_condensed_graph_shows_every_layer_of_the_code_and_is_small(mode):
+    from toolbox.dial.cnet import CNet, condensed_graph_source, graph_source
+
+    dot = condensed_graph_source(mode)
+    net = CNet(input_mode=mode)
+    layers = [name for name, m in net.named_modules() if name and not list(m.children())]
+    for name in layers:  # every leaf layer of the module, under the name the code gives it
+        assert f'label="{name}\\n' in dot, name
+    assert dot.count("[label") <= 25 and 3 * dot.count("[label") < graph_source(mode).count("[label")
+    assert "-> out_q" in dot and "-> out_h" in dot
+    if mode == "sum":
+        assert dot.count('label="+"') == 3  # three embeddings and the message MLP are added
+    else:
+        assert 'label="concat"' in dot

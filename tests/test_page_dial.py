@@ -157,3 +157,12 @@ def test_bad_link_values_give_messages_and_the_page_keeps_working():
     assert at.number_input(key="curve_n").value == 3
     assert at.radio(key="cnet_mode").value == "sum"
     assert at.slider(key="dru_sigma").value == 2.0
+
+
+def test_cnet_graph_is_condensed_by_default_and_full_on_request():
+    at = open_page(PAGE, timeout=120)
+    condensed = at.get("graphviz_chart")[0].proto.spec
+    assert "agent_embed\\nEmbedding" in condensed and condensed.count("[label") <= 25
+    at.radio(key="cnet_graph_view").set_value("full autograd graph").run()
+    assert_clean(at, "full graph")
+    assert at.get("graphviz_chart")[0].proto.spec.count("[label") > 75
