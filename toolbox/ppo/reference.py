@@ -2,15 +2,13 @@
 
 This is the readable twin of the batched trainer (:mod:`toolbox.ppo.train`). It uses the same
 environment (:class:`~toolbox.envs.cartpole.BatchedCartPole` with ``num_envs`` environments), the same
-running statistics (:mod:`toolbox.running_stats`, :mod:`toolbox.reward_scaling`) and the same random streams
-(:mod:`toolbox.rng`: reset noise, action samples and minibatch shuffles are hashes of the seed),
-so one iteration here gives the batched trainer's numbers to float rounding —
+running statistics (:mod:`toolbox.running_stats`, :mod:`toolbox.reward_scaling`) and the same random
+streams (:mod:`toolbox.rng`: reset noise, actions and minibatch shuffles are hashes of the seed), so one
+iteration here gives the batched trainer's numbers to float rounding —
 ``tests/test_ppo_reference.py`` checks that for every variant of :func:`toolbox.ppo.config.variants`.
 
 Every toggle of :class:`~toolbox.ppo.config.PPOConfig` is a named ``if`` (or line), wrapped in marker
-comments ``# [detail:<field>]`` … ``# [/detail:<field>]`` so the PPO page can show these very lines.
-
-Use: ``train_one(config, seed)`` trains one run and returns a :class:`~toolbox.ppo.result.TrainResult`;
+comments ``# [detail:<field>]`` … ``# [/detail:<field>]`` so the PPO page can show these very lines. Use: ``train_one(config, seed)`` trains one run and returns a :class:`~toolbox.ppo.result.TrainResult`;
 ``ReferencePPO(config, seed).run_iteration()`` runs one iteration and returns what it computed.
 """
 
