@@ -12,7 +12,6 @@ checksum is a sum of ~40k floats, compared to 1e-9 relative.
 from __future__ import annotations
 
 import pytest
-import torch
 
 from toolbox.dial.config import DialConfig
 from toolbox.dial.train import train
@@ -28,13 +27,6 @@ GOLDEN = {
                  29474.351646737767, [15, 16, 17, 18]),
 }
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("name", list(GOLDEN))

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-import torch
 
 from toolbox.dial.config import DialConfig
 from toolbox.dial.precomputed import RESULT_FILES, RESULTS_DIR, load_results
@@ -29,13 +28,6 @@ TRAINED_POINT = {"n3-dial-shared-sum-sigma2-b600-bs32-t20x1000", "n3-rial-shared
 the golden test covers the remaining training paths)."""
 RUNS = [(name, key) for name, data in DATA.items() for key in data["runs"]]
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("name", RESULT_FILES)
