@@ -33,8 +33,8 @@ class Limits:
     """
 
     per_session: int = 2
-    max_request_s: float = 300.0
-    max_queue_s: float = 1200.0
+    max_request_s: float = 600.0  # the default PPO ablation (6 variants × 5 seeds × 200k) fits; 12 × 10 × 500k does not
+    max_queue_s: float = 2400.0
     max_jobs: int = 32
     watcher_timeout_s: float = 30.0
 
@@ -51,6 +51,7 @@ class Throughput:
 
     rates: dict = field(default_factory=lambda: dict(DEFAULT_RATES))
     weight: float = 0.5  # how much the latest measurement counts
+    min_seconds: float = 5.0  # shorter jobs are mostly start-up cost: they would make the estimate far too slow
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def rate(self, kind: str) -> float:
@@ -65,7 +66,7 @@ class Throughput:
 
     def observe(self, kind: str, work: float | None, seconds: float) -> None:
         """Fold one finished job (``work`` units in ``seconds``) into the kind's estimate."""
-        if work is None or work <= 0 or seconds <= 0:
+        if work is None or work <= 0 or seconds <= 0 or seconds < self.min_seconds:
             return
         measured = float(work) / seconds
         with self._lock:
