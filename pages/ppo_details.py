@@ -18,7 +18,7 @@ from toolbox.ppo.config import (
 from toolbox.ppo.details import CHECKLIST, DETAILS
 from toolbox.ppo.script import script_filename, standalone_script
 from toolbox.ppo.train import check_inputs, train
-from ui.common import lesson_header, page_device, query_value, set_query, show_error, watch_job
+from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_job, watch_job
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "ppo_default.json"
 NUMBER_WIDGETS = {  # field: (label, widget key, step, format)
@@ -202,9 +202,9 @@ def _job_fn(configs, names, seeds, budget, device):
         def cb(frac, partial):
             report(frac, {"grid": grid.tolist(), "runs": analysis.summarize(partial, names, seeds, grid)})
 
-        # 1 intra-op thread: the hot loop is tiny ops, and on a shared server OpenMP threads waiting for
-        # each other cost up to 9x (benchmarks/ppo_throughput.py); per job thread, so nothing else changes
-        res = train(configs, seeds, device=device, callback=cb, num_threads=1)
+        # the job runner sets this thread's torch threads (toolbox.device.training_threads); a Stop makes
+        # report() raise at the next callback, which ends train()
+        res = train(configs, seeds, device=device, callback=cb)
         return {"grid": grid.tolist(), "runs": analysis.summarize(res, names, seeds, grid), "budget": budget}
 
     return fn
@@ -212,7 +212,7 @@ def _job_fn(configs, names, seeds, budget, device):
 
 job = RUNNER.get(key)
 if train_clicked and settings_error is None:
-    job = RUNNER.submit(key, _job_fn(configs, names, seeds, budget, page_device()))
+    job = submit_job(key, _job_fn(configs, names, seeds, budget, page_device()), work=runs * budget, kind="ppo") or job
 
 st.header("Results")
 if job is not None:

@@ -1,4 +1,4 @@
-"""The one place that chooses the compute device.
+"""The one place that chooses the compute device and the thread counts.
 
 Order of precedence:
 1. the environment variable ``RL_TOOLBOX_DEVICE`` (``auto``, ``cpu``, ``cuda`` or ``cuda:N``);
@@ -13,6 +13,9 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 
@@ -131,3 +134,53 @@ def training_slots(env: dict | None = None, cgroup_root: str = "/sys/fs/cgroup")
     if value.isdigit() and int(value) > 0:
         return int(value)
     return max(1, available_cpus(cgroup_root) // 2)
+
+
+def training_threads(env: dict | None = None, cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """Torch intra-op threads for one training: ``RL_TOOLBOX_JOB_THREADS`` when set to a positive whole
+    number, else 1; never more than the usable CPUs (:func:`available_cpus`).
+
+    Why 1: the trainings are thousands of tiny tensor ops; OpenMP threads spin-waiting for each other
+    against the pages' reruns made one PPO run 9x slower on a loaded 2-core machine
+    (benchmarks/ppo_throughput.py). More trainings use more cores through :func:`training_slots`.
+    """
+    value = (env if env is not None else os.environ).get("RL_TOOLBOX_JOB_THREADS", "").strip()
+    wanted = int(value) if value.isdigit() and int(value) > 0 else 1
+    return max(1, min(wanted, available_cpus(cgroup_root)))
+
+
+_THREADS_LOCK = threading.Lock()
+
+
+def _publish_default(n: int) -> None:
+    # torch keeps one process-wide "threads for new threads" value, written by every
+    # torch.set_num_threads and read by each thread on its first parallel operation; the calling
+    # thread's own OpenMP setting is its own. A short-lived thread writes the process-wide value
+    # back without touching the caller's setting (its own setting dies with it).
+    helper = threading.Thread(target=torch.set_num_threads, args=(n,), name="torch-threads-default")
+    helper.start()
+    helper.join()
+
+
+@contextmanager
+def thread_count(n: int) -> Iterator[int]:
+    """Run the body with ``n`` torch threads in *this* thread only; yields the default it restores.
+
+    ``torch.set_num_threads`` alone also becomes the default of every thread created afterwards (the
+    server's page reruns run in new threads: after one training they would all run on the training's
+    count). Here the default seen by new threads is put back at once, and this thread's own count at
+    the end. A thread created in the instant between the two writes can still start with ``n``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"a thread count must be a positive whole number; got {n!r}.")
+    with _THREADS_LOCK:
+        # reading first also makes torch initialise this thread now, from the current default,
+        # rather than later from whatever the default is then
+        default = torch.get_num_threads()
+        torch.set_num_threads(n)
+        _publish_default(default)
+    try:
+        yield default
+    finally:
+        with _THREADS_LOCK:
+            torch.set_num_threads(default)

@@ -9,10 +9,10 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 import torch
-from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElementKey
 from streamlit.runtime.pages_manager import PagesManager
 
 from toolbox.device import resolve_device
+from ui.jobs import submit_job, watch_job  # noqa: F401  (re-exported: pages submit and watch trainings)
 from ui.text import MAX_ECHO, plain  # noqa: F401  (re-exported: pages echo user text through these)
 
 
@@ -134,41 +134,3 @@ def lesson_header(title: str, idea: str, papers: str) -> None:
     st.title(title)
     st.markdown(idea)
     st.caption(f":material/menu_book: {papers}")
-
-
-def watch_job(job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5,
-              redraw_s: float = 2.0) -> bool:
-    """Stream a shared background job (``toolbox.jobs.Job``) until it ends.
-
-    Shows a progress bar and, when the job has new partial results (at most every ``redraw_s``
-    seconds), calls ``render_partial(job.partial)`` inside one placeholder (so a learning curve
-    redraws in place). ``render_partial`` runs many times in one script run, so the elements it
-    draws must not carry a ``key=`` (Streamlit rejects a key used twice in a run). Every session that submitted the same
-    key watches the same job. Returns True when the job finished successfully; on failure it
-    shows the job's message with ``st.error`` and returns False.
-    """
-    import time
-
-    bar = st.progress(job.progress, text=label)
-    area = st.empty()
-    shown, drawn_at = None, float("-inf")
-    while not job.done:
-        state = " — queued: waiting for a free training slot" if job.status == "queued" else ""
-        bar.progress(job.progress, text=f"{label}: {job.progress:.0%}{state}")
-        # A classroom of watchers each rebuild and send the figure: redrawing at most every
-        # redraw_s keeps their share of the server's CPU small next to the training itself.
-        fresh = job.partial is not None and job.partial is not shown
-        if render_partial is not None and fresh and time.monotonic() - drawn_at >= redraw_s:
-            try:
-                with area.container():
-                    render_partial(job.partial)
-            except (StreamlitDuplicateElementId, StreamlitDuplicateElementKey):
-                pass  # this drawing already exists in this run (same content or key): keep it
-            shown, drawn_at = job.partial, time.monotonic()
-        time.sleep(poll_s)
-    bar.empty()
-    area.empty()
-    if job.status == "error":
-        st.error(f"{label} failed: {job.error}", icon=":material/warning:")
-        return False
-    return True

@@ -17,7 +17,7 @@ from toolbox import influence as inf
 from toolbox.figures import influence as figs
 from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
-from ui.common import query_value, show_error, watch_job
+from ui.common import query_value, show_error, submit_job, watch_job
 from ui.influence_equations import equation
 
 K_GAME, K_BETA, K_SEEDS, K_UPDATES, K_TRAIN = "learn_game", "learn_beta", "learn_seeds", "learn_updates", "learn_train"
@@ -96,8 +96,9 @@ def learning_section(device: str) -> None:
     if not exact:
         if st.button(f"Train: {cfg.n_seeds} seeds × {cfg.iterations} updates, β = {cfg.beta:g} and β = 0",
                      key=K_TRAIN, type="primary"):
-            RUNNER.submit(key, _train_fn(cfg, device))
-            if key not in started:
+            submitted = submit_job(key, _train_fn(cfg, device), work=2 * cfg.n_seeds * cfg.iterations,
+                                   kind="influence")
+            if submitted is not None and key not in started:
                 started.append(key)
     label_on, label_off = f"β = {cfg.beta:g} (with bonus)", "β = 0 (no bonus)"
     colors = {label_on: COLORS["with"], label_off: COLORS["without"]}

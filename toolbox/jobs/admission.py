@@ -1,0 +1,108 @@
+"""How much work the server accepts, and the sentences that say why it waits or refuses.
+
+Work is measured per job kind in the kind's own units (PPO: environment steps over all runs;
+influence: seed-updates); a running estimate of each kind's throughput (units per second,
+measured on this server from the jobs that finished) turns work into seconds, so every limit
+and every estimate is in seconds of this server's time.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+DEFAULT_RATES = {
+    # First guesses (units per second with one training slot on a 2-core CPU), replaced by the
+    # measured throughput after the first job of each kind finishes.
+    "ppo": 20_000.0,        # environment steps, summed over all runs of the request (batched)
+    "influence": 200_000.0,  # seed × update pairs, both trainings of the request
+    "dial": 25.0,            # batches × seeds × methods
+    "": 1.0,                 # no kind: work is given in estimated seconds
+}
+
+
+@dataclass
+class Limits:
+    """The admission limits of one server.
+
+    per_session: trainings one session may have queued or running at once.
+    max_request_s: estimated seconds one request may need at most (its cap on work).
+    max_queue_s: estimated seconds of work the server may have waiting or running at once.
+    max_jobs: jobs kept at all (queued, running and finished): bounds memory whatever the queue does.
+    watcher_timeout_s: a watcher that has not polled for this long is gone.
+    """
+
+    per_session: int = 2
+    max_request_s: float = 600.0  # the default PPO ablation (6 variants × 5 seeds × 200k) fits; 12 × 10 × 500k does not
+    max_queue_s: float = 2400.0
+    max_jobs: int = 32
+    watcher_timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.per_session < 1 or self.max_jobs < 1:
+            raise ValueError("per_session and max_jobs must be at least 1.")
+        if min(self.max_request_s, self.max_queue_s, self.watcher_timeout_s) <= 0:
+            raise ValueError("max_request_s, max_queue_s and watcher_timeout_s must be positive.")
+
+
+@dataclass
+class Throughput:
+    """Running estimate of units per second per job kind: an exponential average of finished jobs."""
+
+    rates: dict = field(default_factory=lambda: dict(DEFAULT_RATES))
+    weight: float = 0.5  # how much the latest measurement counts
+    min_seconds: float = 5.0  # shorter jobs are mostly start-up cost: they would make the estimate far too slow
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def rate(self, kind: str) -> float:
+        with self._lock:
+            return self.rates.get(kind, self.rates.get("", 1.0))
+
+    def seconds(self, kind: str, work: float | None) -> float | None:
+        """Estimated seconds for ``work`` units of ``kind`` (None when the work is unknown)."""
+        if work is None:
+            return None
+        return float(work) / self.rate(kind)
+
+    def observe(self, kind: str, work: float | None, seconds: float) -> None:
+        """Fold one finished job (``work`` units in ``seconds``) into the kind's estimate."""
+        if work is None or work <= 0 or seconds <= 0 or seconds < self.min_seconds:
+            return
+        measured = float(work) / seconds
+        with self._lock:
+            old = self.rates.get(kind)
+            self.rates[kind] = measured if old is None else (1 - self.weight) * old + self.weight * measured
+
+
+def duration(seconds: float | None) -> str:
+    """``95`` → ``"about 2 min"``, ``12`` → ``"about 12 s"``; None → ``"an unknown time"``."""
+    if seconds is None:
+        return "an unknown time"
+    seconds = max(0.0, float(seconds))
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def too_large(seconds: float, cap_s: float, cap_work: float, kind: str) -> str:
+    unit = "steps" if kind == "ppo" else "units of work"
+    return (f"This training is too large for this server: it needs {duration(seconds)} here, and one request may "
+            f"use at most {duration(cap_s)} (the cap is {cap_work:,.0f} {unit} per request). "
+            "Use fewer seeds, variants or steps.")
+
+
+def session_busy(active: int, limit: int) -> str:
+    return (f"You already have {active} training(s) queued or running, the most one session may have at once "
+            f"is {limit}. Wait until one finishes, or press Stop on one.")
+
+
+def queue_full(queued_s: float, cap_s: float, waiting: int, wait_s: float | None) -> str:
+    return (f"The server is full: {waiting} training(s) are waiting or running, {duration(queued_s)} of work, "
+            f"and it accepts at most {duration(cap_s)}. Try again in {duration(wait_s)}.")
+
+
+def too_many_jobs(limit: int, wait_s: float | None) -> str:
+    return (f"The server is full: it holds at most {limit} trainings at once and all of them are still queued "
+            f"or running. Try again in {duration(wait_s)}.")

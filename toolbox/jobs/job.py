@@ -1,0 +1,121 @@
+"""One shared training (:class:`Job`), what it reports, and how it stops.
+
+A job is watched by browser sessions; each watcher sends a heartbeat (:meth:`Job.touch`) while
+its page polls. A job that had watchers and has none left (each pressed Stop, or went silent for
+longer than the runner's timeout) is cancelled: the training sees it the next time it reports
+progress, because ``report`` then raises :class:`Cancelled`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+
+ReportFn = Callable[..., None]
+QUEUED, RUNNING, DONE, ERROR, CANCELLED = "queued", "running", "done", "error", "cancelled"
+FINISHED = (DONE, ERROR, CANCELLED)
+
+
+class Cancelled(Exception):
+    """Raised by a job's ``report`` callback once nobody watches the job any more.
+
+    Trainings need not catch it: it unwinds the training loop and the runner marks the job
+    ``"cancelled"`` and gives its slot to the next queued job.
+    """
+
+
+class AdmissionError(ValueError):
+    """A request the server refuses, with a sentence saying why and what to do instead."""
+
+
+@dataclass
+class Job:
+    """A training shared by every session that asked for the same ``key``.
+
+    ``status``: queued | running | done | error | cancelled. ``progress`` in [0, 1], ``partial``
+    the latest partial result while running (dropped when the job ends, to keep memory small),
+    ``result`` once done, ``error`` a message for the student. ``work`` and ``kind`` size the job
+    for admission and for the time estimates (``work`` in the kind's units, e.g. environment steps).
+    """
+
+    key: str
+    status: str = QUEUED
+    progress: float = 0.0
+    partial: Any = None
+    result: Any = None
+    error: str | None = None
+    work: float | None = None
+    kind: str = ""
+    submitted_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    _event: threading.Event = field(default_factory=threading.Event, repr=False)
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _derived: dict = field(default_factory=dict, repr=False)
+    _derived_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _watchers: dict = field(default_factory=dict, repr=False)  # session id -> last heartbeat (monotonic s)
+    _ever_watched: bool = field(default=False, repr=False)
+    _runner: Any = field(default=None, repr=False)
+    _fn: Callable | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> bool:
+        """True once the job has ended: finished, failed or cancelled."""
+        return self.status in FINISHED
+
+    @property
+    def cancelled(self) -> bool:
+        """True when the job was cancelled (or has been asked to stop and will at its next report)."""
+        return self.status == CANCELLED or self._cancel.is_set()
+
+    @property
+    def queue_position(self) -> int:
+        """1 for the next job to start, 2 for the one after, …; 0 when not waiting."""
+        return self._runner.queue_position(self) if self._runner is not None else 0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Estimated seconds until the job has finished (from measured throughput); None when ended or unknown."""
+        return self._runner.eta_seconds(self) if self._runner is not None else None
+
+    @property
+    def watchers(self) -> int:
+        """How many sessions watch the job now (heartbeats younger than the runner's timeout)."""
+        return self._runner.live_watchers(self) if self._runner is not None else len(self._watchers)
+
+    def touch(self, session_id: str) -> None:
+        """Heartbeat from a watching session (its page polls the job)."""
+        self._watchers[session_id] = time.monotonic()
+        self._ever_watched = True
+
+    def detach(self, session_id: str) -> None:
+        """``session_id`` stops watching (its Stop button); a job nobody watches any more is cancelled."""
+        if self._runner is not None:
+            self._runner.detach(self, session_id)
+        else:
+            self._watchers.pop(session_id, None)
+
+    def derived(self, name: Hashable, fn: Callable[[], Any]) -> Any:
+        """``fn()`` computed once per job and ``name``, shared by every session watching the job.
+
+        What a page derives from a shared training (decoded protocols, figure data) is the same
+        for the whole class: thirty sessions computing it at once cost thirty times the CPU and
+        memory (DIAL's protocol decoding: ~70 MB per session under the classroom load test).
+        The first caller computes while the others wait; an exception is not cached.
+        """
+        with self._derived_lock:
+            if name not in self._derived:
+                self._derived[name] = fn()
+            return self._derived[name]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has ended (or ``timeout`` seconds); True if it ended."""
+        return self._event.wait(timeout)
+
+    def _compact(self) -> None:
+        # Once ended, only the result (and what sessions derived from it) is needed: the last
+        # partial result and the training closure (which holds its inputs) can be large.
+        self.partial = None
+        self._fn = None

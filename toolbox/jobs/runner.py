@@ -1,0 +1,260 @@
+"""The job runner: admission, a FIFO queue, a bounded number of training threads, cancel, eviction.
+
+Only running jobs have a thread (a queued job is a record in the queue), so a class that queues
+forty trainings costs forty records, not forty threads. All bookkeeping happens under one lock;
+the trainings themselves run outside it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable
+
+from toolbox.device import thread_count, training_slots, training_threads
+from toolbox.jobs import admission as adm
+from toolbox.jobs.job import (
+    CANCELLED, DONE, ERROR, QUEUED, RUNNING, AdmissionError, Cancelled, Job, ReportFn,
+)
+
+UNKNOWN_JOB_S = 60.0
+"""Seconds assumed for a job submitted without ``work`` (only its estimates use it)."""
+
+
+def _log_start(key: str) -> None:
+    # Lets a load test outside the server process count how many trainings really ran.
+    path = os.environ.get("RL_TOOLBOX_JOB_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.time():.3f}\t{key.split(':', 1)[0]}\t{len(key)}\n")
+
+
+class JobRunner:
+    """Deduplicating, admission-controlled, cancellable background job runner.
+
+    ``submit(key, fn, session_id=..., work=..., kind=...)`` returns the job for ``key``: the
+    existing one when the same request is already queued, running or done (the class trains it
+    once and every session watches it), else a new one queued behind the others, or raises
+    :class:`AdmissionError` saying why it is refused. ``fn(report)`` runs in a training thread;
+    it calls ``report(fraction, partial)`` to publish progress, and ``report`` raises
+    :class:`Cancelled` once nobody watches the job any more. At most ``max_concurrent`` jobs run
+    at once; a ``ValueError`` from ``fn`` becomes ``job.error`` (a message for the student).
+    """
+
+    def __init__(self, max_concurrent: int | None = None, max_kept: int | None = None,
+                 limits: adm.Limits | None = None, rates: dict | None = None, threads_per_job: int | None = None):
+        self.max_concurrent = max_concurrent or training_slots()
+        self.limits = limits or adm.Limits()
+        if max_kept is not None:
+            self.limits.max_jobs = max_kept
+        self.throughput = adm.Throughput(dict(adm.DEFAULT_RATES, **(rates or {})))
+        self.threads_per_job = threads_per_job or training_threads()
+        self._lock = threading.RLock()
+        self._jobs: OrderedDict[str, Job] = OrderedDict()  # least recently used first
+        self._queue: list[Job] = []
+        self._running: list[Job] = []
+
+    @property
+    def max_kept(self) -> int:
+        return self.limits.max_jobs
+
+    # ------------------------------------------------------------------ sessions
+    def get(self, key: str) -> Job | None:
+        """The job for ``key`` (queued, running or ended and still kept), or None."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None:
+                self._jobs.move_to_end(key)
+            return job
+
+    def submit(self, key: str, fn: Callable[[ReportFn], Any], session_id: str | None = None,
+               work: float | None = None, kind: str = "") -> Job:
+        """Return the job for ``key``, queueing ``fn`` if there is none (see the class docstring).
+
+        A job that failed or was cancelled is replaced by a new one; a finished one is reused.
+        ``session_id`` (the asking browser session) becomes a watcher of the job and counts
+        against the per-session limit; ``work`` (in units of ``kind``) is checked against the
+        per-request cap and the server's queue limit.
+        """
+        with self._lock:
+            self._reap_locked()
+            job = self._jobs.get(key)
+            if job is not None and job.status in (QUEUED, RUNNING, DONE):
+                self._jobs.move_to_end(key)
+                if session_id is not None:
+                    job._cancel.clear()  # someone wants it again before it reached its next report
+                    job.touch(session_id)
+                return job
+            self._admit_locked(session_id, work, kind)
+            job = Job(key=key, work=work, kind=kind, _runner=self, _fn=fn)
+            if session_id is not None:
+                job.touch(session_id)
+            self._jobs.pop(key, None)
+            self._jobs[key] = job
+            self._queue.append(job)
+            self._dispatch_locked()
+            return job
+
+    def detach(self, job: Job, session_id: str) -> None:
+        """``session_id`` stops watching ``job`` (its Stop button); a job nobody watches is cancelled."""
+        with self._lock:
+            job._watchers.pop(session_id, None)
+            self._reap_locked()
+            self._dispatch_locked()
+
+    def live_watchers(self, job: Job) -> int:
+        with self._lock:
+            return len(self._live_locked(job))
+
+    # ------------------------------------------------------------------ estimates
+    def queue_position(self, job: Job) -> int:
+        with self._lock:
+            return self._queue.index(job) + 1 if job in self._queue else 0
+
+    def eta_seconds(self, job: Job) -> float | None:
+        with self._lock:
+            if job.status == RUNNING:
+                return self._remaining(job, time.time())
+            if job.status == QUEUED and job in self._queue:
+                return self._schedule_locked()[id(job)][1]
+            return None
+
+    def running_count(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def queued_count(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def kept_count(self) -> int:
+        """Jobs held in memory: queued, running and ended ones not yet evicted."""
+        with self._lock:
+            return len(self._jobs)
+
+    def _duration(self, job: Job) -> float:
+        seconds = self.throughput.seconds(job.kind, job.work)
+        return UNKNOWN_JOB_S if seconds is None else seconds
+
+    def _remaining(self, job: Job, now: float) -> float:
+        elapsed = now - (job.started_at or now)
+        if job.progress >= 0.05:  # extrapolate this job's own pace once it has one
+            return elapsed * (1 - job.progress) / job.progress
+        full = self._duration(job)
+        return max(full - elapsed, 0.1 * full)
+
+    def _schedule_locked(self) -> dict[int, tuple[float, float]]:
+        """For each queued job, (seconds until it starts, seconds until it ends): the slots free up as
+        the running jobs' remaining times say, and take the queue in order."""
+        now = time.time()
+        free = [self._remaining(j, now) for j in self._running]
+        free += [0.0] * max(0, self.max_concurrent - len(free))
+        heapq.heapify(free)
+        out = {}
+        for job in self._queue:
+            start = heapq.heappop(free)
+            end = start + self._duration(job)
+            out[id(job)] = (start, end)
+            heapq.heappush(free, end)
+        return out
+
+    def _pending_s_locked(self) -> float:
+        now = time.time()
+        return sum(self._remaining(j, now) for j in self._running) + sum(self._duration(j) for j in self._queue)
+
+    # ------------------------------------------------------------------ admission
+    def _admit_locked(self, session_id: str | None, work: float | None, kind: str) -> None:
+        lim = self.limits
+        seconds = self.throughput.seconds(kind, work)
+        if seconds is not None and seconds > lim.max_request_s:
+            cap_work = lim.max_request_s * self.throughput.rate(kind)
+            raise AdmissionError(adm.too_large(seconds, lim.max_request_s, cap_work, kind))
+        if session_id is not None:
+            active = [j for j in self._running + self._queue if session_id in self._live_locked(j)]
+            if len(active) >= lim.per_session:
+                raise AdmissionError(adm.session_busy(len(active), lim.per_session))
+        pending = self._pending_s_locked()
+        own = seconds if seconds is not None else UNKNOWN_JOB_S
+        if self._running and pending + own > lim.max_queue_s:
+            wait = (pending + own - lim.max_queue_s) / self.max_concurrent
+            raise AdmissionError(adm.queue_full(pending, lim.max_queue_s, len(self._running) + len(self._queue), wait))
+        self._evict_locked(room=1)
+        if len(self._jobs) >= lim.max_jobs:
+            now = time.time()
+            ends = [self._remaining(j, now) for j in self._running]
+            raise AdmissionError(adm.too_many_jobs(lim.max_jobs, min(ends) if ends else None))
+
+    # ------------------------------------------------------------------ queue and threads
+    def _live_locked(self, job: Job) -> list[str]:
+        cutoff = time.monotonic() - self.limits.watcher_timeout_s
+        for sid in [s for s, seen in job._watchers.items() if seen < cutoff]:
+            del job._watchers[sid]  # that session's page stopped polling: it is gone
+        return list(job._watchers)
+
+    def _orphaned_locked(self, job: Job) -> bool:
+        return job._cancel.is_set() or (job._ever_watched and not self._live_locked(job))
+
+    def _reap_locked(self) -> None:
+        """Cancel every queued or running job nobody watches any more."""
+        for job in list(self._queue):
+            if self._orphaned_locked(job):
+                self._queue.remove(job)
+                self._end_locked(job, CANCELLED)
+        for job in self._running:
+            if self._orphaned_locked(job):
+                job._cancel.set()  # the training stops at its next report
+
+    def _dispatch_locked(self) -> None:
+        while len(self._running) < self.max_concurrent and self._queue:
+            job = self._queue.pop(0)
+            if self._orphaned_locked(job):
+                self._end_locked(job, CANCELLED)
+                continue
+            job.status, job.started_at = RUNNING, time.time()
+            self._running.append(job)
+            threading.Thread(target=self._run, args=(job,), name=f"job:{job.key[:40]}", daemon=True).start()
+
+    def _end_locked(self, job: Job, status: str) -> None:
+        job.status, job.finished_at = status, time.time()
+        if status == DONE and job.started_at is not None:
+            self.throughput.observe(job.kind, job.work, job.finished_at - job.started_at)
+        job._compact()
+        self._evict_locked(room=0)
+        job._event.set()
+
+    def _evict_locked(self, room: int) -> None:
+        # Drop the least recently used ended jobs until there is room; never a queued or running one.
+        ended = [k for k, j in self._jobs.items() if j.done]
+        while len(self._jobs) > self.limits.max_jobs - room and ended:
+            self._jobs.pop(ended.pop(0), None)
+
+    def _run(self, job: Job) -> None:
+        def report(fraction: float, partial: Any = None) -> None:
+            with self._lock:
+                if self._orphaned_locked(job):
+                    job._cancel.set()
+                    raise Cancelled(f"nobody watches {job.key[:40]!r} any more")
+            job.progress = float(min(max(fraction, 0.0), 1.0))
+            if partial is not None:
+                job.partial = partial
+
+        status = ERROR
+        with thread_count(self.threads_per_job):
+            _log_start(job.key)
+            try:
+                job.result = job._fn(report)
+                job.progress, status = 1.0, DONE
+            except Cancelled:
+                status = CANCELLED
+            except ValueError as err:
+                job.error = str(err)
+            except Exception as err:  # noqa: BLE001 - shown to the user, never a traceback
+                job.error = f"{type(err).__name__}: {err}"
+            finally:
+                with self._lock:
+                    self._running.remove(job)
+                    self._end_locked(job, status)
+                    self._dispatch_locked()

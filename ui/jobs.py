@@ -1,0 +1,114 @@
+"""Pages and the shared job runner: submitting a training, watching it, stopping it.
+
+The decisions (admission, queue, estimates, cancel) are in ``toolbox.jobs``; here they become a
+progress bar with the queue position and time left, a Stop button, and messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any, Callable
+
+import streamlit as st
+from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElementKey
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from toolbox.jobs import RUNNER, AdmissionError, Job, duration
+from ui.text import plain
+
+_STOPPED = "_rl_toolbox_stopped_jobs"
+"""Session key: the job keys this session stopped watching (until it presses Train again)."""
+
+
+def session_id() -> str:
+    """This browser session's id (the runner counts requests and watchers per session)."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "local"
+
+
+def _stopped() -> set:
+    return st.session_state.setdefault(_STOPPED, set())
+
+
+def submit_job(key: str, fn: Callable, work: float | None = None, kind: str = "") -> Job | None:
+    """Submit a training for this session (only ever from a button press).
+
+    Returns the job (a new one, or the one already training the same settings), or None after
+    showing with ``st.error`` why the server refused it (too large, too many of this session's
+    trainings, server full), with the queue and time figures the runner gave.
+    """
+    try:
+        job = RUNNER.submit(key, fn, session_id=session_id(), work=work, kind=kind)
+    except AdmissionError as err:
+        st.error(f"Not started: {plain(err, limit=600)}", icon=":material/hourglass_disabled:")
+        return None
+    _stopped().discard(key)
+    return job
+
+
+def progress_text(job: Job, label: str) -> str:
+    """The progress line: queue position and estimated times while queued, time left while running."""
+    if job.status == "queued":
+        position, eta = job.queue_position, job.eta_seconds
+        return (f"{label}: queued, position {position} — done in {duration(eta)} "
+                "(the server trains a few requests at a time)")
+    eta = job.eta_seconds
+    left = f" — {duration(eta)} left" if eta is not None else ""
+    return f"{label}: {job.progress:.0%}{left}"
+
+
+def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5,
+              redraw_s: float = 2.0) -> bool:
+    """Stream a shared background job (``toolbox.jobs.Job``) until it ends, with a Stop button.
+
+    Shows a progress bar with the queue position or the time left and, when the job has new
+    partial results (at most every ``redraw_s`` seconds), calls ``render_partial(job.partial)``
+    inside one placeholder (so a learning curve redraws in place). ``render_partial`` runs many
+    times in one script run, so the elements it draws must not carry a ``key=``. Every poll is a
+    heartbeat: a session that stops polling (tab closed, page left) is gone after the runner's
+    timeout. Stop detaches this session; the job is cancelled when no session watches it.
+    Returns True when the job finished successfully; on failure it shows the job's message with
+    ``st.error`` and returns False.
+    """
+    sid = session_id()
+    if job.key in _stopped() and job.status != "done":
+        st.info("You stopped this training. Press Train to start it again.", icon=":material/stop_circle:")
+        return False
+    if not job.done:
+        job.touch(sid)
+        stop_key = "job_stop_" + hashlib.sha1(job.key.encode()).hexdigest()[:12]
+        if st.button("Stop", key=stop_key, icon=":material/stop:", help="Stop watching this training; it stops "
+                     "when nobody else watches it, and its place goes to the next one."):
+            job.detach(sid)
+            _stopped().add(job.key)
+            st.info("You stopped this training. Press Train to start it again.", icon=":material/stop_circle:")
+            return False
+    bar = st.progress(job.progress, text=label)
+    area = st.empty()
+    shown, drawn_at = None, float("-inf")
+    while not job.done:
+        job.touch(sid)
+        bar.progress(job.progress, text=progress_text(job, label))
+        # A classroom of watchers each rebuild and send the figure: redrawing at most every
+        # redraw_s keeps their share of the server's CPU small next to the training itself.
+        partial = job.partial
+        fresh = partial is not None and partial is not shown
+        if render_partial is not None and fresh and time.monotonic() - drawn_at >= redraw_s:
+            try:
+                with area.container():
+                    render_partial(partial)
+            except (StreamlitDuplicateElementId, StreamlitDuplicateElementKey):
+                pass  # this drawing already exists in this run (same content or key): keep it
+            shown, drawn_at = partial, time.monotonic()
+        time.sleep(poll_s)
+    bar.empty()
+    area.empty()
+    if job.status == "error":
+        st.error(f"{label} failed: {plain(job.error, limit=600)}", icon=":material/warning:")
+        return False
+    if job.status == "cancelled":
+        st.info("This training was stopped: nobody was watching it any more. Press Train to run it again.",
+                icon=":material/stop_circle:")
+        return False
+    return True
