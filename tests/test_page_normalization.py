@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pkgutil
+
 import pytest
 
 from tests.apptest_helpers import assert_clean, errors, open_page, texts, warnings
@@ -61,6 +63,31 @@ def test_running_panel_bad_values_show_error(key, value, word):
     # the rest of the page keeps working: other panels still render
     _switch(page, "rewards")
     assert not page.error
+
+
+# issue 11: beside each equation, the backend function that computes it (names read from the objects)
+EQUATION_FUNCTIONS = {
+    "running": ["toolbox.running_stats.merge_moments", "toolbox.running_stats.prefix_moments",
+                "toolbox.lessons.normalization.streams.running_trace"],
+    "observations": ["toolbox.running_stats.ObsNormalizer.normalize",
+                     "toolbox.lessons.normalization.observations.normalize_observation_stream"],
+    "rewards": ["toolbox.reward_scaling.reward_scaling_scan", "toolbox.lessons.normalization.rewards.reward_scaling_trace"],
+    "advantages": ["toolbox.running_stats.normalize_advantages",
+                   "toolbox.lessons.normalization.advantages.minibatch_advantages"],
+    "batchnorm": ["toolbox.lessons.normalization.messages.message_norm_demo"],
+}
+
+
+@pytest.mark.parametrize("panel", list(EQUATION_FUNCTIONS))
+def test_every_equation_names_the_backend_function_that_computes_it(at, panel):
+    _switch(at, panel)
+    named = [str(c.value) for c in at.caption if str(c.value).startswith("computed by ")]
+    assert 1 <= len(named) <= len(at.latex)
+    shown = [n for caption in named for n in caption.removeprefix("computed by ").replace("`", "").split(", ")]
+    assert shown == EQUATION_FUNCTIONS[panel]
+    for name in shown:
+        f = pkgutil.resolve_name(name)
+        assert callable(f) and f"{f.__module__}.{f.__qualname__}" == name
 
 
 def test_observation_panel(at):
