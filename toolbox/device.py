@@ -10,9 +10,11 @@ An override that is malformed, or that asks for CUDA on a machine without it, ra
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
+from typing import Iterator
 
 import torch
 
@@ -131,3 +133,25 @@ def training_slots(env: dict | None = None, cgroup_root: str = "/sys/fs/cgroup")
     if value.isdigit() and int(value) > 0:
         return int(value)
     return max(1, available_cpus(cgroup_root) // 2)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None, name: str = "the number of torch threads") -> Iterator[int]:
+    """Run the ``with`` block with ``n`` torch intra-op threads and restore the previous count afterwards.
+
+    ``None`` leaves torch's setting as it is. Yields the count in force. Anything else than a positive
+    whole number or ``None`` raises ``ValueError`` naming the setting as ``name``. Why set it at all: a small
+    network's training is thousands of tiny tensor ops, and on a loaded small CPU OpenMP threads
+    spin-waiting for each other made one PPO run 9x slower with 2 threads than with 1
+    (benchmarks/ppo_throughput.py). With torch's OpenMP build the setting is per OS thread.
+    """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"{name} must be a positive whole number or None; got {n!r}.")
+    previous = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        if n is not None:
+            torch.set_num_threads(previous)
