@@ -20,6 +20,14 @@ def _switch(at, panel: str):
     return at
 
 
+def _rejects_then_recovers(at, key: str, bad: float, word: str, good: float) -> None:
+    """A bad value in number input ``key`` shows an st.error mentioning ``word``; a good one clears it."""
+    at.number_input(key=key).set_value(bad).run()
+    assert any(word in e for e in errors(at)), (key, bad, errors(at))
+    at.number_input(key=key).set_value(good).run()
+    assert not at.error
+
+
 @pytest.fixture(scope="module")
 def at():
     return open_page(PAGE)
@@ -100,10 +108,7 @@ def test_observation_panel(at):
     assert len(at.dataframe) == 1 and len(at.latex) >= 1
     assert "toolbox.envs.cartpole.BatchedCartPole" in texts(at)
     assert at.query_params["envs"] == "4" and at.query_params["steps"] == "50"
-    at.number_input(key="nz_obs_clip").set_value(-3.0).run()
-    assert any("clip" in e for e in errors(at))
-    at.number_input(key="nz_obs_clip").set_value(5.0).run()
-    assert not at.error
+    _rejects_then_recovers(at, "nz_obs_clip", -3.0, "clip", 5.0)
 
 
 def test_reward_panel(at):
@@ -122,10 +127,7 @@ def test_reward_panel(at):
     assert any("gamma" in e for e in errors(at))
     assert len(at.dataframe) == 1, "the γ sweep below still renders"
     at.number_input(key="nz_rew_gamma").set_value(0.99).run()
-    at.number_input(key="nz_rew_clip").set_value(-1.0).run()
-    assert any("clip" in e for e in errors(at))
-    at.number_input(key="nz_rew_clip").set_value(10.0).run()
-    assert not at.error
+    _rejects_then_recovers(at, "nz_rew_clip", -1.0, "clip", 10.0)
 
 
 def test_advantage_panel(at):
@@ -159,10 +161,7 @@ def test_batchnorm_panel(at):
     assert_clean(at, "bn controls")
     assert not at.error
     assert at.query_params["dru"] == "off" and at.query_params["bits"] == "3"
-    at.number_input(key="nz_bn_momentum").set_value(0.0).run()
-    assert any("momentum" in e for e in errors(at))
-    at.number_input(key="nz_bn_momentum").set_value(0.1).run()
-    assert not at.error
+    _rejects_then_recovers(at, "nz_bn_momentum", 0.0, "momentum", 0.1)
 
 
 def test_link_opens_panel_with_settings():
