@@ -11,7 +11,8 @@ lecturer says "open the link":
 
 Printed: sessions served, errors, p50/p95 page latency, how many trainings the server really
 ran (from the job runner's log: identical requests must run once, so 1 each), the longest wait
-for a shared training, and the server's peak RSS.
+for a shared training, and the server's peak RSS. The server, the protocol student and the
+figures come from :mod:`harness.classroom` (shared with tests/e2e); the browser student is here.
 
     python benchmarks/classroom_load.py                   # 30 students
     python benchmarks/classroom_load.py --students 4      # smoke run
@@ -22,11 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import statistics
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -34,18 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.live_server import peak_rss_mb, streamlit_server  # noqa: E402
+from harness.browser import chromium_path  # noqa: E402
+from harness.classroom import run_load as _run_load  # noqa: E402
 
-CHROMIUM = os.environ.get("RL_TOOLBOX_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 IDLE_JS = "() => document.querySelector('[data-testid=\"stMain\"] h1') && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-
-
-def chromium_path() -> str | None:
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    return shutil.which("chromium")
 
 
 async def _idle(page, timeout_ms: int) -> None:
@@ -123,109 +112,9 @@ async def student(browser, base: str, settings: dict, out: dict, delay_s: float 
         await context.close()
 
 
-async def protocol_student(base: str, settings: dict, out: dict, delay_s: float = 0.0) -> None:
-    """The same visit as :func:`student`, over Streamlit's websocket protocol (no browser)."""
-    from benchmarks.protocol_client import ProtocolSession
-
-    await asyncio.sleep(delay_s)
-    lat = out["latencies"]
-
-    def check(run, where: str, page_latency: bool = True) -> None:
-        if run.exceptions:
-            raise RuntimeError(f"exception on {where}: {run.exceptions[0]}")
-        if page_latency:
-            lat.append(run.seconds)
-        out["by_step"].setdefault(where, []).append(run.seconds)
-
-    try:
-        async with ProtocolSession(base) as s:
-            check(await s.open("gumbel_softmax"), "gumbel_softmax")
-            tau = s.widgets["gs_tau"]
-            current = tau.options[int((tau.value or tau.default)[0])]
-            check(await s.set_select_slider("gs_tau", next(o for o in tau.options if o != current)), "gumbel τ")
-            check(await s.open("social_influence"), "social_influence")
-            check(await s.open("normalization"), "normalization")
-            check(await s.open("dial"), "dial")
-            check(await s.set_number("curve_batches", settings["dial_batches"]), "dial batches")
-            # once a classmate has pressed Train, these settings show the shared training's
-            # progress until it ends: a wait for the training, not a page latency
-            check(await s.set_number("curve_seeds", settings["dial_seeds"]), "dial seeds (may watch)", False)
-            run = await s.click("train_now")
-            if run.exceptions or "Trained live" not in run.text:
-                raise RuntimeError(f"DIAL: no trained result shown {run.exceptions[:1]}")
-            out["dial_waits"].append(run.seconds)
-            check(await s.open("ppo_details", f"seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}"),
-                  "ppo (may watch)", False)
-            run = await s.click("ppo_train")
-            if run.exceptions or "Final scores" not in run.text:
-                raise RuntimeError(f"PPO: no final scores shown {run.exceptions[:1]}")
-            out["ppo_waits"].append(run.seconds)
-    except Exception as err:  # noqa: BLE001 - counted and reported
-        out["errors"].append(f"{type(err).__name__}: {str(err)[:300]}")
-
-
-async def _run(base: str, students: int, settings: dict) -> dict:
-    out = {"latencies": [], "dial_waits": [], "ppo_waits": [], "errors": [], "by_step": {}}
-    spread = settings.get("arrival_s", 0.0)
-    delays = [spread * i / max(students - 1, 1) for i in range(students)]
-    if settings.get("client", "browser") == "protocol":
-        await asyncio.gather(*(protocol_student(base, settings, out, d) for d in delays))
-        return out
-
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium_path(), args=LAUNCH_ARGS, headless=True)
-        try:
-            # students open the link within ``arrival_s`` seconds of each other (evenly spread)
-            await asyncio.gather(*(student(browser, base, settings, out, d) for d in delays))
-        finally:
-            await browser.close()
-    return out
-
-
-def _run_in_thread(coro):
-    # A fresh event loop in its own thread: callers (pytest with playwright's sync API) may
-    # already have a loop running in this one.
-    result: dict = {}
-
-    def target() -> None:
-        result["value"] = asyncio.run(coro)
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "value" not in result:
-        raise RuntimeError("the load run did not complete (see errors above)")
-    return result["value"]
-
-
 def run_load(students: int, settings: dict) -> dict:
-    """Serve ``students`` concurrent browser sessions from one fresh server; return the figures."""
-    settings = {"train_timeout_ms": 600_000, **settings}
-    with tempfile.TemporaryDirectory() as tmp:
-        job_log = Path(tmp) / "jobs.tsv"
-        with streamlit_server("streamlit-load.log", env={"RL_TOOLBOX_JOB_LOG": str(job_log)}) as (url, proc):
-            t0 = time.perf_counter()
-            out = _run_in_thread(_run(url, students, settings))
-            wall = time.perf_counter() - t0
-            rss = peak_rss_mb(proc.pid)
-        kinds = [line.split("\t")[1] for line in job_log.read_text().splitlines()] if job_log.exists() else []
-    lat = sorted(out["latencies"])
-    return {
-        "students": students,
-        "served": students - len(out["errors"]),
-        "errors": out["errors"],
-        "page_loads": len(lat),
-        "by_step": {k: (1000 * statistics.median(v), 1000 * sorted(v)[int(0.95 * (len(v) - 1))])
-                    for k, v in out["by_step"].items()},
-        "p50_ms": 1000 * statistics.median(lat) if lat else float("nan"),
-        "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))] if lat else float("nan"),
-        "trainings_run": {k: kinds.count(k) for k in ("dial", "ppo")},
-        "longest_wait_s": {k: max(out[f"{k}_waits"], default=float("nan")) for k in ("dial", "ppo")},
-        "server_peak_rss_mb": rss,
-        "wall_s": wall,
-    }
+    """:func:`harness.classroom.run_load` with this benchmark's browser student."""
+    return _run_load(students, settings, browser_student=student)
 
 
 def main() -> None:

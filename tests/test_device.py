@@ -3,7 +3,7 @@ import os
 import pytest
 import torch
 
-from toolbox.device import ENV_VAR, default_device, device_label, resolve_device
+from toolbox.device import ENV_VAR, default_device, device_label, resolve_device, torch_threads
 
 
 def test_cpu_and_auto(monkeypatch):
@@ -72,3 +72,17 @@ def test_cgroup_v1_quota_and_the_environment_override(tmp_path):
     assert training_slots(env={}, cgroup_root=v1) == 1  # half a CPU still runs one training
     assert training_slots(env={"RL_TOOLBOX_MAX_TRAININGS": "3"}, cgroup_root=v1) == 3
     assert training_slots(env={"RL_TOOLBOX_MAX_TRAININGS": "zero"}, cgroup_root=v1) == 1
+
+
+def test_torch_threads_sets_the_count_inside_and_restores_it():
+    before = torch.get_num_threads()
+    with torch_threads(before + 1) as inside:
+        assert inside == torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+    with torch_threads(None) as inside:
+        assert inside == before
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="num_threads must be a positive whole number"):
+            with torch_threads(bad, "num_threads"):
+                pass
+    assert torch.get_num_threads() == before

@@ -11,15 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.gumbel_helpers import F3, THETA3, gen
 from toolbox import gumbel as G
 
-
-def gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-F3 = torch.tensor([1.0, 0.0, 2.0])
-THETA3 = torch.log(torch.tensor([0.5, 0.3, 0.2]))
 
 @pytest.mark.parametrize("downstream", G.DOWNSTREAM)
 def test_exact_gradient_matches_autograd_and_finite_differences(downstream):

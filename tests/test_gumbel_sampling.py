@@ -10,17 +10,9 @@ import pytest
 import torch
 from scipy import stats
 
+from tests.gumbel_helpers import F3, P4, P4D, THETA3, gen
 from toolbox import gumbel as G
 
-
-def gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-P4 = torch.tensor([0.5, 0.3, 0.15, 0.05])
-P4D = np.array([0.5, 0.3, 0.15, 0.05])  # float64 for scipy's sum check
-F3 = torch.tensor([1.0, 0.0, 2.0])
-THETA3 = torch.log(torch.tensor([0.5, 0.3, 0.2]))
 
 # ---------------------------------------------------------------------------------------------
 # Gumbel noise

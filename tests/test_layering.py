@@ -20,7 +20,7 @@ MAX_LINES = 400
 # algorithm package count here too
 REUSABLE = (
     "toolbox", "toolbox.device", "toolbox.checks", "toolbox.running_stats", "toolbox.reward_scaling",
-    "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.dial.switch",
+    "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats", "toolbox.dial.switch",
 )
 ALGORITHMS = ("toolbox.ppo", "toolbox.dial", "toolbox.gumbel", "toolbox.influence", "toolbox.jobs")
 LEVELS = {0: "reusable", 1: "algorithm", 2: "lesson data", 3: "figures", 4: "ui", 5: "pages/app"}

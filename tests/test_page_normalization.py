@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pkgutil
+
 import pytest
 
 from tests.apptest_helpers import assert_clean, errors, open_page, texts, warnings
@@ -16,6 +18,14 @@ def _switch(at, panel: str):
     assert_clean(at, panel)
     assert at.query_params["panel"] == panel
     return at
+
+
+def _rejects_then_recovers(at, key: str, bad: float, word: str, good: float) -> None:
+    """A bad value in number input ``key`` shows an st.error mentioning ``word``; a good one clears it."""
+    at.number_input(key=key).set_value(bad).run()
+    assert any(word in e for e in errors(at)), (key, bad, errors(at))
+    at.number_input(key=key).set_value(good).run()
+    assert not at.error
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +73,31 @@ def test_running_panel_bad_values_show_error(key, value, word):
     assert not page.error
 
 
+# issue 11: beside each equation, the backend function that computes it (names read from the objects)
+EQUATION_FUNCTIONS = {
+    "running": ["toolbox.running_stats.merge_moments", "toolbox.running_stats.prefix_moments",
+                "toolbox.lessons.normalization.streams.running_trace"],
+    "observations": ["toolbox.running_stats.ObsNormalizer.normalize",
+                     "toolbox.lessons.normalization.observations.normalize_observation_stream"],
+    "rewards": ["toolbox.reward_scaling.reward_scaling_scan", "toolbox.lessons.normalization.rewards.reward_scaling_trace"],
+    "advantages": ["toolbox.running_stats.normalize_advantages",
+                   "toolbox.lessons.normalization.advantages.minibatch_advantages"],
+    "batchnorm": ["toolbox.lessons.normalization.messages.message_norm_demo"],
+}
+
+
+@pytest.mark.parametrize("panel", list(EQUATION_FUNCTIONS))
+def test_every_equation_names_the_backend_function_that_computes_it(at, panel):
+    _switch(at, panel)
+    named = [str(c.value) for c in at.caption if str(c.value).startswith("computed by ")]
+    assert 1 <= len(named) <= len(at.latex)
+    shown = [n for caption in named for n in caption.removeprefix("computed by ").replace("`", "").split(", ")]
+    assert shown == EQUATION_FUNCTIONS[panel]
+    for name in shown:
+        f = pkgutil.resolve_name(name)
+        assert callable(f) and f"{f.__module__}.{f.__qualname__}" == name
+
+
 def test_observation_panel(at):
     _switch(at, "observations")
     at.slider(key="nz_obs_envs").set_value(4).run()
@@ -73,10 +108,7 @@ def test_observation_panel(at):
     assert len(at.dataframe) == 1 and len(at.latex) >= 1
     assert "toolbox.envs.cartpole.BatchedCartPole" in texts(at)
     assert at.query_params["envs"] == "4" and at.query_params["steps"] == "50"
-    at.number_input(key="nz_obs_clip").set_value(-3.0).run()
-    assert any("clip" in e for e in errors(at))
-    at.number_input(key="nz_obs_clip").set_value(5.0).run()
-    assert not at.error
+    _rejects_then_recovers(at, "nz_obs_clip", -3.0, "clip", 5.0)
 
 
 def test_reward_panel(at):
@@ -95,10 +127,7 @@ def test_reward_panel(at):
     assert any("gamma" in e for e in errors(at))
     assert len(at.dataframe) == 1, "the γ sweep below still renders"
     at.number_input(key="nz_rew_gamma").set_value(0.99).run()
-    at.number_input(key="nz_rew_clip").set_value(-1.0).run()
-    assert any("clip" in e for e in errors(at))
-    at.number_input(key="nz_rew_clip").set_value(10.0).run()
-    assert not at.error
+    _rejects_then_recovers(at, "nz_rew_clip", -1.0, "clip", 10.0)
 
 
 def test_advantage_panel(at):
@@ -132,10 +161,7 @@ def test_batchnorm_panel(at):
     assert_clean(at, "bn controls")
     assert not at.error
     assert at.query_params["dru"] == "off" and at.query_params["bits"] == "3"
-    at.number_input(key="nz_bn_momentum").set_value(0.0).run()
-    assert any("momentum" in e for e in errors(at))
-    at.number_input(key="nz_bn_momentum").set_value(0.1).run()
-    assert not at.error
+    _rejects_then_recovers(at, "nz_bn_momentum", 0.0, "momentum", 0.1)
 
 
 def test_link_opens_panel_with_settings():

@@ -10,11 +10,11 @@ An override that is malformed, or that asks for CUDA on a machine without it, ra
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import threading
-from contextlib import contextmanager
 from typing import Iterator
 
 import torch
@@ -162,7 +162,7 @@ def _publish_default(n: int) -> None:
     helper.join()
 
 
-@contextmanager
+@contextlib.contextmanager
 def thread_count(n: int) -> Iterator[int]:
     """Run the body with ``n`` torch threads in *this* thread only; yields the default it restores.
 
@@ -184,3 +184,23 @@ def thread_count(n: int) -> Iterator[int]:
     finally:
         with _THREADS_LOCK:
             torch.set_num_threads(default)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None, name: str = "the number of torch threads") -> Iterator[int]:
+    """Run the ``with`` block with ``n`` torch intra-op threads in this thread; restore afterwards.
+
+    ``None`` leaves torch's setting as it is. Yields the count in force. Anything else than a positive
+    whole number or ``None`` raises ``ValueError`` naming the setting as ``name``. The count is set
+    through :func:`thread_count`, so threads created meanwhile (the server's page reruns) keep torch's
+    default. Why set it at all: a small network's training is thousands of tiny tensor ops, and on a
+    loaded small CPU OpenMP threads spin-waiting for each other made one PPO run 9x slower with 2
+    threads than with 1 (benchmarks/ppo_throughput.py).
+    """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"{name} must be a positive whole number or None; got {n!r}.")
+    if n is None:
+        yield torch.get_num_threads()
+        return
+    with thread_count(n):
+        yield torch.get_num_threads()

@@ -19,7 +19,10 @@ import streamlit as st
 
 from toolbox.figures import normalization as FN
 from toolbox.lessons import normalization as N
+from toolbox.reward_scaling import reward_scaling_scan
+from toolbox.running_stats import ObsNormalizer, merge_moments, normalize_advantages, prefix_moments
 from ui.common import page_device, show_error
+from ui.equations import equation
 from ui.normalization_settings import MINIBATCH_SIZES, SETTINGS
 from ui.settings import init_settings, mirror_settings
 
@@ -113,10 +116,12 @@ def running_panel() -> None:
         eps = c4.number_input("ε", format="%.1e", step=1e-8, **_widget("nz_eps"))
         seed = c5.number_input("seed", step=1, **_widget("nz_seed"))
         _mirror("running")
-        st.latex(r"\delta = \bar x_B - \mu_A,\qquad n = n_A + n_B")
-        st.latex(r"\mu \leftarrow \mu_A + \delta\,\frac{n_B}{n}")
-        st.latex(r"\sigma^2 \leftarrow \frac{n_A\sigma_A^2 + n_B\sigma_B^2 + \delta^2\,\frac{n_A n_B}{n}}{n}")
-        st.latex(r"\hat o = \operatorname{clip}\!\Big(\frac{o-\mu}{\sqrt{\sigma^2+\varepsilon}},\,-c,\,c\Big)")
+        equation([r"\delta = \bar x_B - \mu_A,\qquad n = n_A + n_B",
+                  r"\mu \leftarrow \mu_A + \delta\,\frac{n_B}{n}",
+                  r"\sigma^2 \leftarrow \frac{n_A\sigma_A^2 + n_B\sigma_B^2 + \delta^2\,\frac{n_A n_B}{n}}{n}"],
+                 merge_moments, prefix_moments)
+        equation(r"\hat o = \operatorname{clip}\!\Big(\frac{o-\mu}{\sqrt{\sigma^2+\varepsilon}},\,-c,\,c\Big)",
+                 N.running_trace)
         st.caption(
             "Chan, Golub & LeVeque's parallel update merges the batch's mean and variance with the "
             "running ones in O(1) memory — exactly, whatever the batch sizes or their order (it is "
@@ -183,7 +188,8 @@ def observations_panel() -> None:
         obs_clip = c1.number_input("clip c (0 = off)", step=1.0, **_widget("nz_obs_clip"))
         obs_seed = c2.number_input("seed", step=1, **_widget("nz_obs_seed"))
         _mirror("observations")
-        st.latex(r"\hat o_{t,i} = \operatorname{clip}\!\Big(\frac{o_{t,i}-\mu_i}{\sqrt{\sigma_i^2+\varepsilon}},\,-c,\,c\Big)")
+        equation(r"\hat o_{t,i} = \operatorname{clip}\!\Big(\frac{o_{t,i}-\mu_i}{\sqrt{\sigma_i^2+\varepsilon}},\,-c,\,c\Big)",
+                 ObsNormalizer.normalize, N.normalize_observation_stream)
         st.caption("one statistic per dimension i, shared by all environments")
         st.caption(
             "CartPole's four numbers live on very different scales: the pole angle moves by "
@@ -231,8 +237,9 @@ def rewards_panel() -> None:
         reward_clip = c3.number_input("clip scaled reward (0 = off)", step=1.0, **_widget("nz_rew_clip"))
         rseed = c4.number_input("seed", step=1, **_widget("nz_rew_seed"))
         _mirror("rewards")
-        st.latex(r"G_t = \gamma\,(1-d_t)\,G_{t-1} + r_t")
-        st.latex(r"\tilde r_t = \operatorname{clip}\Big(\frac{r_t}{\sqrt{\operatorname{Var}[G]+\varepsilon}},\,-c,\,c\Big)")
+        equation([r"G_t = \gamma\,(1-d_t)\,G_{t-1} + r_t",
+                  r"\tilde r_t = \operatorname{clip}\Big(\frac{r_t}{\sqrt{\operatorname{Var}[G]+\varepsilon}},\,-c,\,c\Big)"],
+                 reward_scaling_scan, N.reward_scaling_trace)
         st.caption(
             "The reward is divided by the running standard deviation of the **discounted return** "
             "G, not of the reward: a constant +1 reward has zero std, but its returns grow to "
@@ -287,8 +294,8 @@ def advantages_panel() -> None:
         n_mb = c1.number_input("number of minibatches", step=1, **_widget("nz_adv_mb"))
         aseed = c2.number_input("seed", step=1, **_widget("nz_adv_seed"))
         _mirror("advantages")
-        st.latex(r"\hat A_i = \frac{A_i - \operatorname{mean}_{\mathcal B}(A)}{\operatorname{std}_{\mathcal B}(A) + \varepsilon},"
-                 r"\;\; i \in \mathcal B")
+        equation(r"\hat A_i = \frac{A_i - \operatorname{mean}_{\mathcal B}(A)}{\operatorname{std}_{\mathcal B}(A) + \varepsilon},"
+                 r"\;\; i \in \mathcal B", normalize_advantages, N.minibatch_advantages)
         st.caption(
             "PPO normalizes the advantages of each minibatch just before the policy loss "
             "(CleanRL's `norm_adv`): the policy gradient's scale no longer depends on the "
@@ -344,11 +351,12 @@ def batchnorm_panel() -> None:
         sigma = c4.number_input("DRU noise σ", step=0.5, **_widget("nz_bn_sigma"))
         dru = st.toggle("receiver gets the DRU output σ(logit + noise)", **_widget("nz_bn_dru"))
         _mirror("batchnorm")
-        st.latex(r"\text{train: } y = \gamma\,\frac{x-\mu_{\mathcal B}}{\sqrt{\sigma_{\mathcal B}^2+\epsilon}}+\beta")
-        st.latex(r"\hat\mu \leftarrow (1-m)\,\hat\mu + m\,\mu_{\mathcal B}")
-        st.latex(r"\hat\sigma^2 \leftarrow (1-m)\,\hat\sigma^2 + m\,\tfrac{n}{n-1}\,\sigma_{\mathcal B}^2")
-        st.latex(r"\text{eval: } y = \gamma\,\frac{x-\hat\mu}{\sqrt{\hat\sigma^2+\epsilon}}+\beta")
-        st.latex(r"\text{LayerNorm: } y = \frac{x-\operatorname{mean}_c(x)}{\sqrt{\operatorname{var}_c(x)+\epsilon}}")
+        equation([r"\text{train: } y = \gamma\,\frac{x-\mu_{\mathcal B}}{\sqrt{\sigma_{\mathcal B}^2+\epsilon}}+\beta",
+                  r"\hat\mu \leftarrow (1-m)\,\hat\mu + m\,\mu_{\mathcal B}",
+                  r"\hat\sigma^2 \leftarrow (1-m)\,\hat\sigma^2 + m\,\tfrac{n}{n-1}\,\sigma_{\mathcal B}^2",
+                  r"\text{eval: } y = \gamma\,\frac{x-\hat\mu}{\sqrt{\hat\sigma^2+\epsilon}}+\beta",
+                  r"\text{LayerNorm: } y = \frac{x-\operatorname{mean}_c(x)}{\sqrt{\operatorname{var}_c(x)+\epsilon}}"],
+                 N.message_norm_demo)
         st.caption(
             "DIAL's C-Net reads the incoming message through `BatchNorm1d → Linear → ReLU`. The "
             "message is the sender's output, so its scale drifts as the sender learns (here its "

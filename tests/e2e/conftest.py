@@ -6,22 +6,16 @@ Skipped, with the reason, where Chromium or playwright is absent (CI installs bo
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from benchmarks import live_server
+from harness import live_server
+from harness.browser import CHROMIUM, LAUNCH_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 ARTIFACTS.mkdir(parents=True, exist_ok=True)
-CHROMIUM = os.environ.get("RL_TOOLBOX_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-]
 
 
 @contextlib.contextmanager
@@ -39,13 +33,12 @@ def server_url():
 
 @pytest.fixture(scope="session")
 def browser():
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+    exe = chromium_path()
+    if exe is None:
         pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium to run e2e tests")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed (requirements-dev.txt)")
-    exe = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    sync_playwright = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright Python package is not installed (requirements-dev.txt)"
+    ).sync_playwright
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=exe, args=LAUNCH_ARGS, headless=True)
         yield b

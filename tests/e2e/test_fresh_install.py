@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from benchmarks import live_server
+from harness import live_server
 from tests.e2e import fresh_venv
 from tests.e2e.conftest import ARTIFACTS
 from toolbox.lessons import built_lessons

@@ -2,9 +2,8 @@
 
 A run's curve at step ``s`` is the mean return of its last ``window`` (20) episodes that ended
 by ``s`` — the same statistic as the final score, so the curve's last point is the table's value.
-Across seeds: mean and the 95% Student-t interval ``mean ± t_{0.975, n−1} · sd / √n``, with the
-t quantile computed here (closed-form t distribution function for whole degrees of freedom, inverted
-by bisection) so that the app needs no statistics library at run time.
+Across seeds: mean and the 95% Student-t interval ``mean ± t_{0.975, n−1} · sd / √n``
+(:func:`toolbox.stats.mean_ci`, which needs no statistics library at run time).
 
 A live (unfinished) run's curve ends at the steps it has trained: grid points beyond them are NaN,
 never a copy of the last value.
@@ -15,9 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-import warnings
 
 import numpy as np
+
+from toolbox.stats import mean_ci, t_cdf_two_sided, t_quantile  # noqa: F401 - also this module's public names
 
 WINDOW = 20
 SOLVED = 475.0
@@ -85,66 +85,6 @@ def run_summary(result, grid) -> dict:
         "steps_to_475": steps_to_threshold(result.episode_steps, result.episode_returns),
         "debug": debug,
     }
-
-
-def t_cdf_two_sided(t, df: int) -> np.ndarray:
-    """``P(|T| ≤ t)`` for Student's t with a whole number ``df ≥ 1`` of degrees of freedom; ``t ≥ 0`` array.
-
-    Closed form in ``θ = arctan(t/√df)`` (Abramowitz & Stegun 26.7.3–4): for odd df
-    ``(2/π)(θ + sin θ cos θ Σ_{k=0}^{(df−3)/2} c_k cos^{2k} θ)`` with ``c_0 = 1``, ``c_k = c_{k−1}·2k/(2k+1)``;
-    for even df ``sin θ Σ_{k=0}^{(df−2)/2} e_k cos^{2k} θ`` with ``e_0 = 1``, ``e_k = e_{k−1}(2k−1)/(2k)``.
-    """
-    if isinstance(df, bool) or int(df) != df or df < 1:
-        raise ValueError(f"degrees of freedom must be a whole number ≥ 1; got {df!r}.")
-    df = int(df)
-    theta = np.arctan(np.asarray(t, dtype=np.float64) / math.sqrt(df))
-    c2, s = np.cos(theta) ** 2, np.sin(theta)
-    term, total = np.ones_like(theta), np.ones_like(theta)
-    if df % 2:
-        for k in range(1, (df - 1) // 2):
-            term = term * c2 * (2 * k) / (2 * k + 1)
-            total = total + term
-        series = s * np.cos(theta) * total if df > 1 else 0.0
-        return 2.0 / math.pi * (theta + series)
-    for k in range(1, df // 2):
-        term = term * c2 * (2 * k - 1) / (2 * k)
-        total = total + term
-    return s * total
-
-
-def t_quantile(p: float, df: int) -> float:
-    """The ``p`` quantile (``0.5 < p < 1``) of Student's t with whole-number ``df``: ``t`` with
-    ``P(T ≤ t) = p``, found by bisection on the two-sided distribution ``P(|T| ≤ t) = 2p − 1``."""
-    if not 0.5 < p < 1:
-        raise ValueError(f"the quantile level must be between 0.5 and 1; got {p!r}.")
-    target = 2 * p - 1
-    lo, hi = 0.0, 1.0
-    while t_cdf_two_sided(hi, df) < target:  # the tail of df = 1 is heavy: widen until it brackets
-        lo, hi = hi, 2 * hi
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if t_cdf_two_sided(mid, df) < target:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-13 * hi:
-            break
-    return 0.5 * (lo + hi)
-
-
-def mean_ci(x, axis: int = 0, level: float = 0.95):
-    """Mean and half-width of the Student-t confidence interval over ``axis`` (NaNs ignored)."""
-    x = np.asarray(x, dtype=np.float64)
-    n = np.sum(np.isfinite(x), axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a single seed has no spread: NaN half-width
-        m = np.nanmean(x, axis=axis) if x.size else np.nan
-        sd = np.nanstd(x, axis=axis, ddof=1) if x.size else np.nan
-        dfs = np.maximum(np.asarray(n) - 1, 1)
-        uniq, inv = np.unique(dfs, return_inverse=True)  # one bisection per distinct seed count
-        t = np.array([t_quantile(0.5 + level / 2, int(d)) for d in uniq])[inv].reshape(dfs.shape)
-        half = np.where(n > 1, t * sd / np.sqrt(np.maximum(n, 1)), np.nan)
-    return m, half
 
 
 def _arr(values):

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from toolbox.returns import gae
 from toolbox.reward_scaling import RewardScaler
 from toolbox.running_stats import ObsNormalizer
 from toolbox.ppo import agent as A
@@ -205,15 +206,12 @@ class Group(GroupUpdate):
 
     @torch.no_grad()
     def compute_advantages(self) -> None:
-        """GAE(λ) backwards in time, vectorized over runs and environments (λ = 1: Monte-Carlo)."""
+        """GAE(λ) backwards in time, vectorized over runs and environments (λ = 1: Monte-Carlo), by
+        :func:`toolbox.returns.gae`; the buffers are time-major ``(T, R, E)``, ``gae`` takes ``(R, T, E)``."""
         _, next_value = self.policy_value(self.next_obs)
-        next_values = torch.cat([self.values[1:], next_value.unsqueeze(0)])
-        next_nonterminal = 1.0 - torch.cat([self.dones[1:], self.next_done.unsqueeze(0)])
-        delta = self.rewards + self.gamma * next_values * next_nonterminal - self.values
-        decay = (self.gamma * next_nonterminal) * self.lam.view(1, self.R, 1)
-        last = torch.zeros(self.R, self.E, device=self.device)
-        for t in range(self.T - 1, -1, -1):
-            last = torch.addcmul(delta[t], decay[t], last, out=self.advantages[t])
+        adv = gae(self.rewards.transpose(0, 1), self.values.transpose(0, 1), self.dones.transpose(0, 1), next_value,
+                  self.gamma, self.lam, next_done=self.next_done)
+        self.advantages = adv.transpose(0, 1)  # (T, R, E), contiguous: gae computes time-major
         self.returns = self.advantages + self.values
 
     def _record_episodes(self) -> None:

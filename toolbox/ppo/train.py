@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from toolbox.device import resolve_device
+from toolbox.device import resolve_device, torch_threads
 from toolbox.ppo.config import MAX_RUNS, PPOConfig
 from toolbox.ppo.group import Group, structure_key
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
@@ -103,19 +103,12 @@ def train(
     loop is thousands of tiny tensor ops per iteration; on a loaded 2-core CPU, OpenMP's 2 threads
     waiting for each other made one 500k-step run 9x slower than 1 thread (293 s vs 32 s, see
     benchmarks/ppo_throughput.py). With torch's OpenMP build the setting is per OS thread, so a
-    job thread (toolbox.jobs) can use 1 without touching the rest of the server; it is restored after.
+    job thread (toolbox.jobs) can use 1 without touching the rest of the server; it is restored after
+    (:func:`toolbox.device.torch_threads`).
     """
     groups, where = make_groups(configs, seeds, device)
-    previous = torch.get_num_threads()
-    if num_threads is not None:
-        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-            raise ValueError(f"num_threads must be a positive whole number or None; got {num_threads!r}.")
-        torch.set_num_threads(num_threads)
-    try:
+    with torch_threads(num_threads, "num_threads"):
         return _train_groups(groups, where, callback, callback_every)
-    finally:
-        if num_threads is not None:
-            torch.set_num_threads(previous)
 
 
 def _train_groups(groups, where, callback, callback_every) -> list[TrainResult]:

@@ -1,0 +1,25 @@
+"""An equation on a page and, beside it, the backend function(s) that compute it.
+
+The names are read from the function objects (``f.__module__ + '.' + f.__qualname__``), so a renamed
+or moved function changes the page with it: the caption cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import streamlit as st
+
+
+def qualified_name(f: Callable) -> str:
+    """``package.module.Class.function`` of a backend function, e.g. ``toolbox.running_stats.merge_moments``."""
+    return f"{f.__module__}.{f.__qualname__}"
+
+
+def equation(latex: str | Sequence[str], *functions: Callable) -> None:
+    """Show ``latex`` (one equation, or several shown one under the other) with ``st.latex``, then a caption
+    "computed by `…`" naming ``functions``."""
+    for line in [latex] if isinstance(latex, str) else latex:
+        st.latex(line)
+    if functions:
+        st.caption("computed by " + ", ".join(f"`{qualified_name(f)}`" for f in functions))
