@@ -135,8 +135,15 @@ lesson_header(
     "Gumbel 1954; Jang, Gu & Poole 2017 (Gumbel-Softmax); Maddison, Mnih & Teh 2017 (Concrete)",
 )
 
-# before the widgets: a scene sets them (and drops the typed values, so they refill from its preset)
-scene_bar("gumbel_softmax", tab_key="gs_tab", tab_labels=TABS, on_apply=lambda: st.session_state.pop("gs_values", None))
+
+
+def refill_values() -> None:
+    """After a scene: the typed values become its preset's (what the student had typed is replaced)."""
+    ss = st.session_state
+    ss["gs_values"] = fmt(G.preset_values(ss["gs_preset"], ss["gs_K"], ss["gs_mode"]))
+
+
+scene_bar("gumbel_softmax", tab_key="gs_tab", tab_labels=TABS, on_apply=refill_values)  # before the widgets
 
 # URL → initial widget state (only on the first run of a session)
 DEFAULTS = {
