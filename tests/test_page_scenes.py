@@ -101,13 +101,23 @@ def test_a_right_prediction_is_confirmed():
     assert f"Predicted “{scene.question.answer}”: right." in at.success[0].value
 
 
+def test_leaving_the_scenes_keeps_the_controls_and_shows_every_tab():
+    at = open_page("pages/normalization.py", query={"scene": "heavy-tails-clip"})
+    assert _styles(at)
+    at.button(key="scene_leave_normalization").click().run()
+    assert_clean(at, "leave")
+    assert "scene" not in at.query_params and not _styles(at)
+    assert at.selectbox(key="nz_kind").value == "heavy-tailed"
+    assert at.button(key="scene_leave_normalization").disabled
+
+
 def test_scene_hides_the_tabs_it_does_not_need():
     at = open_page("pages/normalization.py", query={"scene": "reward-scale"})
     css = "\n".join(_styles(at))
     # tabs 1, 2, 4, 5 hidden; tab 3 (rewards) is the one the scene opens
     for k in (1, 2, 4, 5):
-        assert f'button[data-baseweb="tab"]:nth-of-type({k})' in css
-    assert 'nth-of-type(3)' not in css
+        assert f'[data-testid="stTab"]:nth-child({k})' in css
+    assert "nth-child(3)" not in css
 
 
 @pytest.mark.parametrize("bad", ["nope", "**bold** [x](https://e.com)"])

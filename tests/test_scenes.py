@@ -87,6 +87,8 @@ def test_normalization_running_lag():
     assert f"{float(trace.mean[-1]):.2f}" == "5.02"
     assert float(stream.true_mean[-1] - trace.mean[-1]) > 4.9  # "lags by almost 5"
     assert f"{float(trace.var[-1]) ** 0.5:.2f}" == "3.11" and float(stream.true_std[-1]) == pytest.approx(1.0)
+    newest = trace.normalized[-1]  # what the page's histogram shows for the last batch
+    assert (f"{float(newest.mean()):.2f}", f"{float(newest.std()):.2f}") == ("1.77", "0.30")
 
 
 def test_normalization_heavy_tail_outliers_reach_the_clip():

@@ -37,14 +37,23 @@ def apply_scene(slug: str, scene_id: str, tab_key: str | None = None, tab_labels
     """
     scene = find_scene(slug, scene_id)
     ss = st.session_state
-    for _ in range(2 if on_apply else 1):
+
+    def write() -> None:
         for key, value in scene.settings.items():
-            ss[key] = list(value) if isinstance(value, (list, tuple)) else value
+            ss[key] = list(value) if isinstance(value, (list, tuple)) else value  # a copy: widgets may edit it
         if tab_key and tab_labels and scene.tab:
             ss[tab_key] = tab_labels[scene.tab]
-        if on_apply and _ == 0:
-            on_apply()
+
+    write()
+    if on_apply is not None:
+        on_apply()
+        write()
     ss[_current_key(slug)] = scene_id
+
+
+def leave_scenes(slug: str) -> None:
+    """Back to the plain page: no scene shown, nothing hidden; the controls keep their values."""
+    st.session_state[_current_key(slug)] = None
 
 
 def _go(slug: str, step: int, tab_key, tab_labels, on_apply) -> None:
@@ -62,7 +71,8 @@ def _hide_css(scene: Scene, tab_labels: Mapping[str, str] | None) -> str:
     if not tab_labels or not scene.hide_tabs:
         return ""
     names = list(tab_labels)
-    rules = [f'div[data-baseweb="tab-list"] > button[data-baseweb="tab"]:nth-of-type({names.index(t) + 1})'
+    # Streamlit 1.67 draws a tab as a react-aria Tab: [data-testid="stTab"], the tab list's only children
+    rules = [f'[data-testid="stTabs"] [role="tablist"] > [data-testid="stTab"]:nth-child({names.index(t) + 1})'
              for t in scene.hide_tabs if t in names]
     return "<style>" + ",\n".join(rules) + " {display: none;}</style>" if rules else ""
 
@@ -89,14 +99,16 @@ def scene_bar(slug: str, tab_key: str | None = None, tab_labels: Mapping[str, st
             current = wanted
     if current is None and "scene" in st.query_params:
         del st.query_params["scene"]
-    args = (slug, tab_key, tab_labels, on_apply)
+    rest = (tab_key, tab_labels, on_apply)
     with st.container(border=True):
         k = ids.index(current) if current is not None else -1
-        c1, c2, c3 = st.columns([1, 6, 1], vertical_alignment="center")
-        c1.button("◀ previous", key=f"scene_prev_{slug}", on_click=_go, args=(slug, -1) + args[1:],
+        c1, c2, c3, c4 = st.columns([1, 6, 1, 1], vertical_alignment="center")
+        c1.button("◀ previous", key=f"scene_prev_{slug}", on_click=_go, args=(slug, -1, *rest),
                   disabled=k <= 0, width="stretch")
         c3.button("next ▶" if k >= 0 else "start the scenes ▶", key=f"scene_next_{slug}", on_click=_go,
-                  args=(slug, 1) + args[1:], disabled=k == len(ids) - 1, width="stretch")
+                  args=(slug, 1, *rest), disabled=k == len(ids) - 1, width="stretch")
+        c4.button("✕ leave", key=f"scene_leave_{slug}", on_click=leave_scenes, args=(slug,), disabled=k < 0,
+                  width="stretch", help="Back to the plain page (the controls keep their values).")
         if current is None:
             c2.markdown(f":material/co_present: **{len(ids)} scenes** walk through this lesson step by step: "
                         "each sets the controls and asks you to predict before showing the answer.")
@@ -107,6 +119,8 @@ def scene_bar(slug: str, tab_key: str | None = None, tab_labels: Mapping[str, st
         st.markdown(scene.text)
         q = scene.question
         recorded = ss.get(PREDICTIONS, {}).get((slug, scene.id))
+        if recorded is not None and ss.get(_radio_key(slug, scene.id)) is None:
+            ss[_radio_key(slug, scene.id)] = recorded  # the radio's state is dropped when the page is left
         choice = st.radio(f"**Predict:** {q.prompt}", q.options, index=None, key=_radio_key(slug, scene.id),
                           disabled=recorded is not None)
         if recorded is None:

@@ -31,9 +31,8 @@ NORMALIZATION_SCENES: tuple[Scene, ...] = (
         ),
         explanation="The running mean is **5.02** while the current mean is **10**: it lags by almost 5, because "
                     "every past batch counts as much as the newest one. The running std is **3.11** while each "
-                    "batch has std 1: the drift itself is counted as spread. Normalized observations of a "
-                    "drifting stream are therefore neither centred nor unit-scale — one reason PPO keeps "
-                    "updating its statistics and clips the result.",
+                    "batch has std 1: the drift itself is counted as spread. So the newest batch comes out of "
+                    "the normalization with mean **1.77** and std **0.30** instead of 0 and 1.",
         settings={"nz_kind": "drifting", **_STREAM},
         tab="running",
         hide_tabs=_others("running"),
