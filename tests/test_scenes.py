@@ -128,7 +128,8 @@ def test_gumbel_max_is_exact():
 
 def test_gumbel_temperature_curves():
     taus = G.log_grid(0.01, 100.0, 41, device="cpu").tolist()  # the page's SWEEP_TAUS, N_CURVE = 2000
-    cold, hot = scene("gumbel_softmax", "temperature-sharpness").settings, scene("gumbel_softmax", "temperature-hot").settings
+    cold = scene("gumbel_softmax", "temperature-sharpness").settings
+    hot = scene("gumbel_softmax", "temperature-hot").settings
     assert cold["gs_tau"] == 0.1 and hot["gs_tau"] == 10.0
     sweep = G.temperature_sweep(_gumbel_logits(cold), taus, 2000, _page_generator(0, 3))
     at = {round(t, 6): k for k, t in enumerate(sweep.taus.tolist())}
