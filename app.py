@@ -17,6 +17,7 @@ try:
     from toolbox.device import ENV_VAR, device_label
     from toolbox.lessons import built_lessons
     from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device
+    from ui.presenter import presenter_toggle
 except Exception as err:  # noqa: BLE001 - a broken install must say what is missing, not show a blank box
     stop_with_failure(err)
 
@@ -31,6 +32,7 @@ pages += [
 navigation = st.navigation(pages)
 
 with st.sidebar:
+    presenter_toggle()
     problem = device_problem()
     if problem:
         st.error(f"{problem} Computing on the CPU meanwhile.", icon=":material/warning:")

@@ -16,6 +16,7 @@ from toolbox import gumbel as G
 from toolbox.gumbel import lesson_text as T
 from toolbox.figures import gumbel as FG
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
+from ui.scenes import scene_bar
 
 TAU_OPTIONS = [float(f"{t:.3g}") for t in G.log_grid(0.01, 100.0, 81, device="cpu").tolist()]
 SWEEP_TAUS = tuple(G.log_grid(0.01, 100.0, 41, device="cpu").tolist())
@@ -133,6 +134,16 @@ lesson_header(
     "with REINFORCE (with and without a baseline) and two straight-through estimators.",
     "Gumbel 1954; Jang, Gu & Poole 2017 (Gumbel-Softmax); Maddison, Mnih & Teh 2017 (Concrete)",
 )
+
+
+
+def refill_values() -> None:
+    """After a scene: the typed values become its preset's (what the student had typed is replaced)."""
+    ss = st.session_state
+    ss["gs_values"] = fmt(G.preset_values(ss["gs_preset"], ss["gs_K"], ss["gs_mode"]))
+
+
+scene_bar("gumbel_softmax", tab_key="gs_tab", tab_labels=TABS, on_apply=refill_values)  # before the widgets
 
 # URL → initial widget state (only on the first run of a session)
 DEFAULTS = {

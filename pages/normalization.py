@@ -13,6 +13,7 @@ import streamlit as st
 from ui import normalization as P
 from ui.common import lesson_header, query_value, set_query
 from ui.normalization_settings import PANELS
+from ui.scenes import scene_bar
 
 lesson_header(
     "Normalization",
@@ -26,6 +27,7 @@ lesson_header(
     "(LayerNorm); Foerster et al. 2016 (DIAL)",
 )
 
+scene_bar("normalization", tab_key="nz_panel", tab_labels=PANELS)  # before the widgets: a scene sets them
 panel = query_value("panel", "running", str, PANELS)
 # the tab's initial state comes from the link once; a changing `default=` would reset the widget
 st.session_state.setdefault("nz_panel", PANELS[panel])

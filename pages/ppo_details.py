@@ -19,6 +19,7 @@ from toolbox.ppo.details import CHECKLIST, DETAILS
 from toolbox.ppo.script import script_filename, standalone_script
 from toolbox.ppo.train import check_inputs, train
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_job, watch_job
+from ui.scenes import scene_bar
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "ppo_default.json"
 NUMBER_WIDGETS = {  # field: (label, widget key, step, format)
@@ -35,6 +36,8 @@ lesson_header(
     "confidence band per variant as they learn.",
     "Schulman et al. 2017 (PPO); Huang et al. 2022, *The 37 Implementation Details of PPO*; CleanRL `ppo.py`",
 )
+
+scene_bar("ppo_details")  # before the widgets: a scene sets them
 
 # ---------------------------------------------------------------------------------------------
 # settings from the URL

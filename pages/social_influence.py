@@ -25,6 +25,7 @@ from ui.influence_tables import (
     K_AI, K_EXAMPLE, K_NI, K_NJ, K_NJA, K_NORMALIZE, K_PHI, K_PRESET, K_PRIOR, K_RECEIVER, K_SCHEME, K_TABLE_I,
     K_TABLES_J,
 )
+from ui.scenes import scene_bar
 
 ss = st.session_state
 DEVICE = str(page_device())
@@ -52,6 +53,9 @@ lesson_header(
     "section 2) · Lin et al., *Information Design in Multi-Agent Reinforcement Learning*, NeurIPS 2023 "
     "(the recommendation-letter example)",
 )
+
+# before the widgets: a scene sets them, then the tables reload from its preset
+scene_bar("social_influence", on_apply=tables.load_preset)
 
 # ============================== 1. editable tables ============================================
 st.header("1 · The influence reward from two policy tables")

@@ -1,0 +1,164 @@
+"""AppTest of the scene bar (ui/scenes.py) and presenter mode (ui/presenter.py) on the lesson pages."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.apptest_helpers import assert_clean, open_page, texts, warnings
+from toolbox.lessons.scenes_index import SCENES, find_scene
+from ui.presenter import CSS, KEY
+from ui.scenes import PREDICTIONS
+
+PAGES = {"normalization": "panel", "gumbel_softmax": "tab", "social_influence": None, "ppo_details": None}
+"""Pages with the scene bar → the URL parameter of their tabs (None: no tabs)."""
+
+
+def _scene_id(at) -> str:
+    return at.query_params["scene"]
+
+
+def _radio(at, slug: str, scene_id: str):
+    return at.radio(key=f"scene_predict_{slug}_{scene_id}")
+
+
+def _styles(at) -> list[str]:
+    return [m.value for m in at.markdown if "<style>" in str(m.value)]
+
+
+@pytest.mark.parametrize("slug", sorted(PAGES))
+def test_next_and_previous_walk_through_the_scenes(slug):
+    at = open_page(f"pages/{slug}.py")
+    assert "scene" not in at.query_params
+    ids = [s.id for s in SCENES[slug]]
+    for k, sid in enumerate(ids):
+        at.button(key=f"scene_next_{slug}").click().run()
+        assert_clean(at, sid)
+        assert _scene_id(at) == sid
+        scene = find_scene(slug, sid)
+        assert f"Scene {k + 1} of {len(ids)}" in texts(at) and scene.title in texts(at)
+        if PAGES[slug] and scene.tab:
+            assert at.query_params[PAGES[slug]] == scene.tab  # the scene opened its tab
+    assert at.button(key=f"scene_next_{slug}").disabled  # the last scene
+    at.button(key=f"scene_prev_{slug}").click().run()
+    assert_clean(at, "previous")
+    assert _scene_id(at) == ids[-2]
+
+
+def test_a_scene_moves_the_controls_a_student_had_changed():
+    at = open_page("pages/gumbel_softmax.py", query={"scene": "temperature-sharpness"})
+    assert at.select_slider(key="gs_tau").value == 0.1
+    at.select_slider(key="gs_tau").set_value(1.0).run()
+    at.text_input(key="gs_values").set_value("0.25, 0.25, 0.25, 0.25").run()
+    at.button(key="scene_next_gumbel_softmax").click().run()
+    assert_clean(at, "next")
+    assert at.select_slider(key="gs_tau").value == 10.0
+    assert at.text_input(key="gs_values").value == "0.4, 0.3, 0.2, 0.1"  # refilled from the scene's preset
+    assert at.query_params["tau"] == "10.0" and at.query_params["tab"] == "temperature"
+
+
+def test_influence_scene_reloads_the_tables_and_shows_precomputed_runs():
+    at = open_page("pages/social_influence.py", query={"scene": "j-ignores-i"})
+    assert any(m.label.startswith("Influence reward") and m.value == "0.0000" for m in at.metric)
+    at.button(key="scene_next_social_influence").click().run()  # j copies i, a_i = 2
+    assert_clean(at, "j-copies-i")
+    assert any(m.label.startswith("Influence reward") and m.value == "1.6094" for m in at.metric)
+    at.button(key="scene_next_social_influence").click().run()
+    at.button(key="scene_next_social_influence").click().run()  # distortion at large β
+    assert _scene_id(at) == "distortion-large-beta"
+    body = texts(at)
+    assert "Precomputed for 8 seeds × 600 updates" in body and "distorts" in body
+
+
+def test_ppo_scenes_show_the_precomputed_runs_without_training():
+    at = open_page("pages/ppo_details.py", query={"scene": "which-details-matter"})
+    assert "Precomputed for the default settings" in texts(at)
+    assert not at.get("progress")
+
+
+@pytest.mark.parametrize("slug", sorted(PAGES))
+def test_predict_then_reveal(slug):
+    scene = SCENES[slug][0]
+    at = open_page(f"pages/{slug}.py", query={"scene": scene.id})
+    reveal = at.button(key=f"scene_reveal_{slug}_{scene.id}")
+    assert reveal.disabled  # no prediction yet
+    assert scene.explanation not in "\n".join(s.value for s in at.success)
+    wrong = next(o for o in scene.question.options if o != scene.question.answer)
+    _radio(at, slug, scene.id).set_value(wrong).run()
+    at.button(key=f"scene_reveal_{slug}_{scene.id}").click().run()
+    assert_clean(at, "reveal")
+    assert at.session_state[PREDICTIONS][(slug, scene.id)] == wrong
+    shown = "\n".join(s.value for s in at.success)
+    assert scene.explanation in shown and f"the answer is “{scene.question.answer}”" in shown
+    assert _radio(at, slug, scene.id).disabled  # the recorded prediction stays as it was
+
+
+def test_a_right_prediction_is_confirmed():
+    scene = SCENES["normalization"][0]
+    at = open_page("pages/normalization.py", query={"scene": scene.id})
+    _radio(at, "normalization", scene.id).set_value(scene.question.answer).run()
+    at.button(key=f"scene_reveal_normalization_{scene.id}").click().run()
+    assert f"Predicted “{scene.question.answer}”: right." in at.success[0].value
+
+
+def test_leaving_the_scenes_keeps_the_controls_and_shows_every_tab():
+    at = open_page("pages/normalization.py", query={"scene": "heavy-tails-clip"})
+    assert _styles(at)
+    at.button(key="scene_leave_normalization").click().run()
+    assert_clean(at, "leave")
+    assert "scene" not in at.query_params and not _styles(at)
+    assert at.selectbox(key="nz_kind").value == "heavy-tailed"
+    assert at.button(key="scene_leave_normalization").disabled
+
+
+def test_scene_hides_the_tabs_it_does_not_need():
+    at = open_page("pages/normalization.py", query={"scene": "reward-scale"})
+    css = "\n".join(_styles(at))
+    # tabs 1, 2, 4, 5 hidden; tab 3 (rewards) is the one the scene opens
+    for k in (1, 2, 4, 5):
+        assert f'[data-testid="stTab"]:nth-child({k})' in css
+    assert "nth-child(3)" not in css
+
+
+@pytest.mark.parametrize("bad", ["nope", "**bold** [x](https://e.com)"])
+def test_bad_scene_id_warns_and_the_page_works(bad):
+    at = open_page("pages/normalization.py", query={"scene": bad})
+    found = [w for w in warnings(at) if "There is no scene" in w]
+    assert found and bad in found[0] and "running-lag" in found[0]
+    assert "**" not in at.warning[0].value.replace("\\*", "")  # the link's text is escaped, not Markdown
+    assert "scene" not in at.query_params
+    assert at.title[0].value == "Normalization" and "running mean" in texts(at)
+    at.button(key="scene_next_normalization").click().run()  # the bar still works
+    assert _scene_id(at) == "running-lag"
+
+
+def test_presenter_mode_from_the_link_in_the_app_sidebar():
+    at = open_page("pages/home.py", query={"presenter": "1"})  # the first run goes through app.py
+    assert at.sidebar.toggle(key=KEY).value is True
+    assert CSS in _styles(at) and at.query_params["presenter"] == "1"
+    assert ".js-plotly-plot" in CSS and "font-size" in CSS
+    at = open_page("pages/home.py")
+    assert at.sidebar.toggle(key=KEY).value is False and not _styles(at)
+
+
+def _toggle_app(query: dict | None = None) -> AppTest:
+    # AppTest reruns a switched page without app.py, so the toggle's reruns are tested on their own
+    at = AppTest.from_string("from ui.presenter import presenter_toggle\npresenter_toggle()\n")
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_presenter_toggle_injects_and_removes_the_css():
+    at = _toggle_app()
+    assert at.toggle(key=KEY).value is False and not _styles(at) and "presenter" not in at.query_params
+    at.toggle(key=KEY).set_value(True).run()
+    assert CSS in _styles(at) and at.query_params["presenter"] == "1"
+    at.toggle(key=KEY).set_value(False).run()
+    assert not _styles(at) and "presenter" not in at.query_params
+
+
+def test_presenter_bad_link_value_warns():
+    at = _toggle_app({"presenter": "**yes**"})
+    assert at.toggle(key=KEY).value is False and not _styles(at)
+    assert any("presenter=**yes**" in w for w in warnings(at))

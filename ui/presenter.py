@@ -1,0 +1,45 @@
+"""Presenter mode: larger text and figures for a projector (a sidebar toggle, or ``?presenter=1``).
+
+The mode only injects this module's constant CSS; nothing a user typed reaches the HTML.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.text import plain
+
+KEY = "presenter_mode"
+"""Session key of the sidebar toggle."""
+
+CSS = """<style>
+/* presenter mode: readable from the back of a lecture hall */
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
+[data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p { font-size: 1.25rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { font-size: 1.9rem !important; }
+.katex { font-size: 1.45em !important; }
+.js-plotly-plot .plotly text { font-size: 18px !important; }
+.js-plotly-plot .plotly .gtitle { font-size: 24px !important; }
+[data-testid="stPlotlyChart"] { min-height: 520px; }
+</style>"""
+"""The CSS presenter mode adds (constant)."""
+
+
+def presenter_toggle() -> bool:
+    """Draw the sidebar toggle (first value from ``?presenter=1``), mirror it to the URL, inject the CSS when on."""
+    ss = st.session_state
+    if KEY not in ss:
+        raw = st.query_params.get("presenter")
+        if raw is not None and raw not in ("0", "1"):
+            st.warning(f"Ignored the link parameter presenter={plain(raw)}: use presenter=1 or presenter=0.",
+                       icon=":material/warning:")
+        ss[KEY] = raw == "1"
+    on = st.toggle("Presenter mode", key=KEY, help="Larger text and figures for a projector.")
+    if on:
+        st.query_params["presenter"] = "1"
+        st.markdown(CSS, unsafe_allow_html=True)
+    elif "presenter" in st.query_params:
+        del st.query_params["presenter"]
+    return on
