@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from toolbox.device import torch_threads  # noqa: E402
 from toolbox.dial.evaluate import batchnorm_comparison  # noqa: E402
 from toolbox.dial.protocol import decode_protocol, replay_episode  # noqa: E402
 from toolbox.dial.config import DialConfig, run_key  # noqa: E402
@@ -51,9 +52,9 @@ RUNS = {
 
 def _train_one(job: tuple[DialConfig, int]):
     """One (config, seed) run on one torch thread (a worker process of the pool, or the main one)."""
-    torch.set_num_threads(1)
     cfg, seed = job
-    return train_seeds(cfg, [seed], device="cpu")[0]
+    with torch_threads(1):
+        return train_seeds(cfg, [seed], device="cpu")[0]
 
 
 def main() -> None:
@@ -62,7 +63,11 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1,
                     help="worker processes, one torch thread each (same numbers as --jobs 1)")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    with torch_threads(1):  # the decoded protocol and BatchNorm comparison below too
+        run(args)
+
+
+def run(args) -> None:
     groups = [args.only] if args.only else list(RUNS)
     jobs = [(cfg, s) for g in groups for cfg in RUNS[g] for s in range(SEEDS)]
     t0 = time.perf_counter()

@@ -20,7 +20,9 @@ from toolbox.dial.train import DialResult, train, train_seeds
 from toolbox.figures import dial as figs
 from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
-from ui.common import lesson_header, page_device, set_query, show_error, watch_job
+from ui.common import lesson_header, page_device, set_query, show_error, submit_job, watch_job
+from ui.equations import computed_by
+from ui.scenes import scene_bar
 
 PAPER = ("Foerster, Assael, de Freitas, Whiteson, *Learning to Communicate with Deep Multi-Agent "
          "Reinforcement Learning*, NeurIPS 2016 (Switch Riddle: Section 6.1). The authors' code: "
@@ -31,12 +33,6 @@ PAPER = ("Foerster, Assael, de Freitas, Whiteson, *Learning to Communicate with 
 @st.cache_data(show_spinner=False)
 def load_results() -> dict:
     return precomputed.load_results()
-
-
-def computed_by(*functions) -> None:
-    """Name, beside an equation, the backend function(s) that compute it (taken from the objects)."""
-    names = ", ".join(f"`{f.__module__}.{f.__qualname__}`" for f in functions)
-    st.caption(f"Computed by {names}")
 
 
 def link_value(key: str, default, parse, widget: str):
@@ -91,6 +87,7 @@ lesson_header(
     "learning curves, and the protocol the agents invent.",
     PAPER,
 )
+scene_bar("dial")
 data = load_results()
 device = page_device()
 
@@ -236,8 +233,10 @@ if configs:
     pressed = st.button("Train now", key="train_now", type="primary")
     job = RUNNER.get(job_key)
     if pressed:
-        job = RUNNER.submit(job_key, job_fn)
-        st.session_state["dial_job"] = job_key
+        submitted = submit_job(job_key, job_fn, work=len(configs) * n_seeds * n_batches, kind="dial")
+        if submitted is not None:
+            job = submitted
+            st.session_state["dial_job"] = job_key
     if job is not None:
         ok = watch_job(job, lambda p: render_curves(p, "Training live…", "fig_curves_live"), "Training the agents")
         if ok:

@@ -16,6 +16,7 @@ from toolbox import gumbel as G
 from toolbox.gumbel import lesson_text as T
 from toolbox.figures import gumbel as FG
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
+from ui.equations import equation
 from ui.scenes import scene_bar
 
 TAU_OPTIONS = [float(f"{t:.3g}") for t in G.log_grid(0.01, 100.0, 81, device="cpu").tolist()]
@@ -46,12 +47,6 @@ def fmt(values) -> str:
 def generator(seed: int, part: int) -> torch.Generator:
     # one stream per part of the page, so moving one control does not reshuffle the others
     return torch.Generator(device=DEVICE).manual_seed(G.stream_seed(seed, part))
-
-
-def equation(latex: str, *functions) -> None:
-    """An equation and, beside it, the backend function(s) computing it (names read from the objects)."""
-    st.latex(latex)
-    st.caption("computed by " + ", ".join(f"`{G.qualified_name(fn)}`" for fn in functions))
 
 
 def plain(obj):

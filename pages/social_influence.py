@@ -18,7 +18,7 @@ from toolbox import influence as inf
 from toolbox.figures import influence as figs
 from ui import influence_tables as tables
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
-from ui.influence_equations import equation
+from ui.equations import equation
 from ui.influence_learning import WIDGET_KEYS as LEARN_KEYS
 from ui.influence_learning import learning_section
 from ui.influence_tables import (

@@ -20,7 +20,7 @@ from toolbox.dial.config import DialConfig, run_key
 from toolbox.dial.evaluate import evaluate
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.team import Team, make_team
-from toolbox.dial.train import summarize_seeds, train
+from toolbox.dial.train import train
 
 
 # ---------------------------------------------------------------- game rules
@@ -315,14 +315,7 @@ def test_team_without_sharing_keeps_agents_apart():
     assert out.shape == (4, 3, 3) and h.shape == (2, 12, 128)
 
 
-def test_summarize_seeds_against_numpy():
-    curves = [[0.0, 0.5, 1.0], [0.2, 0.7, 0.9, 1.0], [0.1, 0.3, 0.8]]
-    s = summarize_seeds(curves)
-    x = np.array([c[:3] for c in curves])
-    assert np.allclose(s["mean"], x.mean(0)) and np.allclose(s["std"], x.std(0))
-    assert np.allclose(s["lo"], x.mean(0) - x.std(0)) and np.allclose(s["hi"], x.mean(0) + x.std(0))
-    with pytest.raises(ValueError):
-        summarize_seeds([])
+def test_run_keys_differ_by_method():
     assert run_key(DialConfig()) != run_key(DialConfig(method="rial"))
 
 

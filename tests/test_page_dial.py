@@ -112,7 +112,7 @@ def test_precomputed_comparisons_show_both_variants(at):
 
 
 def test_each_equation_names_the_function_that_computes_it(at):
-    captions = [str(c.value) for c in at.caption if str(c.value).startswith("Computed by")]
+    captions = [str(c.value) for c in at.caption if str(c.value).startswith("computed by")]
     assert len(captions) == len(at.latex)
     for f in (CNet.embed, CNet.forward, dru, message_distribution, rollout_loss, batchnorm_comparison,
               decode_protocol, train):

@@ -330,10 +330,10 @@ def test_notation_in_labels_and_text_renders_as_maths(at):
 def test_every_equation_names_the_backend_function_that_computes_it(at):
     functions = (inf.influence_rewards, inf.counterfactual_marginal, inf.expected_influence, inf.mutual_information,
                  inf.evaluate_scheme, inf.principal_influence, inf.train_influence_game, inf.reinforce_gradients)
-    captions = " ".join(c.value for c in at.caption if c.value.startswith("Computed by"))
+    captions = " ".join(c.value for c in at.caption if c.value.startswith("computed by"))
     for f in functions:
         assert f"`{f.__module__}.{f.__qualname__}`" in captions
-    assert sum(c.value.startswith("Computed by") for c in at.caption) == len(at.latex)
+    assert sum(c.value.startswith("computed by") for c in at.caption) == len(at.latex)
     assert "toolbox.influence.reward.influence_rewards" in captions  # the module after the split
 
 

@@ -22,4 +22,9 @@ def equation(latex: str | Sequence[str], *functions: Callable) -> None:
     for line in [latex] if isinstance(latex, str) else latex:
         st.latex(line)
     if functions:
-        st.caption("computed by " + ", ".join(f"`{qualified_name(f)}`" for f in functions))
+        computed_by(*functions)
+
+
+def computed_by(*functions: Callable) -> None:
+    """The caption "computed by `…`" naming the backend ``functions`` (for an equation drawn otherwise)."""
+    st.caption("computed by " + ", ".join(f"`{qualified_name(f)}`" for f in functions))

@@ -18,7 +18,7 @@ from toolbox.figures import influence as figs
 from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
 from ui.common import query_value, show_error, submit_job, watch_job
-from ui.influence_equations import equation
+from ui.equations import equation
 
 K_GAME, K_BETA, K_SEEDS, K_UPDATES, K_TRAIN = "learn_game", "learn_beta", "learn_seeds", "learn_updates", "learn_train"
 WIDGET_KEYS = (K_GAME, K_BETA, K_SEEDS, K_UPDATES)

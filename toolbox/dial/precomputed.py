@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from toolbox.stats import seed_band
 from toolbox.dial.config import DialConfig
-from toolbox.dial.train import summarize_seeds
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 RESULT_FILES = ("dial_default.json", "dial_n4.json")
@@ -63,10 +63,10 @@ def curve_series(label: str, runs: list[dict], color: str | None) -> dict:
     """One variant's seeds as a figure series: x in training episodes, mean and band over seeds.
 
     ``runs``: ``DialResult.to_dict()`` of each seed. Returns ``{"label", "x", "color", "seeds",
-    "mean", "lo", "hi", "std"}`` (see ``summarize_seeds``; curves cut to the shortest seed).
+    "mean", "lo", "hi", "std"}`` (``toolbox.stats.seed_band`` with a ±1 std band; curves cut to the shortest seed).
     """
     curves = [r["test_normalized_reward"] for r in runs]
-    summary = summarize_seeds(curves)
+    summary = seed_band(curves, "std")
     k = len(summary["mean"])
     bs = runs[0]["config"]["batch_size"]
     return {"label": f"{label} ({len(runs)} seed{'s' if len(runs) > 1 else ''})",

@@ -137,21 +137,6 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
     return result
 
 
-def summarize_seeds(curves: list[list[float]]) -> dict:
-    """Mean and band over seeds of aligned curves ``(S, K)`` (shorter ones are cut to the shortest).
-
-    Returns ``{"mean", "lo", "hi", "std"}`` lists of length K: ``lo``/``hi`` = mean -+ one standard
-    deviation (population, 0 for one seed).
-    """
-    if not curves:
-        raise ValueError("No curves to summarise.")
-    k = min(len(c) for c in curves)
-    x = torch.tensor([c[:k] for c in curves], dtype=torch.float64)
-    mean = x.mean(0)
-    std = x.std(0, unbiased=False)
-    return {"mean": mean.tolist(), "std": std.tolist(), "lo": (mean - std).tolist(), "hi": (mean + std).tolist()}
-
-
 def train_seeds(config: DialConfig, seeds: list[int], device=None, callback: Callable | None = None) -> list[DialResult]:
     """Train ``config`` for each seed in turn; ``callback(results_so_far, fraction)`` streams all of them."""
     config.validate()
