@@ -21,8 +21,9 @@ MAX_LINES = 400
 REUSABLE = (
     "toolbox", "toolbox.device", "toolbox.checks", "toolbox.running_stats", "toolbox.reward_scaling",
     "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats", "toolbox.dial.switch",
+    "toolbox.jobs",  # the job runner knows no algorithm; algorithms use its batching and cancel contract
 )
-ALGORITHMS = ("toolbox.ppo", "toolbox.dial", "toolbox.gumbel", "toolbox.influence", "toolbox.jobs")
+ALGORITHMS = ("toolbox.ppo", "toolbox.dial", "toolbox.gumbel", "toolbox.influence")
 LEVELS = {0: "reusable", 1: "algorithm", 2: "lesson data", 3: "figures", 4: "ui", 5: "pages/app"}
 
 

@@ -12,7 +12,7 @@ import torch
 from streamlit.runtime.pages_manager import PagesManager
 
 from toolbox.device import resolve_device
-from ui.jobs import submit_job, watch_job  # noqa: F401  (re-exported: pages submit and watch trainings)
+from ui.jobs import submit_job, submit_ppo, watch_job  # noqa: F401  (re-exported: pages submit and watch trainings)
 from ui.text import MAX_ECHO, plain  # noqa: F401  (re-exported: pages echo user text through these)
 
 

@@ -15,7 +15,13 @@ from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElem
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from toolbox.jobs import RUNNER, AdmissionError, Job, duration
+from toolbox.ppo.batching import PPORequest, train_requests
+from toolbox.ppo.config import MAX_RUNS
 from ui.text import plain
+
+# PPO requests queued while the server is busy train together as one computation (issue: a class
+# where everyone trains something different); one batch holds at most the trainer's run cap.
+RUNNER.register_batcher("ppo", train_requests, capacity=MAX_RUNS)
 
 _STOPPED = "_rl_toolbox_stopped_jobs"
 """Session key: the job keys this session stopped watching (until it presses Train again)."""
@@ -31,7 +37,13 @@ def _stopped() -> set:
     return st.session_state.setdefault(_STOPPED, set())
 
 
-def submit_job(key: str, fn: Callable, work: float | None = None, kind: str = "") -> Job | None:
+def submit_ppo(key: str, request: PPORequest) -> Job | None:
+    """Submit a PPO request: it trains batched with the other PPO requests queued beside it."""
+    return submit_job(key, None, work=request.work, kind="ppo", batch=("ppo", request, request.size))
+
+
+def submit_job(key: str, fn: Callable | None, work: float | None = None, kind: str = "",
+               batch: tuple | None = None) -> Job | None:
     """Submit a training for this session (only ever from a button press).
 
     Returns the job (a new one, or the one already training the same settings), or None after
@@ -39,7 +51,7 @@ def submit_job(key: str, fn: Callable, work: float | None = None, kind: str = ""
     trainings, server full), with the queue and time figures the runner gave.
     """
     try:
-        job = RUNNER.submit(key, fn, session_id=session_id(), work=work, kind=kind)
+        job = RUNNER.submit(key, fn, session_id=session_id(), work=work, kind=kind, batch=batch)
     except AdmissionError as err:
         st.error(f"Not started: {plain(err, limit=600)}", icon=":material/hourglass_disabled:")
         return None

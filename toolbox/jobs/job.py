@@ -59,6 +59,7 @@ class Job:
     _ever_watched: bool = field(default=False, repr=False)
     _runner: Any = field(default=None, repr=False)
     _fn: Callable | None = field(default=None, repr=False)
+    _batch: tuple | None = field(default=None, repr=False)  # (group, payload, size) of a batchable job
 
     @property
     def done(self) -> bool:
@@ -119,3 +120,4 @@ class Job:
         # partial result and the training closure (which holds its inputs) can be large.
         self.partial = None
         self._fn = None
+        self._batch = None

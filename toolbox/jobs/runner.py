@@ -56,6 +56,7 @@ class JobRunner:
         self._jobs: OrderedDict[str, Job] = OrderedDict()  # least recently used first
         self._queue: list[Job] = []
         self._running: list[Job] = []
+        self._batchers: dict[str, tuple[Callable, int]] = {}
 
     @property
     def max_kept(self) -> int:
@@ -70,15 +71,32 @@ class JobRunner:
                 self._jobs.move_to_end(key)
             return job
 
-    def submit(self, key: str, fn: Callable[[ReportFn], Any], session_id: str | None = None,
-               work: float | None = None, kind: str = "") -> Job:
+    def register_batcher(self, group: str, run_batch: Callable[[list, list[ReportFn]], list], capacity: int) -> None:
+        """Let queued jobs of ``group`` train together: ``run_batch(payloads, reports) -> results``.
+
+        When a slot frees and the next queued job belongs to ``group``, every other queued job of
+        that group (up to ``capacity`` in total size) starts with it as ONE computation: requests
+        that arrived while the server was busy cost one batched training, not one each.
+        ``reports[i]`` is job i's own report (it raises :class:`Cancelled` when that job is
+        cancelled: the batch function drops that job and goes on with the others).
+        """
+        with self._lock:
+            self._batchers[group] = (run_batch, int(capacity))
+
+    def submit(self, key: str, fn: Callable[[ReportFn], Any] | None = None, session_id: str | None = None,
+               work: float | None = None, kind: str = "", batch: tuple[str, Any, int] | None = None) -> Job:
         """Return the job for ``key``, queueing ``fn`` if there is none (see the class docstring).
 
         A job that failed or was cancelled is replaced by a new one; a finished one is reused.
         ``session_id`` (the asking browser session) becomes a watcher of the job and counts
         against the per-session limit; ``work`` (in units of ``kind``) is checked against the
-        per-request cap and the server's queue limit.
+        per-request cap and the server's queue limit. ``batch = (group, payload, size)`` instead of
+        ``fn``: the job trains with whatever else of that group is queued (:meth:`register_batcher`).
         """
+        if (fn is None) == (batch is None):
+            raise ValueError("submit needs exactly one of fn and batch.")
+        if batch is not None and batch[0] not in self._batchers:
+            raise ValueError(f"no batch runner is registered for {batch[0]!r}.")
         with self._lock:
             self._reap_locked()
             job = self._jobs.get(key)
@@ -90,6 +108,7 @@ class JobRunner:
                 return job
             self._admit_locked(session_id, work, kind)
             job = Job(key=key, work=work, kind=kind, _runner=self, _fn=fn)
+            job._batch = batch
             if session_id is not None:
                 job.touch(session_id)
             self._jobs.pop(key, None)
@@ -213,13 +232,30 @@ class JobRunner:
             if self._orphaned_locked(job):
                 self._end_locked(job, CANCELLED)
                 continue
-            job.status, job.started_at = RUNNING, time.time()
-            self._running.append(job)
-            threading.Thread(target=self._run, args=(job,), name=f"job:{job.key[:40]}", daemon=True).start()
+            jobs = [job] + (self._take_batch_locked(job) if job._batch is not None else [])
+            for j in jobs:
+                j.status, j.started_at = RUNNING, time.time()
+                self._running.append(j)
+            target, args = (self._run, (job,)) if job._batch is None else (self._run_batch, (jobs,))
+            threading.Thread(target=target, args=args, name=f"job:{job.key[:40]}", daemon=True).start()
 
-    def _end_locked(self, job: Job, status: str) -> None:
+    def _take_batch_locked(self, first: Job) -> list[Job]:
+        """The queued jobs of ``first``'s batch group that fit beside it, taken out of the queue in order."""
+        group, _, size = first._batch
+        room = self._batchers[group][1] - size
+        taken = []
+        for job in list(self._queue):
+            if job._batch is None or job._batch[0] != group or self._orphaned_locked(job):
+                continue
+            if job._batch[2] <= room:
+                room -= job._batch[2]
+                taken.append(job)
+                self._queue.remove(job)
+        return taken
+
+    def _end_locked(self, job: Job, status: str, observe: bool = True) -> None:
         job.status, job.finished_at = status, time.time()
-        if status == DONE and job.started_at is not None:
+        if observe and status == DONE and job.started_at is not None:
             self.throughput.observe(job.kind, job.work, job.finished_at - job.started_at)
         job._compact()
         self._evict_locked(room=0)
@@ -231,7 +267,7 @@ class JobRunner:
         while len(self._jobs) > self.limits.max_jobs - room and ended:
             self._jobs.pop(ended.pop(0), None)
 
-    def _run(self, job: Job) -> None:
+    def _reporter(self, job: Job) -> ReportFn:
         def report(fraction: float, partial: Any = None) -> None:
             with self._lock:
                 if self._orphaned_locked(job):
@@ -240,6 +276,42 @@ class JobRunner:
             job.progress = float(min(max(fraction, 0.0), 1.0))
             if partial is not None:
                 job.partial = partial
+
+        return report
+
+    def _run_batch(self, jobs: list[Job]) -> None:
+        """Several queued jobs of one batch group trained as one computation (see :meth:`register_batcher`)."""
+        run_batch = self._batchers[jobs[0]._batch[0]][0]
+        t0 = time.time()
+        results, failure = None, None
+        with thread_count(self.threads_per_job):
+            _log_start(jobs[0].key)
+            try:
+                results = run_batch([j._batch[1] for j in jobs], [self._reporter(j) for j in jobs])
+            except Cancelled:
+                failure = CANCELLED
+            except ValueError as err:
+                failure = str(err)
+            except Exception as err:  # noqa: BLE001 - shown to the user, never a traceback
+                failure = f"{type(err).__name__}: {err}"
+        with self._lock:
+            for i, job in enumerate(jobs):
+                self._running.remove(job)
+                if results is not None and not job._cancel.is_set():
+                    job.result, job.progress = results[i], 1.0
+                    self._end_locked(job, DONE, observe=False)
+                elif failure not in (None, CANCELLED):
+                    job.error = failure
+                    self._end_locked(job, ERROR)
+                else:
+                    self._end_locked(job, CANCELLED)
+            work = [j.work for j in jobs if j.work is not None]
+            if results is not None and len(work) == len(jobs):
+                self.throughput.observe(jobs[0].kind, sum(work), time.time() - t0)
+            self._dispatch_locked()
+
+    def _run(self, job: Job) -> None:
+        report = self._reporter(job)
 
         status = ERROR
         with thread_count(self.threads_per_job):

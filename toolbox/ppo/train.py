@@ -41,7 +41,7 @@ from toolbox.ppo.config import MAX_RUNS, PPOConfig
 from toolbox.ppo.group import Group, structure_key
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 
-__all__ = ["DEBUG_KEYS", "Group", "TrainResult", "check_inputs", "make_groups", "rollout_batch", "train"]
+__all__ = ["DEBUG_KEYS", "Group", "TrainResult", "check_inputs", "make_groups", "rollout_batch", "train", "train_pairs"]
 
 
 def check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
@@ -71,8 +71,26 @@ def check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
 def make_groups(configs, seeds, device=None) -> tuple[list[Group], list[tuple[int, int]]]:
     """Group the (config, seed) pairs by structure; returns the groups and, per pair, (group, row)."""
     configs, seeds = check_inputs(configs, seeds)
-    dev = resolve_device(device)
-    pairs = [(c, s) for c in configs for s in seeds]
+    return _group_pairs([(c, s) for c in configs for s in seeds], resolve_device(device))
+
+
+def check_pairs(pairs) -> list[tuple[PPOConfig, int]]:
+    """Validate ``[(config, seed), …]`` (distinct pairs, at most ``MAX_RUNS``); ValueError otherwise."""
+    pairs = list(pairs)
+    if not pairs:
+        raise ValueError("choose at least one (variant, seed) pair to train.")
+    out = []
+    for c, s in pairs:
+        check_inputs([c], [s])
+        out.append((c, int(s)))
+    if len(set(out)) != len(out):
+        raise ValueError("the (variant, seed) pairs must be distinct (a repeated pair would train the same run twice).")
+    if len(out) > MAX_RUNS:
+        raise ValueError(f"{len(out)} runs is over this server's cap of {MAX_RUNS} runs.")
+    return out
+
+
+def _group_pairs(pairs, dev) -> tuple[list[Group], list[tuple[int, int]]]:
     by_key: dict[tuple, list[int]] = {}
     for i, (c, _) in enumerate(pairs):
         by_key.setdefault(structure_key(c), []).append(i)
@@ -109,6 +127,20 @@ def train(
     groups, where = make_groups(configs, seeds, device)
     with torch_threads(num_threads, "num_threads"):
         return _train_groups(groups, where, callback, callback_every)
+
+
+def train_pairs(
+    pairs: Sequence[tuple[PPOConfig, int]],
+    device=None,
+    callback: Callable[[float, list[TrainResult]], Any] | None = None,
+    callback_every: float = 2.0,
+) -> list[TrainResult]:
+    """Train each ``(config, seed)`` pair of ``pairs`` (any mix, not a grid), batched as :func:`train`
+    does; returns one :class:`TrainResult` per pair, in order. This is how requests from different
+    sessions train together as one computation (:mod:`toolbox.ppo.batching`).
+    """
+    groups, where = _group_pairs(check_pairs(pairs), resolve_device(device))
+    return _train_groups(groups, where, callback, callback_every)
 
 
 def _train_groups(groups, where, callback, callback_every) -> list[TrainResult]:
