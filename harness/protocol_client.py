@@ -71,6 +71,18 @@ class ProtocolSession:
         # a trigger is true for one run only, as a browser's button press is
         return await self._rerun([WidgetState(id=self._id(key), trigger_value=True)], keep=False)
 
+    async def click_and_leave(self, key: str, after_s: float = 0.5) -> None:
+        """Press a button and close the tab: send the run, wait ``after_s`` seconds, disconnect."""
+        import asyncio
+
+        msg = BackMsg()
+        msg.rerun_script.page_name = self.page
+        msg.rerun_script.query_string = self.query_string
+        msg.rerun_script.widget_states.widgets.extend(
+            list(self.states.values()) + [WidgetState(id=self._id(key), trigger_value=True)])
+        await self._ws.send(msg.SerializeToString())
+        await asyncio.sleep(after_s)
+
     def _id(self, key: str) -> str:
         if key not in self.widgets:
             raise KeyError(f"no widget with key {key!r} on {self.page} (have: {', '.join(sorted(self.widgets))})")
