@@ -22,6 +22,7 @@ from toolbox.figures import influence as FI
 from toolbox.figures import normalization as FN
 from toolbox.figures import ppo as FP
 from toolbox.figures import style
+from toolbox.figures.export import figure_csv
 from toolbox.lessons import normalization as N
 from toolbox.ppo import analysis
 
@@ -125,8 +126,14 @@ PAGES = {"normalization": normalization_figures, "gumbel_softmax": gumbel_figure
 
 
 @pytest.fixture(scope="module", params=list(PAGES))
-def page_figures(request) -> tuple[str, list[dict]]:
-    return request.param, [fig.to_plotly_json() for fig in PAGES[request.param]()]
+def built(request) -> tuple[str, list[go.Figure]]:
+    return request.param, PAGES[request.param]()
+
+
+@pytest.fixture
+def page_figures(built) -> tuple[str, list[dict]]:
+    page, figures = built
+    return page, [fig.to_plotly_json() for fig in figures]
 
 
 # ---- the rules --------------------------------------------------------------------------------
@@ -285,3 +292,14 @@ def test_builders_pass_plotly_validation(page_figures):
     _, figures = page_figures
     for fig in figures:
         go.Figure(fig)
+
+
+def test_every_figure_downloads_its_points_as_csv(built):
+    _, figures = built
+    for fig in figures:
+        lines = figure_csv(fig).splitlines()
+        assert lines[0].startswith("trace,") and len(lines) > 1
+        # heatmaps export a row per cell, everything else a row per drawn point (histograms: per sample)
+        points = sum(np.size(t.z) if t.type == "heatmap" else len(t.a) if t.type == "scatterternary"
+                     else len(t.y if t.y is not None else t.x) for t in fig.data)
+        assert len(lines) - 1 == points

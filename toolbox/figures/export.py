@@ -61,13 +61,27 @@ def _multicategory(x) -> list:
     return list(zip(outer, inner))
 
 
+def _get(trace, key: str):
+    """A trace property as plotly holds it (numpy arrays stay arrays), None where the type has none."""
+    return trace[key] if key in trace else None
+
+
+def _trace_dict(trace) -> dict:
+    keys = ("name", "type", "xaxis", "x", "y", "z", "a", "b", "c")
+    spec = {k: _get(trace, k) for k in keys}
+    error = _get(trace, "error_y")
+    spec["error_y"] = {"array": error["array"]} if error is not None and error["array"] is not None else None
+    return {k: v for k, v in spec.items() if v is not None}
+
+
 def figure_rows(fig: go.Figure) -> tuple[list[str], list[dict]]:
     """The column names and one dict per point of every trace of ``fig``."""
-    spec = fig.to_plotly_json()
-    layout = spec.get("layout", {})
+    # the layout as plain dicts; the traces read through plotly's objects, whose JSON form
+    # would encode numpy arrays as base64
+    layout = fig.layout.to_plotly_json()
     panels = _panel_names(layout)
     rows: list[dict] = []
-    for i, trace in enumerate(spec.get("data", [])):
+    for i, trace in enumerate(_trace_dict(t) for t in fig.data):
         name = _text(trace.get("name")) or f"trace {i + 1}"
         panel = panels.get(trace.get("xaxis", "x"), "")
         kind = trace.get("type", "scatter")

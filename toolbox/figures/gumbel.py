@@ -170,9 +170,10 @@ def jacobian_figure(jacobian, tau: float, hard: bool) -> go.Figure:
                 hovertemplate="∂%{y}/∂%{x} = %{customdata:.3g}<extra></extra>")
     if K <= 6:
         heat.update(text=[[f"{v:.2g}" for v in row] for row in J], texttemplate="%{text}")
-    label = "straight-through Gumbel, one-hot forward" if hard else "soft sample"
-    size = f"max |entry| = {lim:.2g}" if lim > 0 else "all exactly 0 (float32)"
-    layout = layout_dict(f"∂y/∂θ by autograd, τ = {tau:g}: {size}", f"logit θ<sub>j</sub> ({label})",
+    label = "straight-through" if hard else "soft"
+    size = f"max |entry| = {lim:.2g}" if lim > 0 else "every entry is exactly 0 in float32"
+    # two short lines: one line would be too wide for the half-width column the page draws it in
+    layout = layout_dict(f"∂y/∂θ by autograd at τ = {tau:g}, {label}<br>{size}", "logit θ<sub>j</sub>",
                          "sample coordinate y<sub>i</sub>", 330)
     layout["yaxis"]["autorange"] = "reversed"
     return _figure([heat], layout)
