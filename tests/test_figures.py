@@ -191,7 +191,7 @@ def title_problems(layout: dict, title_fits: bool = True) -> list[str]:
         lines = style.n_lines(note["text"])
         top_px = (1.0 - note.get("y", 1.0)) * plot_h - lines * 17  # px below the plot's top edge
         if note.get("y", 1.0) >= 1.0:
-            if margin.get("t", 0) < 12 + 22 * style.n_lines(title) + 17 * lines:
+            if margin.get("t", 0) < style.TOOLBAR + 22 * style.n_lines(title) + 17 * lines:
                 problems.append(f"subplot title {note['text']!r} overlaps the title (top margin {margin.get('t')})")
         else:  # a lower row: room above it for the upper panel's tick labels
             uppers = [a["domain"][0] for a in _axes(layout, "y").values()

@@ -21,6 +21,8 @@ def chart_config(filename: str) -> dict:
     return {
         "displayModeBar": True,  # visible without hovering: the PNG button is easy to find
         "displaylogo": False,
+        # a short toolbar: the PNG button, zoom, pan and reset are what a lecture needs
+        "modeBarButtonsToRemove": ["zoomIn2d", "zoomOut2d", "autoScale2d", "lasso2d", "select2d"],
         "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename},
     }
 

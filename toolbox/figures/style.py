@@ -66,6 +66,7 @@ LEGEND_ROW = 22     # height of one row of a horizontal legend (px)
 TICK_BAND = 28      # tick labels under an x axis (px)
 AXIS_TITLE = 24     # an x-axis title under the tick labels (px)
 MIN_MARKER = 6      # sample points smaller than this vanish on a projector
+TOOLBAR = 30        # Plotly's toolbar row at the top of the figure (px): titles start under it
 
 
 def text_width(text: str, size: float = FONT_SIZE) -> float:
@@ -170,14 +171,15 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH) -> di
     # title and subplot titles: wrapped to fit, the top margin grown to hold them
     title = layout.get("title")
     if isinstance(title, dict) and title.get("text"):
-        title.update(y=1.0, yref="container", yanchor="top", pad=dict(t=12))
+        # below the chart's toolbar (kept visible for the PNG download), which would cover its end
+        title.update(y=1.0, yref="container", yanchor="top", pad=dict(t=TOOLBAR))
     top_lines = 0
     for note in subplot_titles(layout):
         size = note.get("font", {}).get("size", FONT_SIZE)
         note["text"] = wrap(note["text"], _panel_width(layout, note["x"], plot_w) - 4, size)
         if note.get("y", 1.0) >= 1.0:
             top_lines = max(top_lines, n_lines(note["text"]))
-    title_px = 12 + 22 * n_lines(title.get("text") if isinstance(title, dict) else title) if title else 10
+    title_px = TOOLBAR + 22 * n_lines(title.get("text") if isinstance(title, dict) else title) if title else TOOLBAR
     margin["t"] = max(int(title_px + 18 * top_lines + 10), 30)
     # legend: below, in its own band of the bottom margin
     bottom = TICK_BAND + (AXIS_TITLE if _has_bottom_title(layout) else 0)
