@@ -158,6 +158,8 @@ def legend_problems(data: list[dict], layout: dict) -> list[str]:
     if not names or layout.get("showlegend") is False or (len(names) == 1 and layout.get("showlegend") is not True):
         return []
     legend, margin = layout.get("legend", {}), layout.get("margin", {})
+    if legend.get("xref", "paper") != "paper" or legend.get("yref", "paper") != "paper":
+        return [f"legend placed relative to the container, not the plot: {legend}"]
     if legend.get("orientation") == "v":  # to the right of the plot
         return [] if legend.get("x", 1.02) >= 1.0 and legend.get("xanchor") == "left" else [f"legend inside: {legend}"]
     width = _width(layout)
@@ -165,8 +167,10 @@ def legend_problems(data: list[dict], layout: dict) -> list[str]:
     if any(_title(a.get("title")) for a in _axes(layout, "x").values()):
         needed += style.AXIS_TITLE
     problems = []
-    if not (legend.get("yref") == "container" and legend.get("y") == 0 and legend.get("yanchor") == "bottom"):
-        problems.append(f"legend not in the bottom band of the figure: {legend}")
+    plot_h = layout["height"] - margin["t"] - margin["b"]
+    below = needed - style.LEGEND_ROW * style.legend_rows(names, width - 10)  # ticks and axis title
+    if not (legend.get("yanchor") == "top" and legend.get("y", 1) * plot_h <= -below):
+        problems.append(f"legend not under the tick labels and axis title: {legend}")
     if margin.get("b", 0) < needed:
         problems.append(f"bottom margin {margin.get('b')} px < {needed} px for ticks, axis title and legend")
     return problems
@@ -284,6 +288,7 @@ def test_projector_rules_on_a_small_figure():
     assert data[0]["marker"]["size"] == style.MIN_MARKER
     assert layout["margin"]["b"] == style.TICK_BAND + style.AXIS_TITLE + style.LEGEND_ROW + 12
     assert layout["height"] == 300 + layout["margin"]["b"] - 110 + layout["margin"]["t"] - 50
+    assert layout["legend"]["y"] * (300 - 110 - 50) == pytest.approx(-(style.TICK_BAND + style.AXIS_TITLE + 4))
     assert style.legend_rows(["x" * 40] * 3, 400) == 3 and style.legend_rows(["ab"] * 3, 400) == 1
     assert style.wrap("one two three four", 70) == "one two<br>three four"
 

@@ -190,15 +190,19 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH) -> di
     shows_legend = layout.get("showlegend", len(names) > 1) and names
     if shows_legend and legend.get("orientation") == "h":
         rows = legend_rows(names, width - 10, legend.get("font", {}).get("size", FONT_SIZE))
-        legend.update(yref="container", y=0.0, yanchor="bottom", xref="container", x=0.0, xanchor="left")
-        layout["legend"] = legend
         margin["b"] = int(bottom + LEGEND_ROW * rows + 12)
     elif not (shows_legend and legend.get("orientation") == "v"):
         margin["b"] = int(bottom + 8)
     else:
         margin["b"] = max(int(bottom + 8), old_b)
-    if "height" in layout:  # keep the plot's own height: the figure grows with its margins
-        layout["height"] = int(layout["height"] + (margin["b"] - old_b) + (margin["t"] - old_t))
+    height = layout.get("height", 450)
+    plot_h = max(height - old_t - old_b, 50)  # kept: the figure grows with its margins
+    layout["height"] = int(plot_h + margin["t"] + margin["b"])
+    if shows_legend and legend.get("orientation") == "h":
+        # top of the legend just under the tick labels and axis title (paper units: plot heights),
+        # so a builder that later moves the legend (to the right, say) keeps paper coordinates
+        legend.update(y=-(bottom + 4) / plot_h, yanchor="top", x=0.0, xanchor="left")
+        layout["legend"] = legend
     layout["margin"] = margin
     # recorded for the tests, which check the layout at the width it was made for
     layout["meta"] = dict(layout.get("meta") or {}, reference_width=width)
