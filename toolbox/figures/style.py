@@ -146,7 +146,7 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH) -> di
     """Apply the projector rules to a figure given as dicts; returns ``layout`` (changed in place).
 
     - log axes label decades only (``dtick=1``, exponents as powers: 10⁻², not "10, 5, 2, 1");
-    - the legend sits under the figure (container bottom) with the bottom margin grown by the rows
+    - the legend sits under the tick labels and axis title, the bottom margin grown by the rows
       it needs at ``width`` px, so it never covers tick labels or axis titles; the figure grows by as
       much, so the plot keeps its size;
     - subplot titles wrap to their panel's width, and the top margin holds them and the title (the
