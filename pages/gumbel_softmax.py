@@ -17,6 +17,7 @@ from toolbox.gumbel import lesson_text as T
 from toolbox.figures import gumbel as FG
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
 from ui.equations import equation
+from ui.figures import show_figure
 from ui.scenes import scene_bar
 
 TAU_OPTIONS = [float(f"{t:.3g}") for t in G.log_grid(0.01, 100.0, 81, device="cpu").tolist()]
@@ -243,7 +244,7 @@ with tab1:
                 ex = None
         with c2:
             if ex is not None:
-                st.plotly_chart(FG.frequency_figure(ex.probs, ex.freqs, n), key="gs_fig_freq")
+                show_figure(FG.frequency_figure(ex.probs, ex.freqs, n), key="gs_fig_freq")
 
 # ---- 2. temperature --------------------------------------------------------------------------
 with tab2:
@@ -259,10 +260,10 @@ with tab2:
                 f"Move **τ** (top right, now **{tau:g}**). Small τ: each sample is almost one-hot and "
                 "their average approaches π. Large τ: every sample flattens towards the uniform vector."
             )
-            st.plotly_chart(FG.relaxed_samples_figure(rx.samples[:N_SHOWN], tau), key="gs_fig_samples")
+            show_figure(FG.relaxed_samples_figure(rx.samples[:N_SHOWN], tau), key="gs_fig_samples")
             c1, c2 = st.columns(2)
             with c1:
-                st.plotly_chart(FG.compare_bars_figure(
+                show_figure(FG.compare_bars_figure(
                     {"target π": rx.probs, f"mean of {N_RELAXED:,} samples y": rx.mean_sample,
                      "frequency of argmax y": rx.argmax_freqs},
                     {"target π": FG.COLORS["target"], f"mean of {N_RELAXED:,} samples y": FG.COLORS["empirical"],
@@ -271,11 +272,11 @@ with tab2:
                 st.caption("argmax y is a Gumbel-max sample at every τ; only the *soft* values depend on τ.")
             with c2:
                 if K == 3:
-                    st.plotly_chart(FG.ternary_figure(rx.samples[:N_TERNARY], rx.probs, tau), key="gs_fig_ternary")
+                    show_figure(FG.ternary_figure(rx.samples[:N_TERNARY], rx.probs, tau), key="gs_fig_ternary")
                 else:
                     st.info("Set K = 3 to see the samples on the probability simplex (a triangle).", icon=":material/change_history:")
-            st.plotly_chart(FG.temperature_curve_figure(sw.taus, sw.mean_entropy, sw.mean_max, tau, K),
-                            key="gs_fig_curve")
+            show_figure(FG.temperature_curve_figure(sw.taus, sw.mean_entropy, sw.mean_max, tau, K),
+                        key="gs_fig_curve")
             equation(r"H(y) = -\sum_k y_k \log y_k \;\in [0, \log K]", G.sample_entropy)
 
 # ---- 3. reparameterization -------------------------------------------------------------------
@@ -312,7 +313,7 @@ with tab3:
                 jac = jacobian(values, mode, tau, hard, seed, DEVICE)
                 st.markdown("sample y = " + ", ".join(f"`{v:.3f}`" for v in jac.y.tolist()) +
                             " with noise g = " + ", ".join(f"`{v:.2f}`" for v in jac.g.tolist()))
-                st.plotly_chart(FG.jacobian_figure(jac.jacobian, tau, hard), key="gs_fig_jac")
+                show_figure(FG.jacobian_figure(jac.jacobian, tau, hard), key="gs_fig_jac")
                 trend = ("so a smaller τ makes these entries larger (up to about 1/(4τ) at an exact tie)"
                          if jac.grows_as_tau_shrinks else
                          "so one category clearly wins: the sample is nearly one-hot and a smaller τ makes these "
@@ -379,8 +380,8 @@ with tab4:
             try:
                 cmp, spread = estimates_at(values, mode, f, downstream, tau, n_est, seed, DEVICE)
                 rows = cmp.rows
-                st.plotly_chart(FG.gradient_bars_figure(cmp.exact, {k: v.mean for k, v in rows.items()},
-                                                        {k: v.se for k, v in rows.items()}, tau), key="gs_fig_grad")
+                show_figure(FG.gradient_bars_figure(cmp.exact, {k: v.mean for k, v in rows.items()},
+                                                    {k: v.se for k, v in rows.items()}, tau), key="gs_fig_grad")
                 table = "\n".join(f"| {FG.ESTIMATOR_LABELS[k]} | {r.bias:.4f} | {r.mc_error:.4f} | {r.std:.4f} |"
                                   for k, r in rows.items())
                 st.markdown(f"At τ = {tau:g}, {n_est:,} samples (J = {cmp.J:.4g}):\n\n"
@@ -400,7 +401,7 @@ with tab4:
                     help="A short standalone script; on a CPU it prints the numbers of the table above.")
                 st.caption(f"written by `{G.qualified_name(G.estimator_script)}`")
                 es = sweep(values, mode, f, downstream, n_est, seed, DEVICE)
-                st.plotly_chart(FG.estimator_sweep_figure(es.taus, es.bias, es.std, es.mc_error, tau), key="gs_fig_sweep")
+                show_figure(FG.estimator_sweep_figure(es.taus, es.bias, es.std, es.mc_error, tau), key="gs_fig_sweep")
             except ValueError as err:
                 show_error(err, "Estimators")
         st.markdown(T.ESTIMATOR_NOTES)

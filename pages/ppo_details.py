@@ -19,6 +19,7 @@ from toolbox.ppo.details import CHECKLIST, DETAILS
 from toolbox.ppo.script import script_filename, standalone_script
 from toolbox.ppo.train import check_inputs, train
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_job, watch_job
+from ui.figures import show_figure
 from ui.scenes import scene_bar
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "ppo_default.json"
@@ -172,7 +173,7 @@ def _precomputed(mtime: float) -> dict | None:
 def _render(payload: dict, final: bool) -> None:
     grid = payload["grid"]
     aggs = {name: analysis.aggregate(s, grid) for name, s in payload["runs"].items()}
-    st.plotly_chart(learning_curves(aggs), width="stretch", key=None if not final else "ppo_curves")
+    show_figure(learning_curves(aggs), key=None if not final else "ppo_curves", width="stretch")
     if not final:
         return
     rows = []

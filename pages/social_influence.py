@@ -19,6 +19,7 @@ from toolbox.figures import influence as figs
 from ui import influence_tables as tables
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
 from ui.equations import equation
+from ui.figures import show_figure
 from ui.influence_learning import WIDGET_KEYS as LEARN_KEYS
 from ui.influence_learning import learning_section
 from ui.influence_tables import (
@@ -111,8 +112,8 @@ with right:
         marg = inf.counterfactual_marginal(pi_i, stack, device=DEVICE).cpu().numpy()
         rewards = inf.influence_rewards(pi_i, stack, device=DEVICE).cpu().numpy()  # (A_i, n_j)
         r_total = inf.influence_reward(pi_i, stack, a_i, device=DEVICE)
-        st.plotly_chart(figs.marginal_vs_conditional(marg, stack[:, a_i, :], names_j, labels, names_i[a_i],
-                                                     rewards[a_i]), key="inf_fig_bars")
+        show_figure(figs.marginal_vs_conditional(marg, stack[:, a_i, :], names_j, labels, names_i[a_i],
+                                                 rewards[a_i]), key="inf_fig_bars")
         st.caption("KL per influencee: " + " · ".join(
             f"{lab}: {_nats(r)} nats" for lab, r in zip(labels, rewards[a_i])))
         m1, m2 = st.columns(2)
@@ -126,7 +127,7 @@ with right:
                 "surprising, so the KL is infinite. It never happens, so it adds nothing to the expectation below.",
                 icon=":material/all_inclusive:",
             )
-        st.plotly_chart(figs.reward_per_action(rewards, pi_i.cpu().numpy(), names_i, labels, a_i), key="inf_fig_all")
+        show_figure(figs.reward_per_action(rewards, pi_i.cpu().numpy(), names_i, labels, a_i), key="inf_fig_all")
         expected = inf.expected_influence(pi_i, stack, device=DEVICE)
         mi = inf.mutual_information(pi_i, stack, device=DEVICE).cpu().numpy()
         equation(r"\mathbb{E}_{a^i\sim\pi^i}\big[r^i\big]=\sum_j I(a^i;a^j)", inf.expected_influence)
@@ -236,7 +237,7 @@ with right2:
             worst = int(np.argmax(rep.obedience_gap))
             st.error(f"Obedience fails: after σ = {g.signal_names[worst]} the receiver could gain "
                      f"{rep.obedience_gap[worst]:.3f} in expectation by deviating.", icon=":material/cancel:")
-        st.plotly_chart(figs.influence_heatmap(rep.influence, g.state_names, g.signal_names), key="pa_fig_heat")
+        show_figure(figs.influence_heatmap(rep.influence, g.state_names, g.signal_names), key="pa_fig_heat")
         s1, s2 = st.columns(2)
         s = s1.selectbox("State s", range(len(g.state_names)), format_func=lambda k: g.state_names[k], key=K_STATE)
         sig = s2.selectbox("Signal σ", range(len(g.signal_names)), format_func=lambda k: g.signal_names[k], key=K_SIGNAL)

@@ -19,6 +19,7 @@ from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
 from ui.common import query_value, show_error, submit_job, watch_job
 from ui.equations import equation
+from ui.figures import show_figure
 
 K_GAME, K_BETA, K_SEEDS, K_UPDATES, K_TRAIN = "learn_game", "learn_beta", "learn_seeds", "learn_updates", "learn_train"
 WIDGET_KEYS = (K_GAME, K_BETA, K_SEEDS, K_UPDATES)
@@ -106,8 +107,8 @@ def learning_section(device: str) -> None:
     job = RUNNER.get(key) if key in started else None
     if job is not None:
         def render_partial(partial):
-            st.plotly_chart(figs.learning_curves(partial.steps, {label_on: (partial.extrinsic_i,
-                                                                            partial.mutual_information)}, colors))
+            show_figure(figs.learning_curves(partial.steps, {label_on: (partial.extrinsic_i,
+                                                                        partial.mutual_information)}, colors), None)
 
         if (job.done or watch_job(job, render_partial, "Training")) and job.status == "done":
             runs = job.result
@@ -124,9 +125,9 @@ def learning_section(device: str) -> None:
         return
     on, off = runs
     st.caption(note)
-    st.plotly_chart(figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
-                                                    label_off: (off.extrinsic_i, off.mutual_information)}, colors),
-                    key="learn_fig")
+    show_figure(figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
+                                                label_off: (off.extrinsic_i, off.mutual_information)}, colors),
+                key="learn_fig")
     summary = inf.final_summary(on, off)
     f1, f2, f3 = st.columns(3)
     f1.metric("Final extrinsic return, with bonus", f"{summary['extrinsic_with']:.3f}",

@@ -23,6 +23,7 @@ from toolbox.reward_scaling import reward_scaling_scan
 from toolbox.running_stats import ObsNormalizer, merge_moments, normalize_advantages, prefix_moments
 from ui.common import page_device, show_error
 from ui.equations import equation
+from ui.figures import show_figure
 from ui.normalization_settings import MINIBATCH_SIZES, SETTINGS
 from ui.settings import init_settings, mirror_settings
 
@@ -148,9 +149,9 @@ def running_panel() -> None:
             metrics = st.empty()
 
             def draw(k: int) -> None:
-                chart.plotly_chart(FN.running_estimate_figure(stream, trace, k), key=f"nz_fig_rms_{k}")
-                hist.plotly_chart(FN.batch_histogram_figure(stream.x[k - 1], trace.normalized[k - 1],
-                                                            float(clip) if clip else None), key=f"nz_fig_batch_{k}")
+                show_figure(FN.running_estimate_figure(stream, trace, k), f"nz_fig_rms_{k}", chart)
+                show_figure(FN.batch_histogram_figure(stream.x[k - 1], trace.normalized[k - 1],
+                                                      float(clip) if clip else None), f"nz_fig_batch_{k}", hist)
                 with metrics.container():
                     m = st.columns(4)
                     m[0].metric("running mean", f"{float(trace.mean[k - 1]):.4g}",
@@ -206,8 +207,8 @@ def observations_panel() -> None:
         except ValueError as err:
             show_error(err, "observation normalization")
         else:
-            st.plotly_chart(FN.observation_histograms_figure(sample.obs, sample.normalized, N.CARTPOLE_DIMENSIONS),
-                            key="nz_fig_obs")
+            show_figure(FN.observation_histograms_figure(sample.obs, sample.normalized, N.CARTPOLE_DIMENSIONS),
+                        key="nz_fig_obs")
             st.dataframe(
                 {
                     "dimension": list(N.CARTPOLE_DIMENSIONS),
@@ -261,7 +262,7 @@ def rewards_panel() -> None:
         except ValueError as err:
             show_error(err, "reward scaling")
         else:
-            st.plotly_chart(FN.reward_trace_figure(r, rtrace, 0, d), key="nz_fig_reward")
+            show_figure(FN.reward_trace_figure(r, rtrace, 0, d), key="nz_fig_reward")
             m = st.columns(3)
             m[0].metric("running std of G (end)", f"{float(rtrace.return_std[-1]):.3g}")
             m[1].metric("effective horizon 1/(1−γ)", f"{1 / (1 - float(gamma)):.4g}")
@@ -271,7 +272,7 @@ def rewards_panel() -> None:
         except ValueError as err:
             show_error(err, "return scales")
         else:
-            st.plotly_chart(FN.return_scales_figure(sc), key="nz_fig_scales")
+            show_figure(FN.return_scales_figure(sc), key="nz_fig_scales")
             st.dataframe(
                 {
                     "γ": [f"{g:g}" for g in sc.gammas.tolist()],
@@ -321,7 +322,7 @@ def advantages_panel() -> None:
             show_error(err, "advantage normalization")
             return
         idx = st.slider("minibatch shown", 0, int(n_mb) - 1, 0, key="nz_adv_idx") if n_mb > 1 else 0
-        st.plotly_chart(FN.advantage_histogram_figure(mb.raw[idx], mb.normalized[idx], idx), key="nz_fig_adv")
+        show_figure(FN.advantage_histogram_figure(mb.raw[idx], mb.normalized[idx], idx), key="nz_fig_adv")
         m = st.columns(3)
         m[0].metric("minibatch size", f"{mb.raw.shape[1]}")
         m[1].metric("minibatch mean", f"{float(mb.mean[idx]):.3g}")
@@ -331,8 +332,8 @@ def advantages_panel() -> None:
                     help="advantages whose sign changes when the minibatch mean is subtracted")
         m[1].metric("vs whole-batch normalization", f"{float(mb.deviation[idx]):.3g}",
                     help="mean |per-minibatch normalized − whole-batch normalized|")
-        st.plotly_chart(FN.minibatch_stats_figure(mb), key="nz_fig_mbstats")
-        st.plotly_chart(FN.minibatch_size_figure(size_effect(adv, int(aseed))), key="nz_fig_mbsize")
+        show_figure(FN.minibatch_stats_figure(mb), key="nz_fig_mbstats")
+        show_figure(FN.minibatch_size_figure(size_effect(adv, int(aseed))), key="nz_fig_mbsize")
         st.caption(f"Batch: {tuple(batch['advantages'].shape)} advantages (steps × environments) from {source}.")
 
 
@@ -374,8 +375,8 @@ def batchnorm_panel() -> None:
             show_error(err, "BatchNorm demo")
         else:
             step_bn = st.slider("training step", 0, demo.scale.shape[0] - 1, 120, key="nz_bn_step")
-            st.plotly_chart(FN.message_norm_figure(demo, step_bn), key="nz_fig_bn")
-            st.plotly_chart(FN.message_histogram_figure(demo, step_bn), key="nz_fig_bn_hist")
+            show_figure(FN.message_norm_figure(demo, step_bn), key="nz_fig_bn")
+            show_figure(FN.message_histogram_figure(demo, step_bn), key="nz_fig_bn_hist")
             m = st.columns(4)
             m[0].metric("sender logit scale", f"±{float(demo.scale[step_bn]):.3g}")
             m[1].metric("bit separation d′ raw", f"{float(seps['raw'][step_bn]):.3g}")

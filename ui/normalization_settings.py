@@ -13,8 +13,8 @@ PANELS = {
     "running": "① Running mean & variance",
     "observations": "② Observations (CartPole)",
     "rewards": "③ Reward scaling",
-    "advantages": "④ Advantages per minibatch",
-    "batchnorm": "⑤ BatchNorm in the DIAL C-Net",
+    "advantages": "④ Minibatch advantages",
+    "batchnorm": "⑤ BatchNorm in DIAL's C-Net",
 }
 """URL value of the ``panel`` parameter → tab label (the page, its tests and its benchmark use this one list)."""
 # up to 500 × 64 samples: below PyTorch's intra-op parallel grain, so a rerun never waits on a thread pool

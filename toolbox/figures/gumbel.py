@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from toolbox.figures.style import COLORS, PALETTE, layout_dict
+from toolbox.figures.style import COLORS, ESTIMATOR_COLORS, PALETTE, FULL_WIDTH, REFERENCE_WIDTH, figure, layout_dict
 
 ESTIMATOR_LABELS = {
     "reinforce": "REINFORCE (score function)",
@@ -24,17 +24,12 @@ ESTIMATOR_LABELS = {
     "straight_through_gumbel": "Straight-through Gumbel-Softmax (Jang et al. 2017)",
     "straight_through": "Straight-through (Bengio et al. 2013, through π)",
 }
-ESTIMATOR_COLORS = {
-    "reinforce": COLORS["reinforce"], "reinforce_baseline": "#8c564b", "reinforce_loo": "#e377c2",
-    "gumbel_softmax": COLORS["gumbel_softmax"], "straight_through_gumbel": "#17becf", "straight_through": "#bcbd22",
-}
-"""One colour per estimator, the same in every figure of the page (orange stays the current τ)."""
 ESTIMATOR_DASH = {"reinforce": "dot", "reinforce_baseline": "dashdot", "reinforce_loo": "longdashdot",
                   "gumbel_softmax": "solid", "straight_through_gumbel": "dash", "straight_through": "longdash"}
 
 
 def _categories(K: int) -> list[str]:
-    return [f"k={k}" for k in range(K)]
+    return [f"k = {k}" for k in range(K)]
 
 
 def _arr(x) -> np.ndarray:
@@ -67,13 +62,10 @@ def _hline(y: float, axis: str = "") -> dict:
                 line=dict(color=COLORS["target"], dash="dot", width=1))
 
 
-def _figure(data: list, layout: dict) -> go.Figure:
+def _figure(data: list, layout: dict, width: float = REFERENCE_WIDTH) -> go.Figure:
     # Plotly's property validation is most of a figure's construction time on this page; the
-    # specs here are fixed by code, and tests/test_gumbel.py re-validates every builder's output.
-    try:
-        return go.Figure(dict(data=data, layout=layout), _validate=False)
-    except TypeError:  # a plotly without the private switch: validate as usual
-        return go.Figure(dict(data=data, layout=layout))
+    # specs here are fixed by code, and the tests re-validate every builder's output.
+    return figure(data, layout, width=width)
 
 
 def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[str, str], title: str,
@@ -99,7 +91,7 @@ def frequency_figure(probs, freqs, n: int) -> go.Figure:
     emp = f"empirical ({n:,} samples)"
     return compare_bars_figure(
         {"target π": probs, emp: freqs}, {"target π": COLORS["target"], emp: COLORS["empirical"]},
-        "Gumbel-max samples: empirical frequency vs target probability", "probability",
+        "Gumbel-max samples: frequency vs target π", "probability",
     )
 
 
@@ -112,11 +104,11 @@ def relaxed_samples_figure(samples, tau: float) -> go.Figure:
     colors = [PALETTE[k % len(PALETTE)] for _ in range(m) for k in range(K)]
     data = [dict(type="bar", x=[groups, cats], y=y.reshape(-1), marker=dict(color=colors),
                  hovertemplate="%{x}: y = %{y:.3f}<extra></extra>")]
-    layout = layout_dict(f"{m} Gumbel-Softmax samples y at τ = {tau:g} (colour = category k)", "", "y_k", 260,
+    layout = layout_dict(f"{m} Gumbel-Softmax samples y at τ = {tau:g} (colour = category k)", "", "y<sub>k</sub>", 260,
                      showlegend=False, bargap=0.15)
     layout["yaxis"]["range"] = [0, 1]
     layout["xaxis"]["type"] = "multicategory"
-    return _figure(data, layout)
+    return _figure(data, layout, FULL_WIDTH)
 
 
 def temperature_curve_figure(taus, mean_entropy, mean_max, tau: float, K: int) -> go.Figure:
@@ -129,7 +121,7 @@ def temperature_curve_figure(taus, mean_entropy, mean_max, tau: float, K: int) -
     ]
     layout = _two_panels(
         layout_dict(f"Sharpness vs temperature (current τ = {tau:g}, orange line)", height=330, showlegend=False),
-        ["mean entropy E[H(y)] (nats)", "mean max-coordinate E[max_k y_k]"],
+        ["mean entropy E[H(y)] (nats)", "mean max-coordinate E[max<sub>k</sub> y<sub>k</sub>]"],
     )
     layout["shapes"] = [_vline(tau), _vline(tau, "2"), _hline(float(np.log(K))), _hline(1.0 / K, "2"), _hline(1.0, "2")]
     for text, x, y, ax in (("log K = uniform", t[-1], float(np.log(K)), ""), ("1/K = uniform", t[-1], 1.0 / K, "2"),
@@ -137,7 +129,7 @@ def temperature_curve_figure(taus, mean_entropy, mean_max, tau: float, K: int) -
         layout["annotations"].append(dict(text=text, x=float(np.log10(x)), y=y, xref=f"x{ax}", yref=f"y{ax}",
                                           showarrow=False, yanchor="bottom",
                                           xanchor="right" if x == t[-1] else "left", font=dict(size=11)))
-    return _figure(data, layout)
+    return _figure(data, layout, FULL_WIDTH)
 
 
 def ternary_figure(samples, probs, tau: float) -> go.Figure:
@@ -146,7 +138,7 @@ def ternary_figure(samples, probs, tau: float) -> go.Figure:
     p = _arr(probs)
     data = [
         dict(type="scatterternary", a=y[:, 0], b=y[:, 1], c=y[:, 2], mode="markers", name="samples y",
-             marker=dict(size=4, color=COLORS["empirical"], opacity=0.45)),
+             marker=dict(size=6, color=COLORS["empirical"], opacity=0.45)),
         dict(type="scatterternary", a=[p[0]], b=[p[1]], c=[p[2]], mode="markers", name="π",
              marker=dict(size=13, symbol="star", color=COLORS["current"])),
         dict(type="scatterternary", a=[1 / 3], b=[1 / 3], c=[1 / 3], mode="markers", name="uniform",
@@ -172,16 +164,17 @@ def jacobian_figure(jacobian, tau: float, hard: bool) -> go.Figure:
     J = _arr(jacobian)
     K = J.shape[0]
     lim = float(np.abs(J).max())
-    heat = dict(type="heatmap", z=J / lim if lim > 0 else J, x=[f"θ_{j}" for j in range(K)],
-                y=[f"y_{i}" for i in range(K)], colorscale="RdBu", zmid=0.0, zmin=-1.0, zmax=1.0,
+    heat = dict(type="heatmap", z=J / lim if lim > 0 else J, x=[f"θ<sub>{j}</sub>" for j in range(K)],
+                y=[f"y<sub>{i}</sub>" for i in range(K)], colorscale="RdBu", zmid=0.0, zmin=-1.0, zmax=1.0,
                 colorbar=dict(title=dict(text="÷ max |entry|")), customdata=J,
                 hovertemplate="∂%{y}/∂%{x} = %{customdata:.3g}<extra></extra>")
     if K <= 6:
         heat.update(text=[[f"{v:.2g}" for v in row] for row in J], texttemplate="%{text}")
-    label = "straight-through Gumbel (one-hot forward)" if hard else "soft"
+    label = "straight-through" if hard else "soft"
     size = f"max |entry| = {lim:.2g}" if lim > 0 else "every entry is exactly 0 in float32"
-    layout = layout_dict(f"∂y/∂θ by autograd, τ = {tau:g}, {label}: {size}", "logit θ_j",
-                         "sample coordinate y_i", 330)
+    # two short lines: one line would be too wide for the half-width column the page draws it in
+    layout = layout_dict(f"∂y/∂θ by autograd at τ = {tau:g}, {label}<br>{size}", "logit θ<sub>j</sub>",
+                         "sample coordinate y<sub>i</sub>", 330)
     layout["yaxis"]["autorange"] = "reversed"
     return _figure([heat], layout)
 
@@ -190,7 +183,7 @@ def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mappi
                          tau: float) -> go.Figure:
     """Exact ∇θJ next to each estimator's mean gradient (± 2 standard errors) at the current τ."""
     series = {"exact": exact}
-    colors = {"exact": COLORS["target"]}
+    colors = {"exact": ESTIMATOR_COLORS["exact"]}
     errors = {}
     for name, m in means.items():
         label = ESTIMATOR_LABELS.get(name, name)
@@ -198,7 +191,7 @@ def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mappi
         colors[label] = ESTIMATOR_COLORS.get(name)
         errors[label] = 2 * _arr(ses[name])
     return compare_bars_figure(series, colors, f"∇θ J: exact vs mean estimate (± 2 s.e.), τ = {tau:g}",
-                               "∂J/∂θ_k", errors=errors, height=480, legend_below=True)
+                               "∂J/∂θ<sub>k</sub>", errors=errors, height=480, legend_below=True)
 
 
 def _drop_rounding(curves: Mapping[str, Sequence[float]]) -> dict:
@@ -232,7 +225,7 @@ def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mappi
     data.append(dict(type="scatter", x=t, y=floor, mode="lines", name="Monte Carlo noise level",
                      line=dict(color=COLORS["target"], dash="dot", width=1)))
     layout = _two_panels(layout_dict("Gradient estimators across τ: bias vs noise", height=540),
-                         ["bias ‖E[ĝ] − ∇J‖", "standard deviation √(Σ_k Var ĝ_k)"], log_y=True)
+                         ["bias ‖E[ĝ] − ∇J‖", "standard deviation √(Σ<sub>k</sub> Var ĝ<sub>k</sub>)"], log_y=True)
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
     layout["margin"]["b"] = 170  # seven entries wrap onto several rows
     for axis in ("yaxis", "yaxis2"):

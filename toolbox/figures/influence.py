@@ -20,12 +20,12 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba, layout_dict
+from toolbox.figures.style import COLORS, PALETTE, FULL_WIDTH, REFERENCE_WIDTH, figure, hex_to_rgba, layout_dict
 
 
-def _figure(data: list[dict], layout: dict) -> go.Figure:
+def _figure(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH) -> go.Figure:
     # Assembled from trusted dicts (validated in the tests): skip plotly's per-property checks.
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout, width=width)
 
 
 def _list(x) -> list:
@@ -171,4 +171,4 @@ def learning_curves(
                              hoverinfo="skip", showlegend=False, legendgroup=label))
             data.append(dict(type="scatter", x=_list(t), y=_list(values.mean(0)), xaxis=xa, yaxis=ya, name=label,
                              mode="lines", line=dict(color=color, width=2.5), showlegend=k == 0, legendgroup=label))
-    return _figure(data, layout)
+    return _figure(data, layout, FULL_WIDTH)

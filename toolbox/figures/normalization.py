@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from toolbox.figures.style import COLORS, PALETTE, hex_to_rgba, layout_dict
+from toolbox.figures.style import COLORS, PALETTE, FULL_WIDTH, REFERENCE_WIDTH, figure, hex_to_rgba, layout_dict, n_lines, wrap
 
 
 def _np(x) -> np.ndarray:
@@ -58,8 +58,8 @@ def _vline(x: float, axis: str = "", color: str = COLORS["target"], dash: str = 
                 line=dict(color=color, dash=dash, width=width))
 
 
-def _figure(data: list, layout: dict) -> go.Figure:
-    return go.Figure(dict(data=data, layout=layout))
+def _figure(data: list, layout: dict, width: float = REFERENCE_WIDTH) -> go.Figure:
+    return figure(data, layout, validate=True, width=width)
 
 
 def running_estimate_figure(stream, trace, step: int) -> go.Figure:
@@ -74,7 +74,7 @@ def running_estimate_figure(stream, trace, step: int) -> go.Figure:
     tm, ts = _np(stream.true_mean[:k]), _np(stream.true_std[:k])
     data = [
         dict(type="scattergl", x=np.repeat(seen, B)[::stride], y=x.reshape(-1)[::stride], mode="markers",
-             name="samples", marker=dict(size=3, color=hex_to_rgba(COLORS["target"], 0.35))),
+             name="samples", marker=dict(size=6, color=hex_to_rgba(COLORS["target"], 0.3))),
         dict(type="scatter", x=np.r_[seen, seen[::-1]], y=np.r_[mean + std, (mean - std)[::-1]], fill="toself",
              fillcolor=hex_to_rgba(COLORS["empirical"], 0.15), line=dict(width=0), name="running mean ± std",
              hoverinfo="skip"),
@@ -83,7 +83,7 @@ def running_estimate_figure(stream, trace, step: int) -> go.Figure:
         dict(type="scatter", x=np.r_[seen, np.nan, seen], y=np.r_[tm + ts, np.nan, tm - ts], name="true mean ± std",
              line=dict(color=COLORS["current"], dash="dot", width=1)),
     ]
-    layout = layout_dict(f"Running estimate after {k} batches ({k * B:,} samples)", "samples seen", "value", 430)
+    layout = layout_dict(f"Running estimate: {k} batches, {k * B:,} samples", "samples seen", "value", 430)
     layout["xaxis"]["range"] = [0, T * B * 1.01]
     return _figure(data, layout)
 
@@ -103,21 +103,32 @@ def batch_histogram_figure(raw, normalized, clip: float | None) -> go.Figure:
 
 
 def observation_histograms_figure(obs, normalized, names: Sequence[str]) -> go.Figure:
-    """Per-dimension histograms: raw CartPole observations (top) and normalized (bottom)."""
+    """Per-dimension histograms, one row per dimension: raw CartPole observations (left), normalized (right)."""
     D = obs.shape[-1]
     o = _np(obs).reshape(-1, D)
     z = _np(normalized).reshape(-1, D)
     data = []
     for d in range(D):
-        for row, values, color, label in ((0, o, COLORS["without"], "raw"), (1, z, COLORS["with"], "normalized")):
-            i = row * D + d + 1
+        for col, values, color, label in ((0, o, COLORS["without"], "raw"), (1, z, COLORS["with"], "normalized")):
+            i = 2 * d + col + 1
             ax = "" if i == 1 else str(i)
             data.append(dict(type="histogram", x=values[:, d], nbinsx=40, marker=dict(color=color), name=label,
                              showlegend=d == 0, legendgroup=label, xaxis=f"x{ax}", yaxis=f"y{ax}"))
-    titles = [*names, *[f"{n} (normalized)" for n in names]]
-    layout = _grid(layout_dict("CartPole observations per dimension: raw (top) and normalized (bottom)", height=520),
-                   2, D, titles, "", "count", hgap=0.05, vgap=0.2)
+    titles = [t for n in names for t in (f"{n}: raw", "normalized")]
+    # room between rows for the tick labels above and the (possibly wrapped) titles below
+    panel = (REFERENCE_WIDTH - 80) * (1 - 0.12) / 2
+    lines = max(n_lines(wrap(t, panel - 4)) for t in titles)
+    height = 130 * D + 60 + 18 * lines * D
+    layout = _grid(layout_dict("CartPole observations, raw vs normalized", height=height), D, 2,
+                   titles, "", "count", hgap=0.12, vgap=_gap(height, 28 + 18 * lines + 8, D))
     return _figure(data, layout)
+
+
+def _gap(height: float, px: float, rows: int) -> float:
+    """The vertical gap between stacked panels, as a fraction of the plot, that is ``px`` pixels
+    (tick labels and the next panel's title) in a figure about ``height`` pixels tall."""
+    plot = max(height - 110, 100)
+    return min(px / plot, 0.5 / max(rows - 1, 1))
 
 
 def reward_trace_figure(rewards, trace, env: int = 0, terminated=None) -> go.Figure:
@@ -125,7 +136,7 @@ def reward_trace_figure(rewards, trace, env: int = 0, terminated=None) -> go.Fig
     G = _np(trace.returns[:, env])
     t = np.arange(1, len(G) + 1)
     data = [
-        dict(type="scatter", x=t, y=G, name=f"G_t (env {env})", line=dict(color=COLORS["target"])),
+        dict(type="scatter", x=t, y=G, name=f"G<sub>t</sub> (env {env})", line=dict(color=COLORS["target"])),
         dict(type="scatter", x=t, y=_np(trace.return_std), name="running std of G",
              line=dict(color=COLORS["current"], width=2)),
         dict(type="scatter", x=t, y=_np(rewards[:, env]), name="raw reward", line=dict(color=COLORS["without"]),
@@ -138,7 +149,7 @@ def reward_trace_figure(rewards, trace, env: int = 0, terminated=None) -> go.Fig
         data.append(dict(type="scatter", x=ends, y=np.zeros(len(ends)), mode="markers", name="episode end",
                          marker=dict(symbol="x", color="black", size=6)))
     layout = _grid(layout_dict("Reward scaling as the stream plays", height=540), 2, 1,
-                   (f"discounted return G_t (env {env}) and the running std of G (all envs)",
+                   (f"return G<sub>t</sub> (env {env}) and running std of G (all envs)",
                     "reward: raw and scaled (log scale)"), "step", "", vgap=0.14, shared_x=True)
     layout["yaxis2"]["type"] = "log"
     return _figure(data, layout)
@@ -219,11 +230,11 @@ def message_norm_figure(demo, step: int) -> go.Figure:
         dict(type="scatter", x=k, y=sd(demo.layer_norm), name="LayerNorm", line=dict(color=PALETTE[2], dash="dot")),
         dict(type="scatter", x=k, y=raw.mean(1), name="batch mean", line=dict(color=COLORS["target"], dash="dot"),
              xaxis="x2", yaxis="y2"),
-        dict(type="scatter", x=k, y=_np(demo.running_mean[:, 0]), name="running mean",
+        dict(type="scatter", x=k, y=_np(demo.running_mean[:, 0]), name="BatchNorm running mean",
              line=dict(color=COLORS["current"]), xaxis="x2", yaxis="y2"),
         dict(type="scatter", x=k, y=raw.var(1, ddof=1), name="batch variance", line=dict(color=PALETTE[5], dash="dot"),
              xaxis="x2", yaxis="y2"),
-        dict(type="scatter", x=k, y=_np(demo.running_var[:, 0]), name="running variance",
+        dict(type="scatter", x=k, y=_np(demo.running_var[:, 0]), name="BatchNorm running variance",
              line=dict(color=PALETTE[4]), xaxis="x2", yaxis="y2"),
     ]
     layout = _grid(layout_dict("The message during training (its scale drifts)", height=420), 1, 2,
@@ -246,6 +257,6 @@ def message_histogram_figure(demo, step: int) -> go.Figure:
         for b, color, label in ((False, COLORS["without"], "bit 0"), (True, COLORS["with"], "bit 1")):
             data.append(dict(type="histogram", x=v[bits == b], nbinsx=20, marker=dict(color=color), name=label,
                              opacity=0.7, showlegend=i == 0, legendgroup=label, xaxis=f"x{ax}", yaxis=f"y{ax}"))
-    layout = _grid(layout_dict(f"Step {k}: what the receiver's next layer sees (channel 0)", height=340,
+    layout = _grid(layout_dict(f"Step {k}: what the next layer sees (channel 0)", height=340,
                            barmode="overlay"), 1, 4, [p[0] for p in panels], "value", "count", hgap=0.05)
     return _figure(data, layout)
