@@ -6,11 +6,8 @@ Widgets and layout only: every number comes from ``toolbox.gumbel``, every figur
 
 from __future__ import annotations
 
-import dataclasses
-from types import SimpleNamespace
 
 import streamlit as st
-import torch
 
 from toolbox import gumbel as G
 from toolbox.gumbel import lesson_text as T
@@ -18,15 +15,13 @@ from toolbox.figures import gumbel as FG
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
 from ui.equations import equation
 from ui.figures import show_figure
+from ui.gumbel_calls import N_RELAXED, curve, estimates_at, gaussian, graph, gumbel_max, jacobian, relaxed, script, sweep
 from ui.scenes import scene_bar
 
 TAU_OPTIONS = [float(f"{t:.3g}") for t in G.log_grid(0.01, 100.0, 81, device="cpu").tolist()]
-SWEEP_TAUS = tuple(G.log_grid(0.01, 100.0, 41, device="cpu").tolist())
 N_MAX = 100_000
 N_SHOWN = 5          # relaxed samples drawn as bars
-N_RELAXED = 2_000    # relaxed samples behind the mean, the simplex and the argmax check
 N_TERNARY = 400      # of which this many are drawn on the simplex
-N_CURVE = 2_000      # samples per τ for the entropy / max-coordinate curves
 GRAPHS = ("gumbel_softmax", "gaussian")
 TABS = {
     "sampling": "① Gumbel-max sampling", "temperature": "② Temperature", "reparameterization": "③ Reparameterization",
@@ -43,79 +38,6 @@ def graph_slot(which: str, hard: bool) -> int:
 
 def fmt(values) -> str:
     return ", ".join(f"{v:.4g}" for v in values)
-
-
-def generator(seed: int, part: int) -> torch.Generator:
-    # one stream per part of the page, so moving one control does not reshuffle the others
-    return torch.Generator(device=DEVICE).manual_seed(G.stream_seed(seed, part))
-
-
-def plain(obj):
-    """Backend results as numpy: cached values are pickled, and numpy pickles far faster than tensors."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().numpy()
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return SimpleNamespace(**{f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)})
-    return obj
-
-
-# ---- cached backend calls (keyed on every input; results are small numpy arrays) --------------
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def gumbel_max(values: tuple, mode: str, n: int, seed: int, device: str):
-    logits = G.distribution_logits(list(values), mode, device=device)
-    return plain(G.gumbel_max_experiment(logits, n, generator(seed, 1)))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def relaxed(values: tuple, mode: str, tau: float, seed: int, device: str):
-    logits = G.distribution_logits(list(values), mode, device=device)
-    return plain(G.relaxed_experiment(logits, tau, N_RELAXED, generator(seed, 2)))
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def curve(values: tuple, mode: str, seed: int, device: str):
-    logits = G.distribution_logits(list(values), mode, device=device)
-    return plain(G.temperature_sweep(logits, list(SWEEP_TAUS), N_CURVE, generator(seed, 3)))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def gaussian(mu: float, sigma: float, seed: int, device: str):
-    return plain(G.gaussian_reparameterization(mu, sigma, 5, generator(seed, 4), device=device))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def jacobian(values: tuple, mode: str, tau: float, hard: bool, seed: int, device: str):
-    logits = G.distribution_logits(list(values), mode, device=device)
-    return plain(G.relaxed_sample_jacobian(logits, tau, hard=hard, generator=generator(seed, 5)))
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def graph(kind: str, K: int, hard: bool) -> str:
-    return G.computation_graph_dot(kind, K=K, hard=hard)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def estimates_at(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int, device: str):
-    logits = G.distribution_logits(list(values), mode, device=device)
-    cmp = G.compare_estimators(logits, list(f), tau, n, generator(seed, 6), downstream=downstream)
-    spread = {"none": G.reinforce_spread(logits, list(f), 0.0, downstream),
-              "J": G.reinforce_spread(logits, list(f), cmp.J, downstream)}
-    return plain(cmp), spread
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def script(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int) -> str:
-    return G.estimator_script(list(values), mode, list(f), tau, n, G.stream_seed(seed, 6), downstream)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def sweep(values: tuple, mode: str, f: tuple, downstream: str, n: int, seed: int, device: str):
-    logits = G.distribution_logits(list(values), mode, device=device)
-    return plain(G.estimator_sweep(logits, list(f), list(SWEEP_TAUS), n, generator(seed, 7), downstream=downstream))
 
 
 # ---- page ------------------------------------------------------------------------------------
