@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import time
 
 import pandas as pd
 import streamlit as st
 
-from toolbox.figures.ppo import learning_curves
+from toolbox.figures.ppo import learning_curves, score_differences
 from toolbox.jobs import RUNNER
 from toolbox.ppo import analysis
 from toolbox.ppo import details as D
+from toolbox.ppo import precomputed
 from toolbox.ppo.config import (
     BUDGETS, DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS, PPOConfig, variant_config,
 )
@@ -20,7 +21,6 @@ from toolbox.ppo.script import script_filename, standalone_script
 from toolbox.ppo.train import check_inputs, train
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, watch_job
 
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "ppo_default.json"
 NUMBER_WIDGETS = {  # field: (label, widget key, step, format)
     "num_minibatches": ("minibatches", "ppo_minibatches", 1, None),
     "ent_coef": ("c₂", "ppo_ent_coef", 0.01, "%.3f"),
@@ -120,7 +120,7 @@ try:
         if custom not in configs:
             configs.append(custom)
             names.append("your toggles")
-    seeds = list(range(1, n_seeds + 1))
+    seeds = list(range(n_seeds))
     check_inputs(configs, seeds)
 except ValueError as err:
     settings_error = err
@@ -128,18 +128,25 @@ except ValueError as err:
 
 set_query(v=",".join(chosen), seeds=n_seeds, budget=budget, custom=D.url_flips(custom_changes))
 
-is_default = (
-    list(chosen) == list(DEFAULT_VARIANTS) and not custom_changes and n_seeds == DEFAULT_SEEDS and budget == DEFAULT_BUDGET
-)
+
+
+@st.cache_data(show_spinner=False)
+def _stored_payload(mtime: float) -> dict | None:
+    return precomputed.load() if mtime else None
+
+
+payload = _stored_payload(precomputed.DEFAULT_FILE.stat().st_mtime if precomputed.DEFAULT_FILE.is_file() else 0.0)
+stored = None if settings_error is not None else precomputed.lookup(payload, configs, names, seeds)
 key = "ppo:" + json.dumps(
     {"configs": [c.to_dict() for c in configs], "names": names, "seeds": n_seeds, "budget": budget}, sort_keys=True
 )
 runs = len(configs) * n_seeds
 st.caption(
-    f"{len(configs)} variant(s) × {n_seeds} seed(s) = {runs} runs of {budget:,} steps, trained as one batched "
-    f"computation on {page_device()}."
+    f"{len(configs)} variant(s) × {n_seeds} seed(s) = {runs} runs of {budget:,} steps"
+    + (", all precomputed: shown below without retraining." if stored is not None else
+       f", trained as one batched computation on {page_device()}.")
 )
-train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=settings_error is not None)
+train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=settings_error is not None or stored is not None)
 
 st.subheader("Run it yourself")
 if settings_error is None:
@@ -159,30 +166,25 @@ else:
     st.caption("Fix the settings above to download them as a script.")
 
 
-@st.cache_data(show_spinner=False)
-def _precomputed(mtime: float) -> dict | None:
-    if not RESULTS.is_file():
-        return None
-    return json.loads(RESULTS.read_text())
-
-
 def _render(payload: dict, final: bool) -> None:
     grid = payload["grid"]
     aggs = {name: analysis.aggregate(s, grid) for name, s in payload["runs"].items()}
+    if not final and "progress" in payload:
+        st.caption(payload["progress"])
     st.plotly_chart(learning_curves(aggs), width="stretch", key=None if not final else "ppo_curves")
     if not final:
         return
-    rows = []
-    for name, a in aggs.items():
-        reach = "—" if a["reached_475"] == 0 else f"{a['steps_to_475']:,.0f} ({a['reached_475']}/{a['runs']} runs)"
-        rows.append({
-            "variant": name,
-            "last-20 return (mean ± 95% CI)": f"{a['last20_mean']:.1f} ± {a['last20_ci']:.1f}" if a["runs"] > 1 else f"{a['last20_mean']:.1f}",
-            "steps to 475": reach,
-            "AUC (mean return over training)": f"{a['auc_mean']:.1f}",
-        })
     st.subheader("Final scores")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(analysis.score_rows(aggs)), hide_index=True, width="stretch")
+    if "all on" in aggs and min(a["runs"] for a in aggs.values()) >= 2 and len(aggs) >= 2:
+        rows = analysis.compare_to_baseline(payload["runs"])
+        st.subheader("What it shows")
+        st.info(analysis.explain_comparison(rows, aggs["all on"], payload["budget"]))
+        st.plotly_chart(score_differences(rows), width="stretch", key="ppo_differences")
+    elif "all on" not in aggs:
+        st.caption("Add “all on” to the variants to see which details separate from CleanRL's defaults.")
+    else:
+        st.caption("With 2 or more seeds the page says which variants separate from “all on”.")
     if show_debug:
         st.subheader("Debug variables (mean over the last 10% of training)")
         st.dataframe(
@@ -198,9 +200,11 @@ def _render(payload: dict, final: bool) -> None:
 def _job_fn(configs, names, seeds, budget, device):
     def fn(report):
         grid = analysis.step_grid(budget)
+        t0 = time.perf_counter()
 
         def cb(frac, partial):
-            report(frac, {"grid": grid.tolist(), "runs": analysis.summarize(partial, names, seeds, grid)})
+            report(frac, {"grid": grid.tolist(), "runs": analysis.summarize(partial, names, seeds, grid),
+                          "progress": analysis.progress_text(frac, time.perf_counter() - t0)})
 
         # 1 intra-op thread: the hot loop is tiny ops, and on a shared server OpenMP threads waiting for
         # each other cost up to 9x (benchmarks/ppo_throughput.py); per job thread, so nothing else changes
@@ -211,16 +215,15 @@ def _job_fn(configs, names, seeds, budget, device):
 
 
 job = RUNNER.get(key)
-if train_clicked and settings_error is None:
+if train_clicked and settings_error is None and stored is None:
     job = RUNNER.submit(key, _job_fn(configs, names, seeds, budget, page_device()))
 
 st.header("Results")
-if job is not None:
+if stored is not None:
+    st.caption(precomputed.describe(payload, runs))
+    _render(stored, final=True)
+elif job is not None:
     if watch_job(job, lambda p: _render(p, final=False), f"Training {runs} runs"):
         _render(job.result, final=True)
-elif is_default and _precomputed(RESULTS.stat().st_mtime if RESULTS.is_file() else 0.0) is not None:
-    pre = _precomputed(RESULTS.stat().st_mtime)
-    st.caption(f"Precomputed for the default settings (results/ppo_default.json, {pre.get('seconds', '?')} s to train).")
-    _render(pre, final=True)
 else:
     st.info("Press **Train** to run these settings (a classroom pressing it together trains once and all watch it).")
