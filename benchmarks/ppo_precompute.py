@@ -55,6 +55,8 @@ def main() -> None:
     configs = [variant_config(v, a.budget) for v in vids]
     names = [VARIANT_IDS[v] for v in vids]
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # the code version at the start: the tree may move on while a long grid trains
+    commit, dirty = _git("rev-parse", "HEAD"), bool(_git("status", "--porcelain", "--", "toolbox"))
     t0 = time.perf_counter()
     results = train(configs, seeds, device="cpu", num_threads=a.threads, callback_every=30,
                     callback=lambda f, _: print(f"{f:.0%} after {time.perf_counter() - t0:.0f} s", flush=True))
@@ -64,7 +66,7 @@ def main() -> None:
             for i, name in enumerate(names)}
     payload = {
         "meta": {
-            "commit": _git("rev-parse", "HEAD"), "dirty": bool(_git("status", "--porcelain", "--", "toolbox")),
+            "commit": commit, "dirty": dirty,
             "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
             "threads": a.threads, "device": "cpu", "started_utc": started, "wall_seconds": round(secs, 1),
             "prefix_steps": PREFIX_STEPS,

@@ -27,7 +27,8 @@ def learning_curves(aggregates: dict[str, dict], title: str = "Mean episodic ret
         fig.add_trace(go.Scatter(x=x, y=_clean(agg["mean"]), mode="lines", name=f"{name} (n={agg['runs']})",
                                  line=dict(color=color, width=2), legendgroup=name))
     fig.add_hline(y=475, line=dict(color=COLORS["target"], dash="dot"), annotation_text="475 (solved)")
-    base_layout(fig, title, "environment steps per run", "episodic return", height=440)
+    # the legend sits under the plot: a taller figure keeps a 12-variant legend off the axis
+    base_layout(fig, title, "environment steps per run", "episodic return", height=440 if len(aggregates) <= 6 else 540)
     fig.update_yaxes(range=[0, 520])
     return fig
 
