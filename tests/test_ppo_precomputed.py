@@ -100,3 +100,26 @@ def test_train_start_rejects_bad_iterations_and_describe_reads_the_meta(tiny):
     text = precomputed.describe(tiny, 2)
     assert text.startswith("Precomputed: 2 of the 6 stored runs (2 variants × 3 seeds × 1,024 steps)")
     assert f"torch {tiny['meta']['torch']}" in text and tiny["meta"]["commit"][:7] in text and "1 CPU thread(s)" in text
+
+
+def test_the_default_explanation_follows_from_the_stored_scores(grid):
+    """The default view's sentence: every variant's verdict equals an independent Welch test (scipy's t
+    quantile at the rounded-down ν) on the stored final scores, and the sentence lists it in its group."""
+    from scipy import stats
+
+    base = np.array([r["last20"] for r in grid["runs"]["all on"]])
+    rows = analysis.compare_to_baseline(grid["runs"])
+    agg = analysis.aggregate(grid["runs"]["all on"], grid["grid"])
+    text = analysis.explain_comparison(rows, agg, grid["budget"])
+    lower, rest = text.split("Clearly higher:")
+    higher, same = rest.split("Not separated") if "Not separated" in rest else (rest, "")
+    for r in rows:
+        x = np.array([s["last20"] for s in grid["runs"][r["variant"]]])
+        va, vb = x.var(ddof=1) / len(x), base.var(ddof=1) / len(base)
+        nu = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(base) - 1))
+        d, h = x.mean() - base.mean(), stats.t.ppf(0.975, int(nu)) * np.sqrt(va + vb)
+        expected = analysis.LOWER if d + h < 0 else analysis.HIGHER if d - h > 0 else analysis.SAME
+        assert r["verdict"] == expected, r["variant"]
+        part = {analysis.LOWER: lower, analysis.HIGHER: higher, analysis.SAME: same}[expected]
+        assert f"“{r['variant']}” ({d:+.0f} ± {h:.0f})" in part, r["variant"]
+    assert f"“all on” scores {base.mean():.0f} ± " in text and "10 seeds" in text

@@ -265,7 +265,7 @@ def explain_comparison(rows: list[dict], baseline_agg: dict, budget: int, baseli
         )
     if len(rows) > 1:
         text += f"Each of the {len(rows)} comparisons is at 95%, so one separation by chance among them would not be surprising."
-    return text
+    return text.strip()
 
 
 # ---------------------------------------------------------------------------------------------
