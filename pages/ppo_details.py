@@ -204,8 +204,7 @@ def _job_fn(configs, names, seeds, budget, device):
         t0 = time.perf_counter()
 
         def cb(frac, partial):
-            report(frac, {"grid": grid.tolist(), "runs": analysis.summarize(partial, names, seeds, grid),
-                          "progress": analysis.progress_text(frac, time.perf_counter() - t0)})
+            report(frac, analysis.live_payload(partial, names, seeds, grid, frac, time.perf_counter() - t0))
 
         # 1 intra-op thread: the hot loop is tiny ops, and on a shared server OpenMP threads waiting for
         # each other cost up to 9x (benchmarks/ppo_throughput.py); per job thread, so nothing else changes

@@ -247,3 +247,11 @@ def test_score_rows():
     assert rows[0]["final score: last-20 return (mean ± 95% CI)"] == f"200.0 ± {half:.1f}"
     assert rows[1]["final score: last-20 return (mean ± 95% CI)"] == "480.0" and rows[1]["steps to 475"] == "2,000 (1/1 runs)"
     assert rows[0]["steps to 475"] == "—"
+
+
+def test_live_payload_carries_the_time_left_and_curves_that_stop():
+    grid = analysis.step_grid(10_240, 10)
+    partial = [_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=6)]
+    p = analysis.live_payload(partial, ["all on"], [1], grid, 0.3, 30.0)
+    assert p["progress"] == "30% trained in 30 s · about 1 min 10 s left"
+    assert p["grid"] == grid.tolist() and [v is None for v in p["runs"]["all on"][0]["curve"]] == [False] * 3 + [True] * 7

@@ -183,6 +183,13 @@ def aggregate(summaries: list[dict], grid) -> dict:
     }
 
 
+def live_payload(partial, names: list[str], seeds: list[int], grid, fraction: float, elapsed_s: float) -> dict:
+    """What a live training shows between updates: the grid, the runs summarized so far (curves end at
+    the steps trained) and ``progress``, the :func:`progress_text` with the estimated time left."""
+    return {"grid": np.asarray(grid).tolist(), "runs": summarize(partial, names, seeds, grid),
+            "progress": progress_text(fraction, elapsed_s)}
+
+
 def summarize(results, names: list[str], seeds: list[int], grid) -> dict[str, list[dict]]:
     """Group ``train`` results (configs outer, seeds inner) into ``{variant name: [run summaries]}``."""
     out: dict[str, list[dict]] = {}
