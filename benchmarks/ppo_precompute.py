@@ -1,40 +1,76 @@
-"""Precompute the PPO page's default ablation into results/ppo_default.json (small: curves on a 50-point grid).
+"""Precompute the PPO page's default ablation: CleanRL's 12-variant core grid, 10 seeds, 500k steps.
 
-    python benchmarks/ppo_precompute.py [--budget 100000] [--seeds 5] [--variants all,nogae,...]
+    OMP_NUM_THREADS=1 python benchmarks/ppo_precompute.py [--budget 500000] [--seeds 0-9]
+        [--variants all,novec,...] [--out results/ppo_grid500k.json]
+
+The file stays small: per run the running last-20 return on a 50-point step grid (every 10k steps at
+500k), the final score (mean of the last 20 episodes), the steps to 475, four debug variables on the
+grid, and the exact episodes of the first ``PREFIX_STEPS`` steps (so a test can retrain that start and
+compare it number for number). Its metadata records how it was made (commit, torch, threads, wall time).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
+import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
 from toolbox.ppo import analysis  # noqa: E402
-from toolbox.ppo.config import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS, variant_config  # noqa: E402
+from toolbox.ppo.config import GRID_BUDGET, GRID_SEEDS, GRID_VARIANTS, VARIANT_IDS, variant_config  # noqa: E402
+from toolbox.ppo.precomputed import PREFIX_STEPS, run_record  # noqa: E402
 from toolbox.ppo.train import train  # noqa: E402
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def _seeds(text: str) -> list[int]:
+    if "-" in text:
+        lo, hi = text.split("-")
+        return list(range(int(lo), int(hi) + 1))
+    return [int(s) for s in text.split(",")]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--budget", type=int, default=DEFAULT_BUDGET)
-    ap.add_argument("--seeds", type=int, default=DEFAULT_SEEDS)
-    ap.add_argument("--variants", default=",".join(DEFAULT_VARIANTS))
-    ap.add_argument("--out", default=str(ROOT / "results" / "ppo_default.json"))
+    ap.add_argument("--budget", type=int, default=GRID_BUDGET)
+    ap.add_argument("--seeds", default=f"{GRID_SEEDS[0]}-{GRID_SEEDS[-1]}", help="e.g. 0-9 or 0,1,2")
+    ap.add_argument("--variants", default=",".join(GRID_VARIANTS))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "results" / "ppo_grid500k.json"))
     a = ap.parse_args()
     vids = a.variants.split(",")
-    seeds = list(range(1, a.seeds + 1))
+    seeds = _seeds(a.seeds)
     configs = [variant_config(v, a.budget) for v in vids]
+    names = [VARIANT_IDS[v] for v in vids]
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # the code version at the start: the tree may move on while a long grid trains
+    commit, dirty = _git("rev-parse", "HEAD"), bool(_git("status", "--porcelain", "--", "toolbox"))
     t0 = time.perf_counter()
-    results = train(configs, seeds, device="cpu", callback=lambda f, _: print(f"{f:.0%}", flush=True), callback_every=30)
+    results = train(configs, seeds, device="cpu", num_threads=a.threads, callback_every=30,
+                    callback=lambda f, _: print(f"{f:.0%} after {time.perf_counter() - t0:.0f} s", flush=True))
     secs = time.perf_counter() - t0
     grid = analysis.step_grid(a.budget)
-    runs = analysis.summarize(results, [VARIANT_IDS[v] for v in vids], seeds, grid)
+    runs = {name: [run_record(r, grid) for r in results[i * len(seeds): (i + 1) * len(seeds)]]
+            for i, name in enumerate(names)}
     payload = {
+        "meta": {
+            "commit": commit, "dirty": dirty,
+            "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
+            "threads": a.threads, "device": "cpu", "started_utc": started, "wall_seconds": round(secs, 1),
+            "prefix_steps": PREFIX_STEPS,
+        },
         "budget": a.budget, "seeds": seeds, "variants": vids, "grid": grid.tolist(), "runs": runs,
         "seconds": round(secs, 1),
     }

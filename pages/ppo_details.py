@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from toolbox.figures.ppo import learning_curves
+from toolbox.figures.ppo import learning_curves, score_differences
 from toolbox.jobs import RUNNER
 from toolbox.ppo import analysis
 from toolbox.ppo import details as D
+from toolbox.ppo import precomputed
 from toolbox.ppo.config import (
     BUDGETS, DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS, PPOConfig, variant_config,
 )
 from toolbox.ppo.details import CHECKLIST, DETAILS
 from toolbox.ppo.script import script_filename, standalone_script
-from toolbox.ppo.train import check_inputs, train
-from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_job, watch_job
+from toolbox.ppo.batching import PPORequest
+from toolbox.ppo.train import check_inputs
+from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_ppo, watch_job
 from ui.figures import show_figure
 from ui.scenes import scene_bar
 
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "ppo_default.json"
 NUMBER_WIDGETS = {  # field: (label, widget key, step, format)
     "num_minibatches": ("minibatches", "ppo_minibatches", 1, None),
     "ent_coef": ("c₂", "ppo_ent_coef", 0.01, "%.3f"),
@@ -34,7 +34,8 @@ lesson_header(
     "(Huang et al. counted 37). Here every core detail of CleanRL's `ppo.py` is a toggle. Pick variants — "
     "all on, or one detail off at a time — and train them **all at once** over several seeds on CartPole-v1: "
     "every run is one slice of a single batched computation, so you see the mean return and its 95% "
-    "confidence band per variant as they learn.",
+    "confidence band per variant as they learn. The page opens on CleanRL's core ablation — all on and each of "
+    "11 details off, 10 seeds, 500k steps each — trained in advance.",
     "Schulman et al. 2017 (PPO); Huang et al. 2022, *The 37 Implementation Details of PPO*; CleanRL `ppo.py`",
 )
 
@@ -124,7 +125,7 @@ try:
         if custom not in configs:
             configs.append(custom)
             names.append("your toggles")
-    seeds = list(range(1, n_seeds + 1))
+    seeds = list(range(n_seeds))
     check_inputs(configs, seeds)
 except ValueError as err:
     settings_error = err
@@ -132,18 +133,25 @@ except ValueError as err:
 
 set_query(v=",".join(chosen), seeds=n_seeds, budget=budget, custom=D.url_flips(custom_changes))
 
-is_default = (
-    list(chosen) == list(DEFAULT_VARIANTS) and not custom_changes and n_seeds == DEFAULT_SEEDS and budget == DEFAULT_BUDGET
-)
+
+
+@st.cache_data(show_spinner=False)
+def _stored_payload(mtime: float) -> dict | None:
+    return precomputed.load() if mtime else None
+
+
+payload = _stored_payload(precomputed.DEFAULT_FILE.stat().st_mtime if precomputed.DEFAULT_FILE.is_file() else 0.0)
+stored = None if settings_error is not None else precomputed.lookup(payload, configs, names, seeds)
 key = "ppo:" + json.dumps(
     {"configs": [c.to_dict() for c in configs], "names": names, "seeds": n_seeds, "budget": budget}, sort_keys=True
 )
 runs = len(configs) * n_seeds
 st.caption(
-    f"{len(configs)} variant(s) × {n_seeds} seed(s) = {runs} runs of {budget:,} steps, trained as one batched "
-    f"computation on {page_device()}."
+    f"{len(configs)} variant(s) × {n_seeds} seed(s) = {runs} runs of {budget:,} steps"
+    + (", all precomputed: shown below without retraining." if stored is not None else
+       f", trained as one batched computation on {page_device()}.")
 )
-train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=settings_error is not None)
+train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=settings_error is not None or stored is not None)
 
 st.subheader("Run it yourself")
 if settings_error is None:
@@ -163,30 +171,25 @@ else:
     st.caption("Fix the settings above to download them as a script.")
 
 
-@st.cache_data(show_spinner=False)
-def _precomputed(mtime: float) -> dict | None:
-    if not RESULTS.is_file():
-        return None
-    return json.loads(RESULTS.read_text())
-
-
 def _render(payload: dict, final: bool) -> None:
     grid = payload["grid"]
     aggs = {name: analysis.aggregate(s, grid) for name, s in payload["runs"].items()}
+    if not final and "progress" in payload:
+        st.caption(payload["progress"])
     show_figure(learning_curves(aggs), key=None if not final else "ppo_curves", width="stretch")
     if not final:
         return
-    rows = []
-    for name, a in aggs.items():
-        reach = "—" if a["reached_475"] == 0 else f"{a['steps_to_475']:,.0f} ({a['reached_475']}/{a['runs']} runs)"
-        rows.append({
-            "variant": name,
-            "last-20 return (mean ± 95% CI)": f"{a['last20_mean']:.1f} ± {a['last20_ci']:.1f}" if a["runs"] > 1 else f"{a['last20_mean']:.1f}",
-            "steps to 475": reach,
-            "AUC (mean return over training)": f"{a['auc_mean']:.1f}",
-        })
     st.subheader("Final scores")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(analysis.score_rows(aggs)), hide_index=True, width="stretch")
+    if "all on" in aggs and min(a["runs"] for a in aggs.values()) >= 2 and len(aggs) >= 2:
+        rows = analysis.compare_to_baseline(payload["runs"])
+        st.subheader("What it shows")
+        st.info(analysis.explain_comparison(rows, aggs["all on"], payload["budget"]))
+        show_figure(score_differences(rows), key="ppo_differences", width="stretch")
+    elif "all on" not in aggs:
+        st.caption("Add “all on” to the variants to see which details separate from CleanRL's defaults.")
+    else:
+        st.caption("With 2 or more seeds the page says which variants separate from “all on”.")
     if show_debug:
         st.subheader("Debug variables (mean over the last 10% of training)")
         st.dataframe(
@@ -199,32 +202,28 @@ def _render(payload: dict, final: bool) -> None:
     )
 
 
-def _job_fn(configs, names, seeds, budget, device):
-    def fn(report):
-        grid = analysis.step_grid(budget)
+def _summarizer(names, seeds, budget):
+    grid = analysis.step_grid(budget)
 
-        def cb(frac, partial):
-            report(frac, {"grid": grid.tolist(), "runs": analysis.summarize(partial, names, seeds, grid)})
+    def summarize(runs, fraction, elapsed_s):
+        if fraction is None:  # the request's finished runs
+            return {"grid": grid.tolist(), "runs": analysis.summarize(runs, names, seeds, grid), "budget": budget}
+        return analysis.live_payload(runs, names, seeds, grid, fraction, elapsed_s)
 
-        # the job runner sets this thread's torch threads (toolbox.device.training_threads); a Stop makes
-        # report() raise at the next callback, which ends train()
-        res = train(configs, seeds, device=device, callback=cb)
-        return {"grid": grid.tolist(), "runs": analysis.summarize(res, names, seeds, grid), "budget": budget}
-
-    return fn
+    return summarize
 
 
 job = RUNNER.get(key)
-if train_clicked and settings_error is None:
-    job = submit_job(key, _job_fn(configs, names, seeds, budget, page_device()), work=runs * budget, kind="ppo") or job
+if train_clicked and settings_error is None and stored is None:
+    # PPO requests queued while the server is busy train together in one batched computation
+    job = submit_ppo(key, PPORequest.make(configs, seeds, _summarizer(names, seeds, budget), page_device())) or job
 
 st.header("Results")
-if job is not None:
+if stored is not None:
+    st.caption(precomputed.describe(payload, runs))
+    _render(stored, final=True)
+elif job is not None:
     if watch_job(job, lambda p: _render(p, final=False), f"Training {runs} runs"):
         _render(job.result, final=True)
-elif is_default and _precomputed(RESULTS.stat().st_mtime if RESULTS.is_file() else 0.0) is not None:
-    pre = _precomputed(RESULTS.stat().st_mtime)
-    st.caption(f"Precomputed for the default settings (results/ppo_default.json, {pre.get('seconds', '?')} s to train).")
-    _render(pre, final=True)
 else:
     st.info("Press **Train** to run these settings (a classroom pressing it together trains once and all watch it).")

@@ -100,9 +100,9 @@ def influence_figures() -> list[go.Figure]:
 
 
 def ppo_figures() -> list[go.Figure]:
-    payload = json.loads((ROOT / "results" / "ppo_default.json").read_text())
+    payload = json.loads((ROOT / "results" / "ppo_grid500k.json").read_text())
     aggs = {name: analysis.aggregate(s, payload["grid"]) for name, s in payload["runs"].items()}
-    return [FP.learning_curves(aggs)]
+    return [FP.learning_curves(aggs), FP.score_differences(analysis.compare_to_baseline(payload["runs"]))]
 
 
 def dial_figures() -> list[go.Figure]:
@@ -265,13 +265,13 @@ def test_one_colour_per_concept_on_a_page(page_figures):
 
 
 def test_recurring_concepts_share_their_colour_across_pages():
-    payload = json.loads((ROOT / "results" / "ppo_default.json").read_text())
+    payload = json.loads((ROOT / "results" / "ppo_grid500k.json").read_text())
     runs = payload["runs"]
     ppo = FP.learning_curves({name: analysis.aggregate(runs[name][:1], payload["grid"])
-                              for name in ("+ truncation bootstrap", "all on")})
+                              for name in ("no minibatches", "all on")})
     by_name = {t.name: t.line.color for t in ppo.data if t.showlegend is not False}
     # a variant keeps its colour whichever subset of the menu is shown, and "all on" is black
-    assert by_name == {"+ truncation bootstrap (n=1)": style.VARIANT_COLORS["+ truncation bootstrap"],
+    assert by_name == {"no minibatches (n=1)": style.VARIANT_COLORS["no minibatches"],
                        "all on (n=1)": "#000000"}
     bars = FG.gradient_bars_figure([0.0, 0.0], {"reinforce": [0.0, 0.0]}, {"reinforce": [0.0, 0.0]}, 1.0)
     assert [b.marker.color for b in bars.data] == [style.ESTIMATOR_COLORS["exact"], style.ESTIMATOR_COLORS["reinforce"]]

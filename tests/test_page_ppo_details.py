@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
+from toolbox.ppo import analysis, precomputed
+from toolbox.ppo.config import DEFAULT_VARIANTS, VARIANT_IDS
 from toolbox.ppo.details import DETAILS, card_code, other_details_title
 from tests.apptest_helpers import assert_clean, errors, open_page, texts
 
 PAGE = "pages/ppo_details.py"
 
 
-def test_default_view_is_precomputed_and_complete():
+def test_default_view_is_the_precomputed_500k_grid_with_its_explanation():
     at = open_page(PAGE)
-    assert "Precomputed" in texts(at)
-    assert len(at.get("plotly_chart")) >= 1
+    payload = precomputed.load()
+    assert "Precomputed: 120 of the 120 stored runs (12 variants × 10 seeds × 500,000 steps)" in texts(at)
+    assert at.button(key="ppo_train").disabled  # nothing to train: the stored runs are shown
+    assert len(at.get("plotly_chart")) >= 2  # curves and the differences to “all on”
     frames = at.dataframe
     assert len(frames) >= 3  # checklist, final scores, debug variables
     scores = frames[1].value
-    assert "all on" in list(scores["variant"]) and "steps to 475" in scores.columns
+    assert list(scores["variant"]) == [VARIANT_IDS[v] for v in DEFAULT_VARIANTS]
+    assert "steps to 475" in scores.columns
+    grid = payload["grid"]
+    aggs = {n: analysis.aggregate(s, grid) for n, s in payload["runs"].items()}
+    assert list(scores.iloc[:, 1]) == [r["final score: last-20 return (mean ± 95% CI)"] for r in analysis.score_rows(aggs)]
+    rows = analysis.compare_to_baseline(payload["runs"])
+    assert [i.value for i in at.info] == [analysis.explain_comparison(rows, aggs["all on"], 500_000)]
     assert len(at.latex) >= 16 and len(at.toggle) >= 14
-    assert at.query_params["budget"] == ["200000"] or at.query_params["budget"] == "200000"
+    assert at.query_params["budget"] == ["500000"] or at.query_params["budget"] == "500000"
+
+
+def test_a_stored_subset_is_shown_without_training():
+    at = open_page(PAGE, query={"v": "all,nogae", "seeds": "3", "budget": "500000"})
+    assert "2 variant(s) × 3 seed(s) = 6 runs of 500,000 steps, all precomputed" in texts(at)
+    assert "Precomputed: 6 of the 120 stored runs" in texts(at)
+    assert at.button(key="ppo_train").disabled
+    assert list(at.dataframe[1].value["variant"]) == ["all on", "no GAE (MC returns)"]
+    stored = precomputed.load()["runs"]
+    sub = {n: stored[n][:3] for n in ("all on", "no GAE (MC returns)")}
+    agg = analysis.aggregate(sub["all on"], precomputed.load()["grid"])
+    assert [i.value for i in at.info] == [analysis.explain_comparison(analysis.compare_to_baseline(sub), agg, 500_000)]
+    # a variant outside the grid: trained live, not looked up
+    live = open_page(PAGE, query={"v": "all,shared", "seeds": "3", "budget": "500000"})
+    assert not live.button(key="ppo_train").disabled and "Precomputed" not in texts(live)
 
 
 def test_cards_show_the_reference_lines_and_the_script_downloads():

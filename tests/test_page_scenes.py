@@ -72,7 +72,7 @@ def test_influence_scene_reloads_the_tables_and_shows_precomputed_runs():
 
 def test_ppo_scenes_show_the_precomputed_runs_without_training():
     at = open_page("pages/ppo_details.py", query={"scene": "which-details-matter"})
-    assert "Precomputed for the default settings" in texts(at)
+    assert "Precomputed: 120 of the 120 stored runs" in texts(at)
     assert not at.get("progress")
 
 

@@ -13,7 +13,7 @@ from toolbox.ppo import details as D
 from toolbox.ppo.details import CHECKLIST, DETAILS
 from toolbox.ppo.train import TrainResult
 from toolbox.ppo.config import PPOConfig, VARIANT_IDS, variant_config
-from toolbox.figures.ppo import learning_curves
+from toolbox.figures.ppo import VERDICT_COLORS, learning_curves, score_differences
 
 
 def _brute_running(steps, rets, grid, window=20):
@@ -164,3 +164,94 @@ def test_detail_catalogue_complete():
     for d in DETAILS:
         assert d.variant is None or d.variant in VARIANT_IDS
         assert d.field == "—" or hasattr(PPOConfig(), d.field)
+
+
+def _welch_reference(a, b):
+    """Welch's interval with scipy's t quantile at the Welch–Satterthwaite ν rounded down."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    nu = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return a.mean() - b.mean(), stats.t.ppf(0.975, math.floor(nu)) * math.sqrt(va + vb)
+
+
+def test_difference_ci_is_welch():
+    rng = np.random.default_rng(3)
+    for na, nb in ((10, 10), (3, 7), (2, 2)):
+        a, b = rng.normal(400, 50, na), rng.normal(470, 10, nb)
+        d, h = analysis.difference_ci(a, b)
+        rd, rh = _welch_reference(a, b)
+        assert abs(d - rd) < 1e-9 and abs(h - rh) < 1e-8 * rh
+    # the integer-ν interval is never narrower than scipy's own fractional-ν Welch interval
+    a, b = rng.normal(0, 1, 10), rng.normal(0, 3, 10)
+    lo, hi = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert analysis.difference_ci(a, b)[1] >= (hi - lo) / 2 - 1e-12
+    assert analysis.difference_ci([500.0] * 4, [500.0] * 5) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        analysis.difference_ci([1.0], [1.0, 2.0])
+
+
+def _runs(**scores):
+    return {name: [{"seed": i, "last20": float(v)} for i, v in enumerate(vals)] for name, vals in scores.items()}
+
+
+def test_compare_to_baseline_verdicts_and_sentence():
+    runs = _runs(**{"all on": [490, 492, 491, 488], "no a": [200, 250, 300, 220], "no b": [480, 500, 470, 499],
+                    "no c": [500, 500, 500, 500]})
+    rows = analysis.compare_to_baseline(runs)
+    assert [r["variant"] for r in rows] == ["no a", "no b", "no c"]
+    assert [r["verdict"] for r in rows] == [analysis.LOWER, analysis.SAME, analysis.HIGHER]
+    for r in rows:
+        d, h = _welch_reference([s["last20"] for s in runs[r["variant"]]], [490, 492, 491, 488])
+        assert abs(r["difference"] - d) < 1e-9 and abs(r["half_width"] - h) < 1e-8
+    base = {"runs": 4, "last20_mean": 492.5, "last20_ci": 10.3}
+    text = analysis.explain_comparison(rows, base, 500_000)
+    lower, rest = text.split("Clearly higher:")
+    higher, same = rest.split("Not separated")
+    assert "“no a” (-248 ± " in lower and "no b" not in lower and "no c" not in lower
+    assert "“no c” (+10 ± " in higher and "no b" not in higher
+    assert "“no b”" in same and "make no difference we can measure" in same
+    assert text.startswith("After 500,000 steps, “all on” scores 492 ± 10 (mean of the last 20 episodes, 4 seeds).")
+    assert "Each of the 3 comparisons is at 95%" in text
+    # nothing separated -> no “Not separated” clause is missing; nothing lower -> says so
+    only_same = analysis.compare_to_baseline(_runs(**{"all on": [490, 500], "no b": [495, 500]}))
+    assert "below zero: none." in analysis.explain_comparison(only_same, base, 500_000)
+    with pytest.raises(ValueError, match="“all on”"):
+        analysis.compare_to_baseline(_runs(a=[1, 2]))
+
+
+def test_score_differences_figure():
+    rows = analysis.compare_to_baseline(_runs(**{"all on": [490, 495, 500], "no a": [200, 250, 300], "no b": [480, 500, 470]}))
+    fig = score_differences(rows)
+    assert [t.name for t in fig.data] == [analysis.LOWER, analysis.SAME]
+    assert fig.data[0].marker.color == VERDICT_COLORS[analysis.LOWER] and list(fig.data[0].y) == ["no a"]
+    assert abs(fig.data[0].error_x.array[0] - rows[0]["half_width"]) < 1e-12 and fig.layout.xaxis.title.text
+
+
+def test_time_left_and_progress_text():
+    assert analysis.time_left(0.25, 30.0) == 90.0 and analysis.time_left(1.0, 12.0) == 0.0
+    assert math.isnan(analysis.time_left(0.0, 5.0))
+    assert analysis.progress_text(0.4, 80.0) == "40% trained in 1 min 20 s · about 2 min 00 s left"
+    assert analysis.progress_text(0.5, 10.0) == "50% trained in 10 s · about 10 s left"
+    assert analysis.progress_text(0.0, 1.0) == "0% trained in 1 s · estimating the time left…"
+    for bad in ((1.5, 1.0), (-0.1, 1.0), (0.5, -1.0), ("half", 1.0)):
+        with pytest.raises(ValueError, match="fraction in"):
+            analysis.time_left(*bad)
+
+
+def test_score_rows():
+    grid = analysis.step_grid(10_000, 10)
+    runs = {"a": [analysis.run_summary(_fake(1, 100), grid), analysis.run_summary(_fake(2, 300), grid)],
+            "b": [analysis.run_summary(_fake(1, 480), grid)]}
+    rows = analysis.score_rows({n: analysis.aggregate(s, grid) for n, s in runs.items()})
+    half = stats.t.ppf(0.975, 1) * np.std([100, 300], ddof=1) / np.sqrt(2)
+    assert rows[0]["final score: last-20 return (mean ± 95% CI)"] == f"200.0 ± {half:.1f}"
+    assert rows[1]["final score: last-20 return (mean ± 95% CI)"] == "480.0" and rows[1]["steps to 475"] == "2,000 (1/1 runs)"
+    assert rows[0]["steps to 475"] == "—"
+
+
+def test_live_payload_carries_the_time_left_and_curves_that_stop():
+    grid = analysis.step_grid(10_240, 10)
+    partial = [_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=6)]
+    p = analysis.live_payload(partial, ["all on"], [1], grid, 0.3, 30.0)
+    assert p["progress"] == "30% trained in 30 s · about 1 min 10 s left"
+    assert p["grid"] == grid.tolist() and [v is None for v in p["runs"]["all on"][0]["curve"]] == [False] * 3 + [True] * 7

@@ -15,8 +15,9 @@ from toolbox.ppo.train import train
 BASE = PPOConfig(total_timesteps=2 * 512)
 
 
-def keep_runs(runs, final):
-    return [(r.config, r.seed, r.episode_returns.copy(), r.debug["value_loss"].copy(), final) for r in runs]
+def keep_runs(runs, fraction, elapsed_s):
+    assert elapsed_s >= 0
+    return [(r.config, r.seed, r.episode_returns.copy(), r.debug["value_loss"].copy(), fraction is None) for r in runs]
 
 
 def test_union_trains_a_pair_shared_by_two_requests_once():

@@ -200,26 +200,31 @@ def test_dial_flip_probabilities():
 
 
 def test_ppo_scenes_match_the_precomputed_runs():
-    payload = json.loads((ROOT / "results" / "ppo_default.json").read_text())
+    from toolbox.ppo import precomputed
+
+    payload = precomputed.load()
     aggs = {name: analysis.aggregate(s, payload["grid"]) for name, s in payload["runs"].items()}
+    diff = {r["variant"]: r for r in analysis.compare_to_baseline(payload["runs"])}
     for s in lesson_scenes("ppo_details"):  # the default view: precomputed, no training
         assert s.settings == {"ppo_variants": list(DEFAULT_VARIANTS), "ppo_seeds": DEFAULT_SEEDS,
                               "ppo_budget": DEFAULT_BUDGET}
-    assert (payload["seeds"] if isinstance(payload["seeds"], int) else len(payload["seeds"])) == 5
-    assert payload["budget"] == 200_000
+    assert payload["budget"] == 500_000 and len(payload["seeds"]) == 10
     last = {n: f"{a['last20_mean']:.1f}" for n, a in aggs.items()}
-    assert last == {"all on": "409.4", "no LR annealing": "475.8", "no GAE (MC returns)": "369.4",
-                    "no advantage norm": "446.4", "no clipped surrogate": "315.9", "+ truncation bootstrap": "367.3"}
+    ci = {n: f"{a['last20_ci']:.1f}" for n, a in aggs.items()}
     options = scene("ppo_details", "which-details-matter").question.options
-    assert min(options, key=lambda n: aggs[n]["last20_mean"]) == "no clipped surrogate"
-    reached = {n: a["reached_475"] for n, a in aggs.items()}
-    assert (reached["no LR annealing"], reached["all on"], reached["no clipped surrogate"]) == (5, 1, 0)
-    assert round(aggs["no LR annealing"]["steps_to_475"], -4) == 140_000
-    on, off = aggs["all on"], aggs["no advantage norm"]
-    assert (f"{on['last20_ci']:.1f}", f"{off['last20_ci']:.1f}") == ("56.4", "57.3")
-    overlap = min(on["last20_mean"] + on["last20_ci"], off["last20_mean"] + off["last20_ci"]) - \
-        max(on["last20_mean"] - on["last20_ci"], off["last20_mean"] - off["last20_ci"])
-    assert overlap > 0.5 * 2 * on["last20_ci"]  # "overlap over most of their width"
+    assert min(options, key=lambda n: aggs[n]["last20_mean"]) == "no minibatches"
+    assert min(aggs, key=lambda n: aggs[n]["last20_mean"]) == "no minibatches"
+    assert (last["no minibatches"], last["all on"], last["no GAE (MC returns)"], last["no LR annealing"]) == \
+        ("379.2", "492.7", "483.7", "485.0")
+    assert aggs["no minibatches"]["reached_475"] == 4
+    assert diff["no GAE (MC returns)"]["verdict"] == diff["no LR annealing"]["verdict"] == "not separated"
+    clip = diff["no clipped surrogate"]
+    assert (last["no clipped surrogate"], ci["no clipped surrogate"], ci["all on"]) == ("492.7", "10.6", "6.9")
+    assert (f"{clip['difference']:+.1f}", f"{clip['half_width']:.1f}", clip["verdict"]) == ("+0.0", "11.9", "not separated")
+    grad = diff["no grad clipping"]
+    assert (last["no grad clipping"], ci["no grad clipping"]) == ("442.1", "85.5")
+    assert (f"{grad['difference']:.1f}", f"{grad['half_width']:.1f}") == ("-50.5", "85.8")
+    assert grad["difference"] - grad["half_width"] < 0 < grad["difference"] + grad["half_width"]
 
 
 # ---- every key a scene sets is a widget of its page, and takes the scene's value ------------

@@ -28,6 +28,31 @@ def learning_curves(aggregates: dict[str, dict], title: str = "Mean episodic ret
         fig.add_trace(go.Scatter(x=x, y=_clean(agg["mean"]), mode="lines", name=f"{name} (n={agg['runs']})",
                                  line=dict(color=color, width=3.5 if name == "all on" else 2), legendgroup=name))
     fig.add_hline(y=475, line=dict(color=COLORS["target"], dash="dot"), annotation_text="475 (solved)")
-    base_layout(fig, title, "environment steps per run", "episodic return", height=440, width=FULL_WIDTH)
+    # the legend sits under the plot: a taller figure keeps a 12-variant legend off the axis
+    base_layout(fig, title, "environment steps per run", "episodic return",
+                height=440 if len(aggregates) <= 6 else 540, width=FULL_WIDTH)
     fig.update_yaxes(range=[0, 520])
+    return fig
+
+
+VERDICT_COLORS = {"clearly lower": COLORS["without"], "clearly higher": COLORS["with"], "not separated": COLORS["target"]}
+
+
+def score_differences(rows: list[dict], baseline: str = "all on") -> go.Figure:
+    """Each variant's final-score difference to ``baseline`` with its 95% interval (horizontal bars),
+    coloured by verdict; ``rows`` from ``toolbox.ppo.analysis.compare_to_baseline``. A line marks zero."""
+    fig = go.Figure()
+    for verdict, color in VERDICT_COLORS.items():
+        sel = [r for r in rows if r["verdict"] == verdict]
+        if not sel:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[r["difference"] for r in sel], y=[r["variant"] for r in sel], mode="markers", name=verdict,
+            marker=dict(color=color, size=10),
+            error_x=dict(type="data", array=[r["half_width"] for r in sel], color=color, thickness=2, width=6),
+        ))
+    fig.add_vline(x=0, line=dict(color=COLORS["target"], dash="dot"))
+    base_layout(fig, f"Final score minus “{baseline}” (95% interval)", "difference in mean return of the last 20 episodes", "",
+                height=max(300, 60 + 34 * len(rows)))
+    fig.update_yaxes(categoryorder="array", categoryarray=[r["variant"] for r in rows][::-1])
     return fig

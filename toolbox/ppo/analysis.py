@@ -123,6 +123,13 @@ def aggregate(summaries: list[dict], grid) -> dict:
     }
 
 
+def live_payload(partial, names: list[str], seeds: list[int], grid, fraction: float, elapsed_s: float) -> dict:
+    """What a live training shows between updates: the grid, the runs summarized so far (curves end at
+    the steps trained) and ``progress``, the :func:`progress_text` with the estimated time left."""
+    return {"grid": np.asarray(grid).tolist(), "runs": summarize(partial, names, seeds, grid),
+            "progress": progress_text(fraction, elapsed_s)}
+
+
 def summarize(results, names: list[str], seeds: list[int], grid) -> dict[str, list[dict]]:
     """Group ``train`` results (configs outer, seeds inner) into ``{variant name: [run summaries]}``."""
     out: dict[str, list[dict]] = {}
@@ -141,3 +148,108 @@ def curves_csv(runs: dict[str, list[dict]], grid) -> str:
             for step, v in zip(grid, s["curve"]):
                 w.writerow([name, s["seed"], int(step), "" if v is None else v])
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# which variants separate from a baseline, in words
+# ---------------------------------------------------------------------------------------------
+
+
+def difference_ci(a, b, level: float = 0.95) -> tuple[float, float]:
+    """Mean difference ``mean(a) − mean(b)`` of two independent samples and the half-width of its
+    Welch interval ``t_{(1+level)/2, ν} · √(s_a²/n_a + s_b²/n_b)``, with the Welch–Satterthwaite ν rounded
+    down to a whole number (a slightly wider, conservative interval). Needs ≥ 2 values on each side."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("comparing two variants needs at least 2 seeds of each.")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    diff = float(a.mean() - b.mean())
+    if va + vb == 0:  # both samples constant (e.g. every run at 500): the difference is exact
+        return diff, 0.0
+    nu = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return diff, float(t_quantile(0.5 + level / 2, max(1, math.floor(nu))) * math.sqrt(va + vb))
+
+
+LOWER, HIGHER, SAME = "clearly lower", "clearly higher", "not separated"
+
+
+def compare_to_baseline(runs: dict[str, list[dict]], baseline: str = "all on") -> list[dict]:
+    """For every variant but ``baseline``: its final score's difference to the baseline's (run
+    summaries' ``last20``), the 95% Welch interval of that difference and a verdict — ``LOWER`` or
+    ``HIGHER`` when the interval excludes zero, ``SAME`` when it includes it. Rows in ``runs`` order."""
+    if baseline not in runs:
+        raise ValueError(f"the comparison needs the “{baseline}” variant in the results.")
+    base = [s["last20"] for s in runs[baseline]]
+    rows = []
+    for name, summaries in runs.items():
+        if name == baseline:
+            continue
+        diff, half = difference_ci([s["last20"] for s in summaries], base)
+        verdict = LOWER if diff + half < 0 else HIGHER if diff - half > 0 else SAME
+        rows.append({"variant": name, "difference": diff, "half_width": half, "verdict": verdict})
+    return rows
+
+
+def _names(rows) -> str:
+    parts = [f"“{r['variant']}” ({r['difference']:+.0f} ± {r['half_width']:.0f})" for r in rows]
+    return "none" if not parts else ", ".join(parts)
+
+
+def explain_comparison(rows: list[dict], baseline_agg: dict, budget: int, baseline: str = "all on") -> str:
+    """Plain-words summary of :func:`compare_to_baseline` rows (Markdown-free, numbers from the rows)."""
+    by = {v: [r for r in rows if r["verdict"] == v] for v in (LOWER, HIGHER, SAME)}
+    n = baseline_agg["runs"]
+    text = (
+        f"After {budget:,} steps, “{baseline}” scores {baseline_agg['last20_mean']:.0f} ± {baseline_agg['last20_ci']:.0f} "
+        f"(mean of the last 20 episodes, {n} seeds). Clearly lower than “{baseline}” — the 95% interval of the "
+        f"difference lies below zero: {_names(by[LOWER])}. Clearly higher: {_names(by[HIGHER])}. "
+    )
+    if by[SAME]:
+        text += (
+            f"Not separated from “{baseline}” (the interval includes zero): {_names(by[SAME])} — on CartPole at this "
+            f"budget, with {n} seeds, these details make no difference we can measure; they may on harder tasks. "
+        )
+    if len(rows) > 1:
+        text += f"Each of the {len(rows)} comparisons is at 95%, so one separation by chance among them would not be surprising."
+    return text.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# time left of a live training
+# ---------------------------------------------------------------------------------------------
+
+
+def time_left(fraction: float, elapsed_s: float) -> float:
+    """Seconds left if the rest runs at the rate so far: ``elapsed · (1 − f) / f``; NaN before any progress."""
+    if not (isinstance(fraction, (int, float)) and 0 <= fraction <= 1) or not (isinstance(elapsed_s, (int, float)) and elapsed_s >= 0):
+        raise ValueError(f"progress must be a fraction in [0, 1] and elapsed time ≥ 0; got {fraction!r}, {elapsed_s!r}.")
+    return math.nan if fraction == 0 else elapsed_s * (1 - fraction) / fraction
+
+
+def _duration(s: float) -> str:
+    s = int(round(s))
+    return f"{s} s" if s < 60 else f"{s // 60} min {s % 60:02d} s"
+
+
+def progress_text(fraction: float, elapsed_s: float) -> str:
+    """E.g. ``"40% trained in 1 min 20 s · about 2 min 00 s left"`` (the estimate is omitted at 0%)."""
+    left = time_left(fraction, elapsed_s)
+    head = f"{fraction:.0%} trained in {_duration(elapsed_s)}"
+    return head + (" · estimating the time left…" if math.isnan(left) else f" · about {_duration(left)} left")
+
+
+def score_rows(aggregates: dict[str, dict]) -> list[dict]:
+    """The score table, one row per variant (from :func:`aggregate`): final score as mean ± 95% CI
+    over seeds (the mean alone for one seed), steps to 475 with how many runs got there, and AUC."""
+    rows = []
+    for name, a in aggregates.items():
+        reach = "—" if a["reached_475"] == 0 else f"{a['steps_to_475']:,.0f} ({a['reached_475']}/{a['runs']} runs)"
+        score = f"{a['last20_mean']:.1f} ± {a['last20_ci']:.1f}" if a["runs"] > 1 else f"{a['last20_mean']:.1f}"
+        rows.append({
+            "variant": name,
+            "final score: last-20 return (mean ± 95% CI)": score,
+            "steps to 475": reach,
+            "AUC (mean return over training)": f"{a['auc_mean']:.1f}",
+        })
+    return rows

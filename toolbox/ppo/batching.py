@@ -15,6 +15,7 @@ to float rounding of the stacked matrix products (``tests/test_ppo_batching.py``
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -23,15 +24,16 @@ from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.result import TrainResult
 from toolbox.ppo.train import check_inputs, train_pairs
 
-Summarize = Callable[[list[TrainResult], bool], Any]
+Summarize = Callable[[list[TrainResult], "float | None", float], Any]
 
 
 @dataclass(frozen=True)
 class PPORequest:
     """One session's training request: every config with every seed (configs outer, seeds inner).
 
-    ``summarize(results, final)`` turns the request's runs (in that order) into what its page shows;
-    it is called with partial runs while training (``final=False``) and once at the end.
+    ``summarize(runs, fraction, elapsed_s)`` turns the request's runs (in that order) into what its
+    page shows: while training with the partial runs, the fraction of the batch done and the seconds
+    since it started (for a time-left estimate); once at the end with ``fraction=None``.
     """
 
     configs: tuple[PPOConfig, ...]
@@ -70,7 +72,7 @@ def union_pairs(requests: Sequence[PPORequest]) -> tuple[list[tuple[PPOConfig, i
 
 
 def train_requests(requests: Sequence[PPORequest], reports: Sequence[ReportFn], callback_every: float = 2.0) -> list:
-    """Train every request's runs as one computation; returns each request's ``summarize(runs, True)``.
+    """Train every request's runs as one computation; returns each request's ``summarize(runs, None, s)``.
 
     ``reports[i](fraction, partial)`` streams request i's partial summary; when it raises
     :class:`~toolbox.jobs.Cancelled` (nobody watches request i any more) that request is dropped
@@ -81,16 +83,19 @@ def train_requests(requests: Sequence[PPORequest], reports: Sequence[ReportFn], 
         raise ValueError("one report callback per request is needed.")
     pairs, where = union_pairs(requests)
     active = [True] * len(requests)
+    t0 = time.perf_counter()
 
     def callback(fraction: float, runs: list[TrainResult]) -> None:
         for i, req in enumerate(requests):
             if active[i]:
                 try:
-                    reports[i](fraction, req.summarize([runs[k] for k in where[i]], False))
+                    reports[i](fraction, req.summarize([runs[k] for k in where[i]], fraction, time.perf_counter() - t0))
                 except Cancelled:
                     active[i] = False
         if not any(active):
             raise Cancelled("every request of this batch was stopped")
 
     runs = train_pairs(pairs, device=requests[0].device, callback=callback, callback_every=callback_every)
-    return [req.summarize([runs[k] for k in where[i]], True) if active[i] else None for i, req in enumerate(requests)]
+    seconds = time.perf_counter() - t0
+    return [req.summarize([runs[k] for k in where[i]], None, seconds) if active[i] else None
+            for i, req in enumerate(requests)]

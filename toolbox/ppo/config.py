@@ -183,10 +183,17 @@ VARIANT_IDS: dict[str, str] = {
 }
 """Short URL-safe ids of the :func:`variants` menu."""
 
-DEFAULT_VARIANTS = ("all", "noanneal", "nogae", "noadvnorm", "noclip", "trunc")
-"""The ablation the page opens with (precomputed in results/ppo_default.json)."""
-DEFAULT_SEEDS = 5
-DEFAULT_BUDGET = 200_000
+DEFAULT_VARIANTS = (
+    "all", "novec", "noorth", "eps8", "noanneal", "nogae", "nomb", "noadvnorm", "noclip", "novclip", "noent", "nogradclip",
+)
+"""The ablation the page opens with: CleanRL's core grid, "all on" and each core detail off in turn
+(precomputed in results/ppo_grid500k.json; the extras stay available for live training)."""
+DEFAULT_SEEDS = 10
+"""Seeds of the default view; a page with n seeds trains seeds 0, 1, …, n − 1."""
+DEFAULT_BUDGET = 500_000
+"""CleanRL's budget for CartPole-v1 (environment steps per run)."""
+GRID_VARIANTS, GRID_SEEDS, GRID_BUDGET = DEFAULT_VARIANTS, tuple(range(DEFAULT_SEEDS)), DEFAULT_BUDGET
+"""What benchmarks/ppo_precompute.py trains by default: 12 variants × seeds 0–9 × 500k steps = 120 runs."""
 BUDGETS = (25_000, 50_000, 100_000, 200_000, 300_000, 500_000)
 
 
