@@ -157,7 +157,6 @@ def test_no_import_wrapped_in_a_fallback():
                        "import to remove, never a fallback:\n" + "\n".join(found))
 
 
-@pytest.mark.xfail(strict=False, reason="files being split by other helpers (issue 11); the lead removes this mark after merging")
 def test_no_module_over_400_lines():
     long = [
         f"{path.relative_to(ROOT)}: {n} lines"
