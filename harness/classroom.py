@@ -46,11 +46,12 @@ async def protocol_student(base: str, settings: dict, out: dict, delay_s: float 
     try:
         async with ProtocolSession(base) as s:
             check(await s.open("gumbel_softmax"), "gumbel_softmax")
-            tau = s.widgets["gs_tau"]
-            current = tau.options[int((tau.value or tau.default)[0])]
-            check(await s.set_select_slider("gs_tau", next(o for o in tau.options if o != current)), "gumbel τ")
-            check(await s.open("social_influence"), "social_influence")
-            check(await s.open("normalization"), "normalization")
+            if settings.get("visit", "full") == "full":
+                tau = s.widgets["gs_tau"]
+                current = tau.options[int((tau.value or tau.default)[0])]
+                check(await s.set_select_slider("gs_tau", next(o for o in tau.options if o != current)), "gumbel τ")
+                check(await s.open("social_influence"), "social_influence")
+                check(await s.open("normalization"), "normalization")
             check(await s.open("dial"), "dial")
             check(await s.set_number("curve_batches", settings["dial_batches"]), "dial batches")
             # once a classmate has pressed Train, these settings show the shared training's
@@ -60,7 +61,8 @@ async def protocol_student(base: str, settings: dict, out: dict, delay_s: float 
             if run.exceptions or "Trained live" not in run.text:
                 raise RuntimeError(f"DIAL: no trained result shown {run.exceptions[:1]}")
             out["dial_waits"].append(run.seconds)
-            check(await s.open("ppo_details", f"seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}"),
+            query = f"v={settings.get('ppo_variants', 'all')}&seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}"
+            check(await s.open("ppo_details", query),
                   "ppo (may watch)", False)
             run = await s.click("ppo_train")
             if run.exceptions or "Final scores" not in run.text:
@@ -111,7 +113,9 @@ def _run_in_thread(coro):
 def run_load(students: int, settings: dict, browser_student: BrowserStudent | None = None) -> dict:
     """Serve ``students`` concurrent sessions from one fresh server; return the figures.
 
-    ``settings``: ``dial_batches``, ``dial_seeds``, ``ppo_budget``, ``ppo_seeds`` (the class's shared
+    ``settings``: ``visit`` (``"full"``: every page; ``"short"``: Gumbel-Softmax, DIAL and PPO only),
+    ``dial_batches``, ``dial_seeds``, ``ppo_variants`` (ids, comma-separated; default ``"all"``),
+    ``ppo_budget``, ``ppo_seeds`` (the class's shared
     training), ``arrival_s`` (spread of arrivals), ``client`` (``"protocol"``, the default, or
     ``"browser"`` with ``browser_student``), ``train_timeout_ms``.
     """

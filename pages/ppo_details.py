@@ -78,7 +78,7 @@ for d in DETAILS:
             st.markdown(f"**{d.name}** · _{d.number}_ — {d.sentence}")
             if d.latex:
                 st.latex(d.latex)
-            st.code(D.card_code(d), language="python")
+            st.code(D.card_code(d), language="python", wrap_lines=True)  # readable at 1280 px, no sideways scroll
         with right:
             kind = D.control_kind(d)
             if kind == "toggle":
