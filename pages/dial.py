@@ -22,6 +22,7 @@ from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
 from ui.common import lesson_header, page_device, set_query, show_error, submit_job, watch_job
 from ui.equations import computed_by
+from ui.figures import show_figure
 from ui.scenes import scene_bar
 
 PAPER = ("Foerster, Assael, de Freitas, Whiteson, *Learning to Communicate with Deep Multi-Agent "
@@ -74,7 +75,7 @@ def precomputed_comparison(variants: list[tuple[str, dict, str]], title: str, ke
         if runs:
             series.append(curve_series(label, next(iter(runs.values()))["seeds"], color))
     if series:
-        st.plotly_chart(figs.learning_curves(series, title), key=key)
+        show_figure(figs.learning_curves(series, title), key=key)
 
 
 lesson_header(
@@ -164,7 +165,7 @@ with left:
         "DRU's point is that robustness to rounding is trained in rather than left to luck."
     )
 with right:
-    st.plotly_chart(figs.dru_distribution(dist, m_values, sigma), key="fig_dru")
+    show_figure(figs.dru_distribution(dist, m_values, sigma), key="fig_dru")
 precomputed_comparison(
     [(f"DIAL, σ = {s:g}", dict(input_mode="sum", sigma=s), c) for s, c in ((2.0, COLORS["with"]), (0.0, COLORS["without"]))],
     "What σ does to learning (test at execution, n = 3, precomputed)", "fig_dru_curves",
@@ -197,8 +198,8 @@ job_key = make_job_key(configs, n_seeds) if configs else None
 
 def render_curves(partial: dict, title: str, key: str) -> None:
     series = [curve_series(LABELS[m], runs, COLORS[m]) for m, runs in partial.items() if runs]
-    if series:
-        st.plotly_chart(figs.learning_curves(series, title), key=key)
+    if series:  # a live curve is redrawn many times in one run: no key, no CSV button (ui.figures)
+        show_figure(figs.learning_curves(series, title), key=None if key == "fig_curves_live" else key)
 
 
 def result_dicts(job) -> dict:
@@ -308,14 +309,14 @@ elif "protocol" in data:
     st.caption("Decoded from the precomputed DIAL team (n = 3, seed 0) on 4,000 greedy episodes.")
 if proto is not None:
     a, b = st.columns(2)
-    a.plotly_chart(figs.protocol_heatmap(proto["p_on"], "P(bit left on) by day and visitors", "P(on)"),
-                   key="fig_p_on")
-    b.plotly_chart(figs.protocol_heatmap(proto["p_tell"], "P(Tell) by day and visitors", "P(Tell)"),
-                   key="fig_p_tell")
-    a.plotly_chart(figs.protocol_marginals(proto["p_on_by_day"], proto["p_on_by_k"], "P(bit left on)"),
-                   key="fig_on_marg")
-    b.plotly_chart(figs.protocol_marginals(proto["p_tell_by_day"], proto["p_tell_by_k"], "P(Tell)"),
-                   key="fig_tell_marg")
+    show_figure(figs.protocol_heatmap(proto["p_on"], "P(bit left on) by day and visitors", "P(on)"),
+                key="fig_p_on", where=a)
+    show_figure(figs.protocol_heatmap(proto["p_tell"], "P(Tell) by day and visitors", "P(Tell)"),
+                key="fig_p_tell", where=b)
+    show_figure(figs.protocol_marginals(proto["p_on_by_day"], proto["p_on_by_k"], "P(bit left on)"),
+                key="fig_on_marg", where=a)
+    show_figure(figs.protocol_marginals(proto["p_tell_by_day"], proto["p_tell_by_k"], "P(Tell)"),
+                key="fig_tell_marg", where=b)
     light = pd.DataFrame({"distinct visitors k": list(range(1, proto["n_agents"] + 1)),
                           "P(Tell | light off)": proto["p_tell_by_k_light"][0],
                           "P(Tell | light on)": proto["p_tell_by_k_light"][1]})
@@ -337,7 +338,7 @@ if proto is not None:
         show_error(err, "Replay")
     if days:
         upto = st.slider("Show up to day", 1, len(days), len(days), key="replay_day") if len(days) > 1 else 1
-        st.plotly_chart(figs.replay_strip(days, proto_cfg.n_agents, upto), key="fig_replay")
+        show_figure(figs.replay_strip(days, proto_cfg.n_agents, upto), key="fig_replay")
         table = pd.DataFrame(days[:upto])[["day", "in_room", "light", "m", "bit_sent", "visited", "action", "reward"]]
         st.dataframe(table.rename(columns={"in_room": "agent in room", "light": "light received",
                                            "m": "message m", "bit_sent": "bit left", "visited": "distinct visitors"}),
@@ -359,7 +360,7 @@ if msg_sources:
     which = st.selectbox("Run", list(msg_sources), key="message_run")
     r = msg_sources[which]
     x = [e * r["config"]["batch_size"] for e in r["epochs"]]
-    st.plotly_chart(figs.message_heatmap(x, r["message_edges"], r["message_hist"]), key="fig_messages")
+    show_figure(figs.message_heatmap(x, r["message_edges"], r["message_hist"]), key="fig_messages")
     st.caption("Each column: the pre-DRU messages sent by the agent in the room on 1,000 test episodes at "
                "that point of training. Early on they sit near 0; with σ > 0 they split towards large "
                "negative and positive values — the two codes the DRU rounds to 0 and 1.")

@@ -166,3 +166,11 @@ def test_cnet_graph_is_condensed_by_default_and_full_on_request():
     at.radio(key="cnet_graph_view").set_value("full autograd graph").run()
     assert_clean(at, "full graph")
     assert at.get("graphviz_chart")[0].proto.spec.count("[label") > 75
+
+
+def test_every_stored_figure_offers_its_data_as_csv():
+    at = open_page(PAGE, timeout=120)
+    csv_keys = {b.key for b in at.get("download_button") if b.key and b.key.endswith("_csv")}
+    # the precomputed comparisons, the DRU, the protocol and the replay/messages figures
+    for key in ("fig_dru_csv", "fig_p_on_csv", "fig_p_tell_csv", "fig_on_marg_csv", "fig_tell_marg_csv"):
+        assert key in csv_keys, (key, sorted(csv_keys))
