@@ -98,15 +98,20 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
             return False
     bar = st.progress(job.progress, text=label)
     area = st.empty()
-    shown, drawn_at = None, float("-inf")
+    shown, drawn_at, last_text = None, float("-inf"), None
     while not job.done:
         job.touch(sid)
-        bar.progress(job.progress, text=progress_text(job, label))
+        text = progress_text(job, label)
+        if text != last_text:  # each update is a message to the browser: send only changes
+            bar.progress(job.progress, text=text)
+            last_text = text
+        # a class watching one training shares the CPU with it: the more watchers, the rarer the redraws
+        redraw_every = max(redraw_s, 0.25 * job.watchers)
         # A classroom of watchers each rebuild and send the figure: redrawing at most every
         # redraw_s keeps their share of the server's CPU small next to the training itself.
         partial = job.partial
         fresh = partial is not None and partial is not shown
-        if render_partial is not None and fresh and time.monotonic() - drawn_at >= redraw_s:
+        if render_partial is not None and fresh and time.monotonic() - drawn_at >= redraw_every:
             try:
                 with area.container():
                     render_partial(partial)
