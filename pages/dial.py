@@ -257,10 +257,11 @@ if live_key:
         live, live_job = (j.result["dial"][0], DialConfig(**j.result["dial"][0].config)), j
 
 st.subheader("Test-time BatchNorm: batch statistics are not decentralised execution")
-st.latex(r"\mathrm{BN}(x) = \frac{x - \mu}{\sqrt{\sigma^2_x + \epsilon}}\,\gamma + \beta,\qquad "
-         r"\mu, \sigma^2_x = \begin{cases}\text{mean, variance over the day's 1{,}000 test episodes} "
-         r"\times n \text{ agents} & \text{batch statistics} \\ \text{running averages from training} "
-         r"& \text{eval mode}\end{cases}")
+# two lines (aligned): on one line it overflowed the page at 1280 px
+st.latex(r"\begin{aligned}\mathrm{BN}(x) &= \frac{x - \mu}{\sqrt{\sigma^2_x + \epsilon}}\,\gamma + \beta \\ "
+         r"\mu, \sigma^2_x &= \begin{cases}\text{mean, variance of the day's test batch (1{,}000 episodes} "
+         r"\times n\text{)} & \text{batch statistics} \\ \text{running averages from training} "
+         r"& \text{eval mode}\end{cases}\end{aligned}")
 computed_by(batchnorm_comparison)
 st.markdown(
     "The curves above test the agents with BatchNorm normalising by the mean and variance of each day's whole "
