@@ -79,11 +79,13 @@ def protocol_heatmap(grid: Sequence[Sequence[float | None]], title: str, colorba
 def protocol_marginals(by_day: Sequence[float | None], by_k: Sequence[float | None], label: str) -> go.Figure:
     """Two bar groups: a probability by day, and by number of distinct visitors."""
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=[f"day {t + 1}" for t in range(len(by_day))], y=list(by_day), name="by day",
+    # short category labels: in a half-width column "day 1 … 3 visited" were rotated and clipped
+    fig.add_trace(go.Bar(x=[f"t={t + 1}" for t in range(len(by_day))], y=list(by_day), name="by day t",
                          marker_color=COLORS["dial"]))
-    fig.add_trace(go.Bar(x=[f"{k + 1} visited" for k in range(len(by_k))], y=list(by_k), name="by distinct visitors",
+    fig.add_trace(go.Bar(x=[f"k={k + 1}" for k in range(len(by_k))], y=list(by_k), name="by distinct visitors k",
                          marker_color=COLORS["current"]))
-    base_layout(fig, label, "", "probability")
+    base_layout(fig, label, "day t, then distinct visitors k", "probability")
+    fig.update_xaxes(tickangle=0)
     fig.update_yaxes(range=[0, 1.05])
     return fig
 
