@@ -103,11 +103,11 @@ with st.expander(D.other_details_title()):
 # ---------------------------------------------------------------------------------------------
 
 st.header("Ablation")
-c1, c2, c3 = st.columns([3, 1, 1])
-with c1:
-    chosen = st.multiselect(
-        "variants", list(VARIANT_IDS), default=url_variants, format_func=VARIANT_IDS.get, key="ppo_variants",
-    )
+# the variants get a row of their own: 12 chips in a 3/5 column were clipped at 1280 px
+chosen = st.multiselect(
+    "variants", list(VARIANT_IDS), default=url_variants, format_func=VARIANT_IDS.get, key="ppo_variants",
+)
+c2, c3 = st.columns(2)
 with c2:
     n_seeds = st.slider("seeds", 1, 10, url_seeds, key="ppo_seeds")
 with c3:
