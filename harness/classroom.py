@@ -26,6 +26,26 @@ BrowserStudent = Callable[..., Awaitable[None]]
 """``async (browser, base_url, settings, out, delay_s)``: one student's visit in a playwright browser."""
 
 
+async def move_tau(s: ProtocolSession):
+    """On the open Gumbel-Softmax page, move the temperature slider to another option (one rerun)."""
+    tau = s.widgets["gs_tau"]
+    current = tau.options[int((tau.value or tau.default)[0])]
+    return await s.set_select_slider("gs_tau", next(o for o in tau.options if o != current))
+
+
+async def train_ppo(s: ProtocolSession):
+    """On the open PPO page, press Train and wait for the result; raises when no final scores are shown."""
+    run = await s.click("ppo_train")
+    if run.exceptions or "Final scores" not in run.text:
+        raise RuntimeError(f"PPO: no final scores shown {run.exceptions[:1]} {run.text[-300:]!r}")
+    return run
+
+
+def percentile(sorted_values: list, q: float) -> float:
+    """The ``q`` quantile of already sorted values (nearest rank below), NaN when empty."""
+    return sorted_values[int(q * (len(sorted_values) - 1))] if sorted_values else float("nan")
+
+
 async def protocol_student(base: str, settings: dict, out: dict, delay_s: float = 0.0) -> None:
     """One student's visit over Streamlit's websocket protocol: open the Gumbel-Softmax page and move τ,
     open Social influence and Normalization, train DIAL and PPO with the class's shared settings.
@@ -47,9 +67,7 @@ async def protocol_student(base: str, settings: dict, out: dict, delay_s: float 
         async with ProtocolSession(base) as s:
             check(await s.open("gumbel_softmax"), "gumbel_softmax")
             if settings.get("visit", "full") == "full":
-                tau = s.widgets["gs_tau"]
-                current = tau.options[int((tau.value or tau.default)[0])]
-                check(await s.set_select_slider("gs_tau", next(o for o in tau.options if o != current)), "gumbel τ")
+                check(await move_tau(s), "gumbel τ")
                 check(await s.open("social_influence"), "social_influence")
                 check(await s.open("normalization"), "normalization")
             check(await s.open("dial"), "dial")
@@ -64,10 +82,7 @@ async def protocol_student(base: str, settings: dict, out: dict, delay_s: float 
             query = f"v={settings.get('ppo_variants', 'all')}&seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}"
             check(await s.open("ppo_details", query),
                   "ppo (may watch)", False)
-            run = await s.click("ppo_train")
-            if run.exceptions or "Final scores" not in run.text:
-                raise RuntimeError(f"PPO: no final scores shown {run.exceptions[:1]}")
-            out["ppo_waits"].append(run.seconds)
+            out["ppo_waits"].append((await train_ppo(s)).seconds)
     except Exception as err:  # noqa: BLE001 - counted and reported
         out["errors"].append(f"{type(err).__name__}: {str(err)[:300]}")
 
@@ -134,10 +149,10 @@ def run_load(students: int, settings: dict, browser_student: BrowserStudent | No
         "served": students - len(out["errors"]),
         "errors": out["errors"],
         "page_loads": len(lat),
-        "by_step": {k: (1000 * statistics.median(v), 1000 * sorted(v)[int(0.95 * (len(v) - 1))])
+        "by_step": {k: (1000 * statistics.median(v), 1000 * percentile(sorted(v), 0.95))
                     for k, v in out["by_step"].items()},
         "p50_ms": 1000 * statistics.median(lat) if lat else float("nan"),
-        "p95_ms": 1000 * lat[int(0.95 * (len(lat) - 1))] if lat else float("nan"),
+        "p95_ms": 1000 * percentile(lat, 0.95),
         "trainings_run": {k: kinds.count(k) for k in ("dial", "ppo")},
         "longest_wait_s": {k: max(out[f"{k}_waits"], default=float("nan")) for k in ("dial", "ppo")},
         "server_peak_rss_mb": rss,

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.classroom import _run_in_thread
+from harness.classroom import _run_in_thread, move_tau, percentile, train_ppo
 from harness.live_server import peak_rss_mb, streamlit_server
 from harness.protocol_client import ProtocolSession
 
@@ -42,16 +42,10 @@ async def _student(base: str, i: int, budget: int, out: dict, delay_s: float) ->
         async with ProtocolSession(base) as s:
             run = await s.open("gumbel_softmax")
             out["latencies"].append(run.seconds)
-            tau = s.widgets["gs_tau"]
-            current = tau.options[int((tau.value or tau.default)[0])]
-            run = await s.set_select_slider("gs_tau", next(o for o in tau.options if o != current))
-            out["latencies"].append(run.seconds)
+            out["latencies"].append((await move_tau(s)).seconds)
             run = await s.open("ppo_details", ppo_request(i, budget)[2])
             out["latencies"].append(run.seconds)
-            run = await s.click("ppo_train")
-            if run.exceptions or "Final scores" not in run.text:
-                raise RuntimeError(f"PPO: no final scores shown {run.exceptions[:1]} {run.text[-300:]!r}")
-            out["waits"].append(run.seconds)
+            out["waits"].append((await train_ppo(s)).seconds)
     except Exception as err:  # noqa: BLE001 - counted and reported
         out["errors"].append(f"student {i}: {type(err).__name__}: {str(err)[:300]}")
 
@@ -91,14 +85,11 @@ def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 3
         batches = len(job_log.read_text().splitlines()) if job_log.exists() else 0
     lat, waits = sorted(out["latencies"]), sorted(out["waits"])
 
-    def pct(xs, q):
-        return xs[int(q * (len(xs) - 1))] if xs else float("nan")
-
     return {
         "students": students, "served": len(waits), "errors": out["errors"], "abuse_sent": out["abuse_sent"],
-        "wait_p50_s": statistics.median(waits) if waits else float("nan"), "wait_p95_s": pct(waits, 0.95),
+        "wait_p50_s": statistics.median(waits) if waits else float("nan"), "wait_p95_s": percentile(waits, 0.95),
         "wait_max_s": waits[-1] if waits else float("nan"),
-        "page_p50_s": statistics.median(lat) if lat else float("nan"), "page_p95_s": pct(lat, 0.95),
+        "page_p50_s": statistics.median(lat) if lat else float("nan"), "page_p95_s": percentile(lat, 0.95),
         "trainings_started": batches, "server_peak_rss_mb": rss, "wall_s": wall,
     }
 
