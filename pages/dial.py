@@ -196,10 +196,10 @@ except ValueError as err:
 job_key = make_job_key(configs, n_seeds) if configs else None
 
 
-def render_curves(partial: dict, title: str, key: str) -> None:
+def render_curves(partial: dict, title: str, key: str | None) -> None:
     series = [curve_series(LABELS[m], runs, COLORS[m]) for m, runs in partial.items() if runs]
-    if series:  # a live curve is redrawn many times in one run: no key, no CSV button (ui.figures)
-        show_figure(figs.learning_curves(series, title), key=None if key == "fig_curves_live" else key)
+    if series:
+        show_figure(figs.learning_curves(series, title), key=key)
 
 
 def result_dicts(job) -> dict:
@@ -239,7 +239,8 @@ if configs:
             job = submitted
             st.session_state["dial_job"] = job_key
     if job is not None:
-        ok = watch_job(job, lambda p: render_curves(p, "Training live…", "fig_curves_live"), "Training the agents")
+        # the live curve is redrawn many times in one run: no key, so no CSV button (ui.figures.show_figure)
+        ok = watch_job(job, lambda p: render_curves(p, "Training live…", None), "Training the agents")
         if ok:
             render_curves(result_dicts(job),
                           f"Trained live on {device}: n = {n_agents}", "fig_curves_done")

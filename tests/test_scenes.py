@@ -4,9 +4,7 @@ function the page shows it with; every widget key a scene sets exists on its pag
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import pytest

@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 import streamlit as st
 
 from toolbox.lessons.scenes import Scene
-from toolbox.lessons.scenes_index import find_scene, lesson_scenes, neighbour, scene_ids
+from toolbox.lessons.scenes_index import find_scene, neighbour, scene_ids
 from ui.text import plain
 
 PREDICTIONS = "scene_predictions"

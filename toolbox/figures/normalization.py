@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from toolbox.figures.style import COLORS, PALETTE, FULL_WIDTH, REFERENCE_WIDTH, figure, hex_to_rgba, layout_dict, n_lines, wrap
+from toolbox.figures.style import COLORS, PALETTE, REFERENCE_WIDTH, figure, hex_to_rgba, layout_dict, n_lines, wrap
 
 
 def _np(x) -> np.ndarray:

@@ -75,7 +75,7 @@ class GroupUpdate:
         Returns per-run ``(R,)`` statistics: policy_loss, value_loss, entropy, old_approx_kl,
         approx_kl, clipfrac (only clipfrac when ``all_stats`` is False: the gradient needs none).
         """
-        R, M, K = self.R, mb.shape[1], self.K
+        M, K = mb.shape[1], self.K
         obs = mb[..., :4].contiguous()
         a, old_logp, adv, ret, old_v = mb[..., 4], mb[..., 5], mb[..., 6], mb[..., 7], mb[..., 8]
         fw = A.forward(self.theta, obs, K, self.theta_v)
@@ -139,7 +139,7 @@ class GroupUpdate:
         return total
 
     def update(self) -> None:
-        R, B, M, K = self.R, self.B, self.M, self.K
+        R, B, M = self.R, self.B, self.M
         k = self.iteration  # 1-based
         frac = 1.0 - (k - 1.0) / self.num_iterations
         lr_host = [lr0 * frac if an else lr0 for lr0, an in zip(self.lr0_host, self.anneal_host)]
