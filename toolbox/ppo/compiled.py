@@ -1,0 +1,164 @@
+"""The compiled PPO path: a :class:`~toolbox.ppo.group.Group` whose iterations run as one compiled loop per run.
+
+:class:`CompiledGroup` keeps every buffer, parameter row and random stream of :class:`Group` (it *is* one:
+``results``, ``parameters_of`` and the tests' buffer checks work unchanged) and replaces
+:meth:`Group.run_iteration` — hundreds of small tensor operations per iteration — with one call of
+:func:`toolbox.ppo.compiled_kernel.run_iteration`, compiled by Numba. The random numbers (action noise,
+reset noise, minibatch shuffles) are drawn here with :mod:`toolbox.rng` exactly as the tensor path draws
+them, so a run gets the same numbers on both paths to float rounding; ``tests/test_ppo_compiled.py``
+checks that against :mod:`toolbox.ppo.reference` for every variant.
+
+The path is CPU-only. Compilation happens once per machine (about a minute on 2 cores) and is cached on
+disk by Numba (``__pycache__`` beside the module, or ``NUMBA_CACHE_DIR``); :func:`warm_up` loads or
+compiles it ahead of the first request. With ``threads > 1`` a group's runs are split into contiguous
+slices trained side by side (the compiled loop releases the GIL).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from toolbox.ppo.config import PPOConfig
+from toolbox.ppo.group import Group
+from toolbox.ppo import compiled_kernel as K
+
+BACKENDS = ("auto", "compiled", "tensor")
+"""``train(..., backend=)``: ``"compiled"`` (this module, CPU), ``"tensor"`` (the batched tensor path,
+any device) or ``"auto"``: compiled on the CPU, tensor on CUDA."""
+
+
+def choose_backend(backend: str, device: torch.device) -> str:
+    """``"compiled"`` or ``"tensor"`` for a requested ``backend`` on ``device`` (ValueError if impossible)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
+    if backend == "auto":
+        return "compiled" if device.type == "cpu" else "tensor"
+    if backend == "compiled" and device.type != "cpu":
+        raise ValueError(f"the compiled backend runs on the CPU only; got device {device}. Use backend='tensor'.")
+    return backend
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    """A NumPy view of a contiguous CPU tensor (shared memory: the kernel's writes land in the tensor)."""
+    assert t.is_contiguous() and t.device.type == "cpu"
+    return t.numpy()
+
+
+class CompiledGroup(Group):
+    """A :class:`Group` trained by the compiled kernel; ``threads`` splits its runs across that many threads."""
+
+    def __init__(self, configs: Sequence[PPOConfig], seeds: Sequence[int], device: torch.device, threads: int = 1):
+        if device.type != "cpu":
+            raise ValueError("CompiledGroup runs on the CPU only.")
+        super().__init__(configs, seeds, device)
+        R, T, E = self.R, self.T, self.E
+        cfg = self.configs
+        self.threads = max(1, min(int(threads), R))
+        self.hp = np.array([[c.learning_rate, c.adam_eps, c.clip_coef, c.ent_coef, c.vf_coef, c.max_grad_norm,
+                             c.target_kl if c.target_kl is not None else math.inf, c.gamma,
+                             c.gae_lambda if c.gae else 1.0] for c in cfg], np.float64)
+        self.flags = np.array([[c.norm_adv, c.clip_surrogate, c.clip_vloss, c.clip_grad, c.norm_obs, c.norm_reward,
+                                c.bootstrap_truncation] for c in cfg], np.bool_)
+        self.adam_count = np.zeros(R, np.int64)
+        self.env.state = self.env.state.contiguous().clone()
+        self.env.elapsed = self.env.elapsed.contiguous().clone()
+        # the running statistics the kernel updates in place (dummies for a group without them)
+        if self.obs_norm is not None:
+            rms = self.obs_norm.rms
+            rms.mean, rms.var, rms.count = rms.mean.contiguous(), rms.var.contiguous(), rms.count.contiguous()
+            self._obs_stats = (rms.mean, rms.var, rms.count)
+        else:
+            self._obs_stats = (torch.zeros(R, 4, dtype=torch.float64), torch.ones(R, 4, dtype=torch.float64),
+                               torch.ones(R, dtype=torch.float64))
+        if self.rew_scale is not None:
+            rs = self.rew_scale
+            rms = rs.return_rms
+            rs.accumulated_reward = rs.accumulated_reward.contiguous()
+            rms.mean, rms.var, rms.count = rms.mean.contiguous(), rms.var.contiguous(), rms.count.contiguous()
+            self._rew_stats = (rs.accumulated_reward, rms.mean, rms.var, rms.count)
+        else:
+            self._rew_stats = (torch.zeros(R, E, dtype=torch.float64), torch.zeros(R, dtype=torch.float64),
+                               torch.ones(R, dtype=torch.float64), torch.ones(R, dtype=torch.float64))
+        self.next_obs = self.next_obs.contiguous().clone()
+        self.next_raw_obs = self.next_raw_obs.contiguous().clone()
+        self.next_done = self.next_done.contiguous().clone()
+        self.returns = torch.zeros(T, R, E)
+        self.rewards.zero_()
+        self._env_keys, self._action_keys = _np(self.env.env_keys), _np(self.action_keys.contiguous())
+        self._perm_keys = _np(self.perm_keys)
+        self._debug = np.zeros((R, len(K.DEBUG_COLUMNS)), np.float64)
+        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    def _kernel_args(self, env_counter: int):
+        f = _np
+        return (
+            self.R, self.K, self.T, self.E, self.M, self.update_epochs,
+            f(self.theta), f(self.exp_avg), f(self.exp_avg_sq), self.adam_count, self.hp, self.flags,
+            f(self.env.state), f(self.env.elapsed), self._env_keys, env_counter, self._action_keys, self._perm_keys,
+            self.iteration,
+            *(f(t) for t in self._obs_stats), *(f(t) for t in self._rew_stats),
+            f(self.next_obs), f(self.next_raw_obs), f(self.next_done),
+            f(self.obs_buf), f(self.raw_obs_buf), self.raw_obs_buf is not self.obs_buf,
+            f(self.actions), f(self.logprobs), f(self.rewards), f(self.dones), f(self.values),
+            f(self.advantages), f(self.returns), f(self.ep_end), self._debug,
+        )
+
+    def run_iteration(self) -> None:
+        """One full PPO iteration of every run, compiled (same numbers as :meth:`Group.run_iteration`)."""
+        t0 = time.perf_counter()
+        self.iteration += 1
+        k, T = self.iteration, self.T
+        frac = 1.0 - (k - 1.0) / self.num_iterations
+        self.hp[:, 0] = [c.learning_rate * frac if c.anneal_lr else c.learning_rate for c in self.configs]
+        # the kernel draws the rollout's reset noise at the environments' step counter, as BatchedCartPole
+        args = self._kernel_args(self.env._counter)
+        self.env._counter += T
+        if self._pool is None:
+            K.run_iteration(0, self.R, *args)
+        else:
+            bounds = np.linspace(0, self.R, self.threads + 1).round().astype(int)
+            futures = [self._pool.submit(K.run_iteration, int(a), int(b), *args) for a, b in zip(bounds[:-1], bounds[1:])]
+            for fut in futures:
+                fut.result()
+        self._record_episodes()
+        dbg = torch.from_numpy(self._debug.astype(np.float32))
+        for j, key in enumerate(K.DEBUG_COLUMNS):
+            self.debug[key].append(dbg[:, j].clone())
+        self.seconds += time.perf_counter() - t0
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def __del__(self):
+        self.close()
+
+
+_warm_lock = threading.Lock()
+_warm_seconds: float | None = None
+
+
+def warm_up() -> float:
+    """Load (or, on a machine's first use, compile) the kernel by training two tiny iterations of every
+    structure the page offers; returns the seconds it took (0 after the first call in a process)."""
+    global _warm_seconds
+    with _warm_lock:
+        if _warm_seconds is not None:
+            return 0.0
+        t0 = time.perf_counter()
+        for shared in (False, True):
+            c = PPOConfig(num_steps=8, total_timesteps=2 * 4 * 8, shared_network=shared, norm_obs=True, norm_reward=True,
+                          bootstrap_truncation=True, target_kl=0.01)
+            g = CompiledGroup([c], [0], torch.device("cpu"))
+            while not g.finished:
+                g.run_iteration()
+        _warm_seconds = time.perf_counter() - t0
+        return _warm_seconds
