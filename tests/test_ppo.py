@@ -276,7 +276,7 @@ STORED_B = STORED_A.replace(norm_obs=True, norm_reward=True, bootstrap_truncatio
 
 
 def _stored_run() -> list[dict]:
-    res = train([STORED_A, STORED_B], [0, 1], device="cpu")
+    res = train([STORED_A, STORED_B], [0, 1], device="cpu", backend="tensor")
     return [{"episode_steps": r.episode_steps.tolist(), "episode_returns": r.episode_returns.tolist(),
              "debug": {k: v.tolist() for k, v in r.debug.items()}} for r in res]
 
@@ -288,7 +288,7 @@ def write_stored_numbers() -> None:
 
 
 def test_numbers_equal_the_stored_run():
-    """Speed work on the batched trainer must not change a single number: 2 configs (many toggles flipped in the
+    """Speed work on the batched tensor trainer must not change a single number: 2 configs (many toggles flipped in the
     second) × 2 seeds × 10 iterations on the CPU, equal (exact floats) to the run stored before the work."""
     stored = json.loads(STORED.read_text())
     fresh = _stored_run()

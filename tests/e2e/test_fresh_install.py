@@ -40,7 +40,7 @@ def test_readme_run_command_serves_every_page_from_a_fresh_venv(browser):
     python = str(fresh_venv.python_of(venv))
     probe = subprocess.run(
         [python, "-c", "import importlib.util as u, torch; "
-                       "print(u.find_spec('scipy') is None, u.find_spec('pytest') is None, torch.__version__)"],
+                       "print(u.find_spec('playwright') is None, u.find_spec('pytest') is None, torch.__version__)"],
         capture_output=True, text=True, check=True,
     ).stdout.split()
     assert probe[:2] == ["True", "True"], "the venv must hold requirements.txt only, no test tools"

@@ -126,16 +126,6 @@ class BatchedCartPole:
         self._counter += 1
         return self._noise[:, i]
 
-    def reset_noise_steps(self, n: int) -> torch.Tensor:
-        """The reset noise of the next ``n`` steps at once, ``(n, N, 4)`` float64: row ``i`` is what the
-        ``i``-th following call of ``_reset_noise`` returns (the compiled trainer resets inside its own loop)."""
-        first, last = self._counter // _NOISE_BLOCK, (self._counter + n - 1) // _NOISE_BLOCK
-        blocks = [rng.uniform(self.env_keys, b, 4 * _NOISE_BLOCK, dtype=torch.float64) for b in range(first, last + 1)]
-        u = torch.cat(blocks, dim=1).view(self.num_envs, -1, 4)
-        start = self._counter - first * _NOISE_BLOCK
-        self._counter += n
-        return (RESET_LOW + (RESET_HIGH - RESET_LOW) * u[:, start:start + n]).transpose(0, 1).contiguous()
-
     def reset(self) -> torch.Tensor:
         """Reset every environment; returns ``obs (N, 4)`` float32."""
         self.state = self._reset_noise()

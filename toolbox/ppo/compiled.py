@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
+import threadpoolctl
 import torch
 
 from toolbox.ppo.config import PPOConfig
@@ -45,6 +46,20 @@ def choose_backend(backend: str, device: torch.device) -> str:
     return backend
 
 
+_blas_lock = threading.Lock()
+_blas_limited = False
+
+
+def _one_blas_thread() -> None:
+    """Keep BLAS (the kernels' np.dot) on the calling thread: at these sizes a second BLAS thread adds CPU time
+    and no speed (measured), and the server already runs trainings side by side."""
+    global _blas_limited
+    with _blas_lock:
+        if not _blas_limited:
+            threadpoolctl.threadpool_limits(1, user_api="blas")
+            _blas_limited = True
+
+
 def _np(t: torch.Tensor) -> np.ndarray:
     """A NumPy view of a contiguous CPU tensor (shared memory: the kernel's writes land in the tensor)."""
     assert t.is_contiguous() and t.device.type == "cpu"
@@ -57,6 +72,7 @@ class CompiledGroup(Group):
     def __init__(self, configs: Sequence[PPOConfig], seeds: Sequence[int], device: torch.device, threads: int = 1):
         if device.type != "cpu":
             raise ValueError("CompiledGroup runs on the CPU only.")
+        _one_blas_thread()
         super().__init__(configs, seeds, device)
         R, T, E = self.R, self.T, self.E
         cfg = self.configs

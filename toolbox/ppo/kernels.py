@@ -15,18 +15,52 @@ Shapes: weights are stored ``(in, out)`` (as in :mod:`toolbox.ppo.agent`'s param
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import tempfile
+from pathlib import Path
 
 import numba
 import numpy as np
 
 from toolbox.envs import cartpole as cp
+from toolbox.ppo import agent
+
+
+def cache_dir() -> Path:
+    """Where Numba keeps the compiled kernels: ``$RL_TOOLBOX_NUMBA_CACHE`` (the Docker image compiles into it at
+    build time), else ``~/.cache/rl-toolbox/numba`` (a temporary folder if home is not writable), in a
+    sub-folder named by a hash of the kernels' sources and the Numba version.
+
+    Why the hash: Numba checks a cached function against its own file only, and the loop in
+    compiled_kernel.py inlines this file's functions and freezes the constants of agent.py and cartpole.py,
+    so an edit to one of those would otherwise run stale machine code."""
+    here = Path(__file__).resolve().parent
+    sources = [here / "kernels.py", here / "compiled_kernel.py", Path(agent.__file__), Path(cp.__file__)]
+    digest = hashlib.sha256(numba.__version__.encode())
+    for src in sources:
+        digest.update(src.read_bytes())
+    root = os.environ.get("RL_TOOLBOX_NUMBA_CACHE") or str(Path.home() / ".cache" / "rl-toolbox" / "numba")
+    path = Path(root) / digest.hexdigest()[:16]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        path = Path(tempfile.gettempdir()) / "rl-toolbox-numba" / digest.hexdigest()[:16]
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+numba.config.CACHE_DIR = str(cache_dir())  # read when the decorators below (and compiled_kernel's) run
 
 F32 = np.float32
 # error_model="numpy": a float division by zero gives inf/nan instead of raising, which removes a branch
 # from every loop with a division (the branch alone kept the tanh loop from vectorizing: 17 µs -> 2.7 µs).
 _JIT = dict(nopython=True, nogil=True, cache=True, fastmath=True, error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
+# the environment, the running statistics and the random numbers keep IEEE order (no fused multiply-adds), so
+# they equal the tensor path's float64 numbers bit for bit; only the network's arithmetic is reassociated
+_EXACT = dict(_JIT, fastmath=False)
 
 # tanh as a rational function (Eigen's float approximation: odd degree-13 numerator, even degree-6
 # denominator, argument clamped to ±7.9053): pure arithmetic, so the compiler vectorizes it, where a
@@ -86,7 +120,7 @@ def tanh_backward_inplace(d, h):
             d[i, j] *= F32(1.0) - h[i, j] * h[i, j]
 
 
-@numba.jit(**_JIT)
+@numba.jit(**_EXACT)
 def cartpole_step(state, action, elapsed, final_obs):
     """One environment: :func:`toolbox.envs.cartpole.cartpole_dynamics`, then Gymnasium's termination and the
     500-step truncation. The caller resets an ended episode (:func:`reset_noise`, same step).
@@ -113,7 +147,7 @@ def cartpole_step(state, action, elapsed, final_obs):
     return terminated, truncated
 
 
-@numba.jit(**_JIT)
+@numba.jit(**_EXACT)
 def merge_moments(mean, var, count, x):
     """Merge the rows of ``x (n, d)`` float64 into ``mean (d,)``, ``var (d,)`` and ``count`` (a 1-element array):
     Chan's parallel update with population variances, :func:`toolbox.running_stats.merge_moments`."""
@@ -136,7 +170,7 @@ def merge_moments(mean, var, count, x):
     count[0] += n
 
 
-@numba.jit(**_JIT)
+@numba.jit(**_EXACT)
 def normalize_obs(raw, mean, var, out):
     """``out = clip((raw − mean)/sqrt(var + 1e-8), −10, 10)`` as float32 (:class:`~toolbox.running_stats.ObsNormalizer`)."""
     n, d = raw.shape
@@ -213,9 +247,9 @@ def uniform32(key, code, j):
     return F32((uniform_bits(key, code, j) >> 8) * (1.0 / 16777216.0))
 
 
-@numba.jit(**_JIT)
+@numba.jit(**_EXACT)
 def permutation(key, counter, n, out):
-    """``out (n,) = torch.argsort(toolbox.rng.uniform(key, counter, n))``: a shuffle. Sorting the 24-bit integers
+    """``out (n,) = torch.argsort(toolbox.rng.uniform(key, counter, n), stable=True)``: a shuffle. Sorting the 24-bit integers
     that make the float32 uniforms, stably (ties keep index order, as torch's CPU sort does)."""
     code = counter_code(counter)
     bits = np.empty(n, np.int64)
@@ -224,7 +258,7 @@ def permutation(key, counter, n, out):
     out[:] = np.argsort(bits, kind="mergesort")
 
 
-@numba.jit(**_JIT)
+@numba.jit(**_EXACT)
 def reset_noise(key, counter, out):
     """The reset state ``out (4,)`` float64 that :class:`~toolbox.envs.cartpole.BatchedCartPole` draws for the
     environment with stream ``key`` at step ``counter``: uniform in [−0.05, 0.05), float64 (32 random bits)."""

@@ -285,9 +285,9 @@ class ReferencePPO:
         epochs_run = 0
         for epoch in range(config.update_epochs):
             # [detail:num_minibatches]
-            # a fresh shuffle each epoch (argsort of this run's uniform numbers), cut into num_minibatches pieces
+            # a fresh shuffle each epoch (a stable argsort of this run's uniform numbers), cut into num_minibatches pieces
             keys = rng.uniform(self.perm_key, (self.iteration - 1) * config.update_epochs + epoch, config.batch_size)
-            b_inds = torch.argsort(keys, dim=1)[0]
+            b_inds = torch.argsort(keys, dim=1, stable=True)[0]
             for start in range(0, config.batch_size, config.minibatch_size):
                 end = start + config.minibatch_size
                 mb_inds = b_inds[start:end]

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from toolbox.device import resolve_device, torch_threads
+from toolbox.ppo.compiled import CompiledGroup, choose_backend
 from toolbox.ppo.config import MAX_RUNS, PPOConfig
 from toolbox.ppo.group import Group, structure_key
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
@@ -90,13 +91,14 @@ def check_pairs(pairs) -> list[tuple[PPOConfig, int]]:
     return out
 
 
-def _group_pairs(pairs, dev) -> tuple[list[Group], list[tuple[int, int]]]:
+def _group_pairs(pairs, dev, backend: str = "tensor", threads: int = 1) -> tuple[list[Group], list[tuple[int, int]]]:
     by_key: dict[tuple, list[int]] = {}
     for i, (c, _) in enumerate(pairs):
         by_key.setdefault(structure_key(c), []).append(i)
     groups, where = [], [None] * len(pairs)
     for gi, members in enumerate(by_key.values()):
-        groups.append(Group([pairs[i][0] for i in members], [pairs[i][1] for i in members], dev))
+        cs, ss = [pairs[i][0] for i in members], [pairs[i][1] for i in members]
+        groups.append(CompiledGroup(cs, ss, dev, threads=threads) if backend == "compiled" else Group(cs, ss, dev))
         for row, i in enumerate(members):
             where[i] = (gi, row)
     return groups, where  # type: ignore[return-value]
@@ -109,6 +111,7 @@ def train(
     callback: Callable[[float, list[TrainResult]], Any] | None = None,
     callback_every: float = 2.0,
     num_threads: int | None = None,
+    backend: str = "auto",
 ) -> list[TrainResult]:
     """Train every (config, seed) pair, batched; returns one :class:`TrainResult` per pair.
 
@@ -123,8 +126,17 @@ def train(
     benchmarks/ppo_throughput.py). With torch's OpenMP build the setting is per OS thread, so a
     job thread (toolbox.jobs) can use 1 without touching the rest of the server; it is restored after
     (:func:`toolbox.device.torch_threads`).
+
+    ``backend``: ``"compiled"`` (:mod:`toolbox.ppo.compiled`, CPU: one compiled loop per run, about 6x
+    faster on one run), ``"tensor"`` (the batched tensor code, any device) or ``"auto"`` (compiled on the
+    CPU, tensor on CUDA). Both compute the reference's numbers to float rounding; a long run's curve then
+    drifts apart as any two float orders do. The compiled path splits a group's runs across ``num_threads``
+    threads (default 1).
     """
-    groups, where = make_groups(configs, seeds, device)
+    configs, seeds = check_inputs(configs, seeds)
+    dev = resolve_device(device)
+    kind = choose_backend(backend, dev)
+    groups, where = _group_pairs([(c, s) for c in configs for s in seeds], dev, kind, num_threads or 1)
     with torch_threads(num_threads, "num_threads"):
         return _train_groups(groups, where, callback, callback_every)
 
@@ -134,12 +146,16 @@ def train_pairs(
     device=None,
     callback: Callable[[float, list[TrainResult]], Any] | None = None,
     callback_every: float = 2.0,
+    backend: str = "auto",
+    threads: int = 1,
 ) -> list[TrainResult]:
     """Train each ``(config, seed)`` pair of ``pairs`` (any mix, not a grid), batched as :func:`train`
     does; returns one :class:`TrainResult` per pair, in order. This is how requests from different
-    sessions train together as one computation (:mod:`toolbox.ppo.batching`).
+    sessions train together as one computation (:mod:`toolbox.ppo.batching`). ``backend`` as :func:`train`;
+    ``threads``: the compiled path's threads.
     """
-    groups, where = _group_pairs(check_pairs(pairs), resolve_device(device))
+    dev = resolve_device(device)
+    groups, where = _group_pairs(check_pairs(pairs), dev, choose_backend(backend, dev), threads)
     return _train_groups(groups, where, callback, callback_every)
 
 

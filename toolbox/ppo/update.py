@@ -163,7 +163,7 @@ class GroupUpdate:
                 break
             classes = self.adam_classes(lr_host, active)
             keys = rng.uniform(self.perm_keys, (k - 1) * self.update_epochs + epoch, B)
-            perm = torch.argsort(keys, dim=1)
+            perm = torch.argsort(keys, dim=1, stable=True)
             all_active = all(active)
             for start in range(0, B, M):
                 idx = perm[:, start : start + M]
