@@ -51,11 +51,15 @@ _blas_limited = False
 
 
 def _one_blas_thread() -> None:
-    """Keep BLAS (the kernels' np.dot) on the calling thread: at these sizes a second BLAS thread adds CPU time
-    and no speed (measured), and the server already runs trainings side by side."""
+    """Keep BLAS (the kernels' np.dot) on the calling thread. At these sizes a second BLAS thread adds CPU time
+    and no speed, and with two trainings side by side (two threads of a group, or two jobs) OpenBLAS's own
+    threads oversubscribed the cores: each training ran 2.5x slower than alone, so two threads were slower
+    than one (measured: 20 runs, 48 ms an iteration on 1 thread, 70-83 ms on 2 before this, 25 ms after)."""
     global _blas_limited
     with _blas_lock:
         if not _blas_limited:
+            # threadpoolctl sees only loaded libraries: load SciPy's BLAS (the one np.dot calls) first
+            import scipy.linalg.cython_blas  # noqa: F401
             threadpoolctl.threadpool_limits(1, user_api="blas")
             _blas_limited = True
 
