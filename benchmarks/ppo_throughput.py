@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from toolbox.ppo import agent as A  # noqa: E402
+from toolbox.ppo.compiled import warm_up  # noqa: E402
 from toolbox.ppo.config import GRID_VARIANTS, PPOConfig, variant_config  # noqa: E402
 from toolbox.ppo.train import train  # noqa: E402
 
@@ -127,6 +128,7 @@ def main() -> None:
     flops = run_flops(PPOConfig(total_timesteps=a.steps))
     print(f"torch {torch.__version__}; {cores} cores; fp32 matmul peak {peak:,.0f} GFLOP/s (2048² product, all cores)")
     print(f"one {a.steps:,}-step run = {flops / 1e9:,.1f} GFLOP -> arithmetic limit {flops / 1e9 / peak:.2f} s")
+    print(f"kernel warm-up (what the server does at start): {warm_up():.1f} s", flush=True)
     rows = []
     for n in runs:
         row = {"runs": n}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 
 import numpy  # noqa: F401
 import pandas  # noqa: F401
@@ -37,3 +38,9 @@ def preload() -> list[str]:
 
 
 PRELOADED = preload()
+
+# The compiled PPO kernel is loaded from Numba's disk cache (or, on a machine's first start, compiled: about
+# 25 s on 2 cores) in the background now, so the first Train press does not wait for it.
+from toolbox.ppo.compiled import warm_up  # noqa: E402
+
+threading.Thread(target=warm_up, name="ppo-kernel-warm-up", daemon=True).start()
