@@ -126,3 +126,43 @@ def test_finished_jobs_keep_only_the_result():
     job = runner.submit("k", work)
     assert job.wait(5)
     assert job.result == {"curve": [1, 2, 3]} and job.partial is None
+
+
+def test_a_short_request_passes_long_ones_and_has_a_slot_of_its_own(gate):
+    """Two slots: long requests hold at most one; a short request queued behind a long one starts at once."""
+    runner = JobRunner(max_concurrent=2, rates={"x": 1.0},
+                       limits=Limits(small_job_s=10, max_request_s=1000, max_queue_s=10_000))
+    long_a = runner.submit("long-a", blocked(gate), work=100, kind="x")
+    long_b = runner.submit("long-b", blocked(gate), work=100, kind="x")
+    short = runner.submit("short", blocked(gate), work=5, kind="x")
+    assert (long_a.status, long_b.status, short.status) == ("running", "queued", "running")
+    assert long_b.eta_seconds == pytest.approx(100 + 100, abs=2)  # after long-a, in the long lane
+    short2 = runner.submit("short-2", blocked(gate), work=5, kind="x")
+    assert short2.status == "queued" and short2.eta_seconds == pytest.approx(5 + 5, abs=2)  # after the short one
+
+
+def test_long_requests_cannot_fill_the_queue_of_short_ones(gate):
+    runner = JobRunner(max_concurrent=2, rates={"x": 1.0},
+                       limits=Limits(small_job_s=10, max_request_s=100, max_queue_s=60))
+    runner.submit("long-a", blocked(gate), work=50, kind="x")
+    with pytest.raises(AdmissionError, match="The server is full"):
+        runner.submit("long-b", blocked(gate), work=50, kind="x")
+    assert runner.submit("short", blocked(gate), work=5, kind="x").status == "running"
+
+
+def test_a_batch_stops_at_its_time_budget():
+    calls = []
+
+    def fake_batch(payloads, reports):
+        calls.append(list(payloads))
+        return [p for p in payloads]
+
+    gate = threading.Event()
+    runner = JobRunner(max_concurrent=1, rates={"ppo": 1.0}, limits=Limits(batch_max_s=15, small_job_s=30))
+    runner.register_batcher("toy", fake_batch, capacity=100)
+    blocker = runner.submit("busy", blocked(gate))
+    jobs = [runner.submit(f"r{i}", batch=("toy", f"p{i}", 1), work=6, kind="ppo", session_id=f"s{i}") for i in range(3)]
+    gate.set()
+    for j in [blocker, *jobs]:
+        assert j.wait(10)
+    assert calls == [["p0", "p1"], ["p2"]]  # 6 + 6 s fit in 15 s; a third would not

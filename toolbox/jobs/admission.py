@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 DEFAULT_RATES = {
     # First guesses (units per second with one training slot on a 2-core CPU), replaced by the
     # measured throughput after the first job of each kind finishes.
-    "ppo": 20_000.0,        # environment steps, summed over all runs of the request (batched)
+    "ppo": 150_000.0,       # environment steps over all runs of the request (compiled path: 214k/s measured on one thread)
     "influence": 200_000.0,  # seed × update pairs, both trainings of the request
     "dial": 25.0,            # batches × seeds × methods
     "": 1.0,                 # no kind: work is given in estimated seconds
@@ -30,13 +30,18 @@ class Limits:
     max_queue_s: estimated seconds of work the server may have waiting or running at once.
     max_jobs: jobs kept at all (queued, running and finished): bounds memory whatever the queue does.
     watcher_timeout_s: a watcher that has not polled for this long is gone.
+    small_job_s: requests estimated at most this long are short: they have a slot of their own and pass
+        long ones in the queue (see :mod:`toolbox.jobs.runner`).
+    batch_max_s: queued requests join one batched training only up to this many estimated seconds in all.
     """
 
     per_session: int = 2
-    max_request_s: float = 600.0  # the default PPO ablation (6 variants × 5 seeds × 200k) fits; 12 × 10 × 500k does not
+    max_request_s: float = 600.0
     max_queue_s: float = 2400.0
     max_jobs: int = 32
     watcher_timeout_s: float = 30.0
+    small_job_s: float = 30.0
+    batch_max_s: float = 15.0
 
     def __post_init__(self) -> None:
         if self.per_session < 1 or self.max_jobs < 1:

@@ -1,8 +1,13 @@
-"""The job runner: admission, a FIFO queue, a bounded number of training threads, cancel, eviction.
+"""The job runner: admission, a queue with a lane for short requests, bounded training threads, cancel, eviction.
 
 Only running jobs have a thread (a queued job is a record in the queue), so a class that queues
 forty trainings costs forty records, not forty threads. All bookkeeping happens under one lock;
 the trainings themselves run outside it.
+
+Fairness: a request estimated to need at most ``Limits.small_job_s`` is *short*. Long requests may hold at
+most all but one training slot, and a short request passes the long ones waiting in the queue, so a
+student's short training waits only for the short trainings ahead of it, whatever a client that floods the
+server with long ones does; the queue limit of a short request counts only short work.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class JobRunner:
         self._jobs: OrderedDict[str, Job] = OrderedDict()  # least recently used first
         self._queue: list[Job] = []
         self._running: list[Job] = []
+        self._units: list[list[Job]] = []  # what each busy training thread trains (a job, or a batch of jobs)
         self._batchers: dict[str, tuple[Callable, int]] = {}
 
     @property
@@ -158,6 +164,19 @@ class JobRunner:
         seconds = self.throughput.seconds(job.kind, job.work)
         return UNKNOWN_JOB_S if seconds is None else seconds
 
+    def _short(self, job: Job) -> bool:
+        """Short: estimated at most ``Limits.small_job_s`` (a job of unknown size counts as short: only trainings
+        declare their work, and they are what can be long)."""
+        return job.work is None or self._duration(job) <= self.limits.small_job_s
+
+    def _known_s(self, job: Job) -> float:
+        seconds = self.throughput.seconds(job.kind, job.work)
+        return 0.0 if seconds is None else seconds
+
+    def _long_slots(self) -> int:
+        """Slots long requests may hold at once: all but one (one slot stays for short requests)."""
+        return self.max_concurrent - 1 if self.max_concurrent >= 2 else self.max_concurrent
+
     def _remaining(self, job: Job, now: float) -> float:
         elapsed = now - (job.started_at or now)
         if job.progress >= 0.05:  # extrapolate this job's own pace once it has one
@@ -166,23 +185,33 @@ class JobRunner:
         return max(full - elapsed, 0.1 * full)
 
     def _schedule_locked(self) -> dict[int, tuple[float, float]]:
-        """For each queued job, (seconds until it starts, seconds until it ends): the slots free up as
-        the running jobs' remaining times say, and take the queue in order."""
+        """For each queued job, (seconds until it starts, seconds until it ends). Short jobs: every slot frees
+        as its running training's remaining time says, and they take their lane in order; long jobs: the
+        slots long jobs may hold, in their order (see the module docstring)."""
         now = time.time()
-        free = [self._remaining(j, now) for j in self._running]
-        free += [0.0] * max(0, self.max_concurrent - len(free))
-        heapq.heapify(free)
+        ends = [(max(self._remaining(j, now) for j in unit), all(self._short(j) for j in unit)) for unit in self._units]
+        lanes = {
+            True: [e for e, _ in ends] + [0.0] * max(0, self.max_concurrent - len(ends)),
+            False: [e for e, short in ends if not short] + [0.0] * max(0, self._long_slots() - sum(not s for _, s in ends)),
+        }
+        if self.max_concurrent < 2:
+            lanes[False] = lanes[True]  # one slot: one queue in order
+        for heap in lanes.values():
+            heapq.heapify(heap)
         out = {}
         for job in self._queue:
+            free = lanes[self._short(job)]
             start = heapq.heappop(free)
             end = start + self._duration(job)
             out[id(job)] = (start, end)
             heapq.heappush(free, end)
         return out
 
-    def _pending_s_locked(self) -> float:
+    def _pending_s_locked(self, short_only: bool = False) -> float:
         now = time.time()
-        return sum(self._remaining(j, now) for j in self._running) + sum(self._duration(j) for j in self._queue)
+        keep = (lambda j: self._short(j)) if short_only else (lambda j: True)  # noqa: E731
+        return (sum(self._remaining(j, now) for j in self._running if keep(j))
+                + sum(self._duration(j) for j in self._queue if keep(j)))
 
     # ------------------------------------------------------------------ admission
     def _admit_locked(self, session_id: str | None, work: float | None, kind: str) -> None:
@@ -195,8 +224,9 @@ class JobRunner:
             active = [j for j in self._running + self._queue if session_id in self._live_locked(j)]
             if len(active) >= lim.per_session:
                 raise AdmissionError(adm.session_busy(len(active), lim.per_session))
-        pending = self._pending_s_locked()
         own = seconds if seconds is not None else UNKNOWN_JOB_S
+        # a short request is measured against the short work only: long requests cannot fill its lane
+        pending = self._pending_s_locked(short_only=own <= lim.small_job_s and self.max_concurrent >= 2)
         if self._running and pending + own > lim.max_queue_s:
             wait = (pending + own - lim.max_queue_s) / self.max_concurrent
             raise AdmissionError(adm.queue_full(pending, lim.max_queue_s, len(self._running) + len(self._queue), wait))
@@ -226,9 +256,22 @@ class JobRunner:
             if self._orphaned_locked(job):
                 job._cancel.set()  # the training stops at its next report
 
+    def _next_locked(self) -> Job | None:
+        """The job the next free slot takes: the first queued one, or the first short one while long
+        jobs hold every slot they may."""
+        long_running = sum(1 for unit in self._units if not all(self._short(j) for j in unit))
+        lane_full = long_running >= self._long_slots()
+        for job in self._queue:
+            if not lane_full or self._short(job):
+                return job
+        return None
+
     def _dispatch_locked(self) -> None:
-        while len(self._running) < self.max_concurrent and self._queue:
-            job = self._queue.pop(0)
+        while len(self._units) < self.max_concurrent and self._queue:
+            job = self._next_locked()
+            if job is None:
+                return
+            self._queue.remove(job)
             if self._orphaned_locked(job):
                 self._end_locked(job, CANCELLED)
                 continue
@@ -236,19 +279,27 @@ class JobRunner:
             for j in jobs:
                 j.status, j.started_at = RUNNING, time.time()
                 self._running.append(j)
+            self._units.append(jobs)
             target, args = (self._run, (job,)) if job._batch is None else (self._run_batch, (jobs,))
             threading.Thread(target=target, args=args, name=f"job:{job.key[:40]}", daemon=True).start()
 
     def _take_batch_locked(self, first: Job) -> list[Job]:
-        """The queued jobs of ``first``'s batch group that fit beside it, taken out of the queue in order."""
+        """The queued jobs of ``first``'s batch group that fit beside it, taken out of the queue in order: of
+        the same lane (short with short), within the group's capacity, and while the batch's estimated time
+        stays within ``Limits.batch_max_s`` (or ``first``'s own time, if longer): batching must not make a
+        short request wait for much more than itself."""
         group, _, size = first._batch
         room = self._batchers[group][1] - size
+        budget = max(self.limits.batch_max_s, self._known_s(first)) - self._known_s(first)
         taken = []
         for job in list(self._queue):
             if job._batch is None or job._batch[0] != group or self._orphaned_locked(job):
                 continue
-            if job._batch[2] <= room:
+            if self._short(job) != self._short(first):
+                continue
+            if job._batch[2] <= room and self._known_s(job) <= budget:
                 room -= job._batch[2]
+                budget -= self._known_s(job)
                 taken.append(job)
                 self._queue.remove(job)
         return taken
@@ -295,6 +346,7 @@ class JobRunner:
             except Exception as err:  # noqa: BLE001 - shown to the user, never a traceback
                 failure = f"{type(err).__name__}: {err}"
         with self._lock:
+            self._units.remove(jobs)
             for i, job in enumerate(jobs):
                 self._running.remove(job)
                 if results is not None and not job._cancel.is_set():
@@ -328,5 +380,6 @@ class JobRunner:
             finally:
                 with self._lock:
                     self._running.remove(job)
+                    self._units.remove([job])
                     self._end_locked(job, status)
                     self._dispatch_locked()

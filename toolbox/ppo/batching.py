@@ -1,13 +1,13 @@
 """PPO requests from different sessions trained together as one batched computation.
 
-A class told "turn off one detail each and train" sends thirty *different* requests. Trained one
-after another, the last student waits for all thirty; trained as one batched computation
-(:func:`toolbox.ppo.train.train_pairs`: every run a row of the same stacked networks), they cost
-about what the largest group costs, because on a small CPU a PPO iteration is bound by per-operation
-overhead, not arithmetic. The job runner (:mod:`toolbox.jobs`) hands this module every PPO request
-queued while the server was busy; :func:`train_requests` trains the union of their (config, seed)
-pairs once (identical pairs of two requests train once) and gives each request its own runs back,
-streaming, in its own format.
+A class told "turn off one detail each and train" sends thirty *different* requests. The job runner
+(:mod:`toolbox.jobs`) hands this module the PPO requests queued while the server was busy;
+:func:`train_requests` trains the union of their (config, seed) pairs once (identical pairs of two
+requests train once) as one call of :func:`toolbox.ppo.train.train_pairs`, and gives each request its
+own runs back, streaming, in its own format. On the tensor path (CUDA) a batch costs about what its
+largest group costs (an iteration is bound by per-operation overhead); on the compiled CPU path a batch
+costs about the sum of its runs (one compiled loop per run), so the runner keeps a batch within a time
+budget (``Limits.batch_max_s``) and batching saves the per-request overheads and the duplicates.
 
 Each run's randomness comes from its own seed, so a request gets the same runs batched or alone, up
 to float rounding of the stacked matrix products (``tests/test_ppo_batching.py``).
