@@ -135,7 +135,9 @@ set_query(v=",".join(chosen), seeds=n_seeds, budget=budget, custom=D.url_flips(c
 
 
 
-@st.cache_data(show_spinner=False)
+# cache_resource: one shared, read-only copy of the stored grid for every session (cache_data would
+# unpickle a fresh copy of it on every rerun of every session)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _stored_payload(mtime: float) -> dict | None:
     return precomputed.load() if mtime else None
 
