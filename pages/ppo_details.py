@@ -18,6 +18,7 @@ from toolbox.ppo.config import (
 from toolbox.ppo.details import CHECKLIST, DETAILS
 from toolbox.ppo.script import script_filename, standalone_script
 from toolbox.ppo.batching import PPORequest
+from toolbox.ppo.compiled import choose_backend
 from toolbox.ppo.train import check_inputs
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_ppo, watch_job
 from ui.figures import show_figure
@@ -32,9 +33,9 @@ lesson_header(
     "PPO implementation details",
     "PPO's paper gives one objective; the code that makes it work has dozens of details "
     "(Huang et al. counted 37). Here every core detail of CleanRL's `ppo.py` is a toggle. Pick variants — "
-    "all on, or one detail off at a time — and train them **all at once** over several seeds on CartPole-v1: "
-    "every run is one slice of a single batched computation, so you see the mean return and its 95% "
-    "confidence band per variant as they learn. The page opens on CleanRL's core ablation — all on and each of "
+    "all on, or one detail off at a time — and train them **all at once** over several seeds on CartPole-v1 "
+    "(on a CPU every run is one compiled loop, seconds for CleanRL's 500k steps; on a GPU the runs are slices of "
+    "one batched computation), so you see the mean return and its 95% confidence band per variant as they learn. The page opens on CleanRL's core ablation — all on and each of "
     "11 details off, 10 seeds, 500k steps each — trained in advance.",
     "Schulman et al. 2017 (PPO); Huang et al. 2022, *The 37 Implementation Details of PPO*; CleanRL `ppo.py`",
 )
@@ -151,7 +152,8 @@ runs = len(configs) * n_seeds
 st.caption(
     f"{len(configs)} variant(s) × {n_seeds} seed(s) = {runs} runs of {budget:,} steps"
     + (", all precomputed: shown below without retraining." if stored is not None else
-       f", trained as one batched computation on {page_device()}.")
+       (", trained by the compiled CPU path (one compiled loop per run)." if choose_backend("auto", page_device())
+        == "compiled" else f", trained as one batched computation on {page_device()}."))
 )
 train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=settings_error is not None or stored is not None)
 
