@@ -1,6 +1,7 @@
 """Admission control, queue position/ETA and the bound on jobs kept, with tiny fake jobs (no trainings)."""
 
 import threading
+import time
 
 import pytest
 
@@ -66,7 +67,8 @@ def test_oversize_request_is_refused_with_a_message_naming_the_cap():
 
 
 def test_queue_position_and_eta_follow_the_slots(gate):
-    runner = JobRunner(max_concurrent=1, rates={"x": 1.0}, limits=Limits(max_queue_s=1000, max_request_s=100))
+    # small_job_s=1: every job here is long, so they take turns in the one slot
+    runner = JobRunner(max_concurrent=1, rates={"x": 1.0}, limits=Limits(max_queue_s=1000, max_request_s=100, small_job_s=1))
     a = runner.submit("a", blocked(gate), work=10, kind="x")
     b = runner.submit("b", blocked(gate), work=5, kind="x")
     c = runner.submit("c", blocked(gate), work=20, kind="x")
@@ -128,41 +130,67 @@ def test_finished_jobs_keep_only_the_result():
     assert job.result == {"curve": [1, 2, 3]} and job.partial is None
 
 
-def test_a_short_request_passes_long_ones_and_has_a_slot_of_its_own(gate):
-    """Two slots: long requests hold at most one; a short request queued behind a long one starts at once."""
-    runner = JobRunner(max_concurrent=2, rates={"x": 1.0},
+def _wait_for(cond, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_long_training_yields_its_slot_to_a_short_one_and_resumes_after(gate):
+    """One slot: a short request queued behind long ones starts at the running long training's next report,
+    which pauses (no progress) until the short one is done; the queued long one still waits its turn."""
+    runner = JobRunner(max_concurrent=1, rates={"x": 1.0},
                        limits=Limits(small_job_s=10, max_request_s=1000, max_queue_s=10_000))
-    long_a = runner.submit("long-a", blocked(gate), work=100, kind="x")
+    reports = [0]
+
+    def long_fn(report):
+        while not gate.wait(0.01):
+            report(0.0)
+            reports[0] += 1
+        return "long"
+
+    long_a = runner.submit("long-a", long_fn, work=100, kind="x")
     long_b = runner.submit("long-b", blocked(gate), work=100, kind="x")
-    short = runner.submit("short", blocked(gate), work=5, kind="x")
-    assert (long_a.status, long_b.status, short.status) == ("running", "queued", "running")
-    assert long_b.eta_seconds == pytest.approx(100 + 100, abs=2)  # after long-a, in the long lane
-    short2 = runner.submit("short-2", blocked(gate), work=5, kind="x")
-    assert short2.status == "queued" and short2.eta_seconds == pytest.approx(5 + 5, abs=2)  # after the short one
+    short_gate = threading.Event()
+    short = runner.submit("short", blocked(short_gate), work=5, kind="x")
+    assert _wait_for(lambda: short.status == "running")
+    assert (long_a.status, long_b.status) == ("running", "queued")
+    before = reports[0]
+    time.sleep(0.2)
+    assert reports[0] <= before + 1  # paused inside its report while the short one trains
+    assert long_b.eta_seconds > 100  # behind long-a
+    short_gate.set()
+    assert short.wait(5)
+    assert _wait_for(lambda: reports[0] > before + 5)  # resumed
+    gate.set()
+    assert long_a.wait(5) and long_b.wait(5)
 
 
 def test_long_requests_cannot_fill_the_queue_of_short_ones(gate):
-    runner = JobRunner(max_concurrent=2, rates={"x": 1.0},
+    runner = JobRunner(max_concurrent=1, rates={"x": 1.0},
                        limits=Limits(small_job_s=10, max_request_s=100, max_queue_s=60))
     runner.submit("long-a", blocked(gate), work=50, kind="x")
     with pytest.raises(AdmissionError, match="The server is full"):
         runner.submit("long-b", blocked(gate), work=50, kind="x")
-    assert runner.submit("short", blocked(gate), work=5, kind="x").status == "running"
+    short = runner.submit("short", blocked(gate), work=5, kind="x")  # admitted: only short work counts for it
+    assert _wait_for(lambda: short.status == "running")
 
 
-def test_a_batch_stops_at_its_time_budget():
+def test_a_batch_stops_at_its_time_budget(gate):
     calls = []
 
     def fake_batch(payloads, reports):
         calls.append(list(payloads))
-        return [p for p in payloads]
+        return list(payloads)
 
-    gate = threading.Event()
     runner = JobRunner(max_concurrent=1, rates={"ppo": 1.0}, limits=Limits(batch_max_s=15, small_job_s=30))
     runner.register_batcher("toy", fake_batch, capacity=100)
-    blocker = runner.submit("busy", blocked(gate))
-    jobs = [runner.submit(f"r{i}", batch=("toy", f"p{i}", 1), work=6, kind="ppo", session_id=f"s{i}") for i in range(3)]
+    busy = runner.submit("busy", lambda report: gate.wait(10))  # holds the slot (and never reports, so never yields)
+    jobs = [runner.submit(f"r{i}", batch=("toy", f"p{i}", 1), work=6, kind="ppo", session_id=f"s{i}") for i in range(4)]
     gate.set()
-    for j in [blocker, *jobs]:
+    for j in [busy, *jobs]:
         assert j.wait(10)
-    assert calls == [["p0", "p1"], ["p2"]]  # 6 + 6 s fit in 15 s; a third would not
+    assert calls == [["p0", "p1"], ["p2", "p3"]]  # 6 + 6 s fit in 15 s; a third would not

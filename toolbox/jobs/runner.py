@@ -4,10 +4,12 @@ Only running jobs have a thread (a queued job is a record in the queue), so a cl
 forty trainings costs forty records, not forty threads. All bookkeeping happens under one lock;
 the trainings themselves run outside it.
 
-Fairness: a request estimated to need at most ``Limits.small_job_s`` is *short*. Long requests may hold at
-most all but one training slot, and a short request passes the long ones waiting in the queue, so a
-student's short training waits only for the short trainings ahead of it, whatever a client that floods the
-server with long ones does; the queue limit of a short request counts only short work.
+Fairness: a request estimated to need at most ``Limits.small_job_s`` is *short*. A short request passes the
+long ones waiting in the queue, and a running long training *yields*: at its next progress report (every
+couple of seconds) it pauses while short requests wait, and its slot trains them; it resumes when none is
+left. So a student's short training waits only for the short trainings ahead of it plus one report
+interval, whatever a client that floods the server with long ones does, and the CPUs are never
+oversubscribed; the queue limit of a short request counts only short work.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from toolbox.jobs.job import (
 
 UNKNOWN_JOB_S = 60.0
 """Seconds assumed for a job submitted without ``work`` (only its estimates use it)."""
+REPORT_S = 2.0
+"""About how often a training reports progress (the trainers' ``callback_every``): how soon a long one yields."""
 
 
 def _log_start(key: str) -> None:
@@ -62,6 +66,9 @@ class JobRunner:
         self._queue: list[Job] = []
         self._running: list[Job] = []
         self._units: list[list[Job]] = []  # what each busy training thread trains (a job, or a batch of jobs)
+        self._paused: list[list[Job]] = []  # long units waiting inside a report while short ones train
+        self._cond = threading.Condition(self._lock)
+        self._paused_s: dict[int, float] = {}  # seconds each running unit spent paused
         self._batchers: dict[str, tuple[Callable, int]] = {}
 
     @property
@@ -165,17 +172,18 @@ class JobRunner:
         return UNKNOWN_JOB_S if seconds is None else seconds
 
     def _short(self, job: Job) -> bool:
-        """Short: estimated at most ``Limits.small_job_s`` (a job of unknown size counts as short: only trainings
-        declare their work, and they are what can be long)."""
-        return job.work is None or self._duration(job) <= self.limits.small_job_s
+        """Short: its declared work is estimated at most ``Limits.small_job_s`` (a job of unknown size is not)."""
+        return job.work is not None and self._duration(job) <= self.limits.small_job_s
 
     def _known_s(self, job: Job) -> float:
         seconds = self.throughput.seconds(job.kind, job.work)
         return 0.0 if seconds is None else seconds
 
-    def _long_slots(self) -> int:
-        """Slots long requests may hold at once: all but one (one slot stays for short requests)."""
-        return self.max_concurrent - 1 if self.max_concurrent >= 2 else self.max_concurrent
+    def _unit_short(self, unit: list[Job]) -> bool:
+        return all(self._short(j) for j in unit)
+
+    def _short_waiting_locked(self) -> bool:
+        return any(self._short(j) and not self._orphaned_locked(j) for j in self._queue)
 
     def _remaining(self, job: Job, now: float) -> float:
         elapsed = now - (job.started_at or now)
@@ -189,18 +197,23 @@ class JobRunner:
         as its running training's remaining time says, and they take their lane in order; long jobs: the
         slots long jobs may hold, in their order (see the module docstring)."""
         now = time.time()
-        ends = [(max(self._remaining(j, now) for j in unit), all(self._short(j) for j in unit)) for unit in self._units]
-        lanes = {
-            True: [e for e, _ in ends] + [0.0] * max(0, self.max_concurrent - len(ends)),
-            False: [e for e, short in ends if not short] + [0.0] * max(0, self._long_slots() - sum(not s for _, s in ends)),
-        }
-        if self.max_concurrent < 2:
-            lanes[False] = lanes[True]  # one slot: one queue in order
-        for heap in lanes.values():
+        n = self.max_concurrent
+        units = [(max(self._remaining(j, now) for j in unit), self._unit_short(unit)) for unit in self._units]
+
+        def slots(ends: list[float]) -> list[float]:
+            # a slot frees when enough running trainings have ended: the n longest stand for the n slots
+            ends = sorted(ends)
+            return ends[-n:] if len(ends) >= n else ends + [0.0] * (n - len(ends))
+
+        # short jobs: a long training yields within a report interval
+        short_lane = slots([e if short else min(e, REPORT_S) for e, short in units])
+        short_work = sum(self._duration(j) for j in self._queue if self._short(j))
+        long_lane = slots([e + short_work / n for e, _ in units])  # long jobs also wait for the queued short work
+        for heap in (short_lane, long_lane):
             heapq.heapify(heap)
         out = {}
         for job in self._queue:
-            free = lanes[self._short(job)]
+            free = short_lane if self._short(job) else long_lane
             start = heapq.heappop(free)
             end = start + self._duration(job)
             out[id(job)] = (start, end)
@@ -226,7 +239,7 @@ class JobRunner:
                 raise AdmissionError(adm.session_busy(len(active), lim.per_session))
         own = seconds if seconds is not None else UNKNOWN_JOB_S
         # a short request is measured against the short work only: long requests cannot fill its lane
-        pending = self._pending_s_locked(short_only=own <= lim.small_job_s and self.max_concurrent >= 2)
+        pending = self._pending_s_locked(short_only=own <= lim.small_job_s)
         if self._running and pending + own > lim.max_queue_s:
             wait = (pending + own - lim.max_queue_s) / self.max_concurrent
             raise AdmissionError(adm.queue_full(pending, lim.max_queue_s, len(self._running) + len(self._queue), wait))
@@ -257,17 +270,16 @@ class JobRunner:
                 job._cancel.set()  # the training stops at its next report
 
     def _next_locked(self) -> Job | None:
-        """The job the next free slot takes: the first queued one, or the first short one while long
-        jobs hold every slot they may."""
-        long_running = sum(1 for unit in self._units if not all(self._short(j) for j in unit))
-        lane_full = long_running >= self._long_slots()
+        """The first queued job that may start now: a short one while fewer than ``max_concurrent`` trainings
+        are active (a paused long one does not count), a long one while fewer than that many hold a slot."""
+        active = len(self._units) - len(self._paused)
         for job in self._queue:
-            if not lane_full or self._short(job):
+            if active < self.max_concurrent if self._short(job) else len(self._units) < self.max_concurrent:
                 return job
         return None
 
     def _dispatch_locked(self) -> None:
-        while len(self._units) < self.max_concurrent and self._queue:
+        while self._queue:
             job = self._next_locked()
             if job is None:
                 return
@@ -280,8 +292,7 @@ class JobRunner:
                 j.status, j.started_at = RUNNING, time.time()
                 self._running.append(j)
             self._units.append(jobs)
-            target, args = (self._run, (job,)) if job._batch is None else (self._run_batch, (jobs,))
-            threading.Thread(target=target, args=args, name=f"job:{job.key[:40]}", daemon=True).start()
+            threading.Thread(target=self._run_unit, args=(jobs,), name=f"job:{job.key[:40]}", daemon=True).start()
 
     def _take_batch_locked(self, first: Job) -> list[Job]:
         """The queued jobs of ``first``'s batch group that fit beside it, taken out of the queue in order: of
@@ -304,10 +315,9 @@ class JobRunner:
                 self._queue.remove(job)
         return taken
 
-    def _end_locked(self, job: Job, status: str, observe: bool = True) -> None:
+    def _end_locked(self, job: Job, status: str) -> None:
+        self._cond.notify_all()  # a paused long training may resume
         job.status, job.finished_at = status, time.time()
-        if observe and status == DONE and job.started_at is not None:
-            self.throughput.observe(job.kind, job.work, job.finished_at - job.started_at)
         job._compact()
         self._evict_locked(room=0)
         job._event.set()
@@ -319,26 +329,46 @@ class JobRunner:
             self._jobs.pop(ended.pop(0), None)
 
     def _reporter(self, job: Job) -> ReportFn:
+        def cancel_if_orphaned() -> None:
+            if self._orphaned_locked(job):
+                job._cancel.set()
+                raise Cancelled(f"nobody watches {job.key[:40]!r} any more")
+
         def report(fraction: float, partial: Any = None) -> None:
             with self._lock:
-                if self._orphaned_locked(job):
-                    job._cancel.set()
-                    raise Cancelled(f"nobody watches {job.key[:40]!r} any more")
+                cancel_if_orphaned()
+                unit = next((u for u in self._units if job in u), None)
+                if unit is not None and not self._unit_short(unit) and self._short_waiting_locked():
+                    # a long training yields its slot to the short ones waiting, and resumes after them
+                    self._paused.append(unit)
+                    paused_at = time.time()
+                    try:
+                        self._dispatch_locked()
+                        while self._short_waiting_locked() or len(self._units) - len(self._paused) >= self.max_concurrent:
+                            self._cond.wait(0.5)
+                            cancel_if_orphaned()
+                    finally:
+                        self._paused.remove(unit)
+                        self._paused_s[id(unit)] = self._paused_s.get(id(unit), 0.0) + time.time() - paused_at
             job.progress = float(min(max(fraction, 0.0), 1.0))
             if partial is not None:
                 job.partial = partial
 
         return report
 
-    def _run_batch(self, jobs: list[Job]) -> None:
-        """Several queued jobs of one batch group trained as one computation (see :meth:`register_batcher`)."""
-        run_batch = self._batchers[jobs[0]._batch[0]][0]
+    def _run_unit(self, jobs: list[Job]) -> None:
+        """One training thread: a job's ``fn``, or several queued jobs of one batch group trained as one
+        computation (:meth:`register_batcher`); then each job's outcome and the measured throughput."""
         t0 = time.time()
         results, failure = None, None
         with thread_count(self.threads_per_job):
             _log_start(jobs[0].key)
             try:
-                results = run_batch([j._batch[1] for j in jobs], [self._reporter(j) for j in jobs])
+                if jobs[0]._batch is None:
+                    results = [jobs[0]._fn(self._reporter(jobs[0]))]
+                else:
+                    run_batch = self._batchers[jobs[0]._batch[0]][0]
+                    results = run_batch([j._batch[1] for j in jobs], [self._reporter(j) for j in jobs])
             except Cancelled:
                 failure = CANCELLED
             except ValueError as err:
@@ -351,35 +381,13 @@ class JobRunner:
                 self._running.remove(job)
                 if results is not None and not job._cancel.is_set():
                     job.result, job.progress = results[i], 1.0
-                    self._end_locked(job, DONE, observe=False)
+                    self._end_locked(job, DONE)
                 elif failure not in (None, CANCELLED):
                     job.error = failure
                     self._end_locked(job, ERROR)
                 else:
                     self._end_locked(job, CANCELLED)
             work = [j.work for j in jobs if j.work is not None]
-            if results is not None and len(work) == len(jobs):
-                self.throughput.observe(jobs[0].kind, sum(work), time.time() - t0)
+            if results is not None and len(work) == len(jobs):  # time paused for short trainings is not training
+                self.throughput.observe(jobs[0].kind, sum(work), time.time() - t0 - self._paused_s.pop(id(jobs), 0.0))
             self._dispatch_locked()
-
-    def _run(self, job: Job) -> None:
-        report = self._reporter(job)
-
-        status = ERROR
-        with thread_count(self.threads_per_job):
-            _log_start(job.key)
-            try:
-                job.result = job._fn(report)
-                job.progress, status = 1.0, DONE
-            except Cancelled:
-                status = CANCELLED
-            except ValueError as err:
-                job.error = str(err)
-            except Exception as err:  # noqa: BLE001 - shown to the user, never a traceback
-                job.error = f"{type(err).__name__}: {err}"
-            finally:
-                with self._lock:
-                    self._running.remove(job)
-                    self._units.remove([job])
-                    self._end_locked(job, status)
-                    self._dispatch_locked()

@@ -113,44 +113,53 @@ class CompiledGroup(Group):
         self.rewards.zero_()
         self._env_keys, self._action_keys = _np(self.env.env_keys), _np(self.action_keys.contiguous())
         self._perm_keys = _np(self.perm_keys)
-        self._debug = np.zeros((R, len(K.DEBUG_COLUMNS)), np.float64)
+        self._lr0 = np.array([c.learning_rate for c in cfg], np.float64)
+        self._anneal = np.array([c.anneal_lr for c in cfg], np.bool_)
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
-    def _kernel_args(self, env_counter: int):
+    def _kernel_args(self, n: int, ep_end: np.ndarray, debug: np.ndarray):
         f = _np
         return (
             self.R, self.K, self.T, self.E, self.M, self.update_epochs,
             f(self.theta), f(self.exp_avg), f(self.exp_avg_sq), self.adam_count, self.hp, self.flags,
-            f(self.env.state), f(self.env.elapsed), self._env_keys, env_counter, self._action_keys, self._perm_keys,
-            self.iteration,
+            self._lr0, self._anneal, self.num_iterations,
+            f(self.env.state), f(self.env.elapsed), self._env_keys, self.env._counter, self._action_keys,
+            self._perm_keys, self.iteration + 1, n,
             *(f(t) for t in self._obs_stats), *(f(t) for t in self._rew_stats),
             f(self.next_obs), f(self.next_raw_obs), f(self.next_done),
             f(self.obs_buf), f(self.raw_obs_buf), self.raw_obs_buf is not self.obs_buf,
             f(self.actions), f(self.logprobs), f(self.rewards), f(self.dones), f(self.values),
-            f(self.advantages), f(self.returns), f(self.ep_end), self._debug,
+            f(self.advantages), f(self.returns), ep_end, debug,
         )
 
     def run_iteration(self) -> None:
         """One full PPO iteration of every run, compiled (same numbers as :meth:`Group.run_iteration`)."""
+        self.run_iterations(1)
+
+    def run_iterations(self, n: int) -> None:
+        """``n`` iterations of every run in one compiled call per thread. Afterwards the buffers hold the last
+        iteration's batch, and episodes and debug values are logged for each of the ``n``."""
         t0 = time.perf_counter()
-        self.iteration += 1
-        k, T = self.iteration, self.T
-        frac = 1.0 - (k - 1.0) / self.num_iterations
-        self.hp[:, 0] = [c.learning_rate * frac if c.anneal_lr else c.learning_rate for c in self.configs]
-        # the kernel draws the rollout's reset noise at the environments' step counter, as BatchedCartPole
-        args = self._kernel_args(self.env._counter)
-        self.env._counter += T
+        R, T, E = self.R, self.T, self.E
+        ep_end = np.zeros((n, T, R, E), np.bool_)
+        debug = np.zeros((n, R, len(K.DEBUG_COLUMNS)), np.float64)
+        args = self._kernel_args(n, ep_end, debug)
         if self._pool is None:
-            K.run_iteration(0, self.R, *args)
+            K.run_iterations(0, R, *args)
         else:
-            bounds = np.linspace(0, self.R, self.threads + 1).round().astype(int)
-            futures = [self._pool.submit(K.run_iteration, int(a), int(b), *args) for a, b in zip(bounds[:-1], bounds[1:])]
+            bounds = np.linspace(0, R, self.threads + 1).round().astype(int)
+            futures = [self._pool.submit(K.run_iterations, int(a), int(b), *args) for a, b in zip(bounds[:-1], bounds[1:])]
             for fut in futures:
                 fut.result()
-        self._record_episodes()
-        dbg = torch.from_numpy(self._debug.astype(np.float32))
-        for j, key in enumerate(K.DEBUG_COLUMNS):
-            self.debug[key].append(dbg[:, j].clone())
+        # the kernel drew each rollout's reset noise at the environments' step counter, as BatchedCartPole does
+        self.env._counter += n * T
+        dbg = torch.from_numpy(debug.astype(np.float32))
+        for i in range(n):
+            self.iteration += 1
+            self.ep_end.copy_(torch.from_numpy(ep_end[i]))
+            self._record_episodes()
+            for j, key in enumerate(K.DEBUG_COLUMNS):
+                self.debug[key].append(dbg[i, :, j].clone())
         self.seconds += time.perf_counter() - t0
 
     def close(self) -> None:

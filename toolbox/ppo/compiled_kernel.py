@@ -305,22 +305,33 @@ def update_run(r, R, K, T, E, M, epochs, theta, exp_avg, exp_avg_sq, adam_step, 
 
 
 @numba.jit(**_JIT)
-def run_iteration(r0, r1, R, K, T, E, M, epochs, theta, exp_avg, exp_avg_sq, adam_step, hp, flags, env_state,
-                  env_elapsed, env_keys, env_counter, action_keys, perm_keys, iteration, obs_mean, obs_var, obs_count, rew_acc, rew_mean, rew_var,
-                  rew_count, next_obs, next_raw, next_done, obs_buf, raw_buf, write_raw, actions, logprobs, rewards,
-                  dones, values, advantages, returns, ep_end, debug):
-    """One iteration of runs ``r0 … r1 − 1``: rollout, GAE and returns, then the update (see the module doc)."""
+def run_iterations(r0, r1, R, K, T, E, M, epochs, theta, exp_avg, exp_avg_sq, adam_step, hp, flags, lr0, anneal,
+                   num_iterations, env_state, env_elapsed, env_keys, env_counter, action_keys, perm_keys, first_iteration,
+                   n_iterations, obs_mean, obs_var, obs_count, rew_acc, rew_mean, rew_var, rew_count, next_obs, next_raw,
+                   next_done, obs_buf, raw_buf, write_raw, actions, logprobs, rewards, dones, values, advantages, returns,
+                   ep_end, debug):
+    """Iterations ``first_iteration … first_iteration + n_iterations − 1`` of runs ``r0 … r1 − 1``: per iteration the
+    learning rate (annealed linearly over ``num_iterations`` where ``anneal``), the rollout, GAE and returns, then the
+    update. ``ep_end (n_iterations, T, R, E)`` and ``debug (n_iterations, R, 10)`` receive every iteration's episode
+    ends and debug values; the rollout buffers hold the last iteration's batch.
+
+    Several iterations per call because the GIL is taken back at every return to Python: on a server whose
+    sessions keep Python busy, each of those waits cost milliseconds (see :class:`toolbox.ppo.compiled.CompiledGroup`)."""
     for r in range(r0, r1):
-        rollout_run(r, R, K, T, E, theta, hp, flags, env_state, env_elapsed, env_keys, env_counter, action_keys, iteration,
-                    obs_mean, obs_var,
-                    obs_count, rew_acc, rew_mean, rew_var, rew_count, next_obs, next_raw, next_done, obs_buf, raw_buf,
-                    write_raw, actions, logprobs, rewards, dones, values, ep_end)
-        nv = np.empty(E, F32)
         critic = theta[r + (K - 1) * R]
-        values_of(critic, next_obs[r], nv, np.empty((E, H), F32), np.empty((E, H), F32), np.empty((E, 3), F32))
-        gae_run(rewards[:, r], values[:, r], dones[:, r], nv, next_done[r], hp[r, 7], hp[r, 8], advantages[:, r])
-        for t in range(T):
-            for e in range(E):
-                returns[t, r, e] = advantages[t, r, e] + values[t, r, e]
-        update_run(r, R, K, T, E, M, epochs, theta, exp_avg, exp_avg_sq, adam_step, hp, flags, obs_buf, actions,
-                   logprobs, advantages, returns, values, perm_keys, iteration, debug)
+        for i in range(n_iterations):
+            iteration = first_iteration + i
+            frac = 1.0 - (iteration - 1.0) / num_iterations
+            hp[r, 0] = lr0[r] * frac if anneal[r] else lr0[r]
+            rollout_run(r, R, K, T, E, theta, hp, flags, env_state, env_elapsed, env_keys, env_counter + i * T,
+                        action_keys, iteration, obs_mean, obs_var, obs_count, rew_acc, rew_mean, rew_var, rew_count,
+                        next_obs, next_raw, next_done, obs_buf, raw_buf, write_raw, actions, logprobs, rewards, dones,
+                        values, ep_end[i])
+            nv = np.empty(E, F32)
+            values_of(critic, next_obs[r], nv, np.empty((E, H), F32), np.empty((E, H), F32), np.empty((E, 3), F32))
+            gae_run(rewards[:, r], values[:, r], dones[:, r], nv, next_done[r], hp[r, 7], hp[r, 8], advantages[:, r])
+            for t in range(T):
+                for e in range(E):
+                    returns[t, r, e] = advantages[t, r, e] + values[t, r, e]
+            update_run(r, R, K, T, E, M, epochs, theta, exp_avg, exp_avg_sq, adam_step, hp, flags, obs_buf, actions,
+                       logprobs, advantages, returns, values, perm_keys, iteration, debug[i])

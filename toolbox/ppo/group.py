@@ -270,6 +270,11 @@ class Group(GroupUpdate):
         self.update()
         self.seconds += time.perf_counter() - t0
 
+    def run_iterations(self, n: int) -> None:
+        """``n`` iterations (:meth:`run_iteration` ``n`` times; the compiled group runs them in one call)."""
+        for _ in range(n):
+            self.run_iteration()
+
     def parameters_of(self, row: int) -> dict[str, torch.Tensor]:
         """Run ``row``'s parameters as copies, named and shaped as :class:`toolbox.ppo.reference.Agent`'s."""
         return A.module_parameters(self.theta, self.R, row)
