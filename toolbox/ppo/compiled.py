@@ -3,15 +3,15 @@
 :class:`CompiledGroup` keeps every buffer, parameter row and random stream of :class:`Group` (it *is* one:
 ``results``, ``parameters_of`` and the tests' buffer checks work unchanged) and replaces
 :meth:`Group.run_iteration` — hundreds of small tensor operations per iteration — with one call of
-:func:`toolbox.ppo.compiled_kernel.run_iteration`, compiled by Numba. The random numbers (action noise,
-reset noise, minibatch shuffles) are drawn here with :mod:`toolbox.rng` exactly as the tensor path draws
-them, so a run gets the same numbers on both paths to float rounding; ``tests/test_ppo_compiled.py``
-checks that against :mod:`toolbox.ppo.reference` for every variant.
+:func:`toolbox.ppo.compiled_kernel.run_iterations`, compiled by Numba, for one or several iterations. The
+loop draws its random numbers (action noise, reset noise, minibatch shuffles) with :mod:`toolbox.rng`'s hash,
+compiled, bit for bit as the tensor path draws them, so a run gets the same numbers on both paths to float
+rounding; ``tests/test_ppo_compiled.py`` checks that against :mod:`toolbox.ppo.reference` for every variant.
 
-The path is CPU-only. Compilation happens once per machine (about a minute on 2 cores) and is cached on
-disk by Numba (``__pycache__`` beside the module, or ``NUMBA_CACHE_DIR``); :func:`warm_up` loads or
-compiles it ahead of the first request. With ``threads > 1`` a group's runs are split into contiguous
-slices trained side by side (the compiled loop releases the GIL).
+The path is CPU-only. Compilation happens once per machine (about 25 s on 2 cores) and is cached on disk
+(:func:`toolbox.ppo.kernels.cache_dir`); :func:`warm_up` loads or compiles it ahead of the first request. With
+``threads > 1`` a group's runs are split into contiguous slices trained side by side (the compiled loop
+releases the GIL).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 This is :meth:`toolbox.ppo.group.Group.run_iteration` — the same formulas, the same buffers, the same
 random numbers — written as loops over one run at a time that Numba compiles (see :mod:`toolbox.ppo.kernels`
-for why). :class:`toolbox.ppo.compiled.CompiledGroup` calls :func:`run_iteration` once per iteration for its
+for why). :class:`toolbox.ppo.compiled.CompiledGroup` calls :func:`run_iterations` for one or several iterations of its
 runs ``r0 ≤ r < r1``; runs are independent, so two threads can take two halves of a group.
 
 Per-run settings arrive as columns: ``hp (R, 9)`` float64 = [learning rate this iteration, Adam ε, clip ε,
