@@ -35,8 +35,9 @@ lesson_header(
     "(Huang et al. counted 37). Here every core detail of CleanRL's `ppo.py` is a toggle. Pick variants — "
     "all on, or one detail off at a time — and train them **all at once** over several seeds on CartPole-v1 "
     "(on a CPU every run is one compiled loop, seconds for CleanRL's 500k steps; on a GPU the runs are slices of "
-    "one batched computation), so you see the mean return and its 95% confidence band per variant as they learn. The page opens on CleanRL's core ablation — all on and each of "
-    "11 details off, 10 seeds, 500k steps each — trained in advance.",
+    "one batched computation), so you see the mean return and its 95% confidence band per variant as they "
+    "learn. The page opens on CleanRL's core ablation — all on and each of 11 details off, 10 seeds, 500k steps "
+    "each — trained in advance.",
     "Schulman et al. 2017 (PPO); Huang et al. 2022, *The 37 Implementation Details of PPO*; CleanRL `ppo.py`",
 )
 

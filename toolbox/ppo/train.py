@@ -69,10 +69,14 @@ def check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
     return configs, [int(s) for s in seeds]
 
 
-def make_groups(configs, seeds, device=None) -> tuple[list[Group], list[tuple[int, int]]]:
-    """Group the (config, seed) pairs by structure; returns the groups and, per pair, (group, row)."""
+def make_groups(configs, seeds, device=None, backend: str = "tensor",
+                threads: int = 1) -> tuple[list[Group], list[tuple[int, int]]]:
+    """Group the (config, seed) pairs by structure; returns the groups and, per pair, (group, row).
+    ``backend`` as :func:`train` (here ``"tensor"`` by default: tests and callers inspect the tensor path's
+    groups); ``threads``: the compiled path's threads."""
     configs, seeds = check_inputs(configs, seeds)
-    return _group_pairs([(c, s) for c in configs for s in seeds], resolve_device(device))
+    dev = resolve_device(device)
+    return _group_pairs([(c, s) for c in configs for s in seeds], dev, choose_backend(backend, dev), threads)
 
 
 def check_pairs(pairs) -> list[tuple[PPOConfig, int]]:
@@ -133,10 +137,7 @@ def train(
     drifts apart as any two float orders do. The compiled path splits a group's runs across ``num_threads``
     threads (default 1).
     """
-    configs, seeds = check_inputs(configs, seeds)
-    dev = resolve_device(device)
-    kind = choose_backend(backend, dev)
-    groups, where = _group_pairs([(c, s) for c in configs for s in seeds], dev, kind, num_threads or 1)
+    groups, where = make_groups(configs, seeds, device, backend, num_threads or 1)
     with torch_threads(num_threads, "num_threads"):
         return _train_groups(groups, where, callback, callback_every)
 
