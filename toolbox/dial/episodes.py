@@ -71,6 +71,26 @@ class Episodes:
         self.alive = torch.ones(B, dtype=torch.bool, device=device)
         self.reward = torch.zeros(B, device=device)
 
+    def select(self, index: torch.Tensor, t: int) -> None:
+        """Keep the episodes ``index: (G,)`` (repeats allowed), in that order, and re-read day ``t``'s light.
+
+        Used by ``toolbox.dial.evaluate.evaluate_distinct`` between days ``t - 1`` and ``t``: the state
+        after day ``t - 1`` is taken from the listed episodes, and the bit left by yesterday's visitor
+        is handed to *today's* visitor of each kept row (``active[:, t]`` may differ from the
+        representative's). ``self.active`` must already hold the new rows' day sequences.
+        """
+        L, _, H = self.h.shape
+        n = self.config.n_agents
+        light = self.msg.sum(1)[index]                                    # only yesterday's visitor-to-be holds it
+        self.h = self.h.view(L, -1, n, H)[:, index].reshape(L, -1, H)
+        self.prev_a = self.prev_a[index]
+        self.prev_m = self.prev_m[index] if self.prev_m is not None else None
+        self.alive, self.reward = self.alive[index], self.reward[index]
+        self.room = nn.functional.one_hot(self.active, n)
+        self.win = all_visited(self.active, n)
+        self.rows = torch.arange(self.active.shape[0], device=self.active.device)
+        self.msg = self.room[:, t].float() * light[:, None]
+
     def day(self, t: int, explore: torch.Tensor | None = None, noise: torch.Tensor | None = None) -> Day:
         """Play day ``t``: every agent's C-Net step, the visitor's decisions, the reward, tomorrow's inputs.
 

@@ -83,3 +83,75 @@ def batchnorm_comparison(team: Team, config: DialConfig, n_episodes: int = 1000,
     active = sample_active(config.n_agents, n_episodes, torch.Generator(device=dev).manual_seed(seed), dev)
     return {mode: evaluate(team, config, active, mode)["normalized"] for mode in BATCHNORM_MODES} | {
         "n_episodes": n_episodes}
+
+
+@torch.no_grad()
+def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: str = "batch") -> dict:
+    """``evaluate`` computed once per distinct history: the same dict, the same numbers, less work.
+
+    The greedy test is deterministic, so on day ``t`` every episode whose visitors on days
+    ``0..t`` are the same (its *prefix*) is in exactly the same state: the same inputs, hidden
+    states and decisions. Day ``t`` is therefore played on one row per distinct prefix (for n = 3
+    there are at most 3, 9, 27, ... of them, against 1,000 episodes), and each row stands for
+    ``count`` episodes: BatchNorm's batch statistics are the count-weighted mean and (biased)
+    variance, which equal the statistics of the full batch. The per-episode tensors are read back
+    through each episode's prefix. Only rounding differs from ``evaluate`` (the sums are taken in
+    another order); ``tests/test_dial_evaluate.py`` checks both agree.
+    """
+    if batchnorm not in BATCHNORM_MODES:
+        raise ValueError(f"batchnorm must be one of {BATCHNORM_MODES}; got {batchnorm!r}.")
+    c = config
+    B, T = active.shape
+    was_training = team.training
+    bns = [m for m in team.modules() if isinstance(m, nn.BatchNorm1d)]
+    momenta = [m.momentum for m in bns]
+    weights: list[torch.Tensor] = []  # the current day's count per distinct row
+
+    def weighted_statistics(module, inputs, output):
+        x = inputs[0]
+        w = weights[0].repeat_interleave(x.shape[0] // weights[0].shape[0]).to(x.dtype)[:, None]
+        mean = (w * x).sum(0) / w.sum()
+        var = (w * (x - mean) ** 2).sum(0) / w.sum()
+        return nn.functional.batch_norm(x, mean, var, module.weight, module.bias, False, 0.0, module.eps)
+
+    hooks = []
+    if batchnorm == "batch":
+        team.train()
+        for m in bns:
+            m.momentum = 0.0  # leave the running averages as they are
+            hooks.append(m.register_forward_hook(weighted_statistics))
+    else:
+        team.eval()
+    group = torch.zeros(B, dtype=torch.long, device=active.device)  # each episode's prefix, numbered
+    ep = None
+    ms, bits, tells, alives = [], [], [], []
+    try:
+        for t in range(T):
+            key = group * c.n_agents + active[:, t]
+            uniq, group, counts = torch.unique(key, return_inverse=True, return_counts=True)
+            parent = torch.div(uniq, c.n_agents, rounding_mode="floor")   # yesterday's prefix of each row
+            first = torch.full((uniq.shape[0],), B, dtype=torch.long, device=active.device)
+            first = first.scatter_reduce(0, group, torch.arange(B, device=active.device), "amin")
+            rep_active = active[first]                                    # a representative episode per row
+            if ep is None:
+                ep = Episodes(team, c, rep_active)
+            else:
+                ep.active = rep_active
+                ep.select(parent, t)
+            weights[:] = [counts]
+            bits.append(ep.msg[ep.rows, ep.active[:, t]][group])
+            d = ep.day(t)
+            ms.append(d.m[group])
+            tells.append(d.tell[group])
+            alives.append(d.alive[group])
+    finally:
+        for h in hooks:
+            h.remove()
+        for m, mom in zip(bns, momenta):
+            m.momentum = mom
+        team.train(was_training)
+    reward = ep.reward[group]
+    oracle = oracle_reward(active, c.n_agents)
+    norm = (reward.sum() / oracle.sum()).item() if oracle.sum() > 0 else float("nan")
+    return {"m": torch.stack(ms, 1), "bit_in": torch.stack(bits, 1), "tell": torch.stack(tells, 1),
+            "alive": torch.stack(alives, 1), "reward": reward, "oracle": oracle, "normalized": norm}

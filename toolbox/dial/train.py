@@ -5,7 +5,8 @@ forward pass of the C-Net (rows = episodes x agents), its TD loss from ``toolbox
 one RMSprop step with the gradient norm clipped per network; the target network is copied every
 ``target_update`` batches. Every ``test_every`` batches the greedy policy is tested in execution
 mode on fresh episodes (``toolbox.dial.evaluate``, BatchNorm on each day's test-batch statistics,
-as the reference implementation's test).
+as the reference implementation's test; played once per distinct history of visitors, which gives
+the same numbers as playing every episode).
 
 Numbers depend on the torch thread count (reductions are split differently): the same seed gives
 the same curve on the same device *and* thread count; ``DialResult.torch_threads`` records it.
@@ -23,7 +24,7 @@ from torch import nn
 
 from toolbox.device import resolve_device
 from toolbox.dial.config import DialConfig
-from toolbox.dial.evaluate import evaluate
+from toolbox.dial.evaluate import evaluate_distinct
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.switch import sample_active
 from toolbox.dial.team import make_team
@@ -107,7 +108,7 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
 
     def run_test(batch: int) -> float:
         active = sample_active(c.n_agents, c.test_episodes, test_gen, dev)
-        ev = evaluate(team, c, active)
+        ev = evaluate_distinct(team, c, active)  # = evaluate(...), played once per distinct history
         result.epochs.append(batch)
         result.test_normalized_reward.append(ev["normalized"])
         m = ev["m"][ev["alive"]].float().cpu().clamp(-c.message_range, c.message_range * 0.9999)
