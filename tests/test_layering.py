@@ -20,7 +20,7 @@ MAX_LINES = 400
 # algorithm package count here too
 REUSABLE = (
     "toolbox", "toolbox.device", "toolbox.checks", "toolbox.running_stats", "toolbox.reward_scaling",
-    "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats", "toolbox.dial.switch",
+    "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats", "toolbox.dial.switch", "toolbox.jit",
     "toolbox.jobs",  # the job runner knows no algorithm; algorithms use its batching and cancel contract
 )
 ALGORITHMS = ("toolbox.ppo", "toolbox.dial", "toolbox.gumbel", "toolbox.influence")

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from toolbox.device import resolve_device
+from toolbox.dial.compiled import CompiledBatches, choose_backend
 from toolbox.dial.config import DialConfig
 from toolbox.dial.evaluate import evaluate_distinct
 from toolbox.dial.rollout import rollout_loss
@@ -49,6 +50,8 @@ class DialResult:
     device: str = "cpu"
     torch_threads: int = 0
     """``torch.get_num_threads()`` during training: the numbers depend on it (0 = not recorded)."""
+    backend: str = "torch"
+    """Which code trained it: ``"torch"`` (the readable rollout + autograd) or ``"compiled"`` (``toolbox.dial.kernel``)."""
     policy: nn.Module | None = None
     """The trained C-Net team (not serialised)."""
 
@@ -81,9 +84,14 @@ def _no_policy(r: DialResult) -> DialResult:
     return out
 
 
-def train(config: DialConfig, seed: int, device=None, callback: Callable | None = None) -> DialResult:
+def train(config: DialConfig, seed: int, device=None, callback: Callable | None = None,
+          backend: str = "auto") -> DialResult:
     """Train one run. ``callback(result_so_far, fraction_done)`` is called after every test.
 
+    ``backend``: ``"torch"`` runs the readable loop below (rollout, autograd, ``torch.optim.RMSprop``);
+    ``"compiled"`` the same batch as compiled code (``toolbox.dial.compiled``: CPU; DIAL or no
+    communication with one shared, summed-embedding C-Net); ``"auto"`` the compiled one where it applies.
+    Both draw the same random numbers, so a seed gives the same run up to rounding.
     Wall time counts from the start of this call (network creation included) for this one seed
     trained alone.
     """
@@ -98,13 +106,17 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
     gen = torch.Generator(device=dev).manual_seed(seed)
     test_gen = torch.Generator(device=dev).manual_seed(seed + 7_919_000)
     team = make_team(c, seed, dev)
-    target = copy.deepcopy(team)
-    for p in target.parameters():
-        p.requires_grad_(False)
-    opt = torch.optim.RMSprop(team.parameters(), lr=c.lr, momentum=c.momentum)
+    use = choose_backend(c, dev, backend)
+    if use == "compiled":
+        fast = CompiledBatches(team, c)
+    else:
+        target = copy.deepcopy(team)
+        for p in target.parameters():
+            p.requires_grad_(False)
+        opt = torch.optim.RMSprop(team.parameters(), lr=c.lr, momentum=c.momentum)
     edges = torch.linspace(-c.message_range, c.message_range, c.message_bins + 1)
     result = DialResult(config=asdict(c), seed=seed, message_edges=edges.tolist(), device=str(dev),
-                        torch_threads=torch.get_num_threads())
+                        torch_threads=torch.get_num_threads(), backend=use)
 
     def run_test(batch: int) -> float:
         active = sample_active(c.n_agents, c.test_episodes, test_gen, dev)
@@ -122,14 +134,19 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
 
     run_test(0)
     for batch in range(1, c.n_batches + 1):
-        loss, _ = rollout_loss(team, target, c, gen, dev)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for net in team.nets:
-            nn.utils.clip_grad_norm_(net.parameters(), c.grad_clip)
-        opt.step()
-        if batch % c.target_update == 0:
-            target.load_state_dict(team.state_dict())
+        if use == "compiled":
+            fast.step(gen)
+            if batch % c.target_update == 0:
+                fast.update_target()
+        else:
+            loss, _ = rollout_loss(team, target, c, gen, dev)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            for net in team.nets:
+                nn.utils.clip_grad_norm_(net.parameters(), c.grad_clip)
+            opt.step()
+            if batch % c.target_update == 0:
+                target.load_state_dict(team.state_dict())
         if batch % c.test_every == 0 or batch == c.n_batches:
             score = run_test(batch)
             if c.stop_at is not None and score >= c.stop_at:

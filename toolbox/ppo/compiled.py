@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
-import threadpoolctl
 import torch
 
+from toolbox.jit import one_blas_thread
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.group import Group
 from toolbox.ppo import compiled_kernel as K
@@ -46,24 +46,6 @@ def choose_backend(backend: str, device: torch.device) -> str:
     return backend
 
 
-_blas_lock = threading.Lock()
-_blas_limited = False
-
-
-def _one_blas_thread() -> None:
-    """Keep BLAS (the kernels' np.dot) on the calling thread. At these sizes a second BLAS thread adds CPU time
-    and no speed, and with two trainings side by side (two threads of a group, or two jobs) OpenBLAS's own
-    threads oversubscribed the cores: each training ran 2.5x slower than alone, so two threads were slower
-    than one (measured: 20 runs, 48 ms an iteration on 1 thread, 70-83 ms on 2 before this, 25 ms after)."""
-    global _blas_limited
-    with _blas_lock:
-        if not _blas_limited:
-            # threadpoolctl sees only loaded libraries: load SciPy's BLAS (the one np.dot calls) first
-            import scipy.linalg.cython_blas  # noqa: F401
-            threadpoolctl.threadpool_limits(1, user_api="blas")
-            _blas_limited = True
-
-
 def _np(t: torch.Tensor) -> np.ndarray:
     """A NumPy view of a contiguous CPU tensor (shared memory: the kernel's writes land in the tensor)."""
     assert t.is_contiguous() and t.device.type == "cpu"
@@ -76,7 +58,7 @@ class CompiledGroup(Group):
     def __init__(self, configs: Sequence[PPOConfig], seeds: Sequence[int], device: torch.device, threads: int = 1):
         if device.type != "cpu":
             raise ValueError("CompiledGroup runs on the CPU only.")
-        _one_blas_thread()
+        one_blas_thread()
         super().__init__(configs, seeds, device)
         R, T, E = self.R, self.T, self.E
         cfg = self.configs

@@ -1,0 +1,129 @@
+"""The compiled DIAL training step (CPU): the team's parameters in one flat vector, trained in place by
+:mod:`toolbox.dial.kernel` (rollout, TD loss, gradient by hand) plus clipping and RMSprop in the same
+compiled code.
+
+``train(..., backend="auto")`` uses it on the CPU for the configurations the kernel covers (DIAL or no
+communication, one shared C-Net, embeddings summed: the lesson's runs); the readable loop of
+``toolbox.dial.rollout`` + autograd + ``torch.optim.RMSprop`` stays the reference and the path for
+everything else (RIAL, one network per agent, concatenated inputs, CUDA). Both draw the same random
+numbers in the same order from the run's generator, so a seed gives the same run up to rounding
+(``tests/test_dial_compiled.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from toolbox.dial import kernel
+from toolbox.dial.config import DialConfig
+from toolbox.dial.switch import sample_active
+from toolbox.dial.team import Team
+from toolbox.jit import one_blas_thread
+
+BACKENDS = ("auto", "compiled", "torch")
+
+
+def unsupported_reason(config: DialConfig) -> str | None:
+    """Why the compiled step cannot train ``config`` (a sentence), or None when it can."""
+    if config.method not in ("dial", "nocomm"):
+        return f"the compiled step covers DIAL and no communication, not {config.method!r}"
+    if not config.param_sharing:
+        return "the compiled step covers one shared C-Net, not one network per agent"
+    if config.input_mode != "sum":
+        return "the compiled step covers summed embeddings, not concatenated inputs"
+    return None
+
+
+def choose_backend(config: DialConfig, device: torch.device, backend: str = "auto") -> str:
+    """``"compiled"`` or ``"torch"`` for ``backend`` in ``BACKENDS`` (auto: compiled on the CPU when it covers
+    ``config``); a ``ValueError`` names what is wrong with an impossible request."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
+    reason = unsupported_reason(config)
+    if backend == "auto":
+        return "compiled" if device.type == "cpu" and reason is None else "torch"
+    if backend == "compiled":
+        if device.type != "cpu":
+            raise ValueError(f"the compiled DIAL step runs on the CPU only; got device {device}. Use backend='torch'.")
+        if reason is not None:
+            raise ValueError(f"{reason}; use backend='torch'.")
+    return backend
+
+
+def _parameters(team: Team) -> list[torch.nn.Parameter | None]:
+    """The C-Net's parameters in ``kernel``'s order (``OFFSET_NAMES``, then 4 per GRU layer); None where absent."""
+    net = team.nets[0]
+    mlp = net.message_mlp
+    head = net.head
+    out = [net.agent_embed.weight, net.obs_embed.weight, net.action_embed.weight,
+           mlp[0].weight if mlp is not None else None, mlp[0].bias if mlp is not None else None,
+           mlp[1].weight if mlp is not None else None, mlp[1].bias if mlp is not None else None,
+           head[0].weight, head[0].bias, head[1].weight, head[1].bias, head[3].weight, head[3].bias]
+    for layer in range(net.rnn.num_layers):
+        out += [getattr(net.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    return out
+
+
+class CompiledBatches:
+    """Trains ``team`` in place, one training batch per ``step`` (what one pass of ``train``'s loop does).
+
+    The team's parameters become views of one flat float32 vector (so the torch module — the test, the
+    protocol, the returned policy — always sees the current weights); the target network is a copy of
+    that vector, refreshed by ``update_target``; RMSprop's state lives beside it.
+    """
+
+    def __init__(self, team: Team, config: DialConfig):
+        reason = unsupported_reason(config)
+        if reason is not None:
+            raise ValueError(reason)
+        one_blas_thread()
+        self.config, self.team = config, team
+        params = _parameters(team)
+        present = [p for p in params if p is not None]
+        flat = torch.zeros(sum(p.numel() for p in present))
+        offsets, o = [], 0
+        for p in params:
+            offsets.append(o)
+            if p is not None:
+                k = p.numel()
+                flat[o:o + k] = p.detach().reshape(-1)
+                p.data = flat[o:o + k].view(p.shape)
+                o += k
+        self.flat = flat
+        self.theta = flat.numpy()
+        self.target = self.theta.copy()
+        self.grad = np.zeros_like(self.theta)
+        self.square_avg = np.zeros_like(self.theta)
+        self.momentum_buf = np.zeros_like(self.theta)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        net = team.nets[0]
+        self.bns = [net.head[1]] + ([net.message_mlp[0]] if net.message_mlp is not None else [])
+        head_bn = net.head[1]
+        msg_bn = net.message_mlp[0] if net.message_mlp is not None else None
+        self._bn_arrays = ((msg_bn.running_mean.numpy(), msg_bn.running_var.numpy()) if msg_bn is not None
+                           else (np.zeros(1, np.float32), np.ones(1, np.float32))) + (
+            head_bn.running_mean.numpy(), head_bn.running_var.numpy())
+        self.K = net.n_outputs
+
+    def step(self, gen: torch.Generator) -> float:
+        """One batch: draw the episodes and noise from ``gen`` (the reference's order), play, back-propagate,
+        clip, RMSprop. Returns the loss."""
+        c = self.config
+        B, T, n = c.batch_size, c.T, c.n_agents
+        active = sample_active(n, B, gen, "cpu")
+        explore = torch.rand(B, T, 4, generator=gen)
+        noise = torch.randn(B, T, 2, generator=gen)
+        net = self.team.nets[0]
+        loss = kernel.batch_gradient(
+            self.theta, self.target, self.grad, self.offsets, n, net.rnn.num_layers, net.rnn_size, self.K, c.comm,
+            c.gamma, c.eps, c.sigma, active.numpy(), explore.numpy(), noise.numpy(), *self._bn_arrays)
+        kernel.clip_and_rmsprop(self.theta, self.grad, self.square_avg, self.momentum_buf, c.lr, 0.99, 1e-8,
+                                c.momentum, c.grad_clip)
+        for bn in self.bns:
+            bn.num_batches_tracked += T  # one training-mode forward per day, as in torch
+        return float(loss)
+
+    def update_target(self) -> None:
+        """Copy the team into the target network (``train``'s every ``target_update`` batches)."""
+        self.target[:] = self.theta
