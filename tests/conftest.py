@@ -46,15 +46,16 @@ def pytest_collection_modifyitems(session, config, items):
         return 1 if f"{os.sep}e2e{os.sep}" in path else 0
 
     items.sort(key=rank)  # stable: the order within each group is kept
-    if any("ppo" in str(item.fspath) for item in items):
-        # On a fresh machine the compiled PPO kernel takes ~25 s to compile: do it on the idle second core
-        # while the first tests run (the tests run on one thread); a PPO test that comes first just waits
-        # for Numba's compile lock.
+    if any(k in str(item.fspath) for item in items for k in ("ppo", "dial")):
+        # On a fresh machine the compiled PPO and DIAL kernels take ~18 s each to compile: do it on the idle
+        # second core while the first tests run (the tests run on one thread); a test that comes first just
+        # waits for Numba's compile lock.
         import threading
 
-        from toolbox.ppo.compiled import warm_up
+        from toolbox.dial.compiled import warm_up as warm_dial
+        from toolbox.ppo.compiled import warm_up as warm_ppo
 
-        threading.Thread(target=warm_up, name="ppo-kernel-warm-up", daemon=True).start()
+        threading.Thread(target=lambda: (warm_ppo(), warm_dial()), name="kernel-warm-up", daemon=True).start()
     if any("test_fresh_install" in str(item.fspath) for item in items):
         from tests.e2e import fresh_venv
 

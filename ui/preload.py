@@ -39,8 +39,9 @@ def preload() -> list[str]:
 
 PRELOADED = preload()
 
-# The compiled PPO kernel is loaded from Numba's disk cache (or, on a machine's first start, compiled: about
-# 25 s on 2 cores) in the background now, so the first Train press does not wait for it.
-from toolbox.ppo.compiled import warm_up  # noqa: E402
+# The compiled PPO and DIAL kernels are loaded from Numba's disk cache (or, on a machine's first start,
+# compiled: about 18 s each on 2 cores) in the background now, so the first Train press does not wait for them.
+from toolbox.dial.compiled import warm_up as warm_dial  # noqa: E402
+from toolbox.ppo.compiled import warm_up as warm_ppo  # noqa: E402
 
-threading.Thread(target=warm_up, name="ppo-kernel-warm-up", daemon=True).start()
+threading.Thread(target=lambda: (warm_ppo(), warm_dial()), name="kernel-warm-up", daemon=True).start()

@@ -12,13 +12,16 @@ numbers in the same order from the run's generator, so a seed gives the same run
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import torch
 
 from toolbox.dial import kernel
 from toolbox.dial.config import DialConfig
 from toolbox.dial.switch import sample_active
-from toolbox.dial.team import Team
+from toolbox.dial.team import Team, make_team
 from toolbox.jit import one_blas_thread
 
 BACKENDS = ("auto", "compiled", "torch")
@@ -127,3 +130,22 @@ class CompiledBatches:
     def update_target(self) -> None:
         """Copy the team into the target network (``train``'s every ``target_update`` batches)."""
         self.target[:] = self.theta
+
+
+_warm_lock = threading.Lock()
+_warm_seconds: float | None = None
+
+
+def warm_up() -> float:
+    """Load (or, on a machine's first use, compile) the DIAL kernel by training one tiny batch; returns the
+    seconds it took (0 after the first call in a process)."""
+    global _warm_seconds
+    with _warm_lock:
+        if _warm_seconds is not None:
+            return 0.0
+        t0 = time.perf_counter()
+        for method in ("dial", "nocomm"):
+            c = DialConfig(method=method, rnn_size=4, batch_size=2)
+            CompiledBatches(make_team(c, 0, "cpu"), c).step(torch.Generator().manual_seed(0))
+        _warm_seconds = time.perf_counter() - t0
+        return _warm_seconds
