@@ -24,6 +24,8 @@ def _flat(params) -> np.ndarray:
 VARIANTS = {
     "dial": dict(),
     "nocomm": dict(method="nocomm"),
+    "rial": dict(method="rial"),
+    "rial, gamma 0.9, all explore": dict(method="rial", gamma=0.9, eps=1.0, batch_size=8),
     "n4": dict(n_agents=4, batch_size=8),
     "small, one layer, sigma 0, gamma 0.9": dict(rnn_layers=1, rnn_size=16, batch_size=5, sigma=0.0, gamma=0.9),
     "three layers, all explore": dict(rnn_layers=3, rnn_size=24, batch_size=6, eps=1.0),
@@ -51,7 +53,7 @@ def test_batch_gradient_equals_autograd_of_the_reference_rollout(name):
     explore, noise = torch.rand(B, T, 4, generator=gen), torch.randn(B, T, 2, generator=gen)
     net = team.nets[0]
     got = kernel.batch_gradient(fast.theta, fast.target, fast.grad, fast.offsets, n, net.rnn.num_layers, net.rnn_size,
-                                fast.K, c.comm, c.gamma, c.eps, c.sigma, active.numpy(), explore.numpy(), noise.numpy(),
+                                fast.K, c.comm, c.method == "rial", c.gamma, c.eps, c.sigma, active.numpy(), explore.numpy(), noise.numpy(),
                                 *fast._bn_arrays)
     assert got == pytest.approx(float(loss), rel=1e-5)
     want = _flat([p.grad if p is not None else None for p in _parameters(ref)])
@@ -109,7 +111,8 @@ def test_backend_choice_and_messages():
     cpu = torch.device("cpu")
     assert choose_backend(DialConfig(), cpu) == "compiled"
     assert choose_backend(DialConfig(method="nocomm", n_agents=4), cpu) == "compiled"
-    for kw in (dict(method="rial"), dict(param_sharing=False), dict(input_mode="concat")):
+    assert choose_backend(DialConfig(method="rial"), cpu) == "compiled"
+    for kw in (dict(param_sharing=False), dict(input_mode="concat")):
         assert choose_backend(DialConfig(**kw), cpu) == "torch"
         assert unsupported_reason(DialConfig(**kw))
         with pytest.raises(ValueError, match="use backend='torch'"):

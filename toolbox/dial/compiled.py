@@ -2,10 +2,10 @@
 :mod:`toolbox.dial.kernel` (rollout, TD loss, gradient by hand) plus clipping and RMSprop in the same
 compiled code.
 
-``train(..., backend="auto")`` uses it on the CPU for the configurations the kernel covers (DIAL or no
-communication, one shared C-Net, embeddings summed: the lesson's runs); the readable loop of
+``train(..., backend="auto")`` uses it on the CPU for the configurations the kernel covers (every method —
+DIAL, RIAL, no communication — with one shared C-Net and summed embeddings: the lesson's runs); the readable loop of
 ``toolbox.dial.rollout`` + autograd + ``torch.optim.RMSprop`` stays the reference and the path for
-everything else (RIAL, one network per agent, concatenated inputs, CUDA). Both draw the same random
+everything else (one network per agent, concatenated inputs, CUDA). Both draw the same random
 numbers in the same order from the run's generator, so a seed gives the same run up to rounding
 (``tests/test_dial_compiled.py``).
 """
@@ -29,8 +29,6 @@ BACKENDS = ("auto", "compiled", "torch")
 
 def unsupported_reason(config: DialConfig) -> str | None:
     """Why the compiled step cannot train ``config`` (a sentence), or None when it can."""
-    if config.method not in ("dial", "nocomm"):
-        return f"the compiled step covers DIAL and no communication, not {config.method!r}"
     if not config.param_sharing:
         return "the compiled step covers one shared C-Net, not one network per agent"
     if config.input_mode != "sum":
@@ -62,7 +60,8 @@ def _parameters(team: Team) -> list[torch.nn.Parameter | None]:
     out = [net.agent_embed.weight, net.obs_embed.weight, net.action_embed.weight,
            mlp[0].weight if mlp is not None else None, mlp[0].bias if mlp is not None else None,
            mlp[1].weight if mlp is not None else None, mlp[1].bias if mlp is not None else None,
-           head[0].weight, head[0].bias, head[1].weight, head[1].bias, head[3].weight, head[3].bias]
+           head[0].weight, head[0].bias, head[1].weight, head[1].bias, head[3].weight, head[3].bias,
+           net.message_action_embed.weight if net.message_action_embed is not None else None]
     for layer in range(net.rnn.num_layers):
         out += [getattr(net.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
     return out
@@ -120,7 +119,7 @@ class CompiledBatches:
         net = self.team.nets[0]
         loss = kernel.batch_gradient(
             self.theta, self.target, self.grad, self.offsets, n, net.rnn.num_layers, net.rnn_size, self.K, c.comm,
-            c.gamma, c.eps, c.sigma, active.numpy(), explore.numpy(), noise.numpy(), *self._bn_arrays)
+            c.method == "rial", c.gamma, c.eps, c.sigma, active.numpy(), explore.numpy(), noise.numpy(), *self._bn_arrays)
         kernel.clip_and_rmsprop(self.theta, self.grad, self.square_avg, self.momentum_buf, c.lr, 0.99, 1e-8,
                                 c.momentum, c.grad_clip)
         for bn in self.bns:
@@ -144,7 +143,7 @@ def warm_up() -> float:
         if _warm_seconds is not None:
             return 0.0
         t0 = time.perf_counter()
-        for method in ("dial", "nocomm"):
+        for method in ("dial", "rial", "nocomm"):
             c = DialConfig(method=method, rnn_size=4, batch_size=2)
             CompiledBatches(make_team(c, 0, "cpu"), c).step(torch.Generator().manual_seed(0))
         _warm_seconds = time.perf_counter() - t0

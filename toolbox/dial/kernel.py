@@ -23,8 +23,8 @@ import numpy as np
 from toolbox.jit import _INLINE, _JIT, F32, tanh32
 
 OFFSET_NAMES = ("agent_embed", "obs_embed", "action_embed", "msg_bn_w", "msg_bn_b", "msg_w", "msg_b",
-                "head0_w", "head0_b", "head_bn_w", "head_bn_b", "head3_w", "head3_b")
-"""Then, per GRU layer l: weight_ih, weight_hh, bias_ih, bias_hh at ``13 + 4 l + (0..3)``."""
+                "head0_w", "head0_b", "head_bn_w", "head_bn_b", "head3_w", "head3_b", "msg_action_embed")
+"""Then, per GRU layer l: weight_ih, weight_hh, bias_ih, bias_hh at ``14 + 4 l + (0..3)``."""
 BN_EPS = F32(1e-5)
 BN_MOMENTUM = F32(0.1)
 
@@ -80,11 +80,11 @@ def batchnorm_rows_backward(dy, xhat, istd, gamma, dgamma, dbeta, dx):
 
 
 @numba.jit(**_JIT)
-def cnet_forward(th, off, n, L, H, K, comm, obs, prev_a, msg, h_in, h_out, msg_hat, msg_istd, e, z, rg, ug, ng,
+def cnet_forward(th, off, n, L, H, K, comm, rial, obs, prev_a, prev_m, msg, h_in, h_out, msg_hat, msg_istd, e, z, rg, ug, ng,
                  ghn, a1hat, istd2, y3, out, bn1_mean, bn1_var, bn2_mean, bn2_var, update):
     """One day of the C-Net (``toolbox.dial.cnet.CNet.forward``, sum of embeddings, shared network) on ``N`` rows.
 
-    Inputs ``obs, prev_a (N,)`` int, ``msg (N,)``, ``h_in (L, N, H)``; writes ``h_out (L, N, H)``, ``out (N, K)``
+    Inputs ``obs, prev_a (N,)`` int, ``prev_m (N,)`` int (RIAL's previous message action, read when ``rial``), ``msg (N,)``, ``h_in (L, N, H)``; writes ``h_out (L, N, H)``, ``out (N, K)``
     and what the backward needs (normalised message, message-MLP output ``e``, GRU input ``z``, gates
     ``rg, ug, ng`` and ``ghn`` = W_hn h + b_hn per layer, the head's normalised ``a1hat``, ``istd2``, ReLU ``y3``).
     """
@@ -92,6 +92,7 @@ def cnet_forward(th, off, n, L, H, K, comm, obs, prev_a, msg, h_in, h_out, msg_h
     A = th[off[0]:off[0] + n * H].reshape((n, H))
     O = th[off[1]:off[1] + 2 * H].reshape((2, H))
     U = th[off[2]:off[2] + 3 * H].reshape((3, H))
+    MA = th[off[13]:off[13] + 3 * H].reshape((3, H))
     if comm:
         y1 = np.empty((N, 1), F32)
         batchnorm_rows(msg.reshape((N, 1)), th[off[3]:off[3] + 1], th[off[4]:off[4] + 1], msg_hat.reshape((N, 1)),
@@ -104,15 +105,16 @@ def cnet_forward(th, off, n, L, H, K, comm, obs, prev_a, msg, h_in, h_out, msg_h
         i = r % n
         for j in range(H):
             v = A[i, j] + O[obs[r], j] + U[prev_a[r], j]
-            z[r, j] = v + e[r, j] if comm else v
+            v = v + e[r, j] if comm else v
+            z[r, j] = v + MA[prev_m[r], j] if rial else v
     x = z
     for layer in range(L):
-        o = off[13 + 4 * layer]
-        w_ih = th[o:o + 3 * H * H].reshape((3 * H, H))
         o = off[14 + 4 * layer]
+        w_ih = th[o:o + 3 * H * H].reshape((3 * H, H))
+        o = off[15 + 4 * layer]
         w_hh = th[o:o + 3 * H * H].reshape((3 * H, H))
-        b_ih = th[off[15 + 4 * layer]:off[15 + 4 * layer] + 3 * H]
-        b_hh = th[off[16 + 4 * layer]:off[16 + 4 * layer] + 3 * H]
+        b_ih = th[off[16 + 4 * layer]:off[16 + 4 * layer] + 3 * H]
+        b_hh = th[off[17 + 4 * layer]:off[17 + 4 * layer] + 3 * H]
         gi = np.dot(x, w_ih.T)
         gh = np.dot(h_in[layer], w_hh.T)
         for r in range(N):
@@ -142,14 +144,16 @@ def cnet_forward(th, off, n, L, H, K, comm, obs, prev_a, msg, h_in, h_out, msg_h
 
 
 @numba.jit(**_JIT)
-def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, active, explore, noise,
+def batch_gradient(th, target, grad, off, n, L, H, K, comm, rial, gamma, eps, sigma, active, explore, noise,
                    bn1_mean, bn1_var, bn2_mean, bn2_var):
     """Play ``active: (B, T)`` episodes and write the gradient of their TD loss into ``grad`` (overwritten).
 
     The same batch as :func:`toolbox.dial.rollout.rollout_loss` given its random draws (``explore (B, T, 4)``
     uniforms, DRU ``noise (B, T, 2)``): the target network ``target`` reads the same days with its own
     lights, the team ``th`` acts eps-greedily, DIAL's message is ``logistic(m + sigma noise)`` and its
-    gradient crosses into the sender. ``comm`` is False for no communication (``K = 2``). The team's
+    gradient crosses into the sender. ``comm`` is False for no communication (``K = 2``); with ``rial`` the bit
+    is an eps-greedy action learned by Q-learning (``K = 4``, the average of the action and message heads as
+    the target, as ``rollout_loss``) and no gradient crosses the channel. The team's
     BatchNorm running averages move as in torch. Returns the loss.
     """
     B, T = active.shape
@@ -158,6 +162,8 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
     # what the backward reads, per day (team)
     obs = np.zeros((T, N), np.int64)
     prev_a = np.zeros((T, N), np.int64)     # 0 = no action yet, 1 = None, 2 = Tell
+    prev_m = np.zeros((T, N), np.int64)     # RIAL: 0 = none, 1 + the bit the visitor sent
+    bit_taken = np.zeros((T, B), np.int64)
     msg = np.zeros((T, N), F32)
     msg_hat = np.zeros((T, N), F32)
     msg_istd = np.zeros((T, 1), F32)
@@ -193,10 +199,10 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
                 seen[b, who] = True
                 n_seen[b] += 1
             obs[t, b * n + who] = 1
-        cnet_forward(target, off, n, L, H, K, comm, obs[t], prev_a[t], t_msg, t_h, t_h2, t_mh, t_mi, t_e, t_z,
+        cnet_forward(target, off, n, L, H, K, comm, rial, obs[t], prev_a[t], prev_m[t], t_msg, t_h, t_h2, t_mh, t_mi, t_e, t_z,
                      t_r, t_u, t_n, t_g, t_a, t_i, t_y, t_out, dummy1, dummy1, dummy2, dummy2, False)
         t_h, t_h2 = t_h2, t_h
-        cnet_forward(th, off, n, L, H, K, comm, obs[t], prev_a[t], msg[t], hs[t], hs[t + 1], msg_hat[t], msg_istd[t],
+        cnet_forward(th, off, n, L, H, K, comm, rial, obs[t], prev_a[t], prev_m[t], msg[t], hs[t], hs[t + 1], msg_hat[t], msg_istd[t],
                      e[t], z[t], rg[t], ug[t], ng[t], ghn[t], a1hat[t], istd2[t], y3[t], out[t],
                      bn1_mean, bn1_var, bn2_mean, bn2_var, True)
         last = t == T - 1
@@ -211,19 +217,34 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
             alive_t[t, b] = 1.0 if alive[b] else 0.0
             term[t, b] = 1.0 if (tell or last) else 0.0
             alive[b] = alive[b] and not tell
+            bit = False
+            if rial:
+                bit = out[t, v, 3] > out[t, v, 2]
+                if explore[b, t, 2] < eps:
+                    bit = explore[b, t, 3] < 0.5
+                bit_taken[t, b] = 1 if bit else 0
             for i in range(n):
                 r = b * n + i
                 taken[t, r] = 1 if (i == who and tell) else 0
                 q0, q1 = t_out[r, 0], t_out[r, 1]
                 q_next[t, r] = max(q0, q1) if i == who else q0
+                if rial:  # the reference's model_avg_q: the mean of the action and message heads' values
+                    qm = max(t_out[r, 2], t_out[r, 3]) if i == who else max(q0, q1)
+                    q_next[t, r] = F32(0.5) * (q_next[t, r] + qm)
                 if not last:
                     prev_a[t + 1, r] = 2 if (i == who and tell) else 1
-            if comm and not last:
+                    if rial:
+                        prev_m[t + 1, r] = (2 if bit else 1) if i == who else 0
+            if rial and not last:
+                msg[t + 1, b * n + active[b, t + 1]] = F32(1.0) if bit else f0
+            if comm and not rial and not last:
                 nxt = b * n + active[b, t + 1]
                 s = sigmoid32(out[t, v, 2] + F32(sigma) * noise[b, t, 0])
                 sent[t, b] = s
                 msg[t + 1, nxt] = s
-        if comm and not last:
+        if rial and not last:
+            t_msg[:] = msg[t + 1]            # the target reads the team's bits
+        if comm and not rial and not last:
             t_msg[:] = f0
             for b in range(B):
                 nxt = b * n + active[b, t + 1]
@@ -232,6 +253,7 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
     # the TD loss and its gradient with respect to the taken Q-values
     loss = 0.0
     dq = np.zeros((T, N), F32)
+    dqm = np.zeros((T, B), F32)
     scale = F32(1.0 / (B * n))
     for t in range(T):
         for b in range(B):
@@ -242,6 +264,13 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
                 d = (y - out[t, r, taken[t, r]]) * alive_t[t, b]
                 loss += d * d
                 dq[t, r] = F32(-2.0) * d * scale
+            if rial:  # the visitor's message Q-value, towards its own next value
+                v = b * n + active[b, t]
+                yn = q_next[t + 1, v] if t < T - 1 else f0
+                ym = reward[t, b] + F32(gamma) * (F32(1.0) - term[t, b]) * yn
+                d = (ym - out[t, v, 2 + bit_taken[t, b]]) * alive_t[t, b]
+                loss += d * d
+                dqm[t, b] = F32(-2.0) * d * scale
 
     # back through the days
     grad[:] = f0
@@ -259,7 +288,10 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
         dout[:, :] = f0
         for r in range(N):
             dout[r, taken[t, r]] += dq[t, r]
-        if comm and t < T - 1:
+        if rial:
+            for b in range(B):
+                dout[b * n + active[b, t], 2 + bit_taken[t, b]] += dqm[t, b]
+        elif comm and t < T - 1:
             for b in range(B):
                 dout[b * n + active[b, t], 2] += dm[b]
         # head: Linear -> BatchNorm -> ReLU -> Linear
@@ -285,7 +317,7 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
         dx = np.dot(da1, w1)
         # GRU layers, top to bottom
         for layer in range(L - 1, -1, -1):
-            o_ih, o_hh, o_bi, o_bh = off[13 + 4 * layer], off[14 + 4 * layer], off[15 + 4 * layer], off[16 + 4 * layer]
+            o_ih, o_hh, o_bi, o_bh = off[14 + 4 * layer], off[15 + 4 * layer], off[16 + 4 * layer], off[17 + 4 * layer]
             for r in range(N):
                 for j in range(H):
                     d_out = dx[r, j] + dh[layer, r, j]
@@ -313,11 +345,14 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
         ga = g[off[0]:off[0] + n * H].reshape((n, H))
         go = g[off[1]:off[1] + 2 * H].reshape((2, H))
         gu = g[off[2]:off[2] + 3 * H].reshape((3, H))
+        gma = g[off[13]:off[13] + 3 * H].reshape((3, H))
         for r in range(N):
             for j in range(H):
                 ga[r % n, j] += dz[r, j]
                 go[obs[t, r], j] += dz[r, j]
                 gu[prev_a[t, r], j] += dz[r, j]
+                if rial:
+                    gma[prev_m[t, r], j] += dz[r, j]
         if comm:
             wm = th[off[5]:off[5] + H]
             gm_w, gm_b = g[off[5]:off[5] + H], g[off[6]:off[6] + H]
@@ -336,7 +371,7 @@ def batch_gradient(th, target, grad, off, n, L, H, K, comm, gamma, eps, sigma, a
             dmsg = np.empty((N, 1), F32)
             batchnorm_rows_backward(dy1, msg_hat[t].reshape((N, 1)), msg_istd[t], th[off[3]:off[3] + 1],
                                     g[off[3]:off[3] + 1], g[off[4]:off[4] + 1], dmsg)
-            if t > 0:
+            if t > 0 and not rial:
                 for b in range(B):
                     s = sent[t - 1, b]
                     dm[b] = dmsg[b * n + active[b, t], 0] * s * (F32(1.0) - s)
