@@ -129,9 +129,10 @@ def test_compiled_training_learns_the_protocol_and_follows_the_reference_early()
     r = train(c, seed=0, device="cpu", backend="compiled")
     assert r.backend == "compiled"
     assert max(r.test_normalized_reward) >= 0.95, r.test_normalized_reward
-    assert train(c, seed=0, device="cpu").test_normalized_reward == r.test_normalized_reward  # auto = compiled, reproducible
-    # a few batches: the same test rewards as the readable loop (rounding only; RMSprop's first steps
-    # turn rounding-level gradients into +-lr*10 moves of a few weights, so parameters are not compared)
+    # auto = compiled on the CPU, and reproducible; a few batches give the same test rewards as the readable
+    # loop (rounding only; RMSprop's first steps turn rounding-level gradients into +-lr*10 moves of a few
+    # weights, so parameters are not compared)
     short = DialConfig(n_batches=3, test_every=3, test_episodes=200)
-    assert (train(short, 1, backend="compiled").test_normalized_reward
-            == train(short, 1, backend="torch").test_normalized_reward)
+    fast = train(short, 1, backend="compiled").test_normalized_reward
+    assert train(short, 1).test_normalized_reward == fast
+    assert train(short, 1, backend="torch").test_normalized_reward == fast
