@@ -67,6 +67,18 @@ def dru_figure_data(sigma: float, m_values: tuple) -> dict:
     return {k: v.tolist() for k, v in d.items()}
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def live_replay(job_key: str, submitted_at: float, episode: int, _team, _config: DialConfig, _device) -> list[dict]:
+    """The live team's replay of ``episode``, computed once for every session showing that job.
+
+    The team is shared by the class and a replay plays 1,000 episodes (for BatchNorm's statistics):
+    computed per session and per rerun, thirty sessions took 30x the CPU and several hundred MB at
+    once. ``job_key`` and ``submitted_at`` name the job (a retrained job gets new entries);
+    ``max_entries`` bounds what episode numbers typed by students can store.
+    """
+    return replay_episode(_team, _config, seed=episode, device=_device)
+
+
 def precomputed_comparison(variants: list[tuple[str, dict, str]], title: str, key: str) -> None:
     """Plot stored n = 3 DIAL runs side by side: one (label, config values, colour) per variant."""
     series = []
@@ -333,7 +345,7 @@ if proto is not None:
         if ep < 0:
             raise ValueError("Episode numbers start at 0.")
         if live is not None:
-            days = replay_episode(live[0].policy, live[1], seed=ep, device=device)
+            days = live_replay(live_job.key, live_job.submitted_at, ep, live[0].policy, live[1], device)
         elif replays:
             days = replays[ep % len(replays)]
     except ValueError as err:
