@@ -6,12 +6,14 @@ import pytest
 
 from tests.apptest_helpers import assert_clean, errors, open_page, texts
 from toolbox.dial.cnet import CNet
+from toolbox.dial.config import DialConfig
 from toolbox.dial.dru import dru, message_distribution
 from toolbox.dial.evaluate import batchnorm_comparison
 from toolbox.dial.precomputed import load_results
-from toolbox.dial.protocol import decode_protocol
+from toolbox.dial.protocol import decode_protocol, replay_episode
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.train import train
+from toolbox.jobs import RUNNER
 
 PAGE = "pages/dial.py"
 
@@ -96,6 +98,15 @@ def test_train_now_streams_and_decodes_live_team():
     assert "trained live" in texts(at)
     assert "trained live" in at.selectbox(key="message_run").options
     assert "trained live (n = 3)" in texts(at), "the live team is tested with both kinds of BatchNorm statistics"
+    # the live replay is computed once for the class (cached per job and episode): it must still be
+    # the replay of the episode asked for, played by this session's live team
+    at.number_input(key="replay_episode").set_value(2).run()
+    assert_clean(at, "live replay 2")
+    run = RUNNER.get(at.session_state["dial_job"]).result["dial"][0]
+    days = replay_episode(run.policy, DialConfig(**run.config), seed=2)
+    shown = at.dataframe[-1].value
+    assert list(shown["day"]) == [d["day"] for d in days[:len(shown)]]
+    assert list(shown["message m"]) == pytest.approx([d["m"] for d in days[:len(shown)]])
 
 
 def test_precomputed_comparisons_show_both_variants(at):
