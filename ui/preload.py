@@ -12,6 +12,7 @@ in ``sys.modules`` and pay nothing.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import pkgutil
 import threading
@@ -38,6 +39,14 @@ def preload() -> list[str]:
 
 
 PRELOADED = preload()
+
+# Streamlit runs a full garbage collection after every script run (runner.postScriptGC), holding the GIL
+# while it walks every object: ~170 ms here, most of it torch's, plotly's and pandas' module objects,
+# which live as long as the server. Thirty sessions rerunning a page spent about a quarter of the
+# server's time in it (py-spy, DIAL page). Frozen, they are left out of every later collection;
+# what the pages create is still collected after each run.
+gc.collect()
+gc.freeze()
 
 # The compiled PPO and DIAL kernels are loaded from Numba's disk cache (or, on a machine's first start,
 # compiled: about 18 s each on 2 cores) in the background now, so the first Train press does not wait for them.
