@@ -90,3 +90,25 @@ def test_distinct_histories_weight_batchnorm_by_count():
     reps = [int((active[:, 0] == a).nonzero()[0]) for a in range(3)]
     one_each = evaluate(team, c, active[reps], "batch")
     assert not torch.allclose(one_each["m"][:, 0], full["m"][reps, 0], atol=1e-3)
+
+
+def test_tests_of_one_shared_team_take_turns(trained):
+    """Sessions testing one trained team at once: each sees its own batch's numbers and the team is left as found."""
+    import threading
+
+    team, c = trained
+    actives = [switch.sample_active(3, 200, torch.Generator().manual_seed(s)) for s in range(6)]
+    want = [evaluate(team, c, a, mode)["normalized"] for a in actives for mode in ("batch", "running")]
+    got = [None] * len(want)
+
+    def play(i):
+        a, mode = actives[i // 2], ("batch", "running")[i % 2]
+        got[i] = (evaluate_distinct if i % 3 else evaluate)(team, c, a, mode)["normalized"]
+
+    threads = [threading.Thread(target=play, args=(i,)) for i in range(len(want))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == want
+    assert team.training and all(m.momentum == 0.1 for m in team.modules() if isinstance(m, torch.nn.BatchNorm1d))

@@ -15,6 +15,10 @@ BatchNorm layers still need statistics, and there are two choices:
 
 from __future__ import annotations
 
+import functools
+import threading
+import weakref
+
 import torch
 from torch import nn
 
@@ -26,8 +30,30 @@ from toolbox.dial.team import Team
 
 BATCHNORM_MODES = ("batch", "running")
 
+_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
 
-@torch.no_grad()
+
+def _team_lock(team: Team) -> threading.Lock:
+    """One lock per team: a test switches the team's mode and BatchNorm momentum (and hooks) while it plays,
+    so two sessions testing one shared trained team at once must take turns."""
+    with _locks_guard:
+        lock = _locks.get(team)
+        if lock is None:
+            lock = _locks[team] = threading.Lock()
+        return lock
+
+
+def _exclusive(fn):
+    """Run ``fn(team, ...)`` holding ``team``'s lock, without autograd."""
+    @functools.wraps(fn)
+    def wrapper(team, *args, **kwargs):
+        with _team_lock(team), torch.no_grad():
+            return fn(team, *args, **kwargs)
+    return wrapper
+
+
+@_exclusive
 def evaluate(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: str = "batch") -> dict:
     """Greedy execution-mode play of the episodes ``active: (B, T)``.
 
@@ -85,7 +111,7 @@ def batchnorm_comparison(team: Team, config: DialConfig, n_episodes: int = 1000,
         "n_episodes": n_episodes}
 
 
-@torch.no_grad()
+@_exclusive
 def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: str = "batch") -> dict:
     """``evaluate`` computed once per distinct history: the same dict, the same numbers, less work.
 
