@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:
 
 from harness.browser import chromium_path  # noqa: E402
 from harness.classroom import run_load as _run_load  # noqa: E402
+from harness.live_server import SETTLE_S  # noqa: E402
 from harness.distinct import run_distinct, same_work_batched  # noqa: E402
 
 IDLE_JS = "() => document.querySelector('[data-testid=\"stMain\"] h1') && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
@@ -122,7 +123,7 @@ async def student(browser, base: str, settings: dict, out: dict, delay_s: float 
 
 def run_load(students: int, settings: dict) -> dict:
     """:func:`harness.classroom.run_load` with this benchmark's browser student."""
-    return _run_load(students, settings, browser_student=student)
+    return _run_load(students, settings, browser_student=student, settle_s=SETTLE_S)
 
 
 def main() -> None:
@@ -158,7 +159,8 @@ def main() -> None:
     print(f"trainings really run   : DIAL {r['trainings_run']['dial']}, PPO {r['trainings_run']['ppo']} "
           f"(each requested by {args.students} students)")
     print(f"longest shared wait    : DIAL {r['longest_wait_s']['dial']:.1f} s, PPO {r['longest_wait_s']['ppo']:.1f} s")
-    print(f"server peak RSS        : {r['server_peak_rss_mb']:.0f} MB")
+    print(f"server RSS             : {r['server_idle_rss_mb']:.0f} MB at start, peak {r['server_peak_rss_mb']:.0f} MB, "
+          f"{r['server_after_rss_mb']:.0f} MB {SETTLE_S:.0f} s after the last student")
     print(f"wall                   : {r['wall_s']:.1f} s")
 
 
@@ -167,7 +169,7 @@ def distinct(args) -> None:
     abuse = args.abuse_requests if args.scenario == "abuse" else 0
     print(f"classroom, distinct PPO requests: {args.students} students × 2 runs × {budget:,} steps, arriving "
           f"within {args.arrival_s:.0f} s, abusive client: {abuse} requests; {os.cpu_count()} cores")
-    r = run_distinct(args.students, budget, args.arrival_s, abuse)
+    r = run_distinct(args.students, budget, args.arrival_s, abuse, settle_s=SETTLE_S)
     print(f"students with a result : {r['served']}/{r['students']} (errors: {len(r['errors'])})")
     for e in r["errors"][:5]:
         print(f"  error: {e}")
@@ -176,7 +178,8 @@ def distinct(args) -> None:
     print(f"trainings started      : {r['trainings_started']} (batches of requests)")
     if abuse:
         print(f"abusive requests sent  : {r['abuse_sent']}")
-    print(f"server peak RSS        : {r['server_peak_rss_mb']:.0f} MB")
+    print(f"server RSS             : {r['server_idle_rss_mb']:.0f} MB at start, peak {r['server_peak_rss_mb']:.0f} MB, "
+          f"{r['server_after_rss_mb']:.0f} MB {SETTLE_S:.0f} s after the last student")
     print(f"wall                   : {r['wall_s']:.1f} s")
     seconds, runs = same_work_batched(args.students, budget)
     print(f"same work, one batch   : {runs} runs in {seconds:.1f} s here (p95 wait / this = "

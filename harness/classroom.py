@@ -125,7 +125,7 @@ def _run_in_thread(coro):
     return result["value"]
 
 
-def run_load(students: int, settings: dict, browser_student: BrowserStudent | None = None) -> dict:
+def run_load(students: int, settings: dict, browser_student: BrowserStudent | None = None, settle_s: float = 0.0) -> dict:
     """Serve ``students`` concurrent sessions from one fresh server; return the figures.
 
     ``settings``: ``visit`` (``"full"``: every page; ``"short"``: Gumbel-Softmax, DIAL and PPO only),
@@ -138,10 +138,13 @@ def run_load(students: int, settings: dict, browser_student: BrowserStudent | No
     with tempfile.TemporaryDirectory() as tmp:
         job_log = Path(tmp) / "jobs.tsv"
         with streamlit_server("streamlit-load.log", env={"RL_TOOLBOX_JOB_LOG": str(job_log)}) as (url, proc):
+            idle = peak_rss_mb(proc.pid, "VmRSS")
             t0 = time.perf_counter()
             out = _run_in_thread(_run(url, students, settings, browser_student))
             wall = time.perf_counter() - t0
             rss = peak_rss_mb(proc.pid)
+            time.sleep(settle_s)  # then the memory the server kept once the class left
+            after = peak_rss_mb(proc.pid, "VmRSS")
         kinds = [line.split("\t")[1] for line in job_log.read_text().splitlines()] if job_log.exists() else []
     lat = sorted(out["latencies"])
     return {
@@ -155,6 +158,6 @@ def run_load(students: int, settings: dict, browser_student: BrowserStudent | No
         "p95_ms": 1000 * percentile(lat, 0.95),
         "trainings_run": {k: kinds.count(k) for k in ("dial", "ppo")},
         "longest_wait_s": {k: max(out[f"{k}_waits"], default=float("nan")) for k in ("dial", "ppo")},
-        "server_peak_rss_mb": rss,
+        "server_peak_rss_mb": rss, "server_idle_rss_mb": idle, "server_after_rss_mb": after,
         "wall_s": wall,
     }

@@ -73,15 +73,19 @@ async def _run(base: str, students: int, budget: int, arrival_s: float, abuse: i
     return out
 
 
-def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 30.0, abuse: int = 0) -> dict:
+def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 30.0, abuse: int = 0,
+                 settle_s: float = 0.0) -> dict:
     """One fresh server, ``students`` distinct PPO requests (and an abusive client if ``abuse`` > 0)."""
     with tempfile.TemporaryDirectory() as tmp:
         job_log = Path(tmp) / "jobs.tsv"
         with streamlit_server("streamlit-distinct.log", env={"RL_TOOLBOX_JOB_LOG": str(job_log)}) as (url, proc):
+            idle = peak_rss_mb(proc.pid, "VmRSS")
             t0 = time.perf_counter()
             out = _run_in_thread(_run(url, students, budget, arrival_s, abuse))
             wall = time.perf_counter() - t0
             rss = peak_rss_mb(proc.pid)
+            time.sleep(settle_s)  # then the memory the server kept once the class left
+            after = peak_rss_mb(proc.pid, "VmRSS")
         batches = len(job_log.read_text().splitlines()) if job_log.exists() else 0
     lat, waits = sorted(out["latencies"]), sorted(out["waits"])
 
@@ -90,7 +94,8 @@ def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 3
         "wait_p50_s": statistics.median(waits) if waits else float("nan"), "wait_p95_s": percentile(waits, 0.95),
         "wait_max_s": waits[-1] if waits else float("nan"),
         "page_p50_s": statistics.median(lat) if lat else float("nan"), "page_p95_s": percentile(lat, 0.95),
-        "trainings_started": batches, "server_peak_rss_mb": rss, "wall_s": wall,
+        "trainings_started": batches, "server_peak_rss_mb": rss, "server_idle_rss_mb": idle,
+        "server_after_rss_mb": after, "wall_s": wall,
     }
 
 

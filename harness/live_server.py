@@ -65,9 +65,13 @@ def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None, p
                 proc.kill()
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a live process, in MB."""
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Peak resident memory (VmHWM) of a live process, in MB; ``field="VmRSS"``: what it holds now."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+SETTLE_S = 10.0
+"""Seconds a load test leaves the server alone before reading its memory "after" (sessions closed)."""
