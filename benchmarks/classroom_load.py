@@ -159,7 +159,7 @@ def main() -> None:
     print(f"trainings really run   : DIAL {r['trainings_run']['dial']}, PPO {r['trainings_run']['ppo']} "
           f"(each requested by {args.students} students)")
     print(f"longest shared wait    : DIAL {r['longest_wait_s']['dial']:.1f} s, PPO {r['longest_wait_s']['ppo']:.1f} s")
-    print(f"server RSS             : {r['server_idle_rss_mb']:.0f} MB at start, peak {r['server_peak_rss_mb']:.0f} MB, "
+    print(f"server RSS             : {r['server_idle_rss_mb']:.0f} MB idle (code loaded, nobody connected), peak {r['server_peak_rss_mb']:.0f} MB, "
           f"{r['server_after_rss_mb']:.0f} MB {SETTLE_S:.0f} s after the last student")
     print(f"wall                   : {r['wall_s']:.1f} s")
 
@@ -178,7 +178,7 @@ def distinct(args) -> None:
     print(f"trainings started      : {r['trainings_started']} (batches of requests)")
     if abuse:
         print(f"abusive requests sent  : {r['abuse_sent']}")
-    print(f"server RSS             : {r['server_idle_rss_mb']:.0f} MB at start, peak {r['server_peak_rss_mb']:.0f} MB, "
+    print(f"server RSS             : {r['server_idle_rss_mb']:.0f} MB idle (code loaded, nobody connected), peak {r['server_peak_rss_mb']:.0f} MB, "
           f"{r['server_after_rss_mb']:.0f} MB {SETTLE_S:.0f} s after the last student")
     print(f"wall                   : {r['wall_s']:.1f} s")
     seconds, runs = same_work_batched(args.students, budget)

@@ -109,6 +109,20 @@ async def _run(base: str, students: int, settings: dict, browser_student: Browse
     return out
 
 
+async def _open_once(base: str) -> None:
+    async with ProtocolSession(base) as s:
+        await s.open("")
+
+
+def idle_rss_mb(url: str, pid: int, settle_s: float = 2.0) -> float:
+    """The server's memory with its code loaded and nobody connected: one session opens the home page
+    (``app.py`` imports every module then, as when the lecturer opens the link before the class) and
+    leaves; read ``settle_s`` later."""
+    _run_in_thread(_open_once(url))
+    time.sleep(settle_s)
+    return peak_rss_mb(pid, "VmRSS")
+
+
 def _run_in_thread(coro):
     # A fresh event loop in its own thread: callers (pytest with playwright's sync API) may
     # already have a loop running in this one.
@@ -138,7 +152,7 @@ def run_load(students: int, settings: dict, browser_student: BrowserStudent | No
     with tempfile.TemporaryDirectory() as tmp:
         job_log = Path(tmp) / "jobs.tsv"
         with streamlit_server("streamlit-load.log", env={"RL_TOOLBOX_JOB_LOG": str(job_log)}) as (url, proc):
-            idle = peak_rss_mb(proc.pid, "VmRSS")
+            idle = idle_rss_mb(url, proc.pid) if settle_s else float("nan")
             t0 = time.perf_counter()
             out = _run_in_thread(_run(url, students, settings, browser_student))
             wall = time.perf_counter() - t0

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.classroom import _run_in_thread, move_tau, percentile, train_ppo
+from harness.classroom import _run_in_thread, idle_rss_mb, move_tau, percentile, train_ppo
 from harness.live_server import peak_rss_mb, streamlit_server
 from harness.protocol_client import ProtocolSession
 
@@ -79,7 +79,7 @@ def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 3
     with tempfile.TemporaryDirectory() as tmp:
         job_log = Path(tmp) / "jobs.tsv"
         with streamlit_server("streamlit-distinct.log", env={"RL_TOOLBOX_JOB_LOG": str(job_log)}) as (url, proc):
-            idle = peak_rss_mb(proc.pid, "VmRSS")
+            idle = idle_rss_mb(url, proc.pid) if settle_s else float("nan")
             t0 = time.perf_counter()
             out = _run_in_thread(_run(url, students, budget, arrival_s, abuse))
             wall = time.perf_counter() - t0
