@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from harness.browser import LAUNCH_ARGS, chromium_path
-from harness.live_server import peak_rss_mb, streamlit_server
+from harness.live_server import peak_rss_mb, rss_mb, streamlit_server
 from harness.protocol_client import ProtocolSession
 
 BrowserStudent = Callable[..., Awaitable[None]]
@@ -120,7 +120,7 @@ def idle_rss_mb(url: str, pid: int, settle_s: float = 2.0) -> float:
     leaves; read ``settle_s`` later."""
     _run_in_thread(_open_once(url))
     time.sleep(settle_s)
-    return peak_rss_mb(pid, "VmRSS")
+    return rss_mb(pid)
 
 
 def _run_in_thread(coro):
@@ -158,7 +158,7 @@ def run_load(students: int, settings: dict, browser_student: BrowserStudent | No
             wall = time.perf_counter() - t0
             rss = peak_rss_mb(proc.pid)
             time.sleep(settle_s)  # then the memory the server kept once the class left
-            after = peak_rss_mb(proc.pid, "VmRSS")
+            after = rss_mb(proc.pid)
         kinds = [line.split("\t")[1] for line in job_log.read_text().splitlines()] if job_log.exists() else []
     lat = sorted(out["latencies"])
     return {

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from harness.classroom import _run_in_thread, idle_rss_mb, move_tau, percentile, train_ppo
-from harness.live_server import peak_rss_mb, streamlit_server
+from harness.live_server import peak_rss_mb, rss_mb, streamlit_server
 from harness.protocol_client import ProtocolSession
 
 VARIANTS = ("all", "novec", "noorth", "eps8", "noanneal", "nogae", "nomb", "noadvnorm", "noclip", "novclip",
@@ -85,7 +85,7 @@ def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 3
             wall = time.perf_counter() - t0
             rss = peak_rss_mb(proc.pid)
             time.sleep(settle_s)  # then the memory the server kept once the class left
-            after = peak_rss_mb(proc.pid, "VmRSS")
+            after = rss_mb(proc.pid)
         batches = len(job_log.read_text().splitlines()) if job_log.exists() else 0
     lat, waits = sorted(out["latencies"]), sorted(out["waits"])
 

@@ -65,12 +65,21 @@ def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None, p
                 proc.kill()
 
 
-def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
-    """Peak resident memory (VmHWM) of a live process, in MB; ``field="VmRSS"``: what it holds now."""
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a live process, in MB."""
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) a live process holds now, in MB."""
+    return _status_mb(pid, "VmRSS")
 
 
 SETTLE_S = 10.0

@@ -25,6 +25,8 @@ from toolbox.dial.team import Team, make_team
 from toolbox.jit import one_blas_thread
 
 BACKENDS = ("auto", "compiled", "torch")
+RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8
+"""``torch.optim.RMSprop``'s defaults, which the torch loop uses."""
 
 
 def unsupported_reason(config: DialConfig) -> str | None:
@@ -100,12 +102,13 @@ class CompiledBatches:
         self.momentum_buf = np.zeros_like(self.theta)
         self.offsets = np.asarray(offsets, dtype=np.int64)
         net = team.nets[0]
-        self.bns = [net.head[1]] + ([net.message_mlp[0]] if net.message_mlp is not None else [])
         head_bn = net.head[1]
         msg_bn = net.message_mlp[0] if net.message_mlp is not None else None
-        self._bn_arrays = ((msg_bn.running_mean.numpy(), msg_bn.running_var.numpy()) if msg_bn is not None
-                           else (np.zeros(1, np.float32), np.ones(1, np.float32))) + (
-            head_bn.running_mean.numpy(), head_bn.running_var.numpy())
+        self.bns = [head_bn] + ([msg_bn] if msg_bn is not None else [])
+        # the kernel's (message mean, message var, head mean, head var), moved in place; unused without a channel
+        msg_stats = ((msg_bn.running_mean.numpy(), msg_bn.running_var.numpy()) if msg_bn is not None
+                     else (np.zeros(1, np.float32), np.ones(1, np.float32)))
+        self._bn_arrays = msg_stats + (head_bn.running_mean.numpy(), head_bn.running_var.numpy())
         self.K = net.n_outputs
 
     def step(self, gen: torch.Generator) -> float:
@@ -120,8 +123,8 @@ class CompiledBatches:
         loss = kernel.batch_gradient(
             self.theta, self.target, self.grad, self.offsets, n, net.rnn.num_layers, net.rnn_size, self.K, c.comm,
             c.method == "rial", c.gamma, c.eps, c.sigma, active.numpy(), explore.numpy(), noise.numpy(), *self._bn_arrays)
-        kernel.clip_and_rmsprop(self.theta, self.grad, self.square_avg, self.momentum_buf, c.lr, 0.99, 1e-8,
-                                c.momentum, c.grad_clip)
+        kernel.clip_and_rmsprop(self.theta, self.grad, self.square_avg, self.momentum_buf, c.lr, RMSPROP_ALPHA,
+                                RMSPROP_EPS, c.momentum, c.grad_clip)
         for bn in self.bns:
             bn.num_batches_tracked += T  # one training-mode forward per day, as in torch
         return float(loss)

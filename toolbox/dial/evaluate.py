@@ -15,7 +15,7 @@ BatchNorm layers still need statistics, and there are two choices:
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import threading
 import weakref
 
@@ -44,16 +44,45 @@ def _team_lock(team: Team) -> threading.Lock:
         return lock
 
 
-def _exclusive(fn):
-    """Run ``fn(team, ...)`` holding ``team``'s lock, without autograd."""
-    @functools.wraps(fn)
-    def wrapper(team, *args, **kwargs):
-        with _team_lock(team), torch.no_grad():
-            return fn(team, *args, **kwargs)
-    return wrapper
+@contextlib.contextmanager
+def _test_mode(team: Team, batchnorm: str, batch_hook=None):
+    """Hold ``team`` for a test (its lock, no autograd) in the mode ``batchnorm`` asks for, and put it back as
+    it was afterwards, also on an error: ``"batch"``: training mode with BatchNorm momentum 0 (batch statistics,
+    running averages left as they are; ``batch_hook`` registered as a forward hook on every BatchNorm);
+    ``"running"``: eval mode."""
+    if batchnorm not in BATCHNORM_MODES:
+        raise ValueError(f"batchnorm must be one of {BATCHNORM_MODES}; got {batchnorm!r}.")
+    with _team_lock(team), torch.no_grad():
+        was_training = team.training
+        bns = [m for m in team.modules() if isinstance(m, nn.BatchNorm1d)]
+        momenta = [m.momentum for m in bns]
+        hooks = []
+        if batchnorm == "batch":
+            team.train()
+            for m in bns:
+                m.momentum = 0.0
+                if batch_hook is not None:
+                    hooks.append(m.register_forward_hook(batch_hook))
+        else:
+            team.eval()
+        try:
+            yield
+        finally:
+            for h in hooks:
+                h.remove()
+            for m, mom in zip(bns, momenta):
+                m.momentum = mom
+            team.train(was_training)
 
 
-@_exclusive
+def _test_result(ms, bits, tells, alives, reward, active: torch.Tensor, n_agents: int) -> dict:
+    """The dict ``evaluate`` returns, from its per-day lists of ``(B,)`` tensors and the episodes' rewards."""
+    oracle = oracle_reward(active, n_agents)
+    norm = (reward.sum() / oracle.sum()).item() if oracle.sum() > 0 else float("nan")
+    return {"m": torch.stack(ms, 1), "bit_in": torch.stack(bits, 1), "tell": torch.stack(tells, 1),
+            "alive": torch.stack(alives, 1), "reward": reward, "oracle": oracle, "normalized": norm}
+
+
 def evaluate(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: str = "batch") -> dict:
     """Greedy execution-mode play of the episodes ``active: (B, T)``.
 
@@ -65,34 +94,17 @@ def evaluate(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: st
     greedy decision), ``alive`` (episode still running at the start of the day), plus
     ``reward (B,)``, ``oracle (B,)`` and ``normalized`` (sum reward / sum oracle).
     """
-    if batchnorm not in BATCHNORM_MODES:
-        raise ValueError(f"batchnorm must be one of {BATCHNORM_MODES}; got {batchnorm!r}.")
     c = config
-    T = active.shape[1]
-    was_training = team.training
-    bns = [m for m in team.modules() if isinstance(m, nn.BatchNorm1d)]
-    momenta = [m.momentum for m in bns]
-    if batchnorm == "batch":
-        team.train()
-        for m in bns:
-            m.momentum = 0.0  # normalise with batch statistics but leave the running averages as they are
-    else:
-        team.eval()
-    ep = Episodes(team, c, active)
     ms, bits, tells, alives = [], [], [], []
-    for t in range(T):
-        bits.append(ep.msg[ep.rows, active[:, t]])
-        d = ep.day(t)
-        ms.append(d.m)
-        tells.append(d.tell)
-        alives.append(d.alive)
-    for m, mom in zip(bns, momenta):
-        m.momentum = mom
-    team.train(was_training)
-    oracle = oracle_reward(active, c.n_agents)
-    norm = (ep.reward.sum() / oracle.sum()).item() if oracle.sum() > 0 else float("nan")
-    return {"m": torch.stack(ms, 1), "bit_in": torch.stack(bits, 1), "tell": torch.stack(tells, 1),
-            "alive": torch.stack(alives, 1), "reward": ep.reward, "oracle": oracle, "normalized": norm}
+    with _test_mode(team, batchnorm):
+        ep = Episodes(team, c, active)
+        for t in range(active.shape[1]):
+            bits.append(ep.msg[ep.rows, active[:, t]])
+            d = ep.day(t)
+            ms.append(d.m)
+            tells.append(d.tell)
+            alives.append(d.alive)
+    return _test_result(ms, bits, tells, alives, ep.reward, active, c.n_agents)
 
 
 def batchnorm_comparison(team: Team, config: DialConfig, n_episodes: int = 1000, seed: int = 0,
@@ -111,7 +123,6 @@ def batchnorm_comparison(team: Team, config: DialConfig, n_episodes: int = 1000,
         "n_episodes": n_episodes}
 
 
-@_exclusive
 def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: str = "batch") -> dict:
     """``evaluate`` computed once per distinct history: the same dict, the same numbers, less work.
 
@@ -124,13 +135,8 @@ def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor, batc
     through each episode's prefix. Only rounding differs from ``evaluate`` (the sums are taken in
     another order); ``tests/test_dial_evaluate.py`` checks both agree.
     """
-    if batchnorm not in BATCHNORM_MODES:
-        raise ValueError(f"batchnorm must be one of {BATCHNORM_MODES}; got {batchnorm!r}.")
     c = config
     B, T = active.shape
-    was_training = team.training
-    bns = [m for m in team.modules() if isinstance(m, nn.BatchNorm1d)]
-    momenta = [m.momentum for m in bns]
     weights: list[torch.Tensor] = []  # the current day's count per distinct row
 
     def weighted_statistics(module, inputs, output):
@@ -140,18 +146,10 @@ def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor, batc
         var = (w * (x - mean) ** 2).sum(0) / w.sum()
         return nn.functional.batch_norm(x, mean, var, module.weight, module.bias, False, 0.0, module.eps)
 
-    hooks = []
-    if batchnorm == "batch":
-        team.train()
-        for m in bns:
-            m.momentum = 0.0  # leave the running averages as they are
-            hooks.append(m.register_forward_hook(weighted_statistics))
-    else:
-        team.eval()
     group = torch.zeros(B, dtype=torch.long, device=active.device)  # each episode's prefix, numbered
     ep = None
     ms, bits, tells, alives = [], [], [], []
-    try:
+    with _test_mode(team, batchnorm, weighted_statistics):
         for t in range(T):
             key = group * c.n_agents + active[:, t]
             uniq, group, counts = torch.unique(key, return_inverse=True, return_counts=True)
@@ -170,14 +168,4 @@ def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor, batc
             ms.append(d.m[group])
             tells.append(d.tell[group])
             alives.append(d.alive[group])
-    finally:
-        for h in hooks:
-            h.remove()
-        for m, mom in zip(bns, momenta):
-            m.momentum = mom
-        team.train(was_training)
-    reward = ep.reward[group]
-    oracle = oracle_reward(active, c.n_agents)
-    norm = (reward.sum() / oracle.sum()).item() if oracle.sum() > 0 else float("nan")
-    return {"m": torch.stack(ms, 1), "bit_in": torch.stack(bits, 1), "tell": torch.stack(tells, 1),
-            "alive": torch.stack(alives, 1), "reward": reward, "oracle": oracle, "normalized": norm}
+    return _test_result(ms, bits, tells, alives, ep.reward[group], active, c.n_agents)

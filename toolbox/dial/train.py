@@ -89,8 +89,8 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
     """Train one run. ``callback(result_so_far, fraction_done)`` is called after every test.
 
     ``backend``: ``"torch"`` runs the readable loop below (rollout, autograd, ``torch.optim.RMSprop``);
-    ``"compiled"`` the same batch as compiled code (``toolbox.dial.compiled``: CPU; DIAL or no
-    communication with one shared, summed-embedding C-Net); ``"auto"`` the compiled one where it applies.
+    ``"compiled"`` the same batch as compiled code (``toolbox.dial.compiled``: CPU; every method with
+    one shared, summed-embedding C-Net); ``"auto"`` the compiled one where it applies.
     Both draw the same random numbers, so a seed gives the same run up to rounding.
     Wall time counts from the start of this call (network creation included) for this one seed
     trained alone.
