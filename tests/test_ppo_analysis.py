@@ -209,14 +209,75 @@ def test_compare_to_baseline_verdicts_and_sentence():
     higher, same = rest.split("Not separated")
     assert "“no a” (-248 ± " in lower and "no b" not in lower and "no c" not in lower
     assert "“no c” (+10 ± " in higher and "no b" not in higher
-    assert "“no b”" in same and "make no difference we can measure" in same
-    assert text.startswith("After 500,000 steps, “all on” scores 492 ± 10 (mean of the last 20 episodes, 4 seeds).")
-    assert "Each of the 3 comparisons is at 95%" in text
-    # nothing separated -> no “Not separated” clause is missing; nothing lower -> says so
+    assert "“no b”" in same and "we cannot tell" in same and "make no difference" not in text
+    assert text.startswith("After 500,000 steps, “all on” scores 492 ± 10 (mean of the last 20 episodes, 4 seeds;")
+    assert "the 3 p-values are corrected for multiple comparisons with the Holm–Bonferroni method" in text
+    # nothing separated -> says so
     only_same = analysis.compare_to_baseline(_runs(**{"all on": [490, 500], "no b": [495, 500]}))
-    assert "below zero: none." in analysis.explain_comparison(only_same, base, 500_000)
+    one = analysis.explain_comparison(only_same, base, 500_000)
+    assert "“all on”: none." in one and "one comparison: no correction needed" in one
     with pytest.raises(ValueError, match="“all on”"):
         analysis.compare_to_baseline(_runs(a=[1, 2]))
+
+
+def _holm_brute_force(p, alpha):
+    """Holm's step-down test as he wrote it: reject the smallest p-values in turn while
+    p_(i) ≤ α / (m − i + 1); return the set of rejected indices."""
+    order = sorted(range(len(p)), key=lambda k: p[k])
+    rejected = set()
+    for rank, i in enumerate(order):
+        if p[i] > alpha / (len(p) - rank):
+            break
+        rejected.add(i)
+    return rejected
+
+
+def test_holm_adjust_is_holms_step_down_test():
+    assert analysis.holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert analysis.holm_adjust([]) == [] and analysis.holm_adjust([0.2]) == [0.2]
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        p = list(rng.uniform(0, 0.2, rng.integers(1, 13)) ** rng.uniform(1, 3))
+        adjusted = analysis.holm_adjust(p)
+        assert all(a >= q for a, q in zip(adjusted, p)) and max(adjusted) <= 1
+        for alpha in (0.01, 0.05, 0.1):
+            assert {i for i, a in enumerate(adjusted) if a <= alpha} == _holm_brute_force(p, alpha)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        analysis.holm_adjust([0.5, 1.5])
+
+
+def test_welch_p_value_matches_scipy_and_the_interval():
+    rng = np.random.default_rng(11)
+    for na, nb in ((10, 10), (3, 7), (2, 2), (10, 4)):
+        a, b = rng.normal(450, 40, na), rng.normal(480, 15, nb)
+        va, vb = a.var(ddof=1) / na, b.var(ddof=1) / nb
+        nu = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+        t = abs(a.mean() - b.mean()) / math.sqrt(va + vb)
+        p = analysis.welch_p_value(a, b)
+        assert p == pytest.approx(2 * stats.t.sf(t, math.floor(nu)), rel=1e-9, abs=1e-14)
+        # the rounded-down ν is conservative: never below scipy's fractional-ν Welch test
+        assert p >= stats.ttest_ind(a, b, equal_var=False).pvalue - 1e-12
+        d, h = analysis.difference_ci(a, b)
+        assert (p < 0.05) == (abs(d) > h)
+    assert analysis.welch_p_value([500.0] * 3, [500.0] * 4) == 1.0
+    assert analysis.welch_p_value([500.0] * 3, [400.0] * 4) == 0.0
+
+
+def test_the_correction_decides_the_verdict():
+    """A difference whose own interval excludes zero is not separated when 10 other comparisons share
+    the family-wise error: Holm multiplies its p-value by up to 11."""
+    rng = np.random.default_rng(0)
+    base = list(490 + rng.normal(0, 3, 10))
+    runs = {"all on": base, "small": [x - 2.5 for x in base[::-1]]}  # p ≈ 0.028
+    runs.update({f"same {k}": list(490 + rng.normal(0, 3, 10)) for k in range(10)})
+    rows = analysis.compare_to_baseline(_runs(**runs))
+    small = rows[0]
+    assert small["p_value"] < 0.05 < small["p_adjusted"] and small["verdict"] == analysis.SAME
+    assert small["half_width"] < abs(small["difference"])  # its own 95% interval excludes zero
+    alone = analysis.compare_to_baseline(_runs(**{"all on": base, "small": runs["small"]}))
+    assert alone[0]["verdict"] == analysis.LOWER and alone[0]["p_adjusted"] == alone[0]["p_value"]
+    text = analysis.explain_comparison(rows, {"runs": 10, "last20_mean": 490.0, "last20_ci": 2.0}, 100_000)
+    assert "Off zero by its own 95% interval but not after the correction: “small” (" in text
 
 
 def test_score_differences_figure():

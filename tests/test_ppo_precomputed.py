@@ -104,7 +104,8 @@ def test_train_start_rejects_bad_iterations_and_describe_reads_the_meta(tiny):
 
 def test_the_default_explanation_follows_from_the_stored_scores(grid):
     """The default view's sentence: every variant's verdict equals an independent Welch test (scipy's t
-    quantile at the rounded-down ν) on the stored final scores, and the sentence lists it in its group."""
+    distribution at the rounded-down ν) on the stored final scores, corrected by Holm's step-down test
+    written out here, and the sentence lists it in its group."""
     from scipy import stats
 
     base = np.array([r["last20"] for r in grid["runs"]["all on"]])
@@ -112,14 +113,32 @@ def test_the_default_explanation_follows_from_the_stored_scores(grid):
     agg = analysis.aggregate(grid["runs"]["all on"], grid["grid"])
     text = analysis.explain_comparison(rows, agg, grid["budget"])
     lower, rest = text.split("Clearly higher:")
-    higher, same = rest.split("Not separated") if "Not separated" in rest else (rest, "")
+    higher, rest = rest.split("Off zero by its own 95% interval")
+    alone, same = rest.split("Not separated")
+    ref = {}
     for r in rows:
         x = np.array([s["last20"] for s in grid["runs"][r["variant"]]])
         va, vb = x.var(ddof=1) / len(x), base.var(ddof=1) / len(base)
         nu = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(base) - 1))
         d, h = x.mean() - base.mean(), stats.t.ppf(0.975, int(nu)) * np.sqrt(va + vb)
-        expected = analysis.LOWER if d + h < 0 else analysis.HIGHER if d - h > 0 else analysis.SAME
+        ref[r["variant"]] = (d, h, 2 * stats.t.sf(abs(d) / np.sqrt(va + vb), int(nu)))
+    m, rejected = len(rows), set()
+    for rank, name in enumerate(sorted(ref, key=lambda n: ref[n][2])):  # Holm: step down from the smallest p
+        if ref[name][2] > 0.05 / (m - rank):
+            break
+        rejected.add(name)
+    for r in rows:
+        d, h, p = ref[r["variant"]]
+        assert r["p_value"] == pytest.approx(p, rel=1e-9, abs=1e-12)
+        expected = (analysis.LOWER if d < 0 else analysis.HIGHER) if r["variant"] in rejected else analysis.SAME
         assert r["verdict"] == expected, r["variant"]
-        part = {analysis.LOWER: lower, analysis.HIGHER: higher, analysis.SAME: same}[expected]
-        assert f"“{r['variant']}” ({d:+.0f} ± {h:.0f})" in part, r["variant"]
+        part = {analysis.LOWER: lower, analysis.HIGHER: higher}.get(expected, alone if p < 0.05 else same)
+        assert f"“{r['variant']}” ({d:+.0f} ± {h:.0f}" in part, r["variant"]
     assert f"“all on” scores {base.mean():.0f} ± " in text and "10 seeds" in text
+    assert "the 11 p-values are corrected for multiple comparisons with the Holm–Bonferroni method" in text
+    # issue 21: Adam ε = 1e-8 (p = 0.013) does not survive the correction; no grad clipping and no value
+    # clipping (two collapsed seeds each) are “cannot tell”, not “no difference”
+    assert "“Adam ε = 1e-8” (-13 ± 10, p = 0.013, adjusted p = 0.131)" in alone
+    assert "“no grad clipping” (-51 ± 86)" in same and "“no value clipping” (-38 ± 57)" in same
+    assert "we cannot tell whether these details change the final score" in same
+    assert "make no difference" not in text

@@ -40,7 +40,8 @@ VERDICT_COLORS = {"clearly lower": COLORS["without"], "clearly higher": COLORS["
 
 def score_differences(rows: list[dict], baseline: str = "all on") -> go.Figure:
     """Each variant's final-score difference to ``baseline`` with its 95% interval (horizontal bars),
-    coloured by verdict; ``rows`` from ``toolbox.ppo.analysis.compare_to_baseline``. A line marks zero."""
+    coloured by verdict (after the Holm–Bonferroni correction over the rows); ``rows`` from
+    ``toolbox.ppo.analysis.compare_to_baseline``. A line marks zero."""
     fig = go.Figure()
     for verdict, color in VERDICT_COLORS.items():
         sel = [r for r in rows if r["verdict"] == verdict]
@@ -55,4 +56,6 @@ def score_differences(rows: list[dict], baseline: str = "all on") -> go.Figure:
     base_layout(fig, f"Final score minus “{baseline}” (95% interval)", "difference in mean return of the last 20 episodes", "",
                 height=max(300, 60 + 34 * len(rows)))
     fig.update_yaxes(categoryorder="array", categoryarray=[r["variant"] for r in rows][::-1])
+    if len(rows) > 1:  # the colours are the verdicts after the multiple-comparison correction
+        fig.update_layout(legend_title_text="verdict (Holm–Bonferroni)")
     return fig

@@ -172,12 +172,48 @@ def difference_ci(a, b, level: float = 0.95) -> tuple[float, float]:
 
 
 LOWER, HIGHER, SAME = "clearly lower", "clearly higher", "not separated"
+ALPHA = 0.05
+"""Family-wise error rate of the comparisons with the baseline (Holm–Bonferroni)."""
+CORRECTION = "Holm–Bonferroni"
+
+
+def welch_p_value(a, b) -> float:
+    """Two-sided p-value of Welch's t-test of ``mean(a) = mean(b)``: ``P(|T_ν| ≥ |d| / se)`` with
+    ``se = √(s_a²/n_a + s_b²/n_b)`` and ν the Welch–Satterthwaite degrees of freedom rounded down, as
+    in :func:`difference_ci` (so ``p < 1 − level`` exactly when that interval excludes zero).
+    Two constant samples: 0 if their means differ, 1 if not."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("comparing two variants needs at least 2 seeds of each.")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    diff = float(a.mean() - b.mean())
+    if va + vb == 0:
+        return 0.0 if diff != 0 else 1.0
+    nu = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    t = abs(diff) / math.sqrt(va + vb)
+    return float(min(1.0, max(0.0, 1.0 - t_cdf_two_sided(t, max(1, math.floor(nu))))))
+
+
+def holm_adjust(p_values) -> list[float]:
+    """Holm–Bonferroni adjusted p-values, in the input order. With the m p-values sorted ascending,
+    ``p̃_(i) = max_{j ≤ i} min(1, (m − j + 1) p_(j))``; rejecting every hypothesis with ``p̃ ≤ α`` keeps
+    the probability of any false separation among the m comparisons at most α (Holm 1979)."""
+    p = [float(x) for x in p_values]
+    if any(not (0 <= x <= 1) for x in p):
+        raise ValueError(f"p-values must lie in [0, 1]; got {p_values!r}.")
+    m, out, running = len(p), [0.0] * len(p), 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda k: p[k])):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
 
 
 def compare_to_baseline(runs: dict[str, list[dict]], baseline: str = "all on") -> list[dict]:
     """For every variant but ``baseline``: its final score's difference to the baseline's (run
-    summaries' ``last20``), the 95% Welch interval of that difference and a verdict — ``LOWER`` or
-    ``HIGHER`` when the interval excludes zero, ``SAME`` when it includes it. Rows in ``runs`` order."""
+    summaries' ``last20``), the 95% Welch interval of that difference, Welch's p-value, the
+    :func:`holm_adjust`-ed p-value over all the rows, and a verdict — ``LOWER`` or ``HIGHER`` when the
+    adjusted p-value is at most ``ALPHA``, ``SAME`` otherwise. Rows in ``runs`` order."""
     if baseline not in runs:
         raise ValueError(f"the comparison needs the “{baseline}” variant in the results.")
     base = [s["last20"] for s in runs[baseline]]
@@ -185,33 +221,56 @@ def compare_to_baseline(runs: dict[str, list[dict]], baseline: str = "all on") -
     for name, summaries in runs.items():
         if name == baseline:
             continue
-        diff, half = difference_ci([s["last20"] for s in summaries], base)
-        verdict = LOWER if diff + half < 0 else HIGHER if diff - half > 0 else SAME
-        rows.append({"variant": name, "difference": diff, "half_width": half, "verdict": verdict})
+        scores = [s["last20"] for s in summaries]
+        diff, half = difference_ci(scores, base)
+        rows.append({"variant": name, "difference": diff, "half_width": half,
+                     "p_value": welch_p_value(scores, base)})
+    for r, adjusted in zip(rows, holm_adjust([r["p_value"] for r in rows])):
+        r["p_adjusted"] = adjusted
+        r["verdict"] = SAME if adjusted > ALPHA else LOWER if r["difference"] < 0 else HIGHER
     return rows
 
 
-def _names(rows) -> str:
-    parts = [f"“{r['variant']}” ({r['difference']:+.0f} ± {r['half_width']:.0f})" for r in rows]
-    return "none" if not parts else ", ".join(parts)
+def _p(x: float) -> str:
+    return "< 0.001" if x < 0.001 else f"= {x:.3f}"
+
+
+def _names(rows, p_values: bool = False) -> str:
+    def one(r):
+        extra = f", p {_p(r['p_value'])}, adjusted p {_p(r['p_adjusted'])}" if p_values else ""
+        return f"“{r['variant']}” ({r['difference']:+.0f} ± {r['half_width']:.0f}{extra})"
+
+    return "none" if not rows else ", ".join(one(r) for r in rows)
 
 
 def explain_comparison(rows: list[dict], baseline_agg: dict, budget: int, baseline: str = "all on") -> str:
-    """Plain-words summary of :func:`compare_to_baseline` rows (Markdown-free, numbers from the rows)."""
+    """Plain-words summary of :func:`compare_to_baseline` rows (Markdown-free, numbers from the rows):
+    the groups by verdict after the multiple-comparison correction, the rows whose own 95% interval
+    excludes zero but that the correction does not separate, and what “not separated” means."""
     by = {v: [r for r in rows if r["verdict"] == v] for v in (LOWER, HIGHER, SAME)}
-    n = baseline_agg["runs"]
+    n, m = baseline_agg["runs"], len(rows)
+    how = (f"Each variant is compared with “{baseline}” by Welch's t-test, and the {m} p-values are corrected for "
+           f"multiple comparisons with the {CORRECTION} method (at most {ALPHA:.0%} chance of any false "
+           f"separation among them). " if m > 1 else f"The variant is compared with “{baseline}” by Welch's "
+           f"t-test at {ALPHA:.0%} (one comparison: no correction needed). ")
     text = (
         f"After {budget:,} steps, “{baseline}” scores {baseline_agg['last20_mean']:.0f} ± {baseline_agg['last20_ci']:.0f} "
-        f"(mean of the last 20 episodes, {n} seeds). Clearly lower than “{baseline}” — the 95% interval of the "
-        f"difference lies below zero: {_names(by[LOWER])}. Clearly higher: {_names(by[HIGHER])}. "
+        f"(mean of the last 20 episodes, {n} seeds; differences below with their 95% intervals). {how}"
+        f"Clearly lower than “{baseline}”: {_names(by[LOWER], True)}. Clearly higher: {_names(by[HIGHER], True)}. "
     )
-    if by[SAME]:
+    alone = [r for r in by[SAME] if r["p_value"] < ALPHA]
+    if alone:
+        text += (f"Off zero by its own 95% interval but not after the correction: {_names(alone, True)} — "
+                 f"among {m} comparisons at 5% each, one such result by chance alone would not be surprising. ")
+    rest = [r for r in by[SAME] if r["p_value"] >= ALPHA]
+    if rest:
+        wide = max(rest, key=lambda r: r["half_width"])
+        lo, hi = wide["difference"] - wide["half_width"], wide["difference"] + wide["half_width"]
         text += (
-            f"Not separated from “{baseline}” (the interval includes zero): {_names(by[SAME])} — on CartPole at this "
-            f"budget, with {n} seeds, these details make no difference we can measure; they may on harder tasks. "
+            f"Not separated from “{baseline}”, each interval including zero: {_names(rest)} — with {n} seeds at this "
+            f"budget we cannot tell whether these details change the final score on CartPole (the widest, "
+            f"“{wide['variant']}”, spans {lo:+.0f} to {hi:+.0f}); they may matter on harder tasks."
         )
-    if len(rows) > 1:
-        text += f"Each of the {len(rows)} comparisons is at 95%, so one separation by chance among them would not be surprising."
     return text.strip()
 
 
