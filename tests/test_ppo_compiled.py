@@ -17,16 +17,22 @@ from toolbox.ppo.compiled import CompiledGroup, choose_backend
 from toolbox.ppo.config import PPOConfig, variants
 from toolbox.ppo.result import DEBUG_KEYS
 from toolbox.ppo.train import train, train_pairs
-from tests.test_ppo_reference import SEED
-from tests.test_ppo_reference import _compare as _compare_paths
+from tests.ppo_paths import SEED, Tolerances, compare
 
 CPU = torch.device("cpu")
 
 
+# Later iterations start from parameters that Adam moved by ±lr wherever a gradient is at rounding
+# level (lr is 20x CleanRL's in these tests), and the kernel's sums run in another order than
+# torch's: 1e-4.
+COMPILED_TOLERANCES = Tolerances(later=1e-4)
+
+
 def _compare(config: PPOConfig):
-    # Later iterations start from parameters that Adam moved by ±lr wherever a gradient is at rounding level
-    # (lr is 20x CleanRL's in these tests), and the kernel's sums run in another order than torch's: 1e-4.
-    return _compare_paths(config, make_group=lambda c: CompiledGroup([c], [SEED], CPU), later_tol=1e-4)
+    def compiled_group(c: PPOConfig) -> CompiledGroup:
+        return CompiledGroup([c], [SEED], CPU)
+
+    return compare(config, make_group=compiled_group, tol=COMPILED_TOLERANCES)
 
 
 @pytest.mark.parametrize("name", list(variants()))

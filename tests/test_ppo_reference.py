@@ -7,68 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
+from tests.ppo_paths import SEED, budget, cases, compare
 from toolbox.ppo.config import PPOConfig, variants
-from toolbox.ppo.reference import ReferencePPO, train_one
+from toolbox.ppo.reference import train_one
 from toolbox.ppo.result import DEBUG_KEYS
-from toolbox.ppo.train import make_groups, train
-
-SEED = 3
-ITERATIONS = 2  # the second iteration is the first whose learning rate annealing changes
+from toolbox.ppo.train import train
 
 
-def _budget(config: PPOConfig) -> PPOConfig:
-    """The variant's toggles with a quarter of its rollout length (a 128-transition batch), for ITERATIONS
-    iterations, and a learning rate 20x CleanRL's so that the policy and value clip ranges are reached."""
-    small = config.replace(num_steps=config.num_steps // 4, learning_rate=20 * config.learning_rate)
-    return small.replace(total_timesteps=ITERATIONS * small.batch_size)
-
-
-def _assert_iteration_equal(g, row: int, run: ReferencePPO, record, params_atol: float, tol: float = 1e-5) -> None:
-    """The group's buffers and parameters of run ``row`` equal the reference's after one iteration
-    (buffers to ``tol``, relative and absolute)."""
-    close = dict(rtol=tol, atol=tol)
-    torch.testing.assert_close(g.obs_buf[:, row], record.obs, **close)
-    assert torch.equal(g.actions[:, row], record.actions.float()), "a sampled action differs"
-    assert torch.equal(g.dones[:, row], record.dones)
-    for name in ("logprobs", "values", "rewards", "advantages", "returns"):
-        torch.testing.assert_close(getattr(g, name)[:, row], getattr(record, name), **close, msg=lambda m: f"{name}: {m}")
-    ours = g.parameters_of(row)
-    theirs = dict(run.agent.named_parameters())
-    assert set(ours) == set(theirs)
-    for name, p in theirs.items():
-        torch.testing.assert_close(ours[name], p.detach(), rtol=1e-4, atol=params_atol, msg=lambda m: f"{name}: {m}")
-    result = g.results()[row]
-    for key in DEBUG_KEYS:
-        np.testing.assert_allclose(result.debug[key][-1], record.debug[key], rtol=1e-4, atol=1e-6, err_msg=key)
-
-
-def _compare(config: PPOConfig, prepare=None, make_group=None, later_tol: float = 1e-5):
-    """Train ``config`` (cut by :func:`_budget`) ITERATIONS iterations on a fast path and on the reference and compare
-    every iteration. ``make_group(config)``: the fast path's group (default: the batched tensor path's);
-    ``later_tol``: the buffers' tolerance after the first iteration (the first starts from identical parameters)."""
-    config = _budget(config)
-    if make_group is None:
-        (g,), _ = make_groups([config], [SEED], device="cpu")
-    else:
-        g = make_group(config)
-    run = ReferencePPO(config, SEED, device="cpu")
-    if prepare is not None:
-        prepare(g.env)
-        prepare(run.envs)
-    for name, p in run.agent.named_parameters():  # the same initial parameters, drawn in the same order
-        assert torch.equal(g.parameters_of(0)[name], p.detach()), name
-    # Adam's step is ±lr wherever a gradient is at rounding level, so compare parameters to a fraction of lr
-    atol = 0.05 * config.learning_rate
-    for i in range(ITERATIONS):
-        g.run_iteration()
-        record = run.run_iteration()
-        _assert_iteration_equal(g, 0, run, record, atol, tol=1e-5 if i == 0 else later_tol)
-    ours = g.results()[0]
-    np.testing.assert_array_equal(ours.episode_steps, run.episode_steps)
-    np.testing.assert_array_equal(ours.episode_returns, run.episode_returns)
-    return ours
+def _compare(config: PPOConfig, prepare=None):
+    """The batched tensor path on the CPU against the reference (see tests/ppo_paths.py)."""
+    return compare(config, prepare, device="cpu")
 
 
 @pytest.mark.parametrize("name", list(variants()))
@@ -79,21 +28,16 @@ def test_reference_equals_batched_trainer(name):
 
 
 def test_reference_equals_batched_trainer_when_target_kl_stops_epochs():
-    config = PPOConfig(target_kl=1e-6)
+    config, _ = cases()["target KL stops epochs"]
     _compare(config)
-    res = train_one(_budget(config), SEED, device="cpu")
+    res = train_one(budget(config), SEED, device="cpu")
     assert res.debug["epochs_run"][0] < config.update_epochs  # the early stop did happen
 
 
 def test_reference_equals_batched_trainer_at_time_limits():
     """Every environment reaches the 500-step limit at its own step of the first rollout: truncation
     bootstrap, reward scaling's return reset and the episode log all see truncations."""
-    config = PPOConfig(bootstrap_truncation=True, norm_reward=True, norm_obs=True)
-
-    def near_limit(env):
-        env.elapsed[:] = 499 - 7 * torch.arange(env.num_envs)
-
-    _compare(config, near_limit)
+    _compare(*cases()["time limits"])
 
 
 def test_a_run_in_a_group_equals_the_run_alone():
