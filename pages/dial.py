@@ -8,7 +8,7 @@ import streamlit as st
 from toolbox.dial import precomputed
 from toolbox.dial.cnet import CNet, condensed_graph_source, graph_source
 from toolbox.dial.config import METHODS, DialConfig
-from toolbox.dial.dru import dru, message_distribution
+from toolbox.dial.dru import dru, flip_probability, message_distribution
 from toolbox.dial.evaluate import batchnorm_comparison
 from toolbox.dial.precomputed import METHOD_LABELS as LABELS
 from toolbox.dial.precomputed import curve_series, matching_runs, message_runs, stored_seeds
@@ -20,10 +20,11 @@ from toolbox.dial.train import DialResult, train, train_seeds
 from toolbox.figures import dial as figs
 from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
+from toolbox.lessons import shared as SK
 from ui.common import lesson_header, page_device, set_query, show_error, submit_job, watch_job
 from ui.equations import computed_by
 from ui.figures import show_figure
-from ui.scenes import scene_bar
+from ui.scenes import scene_bar, show_part
 
 PAPER = ("Foerster, Assael, de Freitas, Whiteson, *Learning to Communicate with Deep Multi-Agent "
          "Reinforcement Learning*, NeurIPS 2016 (Switch Riddle: Section 6.1). The authors' code: "
@@ -63,7 +64,8 @@ def cnet_graph(mode: str, full: bool) -> str:
 def dru_figure_data(sigma: float, m_values: tuple) -> dict:
     import torch
 
-    d = message_distribution(list(m_values), sigma, n_samples=20_000, generator=torch.Generator().manual_seed(0))
+    d = message_distribution(list(m_values), sigma, n_samples=SK.DRU_SAMPLES,
+                             generator=torch.Generator().manual_seed(SK.DRU_SEED))
     return {k: v.tolist() for k, v in d.items()}
 
 
@@ -159,13 +161,21 @@ st.latex(r"\mathrm{DRU}(m) = \begin{cases} \sigma_{\text{logistic}}\big(m + \mat
 computed_by(dru)
 left, right = st.columns([2, 3])
 with left:
-    sigma = st.slider("Noise σ", 0.0, 5.0, link_value("sigma", 2.0, lambda v: link_float("sigma", v, 0.0, 5.0), "dru_sigma"),
-                      0.25, key="dru_sigma")
+    # no value=: a scene writes these keys before the widgets exist (toolbox.lessons.shared)
+    st.session_state.setdefault(SK.DRU_SIGMA, link_value("sigma", 2.0, lambda v: link_float("sigma", v, 0.0, 5.0),
+                                                          SK.DRU_SIGMA))
+    st.session_state.setdefault(SK.DRU_M, 1.0)
+    sigma = st.slider("Noise σ", 0.0, 5.0, step=0.25, key=SK.DRU_SIGMA)
     set_query(sigma=sigma)
-    m_values = (-4.0, -1.0, 0.5, 1.0, 4.0)
+    m_values = SK.DRU_M_VALUES
     dist = dru_figure_data(sigma, m_values)
-    st.metric("Flip probability at m = 1", f"{dist['p_flip'][3]:.1%}",
-              help="P(the noisy training message lands on the other side of ½ than the execution bit)")
+    m_shown = st.selectbox("Message m", m_values, key=SK.DRU_M, format_func=lambda m: f"m = {m:g}")
+    if show_part("dial", SK.SPOIL_METRICS):
+        st.metric(f"Flip probability at m = {m_shown:g}", f"{float(flip_probability([m_shown], sigma)[0]):.1%}",
+                  f"sampled: {dist['p_flip'][m_values.index(m_shown)]:.1%} of {SK.DRU_SAMPLES:,} draws",
+                  delta_color="off", delta_arrow="off",
+                  help="Exact: Φ(−|m|/σ). Sampled: how often the figure's noisy training messages land on the "
+                       "other side of ½ than the execution bit.")
     st.latex(r"P(\text{flip}) = \Phi(-|m|/\sigma)")
     computed_by(message_distribution)
     st.markdown(

@@ -12,11 +12,12 @@ import streamlit as st
 from toolbox import gumbel as G
 from toolbox.gumbel import lesson_text as T
 from toolbox.figures import gumbel as FG
+from toolbox.lessons import shared as SK
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
 from ui.equations import equation
 from ui.figures import show_figure
 from ui.gumbel_calls import N_RELAXED, curve, estimates_at, gaussian, graph, gumbel_max, jacobian, relaxed, script, sweep
-from ui.scenes import scene_bar
+from ui.scenes import concealed, scene_bar, show_part
 
 TAU_OPTIONS = [float(f"{t:.3g}") for t in G.log_grid(0.01, 100.0, 81, device="cpu").tolist()]
 N_MAX = 100_000
@@ -58,19 +59,19 @@ lesson_header(
 def refill_values() -> None:
     """After a scene: the typed values become its preset's (what the student had typed is replaced)."""
     ss = st.session_state
-    ss["gs_values"] = fmt(G.preset_values(ss["gs_preset"], ss["gs_K"], ss["gs_mode"]))
+    ss[SK.GS_VALUES] = fmt(G.preset_values(ss[SK.GS_PRESET], ss[SK.GS_K], ss[SK.GS_MODE]))
 
 
-scene_bar("gumbel_softmax", tab_key="gs_tab", tab_labels=TABS, on_apply=refill_values)  # before the widgets
+scene_bar("gumbel_softmax", tab_key=SK.GS_TAB, tab_labels=TABS, on_apply=refill_values)  # before the widgets
 
 # URL → initial widget state (only on the first run of a session)
 DEFAULTS = {
-    "gs_K": query_value("K", 4, int, range(G.K_MIN, G.K_MAX + 1)),
-    "gs_preset": query_value("preset", "decreasing", str, G.PRESETS),
-    "gs_mode": query_value("mode", "probabilities", str, G.MODES),
-    "gs_tau": query_value("tau", 1.0, float, TAU_OPTIONS),
-    "gs_n": query_value("N", 10_000, int, lambda v: 100 <= v <= N_MAX),
-    "gs_seed": query_value("seed", 0, int, lambda v: 0 <= v < 2**31),
+    SK.GS_K: query_value("K", 4, int, range(G.K_MIN, G.K_MAX + 1)),
+    SK.GS_PRESET: query_value("preset", "decreasing", str, G.PRESETS),
+    SK.GS_MODE: query_value("mode", "probabilities", str, G.MODES),
+    SK.GS_TAU: query_value("tau", 1.0, float, TAU_OPTIONS),
+    SK.GS_N: query_value("N", 10_000, int, lambda v: 100 <= v <= N_MAX),
+    SK.GS_SEED: query_value("seed", 0, int, lambda v: 0 <= v < 2**31),
 }
 if "values" in st.query_params and "gs_values" not in st.session_state:
     st.session_state["gs_values"] = st.query_params["values"]
@@ -152,9 +153,10 @@ with tab1:
             try:
                 ex = gumbel_max(values, mode, n, seed, DEVICE)
                 chi = ex.chi_square
-                m1, m2 = st.columns(2)
-                m1.metric("X² (chi-square)", f"{chi.statistic:.2f}", help=f"{chi.dof} degrees of freedom")
-                m2.metric("p-value", f"{chi.p_value:.3f}" if chi.p_value >= 1e-3 else f"{chi.p_value:.1e}")
+                if show_part("gumbel_softmax", SK.SPOIL_METRICS):
+                    m1, m2 = st.columns(2)
+                    m1.metric("X² (chi-square)", f"{chi.statistic:.2f}", help=f"{chi.dof} degrees of freedom")
+                    m2.metric("p-value", f"{chi.p_value:.3f}" if chi.p_value >= 1e-3 else f"{chi.p_value:.1e}")
                 equation(r"X^2 = \sum_k \frac{(O_k - N\pi_k)^2}{N\pi_k}, \qquad p = Q\Big(\tfrac{K-1}{2}, \tfrac{X^2}{2}\Big)",
                          G.chi_square_test)
                 st.caption(
@@ -165,7 +167,7 @@ with tab1:
                 show_error(err, "Sampling")
                 ex = None
         with c2:
-            if ex is not None:
+            if ex is not None and show_part("gumbel_softmax", SK.SPOIL_FIGURES):
                 show_figure(FG.frequency_figure(ex.probs, ex.freqs, n), key="gs_fig_freq")
 
 # ---- 2. temperature --------------------------------------------------------------------------
@@ -178,27 +180,29 @@ with tab2:
             show_error(err, "Temperature")
             rx = sw = None
         if rx is not None:
-            st.markdown(
-                f"Move **τ** (top right, now **{tau:g}**). Small τ: each sample is almost one-hot and "
-                "their average approaches π. Large τ: every sample flattens towards the uniform vector."
-            )
+            hidden = concealed("gumbel_softmax", SK.SPOIL_FIGURES)  # a scene asks about these averages
+            more = "" if hidden else (" Small τ: each sample is almost one-hot and their average approaches "
+                                      "π. Large τ: every sample flattens towards the uniform vector.")
+            st.markdown(f"Move **τ** (top right, now **{tau:g}**)." + more)
             show_figure(FG.relaxed_samples_figure(rx.samples[:N_SHOWN], tau), key="gs_fig_samples")
             c1, c2 = st.columns(2)
             with c1:
-                show_figure(FG.compare_bars_figure(
-                    {"target π": rx.probs, f"mean of {N_RELAXED:,} samples y": rx.mean_sample,
-                     "frequency of argmax y": rx.argmax_freqs},
-                    {"target π": FG.COLORS["target"], f"mean of {N_RELAXED:,} samples y": FG.COLORS["empirical"],
-                     "frequency of argmax y": FG.COLORS["current"]},
-                    f"E[y] at τ = {tau:g} vs π", "probability", legend_below=True), key="gs_fig_mean")
-                st.caption("argmax y is a Gumbel-max sample at every τ; only the *soft* values depend on τ.")
+                if show_part("gumbel_softmax", SK.SPOIL_FIGURES):
+                    mean = f"mean of {N_RELAXED:,} samples y"
+                    show_figure(FG.compare_bars_figure(
+                        {"target π": rx.probs, mean: rx.mean_sample, "frequency of argmax y": rx.argmax_freqs},
+                        {"target π": FG.COLORS["target"], mean: FG.COLORS["empirical"],
+                         "frequency of argmax y": FG.COLORS["current"]},
+                        f"E[y] at τ = {tau:g} vs π", "probability", legend_below=True), key="gs_fig_mean")
+                    st.caption("argmax y is a Gumbel-max sample at every τ; only the *soft* values depend on τ.")
             with c2:
                 if K == 3:
                     show_figure(FG.ternary_figure(rx.samples[:N_TERNARY], rx.probs, tau), key="gs_fig_ternary")
                 else:
                     st.info("Set K = 3 to see the samples on the probability simplex (a triangle).", icon=":material/change_history:")
-            show_figure(FG.temperature_curve_figure(sw.taus, sw.mean_entropy, sw.mean_max, tau, K),
-                        key="gs_fig_curve")
+            if not hidden:
+                show_figure(FG.temperature_curve_figure(sw.taus, sw.mean_entropy, sw.mean_max, tau, K),
+                            key="gs_fig_curve")
             equation(r"H(y) = -\sum_k y_k \log y_k \;\in [0, \log K]", G.sample_entropy)
 
 # ---- 3. reparameterization -------------------------------------------------------------------

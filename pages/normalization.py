@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from toolbox.lessons import shared as K
 from ui import normalization as P
 from ui.common import lesson_header, query_value, set_query
 from ui.normalization_settings import PANELS
@@ -27,12 +28,12 @@ lesson_header(
     "(LayerNorm); Foerster et al. 2016 (DIAL)",
 )
 
-scene_bar("normalization", tab_key="nz_panel", tab_labels=PANELS)  # before the widgets: a scene sets them
+scene_bar("normalization", tab_key=K.NZ_TAB, tab_labels=PANELS)  # before the widgets: a scene sets them
 panel = query_value("panel", "running", str, PANELS)
 # the tab's initial state comes from the link once; a changing `default=` would reset the widget
-st.session_state.setdefault("nz_panel", PANELS[panel])
-tabs = st.tabs(list(PANELS.values()), key="nz_panel", on_change="rerun")
-current = {label: key for key, label in PANELS.items()}.get(st.session_state.get("nz_panel"), panel)
+st.session_state.setdefault(K.NZ_TAB, PANELS[panel])
+tabs = st.tabs(list(PANELS.values()), key=K.NZ_TAB, on_change="rerun")
+current = {label: key for key, label in PANELS.items()}.get(st.session_state.get(K.NZ_TAB), panel)
 set_query(panel=current)
 
 for tab, draw in zip(tabs, (P.running_panel, P.observations_panel, P.rewards_panel, P.advantages_panel,

@@ -26,7 +26,8 @@ from ui.influence_tables import (
     K_AI, K_EXAMPLE, K_NI, K_NJ, K_NJA, K_NORMALIZE, K_PHI, K_PRESET, K_PRIOR, K_RECEIVER, K_SCHEME, K_TABLE_I,
     K_TABLES_J,
 )
-from ui.scenes import scene_bar
+from toolbox.lessons import shared as SK
+from ui.scenes import scene_bar, show_part
 
 ss = st.session_state
 DEVICE = str(page_device())
@@ -66,7 +67,8 @@ equation(r"r^i_t=\sum_{j\neq i}\mathrm{KL}\big[\pi^j(a^j\mid s,a^i_t)\,\big\|\,p
 left, right = st.columns([1, 1.15], gap="large")
 with left:
     st.selectbox("Preset", inf.INFLUENCE_PRESETS, key=K_PRESET, on_change=tables.load_preset)
-    st.info(ss["inf_note"], icon=":material/lightbulb:")
+    if show_part("social_influence", SK.SPOIL_NOTE):  # a preset's note can state a scene's answer
+        st.info(ss["inf_note"], icon=":material/lightbulb:")
     c1, c2, c3 = st.columns(3)
     c1.number_input("Actions of i, $A_i$", 2, inf.MAX_ACTIONS, key=K_NI, on_change=tables.resize_tables)
     c2.number_input("Actions of j, $A_j$", 2, inf.MAX_ACTIONS, key=K_NJA, on_change=tables.resize_tables)
@@ -105,7 +107,7 @@ with right:
                        format_func=lambda a: f"{a}: {names_i[a]}")
     if pi_i is None or not valid_j:
         st.info("Fix the table marked in red on the left: the influence reward needs valid tables.", icon=":material/back_hand:")
-    else:
+    elif show_part("social_influence", SK.SPOIL_RESULTS):
         if len(valid_j) < base["pi_j"].shape[0]:
             st.caption(f"Only {', '.join(labels)} counted until the other tables are fixed.")
         stack = np.stack([t.cpu().numpy() for t in valid_j])

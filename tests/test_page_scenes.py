@@ -10,7 +10,8 @@ from toolbox.lessons.scenes_index import SCENES, find_scene
 from ui.presenter import CSS, KEY
 from ui.scenes import PREDICTIONS
 
-PAGES = {"normalization": "panel", "gumbel_softmax": "tab", "social_influence": None, "ppo_details": None}
+PAGES = {"normalization": "panel", "gumbel_softmax": "tab", "social_influence": None, "ppo_details": None,
+         "dial": None}
 """Pages with the scene bar → the URL parameter of their tabs (None: no tabs)."""
 
 
@@ -49,25 +50,82 @@ def test_a_scene_moves_the_controls_a_student_had_changed():
     at = open_page("pages/gumbel_softmax.py", query={"scene": "temperature-sharpness"})
     assert at.select_slider(key="gs_tau").value == 0.1
     at.select_slider(key="gs_tau").set_value(1.0).run()
-    at.text_input(key="gs_values").set_value("0.25, 0.25, 0.25, 0.25").run()
+    at.text_input(key="gs_values").set_value("0.25, 0.5, 0.25").run()
     at.button(key="scene_next_gumbel_softmax").click().run()
     assert_clean(at, "next")
     assert at.select_slider(key="gs_tau").value == 10.0
-    assert at.text_input(key="gs_values").value == "0.4, 0.3, 0.2, 0.1"  # refilled from the scene's preset
+    assert at.text_input(key="gs_values").value == "0.5, 0.3333, 0.1667"  # refilled from the scene's preset
     assert at.query_params["tau"] == "10.0" and at.query_params["tab"] == "temperature"
 
 
-def test_influence_scene_reloads_the_tables_and_shows_precomputed_runs():
+def _reveal(at, slug: str, scene_id: str):
+    scene = find_scene(slug, scene_id)
+    _radio(at, slug, scene_id).set_value(scene.question.options[0]).run()
+    at.button(key=f"scene_reveal_{slug}_{scene_id}").click().run()
+    assert_clean(at, f"reveal {scene_id}")
+    return at
+
+
+def _metric(at, label: str):
+    return next((m for m in at.metric if m.label.startswith(label)), None)
+
+
+def _charts(at) -> set:
+    """The keys of the Plotly charts drawn (an element id ends with "-" and its user key)."""
+    keys = ("gs_fig_ternary", "gs_fig_curve", "gs_fig_mean") + tuple(
+        f"scene_fig_{slug}_{s.id}" for slug in PAGES for s in SCENES[slug])
+    return {k for c in at.get("plotly_chart") for k in keys if c.proto.id.endswith("-" + k)}
+
+
+def test_influence_scene_reloads_the_tables_and_hides_the_answer_until_the_reveal():
     at = open_page("pages/social_influence.py", query={"scene": "j-ignores-i"})
-    assert any(m.label.startswith("Influence reward") and m.value == "0.0000" for m in at.metric)
-    at.button(key="scene_next_social_influence").click().run()  # j copies i, a_i = 2
+    assert _metric(at, "Influence reward") is None  # the result would state the answer
+    _reveal(at, "social_influence", "j-ignores-i")
+    assert _metric(at, "Influence reward").value == "0.0000"
+    at.button(key="scene_next_social_influence").click().run()  # j copies i
     assert_clean(at, "j-copies-i")
-    assert any(m.label.startswith("Influence reward") and m.value == "1.6094" for m in at.metric)
+    note = find_scene("social_influence", "j-copies-i")
+    assert _metric(at, "Influence reward") is None and not [i for i in at.info if "rare actions are more influential" in i.value]
+    assert at.selectbox(key="a_i").value == note.settings["a_i"]
+    _reveal(at, "social_influence", "j-copies-i")
+    assert [i for i in at.info if "rare actions are more influential" in i.value]  # the preset's note, shown once revealed
+    assert _metric(at, "Influence reward").value == "0.6931"
     at.button(key="scene_next_social_influence").click().run()
     at.button(key="scene_next_social_influence").click().run()  # distortion at large β
     assert _scene_id(at) == "distortion-large-beta"
-    body = texts(at)
-    assert "Precomputed for 8 seeds × 600 updates" in body and "distorts" in body
+    assert "Precomputed for 8 seeds × 600 updates" in texts(at) and "distorts" not in texts(at)
+    assert _metric(at, "Final extrinsic return") is None
+    _reveal(at, "social_influence", "distortion-large-beta")
+    assert "distorts" in texts(at) and _metric(at, "Final extrinsic return").value == "1.549"
+
+
+def test_heavy_tails_scene_shows_the_batch_its_answer_names():
+    at = open_page("pages/normalization.py", query={"scene": "heavy-tails-clip"})
+    answer = find_scene("normalization", "heavy-tails-clip").answer()
+    assert at.slider(key="nz_step").value == answer.numbers["batch"] == 25
+    assert _metric(at, "clipped in batch") is None and "Hidden until the answer is revealed" in texts(at)
+    _reveal(at, "normalization", "heavy-tails-clip")
+    assert _metric(at, "largest |z| in batch").value == f"{answer.numbers['max_z']:.3g}" == "12.6"
+    assert _metric(at, "clipped in batch").value == f"{answer.numbers['clipped']:.1%}" != "0.0%"
+    assert "scene_fig_normalization_heavy-tails-clip" in _charts(at)  # the evidence, inside the card
+
+
+def test_dru_scene_shows_the_exact_and_the_sampled_flip_probability():
+    at = open_page("pages/dial.py", query={"scene": "dru-large-message"})
+    assert at.selectbox(key="dru_m").value == 4.0 and _metric(at, "Flip probability") is None
+    _reveal(at, "dial", "dru-large-message")
+    answer = find_scene("dial", "dru-large-message").answer()
+    m = _metric(at, "Flip probability at m = 4")
+    assert m.value == f"{answer.numbers['exact']:.1%}" == "2.3%"
+    assert m.delta.startswith(f"sampled: {answer.numbers['sampled']:.1%}")
+
+
+def test_temperature_scene_shows_the_simplex_and_hides_the_averages():
+    at = open_page("pages/gumbel_softmax.py", query={"scene": "temperature-hot"})
+    assert at.slider(key="gs_K").value == 3 and not [i for i in at.info if "Set K = 3" in i.value]
+    assert "gs_fig_ternary" in _charts(at) and "gs_fig_curve" not in _charts(at)
+    _reveal(at, "gumbel_softmax", "temperature-hot")
+    assert {"gs_fig_curve", "gs_fig_mean", "scene_fig_gumbel_softmax_temperature-hot"} <= _charts(at)
 
 
 def test_ppo_scenes_show_the_precomputed_runs_without_training():
@@ -82,14 +140,15 @@ def test_predict_then_reveal(slug):
     at = open_page(f"pages/{slug}.py", query={"scene": scene.id})
     reveal = at.button(key=f"scene_reveal_{slug}_{scene.id}")
     assert reveal.disabled  # no prediction yet
-    assert scene.explanation not in "\n".join(s.value for s in at.success)
+    text = scene.answer().text
+    assert text not in texts(at)
     wrong = next(o for o in scene.question.options if o != scene.question.answer)
     _radio(at, slug, scene.id).set_value(wrong).run()
     at.button(key=f"scene_reveal_{slug}_{scene.id}").click().run()
     assert_clean(at, "reveal")
     assert at.session_state[PREDICTIONS][(slug, scene.id)] == wrong
     shown = "\n".join(s.value for s in at.success)
-    assert scene.explanation in shown and f"the answer is “{scene.question.answer}”" in shown
+    assert text in texts(at) and f"the answer is “{scene.question.answer}”" in shown
     assert _radio(at, slug, scene.id).disabled  # the recorded prediction stays as it was
 
 

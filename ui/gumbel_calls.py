@@ -14,10 +14,11 @@ import streamlit as st
 import torch
 
 from toolbox import gumbel as G
+from toolbox.lessons import shared as K
 
-SWEEP_TAUS = tuple(G.log_grid(0.01, 100.0, 41, device="cpu").tolist())
-N_RELAXED = 2_000    # relaxed samples behind the mean, the simplex and the argmax check
-N_CURVE = 2_000      # samples per τ for the entropy / max-coordinate curves
+SWEEP_TAUS = tuple(G.log_grid(*K.GS_SWEEP, device="cpu").tolist())
+N_RELAXED = K.GS_N_RELAXED  # relaxed samples behind the mean, the simplex and the argmax check
+N_CURVE = K.GS_N_CURVE      # samples per τ for the entropy / max-coordinate curves
 
 
 def generator(seed: int, part: int, device: str = "cpu") -> torch.Generator:
@@ -42,19 +43,19 @@ def to_numpy(obj):
 @st.cache_data(show_spinner=False, max_entries=256)
 def gumbel_max(values: tuple, mode: str, n: int, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return to_numpy(G.gumbel_max_experiment(logits, n, generator(seed, 1, device)))
+    return to_numpy(G.gumbel_max_experiment(logits, n, generator(seed, K.GS_PART_MAX, device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def relaxed(values: tuple, mode: str, tau: float, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return to_numpy(G.relaxed_experiment(logits, tau, N_RELAXED, generator(seed, 2, device)))
+    return to_numpy(G.relaxed_experiment(logits, tau, N_RELAXED, generator(seed, K.GS_PART_RELAXED, device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def curve(values: tuple, mode: str, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return to_numpy(G.temperature_sweep(logits, list(SWEEP_TAUS), N_CURVE, generator(seed, 3, device)))
+    return to_numpy(G.temperature_sweep(logits, list(SWEEP_TAUS), N_CURVE, generator(seed, K.GS_PART_CURVE, device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

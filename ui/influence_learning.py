@@ -8,7 +8,6 @@ through the shared job runner and shown in place of the stored runs.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -17,16 +16,19 @@ from toolbox import influence as inf
 from toolbox.figures import influence as figs
 from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
+from toolbox.lessons import shared as SK
 from ui.common import query_value, show_error, submit_job, watch_job
 from ui.equations import equation
 from ui.figures import show_figure
+from ui.scenes import concealed, show_part
 
-K_GAME, K_BETA, K_SEEDS, K_UPDATES, K_TRAIN = "learn_game", "learn_beta", "learn_seeds", "learn_updates", "learn_train"
+K_GAME, K_BETA, K_SEEDS, K_UPDATES = SK.LEARN_GAME, SK.LEARN_BETA, SK.LEARN_SEEDS, SK.LEARN_UPDATES
+K_TRAIN = "learn_train"
 WIDGET_KEYS = (K_GAME, K_BETA, K_SEEDS, K_UPDATES)
 STARTED = "learn_started_jobs"
 """Session key: the job keys this session started with the Train button."""
 DEFAULTS = inf.InfluenceTrainConfig()
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "influence_learning.json"
+RESULTS = SK.INF_RESULTS
 
 
 @st.cache_resource(show_spinner=False)
@@ -80,7 +82,8 @@ def learning_section(device: str) -> None:
             key="learn_payoffs")
         st.caption("Payoffs $(R^i, R^j)$. " + gm.lesson)
         try:
-            st.markdown(inf.beta_sweep(store, game).sentence)
+            if not concealed("social_influence", SK.SPOIL_RESULTS):  # the sweep states a scene's answer
+                st.markdown(inf.beta_sweep(store, game).sentence)
         except ValueError as err:
             show_error(err, "precomputed runs")
 
@@ -125,6 +128,8 @@ def learning_section(device: str) -> None:
         return
     on, off = runs
     st.caption(note)
+    if not show_part("social_influence", SK.SPOIL_RESULTS):
+        return
     show_figure(figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
                                                 label_off: (off.extrinsic_i, off.mutual_information)}, colors),
                 key="learn_fig")

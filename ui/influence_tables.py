@@ -18,12 +18,13 @@ import pandas as pd
 import streamlit as st
 
 from toolbox import influence as inf
+from toolbox.lessons import shared as SK
 
-# widget keys (tests drive them)
-K_PRESET, K_NI, K_NJA, K_NJ = "inf_preset", "inf_n_actions_i", "inf_n_actions_j", "inf_n_influencees"
+# widget keys (tests drive them; those scenes set are in toolbox.lessons.shared)
+K_PRESET, K_NI, K_NJA, K_NJ = SK.INF_PRESET, "inf_n_actions_i", "inf_n_actions_j", "inf_n_influencees"
 K_TABLE_I = "inf_pi_i_table"
 K_TABLES_J = tuple(f"inf_pi_j_table_{k}" for k in range(inf.MAX_INFLUENCEES))
-K_NORMALIZE, K_AI = "inf_normalize", "a_i"  # "a_i": the main control tests/e2e moves
+K_NORMALIZE, K_AI = "inf_normalize", SK.INF_AI  # "a_i": the main control tests/e2e moves
 K_EXAMPLE, K_SCHEME = "pa_example", "pa_scheme"
 K_PRIOR, K_PHI, K_RECEIVER = "pa_prior_table", "pa_phi_table", "pa_receiver_table"
 DEFAULT_PRESET = "i's move as a signal (illustrative)"

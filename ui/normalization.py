@@ -19,12 +19,14 @@ import streamlit as st
 
 from toolbox.figures import normalization as FN
 from toolbox.lessons import normalization as N
+from toolbox.lessons import shared as K
 from toolbox.reward_scaling import reward_scaling_scan
 from toolbox.running_stats import ObsNormalizer, merge_moments, normalize_advantages, prefix_moments
 from ui.common import page_device, show_error
 from ui.equations import equation
 from ui.figures import show_figure
 from ui.normalization_settings import MINIBATCH_SIZES, SETTINGS
+from ui.scenes import show_part
 from ui.settings import init_settings, mirror_settings
 
 _BY_KEY = {s.key: s for settings in SETTINGS.values() for s in settings}
@@ -141,9 +143,13 @@ def running_panel() -> None:
             show_error(err, "running statistics")
         else:
             c6, c7 = st.columns([3, 1])
-            step = c6.slider("batches seen", 1, n_batches, value=n_batches, key="nz_step")
+            ss = st.session_state  # the batch shown: a scene sets it (toolbox.lessons.shared.NZ_STEP)
+            ss[K.NZ_STEP] = min(ss.get(K.NZ_STEP, n_batches), n_batches)
+            step = c6.slider("batches seen", 1, n_batches, key=K.NZ_STEP)
             speed = c7.slider("speed (batches/s)", 1, 100, value=25, key="nz_speed")
             play = st.button("▶ Play the stream", key="nz_play")
+            if not show_part("normalization", K.SPOIL_FIGURES, K.SPOIL_METRICS):
+                return
             chart = st.empty()
             hist = st.empty()
             metrics = st.empty()
@@ -256,9 +262,12 @@ def rewards_panel() -> None:
             "`gymnasium.wrappers.vector.NormalizeReward`; Huang et al. 2022 (reward scaling and clipping)."
         )
     with right:
+        if not show_part("normalization", K.SPOIL_FIGURES, K.SPOIL_METRICS):
+            return
         clip_r = float(reward_clip) if reward_clip != 0 else None
         try:
-            r, d, rtrace = rewards(kind_r, 8, 500, float(length), float(gamma), clip_r, int(rseed), _dev())
+            r, d, rtrace = rewards(kind_r, K.NZ_REWARD_ENVS, K.NZ_REWARD_STEPS, float(length), float(gamma),
+                                   clip_r, int(rseed), _dev())
         except ValueError as err:
             show_error(err, "reward scaling")
         else:
@@ -268,7 +277,7 @@ def rewards_panel() -> None:
             m[1].metric("effective horizon 1/(1−γ)", f"{1 / (1 - float(gamma)):.4g}")
             m[2].metric("scaled reward (last, env 0)", f"{float(rtrace.scaled[-1, 0]):.3g}")
         try:
-            sc = scales(kind_r, 8, 500, float(length), clip_r, int(rseed), _dev())
+            sc = scales(kind_r, K.NZ_REWARD_ENVS, K.NZ_REWARD_STEPS, float(length), clip_r, int(rseed), _dev())
         except ValueError as err:
             show_error(err, "return scales")
         else:

@@ -7,6 +7,7 @@ builds every widget's initial value, bounds and URL mirror from :data:`SETTINGS`
 from __future__ import annotations
 
 from toolbox.lessons import normalization as N
+from toolbox.lessons import shared as K
 from ui.settings import Setting, on_off, on_off_text
 
 PANELS = {
@@ -29,12 +30,12 @@ def _seed(key: str, url: str) -> Setting:
 
 SETTINGS: dict[str, tuple[Setting, ...]] = {
     "running": (
-        Setting("nz_kind", "kind", "drifting", choices=N.STREAM_KINDS),
-        Setting("stream_batch_size", "batch", 16, int, choices=BATCH_SIZES),
-        Setting("nz_batches", "batches", 100, int, 10, 500),
-        Setting("nz_clip", "clip", 10.0, float),
-        Setting("nz_eps", "eps", 1e-8, float),
-        _seed("nz_seed", "seed"),
+        Setting(K.NZ_KIND, "kind", "drifting", choices=N.STREAM_KINDS),
+        Setting(K.NZ_BATCH, "batch", 16, int, choices=BATCH_SIZES),
+        Setting(K.NZ_BATCHES, "batches", 100, int, 10, 500),
+        Setting(K.NZ_CLIP, "clip", 10.0, float),
+        Setting(K.NZ_EPS, "eps", 1e-8, float),
+        _seed(K.NZ_SEED, "seed"),
     ),
     "observations": (
         Setting("nz_obs_envs", "envs", 8, int, 1, 64),
@@ -43,11 +44,11 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         _seed("nz_obs_seed", "obs_seed"),
     ),
     "rewards": (
-        Setting("nz_rew_kind", "reward", "constant", choices=N.REWARD_KINDS),
-        Setting("nz_rew_gamma", "gamma", 0.99, float),
-        Setting("nz_rew_len", "length", 50, int, 1, 500),
-        Setting("nz_rew_clip", "reward_clip", 10.0, float),
-        _seed("nz_rew_seed", "reward_seed"),
+        Setting(K.NZ_REW_KIND, "reward", "constant", choices=N.REWARD_KINDS),
+        Setting(K.NZ_REW_GAMMA, "gamma", 0.99, float),
+        Setting(K.NZ_REW_LEN, "length", 50, int, 1, 500),
+        Setting(K.NZ_REW_CLIP, "reward_clip", 10.0, float),
+        _seed(K.NZ_REW_SEED, "reward_seed"),
     ),
     "advantages": (
         Setting("nz_adv_mb", "minibatches", 4, int, 1, 4096),

@@ -12,8 +12,11 @@ from typing import Callable, Mapping
 
 import streamlit as st
 
-from toolbox.lessons.scenes import Scene
+from toolbox.figures.scenes import evidence_figure
+from toolbox.lessons.scenes import Answer, Scene
 from toolbox.lessons.scenes_index import find_scene, neighbour, scene_ids
+from ui.common import show_error
+from ui.figures import show_figure
 from ui.text import plain
 
 PREDICTIONS = "scene_predictions"
@@ -38,8 +41,10 @@ def apply_scene(slug: str, scene_id: str, tab_key: str | None = None, tab_labels
     scene = find_scene(slug, scene_id)
     ss = st.session_state
 
+    values = scene.widget_values()
+
     def write() -> None:
-        for key, value in scene.settings.items():
+        for key, value in values.items():
             ss[key] = list(value) if isinstance(value, (list, tuple)) else value  # a copy: widgets may edit it
         if tab_key and tab_labels and scene.tab:
             ss[tab_key] = tab_labels[scene.tab]
@@ -64,6 +69,45 @@ def _reveal(slug: str, scene_id: str) -> None:
     choice = st.session_state.get(_radio_key(slug, scene_id))
     if choice is not None:
         st.session_state.setdefault(PREDICTIONS, {})[(slug, scene_id)] = choice
+
+
+@st.cache_resource(show_spinner="Computing the answer…", max_entries=64)
+def scene_answer(slug: str, scene_id: str) -> Answer:
+    """The scene's answer computed from the backend (once per process: it depends on the scene only)."""
+    return find_scene(slug, scene_id).answer()
+
+
+def _current_scene(slug: str) -> Scene | None:
+    current = st.session_state.get(_current_key(slug))
+    return find_scene(slug, current) if current is not None else None
+
+
+def concealed(slug: str, part: str) -> bool:
+    """True while the scene shown hides ``part`` of the page (``Scene.spoilers``) and its answer is not revealed."""
+    scene = _current_scene(slug)
+    return (scene is not None and part in scene.spoilers
+            and (slug, scene.id) not in st.session_state.get(PREDICTIONS, {}))
+
+
+def show_part(slug: str, *parts: str, where=None) -> bool:
+    """Whether the page may draw ``parts``; when the scene hides one of them, a line in their place says so."""
+    if not any(concealed(slug, part) for part in parts):
+        return True
+    (where if where is not None else st).caption(
+        ":material/visibility_off: Hidden until the answer is revealed: predict first (scene above).")
+    return False
+
+
+def _show_answer(slug: str, scene: Scene) -> None:
+    try:
+        answer = scene_answer(slug, scene.id)
+        fig = evidence_figure(answer)
+    except ValueError as err:
+        show_error(err, "The scene's answer")
+        return
+    st.markdown(answer.text)
+    if fig is not None:
+        show_figure(fig, key=f"scene_fig_{slug}_{scene.id}")
 
 
 def _hide_css(scene: Scene, tab_labels: Mapping[str, str] | None) -> str:
@@ -130,7 +174,8 @@ def scene_bar(slug: str, tab_key: str | None = None, tab_labels: Mapping[str, st
                       help="Record the class's prediction first, then reveal.")
         else:
             verdict = "right" if recorded == q.answer else f"not quite — the answer is “{q.answer}”"
-            st.success(f"Predicted “{recorded}”: {verdict}.\n\n{scene.explanation}", icon=":material/lightbulb:")
+            st.success(f"Predicted “{recorded}”: {verdict}.", icon=":material/lightbulb:")
+            _show_answer(slug, scene)
     css = _hide_css(scene, tab_labels)
     if css:
         st.markdown(css, unsafe_allow_html=True)

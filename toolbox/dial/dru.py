@@ -58,3 +58,19 @@ def message_distribution(m: torch.Tensor, sigma: float, n_samples: int = 20_000,
     execution = dru(m, sigma, False)
     flip = ((samples > 0.5).float() != execution[:, None]).float().mean(1)
     return {"edges": edges, "train": density, "exec": execution, "train_mean": samples.mean(1), "p_flip": flip}
+
+
+def flip_probability(m, sigma: float) -> torch.Tensor:
+    """Exact probability that the noisy training message lands on the other bit: ``Φ(−|m|/σ)``.
+
+    ``m: (K,)`` pre-DRU messages → ``(K,)``. The execution bit is ``1{m > 0}`` and the training
+    message ``logistic(m + σε)`` is above ½ exactly when ``m + σε > 0``: m = 0 (bit 0) flips with
+    probability ½. With σ = 0 nothing flips (logistic(m) > ½ exactly when m > 0).
+    """
+    if not sigma >= 0:
+        raise ValueError(f"The DRU noise σ must be ≥ 0; got {sigma}.")
+    m = torch.as_tensor(m, dtype=torch.float64).reshape(-1)
+    if sigma == 0:
+        return torch.zeros_like(m)
+    p = torch.special.ndtr(-m.abs() / sigma)
+    return torch.where(m == 0, torch.full_like(m, 0.5), p)
