@@ -10,10 +10,12 @@ page's "Train now" button reproduces any of them live. Also stores the decoded p
 few replayed episodes of the DIAL n = 3 seed-0 policy, and the seed-0 DIAL team's test reward with
 BatchNorm on test-batch statistics vs on its running averages (``batchnorm``, n = 3 and n = 4).
 
-The numbers depend on the torch thread count (and on the torch build and CPU kernels): this script
-trains on **one torch thread** and records ``meta.torch_threads`` (and each seed's
-``torch_threads``) in the JSON; ``tests/test_dial_results.py`` re-runs the start of every stored
-run on one thread and requires the same numbers. Not a timing benchmark.
+The numbers depend on the torch thread count, the torch build and the CPU's kernels: this script
+trains on **one torch thread** and records the machine and versions in ``meta``
+(``toolbox.provenance``). Each run also stores the first training batch's fingerprint
+(``toolbox.dial.fingerprint``), which ``tests/test_dial_results.py`` recomputes on any machine to a
+tolerance argued there: the curves themselves are chaotic and not comparable across CPUs.
+Not a timing benchmark.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from toolbox.device import torch_threads  # noqa: E402
 from toolbox.dial.evaluate import batchnorm_comparison  # noqa: E402
 from toolbox.dial.protocol import decode_protocol, replay_episode  # noqa: E402
 from toolbox.dial.config import DialConfig, run_key  # noqa: E402
+from toolbox.dial.fingerprint import first_batch_fingerprint  # noqa: E402
 from toolbox.dial.train import train_seeds  # noqa: E402
+from toolbox.provenance import machine_provenance  # noqa: E402
 
 OUTS = {"n3": ROOT / "results" / "dial_default.json", "n4": ROOT / "results" / "dial_n4.json"}
 SEEDS = 3
@@ -81,12 +85,14 @@ def run(args) -> None:
     for g in groups:
         OUT = OUTS[g]
         data = {"meta": {"torch_threads": 1, "torch_version": torch.__version__, "device": "cpu",
-                         "written_by": "benchmarks/dial_precompute.py"}, "runs": {}}
+                         "written_by": "benchmarks/dial_precompute.py", **machine_provenance()},
+                "runs": {}}
         for cfg in RUNS[g]:
             key = run_key(cfg)
             results = [by_job[(key, s)] for s in range(SEEDS)]
             assert all(r.torch_threads == 1 for r in results)
-            data["runs"][key] = {"config": asdict(cfg), "seeds": [r.to_dict() for r in results]}
+            data["runs"][key] = {"config": asdict(cfg), "seeds": [r.to_dict() for r in results],
+                                 "first_batch": first_batch_fingerprint(cfg, 0, "cpu")}
             print(f"{key}: final test rewards {[round(r.test_normalized_reward[-1], 3) for r in results]}", flush=True)
             if cfg == RUNS["n3"][0]:
                 pol = results[0].policy

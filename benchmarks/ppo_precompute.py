@@ -29,6 +29,7 @@ from toolbox.ppo import analysis  # noqa: E402
 from toolbox.ppo.config import GRID_BUDGET, GRID_SEEDS, GRID_VARIANTS, VARIANT_IDS, variant_config  # noqa: E402
 from toolbox.ppo.precomputed import PREFIX_STEPS, run_record  # noqa: E402
 from toolbox.ppo.train import train  # noqa: E402
+from toolbox.provenance import machine_provenance  # noqa: E402
 
 
 def _git(*args: str) -> str:
@@ -69,7 +70,7 @@ def main() -> None:
             "commit": commit, "dirty": dirty,
             "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
             "threads": a.threads, "device": "cpu", "started_utc": started, "wall_seconds": round(secs, 1),
-            "prefix_steps": PREFIX_STEPS,
+            "prefix_steps": PREFIX_STEPS, **machine_provenance(),
         },
         "budget": a.budget, "seeds": seeds, "variants": vids, "grid": grid.tolist(), "runs": runs,
         "seconds": round(secs, 1),

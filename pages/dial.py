@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from toolbox.dial import precomputed
+from toolbox.provenance import provenance_sentence
 from toolbox.dial.cnet import CNet, condensed_graph_source, graph_source
 from toolbox.dial.config import METHODS, DialConfig
 from toolbox.dial.dru import dru, flip_probability, message_distribution
@@ -270,6 +271,7 @@ if configs:
     st.caption("Normalized test reward = reward of the greedy policy in execution mode (bits rounded, no "
                "exploration) divided by the oracle's reward, on 1,000 fresh episodes. BatchNorm uses each day's "
                "test-batch statistics, as the reference's test does (see below).")
+    st.caption(provenance_sentence(load_results().get("meta", {})))
 
 # Which trained DIAL team the protocol sections show: the live one if this session trained one.
 live, live_job = None, None

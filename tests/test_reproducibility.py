@@ -1,6 +1,6 @@
 """Same settings and seed give the same curves: across reruns in one process, and in a fresh
 process (a different server session or a restarted server), for every trainer the pages run; and a
-short fresh run reproduces the start of the stored results exactly.
+short fresh run reproduces the start of the stored influence results to a tolerance argued below.
 
 Each trainer runs twice here and once in a subprocess; all three curves must be identical.
 """
@@ -78,17 +78,23 @@ def test_influence_learning_is_reproducible():
 INFLUENCE_RESULTS = ROOT / "results" / "influence_learning.json"
 INFLUENCE_CURVES = ("steps", "extrinsic_i", "extrinsic_j", "mutual_information")
 SHORT_UPDATES = 100
+INFLUENCE_ATOL = 1e-4
+"""The stored curves are rounded to 4 decimals (up to 5e-5 off); another CPU's float32 rounding adds
+~1e-6 over 100 updates of these small tables (measured here between torch's AVX-512 and scalar kernels
+and MKL's reproducible mode: the largest difference stayed the rounding's 4.9991e-5). 1e-4 covers both
+with room; a changed learning rate or β moves the curves by more than 1e-3 within 100 updates."""
 
 
 @pytest.mark.parametrize("config", inf.precomputed_configs(), ids=lambda c: f"{c.game}-beta{c.beta:g}")
 def test_a_short_fresh_run_reproduces_the_start_of_the_stored_influence_curves(config):
     """The first ``SHORT_UPDATES`` updates of every stored (game, β) run, retrained now, equal the stored
-    numbers to the last digit stored (save_precomputed rounds to 4 decimals; the curves do not depend
-    on the total number of updates, so the short run is the stored run's beginning)."""
+    numbers to ``INFLUENCE_ATOL`` (the curves do not depend on the total number of updates, so the short
+    run is the stored run's beginning)."""
     stored = json.loads(INFLUENCE_RESULTS.read_text())["runs"][config.key()]
     fresh = inf.train_influence_game(replace(config, iterations=SHORT_UPDATES), device="cpu")
     points = SHORT_UPDATES // config.record_every + 1
     for name in INFLUENCE_CURVES:
-        got = np.round(np.asarray(getattr(fresh, name), dtype=np.float64), 4)
+        got = np.asarray(getattr(fresh, name), dtype=np.float64)
         assert got.shape[-1] == points
-        np.testing.assert_array_equal(got, np.asarray(stored[name])[..., :points], err_msg=name)
+        np.testing.assert_allclose(got, np.asarray(stored[name])[..., :points], rtol=0, atol=INFLUENCE_ATOL,
+                                   err_msg=name)

@@ -17,6 +17,7 @@ from toolbox.figures import influence as figs
 from toolbox.figures.style import COLORS
 from toolbox.jobs import RUNNER
 from toolbox.lessons import shared as SK
+from toolbox.provenance import provenance_sentence
 from ui.common import query_value, show_error, submit_job, watch_job
 from ui.equations import equation
 from ui.figures import show_figure
@@ -119,7 +120,7 @@ def learning_section(device: str) -> None:
     if runs is None and found is not None:
         runs, shown = found[:2], found[2]
         note = (f"Precomputed for {shown.n_seeds} seeds × {shown.iterations} updates "
-                "(results/influence_learning.json).")
+                f"(results/influence_learning.json). {provenance_sentence(inf.load_meta(str(RESULTS)))}")
         if not exact:
             note += (f" Your settings ({cfg.n_seeds} seeds × {cfg.iterations} updates) are not precomputed: "
                      "press **Train** to train them.")

@@ -21,8 +21,8 @@ from toolbox.influence.learning import (
     InfluenceTrainResult, reinforce_gradients, softmax, train_influence_game,
 )
 from toolbox.influence.precomputed import (
-    BETA_GRID, EFFECT_TOLERANCE, BetaSweep, beta_sweep, bonus_effect, final_summary, learning_job_key, load_precomputed,
-    precomputed_configs, precomputed_runs, save_precomputed,
+    BETA_GRID, EFFECT_TOLERANCE, BetaSweep, beta_sweep, bonus_effect, final_summary, learning_job_key, load_meta,
+    load_precomputed, precomputed_configs, precomputed_runs, save_precomputed,
 )
 from toolbox.influence.presets import INFLUENCE_PRESETS, InfluencePreset, influence_preset
 from toolbox.influence.reward import (

@@ -15,6 +15,7 @@ import torch
 
 from toolbox.influence.games import GAMES, InfluenceTrainConfig
 from toolbox.influence.learning import InfluenceTrainResult
+from toolbox.provenance import machine_provenance
 
 BETA_GRID = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 """The β values the page's slider offers; precomputed for the default budget (results/)."""
@@ -30,12 +31,21 @@ def precomputed_configs() -> list[InfluenceTrainConfig]:
 
 def save_precomputed(path: str, results: dict[str, InfluenceTrainResult], decimals: int = 4) -> None:
     """Write results keyed by ``config.key()`` as compact JSON (rounded to ``decimals``)."""
-    payload = {"torch": torch.__version__, "runs": {
+    payload = {"torch": torch.__version__, "meta": machine_provenance(), "runs": {
         key: {k: np.round(np.asarray(v), decimals).tolist() for k, v in asdict(res).items()}
         for key, res in results.items()
     }}
     with open(path, "w") as fh:
         json.dump(payload, fh, separators=(",", ":"))
+
+
+def load_meta(path: str) -> dict:
+    """The ``meta`` of ``save_precomputed``'s file (machine and versions, ``toolbox.provenance``); {} if absent."""
+    try:
+        with open(path) as fh:
+            return dict(json.load(fh).get("meta", {}))
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def load_precomputed(path: str) -> dict[str, InfluenceTrainResult]:

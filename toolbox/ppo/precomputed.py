@@ -17,6 +17,7 @@ from toolbox.ppo import analysis
 from toolbox.ppo.config import VARIANT_IDS, PPOConfig, variant_config
 from toolbox.ppo.result import TrainResult
 from toolbox.ppo.train import make_groups
+from toolbox.provenance import provenance_sentence
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "results" / "ppo_grid500k.json"
 """The page's default view: 12 variants × seeds 0–9 × 500k steps (benchmarks/ppo_precompute.py)."""
@@ -93,5 +94,5 @@ def describe(payload: dict, shown_runs: int) -> str:
         f"{len(payload['seeds'])} seeds × {payload['budget']:,} steps), trained in {mins:.1f} min on "
         f"{meta.get('threads', '?')} CPU thread(s) with torch {meta.get('torch', '?')} at code version "
         f"{str(meta.get('commit', '?'))[:7]}. These settings are shown without retraining; a test retrains the "
-        f"start of stored runs and gets the same episodes."
+        f"start of stored runs and gets the same episodes. {provenance_sentence(meta)}"
     )
