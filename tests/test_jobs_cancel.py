@@ -104,3 +104,25 @@ def test_ppo_training_stops_at_the_next_callback():
     with pytest.raises(Cancelled):
         train(PPOConfig(total_timesteps=4 * 512), [0], device="cpu", callback=callback, callback_every=0.0)
     assert len(calls) == 1 and calls[0] < 1.0
+
+
+def test_a_cancelled_job_keeps_what_it_had_trained():
+    runner = JobRunner(max_concurrent=1)
+    started = threading.Event()
+
+    def fn(report):
+        k = 0
+        while True:
+            k += 1
+            report(min(0.1 * k, 0.4), {"curve": list(range(min(k, 4)))})
+            started.set()
+            time.sleep(0.01)
+
+    job = runner.submit("a", fn, session_id="s")
+    assert started.wait(5)
+    while job.progress < 0.4:
+        time.sleep(0.01)
+    job.detach("s")
+    assert job.wait(5) and job.status == "cancelled"
+    assert job.partial == {"curve": [0, 1, 2, 3]} and job.progress == pytest.approx(0.4)
+    assert job.result is None

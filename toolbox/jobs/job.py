@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
+from toolbox.jobs.eta import EtaEstimator
+
 ReportFn = Callable[..., None]
 QUEUED, RUNNING, DONE, ERROR, CANCELLED = "queued", "running", "done", "error", "cancelled"
 FINISHED = (DONE, ERROR, CANCELLED)
@@ -35,7 +37,8 @@ class Job:
     """A training shared by every session that asked for the same ``key``.
 
     ``status``: queued | running | done | error | cancelled. ``progress`` in [0, 1], ``partial``
-    the latest partial result while running (dropped when the job ends, to keep memory small),
+    the latest partial result while running (dropped when the job ends, to keep memory small,
+    except on cancel: a stopped training keeps what it had trained, at ``progress``),
     ``result`` once done, ``error`` a message for the student. ``work`` and ``kind`` size the job
     for admission and for the time estimates (``work`` in the kind's units, e.g. environment steps).
     """
@@ -60,6 +63,7 @@ class Job:
     _runner: Any = field(default=None, repr=False)
     _fn: Callable | None = field(default=None, repr=False)
     _batch: tuple | None = field(default=None, repr=False)  # (group, payload, size) of a batchable job
+    _eta: EtaEstimator = field(default_factory=EtaEstimator, repr=False)
 
     @property
     def done(self) -> bool:
@@ -117,7 +121,9 @@ class Job:
 
     def _compact(self) -> None:
         # Once ended, only the result (and what sessions derived from it) is needed: the last
-        # partial result and the training closure (which holds its inputs) can be large.
-        self.partial = None
+        # partial result and the training closure (which holds its inputs) can be large. A
+        # cancelled job keeps its last partial result: the page shows what was trained until Stop.
+        if self.status != CANCELLED:
+            self.partial = None
         self._fn = None
         self._batch = None

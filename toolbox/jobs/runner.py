@@ -186,10 +186,10 @@ class JobRunner:
         return any(self._short(j) and not self._orphaned_locked(j) for j in self._queue)
 
     def _remaining(self, job: Job, now: float) -> float:
-        elapsed = now - (job.started_at or now)
-        if job.progress >= 0.05:  # extrapolate this job's own pace once it has one
-            return elapsed * (1 - job.progress) / job.progress
-        full = self._duration(job)
+        left = job._eta.remaining(now)
+        if job.progress >= 0.05 and left is not None:  # this job's own smoothed pace once it has one
+            return left
+        elapsed, full = now - (job.started_at or now), self._duration(job)
         return max(full - elapsed, 0.1 * full)
 
     def _schedule_locked(self) -> dict[int, tuple[float, float]]:
@@ -351,6 +351,7 @@ class JobRunner:
                         self._paused.remove(unit)
                         self._paused_s[id(unit)] = self._paused_s.get(id(unit), 0.0) + time.time() - paused_at
             job.progress = float(min(max(fraction, 0.0), 1.0))
+            job._eta.observe(time.time(), job.progress, job.started_at or time.time())
             if partial is not None:
                 job.partial = partial
 
