@@ -25,6 +25,7 @@ from toolbox.lessons import shared as SK
 from ui.common import lesson_header, page_device, set_query, show_error, submit_job, watch_job
 from ui.equations import computed_by
 from ui.figures import show_figure
+from ui.jobs import show_replayable
 from ui.scenes import scene_bar, show_part
 
 PAPER = ("Foerster, Assael, de Freitas, Whiteson, *Learning to Communicate with Deep Multi-Agent "
@@ -219,10 +220,10 @@ except ValueError as err:
 job_key = make_job_key(configs, n_seeds) if configs else None
 
 
-def render_curves(partial: dict, title: str, key: str | None) -> None:
+def render_curves(partial: dict, title: str, key: str | None, replay: bool = False) -> None:
     series = [curve_series(LABELS[m], runs, COLORS[m]) for m, runs in partial.items() if runs]
-    if series:
-        show_figure(figs.learning_curves(series, title), key=key)
+    if series:  # a finished live training can be replayed slowly, for narrating it
+        (show_replayable if replay else show_figure)(figs.learning_curves(series, title), key=key)
 
 
 def result_dicts(job) -> dict:
@@ -266,7 +267,7 @@ if configs:
         ok = watch_job(job, lambda p: render_curves(p, "Training live…", None), "Training the agents")
         if ok:
             render_curves(result_dicts(job),
-                          f"Trained live on {device}: n = {n_agents}", "fig_curves_done")
+                          f"Trained live on {device}: n = {n_agents}", "fig_curves_done", replay=True)
             st.session_state["dial_job"] = job_key
     st.caption("Normalized test reward = reward of the greedy policy in execution mode (bits rounded, no "
                "exploration) divided by the oracle's reward, on 1,000 fresh episodes. BatchNorm uses each day's "

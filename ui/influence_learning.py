@@ -21,6 +21,7 @@ from toolbox.provenance import provenance_sentence
 from ui.common import query_value, show_error, submit_job, watch_job
 from ui.equations import equation
 from ui.figures import show_figure
+from ui.jobs import show_replayable
 from ui.scenes import concealed, show_part
 
 K_GAME, K_BETA, K_SEEDS, K_UPDATES = SK.LEARN_GAME, SK.LEARN_BETA, SK.LEARN_SEEDS, SK.LEARN_UPDATES
@@ -107,7 +108,7 @@ def learning_section(device: str) -> None:
                 started.append(key)
     label_on, label_off = f"β = {cfg.beta:g} (with bonus)", "β = 0 (no bonus)"
     colors = {label_on: COLORS["with"], label_off: COLORS["without"]}
-    runs, note = None, ""
+    runs, note, live = None, "", False
     job = RUNNER.get(key) if key in started else None
     if job is not None:
         def render_partial(partial):
@@ -115,7 +116,7 @@ def learning_section(device: str) -> None:
                                                                         partial.mutual_information)}, colors), None)
 
         if (job.done or watch_job(job, render_partial, "Training")) and job.status == "done":
-            runs = job.result
+            runs, live = job.result, True
             note = f"Trained live: {cfg.n_seeds} seeds × {cfg.iterations} updates."
     if runs is None and found is not None:
         runs, shown = found[:2], found[2]
@@ -131,9 +132,9 @@ def learning_section(device: str) -> None:
     st.caption(note)
     if not show_part("social_influence", SK.SPOIL_RESULTS):
         return
-    show_figure(figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
-                                                label_off: (off.extrinsic_i, off.mutual_information)}, colors),
-                key="learn_fig")
+    fig = figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
+                                          label_off: (off.extrinsic_i, off.mutual_information)}, colors)
+    (show_replayable if live else show_figure)(fig, key="learn_fig")  # a live training can be replayed slowly
     summary = inf.final_summary(on, off)
     f1, f2, f3 = st.columns(3)
     f1.metric("Final extrinsic return, with bonus", f"{summary['extrinsic_with']:.3f}",

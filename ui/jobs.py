@@ -14,9 +14,11 @@ import streamlit as st
 from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElementKey
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from toolbox.figures.replay import replay_figure
 from toolbox.jobs import RUNNER, AdmissionError, Job, duration
 from toolbox.ppo.batching import PPORequest, train_requests
 from toolbox.ppo.config import MAX_RUNS
+from ui.figures import show_figure
 from ui.text import plain
 
 # PPO requests queued while the server is busy train together as one computation (issue: a class
@@ -24,7 +26,7 @@ from ui.text import plain
 RUNNER.register_batcher("ppo", train_requests, capacity=MAX_RUNS)
 
 _STOPPED = "_rl_toolbox_stopped_jobs"
-"""Session key: the job keys this session stopped watching (until it presses Train again)."""
+"""Session key: job key → (progress, partial result) of each training this session stopped (until Train)."""
 
 
 def session_id() -> str:
@@ -33,8 +35,8 @@ def session_id() -> str:
     return ctx.session_id if ctx is not None else "local"
 
 
-def _stopped() -> set:
-    return st.session_state.setdefault(_STOPPED, set())
+def _stopped() -> dict:
+    return st.session_state.setdefault(_STOPPED, {})
 
 
 def submit_ppo(key: str, request: PPORequest) -> Job | None:
@@ -55,7 +57,7 @@ def submit_job(key: str, fn: Callable | None, work: float | None = None, kind: s
     except AdmissionError as err:
         st.error(f"Not started: {plain(err, limit=600)}", icon=":material/hourglass_disabled:")
         return None
-    _stopped().discard(key)
+    _stopped().pop(key, None)
     return job
 
 
@@ -79,22 +81,25 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
     inside one placeholder (so a learning curve redraws in place). ``render_partial`` runs many
     times in one script run, so the elements it draws must not carry a ``key=``. Every poll is a
     heartbeat: a session that stops polling (tab closed, page left) is gone after the runner's
-    timeout. Stop detaches this session; the job is cancelled when no session watches it.
-    Returns True when the job finished successfully; on failure it shows the job's message with
-    ``st.error`` and returns False.
+    timeout. Stop (the page's one Stop button, removed when the training ends) detaches this
+    session; the job is cancelled when no session watches it. After Stop the curves trained so far
+    stay on the page, labelled with the progress reached. Returns True when the job finished
+    successfully; on failure it shows the job's message with ``st.error`` and returns False.
     """
     sid = session_id()
     if job.key in _stopped() and job.status != "done":
-        st.info("You stopped this training. Press Train to start it again.", icon=":material/stop_circle:")
+        _show_stopped(*_stopped()[job.key], render_partial, "You stopped this training")
         return False
+    stop_slot = st.empty()
     if not job.done:
         job.touch(sid)
         stop_key = "job_stop_" + hashlib.sha1(job.key.encode()).hexdigest()[:12]
-        if st.button("Stop", key=stop_key, icon=":material/stop:", help="Stop watching this training; it stops "
-                     "when nobody else watches it, and its place goes to the next one."):
+        if stop_slot.button("Stop", key=stop_key, icon=":material/stop:", help="Stop watching this training; it "
+                            "stops when nobody else watches it, and its place goes to the next one."):
+            stop_slot.empty()
             job.detach(sid)
-            _stopped().add(job.key)
-            st.info("You stopped this training. Press Train to start it again.", icon=":material/stop_circle:")
+            _stopped()[job.key] = (job.progress, job.partial)
+            _show_stopped(job.progress, job.partial, render_partial, "You stopped this training")
             return False
     bar = st.progress(job.progress, text=label)
     area = st.empty()
@@ -119,13 +124,32 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
                 pass  # this drawing already exists in this run (same content or key): keep it
             shown, drawn_at = partial, time.monotonic()
         time.sleep(poll_s)
+    stop_slot.empty()  # the training has ended: no Stop button any more
     bar.empty()
     area.empty()
     if job.status == "error":
         st.error(f"{label} failed: {plain(job.error, limit=600)}", icon=":material/warning:")
         return False
     if job.status == "cancelled":
-        st.info("This training was stopped: nobody was watching it any more. Press Train to run it again.",
-                icon=":material/stop_circle:")
+        _show_stopped(job.progress, job.partial, render_partial, "This training was stopped (nobody was watching it)")
         return False
     return True
+
+
+def _show_stopped(progress: float, partial: Any, render_partial: Callable[[Any], None] | None, what: str) -> None:
+    """The message of a stopped training and, below it, the curves it had trained by then."""
+    kept = partial is not None and render_partial is not None
+    st.info(f"{what} at {progress:.0%}." + (" The curves below are what it had trained by then." if kept else "")
+            + " Press Train to start it again.", icon=":material/stop_circle:")
+    if kept:
+        render_partial(partial)
+
+
+def show_replayable(fig, key: str, seconds: float = 20.0) -> None:
+    """A finished training's figure with a toggle that replays its curves slowly (for narrating them)."""
+    if st.toggle("Replay the training slowly", key=f"{key}_replay",
+                 help=f"Animate the curves from the start of training to its end over {seconds:g} s: "
+                      "press ▶ Replay on the chart, or drag its progress slider."):
+        show_figure(replay_figure(fig, duration_s=seconds), key=f"{key}_anim")
+    else:
+        show_figure(fig, key=key)
