@@ -22,7 +22,9 @@ def test_frames_reveal_every_curve_up_to_the_same_progress():
     for k, trace in zip(half.traces, half.data):
         original = fig.data[k]
         assert max(trace.x) <= 300.0 and len(trace.x) < len(original.x)
-        if original.fill == "toself":  # a band: out along the top, back along the bottom, still closed
+        if (
+            original.fill == "toself"
+        ):  # a band: out along the top, back along the bottom, still closed
             assert trace.x[0] == trace.x[-1] == 0.0 and len(trace.x) == 2 * len(set(trace.x))
     last = out.frames[-1]
     for k, trace in zip(last.traces, last.data):  # the last frame is the finished figure
@@ -32,9 +34,13 @@ def test_frames_reveal_every_curve_up_to_the_same_progress():
 def test_axes_keep_their_final_range_and_the_controls_are_there():
     out = replay_figure(_curves(), n_frames=4, duration_s=8)
     assert tuple(out.layout.xaxis.range) == (0.0, 600.0) and out.layout.xaxis.autorange is False
-    assert out.layout.yaxis2.range[1] > 2 * 0.9  # the second panel's own range (its values go to ~2)
+    assert (
+        out.layout.yaxis2.range[1] > 2 * 0.9
+    )  # the second panel's own range (its values go to ~2)
     play = out.layout.updatemenus[0].buttons[0]
-    assert play.label.endswith("Replay") and play.args[1]["frame"]["duration"] == pytest.approx(2000.0)
+    assert play.label.endswith("Replay") and play.args[1]["frame"]["duration"] == pytest.approx(
+        2000.0
+    )
     assert len(out.layout.sliders[0].steps) == 5
     assert out.data[1].x == (0.0,)  # the replay starts at the first point
 

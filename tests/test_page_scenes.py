@@ -10,8 +10,13 @@ from toolbox.lessons.scenes_index import SCENES, find_scene
 from ui.presenter import CSS, KEY
 from ui.scenes import PREDICTIONS
 
-PAGES = {"normalization": "panel", "gumbel_softmax": "tab", "social_influence": None, "ppo_details": None,
-         "dial": None}
+PAGES = {
+    "normalization": "panel",
+    "gumbel_softmax": "tab",
+    "social_influence": None,
+    "ppo_details": None,
+    "dial": None,
+}
 """Pages with the scene bar → the URL parameter of their tabs (None: no tabs)."""
 
 
@@ -54,7 +59,9 @@ def test_a_scene_moves_the_controls_a_student_had_changed():
     at.button(key="scene_next_gumbel_softmax").click().run()
     assert_clean(at, "next")
     assert at.select_slider(key="gs_tau").value == 10.0
-    assert at.text_input(key="gs_values").value == "0.5, 0.3333, 0.1667"  # refilled from the scene's preset
+    assert (
+        at.text_input(key="gs_values").value == "0.5, 0.3333, 0.1667"
+    )  # refilled from the scene's preset
     assert at.query_params["tau"] == "10.0" and at.query_params["tab"] == "temperature"
 
 
@@ -73,7 +80,8 @@ def _metric(at, label: str):
 def _charts(at) -> set:
     """The keys of the Plotly charts drawn (an element id ends with "-" and its user key)."""
     keys = ("gs_fig_ternary", "gs_fig_curve", "gs_fig_mean") + tuple(
-        f"scene_fig_{slug}_{s.id}" for slug in PAGES for s in SCENES[slug])
+        f"scene_fig_{slug}_{s.id}" for slug in PAGES for s in SCENES[slug]
+    )
     return {k for c in at.get("plotly_chart") for k in keys if c.proto.id.endswith("-" + k)}
 
 
@@ -85,10 +93,14 @@ def test_influence_scene_reloads_the_tables_and_hides_the_answer_until_the_revea
     at.button(key="scene_next_social_influence").click().run()  # j copies i
     assert_clean(at, "j-copies-i")
     note = find_scene("social_influence", "j-copies-i")
-    assert _metric(at, "Influence reward") is None and not [i for i in at.info if "rare actions are more influential" in i.value]
+    assert _metric(at, "Influence reward") is None and not [
+        i for i in at.info if "rare actions are more influential" in i.value
+    ]
     assert at.selectbox(key="a_i").value == note.settings["a_i"]
     _reveal(at, "social_influence", "j-copies-i")
-    assert [i for i in at.info if "rare actions are more influential" in i.value]  # the preset's note, shown once revealed
+    assert [
+        i for i in at.info if "rare actions are more influential" in i.value
+    ]  # the preset's note, shown once revealed
     assert _metric(at, "Influence reward").value == "0.6931"
     at.button(key="scene_next_social_influence").click().run()
     at.button(key="scene_next_social_influence").click().run()  # distortion at large β
@@ -103,11 +115,15 @@ def test_heavy_tails_scene_shows_the_batch_its_answer_names():
     at = open_page("pages/normalization.py", query={"scene": "heavy-tails-clip"})
     answer = find_scene("normalization", "heavy-tails-clip").answer()
     assert at.slider(key="nz_step").value == answer.numbers["batch"] == 25
-    assert _metric(at, "clipped in batch") is None and "Hidden until the answer is revealed" in texts(at)
+    assert _metric(
+        at, "clipped in batch"
+    ) is None and "Hidden until the answer is revealed" in texts(at)
     _reveal(at, "normalization", "heavy-tails-clip")
     assert _metric(at, "largest |z| in batch").value == f"{answer.numbers['max_z']:.3g}" == "12.6"
     assert _metric(at, "clipped in batch").value == f"{answer.numbers['clipped']:.1%}" != "0.0%"
-    assert "scene_fig_normalization_heavy-tails-clip" in _charts(at)  # the evidence, inside the card
+    assert "scene_fig_normalization_heavy-tails-clip" in _charts(
+        at
+    )  # the evidence, inside the card
 
 
 def test_dru_scene_shows_the_exact_and_the_sampled_flip_probability():
@@ -125,7 +141,9 @@ def test_temperature_scene_shows_the_simplex_and_hides_the_averages():
     assert at.slider(key="gs_K").value == 3 and not [i for i in at.info if "Set K = 3" in i.value]
     assert "gs_fig_ternary" in _charts(at) and "gs_fig_curve" not in _charts(at)
     _reveal(at, "gumbel_softmax", "temperature-hot")
-    assert {"gs_fig_curve", "gs_fig_mean", "scene_fig_gumbel_softmax_temperature-hot"} <= _charts(at)
+    assert {"gs_fig_curve", "gs_fig_mean", "scene_fig_gumbel_softmax_temperature-hot"} <= _charts(
+        at
+    )
 
 
 def test_ppo_scenes_show_the_precomputed_runs_without_training():
@@ -184,7 +202,9 @@ def test_bad_scene_id_warns_and_the_page_works(bad):
     at = open_page("pages/normalization.py", query={"scene": bad})
     found = [w for w in warnings(at) if "There is no scene" in w]
     assert found and bad in found[0] and "running-lag" in found[0]
-    assert "**" not in at.warning[0].value.replace("\\*", "")  # the link's text is escaped, not Markdown
+    assert "**" not in at.warning[0].value.replace(
+        "\\*", ""
+    )  # the link's text is escaped, not Markdown
     assert "scene" not in at.query_params
     assert at.title[0].value == "Normalization" and "running mean" in texts(at)
     at.button(key="scene_next_normalization").click().run()  # the bar still works
@@ -210,7 +230,9 @@ def _toggle_app(query: dict | None = None) -> AppTest:
 
 def test_presenter_toggle_injects_and_removes_the_css():
     at = _toggle_app()
-    assert at.toggle(key=KEY).value is False and not _styles(at) and "presenter" not in at.query_params
+    assert (
+        at.toggle(key=KEY).value is False and not _styles(at) and "presenter" not in at.query_params
+    )
     at.toggle(key=KEY).set_value(True).run()
     assert CSS in _styles(at) and at.query_params["presenter"] == "1"
     at.toggle(key=KEY).set_value(False).run()

@@ -29,8 +29,17 @@ from toolbox.ppo.config import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERED = ("normalization", "gumbel_softmax", "social_influence", "dial")
 """Lessons whose answers are computed at display time (the PPO scenes still hold fixed texts)."""
-WIDGET_KINDS = ("slider", "select_slider", "selectbox", "radio", "toggle", "number_input", "multiselect",
-                "text_input", "checkbox")
+WIDGET_KINDS = (
+    "slider",
+    "select_slider",
+    "selectbox",
+    "radio",
+    "toggle",
+    "number_input",
+    "multiselect",
+    "text_input",
+    "checkbox",
+)
 
 
 def widgets_by_key(at) -> dict:
@@ -91,7 +100,9 @@ def _numbers_in_text(answer, **formats) -> None:
 
 
 def _stream(v: dict) -> np.ndarray:
-    stream = N.sample_stream(v[SK.NZ_KIND], v[SK.NZ_BATCHES], v[SK.NZ_BATCH], v[SK.NZ_SEED], device="cpu")
+    stream = N.sample_stream(
+        v[SK.NZ_KIND], v[SK.NZ_BATCHES], v[SK.NZ_BATCH], v[SK.NZ_SEED], device="cpu"
+    )
     return stream.x.numpy()
 
 
@@ -109,12 +120,18 @@ def test_normalization_running_lag():
     v = s.widget_values()
     a = s.answer()
     x = _stream(v)
-    assert v[SK.NZ_STEP] == v[SK.NZ_BATCHES] == len(x)  # the page shows the batch the answer speaks of
+    assert (
+        v[SK.NZ_STEP] == v[SK.NZ_BATCHES] == len(x)
+    )  # the page shows the batch the answer speaks of
     assert a.numbers["mean"] == pytest.approx(x.mean(), rel=1e-5)
     assert a.numbers["std"] == pytest.approx(x.std(), rel=1e-5)
     z = _running_z(x, v[SK.NZ_EPS])[-1]
-    assert (a.numbers["z_mean"], a.numbers["z_std"]) == pytest.approx((z.mean(), z.std(ddof=1)), rel=1e-4)
-    assert a.numbers["truth"] == 10.0 and 4.5 < a.numbers["truth"] - a.numbers["mean"] < 5.5  # "about 5"
+    assert (a.numbers["z_mean"], a.numbers["z_std"]) == pytest.approx(
+        (z.mean(), z.std(ddof=1)), rel=1e-4
+    )
+    assert (
+        a.numbers["truth"] == 10.0 and 4.5 < a.numbers["truth"] - a.numbers["mean"] < 5.5
+    )  # "about 5"
     _numbers_in_text(a, mean=".2f", std=".2f", z_mean=".2f", z_std=".2f")
 
 
@@ -126,9 +143,14 @@ def test_normalization_heavy_tail_outliers_reach_the_clip():
     worst = np.abs(z).max(1)
     k = int(worst.argmax()) + 1
     assert v[SK.NZ_STEP] == a.numbers["batch"] == k  # the page shows the batch with the largest |z|
-    assert a.numbers["max_z"] == pytest.approx(worst.max(), rel=1e-4) and worst.max() > v[SK.NZ_CLIP]
+    assert (
+        a.numbers["max_z"] == pytest.approx(worst.max(), rel=1e-4) and worst.max() > v[SK.NZ_CLIP]
+    )
     assert a.numbers["n_over"] == int((worst > v[SK.NZ_CLIP]).sum()) >= 1
-    assert a.numbers["clipped"] == pytest.approx((np.abs(z[k - 1]) > v[SK.NZ_CLIP]).mean()) and a.numbers["clipped"] > 0
+    assert (
+        a.numbers["clipped"] == pytest.approx((np.abs(z[k - 1]) > v[SK.NZ_CLIP]).mean())
+        and a.numbers["clipped"] > 0
+    )
     assert s.question.answer.startswith("Yes")
     assert "first updates the running statistics" in s.text and "before" not in s.text
     _numbers_in_text(a, max_z=".3g", clipped=".1%")
@@ -139,8 +161,14 @@ def test_normalization_reward_scale():
     s = scene("normalization", "reward-scale")
     v = s.widget_values()
     a = s.answer()
-    r, d = N.reward_stream(v[SK.NZ_REW_KIND], SK.NZ_REWARD_ENVS, SK.NZ_REWARD_STEPS, float(v[SK.NZ_REW_LEN]),
-                           v[SK.NZ_REW_SEED], device="cpu")
+    r, d = N.reward_stream(
+        v[SK.NZ_REW_KIND],
+        SK.NZ_REWARD_ENVS,
+        SK.NZ_REWARD_STEPS,
+        float(v[SK.NZ_REW_LEN]),
+        v[SK.NZ_REW_SEED],
+        device="cpu",
+    )
     r, d = r.numpy(), d.numpy().astype(float)
     acc = np.zeros(r.shape[1])
     returns = []
@@ -151,7 +179,9 @@ def test_normalization_reward_scale():
     std = np.stack(returns).std()
     assert a.numbers["std"] == pytest.approx(std, rel=1e-3)
     assert a.numbers["scaled"] == pytest.approx(1 / std, rel=1e-3)
-    assert 0.03 < a.numbers["scaled"] < 0.07 and 15 < a.numbers["std"] < 25  # the right option's "0.05", "21"
+    assert (
+        0.03 < a.numbers["scaled"] < 0.07 and 15 < a.numbers["std"] < 25
+    )  # the right option's "0.05", "21"
     _numbers_in_text(a, std=".3g", scaled=".2g")
 
 
@@ -172,7 +202,9 @@ def test_gumbel_max_is_exact():
     v = s.widget_values()
     a = s.answer()
     p = _probs(v)
-    assert p.tolist() == pytest.approx([0.4, 0.3, 0.2, 0.1]) and a.numbers["pi"] == pytest.approx(0.4)
+    assert p.tolist() == pytest.approx([0.4, 0.3, 0.2, 0.1]) and a.numbers["pi"] == pytest.approx(
+        0.4
+    )
     se = (0.4 * 0.6 / v[SK.GS_N]) ** 0.5  # a correct sampler lands within 4 standard errors
     assert abs(a.numbers["freq"] - 0.4) < 4 * se
     counts = np.round(np.asarray(a.data["freqs"], dtype=float) * v[SK.GS_N])
@@ -193,8 +225,13 @@ def test_gumbel_cold_temperature():
     a = s.answer()
     y = _relaxed_numpy(_probs(v), v[SK.GS_TAU])
     # 2,000 samples per τ on the page: the mean of a coordinate in [0, 1] is within ±0.02 of the truth
-    assert a.numbers["max_cold"] == pytest.approx(y.max(1).mean(), abs=0.02) and a.numbers["max_cold"] > 0.9
-    assert a.numbers["max_one"] == pytest.approx(_relaxed_numpy(_probs(v), 1.0).max(1).mean(), abs=0.02)
+    assert (
+        a.numbers["max_cold"] == pytest.approx(y.max(1).mean(), abs=0.02)
+        and a.numbers["max_cold"] > 0.9
+    )
+    assert a.numbers["max_one"] == pytest.approx(
+        _relaxed_numpy(_probs(v), 1.0).max(1).mean(), abs=0.02
+    )
     _numbers_in_text(a, max_cold=".2f", max_one=".2f")
 
 
@@ -204,7 +241,9 @@ def test_gumbel_hot_temperature():
     a = s.answer()
     y = _relaxed_numpy(_probs(v), v[SK.GS_TAU])
     assert a.numbers["mean_first"] == pytest.approx(y[:, 0].mean(), abs=0.01)
-    assert abs(a.numbers["mean_first"] - 1 / 3) < 0.05 < abs(a.numbers["mean_first"] - a.numbers["pi"])
+    assert (
+        abs(a.numbers["mean_first"] - 1 / 3) < 0.05 < abs(a.numbers["mean_first"] - a.numbers["pi"])
+    )
     assert a.numbers["max_hot"] == pytest.approx(y.max(1).mean(), abs=0.01)
     _numbers_in_text(a, mean_first=".2f", max_hot=".2f")
 
@@ -221,26 +260,39 @@ def test_influence_presets():
     # j copies i: the KL is −log πⁱ(aⁱ), its average the entropy of πⁱ (closed forms)
     assert a.numbers["best"] == int(np.argmax(-np.log(pi))) == 2
     assert s.question.answer.startswith(f"a{a.numbers['best']}")
-    assert (a.numbers["r_first"], a.numbers["r_best"]) == pytest.approx((-math.log(0.5), -math.log(0.2)))
+    assert (a.numbers["r_first"], a.numbers["r_best"]) == pytest.approx(
+        (-math.log(0.5), -math.log(0.2))
+    )
     assert a.numbers["expected"] == pytest.approx(-(pi * np.log(pi)).sum())
-    assert s.settings[SK.INF_AI] != a.numbers["best"]  # the chosen action does not give the answer away
+    assert (
+        s.settings[SK.INF_AI] != a.numbers["best"]
+    )  # the chosen action does not give the answer away
     _numbers_in_text(a, r_first=".3f", r_best=".3f", expected=".3f")
 
 
 def _final_mean(game: str, beta: float) -> float:
     """i's final extrinsic return, mean over seeds, read from the stored JSON directly."""
     runs = json.loads((ROOT / "results" / "influence_learning.json").read_text())["runs"]
-    key = next(k for k in runs if f"game={game}," in k and f",beta={beta}," in k
-               and ",n_seeds=8,iterations=600," in k)
+    key = next(
+        k
+        for k in runs
+        if f"game={game}," in k and f",beta={beta}," in k and ",n_seeds=8,iterations=600," in k
+    )
     return float(np.mean([seed[-1] for seed in runs[key]["extrinsic_i"]]))
 
 
-@pytest.mark.parametrize("scene_id, effect", [("stag-hunt-helps", "helps"), ("distortion-large-beta", "distorts")])
+@pytest.mark.parametrize(
+    "scene_id, effect", [("stag-hunt-helps", "helps"), ("distortion-large-beta", "distorts")]
+)
 def test_influence_beta_scenes_match_the_stored_runs(scene_id, effect):
     s = scene("social_influence", scene_id)
     v = s.widget_values()
     defaults = inf.InfluenceTrainConfig()
-    assert (v[SK.LEARN_SEEDS], v[SK.LEARN_UPDATES]) == (defaults.n_seeds, defaults.iterations) == (8, 600)
+    assert (
+        (v[SK.LEARN_SEEDS], v[SK.LEARN_UPDATES])
+        == (defaults.n_seeds, defaults.iterations)
+        == (8, 600)
+    )
     a = s.answer()
     on, off = _final_mean(v[SK.LEARN_GAME], v[SK.LEARN_BETA]), _final_mean(v[SK.LEARN_GAME], 0.0)
     assert (a.numbers["with_bonus"], a.numbers["without"]) == pytest.approx((on, off), abs=1e-9)
@@ -287,7 +339,9 @@ def test_flip_probability_matches_the_normal_tail_and_rejects_bad_sigma():
         flip_probability([1.0], -1.0)
 
 
-@pytest.mark.parametrize("slug, scene_id", [(slug, s.id) for slug in ANSWERED for s in SCENES[slug]])
+@pytest.mark.parametrize(
+    "slug, scene_id", [(slug, s.id) for slug in ANSWERED for s in SCENES[slug]]
+)
 def test_every_answer_is_computed_and_has_its_evidence(slug, scene_id):
     s = scene(slug, scene_id)
     assert callable(s.explanation)  # computed at display time, not a literal
@@ -299,7 +353,10 @@ def test_evidence_marks_what_the_answer_names():
     a = scene("normalization", "heavy-tails-clip").answer()
     bars = evidence_figure(a).data[0]
     colors = list(bars.marker.color)
-    assert colors.count(COLORS["current"]) == 1 and colors.index(COLORS["current"]) + 1 == a.numbers["batch"]
+    assert (
+        colors.count(COLORS["current"]) == 1
+        and colors.index(COLORS["current"]) + 1 == a.numbers["batch"]
+    )
     a = scene("dial", "dru-large-message").answer()
     marked = evidence_figure(a).data[-1]
     assert marked.x == (4.0,) and marked.y[0] == pytest.approx(a.numbers["exact"], rel=1e-6)
@@ -315,21 +372,40 @@ def test_ppo_scenes_match_the_precomputed_runs():
     aggs = {name: analysis.aggregate(s, payload["grid"]) for name, s in payload["runs"].items()}
     diff = {r["variant"]: r for r in analysis.compare_to_baseline(payload["runs"])}
     for s in lesson_scenes("ppo_details"):  # the default view: precomputed, no training
-        assert s.settings == {"ppo_variants": list(DEFAULT_VARIANTS), "ppo_seeds": DEFAULT_SEEDS,
-                              "ppo_budget": DEFAULT_BUDGET}
+        assert s.settings == {
+            "ppo_variants": list(DEFAULT_VARIANTS),
+            "ppo_seeds": DEFAULT_SEEDS,
+            "ppo_budget": DEFAULT_BUDGET,
+        }
     assert payload["budget"] == 500_000 and len(payload["seeds"]) == 10
     last = {n: f"{a['last20_mean']:.1f}" for n, a in aggs.items()}
     ci = {n: f"{a['last20_ci']:.1f}" for n, a in aggs.items()}
     options = scene("ppo_details", "which-details-matter").question.options
     assert min(options, key=lambda n: aggs[n]["last20_mean"]) == "no minibatches"
     assert min(aggs, key=lambda n: aggs[n]["last20_mean"]) == "no minibatches"
-    assert (last["no minibatches"], last["all on"], last["no GAE (MC returns)"], last["no LR annealing"]) == \
-        ("379.2", "492.7", "483.7", "485.0")
+    assert (
+        last["no minibatches"],
+        last["all on"],
+        last["no GAE (MC returns)"],
+        last["no LR annealing"],
+    ) == ("379.2", "492.7", "483.7", "485.0")
     assert aggs["no minibatches"]["reached_475"] == 4
-    assert diff["no GAE (MC returns)"]["verdict"] == diff["no LR annealing"]["verdict"] == "not separated"
+    assert (
+        diff["no GAE (MC returns)"]["verdict"]
+        == diff["no LR annealing"]["verdict"]
+        == "not separated"
+    )
     clip = diff["no clipped surrogate"]
-    assert (last["no clipped surrogate"], ci["no clipped surrogate"], ci["all on"]) == ("492.7", "10.6", "6.9")
-    assert (f"{clip['difference']:+.1f}", f"{clip['half_width']:.1f}", clip["verdict"]) == ("+0.0", "11.9", "not separated")
+    assert (last["no clipped surrogate"], ci["no clipped surrogate"], ci["all on"]) == (
+        "492.7",
+        "10.6",
+        "6.9",
+    )
+    assert (f"{clip['difference']:+.1f}", f"{clip['half_width']:.1f}", clip["verdict"]) == (
+        "+0.0",
+        "11.9",
+        "not separated",
+    )
     grad = diff["no grad clipping"]
     assert (last["no grad clipping"], ci["no grad clipping"]) == ("442.1", "85.5")
     assert (f"{grad['difference']:.1f}", f"{grad['half_width']:.1f}") == ("-50.5", "85.8")
@@ -352,7 +428,9 @@ def _check_widgets(at, s: Scene, where: str) -> None:
         assert (list(shown) if isinstance(value, list) else shown) == value, (s.id, key, shown)
 
 
-@pytest.mark.parametrize("slug, scene_id", [(slug, s.id) for slug in SCENE_BAR_PAGES for s in SCENES[slug]])
+@pytest.mark.parametrize(
+    "slug, scene_id", [(slug, s.id) for slug in SCENE_BAR_PAGES for s in SCENES[slug]]
+)
 def test_scene_link_sets_widgets_of_the_page(slug, scene_id):
     at = open_page(f"pages/{slug}.py", query={"scene": scene_id})
     _check_widgets(at, find_scene(slug, scene_id), f"pages/{slug}.py?scene={scene_id}")

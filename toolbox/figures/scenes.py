@@ -28,33 +28,81 @@ def largest_z_figure(max_abs_z, clip: float, highlight: int) -> go.Figure:
     """Largest |z| of each batch (before clipping) as bars, the clip as a line, batch ``highlight`` (1-based) marked."""
     z = _np(max_abs_z)
     batches = np.arange(1, len(z) + 1)
-    colors = [COLORS["current"] if b == highlight else COLORS["without"] if v > clip else COLORS["with"]
-              for b, v in zip(batches, z)]
-    data = [dict(type="bar", x=batches.tolist(), y=z.tolist(), marker=dict(color=colors), name="largest |z| in batch",
-                 hovertemplate="batch %{x}: |z| = %{y:.3g}<extra></extra>"),
-            dict(type="scatter", x=[0.5, len(z) + 0.5], y=[clip, clip], mode="lines", name=f"clip ±{clip:g}",
-                 line=dict(color=COLORS["target"], dash="dash"))]
-    layout = layout_dict("Largest |z| of each batch, before the clip", "batch", "largest |z|", height=320)
+    colors = [
+        COLORS["current"] if b == highlight else COLORS["without"] if v > clip else COLORS["with"]
+        for b, v in zip(batches, z)
+    ]
+    data = [
+        dict(
+            type="bar",
+            x=batches.tolist(),
+            y=z.tolist(),
+            marker=dict(color=colors),
+            name="largest |z| in batch",
+            hovertemplate="batch %{x}: |z| = %{y:.3g}<extra></extra>",
+        ),
+        dict(
+            type="scatter",
+            x=[0.5, len(z) + 0.5],
+            y=[clip, clip],
+            mode="lines",
+            name=f"clip ±{clip:g}",
+            line=dict(color=COLORS["target"], dash="dash"),
+        ),
+    ]
+    layout = layout_dict(
+        "Largest |z| of each batch, before the clip", "batch", "largest |z|", height=320
+    )
     return figure(data, layout)
 
 
-def flip_probability_figure(m_grid: Sequence[float], exact, m_sampled: Sequence[float], sampled, sigma: float,
-                            highlight: float, n_samples: int) -> go.Figure:
+def flip_probability_figure(
+    m_grid: Sequence[float],
+    exact,
+    m_sampled: Sequence[float],
+    sampled,
+    sigma: float,
+    highlight: float,
+    n_samples: int,
+) -> go.Figure:
     """Exact P(flip) = Φ(−|m|/σ) over ``m_grid``, the sampled frequencies at ``m_sampled``, ``highlight`` marked."""
     exact, sampled = _np(exact), _np(sampled)
     at = float(np.interp(highlight, np.asarray(m_grid, dtype=float), exact))
     shown = float(sampled[list(m_sampled).index(highlight)])
     data = [
-        dict(type="scatter", x=list(m_grid), y=exact.tolist(), mode="lines", name="exact Φ(−|m|/σ)",
-             line=dict(color=COLORS["target"], width=2.5)),
-        dict(type="scatter", x=list(m_sampled), y=sampled.tolist(), mode="markers",
-             name=f"sampled ({n_samples:,} draws)", marker=dict(color=COLORS["empirical"], size=9)),
-        dict(type="scatter", x=[highlight], y=[at], mode="markers+text", name=f"m = {highlight:g}",
-             marker=dict(color=COLORS["current"], size=14, symbol="diamond"),
-             text=[f"exact {at:.1%} · sampled {shown:.1%}"], textposition="top center"),
+        dict(
+            type="scatter",
+            x=list(m_grid),
+            y=exact.tolist(),
+            mode="lines",
+            name="exact Φ(−|m|/σ)",
+            line=dict(color=COLORS["target"], width=2.5),
+        ),
+        dict(
+            type="scatter",
+            x=list(m_sampled),
+            y=sampled.tolist(),
+            mode="markers",
+            name=f"sampled ({n_samples:,} draws)",
+            marker=dict(color=COLORS["empirical"], size=9),
+        ),
+        dict(
+            type="scatter",
+            x=[highlight],
+            y=[at],
+            mode="markers+text",
+            name=f"m = {highlight:g}",
+            marker=dict(color=COLORS["current"], size=14, symbol="diamond"),
+            text=[f"exact {at:.1%} · sampled {shown:.1%}"],
+            textposition="top center",
+        ),
     ]
-    layout = layout_dict(f"Probability that a message flips, σ = {sigma:g}", "pre-DRU message m", "P(flip)",
-                         height=320)
+    layout = layout_dict(
+        f"Probability that a message flips, σ = {sigma:g}",
+        "pre-DRU message m",
+        "P(flip)",
+        height=320,
+    )
     layout["yaxis"]["range"] = [0, 0.55]
     layout["yaxis"]["tickformat"] = ".0%"
     return figure(data, layout)
@@ -64,8 +112,15 @@ def _relaxed_mean(probs, mean_sample, argmax_freqs, tau: float, n: int) -> go.Fi
     mean = f"mean of {n:,} samples y"
     return FG.compare_bars_figure(
         {"target π": probs, mean: mean_sample, "frequency of argmax y": argmax_freqs},
-        {"target π": FG.COLORS["target"], mean: FG.COLORS["empirical"], "frequency of argmax y": FG.COLORS["current"]},
-        f"E[y] at τ = {tau:g} vs π", "probability", legend_below=True)
+        {
+            "target π": FG.COLORS["target"],
+            mean: FG.COLORS["empirical"],
+            "frequency of argmax y": FG.COLORS["current"],
+        },
+        f"E[y] at τ = {tau:g} vs π",
+        "probability",
+        legend_below=True,
+    )
 
 
 def _temperature(sweep, tau: float, K: int) -> go.Figure:
@@ -74,9 +129,14 @@ def _temperature(sweep, tau: float, K: int) -> go.Figure:
 
 def _influence_learning(on, off, beta: float) -> go.Figure:
     label_on, label_off = f"β = {beta:g} (with bonus)", "β = 0 (no bonus)"
-    return FI.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
-                                         label_off: (off.extrinsic_i, off.mutual_information)},
-                              {label_on: COLORS["with"], label_off: COLORS["without"]})
+    return FI.learning_curves(
+        on.steps,
+        {
+            label_on: (on.extrinsic_i, on.mutual_information),
+            label_off: (off.extrinsic_i, off.mutual_information),
+        },
+        {label_on: COLORS["with"], label_off: COLORS["without"]},
+    )
 
 
 def _reward_per_action(rewards, pi_i, names_i, chosen: int) -> go.Figure:
@@ -102,5 +162,7 @@ def evidence_figure(answer: Any) -> go.Figure | None:
     if answer.figure is None:
         return None
     if answer.figure not in EVIDENCE:
-        raise ValueError(f"No evidence figure named {answer.figure!r}; known: {', '.join(EVIDENCE)}.")
+        raise ValueError(
+            f"No evidence figure named {answer.figure!r}; known: {', '.join(EVIDENCE)}."
+        )
     return EVIDENCE[answer.figure](**answer.data)

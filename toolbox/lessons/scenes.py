@@ -28,7 +28,9 @@ class Question:
         if len(self.options) < 2 or len(set(self.options)) != len(self.options):
             raise ValueError(f"A question needs at least two distinct options: {self.prompt!r}.")
         if not 0 <= self.correct < len(self.options):
-            raise ValueError(f"The right answer's index {self.correct} is not an option of {self.prompt!r}.")
+            raise ValueError(
+                f"The right answer's index {self.correct} is not an option of {self.prompt!r}."
+            )
 
     @property
     def answer(self) -> str:

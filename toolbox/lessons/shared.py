@@ -39,7 +39,12 @@ GS_PART_MAX, GS_PART_RELAXED, GS_PART_CURVE = 1, 2, 3
 INF_PRESET, INF_AI = "inf_preset", "a_i"
 INF_RESULTS = Path(__file__).resolve().parents[2] / "results" / "influence_learning.json"
 """The precomputed β grid the learning section shows (``toolbox.influence.load_precomputed``)."""
-LEARN_GAME, LEARN_BETA, LEARN_SEEDS, LEARN_UPDATES = "learn_game", "learn_beta", "learn_seeds", "learn_updates"
+LEARN_GAME, LEARN_BETA, LEARN_SEEDS, LEARN_UPDATES = (
+    "learn_game",
+    "learn_beta",
+    "learn_seeds",
+    "learn_updates",
+)
 
 # ---- DIAL (pages/dial.py, section 2) ---------------------------------------------------------
 DRU_SIGMA, DRU_M = "dru_sigma", "dru_m"
