@@ -1,57 +1,163 @@
-"""Numba settings shared by the compiled training paths (:mod:`toolbox.ppo.compiled`, :mod:`toolbox.dial.compiled`):
-the on-disk cache of machine code, the compiler options, and ``tanh32``.
+"""Numba settings shared by the compiled training paths (:mod:`toolbox.ppo.compiled`,
+:mod:`toolbox.dial.compiled`): the on-disk cache of machine code, the compiler options, ``tanh32``,
+and whether the compiled kernels may be used now (:func:`compiled_ready`).
 
-Numba compiles loops with the LLVM inside its wheel (no C++ compiler needed) and keeps the machine code on
-disk, so a server compiles once per machine (the Docker image at build time).
-"""
+Numba compiles loops with the LLVM inside its wheel (no C++ compiler needed) and keeps the machine
+code on disk, so a server compiles once per machine (the Docker image at build time). The cache can
+never stop the app: an entry that cannot be read is discarded (and rebuilt by the next compile), a
+folder that cannot be written is replaced by a private one, and without any writable folder the
+kernels compile without a disk cache."""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
+import pickletools
+import shutil
 import tempfile
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numba
 import numpy as np
 import threadpoolctl
 
+log = logging.getLogger(__name__)
+
 KERNEL_SOURCES = ("jit.py", "ppo/kernels.py", "ppo/compiled_kernel.py", "ppo/agent.py", "envs/cartpole.py",
                   "dial/kernel.py")
 """Files (relative to ``toolbox/``) whose edits must invalidate the cache (see ``cache_dir``)."""
+ENV_VAR = "RL_TOOLBOX_NUMBA_CACHE"
+WARMED = "warmed"
+"""File in the cache folder left by a warm-up that loaded or compiled every kernel there
+(:mod:`toolbox.warm_up`); deleted with any discarded entry, since the kernels would then compile
+again."""
 
 
-def cache_dir() -> Path:
-    """Where Numba keeps the compiled kernels: ``$RL_TOOLBOX_NUMBA_CACHE`` (the Docker image compiles into it at
-    build time), else ``~/.cache/rl-toolbox/numba`` (a temporary folder if home is not writable), in a
-    sub-folder named by a hash of the kernels' sources and the Numba version.
+def sources_hash() -> str:
+    """16 hex digits of a hash of the kernels' sources and the Numba version: the cache's sub-folder
+    name.
 
-    Why the hash: Numba checks a cached function against its own file only, and the compiled loops inline
+    Why: Numba checks a cached function against its own file only, and the compiled loops inline
     functions of other files (this one's ``tanh32``, PPO's kernels) and freeze constants of others
-    (``toolbox/ppo/agent.py``, ``toolbox/envs/cartpole.py``), so an edit to one of those would otherwise run
-    stale machine code. ``KERNEL_SOURCES`` lists them."""
+    (``toolbox/ppo/agent.py``, ``toolbox/envs/cartpole.py``), so an edit to one of those would
+    otherwise run stale machine code. ``KERNEL_SOURCES`` lists them."""
     here = Path(__file__).resolve().parent
-    sources = [here / name for name in KERNEL_SOURCES]
     digest = hashlib.sha256(numba.__version__.encode())
-    for src in sources:
-        digest.update(src.read_bytes())
-    root = os.environ.get("RL_TOOLBOX_NUMBA_CACHE") or str(Path.home() / ".cache" / "rl-toolbox" / "numba")
-    path = Path(root) / digest.hexdigest()[:16]
+    for name in KERNEL_SOURCES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def unwritable_reason(path: Path) -> str | None:
+    """Why Numba could not keep its cache in ``path`` (created if missing), or None when it can:
+    Numba's own check (it writes a temporary file there) refuses the folder otherwise, and with no
+    folder left it raised "no locator available" from the kernels' decorators, at import."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        path = Path(tempfile.gettempdir()) / "rl-toolbox-numba" / digest.hexdigest()[:16]
-        path.mkdir(parents=True, exist_ok=True)
-    return path
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as err:
+        return f"{type(err).__name__}: {err}"
+    return None
 
 
-numba.config.CACHE_DIR = str(cache_dir())  # read when each kernel module's decorators run
+def complete_pickles(data: bytes) -> int:
+    """How many whole pickles follow each other in ``data``; ValueError when one is cut off or is
+    not a pickle.
+
+    The opcodes are read, never run (:func:`pickletools.genops`): running them would import the
+    modules the machine code refers to, the kernels' own among them, while this module is still
+    being imported."""
+    count, stream = 0, io.BytesIO(data)
+    while stream.tell() < len(data):
+        last = None
+        for opcode, _, _ in pickletools.genops(stream):  # stops after this pickle's STOP
+            last = opcode.name
+        if last != "STOP":
+            raise ValueError("pickle exhausted before its STOP opcode")
+        count += 1
+    return count
+
+
+def discard_unreadable(folder: Path) -> list[Path]:
+    """Delete every cache file in ``folder`` (recursively) that is not made of whole pickles, with
+    its function's other files; returns the deleted paths.
+
+    A function's entry is an index ``<function>.nbi`` (Numba's version, then a pickled table) and
+    data files ``<function>.<n>.nbc`` (one pickle). Numba unpickles them unguarded, so one truncated
+    file made every call of its kernel raise, after a restart too, and even a recompile (saving
+    reads the index first). Without the entry the next call compiles and writes it again."""
+    bad: set[Path] = set()
+    for path in sorted(folder.rglob("*.nb[ic]")):
+        try:
+            if complete_pickles(path.read_bytes()) != (2 if path.suffix == ".nbi" else 1):
+                raise ValueError("not the number of pickles Numba writes")
+        except (OSError, ValueError):
+            bad.add(path)
+    removed = []
+    for path in bad:
+        stem = path.name.split(".py", 1)[0]  # "<module>.<function>-<line>" of both kinds of file
+        for other in path.parent.glob(stem + ".py*.nb[ic]"):
+            try:
+                other.unlink()
+                removed.append(other)
+            except OSError as err:
+                log.warning("could not delete the unreadable kernel cache file %s: %s", other, err)
+    if removed:
+        (folder / WARMED).unlink(missing_ok=True)
+        log.warning("discarded %d unreadable kernel cache file(s), rebuilt at the next compile: %s",
+                    len(removed), ", ".join(p.name for p in sorted(removed)))
+    return removed
+
+
+def cache_dir() -> Path | None:
+    """The folder Numba keeps the compiled kernels in, a sub-folder named by :func:`sources_hash`
+    of: ``$RL_TOOLBOX_NUMBA_CACHE`` (the Docker image compiles into it at build time), else
+    ``~/.cache/rl-toolbox/numba``. Unreadable entries are discarded (:func:`discard_unreadable`).
+
+    When that folder cannot be written (a read-only home or ``docker run --read-only``), a private
+    folder from ``tempfile.mkdtemp`` (readable by this user only) receives a copy of what the
+    read-only folder holds, so a cache built with the image still saves the compile. Never a fixed
+    name in the shared temporary folder: another local user could plant machine code there. None
+    when no folder can be written at all: the kernels then compile without a disk cache (and the
+    server trains on the readable paths, :func:`compiled_ready`). Every fallback is logged with its
+    reason."""
+    root = Path(os.environ.get(ENV_VAR) or Path.home() / ".cache" / "rl-toolbox" / "numba")
+    path = root / sources_hash()
+    reason = unwritable_reason(path)
+    if reason is None:
+        discard_unreadable(path)
+        return path
+    try:
+        private = Path(tempfile.mkdtemp(prefix="rl-toolbox-numba-")) / path.name
+        if path.is_dir():
+            shutil.copytree(path, private)  # the image's cache: loaded, not compiled again
+        private.mkdir(exist_ok=True)
+    except OSError as err:
+        log.warning("the compiled kernels have no disk cache (%s is not writable: %s; no private "
+                    "temporary folder either: %s): each process compiles them again, the server "
+                    "trains on the readable paths", path, reason, err)
+        return None
+    log.warning("kernel cache %s is not writable (%s): using the private folder %s", path, reason,
+                private)
+    discard_unreadable(private)
+    return private
+
+
+CACHE_DIR = cache_dir()
+if CACHE_DIR is not None:
+    numba.config.CACHE_DIR = str(CACHE_DIR)  # read when each kernel module's decorators run
 
 F32 = np.float32
 # error_model="numpy": a float division by zero gives inf/nan instead of raising, which removes a branch
 # from every loop with a division (the branch alone kept the tanh loop from vectorizing: 17 µs -> 2.7 µs).
-_JIT = dict(nopython=True, nogil=True, cache=True, fastmath=True, error_model="numpy")
+# cache=False without a writable folder: Numba would refuse to decorate the kernels at all
+_JIT = dict(nopython=True, nogil=True, cache=CACHE_DIR is not None, fastmath=True,
+            error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
 # the environment, the running statistics and the random numbers keep IEEE order (no fused multiply-adds), so
 # they equal the tensor path's float64 numbers bit for bit; only the network's arithmetic is reassociated
@@ -94,3 +200,63 @@ def one_blas_thread() -> None:
             import scipy.linalg.cython_blas  # noqa: F401
             threadpoolctl.threadpool_limits(1, user_api="blas")
             _blas_limited = True
+
+
+# ---- whether the compiled kernels may be used now ----------------------------------------------
+
+ON_DEMAND, COMPILING, READY, UNAVAILABLE = "on demand", "compiling", "ready", "unavailable"
+
+
+@dataclass(frozen=True)
+class KernelStatus:
+    """Where this process's compiled kernels stand.
+
+    ``state``: ``"on demand"`` (nobody warms them in the background: the first compiled training
+    loads or compiles them itself, as scripts and tests do), ``"compiling"`` (a background warm-up
+    is building them, see :mod:`toolbox.warm_up`), ``"ready"`` (loaded in this process) or
+    ``"unavailable"`` (the warm-up failed or there is no cache to compile into; ``reason`` says
+    why). ``since``: ``time.time()`` of the change."""
+
+    state: str
+    reason: str | None = None
+    since: float = 0.0
+
+
+_status_lock = threading.Lock()
+_history: list[KernelStatus] = [KernelStatus(ON_DEMAND)]
+
+
+def kernel_status() -> KernelStatus:
+    """The kernels' current :class:`KernelStatus`."""
+    with _status_lock:
+        return _history[-1]
+
+
+def set_kernel_status(state: str, reason: str | None = None) -> KernelStatus:
+    """Record that the kernels are now in ``state`` (one of :class:`KernelStatus`'s); returns the
+    new status."""
+    if state not in (ON_DEMAND, COMPILING, READY, UNAVAILABLE):
+        raise ValueError(f"unknown kernel state {state!r}.")
+    status = KernelStatus(state, reason, time.time())
+    with _status_lock:
+        _history.append(status)
+        del _history[:-16]  # a handful of changes per process; bounded anyway
+    return status
+
+
+def compiled_ready() -> bool:
+    """Whether ``backend="auto"`` may train on the compiled kernels now: yes once they are loaded,
+    and when no background warm-up was started (the training then loads or compiles them itself); no
+    while a background warm-up compiles them (a training would wait for the compiler: it runs on the
+    readable path instead) and when they are unavailable."""
+    return kernel_status().state in (ON_DEMAND, READY)
+
+
+def readable_reason_at(t: float) -> str | None:
+    """Why a training that chose its backend at ``time.time() == t`` trained on the readable path
+    instead of the compiled kernels (``"compiling"`` or ``"unavailable"``), or None when it could
+    use them."""
+    with _status_lock:
+        before = [s for s in _history if s.since <= t]
+    state = before[-1].state if before else _history[0].state
+    return state if state in (COMPILING, UNAVAILABLE) else None

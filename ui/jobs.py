@@ -15,6 +15,7 @@ from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElem
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from toolbox.figures.replay import replay_figure
+from toolbox.jit import COMPILING, readable_reason_at
 from toolbox.jobs import RUNNER, AdmissionError, Job, duration
 from toolbox.ppo.batching import PPORequest, train_requests
 from toolbox.ppo.config import MAX_RUNS
@@ -25,6 +26,8 @@ from ui.text import plain
 # where everyone trains something different); one batch holds at most the trainer's run cap.
 RUNNER.register_batcher("ppo", train_requests, capacity=MAX_RUNS)
 
+COMPILED_KINDS = ("ppo", "dial")
+"""Job kinds that train on the compiled kernels when they are ready (else on the readable paths)."""
 _STOPPED = "_rl_toolbox_stopped_jobs"
 """Session key: job key → (progress, partial result) of each training this session stopped (until Train)."""
 
@@ -69,7 +72,19 @@ def progress_text(job: Job, label: str) -> str:
                 "(the server trains a few requests at a time)")
     eta = job.eta_seconds
     left = f" — {duration(eta)} left" if eta is not None else ""
-    return f"{label}: {job.progress:.0%}{left}"
+    started = job.started_at if job.kind in COMPILED_KINDS else None
+    why = readable_reason_at(started) if started else None
+    if why is None:
+        return f"{label}: {job.progress:.0%}{left}"
+    if job.progress < 0.05:  # the first guess assumes the compiled kernels' speed
+        left = " — time left estimated once it has trained a little"
+    if why == COMPILING:
+        note = ("this server is still compiling its fast kernels (a minute or so after it starts), "
+                "so this training runs on the readable PyTorch path meanwhile, several times slower")
+    else:
+        note = ("the fast compiled kernels are unavailable on this server (its log says why), so "
+                "this training runs on the readable PyTorch path, several times slower")
+    return f"{label}: {job.progress:.0%}{left} · {note}"
 
 
 def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5,

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import gc
 import importlib
+import logging
 import pkgutil
-import threading
 
 import numpy  # noqa: F401
 import pandas  # noqa: F401
@@ -25,6 +25,14 @@ import torch  # noqa: F401
 
 import toolbox
 import ui
+
+# The backend logs what the server should know (the kernel cache's fallbacks, the compile): to the server's
+# stderr, set before the first toolbox import so that the cache's own checks are seen too.
+if not logging.getLogger("toolbox").handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("toolbox").addHandler(_handler)
+    logging.getLogger("toolbox").setLevel(logging.INFO)
 
 
 def preload() -> list[str]:
@@ -48,9 +56,9 @@ PRELOADED = preload()
 gc.collect()
 gc.freeze()
 
-# The compiled PPO and DIAL kernels are loaded from Numba's disk cache (or, on a machine's first start,
-# compiled: about 18 s each on 2 cores) in the background now, so the first Train press does not wait for them.
-from toolbox.dial.compiled import warm_up as warm_dial  # noqa: E402
-from toolbox.ppo.compiled import warm_up as warm_ppo  # noqa: E402
+# The compiled PPO and DIAL kernels: loaded from Numba's disk cache, or on a machine's first start compiled by
+# a child process (25-65 s) while trainings run on the readable paths (toolbox/warm_up.py). What happened, and
+# why the readable paths train if the cache cannot be used, goes to the server's log.
+from toolbox import warm_up  # noqa: E402
 
-threading.Thread(target=lambda: (warm_ppo(), warm_dial()), name="kernel-warm-up", daemon=True).start()
+warm_up.start()

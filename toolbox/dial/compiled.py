@@ -22,7 +22,7 @@ from toolbox.dial import kernel
 from toolbox.dial.config import DialConfig
 from toolbox.dial.switch import sample_active
 from toolbox.dial.team import Team, make_team
-from toolbox.jit import one_blas_thread
+from toolbox.jit import compiled_ready, one_blas_thread
 
 BACKENDS = ("auto", "compiled", "torch")
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8
@@ -40,12 +40,14 @@ def unsupported_reason(config: DialConfig) -> str | None:
 
 def choose_backend(config: DialConfig, device: torch.device, backend: str = "auto") -> str:
     """``"compiled"`` or ``"torch"`` for ``backend`` in ``BACKENDS`` (auto: compiled on the CPU when it covers
-    ``config``); a ``ValueError`` names what is wrong with an impossible request."""
+    ``config`` and the kernels are not being compiled in the background, :func:`toolbox.jit.compiled_ready`);
+    a ``ValueError`` names what is wrong with an impossible request."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
     reason = unsupported_reason(config)
     if backend == "auto":
-        return "compiled" if device.type == "cpu" and reason is None else "torch"
+        # while the server compiles the kernels in the background the readable loop trains: no wait
+        return "compiled" if device.type == "cpu" and reason is None and compiled_ready() else "torch"
     if backend == "compiled":
         if device.type != "cpu":
             raise ValueError(f"the compiled DIAL step runs on the CPU only; got device {device}. Use backend='torch'.")

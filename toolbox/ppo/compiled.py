@@ -25,14 +25,15 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from toolbox.jit import one_blas_thread
+from toolbox.jit import compiled_ready, one_blas_thread
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.group import Group
 from toolbox.ppo import compiled_kernel as K
 
 BACKENDS = ("auto", "compiled", "tensor")
 """``train(..., backend=)``: ``"compiled"`` (this module, CPU), ``"tensor"`` (the batched tensor path,
-any device) or ``"auto"``: compiled on the CPU, tensor on CUDA."""
+any device) or ``"auto"``: compiled on the CPU, tensor on CUDA and while the server compiles the kernels in
+the background (:func:`toolbox.jit.compiled_ready`)."""
 
 
 def choose_backend(backend: str, device: torch.device) -> str:
@@ -40,7 +41,9 @@ def choose_backend(backend: str, device: torch.device) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
     if backend == "auto":
-        return "compiled" if device.type == "cpu" else "tensor"
+        # a training asked for while the kernels compile (a fresh server's first minute) would wait for the
+        # compiler: it runs on the tensor path instead
+        return "compiled" if device.type == "cpu" and compiled_ready() else "tensor"
     if backend == "compiled" and device.type != "cpu":
         raise ValueError(f"the compiled backend runs on the CPU only; got device {device}. Use backend='tensor'.")
     return backend
@@ -54,6 +57,8 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 class CompiledGroup(Group):
     """A :class:`Group` trained by the compiled kernel; ``threads`` splits its runs across that many threads."""
+
+    BACKEND = "compiled"
 
     def __init__(self, configs: Sequence[PPOConfig], seeds: Sequence[int], device: torch.device, threads: int = 1):
         if device.type != "cpu":

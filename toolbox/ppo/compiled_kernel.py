@@ -18,6 +18,7 @@ import math
 import numba
 import numpy as np
 
+from toolbox.jit import _JIT
 from toolbox.ppo import agent as A
 from toolbox.ppo.kernels import (
     adam, cartpole_step, counter_code, dense, dense_backward, gae_run, merge_moments, normalize_obs, permutation,
@@ -31,7 +32,6 @@ P = A.PARAMS_PER_TOWER
 NORM_ADV, CLIP_SURR, CLIP_VLOSS, CLIP_GRAD, NORM_OBS, NORM_REW, BOOTSTRAP = range(7)
 DEBUG_COLUMNS = ("learning_rate", "value_loss", "policy_loss", "entropy", "old_approx_kl", "approx_kl",
                  "clipfrac", "explained_variance", "grad_norm", "epochs_run")
-_JIT = dict(nopython=True, nogil=True, cache=True, fastmath=True, error_model="numpy")
 
 
 @numba.jit(**_JIT)

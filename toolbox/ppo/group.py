@@ -47,6 +47,9 @@ class Group(GroupUpdate):
     :meth:`run_iteration` does both and times them.
     """
 
+    BACKEND = "tensor"
+    """What its results record as the code that trained them (``TrainResult.backend``)."""
+
     def __init__(self, configs: Sequence[PPOConfig], seeds: Sequence[int], device: torch.device):
         c0 = configs[0]
         self.configs, self.seeds, self.device = list(configs), [int(s) for s in seeds], device
@@ -301,6 +304,7 @@ class Group(GroupUpdate):
                     iteration_steps=iteration_steps,
                     debug={k: v[r] for k, v in dbg.items()},
                     seconds=self.seconds,
+                    backend=self.BACKEND,
                 )
             )
         return out

@@ -396,4 +396,5 @@ def train_one(config: PPOConfig, seed: int, iterations: int | None = None, devic
         iteration_steps=(np.arange(1, n + 1) * config.batch_size).astype(np.int64),
         debug={k: np.asarray([d[k] for d in debug], np.float64) for k in DEBUG_KEYS},
         seconds=time.perf_counter() - t0,
+        backend="reference",
     )

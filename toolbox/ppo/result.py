@@ -36,3 +36,6 @@ class TrainResult:
     iteration_steps: np.ndarray
     debug: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
+    backend: str = "tensor"
+    """Which code trained it: ``"tensor"`` (the batched tensor path), ``"compiled"`` (the Numba loop,
+    :mod:`toolbox.ppo.compiled`) or ``"reference"`` (:mod:`toolbox.ppo.reference`)."""
