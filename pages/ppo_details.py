@@ -11,15 +11,15 @@ from toolbox.figures.ppo import learning_curves, score_differences
 from toolbox.jobs import RUNNER
 from toolbox.ppo import analysis
 from toolbox.ppo import details as D
+from toolbox.ppo import plan as P
 from toolbox.ppo import precomputed
 from toolbox.ppo.config import (
     BUDGETS, DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS, PPOConfig, variant_config,
 )
 from toolbox.ppo.details import CHECKLIST, DETAILS
-from toolbox.ppo.script import script_filename, standalone_script
+from toolbox.ppo.script import load_check, script_advice, script_filename, standalone_script
 from toolbox.ppo.batching import PPORequest
 from toolbox.ppo.compiled import choose_backend
-from toolbox.ppo.train import check_inputs
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_ppo, watch_job
 from ui.figures import show_figure
 from ui.scenes import scene_bar
@@ -72,6 +72,7 @@ st.caption(
     "source as the app runs."
 )
 controls: dict = {}
+error_slots: dict = {}  # field -> the place under its input where its error shows
 show_debug = True
 for d in DETAILS:
     with st.container(border=True):
@@ -92,12 +93,19 @@ for d in DETAILS:
                                                     key=key, help=D.number_help(d))
             else:  # debug variables: no learning change, a display toggle
                 show_debug = st.toggle("show", value=True, key="ppo_t_debug")
+        if kind == "number":
+            error_slots[d.field] = st.empty()
+field_errors = D.field_errors(controls)  # each at its input; the rest of the page keeps working
+for field, message in field_errors.items():
+    if field in error_slots:
+        with error_slots[field].container():
+            show_error(ValueError(message), NUMBER_WIDGETS[field][0])
 custom_changes = D.config_changes(controls)
 
 with st.expander(D.other_details_title()):
     st.dataframe(
         pd.DataFrame(CHECKLIST, columns=["detail", "name", "where (CleanRL / Baselines)", "why not on CartPole"]),
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", height="content",  # every row, no scroll inside the table
     )
 
 # ---------------------------------------------------------------------------------------------
@@ -116,25 +124,22 @@ with c3:
     budget = st.select_slider("steps per run", BUDGETS, value=url_budget, key="ppo_budget",
                               format_func=lambda b: f"{b // 1000}k")
 
-settings_error = None
-configs, names = [], []
-try:
-    for vid in chosen:
-        configs.append(variant_config(vid, budget))
-        names.append(VARIANT_IDS[vid])
-    if custom_changes:
-        custom = PPOConfig(total_timesteps=budget).replace(**custom_changes)
-        if custom not in configs:
-            configs.append(custom)
-            names.append("your toggles")
-    seeds = list(range(n_seeds))
-    check_inputs(configs, seeds)
-except ValueError as err:
-    settings_error = err
-    show_error(err, "Settings")
+configs = [variant_config(vid, budget) for vid in chosen]
+names = [VARIANT_IDS[vid] for vid in chosen]
+if custom_changes and not field_errors:
+    custom = PPOConfig(total_timesteps=budget).replace(**custom_changes)
+    if custom not in configs:
+        configs.append(custom)
+        names.append("your toggles")
+elif field_errors:
+    where = ", ".join(f"“{NUMBER_WIDGETS[f][0]}”" for f in field_errors if f in NUMBER_WIDGETS)
+    if where:
+        st.caption(f"“your toggles” is left out until the error at {where} (its card above) "
+                   "is fixed.")
+    if "" in field_errors:
+        show_error(ValueError(field_errors[""]), "Your toggles")
 
 set_query(v=",".join(chosen), seeds=n_seeds, budget=budget, custom=D.url_flips(custom_changes))
-
 
 
 # cache_resource: one shared, read-only copy of the stored grid for every session (cache_data would
@@ -144,36 +149,62 @@ def _stored_payload(mtime: float) -> dict | None:
     return precomputed.load() if mtime else None
 
 
+def _set_seeds(n: int) -> None:
+    st.session_state["ppo_seeds"] = n
+
+
+def _drop(vid: str) -> None:
+    kept = st.session_state.get("ppo_variants", chosen)
+    st.session_state["ppo_variants"] = [v for v in kept if v != vid]
+
+
 payload = _stored_payload(precomputed.DEFAULT_FILE.stat().st_mtime if precomputed.DEFAULT_FILE.is_file() else 0.0)
-stored = None if settings_error is not None else precomputed.lookup(payload, configs, names, seeds)
-key = "ppo:" + json.dumps(
-    {"configs": [c.to_dict() for c in configs], "names": names, "seeds": n_seeds, "budget": budget}, sort_keys=True
-)
-runs = len(configs) * n_seeds
-st.caption(
-    f"{len(configs)} variant(s) × {n_seeds} seed(s) = {runs} runs of {budget:,} steps"
-    + (", all precomputed: shown below without retraining." if stored is not None else
-       (", trained by the compiled CPU path (one compiled loop per run)." if choose_backend("auto", page_device())
-        == "compiled" else f", trained as one batched computation on {page_device()}."))
-)
-train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=settings_error is not None or stored is not None)
+plan, cap_problem = None, None
+try:
+    plan = P.plan_request(payload, configs, names, list(range(n_seeds)))
+except ValueError as err:
+    show_error(err, "Variants")
+if plan is not None:
+    cap_problem = plan.cap_problem()
+    to_train = plan.runs_to_train
+    st.caption(
+        f"{len(configs)} variant(s) × {n_seeds} seed(s) = {len(configs) * n_seeds} runs of "
+        f"{budget:,} steps"
+        + (", all precomputed: shown below without retraining." if not to_train else
+           f": {len(plan.stored)} variant(s) precomputed (shown below), {to_train} run(s) to train"
+           + (", by the compiled CPU path (one compiled loop per run)."
+              if choose_backend("auto", page_device()) == "compiled"
+              else f", as one batched computation on {page_device()}."))
+    )
+if cap_problem:  # an offer, next to the inputs it changes; the stored results stay shown below
+    st.warning(cap_problem + " To train, take one of these:", icon=":material/tune:")
+    fix = P.cap_fixes(len(plan.train_index), n_seeds)
+    f1, f2 = st.columns(2)
+    if fix["seeds"]:
+        f1.button(f"Use {fix['seeds']} seeds ({fix['seeds'] * len(plan.train_index)} runs)",
+                  key="ppo_fix_seeds", on_click=_set_seeds, args=(fix["seeds"],))
+    droppable = [v for v in chosen if VARIANT_IDS[v] in plan.train_names]
+    if droppable:
+        with f2:
+            drop = st.selectbox(f"or drop {fix['drop']} variant(s), one at a time", droppable,
+                                index=len(droppable) - 1, format_func=VARIANT_IDS.get,
+                                key="ppo_fix_variant")
+            st.button("Drop it", key="ppo_fix_drop", on_click=_drop, args=(drop,))
+can_train = plan is not None and plan.runs_to_train > 0 and not cap_problem
+train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=not can_train)
 
 st.subheader("Run it yourself")
-if settings_error is None:
+if configs:
     pick = st.selectbox("variant", names, key="ppo_script_variant",
                         help="The script trains this variant; its settings are the defaults of its Args.")
+    config = configs[names.index(pick)]
     st.download_button(
-        "Download it as one Python script", standalone_script(configs[names.index(pick)], pick),
+        "Download it as one Python script", standalone_script(config, pick),
         file_name=script_filename(pick), mime="text/x-python", key="ppo_script",
     )
-    st.caption(
-        "One file, CleanRL-shaped (Args, Agent with layer_init, get_value, get_action_and_value, the same loss "
-        "names), every detail a named `if` on its setting. It needs only torch, numpy and gymnasium: "
-        "`pip install torch numpy gymnasium`, then `python <file> --total-timesteps 50000`. It trains on "
-        "Gymnasium's own CartPole-v1 with its own random draws, so its curve is like the page's runs, not equal to them."
-    )
+    st.caption(script_advice(config, pick, load_check()))
 else:
-    st.caption("Fix the settings above to download them as a script.")
+    st.caption("Choose a variant above to download it as a script.")
 
 
 def _render(payload: dict, final: bool) -> None:
@@ -181,13 +212,26 @@ def _render(payload: dict, final: bool) -> None:
     aggs = {name: analysis.aggregate(s, grid) for name, s in payload["runs"].items()}
     if not final and "progress" in payload:
         st.caption(payload["progress"])
-    show_figure(learning_curves(aggs), key=None if not final else "ppo_curves", width="stretch")
+    compared = "all on" in aggs and min(a["runs"] for a in aggs.values()) >= 2 and len(aggs) >= 2
+    rows = analysis.compare_to_baseline(payload["runs"]) if compared else None
+    if final:
+        others = [n for n in aggs if n != "all on"]
+        highlight = st.multiselect(
+            "highlight against “all on”", others,
+            default=analysis.default_highlight(list(aggs), rows), key="ppo_highlight",
+            help="These variants are drawn in colour with their 95% bands, “all on” in black; the "
+            "others stay as thin grey lines.",
+        )
+    else:
+        highlight = None if len(aggs) <= 4 else analysis.default_highlight(list(aggs), None)
+    show_figure(learning_curves(aggs, highlight=highlight), key=None if not final else "ppo_curves",
+                width="stretch")
     if not final:
         return
     st.subheader("Final scores")
-    st.dataframe(pd.DataFrame(analysis.score_rows(aggs)), hide_index=True, width="stretch")
-    if "all on" in aggs and min(a["runs"] for a in aggs.values()) >= 2 and len(aggs) >= 2:
-        rows = analysis.compare_to_baseline(payload["runs"])
+    st.dataframe(pd.DataFrame(analysis.score_rows(aggs)), hide_index=True, width="stretch",
+                 height="content")  # every row: no scroll inside the table hides one
+    if rows is not None:
         st.subheader("What it shows")
         st.info(analysis.explain_comparison(rows, aggs["all on"], payload["budget"]))
         show_figure(score_differences(rows), key="ppo_differences", width="stretch")
@@ -197,10 +241,8 @@ def _render(payload: dict, final: bool) -> None:
         st.caption("With 2 or more seeds the page says which variants separate from “all on”.")
     if show_debug:
         st.subheader("Debug variables (mean over the last 10% of training)")
-        st.dataframe(
-            pd.DataFrame([{"variant": n, **{k: float(f"{v:.3g}") for k, v in a["debug"].items()}} for n, a in aggs.items()]),
-            hide_index=True, width="stretch",
-        )
+        st.dataframe(pd.DataFrame(analysis.debug_rows(aggs)), hide_index=True, width="stretch",
+                     height="content")
     st.download_button(
         "Download curves (CSV)", analysis.curves_csv(payload["runs"], grid), file_name="ppo_ablation_curves.csv",
         mime="text/csv", key="ppo_csv",
@@ -218,17 +260,33 @@ def _summarizer(names, seeds, budget):
     return summarize
 
 
-job = RUNNER.get(key)
-if train_clicked and settings_error is None and stored is None:
-    # PPO requests queued while the server is busy train together in one batched computation
-    job = submit_ppo(key, PPORequest.make(configs, seeds, _summarizer(names, seeds, budget), page_device())) or job
-
 st.header("Results")
-if stored is not None:
-    st.caption(precomputed.describe(payload, runs))
-    _render(stored, final=True)
-elif job is not None:
-    if watch_job(job, lambda p: _render(p, final=False), f"Training {runs} runs"):
-        _render(job.result, final=True)
+if plan is None:
+    st.info("Choose at least one variant above.")
 else:
-    st.info("Press **Train** to run these settings (a classroom pressing it together trains once and all watch it).")
+    seeds, grid = list(plan.seeds), analysis.step_grid(budget)
+    key = "ppo:" + json.dumps({"configs": [c.to_dict() for c in plan.train_configs],
+                               "names": plan.train_names, "seeds": n_seeds, "budget": budget},
+                              sort_keys=True)
+    job = RUNNER.get(key) if plan.train_index else None
+    if train_clicked and can_train:
+        # PPO requests queued while the server is busy train together in one batched computation
+        request = PPORequest.make(plan.train_configs, seeds,
+                                  _summarizer(plan.train_names, seeds, budget), page_device())
+        job = submit_ppo(key, request) or job
+    if plan.stored:
+        st.caption(precomputed.describe(payload, len(plan.stored) * n_seeds))
+    done = None
+    def _partial(p):  # the stored variants beside the runs trained so far
+        _render(P.merged_payload(plan, grid, budget, p), final=False)
+
+    if job is not None and watch_job(job, _partial, f"Training {plan.runs_to_train} runs"):
+        done = job.result
+    shown = P.merged_payload(plan, grid, budget, done)
+    if plan.train_index and done is None and job is None:
+        waiting = ", ".join(f"“{n}”" for n in plan.train_names)
+        st.info(f"Press Train to run {waiting} (a classroom pressing it together trains once "
+                "and all watch it)."
+                + (" The stored variants are shown meanwhile." if shown else ""))
+    if shown is not None:
+        _render(shown, final=True)

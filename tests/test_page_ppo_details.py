@@ -5,7 +5,7 @@ from __future__ import annotations
 from toolbox.ppo import analysis, precomputed
 from toolbox.ppo.config import DEFAULT_VARIANTS, VARIANT_IDS
 from toolbox.ppo.details import DETAILS, card_code, other_details_title
-from tests.apptest_helpers import assert_clean, errors, open_page, texts
+from tests.apptest_helpers import assert_clean, errors, open_page, shown, texts, warnings
 
 PAGE = "pages/ppo_details.py"
 
@@ -40,9 +40,13 @@ def test_a_stored_subset_is_shown_without_training():
     sub = {n: stored[n][:3] for n in ("all on", "no GAE (MC returns)")}
     agg = analysis.aggregate(sub["all on"], precomputed.load()["grid"])
     assert [i.value for i in at.info] == [analysis.explain_comparison(analysis.compare_to_baseline(sub), agg, 500_000)]
-    # a variant outside the grid: trained live, not looked up
+    # a variant outside the grid is trained live; the stored one is still shown from the store
     live = open_page(PAGE, query={"v": "all,shared", "seeds": "3", "budget": "500000"})
-    assert not live.button(key="ppo_train").disabled and "Precomputed" not in texts(live)
+    assert not live.button(key="ppo_train").disabled
+    assert "1 variant(s) precomputed (shown below), 3 run(s) to train" in texts(live)
+    assert "Precomputed: 3 of the 120 stored runs" in texts(live)
+    assert list(live.dataframe[1].value["variant"]) == ["all on"]
+    assert "Press Train to run “shared network”" in live.info[0].value
 
 
 def test_cards_show_the_reference_lines_and_the_script_downloads():
@@ -66,11 +70,92 @@ def test_url_settings_are_read_and_bad_ones_ignored():
     assert_clean(bad, "malformed URL")
 
 
+def _card_of(at, key):
+    """The detail card (a block of the page) holding the widget with ``key``."""
+    for child in at.main.children.values():
+        if any(w.key == key for w in getattr(child, "number_input", [])):
+            return child
+    return None
+
+
+def test_one_detail_changed_keeps_the_stored_results_and_trains_only_it():
+    """Issue 21: flipping one detail used to add a 13th variant (130 runs > the cap), disable Train, hide
+    the script and the precomputed results. Now the 12 stored variants stay shown and only “your
+    toggles” (10 runs) is to train."""
+    at = open_page(PAGE)
+    at.toggle(key="ppo_t_norm_obs").set_value(True).run()
+    assert_clean(at, "one toggle")
+    assert "13 variant(s) × 10 seed(s) = 130 runs of 500,000 steps: 12 variant(s) precomputed (shown below), " \
+           "10 run(s) to train" in texts(at)
+    assert not at.button(key="ppo_train").disabled and not at.warning and not errors(at)
+    assert "Precomputed: 120 of the 120 stored runs" in texts(at)
+    assert list(at.dataframe[1].value["variant"]) == [VARIANT_IDS[v] for v in DEFAULT_VARIANTS]
+    assert "Press Train to run “your toggles”" in at.info[0].value
+    assert at.selectbox(key="ppo_script_variant").options[-1] == "your toggles"
+    assert len(at.get("download_button")) >= 2  # the script and the stored curves
+
+
+def test_over_the_cap_the_page_offers_fewer_seeds_or_a_dropped_variant():
+    at = open_page(PAGE, query={"budget": "100000"})  # nothing stored at 100k: 12 × 10 = 120 runs fit
+    assert not at.button(key="ppo_train").disabled and not at.warning
+    at.toggle(key="ppo_t_norm_obs").set_value(True).run()  # a 13th variant: 130 runs
+    assert at.button(key="ppo_train").disabled
+    assert any("13 variant(s) to train × 10 seed(s) = 130 runs is over this server's cap of 120" in w
+               for w in warnings(at))
+    assert at.button(key="ppo_fix_seeds").label == "Use 9 seeds (117 runs)"
+    at.button(key="ppo_fix_seeds").click().run()
+    assert at.slider(key="ppo_seeds").value == 9 and not at.button(key="ppo_train").disabled and not at.warning
+    at.slider(key="ppo_seeds").set_value(10).run()
+    assert at.selectbox(key="ppo_fix_variant").value == "nogradclip"  # the last one chosen, by default
+    at.button(key="ppo_fix_drop").click().run()
+    assert "nogradclip" not in at.multiselect(key="ppo_variants").value
+    assert not at.button(key="ppo_train").disabled and not at.warning
+    assert_clean(at, "cap fixes")
+
+
+def test_a_bad_number_shows_its_error_at_its_input_and_the_results_stay():
+    at = open_page(PAGE)
+    at.number_input(key="ppo_minibatches").set_value(1000).run()
+    card = _card_of(at, "ppo_minibatches")
+    assert card is not None and any("num_minibatches = 1000 does not divide" in shown(e.value) for e in card.error)
+    assert len(at.error) == 1  # shown once, at its input
+    assert "“your toggles” is left out until the error at “minibatches” (its card above) is fixed." in texts(at)
+    assert "Precomputed: 120 of the 120 stored runs" in texts(at) and len(at.dataframe) >= 3
+    at.number_input(key="ppo_minibatches").set_value(4).run()
+    assert not at.error
+
+
+def test_tables_show_every_row_and_the_chart_highlights_against_all_on(monkeypatch):
+    import streamlit
+
+    heights, real = [], streamlit.dataframe
+
+    def recording(data=None, *args, **kwargs):  # AppTest does not expose an element's height
+        heights.append((len(data), kwargs.get("height")))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "dataframe", recording)
+    at = open_page(PAGE)
+    assert len(heights) >= 3 and {n for n, _ in heights} >= {12}
+    assert all(h == "content" for _, h in heights), heights  # no internal scroll hiding rows
+    fig = at.get("plotly_chart")[0]
+    assert at.multiselect(key="ppo_highlight").value == ["no minibatches"]  # separated after Holm
+    import json
+
+    data = json.loads(fig.proto.spec)["data"]
+    named = {t["name"]: t for t in data if t.get("showlegend", True) is not False}
+    assert "other variants" in named and "no minibatches (n=10)" in named and "all on (n=10)" in named
+    at.multiselect(key="ppo_highlight").set_value(["no grad clipping", "no value clipping"]).run()
+    data = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    colors = {t["name"]: t["line"]["color"] for t in data if t["name"].endswith("(n=10)")}
+    assert len(set(colors.values())) == 3 and colors["all on (n=10)"] == "#000000"
+
+
 def test_bad_settings_show_an_error_and_the_page_keeps_working():
     at = open_page(PAGE)
     at.number_input(key="ppo_minibatches").set_value(3).run()
     assert any("does not divide" in e for e in errors(at))
-    assert at.button(key="ppo_train").disabled
+    assert at.button(key="ppo_train").disabled  # “your toggles” left out: everything else is stored
     at.number_input(key="ppo_minibatches").set_value(4)
     at.number_input(key="ppo_ent_coef").set_value(-0.5).run()
     assert any("ent_coef" in e for e in errors(at))

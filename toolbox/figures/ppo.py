@@ -13,24 +13,55 @@ def _clean(xs):
     return [None if (x is None or (isinstance(x, float) and math.isnan(x))) else x for x in xs]
 
 
-def learning_curves(aggregates: dict[str, dict], title: str = "Mean episodic return (last 20 episodes) vs steps") -> go.Figure:
+HIGHLIGHT_COLORS = ("#E69F00", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442",
+                    "#882255")
+"""Okabe–Ito's colour-blind-safe colours (and a wine red): the highlighted variants take them in
+order, so the few lines discussed never share a hue (the 17-variant palette has near-blacks)."""
+FADED = "#c8c8c8"
+"""The colour of the variants not highlighted: present for context, read against nothing."""
+BASELINE = "all on"
+
+
+def learning_curves(aggregates: dict[str, dict],
+                    title: str = "Mean episodic return (last 20 episodes) vs steps",
+                    highlight: list[str] | None = None) -> go.Figure:
     """One line per variant (mean over seeds) with its 95% confidence band; ``aggregates`` from
-    ``toolbox.ppo.analysis.aggregate``; a dotted line marks the 475 'solved' threshold."""
+    ``toolbox.ppo.analysis.aggregate``; a dotted line marks the 475 'solved' threshold.
+
+    ``highlight``: the variants to read against “all on” — drawn in distinct colours with their
+    bands, “all on” in black, every other variant a thin grey line without a band (one legend entry
+    for all of them). None draws every variant in its own colour."""
     fig = go.Figure()
+    chosen = None if highlight is None else [
+        n for n in highlight if n in aggregates and n != BASELINE]
+    faded = [] if chosen is None else [n for n in aggregates if n != BASELINE and n not in chosen]
+    for k, name in enumerate(faded):  # first, so that the highlighted lines are drawn over them
+        agg = aggregates[name]
+        fig.add_trace(go.Scatter(x=agg["grid"], y=_clean(agg["mean"]), mode="lines",
+                                 name="other variants", line=dict(color=FADED, width=1.2),
+                                 legendgroup="faded", showlegend=k == 0,
+                                 hovertemplate=f"{name}: %{{y:.0f}}<extra></extra>"))
     for i, (name, agg) in enumerate(aggregates.items()):
-        color = variant_color(name, i)
         x = agg["grid"]
+        if name in faded:
+            continue
+        if chosen is None or name == BASELINE:
+            color = variant_color(name, i)
+        else:
+            color = HIGHLIGHT_COLORS[chosen.index(name) % len(HIGHLIGHT_COLORS)]
         fig.add_trace(go.Scatter(x=x, y=_clean(agg["hi"]), mode="lines", line=dict(width=0), hoverinfo="skip",
                                  showlegend=False, legendgroup=name, name=f"{name}: upper 95% CI"))
         fig.add_trace(go.Scatter(x=x, y=_clean(agg["lo"]), mode="lines", line=dict(width=0), fill="tonexty",
                                  fillcolor=hex_to_rgba(color, 0.18), hoverinfo="skip", showlegend=False, legendgroup=name,
                                  name=f"{name}: lower 95% CI"))
         fig.add_trace(go.Scatter(x=x, y=_clean(agg["mean"]), mode="lines", name=f"{name} (n={agg['runs']})",
-                                 line=dict(color=color, width=3.5 if name == "all on" else 2), legendgroup=name))
+                                 line=dict(color=color, width=3.5 if name == BASELINE else 2.5),
+                                 legendgroup=name))
     fig.add_hline(y=475, line=dict(color=COLORS["target"], dash="dot"), annotation_text="475 (solved)")
-    # the legend sits under the plot: a taller figure keeps a 12-variant legend off the axis
+    # the legend sits under the plot: a taller figure keeps a long legend off the axis
+    entries = len(aggregates) if chosen is None else len(chosen) + 2
     base_layout(fig, title, "environment steps per run", "episodic return",
-                height=440 if len(aggregates) <= 6 else 540, width=FULL_WIDTH)
+                height=440 if entries <= 6 else 540, width=FULL_WIDTH)
     fig.update_yaxes(range=[0, 520])
     return fig
 

@@ -179,7 +179,7 @@ CORRECTION = "Holm–Bonferroni"
 
 def welch_p_value(a, b) -> float:
     """Two-sided p-value of Welch's t-test of ``mean(a) = mean(b)``: ``P(|T_ν| ≥ |d| / se)`` with
-    ``se = √(s_a²/n_a + s_b²/n_b)`` and ν the Welch–Satterthwaite degrees of freedom rounded down, as
+    ``se = √(s_a²/n_a + s_b²/n_b)`` and ν the Welch–Satterthwaite degrees of freedom rounded down as
     in :func:`difference_ci` (so ``p < 1 − level`` exactly when that interval excludes zero).
     Two constant samples: 0 if their means differ, 1 if not."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -197,8 +197,8 @@ def welch_p_value(a, b) -> float:
 
 def holm_adjust(p_values) -> list[float]:
     """Holm–Bonferroni adjusted p-values, in the input order. With the m p-values sorted ascending,
-    ``p̃_(i) = max_{j ≤ i} min(1, (m − j + 1) p_(j))``; rejecting every hypothesis with ``p̃ ≤ α`` keeps
-    the probability of any false separation among the m comparisons at most α (Holm 1979)."""
+    ``p̃_(i) = max_{j ≤ i} min(1, (m − j + 1) p_(j))``; rejecting every hypothesis with ``p̃ ≤ α``
+    keeps the probability of any false separation among the m comparisons at most α (Holm 1979)."""
     p = [float(x) for x in p_values]
     if any(not (0 <= x <= 1) for x in p):
         raise ValueError(f"p-values must lie in [0, 1]; got {p_values!r}.")
@@ -212,8 +212,8 @@ def holm_adjust(p_values) -> list[float]:
 def compare_to_baseline(runs: dict[str, list[dict]], baseline: str = "all on") -> list[dict]:
     """For every variant but ``baseline``: its final score's difference to the baseline's (run
     summaries' ``last20``), the 95% Welch interval of that difference, Welch's p-value, the
-    :func:`holm_adjust`-ed p-value over all the rows, and a verdict — ``LOWER`` or ``HIGHER`` when the
-    adjusted p-value is at most ``ALPHA``, ``SAME`` otherwise. Rows in ``runs`` order."""
+    :func:`holm_adjust`-ed p-value over all the rows, and a verdict — ``LOWER`` or ``HIGHER`` when
+    the adjusted p-value is at most ``ALPHA``, ``SAME`` otherwise. Rows in ``runs`` order."""
     if baseline not in runs:
         raise ValueError(f"the comparison needs the “{baseline}” variant in the results.")
     base = [s["last20"] for s in runs[baseline]]
@@ -244,32 +244,38 @@ def _names(rows, p_values: bool = False) -> str:
 
 
 def explain_comparison(rows: list[dict], baseline_agg: dict, budget: int, baseline: str = "all on") -> str:
-    """Plain-words summary of :func:`compare_to_baseline` rows (Markdown-free, numbers from the rows):
+    """Plain-words summary of :func:`compare_to_baseline` rows (Markdown-free, numbers from them):
     the groups by verdict after the multiple-comparison correction, the rows whose own 95% interval
     excludes zero but that the correction does not separate, and what “not separated” means."""
     by = {v: [r for r in rows if r["verdict"] == v] for v in (LOWER, HIGHER, SAME)}
     n, m = baseline_agg["runs"], len(rows)
-    how = (f"Each variant is compared with “{baseline}” by Welch's t-test, and the {m} p-values are corrected for "
-           f"multiple comparisons with the {CORRECTION} method (at most {ALPHA:.0%} chance of any false "
-           f"separation among them). " if m > 1 else f"The variant is compared with “{baseline}” by Welch's "
-           f"t-test at {ALPHA:.0%} (one comparison: no correction needed). ")
+    if m > 1:
+        how = (f"Each variant is compared with “{baseline}” by Welch's t-test, and the {m} "
+               f"p-values are corrected for multiple comparisons with the {CORRECTION} method (at most "
+               f"{ALPHA:.0%} chance of any false separation among them). ")
+    else:
+        how = (f"The variant is compared with “{baseline}” by Welch's t-test at {ALPHA:.0%} (one "
+               "comparison: no correction needed). ")
     text = (
         f"After {budget:,} steps, “{baseline}” scores {baseline_agg['last20_mean']:.0f} ± {baseline_agg['last20_ci']:.0f} "
-        f"(mean of the last 20 episodes, {n} seeds; differences below with their 95% intervals). {how}"
-        f"Clearly lower than “{baseline}”: {_names(by[LOWER], True)}. Clearly higher: {_names(by[HIGHER], True)}. "
+        f"(mean of the last 20 episodes, {n} seeds; differences below with their 95% intervals). "
+        f"{how}Clearly lower than “{baseline}”: {_names(by[LOWER], True)}. "
+        f"Clearly higher: {_names(by[HIGHER], True)}. "
     )
     alone = [r for r in by[SAME] if r["p_value"] < ALPHA]
     if alone:
-        text += (f"Off zero by its own 95% interval but not after the correction: {_names(alone, True)} — "
-                 f"among {m} comparisons at 5% each, one such result by chance alone would not be surprising. ")
+        text += (f"Off zero by its own 95% interval but not after the correction: "
+                 f"{_names(alone, True)} — among {m} comparisons at 5% each, one such result by "
+                 "chance alone would not be surprising. ")
     rest = [r for r in by[SAME] if r["p_value"] >= ALPHA]
     if rest:
         wide = max(rest, key=lambda r: r["half_width"])
         lo, hi = wide["difference"] - wide["half_width"], wide["difference"] + wide["half_width"]
         text += (
-            f"Not separated from “{baseline}”, each interval including zero: {_names(rest)} — with {n} seeds at this "
-            f"budget we cannot tell whether these details change the final score on CartPole (the widest, "
-            f"“{wide['variant']}”, spans {lo:+.0f} to {hi:+.0f}); they may matter on harder tasks."
+            f"Not separated from “{baseline}”, each interval including zero: {_names(rest)} — with "
+            f"{n} seeds at this budget we cannot tell whether these details change the final score "
+            f"on CartPole (the widest, “{wide['variant']}”, spans {lo:+.0f} to {hi:+.0f}); they "
+            "may matter on harder tasks."
         )
     return text.strip()
 
@@ -312,3 +318,22 @@ def score_rows(aggregates: dict[str, dict]) -> list[dict]:
             "AUC (mean return over training)": f"{a['auc_mean']:.1f}",
         })
     return rows
+
+
+def default_highlight(names: list[str], rows: list[dict] | None,
+                      baseline: str = "all on") -> list[str]:
+    """The variants the curve chart highlights against ``baseline`` unless the reader picks others:
+    those separated from it (:func:`compare_to_baseline` rows after the correction) and the reader's
+    own “your toggles”; with no comparison, every variant when there are at most 4, else none."""
+    picked = [r["variant"] for r in rows or [] if r["verdict"] != SAME]
+    picked += [n for n in names if n == "your toggles" and n not in picked]
+    if not picked and not rows and len(names) <= 4:
+        picked = [n for n in names if n != baseline]
+    return [n for n in names if n in picked]
+
+
+def debug_rows(aggregates: dict[str, dict]) -> list[dict]:
+    """The debug-variable table, one row per variant: each of ``DEBUG_SHOWN`` at 3 significant
+    digits."""
+    return [{"variant": n, **{k: float(f"{v:.3g}") for k, v in a["debug"].items()}}
+            for n, a in aggregates.items()]

@@ -259,3 +259,24 @@ def parse_flips(text: str) -> set[str]:
 def url_flips(changes: dict) -> str:
     """The ``custom`` link value of a set of config changes (the inverse of :func:`parse_flips`)."""
     return ",".join(sorted(k for k in changes if k in URL_FLIPS))
+
+
+def field_errors(values: dict[str, bool | float | int]) -> dict[str, str]:
+    """``{field: message}`` for each number control whose value cannot be trained with the toggles
+    as set (``PPOConfig.validate``'s sentence), so the page shows it at that control; ``""`` keys an
+    error of the toggles together that no single number causes. Empty when the settings train."""
+    toggles = {k: v for k, v in values.items() if k not in NUMBER_FIELDS}
+    base = PPOConfig().replace(**config_changes(toggles))
+    errors: dict[str, str] = {}
+    for name in NUMBER_FIELDS:
+        if name in values:
+            try:
+                base.replace(**config_changes({name: values[name]})).validate()
+            except ValueError as err:
+                errors[name] = str(err)
+    if not errors:
+        try:
+            PPOConfig().replace(**config_changes(values)).validate()
+        except ValueError as err:
+            errors[""] = str(err)
+    return errors
