@@ -12,8 +12,13 @@ ensure_navigation()
 st.title("RL Toolbox")
 st.markdown(
     "The tricks reinforcement-learning practitioners reach for, one lesson each. Move a "
-    "slider and watch the mathematics respond: every number on these pages is computed live "
-    "by a tested PyTorch backend, on the GPU when there is one."
+    "slider and watch the mathematics respond: the numbers are computed as the page runs by a "
+    "tested PyTorch backend, on the GPU when there is one — except the long trainings a page "
+    "opens on, which are precomputed and say so where they appear: the PPO ablation "
+    "(results/ppo_grid500k.json) and the returns its downloadable script reaches "
+    "(results/ppo_script_check.json), DIAL's default and n = 4 teams (results/dial_default.json, "
+    "results/dial_n4.json), and the influence lesson's β grid (results/influence_learning.json). "
+    "Training again with other settings runs live."
 )
 
 cols = st.columns(2)

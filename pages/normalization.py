@@ -20,9 +20,11 @@ lesson_header(
     "Normalization",
     "Neural networks learn best when their inputs and targets are around unit scale. In RL the data "
     "arrive as a stream whose scale we do not know in advance and which drifts as the policy changes. "
-    "The fix is the same everywhere: **keep running statistics and divide by them** — for observations, "
-    "for rewards (via the return), for advantages (per minibatch) and, inside a network, for a layer's "
-    "inputs (BatchNorm, LayerNorm). Play each one live below.",
+    "The fix is always to **divide by statistics of the data**, but which statistics differs: "
+    "running statistics for observations and for rewards (via the return); each minibatch's own "
+    "mean and std for advantages; inside a network, each sample's own statistics over its "
+    "features (LayerNorm), and for BatchNorm the batch's statistics while training and its "
+    "running statistics only in evaluation. Play each one live below.",
     "Gymnasium wrappers (NormalizeObservation, NormalizeReward); Huang et al. 2022, The 37 implementation "
     "details of PPO; Chan, Golub & LeVeque 1979; Ioffe & Szegedy 2015 (BatchNorm); Ba, Kiros & Hinton 2016 "
     "(LayerNorm); Foerster et al. 2016 (DIAL)",

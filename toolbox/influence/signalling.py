@@ -323,8 +323,10 @@ def scheme_caption(game: PersuasionGame, phi: Any, report: SchemeReport) -> str:
         if mixes:
             where = f"only where the scheme mixes its signals (s = {', '.join(mixes)})"
         else:
-            where = "nowhere: in every state the signal is fixed, so no signal changes the move from its marginal"
-        text += f" With the marginal given the state the influence reward is positive {where}; I(σ; a | s) = {mi:.3f} nats."
+            where = ("nowhere: in every state one signal is sent, and the move it causes is the "
+                     "marginal itself")
+        text += (" With the marginal given the state the influence reward of the signals the "
+                 f"scheme sends is positive {where}; I(σ; a | s) = {mi:.3f} nats.")
     else:
         text += (f" With the marginal over the prior the reward counts everything the signal changes in the "
                  f"receiver's move: I(σ; a) = {mi:.3f} nats.")
