@@ -21,6 +21,7 @@ MAX_LINES = 400
 REUSABLE = (
     "toolbox", "toolbox.device", "toolbox.checks", "toolbox.running_stats", "toolbox.reward_scaling",
     "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats", "toolbox.dial.switch", "toolbox.jit",
+    "toolbox.provenance",  # the machine and versions behind stored results
     "toolbox.warm_up",  # names the kernels it warms as strings: the child process imports them
     "toolbox.jobs",  # the job runner knows no algorithm; algorithms use its batching and cancel contract
 )
