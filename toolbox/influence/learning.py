@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from toolbox.device import default_device
+from toolbox.device import resolve_device
 from toolbox.influence.games import GAMES, InfluenceTrainConfig
 from toolbox.influence.reward import batched_influence
 
@@ -96,7 +96,7 @@ def train_influence_game(
     called every ``record_every`` updates.
     """
     config.validate()
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)  # None: RL_TOOLBOX_DEVICE or auto, as every trainer
     game = GAMES[config.game]
     r_i = torch.tensor(game.r_i, dtype=torch.float32, device=device)
     r_j = torch.tensor(game.r_j, dtype=torch.float32, device=device)

@@ -90,7 +90,9 @@ class GroupUpdate:
         c = self.clip_coef
         clipfrac = ((ratio - 1.0).abs() > c).to(torch.float32).mean(1)
         if self.any_norm_adv:
-            adv = torch.where(self.norm_adv, normalize_advantages(adv, 1e-8, dim=-1), adv)
+            # validate=False: no host sync per minibatch on a GPU (the rollout made these values)
+            normalized = normalize_advantages(adv, 1e-8, dim=-1, validate=False)
+            adv = torch.where(self.norm_adv, normalized, adv)
         pg1 = -adv * ratio
         pg2 = -adv * torch.clamp(ratio, 1.0 - c, 1.0 + c)
         # d max(pg1, pg2)/d ratio: −Â where the unclipped term is the max (ties inside the range included)
