@@ -96,11 +96,11 @@ def test_vector_env_under_gymnasiums_own_vector_wrappers():
     env = PendulumVectorEnv(5, seed=0)
     assert isinstance(env, gym.vector.VectorEnv)
     wrapped = gym.wrappers.vector.ClipAction(gym.wrappers.vector.RecordEpisodeStatistics(env))
-    obs, info = wrapped.reset(seed=1)
+    obs, _ = wrapped.reset(seed=1)
     assert obs.shape == (5, 3) and env.observation_space.contains(obs)
     ends = 0
     for _ in range(400):
-        obs, rew, term, trunc, info = wrapped.step(np.full((5, 1), 5.0, np.float32))
+        obs, rew, term, trunc, _ = wrapped.step(np.full((5, 1), 5.0, np.float32))
         assert env.observation_space.contains(obs) and rew.shape == (5,) and rew.dtype == np.float64
         ends += int(trunc.sum())
         assert not term.any()

@@ -24,6 +24,7 @@ environments are simulated alongside it.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -165,7 +166,7 @@ class PendulumVectorEnv(VectorEnv):
     marks the environments whose episode ended on this step. The spaces equal ``Pendulum-v1``'s.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    metadata: ClassVar[dict] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
 
     def __init__(self, num_envs: int, device="cpu", seed: int | None = None):
         self.env = BatchedPendulum(num_envs, device=device, seed=seed)
