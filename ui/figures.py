@@ -12,6 +12,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from toolbox.figures.export import figure_csv
+from toolbox.figures.presenter import restyle
+from toolbox.figures.style import PROJECTOR, SCREEN
+from ui.presenter import presenter_on
 
 CSV_LABEL = "Download data (CSV)"
 
@@ -33,7 +36,9 @@ def show_figure(fig: go.Figure, key: str | None, where: Any = None, **chart_args
     ``key``: the chart's widget key, also the downloaded files' name. A figure drawn without a key
     (a live curve redrawn while training runs) gets the PNG button but no CSV button, whose key
     would clash between redraws. The CSV is written only when the button is clicked.
+    In presenter mode the figure is redrawn for the projector (``toolbox.figures.presenter``).
     """
+    fig = restyle(fig, PROJECTOR if presenter_on() else SCREEN)
     box = (where if where is not None else st).container()
     name = key or "figure"
     box.plotly_chart(fig, key=key, config=chart_config(name), **chart_args)

@@ -13,18 +13,33 @@ KEY = "presenter_mode"
 """Session key of the sidebar toggle."""
 
 CSS = """<style>
-/* presenter mode: readable from the back of a lecture hall */
+/* presenter mode: readable from the back of a lecture hall. Figures are not styled here: show_figure
+   redraws them for the projector in Plotly itself (toolbox/figures/presenter.py). */
 html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
 [data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p { font-size: 1.25rem !important; }
-[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+/* a metric's number stays larger than its label */
+[data-testid="stMetricLabel"] p { font-size: 1.1rem !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] div { font-size: 2.4rem !important; }
 h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { font-size: 1.9rem !important; }
-.katex { font-size: 1.45em !important; }
-.js-plotly-plot .plotly text { font-size: 18px !important; }
-.js-plotly-plot .plotly .gtitle { font-size: 24px !important; }
-[data-testid="stPlotlyChart"] { min-height: 520px; }
+.katex { font-size: 1.3em !important; }
+/* inputs, dropdowns and code at the text's size */
+[data-baseweb="input"] input, [data-baseweb="select"] div, [data-baseweb="textarea"] textarea,
+[data-testid="stNumberInput"] input, [data-testid="stSliderThumbValue"],
+[data-testid="stTickBarMin"], [data-testid="stTickBarMax"] { font-size: 1.15rem !important; }
+code, pre, [data-testid="stCode"] code { font-size: 1.05rem !important; }
+/* tables are drawn on a canvas: enlarged as a whole */
+[data-testid="stDataFrame"], [data-testid="stTable"] { zoom: 1.35; }
+/* the sidebar widens so that every page's name shows in full */
+[data-testid="stSidebar"] { min-width: 360px !important; max-width: 360px !important; }
+[data-testid="stSidebarNavLink"] span { white-space: normal !important; overflow: visible !important; }
 </style>"""
 """The CSS presenter mode adds (constant)."""
+
+
+def presenter_on() -> bool:
+    """Whether presenter mode is on in this session (figures are then built for the projector)."""
+    return bool(st.session_state.get(KEY, False))
 
 
 def presenter_toggle() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
@@ -60,13 +61,43 @@ REFERENCE_WIDTH = 400
 """Width in px a figure in a column is laid out for (the narrowest it is drawn at 1280 × 800)."""
 FULL_WIDTH = 800
 """Width in px a figure spanning the main block is laid out for (820 px at 1280 × 800)."""
-FONT_SIZE = 12
-TITLE_SIZE = 15   # Streamlit's chart theme draws titles at about this size
-LEGEND_ROW = 22     # height of one row of a horizontal legend (px)
-TICK_BAND = 28      # tick labels under an x axis (px)
-AXIS_TITLE = 24     # an x-axis title under the tick labels (px)
-MIN_MARKER = 6      # sample points smaller than this vanish on a projector
-TOOLBAR = 30        # Plotly's toolbar row at the top of the figure (px): titles start under it
+
+
+@dataclass(frozen=True)
+class Style:
+    """Text sizes and the bands a figure reserves for them (px), for one kind of display.
+
+    ``finish`` lays a figure out from these; :func:`toolbox.figures.presenter.restyle` redraws a
+    finished figure for another ``Style``. ``SCREEN`` is a laptop; ``PROJECTOR`` is presenter mode.
+    """
+
+    font: float = 12          # tick labels, axis titles, legend, annotations
+    title: float = 15         # the figure's title (Streamlit's chart theme draws about this)
+    title_line: float = 22    # height of one line of the title
+    subtitle_line: float = 18  # height of one line of a subplot title
+    legend_row: float = 22    # height of one row of a horizontal legend
+    tick_band: float = 28     # tick labels under an x axis
+    axis_title: float = 24    # an x-axis title under the tick labels
+    min_marker: float = 6     # sample points smaller than this vanish on a projector
+    toolbar: float = 30       # Plotly's toolbar row at the top of the figure: titles start under it
+    plot_scale: float = 1.0   # the plot area's height relative to the screen's
+    line_scale: float = 1.0   # line widths and marker sizes relative to the screen's
+
+
+SCREEN = Style()
+"""A laptop or desktop screen: what every builder lays out for."""
+PROJECTOR = Style(font=18, title=22, title_line=30, subtitle_line=26, legend_row=30, tick_band=40,
+                  axis_title=34, min_marker=9, plot_scale=1.3, line_scale=1.5)
+"""Presenter mode: text read from the back of a lecture hall (1.5× the screen's), a taller plot."""
+
+# the screen's sizes under their historical names (tests and builders use them)
+FONT_SIZE = SCREEN.font
+TITLE_SIZE = SCREEN.title
+LEGEND_ROW = SCREEN.legend_row
+TICK_BAND = SCREEN.tick_band
+AXIS_TITLE = SCREEN.axis_title
+MIN_MARKER = SCREEN.min_marker
+TOOLBAR = SCREEN.toolbar
 
 
 def text_width(text: str, size: float = FONT_SIZE) -> float:
@@ -79,8 +110,9 @@ def text_width(text: str, size: float = FONT_SIZE) -> float:
 
 def wrap(text: str, max_px: float, size: float = FONT_SIZE) -> str:
     """``text`` with <br> between words so that no line is wider than ``max_px`` (estimated)."""
-    if text_width(text, size) <= max_px or "<br" in text:
+    if text_width(text, size) <= max_px:  # every line fits (a builder's own <br> kept)
         return text
+    text = re.sub(r"<br\s*/?>", " ", str(text))  # a line too wide: wrap the whole text again
     lines, line = [], ""
     for word in str(text).split(" "):
         trial = f"{line} {word}" if line else word
@@ -142,7 +174,8 @@ def _has_bottom_title(layout: dict) -> bool:
     return False
 
 
-def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH) -> dict:
+def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH,
+           style: Style = SCREEN) -> dict:
     """Apply the projector rules to a figure given as dicts; returns ``layout`` (changed in place).
 
     - log axes label decades only (``dtick=1``, exponents as powers: 10⁻², not "10, 5, 2, 1");
@@ -151,7 +184,9 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH) -> di
       much, so the plot keeps its size;
     - subplot titles wrap to their panel's width, and the top margin holds them and the title (the
       title itself is not wrapped: builders keep it short enough for ``width``, a test checks);
-    - sample points are at least ``MIN_MARKER`` px.
+    - sample points are at least ``style.min_marker`` px.
+
+    ``style``: the sizes of text and bands (``SCREEN``, or ``PROJECTOR`` in presenter mode).
     """
     for axis in [*_axes(layout, "x").values(), *_axes(layout, "y").values()]:
         if axis.get("type") == "log":
@@ -161,8 +196,8 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH) -> di
         marker = trace.get("marker")
         if "markers" in mode and isinstance(marker, dict):
             size = marker.get("size")
-            if size is None or (isinstance(size, (int, float)) and size < MIN_MARKER):
-                marker["size"] = MIN_MARKER
+            if size is None or (isinstance(size, (int, float)) and size < style.min_marker):
+                marker["size"] = style.min_marker
     margin = dict(layout.get("margin") or {})
     margin.setdefault("l", 60)
     margin.setdefault("r", 20)
@@ -172,25 +207,26 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH) -> di
     title = layout.get("title")
     if isinstance(title, dict) and title.get("text"):
         # below the chart's toolbar (kept visible for the PNG download), which would cover its end
-        title.update(y=1.0, yref="container", yanchor="top", pad=dict(t=TOOLBAR))
+        title.update(y=1.0, yref="container", yanchor="top", pad=dict(t=style.toolbar))
     top_lines = 0
     for note in subplot_titles(layout):
-        size = note.get("font", {}).get("size", FONT_SIZE)
+        size = note.get("font", {}).get("size", style.font)
         note["text"] = wrap(note["text"], _panel_width(layout, note["x"], plot_w) - 4, size)
         if note.get("y", 1.0) >= 1.0:
             top_lines = max(top_lines, n_lines(note["text"]))
-    title_px = TOOLBAR + 22 * n_lines(title.get("text") if isinstance(title, dict) else title) if title else TOOLBAR
-    margin["t"] = max(int(title_px + 18 * top_lines + 10), 30)
+    title_text = title.get("text") if isinstance(title, dict) else title
+    title_px = style.toolbar + (style.title_line * n_lines(title_text) if title_text else 0)
+    margin["t"] = max(int(title_px + style.subtitle_line * top_lines + 10), 30)
     # legend: below, in its own band of the bottom margin
-    bottom = TICK_BAND + (AXIS_TITLE if _has_bottom_title(layout) else 0)
+    bottom = style.tick_band + (style.axis_title if _has_bottom_title(layout) else 0)
     if any(a.get("type") == "multicategory" for a in _axes(layout, "x").values()):
-        bottom += TICK_BAND
+        bottom += style.tick_band
     legend = layout.get("legend") or {}
     names = legend_names(data)
     shows_legend = layout.get("showlegend", len(names) > 1) and names
     if shows_legend and legend.get("orientation") == "h":
-        rows = legend_rows(names, width - 10, legend.get("font", {}).get("size", FONT_SIZE))
-        margin["b"] = int(bottom + LEGEND_ROW * rows + 12)
+        rows = legend_rows(names, width - 10, legend.get("font", {}).get("size", style.font))
+        margin["b"] = int(bottom + style.legend_row * rows + 12)
     elif not (shows_legend and legend.get("orientation") == "v"):
         margin["b"] = int(bottom + 8)
     else:

@@ -1,0 +1,112 @@
+"""A finished figure redrawn for another display (presenter mode at a projector), in Plotly itself.
+
+Builders lay out for the screen (``style.SCREEN``). :func:`restyle` takes such a figure and sets, in
+the figure's own layout, the projector's sizes (``style.PROJECTOR``): larger fonts everywhere text is
+drawn, a taller plot, thicker lines and markers, margins and legend bands recomputed by
+``style.finish`` for the larger text, and axes that grow their margins for their labels
+(``automargin``). Nothing is left to CSS over a finished figure, which Plotly cannot lay out around.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from numbers import Real
+
+import plotly.graph_objects as go
+
+from toolbox.figures.style import REFERENCE_WIDTH, SCREEN, Style, finish
+
+
+def _scaled(value, factor: float):
+    """A size times ``factor`` (a number, or each number of a list); anything else unchanged."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return round(float(value) * factor, 1)
+    if isinstance(value, (list, tuple)):
+        return [_scaled(v, factor) for v in value]
+    return value
+
+
+def _font(owner: dict, key: str, factor: float, default: float | None = None) -> None:
+    """Scale ``owner[key]["size"]`` (a font) by ``factor``; set ``default`` where no size is given."""
+    font = owner.get(key)
+    if isinstance(font, dict) and font.get("size") is not None:
+        font["size"] = _scaled(font["size"], factor)
+    elif default is not None:
+        owner[key] = dict(font or {}, size=default)
+
+
+def _title_font(owner: dict, factor: float) -> None:
+    title = owner.get("title")
+    if isinstance(title, dict):
+        _font(title, "font", factor)
+
+
+def _restyle_layout(layout: dict, style: Style, factor: float) -> None:
+    layout["font"] = dict(layout.get("font") or {}, size=style.font)
+    title = layout.get("title")
+    if isinstance(title, dict):
+        title["font"] = dict(title.get("font") or {}, size=style.title)
+    for key, axis in layout.items():
+        if isinstance(axis, dict) and re.fullmatch(r"[xy]axis\d*", key):
+            _font(axis, "tickfont", factor)
+            _title_font(axis, factor)
+            axis["automargin"] = True  # a margin too small for the labels grows, never cuts them
+        elif isinstance(axis, dict) and key.startswith(("ternary", "polar", "scene")):
+            for sub in axis.values():
+                if isinstance(sub, dict):
+                    _font(sub, "tickfont", factor)
+                    _title_font(sub, factor)
+    for note in layout.get("annotations") or []:
+        _font(note, "font", factor)
+    legend = layout.get("legend")
+    if isinstance(legend, dict):
+        _font(legend, "font", factor)
+    coloraxis = layout.get("coloraxis")
+    if isinstance(coloraxis, dict) and isinstance(coloraxis.get("colorbar"), dict):
+        _font(coloraxis["colorbar"], "tickfont", factor)
+
+
+def _restyle_trace(trace: dict, style: Style) -> None:
+    factor = style.line_scale
+    line = trace.get("line")
+    if isinstance(line, dict):
+        line["width"] = _scaled(line.get("width", 2), factor)
+    marker = trace.get("marker")
+    if isinstance(marker, dict) and marker.get("size") is not None:
+        marker["size"] = _scaled(marker["size"], factor)
+    _font(trace, "textfont", style.font / SCREEN.font)
+    colorbar = trace.get("colorbar")
+    if isinstance(colorbar, dict):
+        _font(colorbar, "tickfont", style.font / SCREEN.font)
+        _title_font(colorbar, style.font / SCREEN.font)
+
+
+def restyle(fig: go.Figure, style: Style = SCREEN) -> go.Figure:
+    """``fig`` drawn for ``style``: the figure itself for ``SCREEN``, else a new figure.
+
+    Fonts are set (layout, title) or scaled by ``style.font / SCREEN.font`` (fonts a builder sized:
+    annotations, ticks, legend, colour bars, text on bars); the plot area is ``style.plot_scale`` as
+    tall; lines and markers ``style.line_scale`` as thick; then ``finish`` recomputes the margins
+    and legend band for ``style`` at the width the builder laid out for (``meta.reference_width``).
+    """
+    if style == SCREEN:
+        return fig
+    spec = copy.deepcopy(fig.to_plotly_json())
+    data, layout = spec["data"], spec.setdefault("layout", {})
+    factor = style.font / SCREEN.font
+    _restyle_layout(layout, style, factor)
+    for trace in data:
+        _restyle_trace(trace, style)
+    margin = layout.get("margin") or {}
+    top, bottom = margin.get("t", 100), margin.get("b", 80)  # plotly's defaults
+    plot_h = max(layout.get("height", 450) - top - bottom, 50)
+    layout["height"] = int(top + bottom + plot_h * style.plot_scale)
+    width = float((layout.get("meta") or {}).get("reference_width", REFERENCE_WIDTH))
+    finish(data, layout, width, style)
+    legend = layout.get("legend") or {}
+    if legend.get("orientation") == "h" and legend.get("yanchor") == "top" and legend.get("y", 1) < 0:
+        # the legend's band is the bottom of the figure: anchored there, it stays under the tick
+        # labels and axis title even when ``automargin`` shrinks the plot for larger labels
+        legend.update(yref="container", y=0.0, yanchor="bottom")
+    return go.Figure(spec, _validate=False)
