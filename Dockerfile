@@ -22,10 +22,12 @@ RUN pip install -r requirements.txt \
 COPY . .
 RUN chmod -R a-w,a+rX /app
 # The compiled PPO and DIAL kernels (Numba) are compiled here, at build time, into a cache the app user may
-# extend: a container's first Train press then loads machine code instead of compiling for ~18 s each.
+# extend (toolbox/warm_up.py prints the seconds each took and marks the cache warmed): a container loads
+# them at start instead of compiling. Under `docker run --read-only` (give it `--tmpfs /tmp`) the app
+# copies this cache into a private temporary folder; without any writable folder it trains on the
+# readable paths and says why in its log.
 ENV RL_TOOLBOX_NUMBA_CACHE=/opt/numba-cache
-RUN python -c "from toolbox.ppo.compiled import warm_up; print(f'PPO kernel compiled in {warm_up():.0f} s')" \
- && python -c "from toolbox.dial.compiled import warm_up; print(f'DIAL kernel compiled in {warm_up():.0f} s')" \
+RUN python -m toolbox.warm_up \
  && chown -R app /opt/numba-cache
 USER app
 

@@ -30,6 +30,13 @@ if str(ROOT) not in sys.path:
 # Tests never depend on a GPU: unless a developer asks otherwise, compute on the CPU.
 os.environ.setdefault("RL_TOOLBOX_DEVICE", "cpu")
 
+# app.py starts the kernels' background warm-up (toolbox/warm_up.py); under AppTest that is this
+# process, and backend="auto" would then depend on how far its child had got when a later test asks.
+# The suite warms the kernels itself (below) and tests the warm-up in tests/test_warm_up.py.
+from toolbox import warm_up  # noqa: E402
+
+warm_up.start = lambda *args, **kwargs: None
+
 _STARTED = time.monotonic()
 
 

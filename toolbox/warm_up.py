@@ -17,6 +17,7 @@ The kernels to warm are named ``"module:function"`` by the caller (the app names
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import os
@@ -42,6 +43,8 @@ CHILD_NICE = 10
 """The child's niceness: on a busy server the students' trainings get the cores first."""
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_children: set[subprocess.Popen] = set()
+_stopping = threading.Event()
 
 
 def resolve(target: str) -> Callable[[], float]:
@@ -60,14 +63,32 @@ def run_child(targets: Sequence[str], python: str = sys.executable,
     env = dict(os.environ, PYTHONPATH=path)
     env[jit.ENV_VAR] = str(jit.CACHE_DIR.parent)  # the same folder, also a private fallback
     try:
-        done = subprocess.run([python, "-m", "toolbox.warm_up", *targets], env=env,
-                              capture_output=True, text=True, timeout=timeout_s, cwd=_root())
-    except (OSError, subprocess.TimeoutExpired) as err:
+        proc = subprocess.Popen([python, "-m", "toolbox.warm_up", *targets], env=env, cwd=_root(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    except OSError as err:
         return False, f"{type(err).__name__}: {err}"
-    out = (done.stdout + done.stderr).strip()[-2000:]
-    if done.returncode != 0:
-        return False, f"exit code {done.returncode}: {out}"
+    _children.add(proc)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired as err:
+        proc.kill()
+        proc.communicate()
+        return False, f"{type(err).__name__}: {err}"
+    finally:
+        _children.discard(proc)
+    out = out.strip()[-2000:]
+    if proc.returncode != 0:
+        return False, f"exit code {proc.returncode}: {out}"
     return True, out
+
+
+@atexit.register
+def _stop_children() -> None:
+    # a server that stops mid-compile takes its compiler with it (Numba writes each cache file
+    # whole, by rename, so a compile cut short leaves no damaged entry)
+    _stopping.set()
+    for proc in list(_children):
+        proc.kill()
 
 
 def _root() -> str:
@@ -118,6 +139,8 @@ def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> jit.
              "meanwhile", jit.CACHE_DIR)
     t0 = time.perf_counter()
     ok, detail = run_child(targets, python)
+    if not ok and _stopping.is_set():  # the process is exiting: keep the cache as it is
+        return jit.set_kernel_status(jit.UNAVAILABLE, "the server stopped during the compile")
     if not ok:
         log.warning("the kernel compile failed (%s); emptying the cache %s and compiling again",
                     detail, jit.CACHE_DIR)
