@@ -200,7 +200,7 @@ st.header("3 · Learning curves: DIAL vs RIAL vs no communication")
 st.latex(r"\mathcal{L} = \sum_{t,a}\Big(r_t + \gamma \max_{u} Q^{-}(\tau^a_{t+1}, u) - Q(\tau^a_t, u^a_t)\Big)^2"
          r",\qquad \text{DIAL: } \frac{\partial \mathcal{L}}{\partial m^{a'}_{t-1}} \text{ flows through the DRU}")
 computed_by(rollout_loss)
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])  # the Methods box shows its three chips at 1280
 methods = c1.multiselect("Methods", list(METHODS), default=list(METHODS), key="curve_methods",
                          format_func=lambda m: LABELS[m])
 n_agents = int(c2.number_input("Agents n", value=link_value("n", 3, link_agents, "curve_n"), step=1, key="curve_n"))

@@ -144,11 +144,11 @@ set_query(tab=tab)
 # ---- 1. Gumbel-max ---------------------------------------------------------------------------
 with tab1:
     if tab1.open:  # lazy: only the open tab computes
-        c1, c2 = st.columns([1, 2], gap="large")
+        c1, c2 = st.columns([2, 3], gap="large")  # the left column holds the equations at 1280 px
         with c1:
             n = st.slider("number of samples N", 100, N_MAX, step=100, key="gs_n")
             equation(r"z = \arg\max_k \big(\theta_k + g_k\big)", G.gumbel_max_sample)
-            equation(r"g_k = -\log(-\log u_k),\quad u_k \sim U(0,1)", G.sample_gumbel)
+            equation([r"g_k = -\log(-\log u_k)", r"u_k \sim U(0,1)"], G.sample_gumbel)  # one per line: fits at 1280
             equation(r"\Pr[z = k] = \pi_k", G.gumbel_max_experiment)
             try:
                 ex = gumbel_max(values, mode, n, seed, DEVICE)
@@ -157,7 +157,7 @@ with tab1:
                     m1, m2 = st.columns(2)
                     m1.metric("X² (chi-square)", f"{chi.statistic:.2f}", help=f"{chi.dof} degrees of freedom")
                     m2.metric("p-value", f"{chi.p_value:.3f}" if chi.p_value >= 1e-3 else f"{chi.p_value:.1e}")
-                equation(r"X^2 = \sum_k \frac{(O_k - N\pi_k)^2}{N\pi_k}, \qquad p = Q\Big(\tfrac{K-1}{2}, \tfrac{X^2}{2}\Big)",
+                equation([r"X^2 = \sum_k \frac{(O_k - N\pi_k)^2}{N\pi_k}", r"p = Q\Big(\tfrac{K-1}{2}, \tfrac{X^2}{2}\Big)"],
                          G.chi_square_test)
                 st.caption(
                     "A correct sampler gives p-values spread evenly between 0 and 1 as you change the seed; "
@@ -218,8 +218,8 @@ with tab3:
             a, b = st.columns(2)
             mu = a.number_input("μ", step=0.5, key="gs_mu")
             sigma = b.number_input("σ", step=0.25, key="gs_sigma")
-            equation(r"z = \mu + \sigma\varepsilon,\quad \varepsilon\sim\mathcal N(0,1), \qquad "
-                     r"\frac{\partial z}{\partial \mu} = 1,\quad \frac{\partial z}{\partial \sigma} = \varepsilon",
+            equation([r"z = \mu + \sigma\varepsilon,\quad \varepsilon\sim\mathcal N(0,1)",
+                      r"\frac{\partial z}{\partial \mu} = 1,\quad \frac{\partial z}{\partial \sigma} = \varepsilon"],
                      G.gaussian_reparameterization)
             try:
                 gr = gaussian(float(mu), float(sigma), seed, DEVICE)
@@ -292,15 +292,15 @@ with tab4:
             n_est = st.select_slider("samples per estimate", [250, 500, 1000, 2000, 4000, 8000], key="gs_n_est")
             equation(r"J(\theta)=\sum_k \pi_k\, h(f_k)", G.expected_objective)
             equation(r"\frac{\partial J}{\partial\theta_j}=\pi_j\big(h(f_j)-J\big)", G.exact_gradient)
-            equation(r"\hat g_{\text{REINFORCE}} = \big(h(f_z) - b\big)\,\nabla_\theta \log \pi_z,\quad "
-                     r"b \in \{0,\; J,\; \tfrac{1}{n-1}\textstyle\sum_{j\ne i} h(f_{z_j})\}",
+            equation([r"\hat g_{\text{REINFORCE}} = \big(h(f_z) - b\big)\,\nabla_\theta \log \pi_z",
+                      r"b \in \{0,\; J,\; \tfrac{1}{n-1}\textstyle\sum_{j\ne i} h(f_{z_j})\}"],
                      G.reinforce_surrogate, G.reinforce_weights)
             equation(r"\hat g_{\text{GS}} = \nabla_\theta\, h(f\cdot y)", G.relaxed_surrogate)
-            equation(r"\hat g_{\text{ST-GS}} = h'(f\cdot y_{\text{hard}})\, f^\top \tfrac{\partial y}{\partial\theta},"
-                     r"\quad y_{\text{hard}} = \operatorname{one\_hot}(\arg\max_k y_k)",
+            equation([r"\hat g_{\text{ST-GS}} = h'(f\cdot y_{\text{hard}})\, f^\top \tfrac{\partial y}{\partial\theta}",
+                      r"y_{\text{hard}} = \operatorname{one\_hot}(\arg\max_k y_k)"],
                      G.relaxed_surrogate, G.straight_through_gumbel)
-            equation(r"\hat g_{\text{ST}} = h'(f_z)\, f^\top \tfrac{\partial \pi}{\partial\theta},\quad "
-                     r"\text{forward } \operatorname{one\_hot}(z) - \operatorname{sg}(\pi) + \pi",
+            equation([r"\hat g_{\text{ST}} = h'(f_z)\, f^\top \tfrac{\partial \pi}{\partial\theta}",
+                      r"\text{forward } \operatorname{one\_hot}(z) - \operatorname{sg}(\pi) + \pi"],
                      G.straight_through_surrogate)
         with c2:
             try:

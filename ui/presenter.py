@@ -29,12 +29,26 @@ h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { f
 [data-testid="stTickBarMin"], [data-testid="stTickBarMax"] { font-size: 1.15rem !important; }
 code, pre, [data-testid="stCode"] code { font-size: 1.05rem !important; }
 /* tables are drawn on a canvas: enlarged as a whole */
-[data-testid="stDataFrame"], [data-testid="stTable"] { zoom: 1.35; }
+[data-testid="stDataFrame"], [data-testid="stTable"] { zoom: 1.35; max-width: calc(100% / 1.35) !important; }
+/* widget labels (toggles, checkboxes) wrap instead of being cut */
+[data-testid="stWidgetLabel"] p, label[data-baseweb="checkbox"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 /* the sidebar widens so that every page's name shows in full */
-[data-testid="stSidebar"] { min-width: 360px !important; max-width: 360px !important; }
-[data-testid="stSidebarNavLink"] span { white-space: normal !important; overflow: visible !important; }
+section[data-testid="stSidebar"] { width: 380px !important; min-width: 380px !important; }
+[data-testid="stSidebarNavLink"] * { white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; }
+/* tab names wrap onto a second row rather than hiding the last tabs behind a scroll arrow */
+[data-baseweb="tab-list"] { flex-wrap: wrap !important; }
 </style>"""
 """The CSS presenter mode adds (constant)."""
+
+BASE_CSS = """<style>
+/* in every mode: a label too long for its column wraps to a second line instead of being cut */
+[data-testid="stMetricLabel"] div, [data-testid="stMetricLabel"] p,
+[data-testid="stDownloadButton"] button p, [data-testid="stButton"] button p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+</style>"""
+"""The CSS every session gets (constant)."""
 
 
 def presenter_on() -> bool:
@@ -52,6 +66,7 @@ def presenter_toggle() -> bool:
                        icon=":material/warning:")
         ss[KEY] = raw == "1"
     on = st.toggle("Presenter mode", key=KEY, help="Larger text and figures for a projector.")
+    st.markdown(BASE_CSS, unsafe_allow_html=True)
     if on:
         st.query_params["presenter"] = "1"
         st.markdown(CSS, unsafe_allow_html=True)

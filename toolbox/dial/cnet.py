@@ -173,7 +173,9 @@ def condensed_graph_source(input_mode: str = "sum", n_agents: int = 3, rnn_size:
     net = CNet(n_agents=n_agents, rnn_size=rnn_size, input_mode=input_mode)
     gm = fx.symbolic_trace(net, concrete_args={"prev_message": None})
     shown: dict[str, list[str]] = {}  # fx node name -> the drawn nodes it stands for
-    lines = ["digraph cnet {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
+    # tight spacing: the graph is scaled to its column, so space between boxes shrinks the text
+    lines = ["digraph cnet {", "  rankdir=TB; nodesep=0.12; ranksep=0.22;",
+             '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=16, margin="0.06,0.03"];']
     for node in gm.graph.nodes:
         sources = []
         for arg in _flatten_nodes(node):

@@ -49,8 +49,12 @@ def _restyle_layout(layout: dict, style: Style, factor: float) -> None:
         title["font"] = dict(title.get("font") or {}, size=style.title)
     for key, axis in layout.items():
         if isinstance(axis, dict) and re.fullmatch(r"[xy]axis\d*", key):
-            _font(axis, "tickfont", factor)
-            _title_font(axis, factor)
+            # explicit sizes: Streamlit's chart theme sizes ticks, axis titles and the legend in its
+            # template, which outranks the layout's own font
+            _font(axis, "tickfont", factor, default=style.font)
+            title = axis.get("title")
+            axis["title"] = title = title if isinstance(title, dict) else {"text": title or ""}
+            _font(title, "font", factor, default=style.font)
             axis["automargin"] = True  # a margin too small for the labels grows, never cuts them
         elif isinstance(axis, dict) and key.startswith(("ternary", "polar", "scene")):
             for sub in axis.values():
@@ -61,7 +65,7 @@ def _restyle_layout(layout: dict, style: Style, factor: float) -> None:
         _font(note, "font", factor)
     legend = layout.get("legend")
     if isinstance(legend, dict):
-        _font(legend, "font", factor)
+        _font(legend, "font", factor, default=style.font)
     coloraxis = layout.get("coloraxis")
     if isinstance(coloraxis, dict) and isinstance(coloraxis.get("colorbar"), dict):
         _font(coloraxis["colorbar"], "tickfont", factor)
