@@ -1,7 +1,7 @@
 """Normalization: running statistics, observations, rewards, advantages, and BatchNorm in DIAL.
 
 The page: header, the five panels as lazy tabs (only the open one computes), the tab mirrored
-in the URL. The panels themselves are in ``ui/normalization.py`` (compiled once per process);
+in the URL. The panels themselves are in ``ui/normalization/`` (compiled once per process);
 every number comes from ``toolbox.lessons.normalization``, every figure from
 ``toolbox.figures.normalization``.
 """

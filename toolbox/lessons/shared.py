@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# ---- Normalization (ui/normalization.py, ui/normalization_settings.py) -----------------------
+# ---- Normalization (ui/normalization/, ui/normalization_settings.py) ------------------------
 NZ_TAB = "nz_panel"
 NZ_KIND, NZ_BATCH, NZ_BATCHES = "nz_kind", "stream_batch_size", "nz_batches"
 NZ_CLIP, NZ_EPS, NZ_SEED = "nz_clip", "nz_eps", "nz_seed"
