@@ -100,16 +100,18 @@ WARM = """
 from toolbox import jit, warm_up
 from toolbox.ppo.compiled import choose_backend
 import torch
-s = warm_up.warm({targets!r})
+warm_up.start({targets!r}).join()
+s = jit.kernel_status()
 print('STATUS', s.state, jit.compiled_ready(), choose_backend('auto', torch.device('cpu')))
 print('REASON', s.reason)
+print('HISTORY', ','.join(h.state for h in jit._history))
 """
 
 
 def warm_in_child(cache: Path, targets: list[str]) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
                RL_TOOLBOX_NUMBA_CACHE=str(cache))
-    code = "import logging\nlogging.basicConfig(level=logging.INFO)\n" + WARM.format(targets=targets)
+    code = "import logging\nlogging.basicConfig(level=logging.INFO)" + WARM.format(targets=targets)
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -122,9 +124,14 @@ def test_warm_up_compiles_in_a_child_then_loads_and_a_restart_loads_at_once(tmp_
     assert "compiling the kernels in a child process" in done.stderr
     assert "compiled kernels ready" in done.stderr
     assert len(list(tmp_path.rglob("*.nbc"))) == 2 and len(list(tmp_path.rglob("warmed"))) == 1
+    # from start() on, trainings took the readable path until the kernels were loaded
+    assert "HISTORY on demand,compiling,compiling,ready" in done.stdout
     again = warm_in_child(tmp_path, ["tests.kernel_targets:small"])
     assert "STATUS ready True compiled" in again.stdout
     assert "loaded from" in again.stderr and "child process" not in again.stderr, again.stderr
+    # a warmed cache loads in a second: a training asked for meanwhile waits for it on the compiled
+    # path instead of running on the readable one
+    assert "HISTORY on demand,ready" in again.stdout
 
 
 def test_a_kernel_that_cannot_be_built_leaves_the_readable_path_and_says_why(tmp_path):

@@ -112,6 +112,14 @@ def _load(targets: Sequence[str]) -> float:
     return time.perf_counter() - t0
 
 
+def warmed(targets: Sequence[str]) -> bool:
+    """Whether the cache folder holds a child's complete warm-up of ``targets`` (:data:`MARKER`)."""
+    if jit.CACHE_DIR is None:
+        return False
+    marker = jit.CACHE_DIR / MARKER
+    return marker.is_file() and marker.read_text() == "\n".join(targets)
+
+
 def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> jit.KernelStatus:
     """Make ``targets`` ready in this process without compiling here; returns the final status (also
     set with :func:`toolbox.jit.set_kernel_status`: ``"ready"`` or ``"unavailable"`` with the
@@ -125,7 +133,7 @@ def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> jit.
         log.warning("compiled kernels unavailable: %s; training on the readable paths", reason)
         return jit.set_kernel_status(jit.UNAVAILABLE, reason)
     marker = jit.CACHE_DIR / MARKER
-    if marker.is_file() and marker.read_text() == "\n".join(targets):
+    if warmed(targets):
         try:
             seconds = _load(targets)
             log.info("compiled kernels loaded from %s in %.1f s", jit.CACHE_DIR, seconds)
@@ -163,12 +171,13 @@ def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> jit.
 
 def start(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> threading.Thread:
     """:func:`warm` in a background thread, once per process (later calls return the same thread).
-    The status is ``"compiling"`` from this call on, so a training asked for at once already takes
-    the readable path."""
+    Unless the cache is already warmed (then loading takes a second, and a training asked for
+    meanwhile waits for it rather than run several times slower), the status is ``"compiling"``
+    from this call on, so a training asked for at once already takes the readable path."""
     global _thread
     with _lock:
         if _thread is None:
-            if jit.kernel_status().state == jit.ON_DEMAND:
+            if jit.kernel_status().state == jit.ON_DEMAND and not warmed(targets):
                 jit.set_kernel_status(jit.COMPILING)
             _thread = threading.Thread(target=warm, args=(tuple(targets), python),
                                        name="kernel-warm-up", daemon=True)
