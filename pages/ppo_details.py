@@ -9,6 +9,7 @@ import streamlit as st
 
 from toolbox.figures.ppo import learning_curves, score_differences
 from toolbox.jobs import RUNNER
+from toolbox.lessons import shared as SK
 from toolbox.ppo import analysis
 from toolbox.ppo import details as D
 from toolbox.ppo import plan as P
@@ -22,7 +23,7 @@ from toolbox.ppo.batching import PPORequest
 from toolbox.ppo.compiled import choose_backend
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_ppo, watch_job
 from ui.figures import show_figure
-from ui.scenes import scene_bar
+from ui.scenes import scene_bar, show_part
 
 NUMBER_WIDGETS = {  # field: (label, widget key, step, format)
     "num_minibatches": ("minibatches", "ppo_minibatches", 1, None),
@@ -224,6 +225,8 @@ def _render(payload: dict, final: bool) -> None:
         )
     else:
         highlight = None if len(aggs) <= 4 else analysis.default_highlight(list(aggs), None)
+    if final and not show_part("ppo_details", SK.SPOIL_RESULTS):  # a scene's answer, until revealed
+        return
     show_figure(learning_curves(aggs, highlight=highlight), key=None if not final else "ppo_curves",
                 width="stretch")
     if not final:

@@ -146,10 +146,24 @@ def test_temperature_scene_shows_the_simplex_and_hides_the_averages():
     )
 
 
-def test_ppo_scenes_show_the_precomputed_runs_without_training():
-    at = open_page("pages/ppo_details.py", query={"scene": "which-details-matter"})
+def _ppo_shown(at) -> set:
+    keys = ("ppo_curves", "ppo_differences", "scene_fig_ppo_details_")
+    return {k for c in at.get("plotly_chart") for k in keys if k in c.proto.id}
+
+
+@pytest.mark.parametrize("scene_id", [s.id for s in SCENES["ppo_details"]])
+def test_ppo_scenes_highlight_their_variants_and_hide_the_results(scene_id):
+    at = open_page("pages/ppo_details.py", query={"scene": scene_id})
     assert "Precomputed: 120 of the 120 stored runs" in texts(at)
-    assert not at.get("progress")
+    assert not at.get("progress")  # the default view is stored: nothing trains
+    wanted = find_scene("ppo_details", scene_id).settings["ppo_highlight"]
+    assert at.multiselect(key="ppo_highlight").value == wanted
+    assert not _ppo_shown(at) and "Hidden until the answer is revealed" in texts(at)
+    assert "Final scores" not in [h.value for h in at.subheader]
+    _reveal(at, "ppo_details", scene_id)
+    assert at.multiselect(key="ppo_highlight").value == wanted
+    assert _ppo_shown(at) == {"ppo_curves", "ppo_differences", "scene_fig_ppo_details_"}
+    assert "Final scores" in [h.value for h in at.subheader]
 
 
 @pytest.mark.parametrize("slug", sorted(PAGES))

@@ -24,8 +24,9 @@ from toolbox.lessons.scenes import Answer, Scene
 from toolbox.lessons.scenes_index import SCENES, find_scene
 
 ROOT = Path(__file__).resolve().parent.parent
-ANSWERED = ("normalization", "gumbel_softmax", "social_influence", "dial")
-"""Lessons whose answers are computed at display time (the PPO scenes still hold fixed texts)."""
+ANSWERED = ("normalization", "gumbel_softmax", "social_influence", "dial", "ppo_details")
+"""Lessons whose answers are computed at display time (every lesson's; PPO's are checked against
+the stored JSON in tests/test_scenes.py)."""
 
 
 def scene(slug: str, scene_id: str) -> Scene:

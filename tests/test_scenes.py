@@ -1,19 +1,24 @@
-"""The scenes' data: ids, questions, the PPO scenes' numbers; every widget key a scene sets exists on
-its page (AppTest). The computed answers of the other lessons: tests/test_scene_answers.py.
+"""The scenes' data: ids, questions, the PPO scenes' numbers (recomputed from the stored JSON with
+numpy and scipy); every widget key a scene sets exists on its page (AppTest). The computed answers
+of the other lessons: tests/test_scene_answers.py.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from tests.apptest_helpers import assert_clean, open_page
+from toolbox.lessons import shared as SK
 from toolbox.lessons.catalogue import LESSONS
 from toolbox.lessons.scenes import Question, Scene, check_scenes
 from toolbox.lessons.scenes_index import SCENES, find_scene, lesson_scenes, neighbour, scene_ids
-from toolbox.ppo import analysis
-from toolbox.ppo.config import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS
+from toolbox.ppo.config import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_KINDS = (
@@ -77,51 +82,108 @@ def test_lookups_and_neighbours():
         lesson_scenes("nope")
 
 
-def test_ppo_scenes_match_the_precomputed_runs():
-    from toolbox.ppo import precomputed
+PPO_FILE = ROOT / "results" / "ppo_grid500k.json"
 
-    payload = precomputed.load()
-    aggs = {name: analysis.aggregate(s, payload["grid"]) for name, s in payload["runs"].items()}
-    diff = {r["variant"]: r for r in analysis.compare_to_baseline(payload["runs"])}
+
+def _scores(name: str) -> np.ndarray:
+    """A stored variant's final scores (last-20 returns, seeds 0-9), read from the JSON directly."""
+    runs = json.loads(PPO_FILE.read_text())["runs"][name]
+    assert [r["seed"] for r in runs] == list(range(10))
+    return np.array([r["last20"] for r in runs])
+
+
+def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Difference of means, its 95% half-width and two-sided p with scipy's t at floor(Welch ν)."""
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    nu = math.floor((va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)))
+    se = math.sqrt(va + vb)
+    d = a.mean() - b.mean()
+    return d, stats.t.ppf(0.975, nu) * se, 2 * stats.t.sf(abs(d) / se, nu)
+
+
+def _holm(names: list[str]) -> dict[str, float]:
+    """Holm-adjusted p of every stored variant against "all on" (plain loop over sorted p)."""
+    base = _scores("all on")
+    p = {n: _welch(_scores(n), base)[2] for n in names if n != "all on"}
+    out, running = {}, 0.0
+    for rank, n in enumerate(sorted(p, key=p.get)):
+        running = max(running, min(1.0, (len(p) - rank) * p[n]))
+        out[n] = running
+    return out
+
+
+def _ci(x: np.ndarray) -> float:
+    return stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+
+
+def test_ppo_scenes_select_their_variants_and_hide_the_results():
     for s in lesson_scenes("ppo_details"):  # the default view: precomputed, no training
-        assert s.settings == {
+        assert {k: v for k, v in s.settings.items() if k != "ppo_highlight"} == {
             "ppo_variants": list(DEFAULT_VARIANTS),
             "ppo_seeds": DEFAULT_SEEDS,
             "ppo_budget": DEFAULT_BUDGET,
         }
-    assert payload["budget"] == 500_000 and len(payload["seeds"]) == 10
-    last = {n: f"{a['last20_mean']:.1f}" for n, a in aggs.items()}
-    ci = {n: f"{a['last20_ci']:.1f}" for n, a in aggs.items()}
-    options = scene("ppo_details", "which-details-matter").question.options
-    assert min(options, key=lambda n: aggs[n]["last20_mean"]) == "no minibatches"
-    assert min(aggs, key=lambda n: aggs[n]["last20_mean"]) == "no minibatches"
-    assert (
-        last["no minibatches"],
-        last["all on"],
-        last["no GAE (MC returns)"],
-        last["no LR annealing"],
-    ) == ("379.2", "492.7", "483.7", "485.0")
-    assert aggs["no minibatches"]["reached_475"] == 4
-    assert (
-        diff["no GAE (MC returns)"]["verdict"]
-        == diff["no LR annealing"]["verdict"]
-        == "not separated"
-    )
-    clip = diff["no clipped surrogate"]
-    assert (last["no clipped surrogate"], ci["no clipped surrogate"], ci["all on"]) == (
-        "492.7",
-        "10.6",
-        "6.9",
-    )
-    assert (f"{clip['difference']:+.1f}", f"{clip['half_width']:.1f}", clip["verdict"]) == (
-        "+0.0",
-        "11.9",
-        "not separated",
-    )
-    grad = diff["no grad clipping"]
-    assert (last["no grad clipping"], ci["no grad clipping"]) == ("442.1", "85.5")
-    assert (f"{grad['difference']:.1f}", f"{grad['half_width']:.1f}") == ("-50.5", "85.8")
-    assert grad["difference"] - grad["half_width"] < 0 < grad["difference"] + grad["half_width"]
+        assert s.spoilers == (SK.SPOIL_RESULTS,) and callable(s.explanation)
+        assert s.settings["ppo_highlight"] and "all on" not in s.settings["ppo_highlight"]
+        assert set(s.settings["ppo_highlight"]) <= {VARIANT_IDS[v] for v in DEFAULT_VARIANTS}
+    assert scene("ppo_details", "clip-on-cartpole").settings["ppo_highlight"] == [
+        "no clipped surrogate"
+    ]
+    assert scene("ppo_details", "ten-seeds-noise").settings["ppo_highlight"] == ["no grad clipping"]
+    first = scene("ppo_details", "which-details-matter")
+    assert first.settings["ppo_highlight"] == list(first.question.options)
+
+
+def _in_text(answer, **formats) -> None:
+    for name, fmt in formats.items():
+        assert format(answer.numbers[name], fmt) in answer.text, (name, answer.text)
+
+
+def test_ppo_lowest_variant_is_computed_from_the_stored_runs():
+    s = scene("ppo_details", "which-details-matter")
+    a = s.answer()
+    base = _scores("all on")
+    means = {o: _scores(o).mean() for o in s.question.options}
+    low = min(means, key=means.get)
+    assert low == s.question.answer == "no minibatches"
+    assert a.numbers["low"] == pytest.approx(means[low], rel=1e-9)
+    assert a.numbers["base"] == pytest.approx(base.mean(), rel=1e-9)
+    runs = json.loads(PPO_FILE.read_text())["runs"][low]
+    assert a.numbers["reached"] == sum(math.isfinite(r["steps_to_475"] or math.nan) for r in runs) == 4
+    assert (a.numbers["updates_low"], a.numbers["updates_base"]) == (4, 16)  # 4 epochs × 1 or 4
+    _in_text(a, low=".1f", base=".1f")
+    assert "only 4 of its 10 runs reach 475" in a.text
+    holm = _holm([VARIANT_IDS[v] for v in DEFAULT_VARIANTS])
+    assert f"adjusted p = {holm[low]:.2g}" in a.text and holm[low] <= 0.05
+    for o in s.question.options[1:]:
+        assert f"“{o}” ends at {means[o]:.1f}, not separated" in a.text and holm[o] > 0.05
+    assert a.figure == "ppo_curves" and set(a.data["aggregates"]) == {"all on", *means}
+
+
+def test_ppo_clip_and_seed_answers_are_computed_from_the_stored_runs():
+    base = _scores("all on")
+    a = scene("ppo_details", "clip-on-cartpole").answer()
+    off = _scores("no clipped surrogate")
+    d, h, _ = _welch(off, base)
+    assert (a.numbers["difference"], a.numbers["half_width"]) == pytest.approx((d, h), rel=1e-6)
+    assert (a.numbers["off_ci"], a.numbers["on_ci"]) == pytest.approx((_ci(off), _ci(base)))
+    _in_text(a, off=".1f", off_ci=".1f", on=".1f", on_ci=".1f", difference="+.1f")
+    assert d - h < 0 < d + h and "an interval that includes 0" in a.text
+    runs = json.loads(PPO_FILE.read_text())["runs"]["all on"]
+    clipfrac = [x for r in runs for x in r["debug"]["clipfrac"] if x is not None]
+    assert a.numbers["clipfrac"] == pytest.approx(sum(clipfrac) / len(clipfrac), rel=1e-9)
+    assert f"{a.numbers['clipfrac']:.3%}" in a.text and a.numbers["clipfrac"] < 0.01
+
+    a = scene("ppo_details", "ten-seeds-noise").answer()
+    off = _scores("no grad clipping")
+    d, h, _ = _welch(off, base)
+    assert (a.numbers["difference"], a.numbers["half_width"]) == pytest.approx((d, h), rel=1e-6)
+    assert f"from {d - h:+.1f} to {d + h:+.1f}, an interval that includes 0" in a.text
+    collapsed = sorted(off[off < base.min()])
+    assert a.numbers["collapsed"] == len(collapsed) == 2
+    assert ", ".join(f"{x:.0f}" for x in collapsed) in a.text
+    _in_text(a, off=".1f", off_ci=".1f", difference="+.1f", half_width=".1f")
+    assert a.figure == "ppo_differences" and a.data["rows"][0]["variant"] == "no grad clipping"
 
 
 # ---- every key a scene sets is a widget of its page, and takes the scene's value ------------

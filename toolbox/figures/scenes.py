@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from toolbox.figures import gumbel as FG
 from toolbox.figures import influence as FI
 from toolbox.figures import normalization as FN
+from toolbox.figures import ppo as FP
 from toolbox.figures.style import COLORS, figure, layout_dict
 
 
@@ -153,6 +154,8 @@ EVIDENCE: dict[str, Callable[..., go.Figure]] = {
     "reward_per_action": _reward_per_action,
     "influence_learning": _influence_learning,
     "flip_probability": flip_probability_figure,
+    "ppo_curves": FP.learning_curves,
+    "ppo_differences": FP.score_differences,
 }
 """Evidence name (``Answer.figure``) → builder called with ``Answer.data`` as keyword arguments."""
 
