@@ -17,6 +17,7 @@ try:
     from toolbox.device import ENV_VAR, device_label
     from toolbox.lessons import built_lessons
     from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device
+    from ui.navigation import page_not_found, unknown_page
     from ui.presenter import presenter_toggle
 except Exception as err:  # noqa: BLE001 - a broken install must say what is missing, not show a blank box
     stop_with_failure(err)
@@ -40,4 +41,9 @@ with st.sidebar:
     st.caption(f"Set `{ENV_VAR}=cpu|cuda` to choose.")
     st.caption("Built with PyTorch and Streamlit. Every number is computed by the tested `toolbox/` backend.")
 
-run_page(navigation)
+# Streamlit gives the default page the root URL; its declared "home" still reaches it
+unknown = unknown_page([*(page.url_path for page in pages), "home"])
+if unknown is not None:  # st.navigation fell back to Home: say so instead of showing it silently
+    page_not_found(unknown, built_lessons())
+else:
+    run_page(navigation)
