@@ -70,8 +70,8 @@ DEFAULTS = {
     SK.GS_PRESET: query_value("preset", "decreasing", str, G.PRESETS),
     SK.GS_MODE: query_value("mode", "probabilities", str, G.MODES),
     SK.GS_TAU: query_value("tau", 1.0, float, TAU_OPTIONS),
-    SK.GS_N: query_value("N", 10_000, int, lambda v: 100 <= v <= N_MAX),
-    SK.GS_SEED: query_value("seed", 0, int, lambda v: 0 <= v < 2**31),
+    SK.GS_N: query_value("N", 10_000, int, range(100, N_MAX + 1)),
+    SK.GS_SEED: query_value("seed", 0, int, range(2**31)),
 }
 if "values" in st.query_params and "gs_values" not in st.session_state:
     st.session_state["gs_values"] = st.query_params["values"]

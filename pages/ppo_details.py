@@ -56,10 +56,12 @@ def _ids(text: str) -> list[str]:
     return ids
 
 
-url_variants = query_value("v", list(DEFAULT_VARIANTS), _ids)
-url_seeds = query_value("seeds", DEFAULT_SEEDS, int, lambda n: 1 <= n <= 10)
+url_variants = query_value("v", list(DEFAULT_VARIANTS), _ids,
+                           allowed="variant ids separated by commas: " + ", ".join(VARIANT_IDS))
+url_seeds = query_value("seeds", DEFAULT_SEEDS, int, range(1, 11))
 url_budget = query_value("budget", DEFAULT_BUDGET, int, BUDGETS)
-url_custom = query_value("custom", set(), D.parse_flips)
+url_custom = query_value("custom", set(), D.parse_flips,
+                         allowed="details separated by commas: " + ", ".join(sorted(D.URL_FLIPS)))
 
 # ---------------------------------------------------------------------------------------------
 # the details, each with its equation, the reference's lines and a control

@@ -5,7 +5,7 @@ Pages import these instead of re-writing them; nothing here computes mathematics
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import streamlit as st
 import torch
@@ -89,33 +89,62 @@ def show_error(err: Exception, where: str = "") -> None:
     st.error(f"{prefix}{plain(err, limit=600)}", icon=":material/warning:")
 
 
+def _listed(values: Sequence[Any]) -> str:
+    return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def allowed_text(valid: range | Sequence[Any] | Mapping[Any, Any]) -> str:
+    """What a link may set, in words, from a collection of allowed values: ``"2–8"`` for a range,
+    ``"0.01–100, one of 81 values"`` for many numbers, ``"one of: a, b, c"`` otherwise."""
+    if isinstance(valid, range):
+        return f"{valid.start}–{valid.stop - 1}"
+    values = list(valid)
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if numbers and len(values) > 12:
+        return f"{_listed([min(values)])}–{_listed([max(values)])}, one of {len(values)} values"
+    return "one of: " + _listed(values)
+
+
+def shown_default(value: Any) -> str:
+    """A default value as a reader sees it in the page's controls (lists comma-separated)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return _listed(items) if items else "none"
+    return _listed([value])
+
+
 def query_value(
     key: str,
     default: Any,
     cast: Callable[[str], Any] = str,
     valid: Callable[[Any], bool] | Sequence[Any] | None = None,
+    allowed: str | None = None,
 ) -> Any:
     """Read ``st.query_params[key]`` safely.
 
     A missing key gives ``default``. A value that does not parse with ``cast`` or fails
     ``valid`` (a predicate, or a collection of allowed values) gives ``default`` and a warning
-    that says which parameter was ignored, so a malformed shared link still opens the page.
+    that names the parameter, what the link may set (``allowed``, in words; derived from
+    ``valid`` when it is a collection) and the value shown instead, so a malformed shared link
+    still opens the page and says how to fix it. The link's text is echoed as plain text.
     """
+    if allowed is None:
+        if valid is None or callable(valid):
+            raise TypeError(f"query_value({key!r}): say in `allowed` what the link may set.")
+        allowed = allowed_text(valid)
     if key not in st.query_params:
         return default
     raw = st.query_params.get(key)
     try:
         value = cast(raw)
+        ok = valid is None or (valid(value) if callable(valid) else value in valid)
+        why = ""
     except (TypeError, ValueError):
-        st.warning(f"Ignored the link parameter {plain(key)}={plain(raw)}: it is not a valid value; "
-                   f"using {plain(repr(default))}.")
-        return default
-    ok = True
-    if valid is not None:
-        ok = valid(value) if callable(valid) else value in valid
+        ok, why = False, ", not a valid value"
     if not ok:
-        st.warning(f"Ignored the link parameter {plain(key)}={plain(raw)}: it is out of range; "
-                   f"using {plain(repr(default))}.")
+        shown = plain(shown_default(default), limit=200)
+        st.warning(f"Ignored the link parameter {plain(key)}={plain(raw)}{why} (allowed: "
+                   f"{plain(allowed, limit=400)}); showing {shown}.", icon=":material/link_off:")
         return default
     return value
 

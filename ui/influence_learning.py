@@ -59,7 +59,7 @@ def learning_section(device: str) -> None:
     ss = st.session_state
     st.header("3 · Learning with an influence bonus")
     _init(K_GAME, query_value("game", DEFAULTS.game, str, list(inf.GAMES)))
-    _init(K_BETA, query_value("beta", DEFAULTS.beta, float, lambda v: v in inf.BETA_GRID))
+    _init(K_BETA, query_value("beta", DEFAULTS.beta, float, inf.BETA_GRID))
     _init(K_SEEDS, DEFAULTS.n_seeds)
     _init(K_UPDATES, DEFAULTS.iterations)
     equation(r"r^i=R^i(a^i,a^j)+\beta\,\mathrm{KL}\big[\pi^j(\cdot\mid a^i)\,\big\|\,p(a^j)\big],\qquad "

@@ -127,7 +127,7 @@ def init_influence(query_value: Callable) -> None:
     ss[K_PRESET] = query_value("preset", DEFAULT_PRESET, str, inf.INFLUENCE_PRESETS)
     ss[K_NJ] = 1
     load_preset()
-    ss[K_AI] = query_value("ai", 1, int, lambda v: 0 <= v < len(ss["inf_base"]["pi_i"]))
+    ss[K_AI] = query_value("ai", 1, int, range(len(ss["inf_base"]["pi_i"])))
 
 
 def influence_base() -> dict:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import streamlit as st
 
-from ui.common import query_value, set_query
+from ui.common import allowed_text, query_value, set_query
 
 
 def on_off(text: str) -> bool:
@@ -26,6 +26,10 @@ def on_off(text: str) -> bool:
 def on_off_text(value: bool) -> str:
     """bool → ``"on"``/``"off"``."""
     return "on" if value else "off"
+
+
+def _number(x: float | None) -> str:
+    return "" if x is None else str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,22 @@ class Setting:
             return False
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
+    def allowed(self) -> str:
+        """What a link may set, in words (the warning for a bad link value names it)."""
+        if self.choices is not None:
+            return allowed_text(self.choices)
+        if self.parse is on_off:
+            return "on or off"
+        kind = "whole numbers" if self.parse is int else "numbers"
+        low, high = (_number(b) for b in (self.low, self.high))
+        if self.low is None and self.high is None:
+            return f"any {kind[:-1]}"
+        if self.high is None:
+            return f"{kind} from {low}"
+        if self.low is None:
+            return f"{kind} up to {high}"
+        return f"{kind} {low}–{high}"
+
     def widget(self) -> dict[str, Any]:
         """Keyword arguments for the widget: ``key`` and the bounds or options this row defines."""
         kwargs: dict[str, Any] = {"key": self.key}
@@ -71,7 +91,8 @@ class Setting:
 def init_settings(settings: Iterable[Setting]) -> None:
     """Link → initial widget state, for widgets with no state yet in this session (a bad link value warns)."""
     for s in settings:
-        st.session_state.setdefault(s.key, query_value(s.url, s.default, s.parse, s.valid))
+        value = query_value(s.url, s.default, s.parse, s.valid, s.allowed())
+        st.session_state.setdefault(s.key, value)
 
 
 def mirror_settings(settings: Iterable[Setting]) -> None:
