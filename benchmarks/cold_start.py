@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 
 from harness.live_server import LOGS, streamlit_server  # noqa: E402
 from harness.protocol_client import ProtocolSession  # noqa: E402
+from toolbox.jit import sources_hash  # noqa: E402
 
 PRESS_AFTER_S = 5.0
 READABLE = "readable PyTorch path"
@@ -112,10 +113,18 @@ def main() -> None:
     warm = base / "warm"
     fill(warm)
     rows = []
+    filled = sources_hash()
     for kind in kinds:
         for label in ("cold", "warm"):
             cache = warm if label == "warm" else Path(tempfile.mkdtemp(prefix="cold-", dir=base))
+            if label == "warm" and sources_hash() != filled:  # the warm cache is for other sources
+                fill(warm)
+                filled = sources_hash()
+            before = sources_hash()
             r = measure(kind, cache, args.wait_ready if label == "cold" else 5.0)
+            if sources_hash() != before:
+                raise SystemExit("the kernels' sources changed during the measurement (someone edits "
+                                 "the checkout?): run it on a copy that does not change")
             rows.append((kind, label, r))
             print(f"{kind} {label}: {r}", flush=True)
     print(f"\n{os.cpu_count()} CPUs; load average at the end {os.getloadavg()[0]:.1f}")
