@@ -17,10 +17,11 @@ def qualified_name(f: Callable) -> str:
 
 
 def equation(latex: str | Sequence[str], *functions: Callable) -> None:
-    """Show ``latex`` (one equation, or several shown one under the other) with ``st.latex``, then a caption
-    "computed by `…`" naming ``functions``."""
-    for line in [latex] if isinstance(latex, str) else latex:
-        st.latex(line)
+    """Show ``latex`` (one equation, or its parts shown one under the other so that it fits a narrow
+    column) with one ``st.latex``, then a caption "computed by `…`" naming ``functions``."""
+    if not isinstance(latex, str):
+        latex = r"\begin{gathered}" + r" \\ ".join(latex) + r"\end{gathered}"
+    st.latex(latex)
     if functions:
         computed_by(*functions)
 
