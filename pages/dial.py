@@ -25,6 +25,7 @@ from toolbox.lessons import shared as SK
 from ui.common import lesson_header, page_device, set_query, show_error, submit_job, watch_job
 from ui.equations import computed_by
 from ui.figures import show_figure
+from ui.graphs import graph_downloads
 from ui.jobs import show_replayable
 from ui.scenes import scene_bar, show_part
 
@@ -147,6 +148,7 @@ with right:
     view = st.radio("Graph", ["layers (condensed)", "full autograd graph"], horizontal=True, key="cnet_graph_view")
     full = view == "full autograd graph"
     st.graphviz_chart(cnet_graph(mode, full), width="stretch")
+    graph_downloads(cnet_graph(mode, full), f"cnet_{mode}_{'full' if full else 'layers'}")
     st.caption("Full autograd graph of one C-Net step (torchviz, over 100 nodes): blue boxes are parameters, named as in the code."
                if full else
                "One C-Net step, layer by layer (traced from the code with torch.fx): each box is a layer named as in the code; "

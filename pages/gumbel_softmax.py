@@ -16,6 +16,7 @@ from toolbox.lessons import shared as SK
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
 from ui.equations import equation
 from ui.figures import show_figure
+from ui.graphs import graph_downloads
 from ui.gumbel_calls import N_RELAXED, curve, estimates_at, gaussian, graph, gumbel_max, jacobian, relaxed, script, sweep
 from ui.scenes import concealed, scene_bar, show_part
 
@@ -265,6 +266,7 @@ with tab3:
         for _ in range(graph_slot(which, bool(hard))):
             slot.empty()
         slot.graphviz_chart(graph(which, K, bool(hard)))
+        graph_downloads(graph(which, K, bool(hard)), f"autograd_{which}_K{K}{'_hard' if hard else ''}")
         st.caption(f"computed by `{G.qualified_name(G.computation_graph_dot)}`")
 
 # ---- 4. gradient estimators ------------------------------------------------------------------
