@@ -28,8 +28,10 @@ h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { f
 [data-testid="stNumberInput"] input, [data-testid="stSliderThumbValue"],
 [data-testid="stTickBarMin"], [data-testid="stTickBarMax"] { font-size: 1.15rem !important; }
 code, pre, [data-testid="stCode"] code { font-size: 1.05rem !important; }
-/* tables are drawn on a canvas: enlarged as a whole */
-[data-testid="stDataFrame"], [data-testid="stTable"] { zoom: 1.35; max-width: calc(100% / 1.35) !important; }
+/* tables are drawn on a canvas: enlarged as a whole. Streamlit sizes the grid (the Resizable) to
+   the unzoomed column, which the zoom then drew 1.25x wider than the page: both held to the column */
+[data-testid="stDataFrame"], [data-testid="stTable"] { zoom: 1.25; max-width: 100% !important; }
+[data-testid="stDataFrameResizable"] { max-width: 100% !important; }
 /* widget labels (toggles, checkboxes) wrap instead of being cut */
 [data-testid="stWidgetLabel"] p, label[data-baseweb="checkbox"] p {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
@@ -38,7 +40,7 @@ section[data-testid="stSidebar"] { width: 380px !important; min-width: 380px !im
 [data-testid="stSidebarNavLink"] * { white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; }
 /* tab names wrap onto a second row rather than hiding the last tabs behind a scroll arrow */
-[data-baseweb="tab-list"] { flex-wrap: wrap !important; }
+[data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap !important; }
 </style>"""
 """The CSS presenter mode adds (constant)."""
 

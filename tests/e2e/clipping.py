@@ -11,6 +11,8 @@ hides columns behind a sideways scroll; graph (Graphviz) text is at least ``MIN_
 from __future__ import annotations
 
 MIN_GRAPH_TEXT_PX = 10
+MIN_PRESENTER_TICK_PX = 22
+"""Height of a tick label's box in presenter mode: an 18 px font draws 24 px, the screen's 12 px 16."""
 
 CLIPPING_JS = """(minGraphText) => {
   const out = [];
@@ -90,6 +92,11 @@ CLIPPING_JS = """(minGraphText) => {
     if (e.scrollWidth > e.clientWidth + 1 || past) out.push(`page name cut off: "${short(e.textContent)}"`);
   });
 
+  // a dropdown shows its value in a one-line input, which cuts it without an ellipsis
+  document.querySelectorAll('[data-testid="stSelectbox"] input').forEach(e => {
+    if (e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+      out.push(`dropdown text cut off: "${short(e.value)}" (${e.scrollWidth} px in ${e.clientWidth} px)`);
+  });
   document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller').forEach(e => {
     if (e.offsetParent !== null && e.scrollWidth > e.clientWidth + 2)
       out.push(`table hides columns: "${short(e.closest('[data-testid="stDataFrame"]').innerText)}" `
@@ -99,6 +106,22 @@ CLIPPING_JS = """(minGraphText) => {
     const heights = Array.from(g.querySelectorAll('text')).map(t => rect(t).height).filter(h => h > 0);
     if (heights.length && Math.min(...heights) < minGraphText)
       out.push(`graph text ${Math.min(...heights).toFixed(1)} px tall (< ${minGraphText} px)`);
+  });
+  return out;
+}"""
+
+# In presenter mode: every visible figure's tick labels drawn at the projector's size, whatever
+# Streamlit's chart theme or CSS does to the figure after ``restyle``.
+PRESENTER_JS = """(minTick) => {
+  const out = [];
+  document.querySelectorAll('.js-plotly-plot').forEach((plot, i) => {
+    if (plot.offsetParent === null) return;
+    const heights = Array.from(plot.querySelectorAll('.xtick text, .ytick text'))
+      .map(t => t.getBoundingClientRect().height).filter(h => h > 0.5);
+    const name = (plot.querySelector('.gtitle')?.textContent || `${i + 1}`).trim().slice(0, 40);
+    if (heights.length && Math.min(...heights) < minTick)
+      out.push(`figure "${name}": tick labels ${Math.min(...heights).toFixed(1)} px tall `
+        + `(< ${minTick} px in presenter mode)`);
   });
   return out;
 }"""

@@ -148,13 +148,13 @@ _PASS_THROUGH = {"reshape", "unsqueeze", "squeeze", "float", "getitem", "_assert
 def _module_label(name: str, module: nn.Module) -> str:
     kind = type(module).__name__
     if isinstance(module, nn.Embedding):
-        detail = f"{module.num_embeddings} rows × {module.embedding_dim}"
+        detail = f"{module.num_embeddings}×{module.embedding_dim}"  # short: the graph fits a column
     elif isinstance(module, nn.Linear):
         detail = f"{module.in_features} → {module.out_features}"
     elif isinstance(module, nn.GRU):
         detail = f"{module.num_layers} layers, {module.hidden_size}"
     elif isinstance(module, nn.BatchNorm1d):
-        detail = f"{module.num_features} features"
+        detail = f"{module.num_features}"
     else:
         detail = ""
     return f"{name}\\n{kind}" + (f"({detail})" if detail else "")

@@ -47,8 +47,8 @@ def rewards_panel() -> None:
         kind_r = st.selectbox(
             "reward",
             **widget("nz_rew_kind"),
-            format_func=lambda k: f"{k}: {N.REWARD_DESCRIPTIONS[k]}",
         )
+        st.caption(N.REWARD_DESCRIPTIONS[kind_r])  # under the menu, whose one line would cut it
         c1, c2 = st.columns(2)
         gamma = c1.number_input("discount γ", step=0.005, format="%.4f", **widget("nz_rew_gamma"))
         length = c2.slider("mean episode length", **widget("nz_rew_len"))

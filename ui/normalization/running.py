@@ -35,8 +35,9 @@ def running_panel() -> None:
         kind = st.selectbox(
             "distribution of the stream",
             **widget("nz_kind"),
-            format_func=lambda k: f"{k}: {N.STREAM_DESCRIPTIONS[k]}",
         )
+        # the description under the menu: in the menu's one line it was cut at a projector
+        st.caption(N.STREAM_DESCRIPTIONS[kind])
         c1, c2 = st.columns(2)
         batch = c1.select_slider("batch size B", **widget("stream_batch_size"))
         n_batches = c2.slider("number of batches", step=10, **widget("nz_batches"))
