@@ -33,16 +33,28 @@ def test_plain_truncates_long_values_and_flattens_lines():
 @pytest.mark.parametrize("host, local", [
     ("localhost:8501", True), ("127.0.0.1:8501", True), ("[::1]:8501", True), ("localhost", True),
     ("rl-toolbox.streamlit.app", False), ("10.0.0.5:8501", False), ("", False), (None, False),
+    ("0.0.0.0", False),
 ])
 def test_local_hosts(host, local):
     assert is_local_host(host) is local
 
 
-def test_details_follow_the_host_unless_overridden():
-    assert show_details("localhost:8501", env={}) is True
-    assert show_details("class.example.org", env={}) is False
-    assert show_details("class.example.org", env={"RL_TOOLBOX_SHOW_ERRORS": "1"}) is True
-    assert show_details("localhost:8501", env={"RL_TOOLBOX_SHOW_ERRORS": "0"}) is False
+def test_details_follow_the_servers_bind_address_unless_overridden():
+    assert show_details("localhost", env={}) is True
+    assert show_details("127.0.0.1", env={}) is True
+    assert show_details(None, env={}) is False  # streamlit run app.py: every interface
+    assert show_details("0.0.0.0", env={}) is False
+    assert show_details(None, env={"RL_TOOLBOX_SHOW_ERRORS": "1"}) is True
+    assert show_details("localhost", env={"RL_TOOLBOX_SHOW_ERRORS": "0"}) is False
+
+
+def test_a_clients_host_header_does_not_reveal_details(monkeypatch):
+    """A visitor of a public server sending ``Host: localhost`` still sees no exception text."""
+    import ui.errors as E
+
+    monkeypatch.delenv("RL_TOOLBOX_SHOW_ERRORS", raising=False)
+    monkeypatch.setattr(E.st, "get_option", lambda name: None if name == "server.address" else "x")
+    assert E._server_address() is None and E.show_details(E._server_address()) is False
 
 
 def test_failure_message_names_the_cause_locally_and_nothing_in_public():

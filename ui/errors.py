@@ -7,10 +7,15 @@ to every visitor. A lecturer running the app on a laptop, though, needs the caus
 :func:`run_page`, which catches the failure, writes the full traceback to the terminal that runs
 ``streamlit run`` (the server log), and shows on the page
 
-* locally (the browser reached the server as ``localhost``/``127.0.0.1``/``::1``, or
-  ``RL_TOOLBOX_SHOW_ERRORS=1``): the exception type and message, and where the traceback is;
-* otherwise (a public deployment, or ``RL_TOOLBOX_SHOW_ERRORS=0``): that the page failed and that
-  the server log has the details.
+* on a server started in a local mode (``streamlit run app.py --server.address localhost``, so
+  that only this machine can reach it, or ``RL_TOOLBOX_SHOW_ERRORS=1``): the exception type and
+  message, and where the traceback is;
+* otherwise (any server other machines can reach, or ``RL_TOOLBOX_SHOW_ERRORS=0``): that the page
+  failed and that the server log has the details.
+
+Why not the request's ``Host`` header (as before): the client writes it, so any visitor of a public
+server could send ``Host: localhost`` and read exception messages. The address the server listens on
+is set by whoever started it.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ import streamlit as st
 from ui.text import plain
 
 ENV_VAR = "RL_TOOLBOX_SHOW_ERRORS"
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1", "0.0.0.0")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
+"""Bind addresses only this machine can reach (``0.0.0.0`` and an empty address listen on every interface)."""
 _log = logging.getLogger("rl_toolbox")
 
 
 def is_local_host(host: str | None) -> bool:
-    """True when a request's ``Host`` header names this machine (``localhost:8501`` and the like)."""
+    """True when ``host`` (an address, optionally with a port) names only this machine (``localhost:8501``)."""
     if not host:
         return False
     name = host.strip().lower()
@@ -40,14 +46,15 @@ def is_local_host(host: str | None) -> bool:
     return name in LOCAL_HOSTS
 
 
-def show_details(host: str | None, env: dict | None = None) -> bool:
-    """Whether a failure's cause goes on the page: the override, else whether the visitor is local."""
+def show_details(server_address: str | None, env: dict | None = None) -> bool:
+    """Whether a failure's cause goes on the page: the override, else whether the server listens only on
+    this machine (``server_address``: Streamlit's ``server.address`` option; None or "" = every interface)."""
     flag = (env if env is not None else os.environ).get(ENV_VAR, "").strip().lower()
     if flag in ("1", "true", "yes", "on"):
         return True
     if flag in ("0", "false", "no", "off"):
         return False
-    return is_local_host(host)
+    return is_local_host(server_address)
 
 
 def failure_message(err: BaseException, details: bool) -> str:
@@ -62,16 +69,16 @@ def failure_message(err: BaseException, details: bool) -> str:
             "If you run this app, look at the terminal (or the app's log) for the traceback.")
 
 
-def _request_host() -> str | None:
+def _server_address() -> str | None:
     try:
-        return st.context.headers.get("Host")
-    except Exception:  # noqa: BLE001 - no request context (AppTest, bare mode): treat as not local
+        return st.get_option("server.address")
+    except Exception:  # noqa: BLE001 - an unknown option in another Streamlit: treat as public
         return None
 
 
 def _report(err: BaseException, where: str) -> None:
     _log.error("%s failed:\n%s", where, traceback.format_exc())
-    st.error(failure_message(err, show_details(_request_host())), icon=":material/error:")
+    st.error(failure_message(err, show_details(_server_address())), icon=":material/error:")
 
 
 def stop_with_failure(err: BaseException) -> None:
