@@ -79,7 +79,9 @@ def _random_minibatch(g, M=128, seed=0):
 
 
 @pytest.mark.parametrize("shared", [False, True])
-def test_manual_gradient_equals_autograd_of_cleanrl_loss(shared):
+def test_batched_gradient_equals_autograd_of_cleanrl_loss_per_run(shared):
+    """The group's loss batched over runs (per-run toggles as columns) gives each run the gradient of
+    CleanRL's loss written directly for that run alone."""
     configs = [c.replace(shared_network=shared) for c in MIXED]
     (g,), _ = make_groups(configs, [11], device="cpu")
     # train a little so that parameters are generic (heads no longer near zero)
@@ -124,23 +126,33 @@ def test_grad_clipping_per_run_equals_clip_grad_norm():
 
 
 def test_adam_per_run_equals_torch_optim_adam():
-    cfgs = [BASE, BASE.replace(adam_eps=1e-8, learning_rate=1e-3)]
+    """One optimizer over the stacked rows, groups by (lr, annealing, ε): each run moves as its own
+    ``torch.optim.Adam`` would, with its own learning rate and ε, annealed or not."""
+    cfgs = [BASE, BASE.replace(adam_eps=1e-8, learning_rate=1e-3), BASE.replace(anneal_lr=False)]
     (g,), _ = make_groups(cfgs, [0], device="cpu")
+    assert len(g.optimizer.param_groups) == 3
     refs = []
     for r, c in enumerate(cfgs):
         ps = [g.theta[r + k * g.R].clone().requires_grad_(True) for k in range(g.K)]
         refs.append((ps, torch.optim.Adam(ps, lr=c.learning_rate, eps=c.adam_eps)))
     gen = torch.Generator().manual_seed(0)
-    for _ in range(3):
+    for frac in (1.0, 0.75, 0.5):
+        g.set_learning_rates(frac)
         g.grad.copy_(torch.randn(g.grad.shape, generator=gen) * 1e-3)
         for r, (ps, opt) in enumerate(refs):
+            opt.param_groups[0]["lr"] = cfgs[r].learning_rate * (frac if cfgs[r].anneal_lr else 1.0)
             for k, p in enumerate(ps):
                 p.grad = g.grad[r + k * g.R].clone()
             opt.step()
-        g.adam_step(g.adam_classes([c.learning_rate for c in cfgs]))
+        g.optimizer.step()
     for r, (ps, _) in enumerate(refs):
         for k, p in enumerate(ps):
             torch.testing.assert_close(g.theta[r + k * g.R], p.detach(), rtol=1e-5, atol=1e-7)
+    # a run stopped early (target KL) does not move
+    before = g.theta.clone()
+    g.set_active([True, False, True])
+    g.optimizer.step()
+    assert torch.equal(g.theta[1::g.R], before[1::g.R]) and not torch.equal(g.theta[0], before[0])
 
 
 def _numpy_gae(rewards, values, dones, next_value, next_done, gamma, lam, use_gae):

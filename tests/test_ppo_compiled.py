@@ -67,14 +67,14 @@ def test_blocks_equal_their_tensor_twins():
     torch.manual_seed(0)
     theta = torch.randn(1, A.PARAMS_PER_TOWER) * 0.3
     x = torch.randn(1, 37, 4)
-    fw = A.forward(theta, x, 1)
-    th = theta[0].numpy().copy()
+    theta.requires_grad_(True)
+    out = A.forward(theta, x, 1)
+    th = theta[0].detach().numpy().copy()
     h1, h2, y = (np.empty((37, n), np.float32) for n in (64, 64, 3))
     K.tower_forward(th, x[0].numpy().copy(), h1, h2, y)
-    np.testing.assert_allclose(y, fw.out[0].numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y, out[0].detach().numpy(), rtol=1e-5, atol=1e-6)
     dout = torch.randn(1, 37, 3)
-    grad = torch.zeros_like(theta)
-    A.backward(theta, fw, dout, A.head_mask(1, 1), grad)
+    (grad,) = torch.autograd.grad((out * dout).sum(), theta)  # the vector-Jacobian product
     g = np.zeros_like(th)
     K.tower_backward(th, g, x[0].numpy().copy(), h1, h2, dout[0].numpy().copy(), np.empty((37, 64), np.float32),
                      np.empty((37, 64), np.float32))

@@ -1,4 +1,4 @@
-"""Stacked actor-critic MLPs for many PPO runs at once, with a hand-written backward pass.
+"""Stacked actor-critic MLPs for many PPO runs at once (the batched tensor path; gradients by autograd).
 
 CleanRL's CartPole agent is two tanh MLPs, ``4 → 64 → 64 → 2`` (policy logits) and
 ``4 → 64 → 64 → 1`` (value). Here R runs are one computation:
@@ -8,13 +8,13 @@ CleanRL's CartPole agent is two tanh MLPs, ``4 → 64 → 64 → 2`` (policy log
   actor and critic networks, ``K = 1`` for a shared trunk. Per-run scalars (learning rate, Adam
   state, clip coefficient) broadcast as ``(K·R, 1)`` columns, so Adam is a handful of whole-matrix ops;
 * each layer's weights are strided views of ``theta`` fed straight to ``torch.baddbmm``;
-* a tower ends in a 3-column head ``[logit_0, logit_1, value]``; a mask keeps the actor tower's
-  value column and the critic tower's logit columns at exactly zero, and the towers' outputs are
-  summed. For ``K = 1`` all three columns belong to the one trunk (CleanRL's shared-network layout).
+* a tower ends in a 3-column head ``[logit_0, logit_1, value]``; with two towers the output takes
+  the actor tower's logit columns and the critic tower's value column, so the other two columns get
+  no gradient and stay at their initial zeros. For ``K = 1`` all three columns belong to the one trunk
+  (CleanRL's shared-network layout).
 
-The backward pass is written out (three ``bmm`` per layer and the tanh derivative ``1 − h²``)
-because on a small CPU autograd's per-op bookkeeping costs more than the arithmetic;
-``tests/test_ppo.py`` checks it against ``torch.autograd`` on CleanRL's loss written directly.
+The gradient is autograd's (:mod:`toolbox.ppo.update`); the compiled path's hand-written one is
+checked against it block by block (``tests/test_ppo_kernels.py``).
 """
 
 from __future__ import annotations
@@ -43,15 +43,6 @@ for _name, _r, _c in LAYOUT:
     OFFSETS[_name] = (_o, _r, _c)
     _o += _r * _c
 PARAMS_PER_TOWER = _o
-
-
-def head_mask(num_towers: int, num_runs: int, device=None) -> torch.Tensor:
-    """``(K·R, 1, 3)`` 0/1 mask of the head columns each tower owns (all ones for a shared trunk)."""
-    m = torch.ones(num_towers, num_runs, 1, OUT, device=device)
-    if num_towers == 2:
-        m[0, :, :, NUM_ACTIONS:] = 0.0  # actor tower: logits only
-        m[1, :, :, :NUM_ACTIONS] = 0.0  # critic tower: value only
-    return m.reshape(num_towers * num_runs, 1, OUT)
 
 
 def views(theta: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -100,21 +91,12 @@ def init_params(seeds, shared_network: bool, orthogonal_init: bool, device=None)
     return theta.reshape(K * R, PARAMS_PER_TOWER).to(device)
 
 
-class Forward:
-    """Activations of one forward pass, kept for :func:`backward`."""
+def forward(theta: torch.Tensor, obs: torch.Tensor, num_towers: int, v: dict | None = None) -> torch.Tensor:
+    """``obs (R, B, 4)`` -> ``out (R, B, 3)`` = ``[logit_0, logit_1, value]``, differentiable in ``theta``.
 
-    __slots__ = ("x", "h1", "h2", "out")
-
-    def __init__(self, x, h1, h2, out):
-        self.x, self.h1, self.h2, self.out = x, h1, h2, out
-
-
-def forward(theta: torch.Tensor, obs: torch.Tensor, num_towers: int, v: dict | None = None) -> Forward:
-    """``obs (R, B, 4)`` -> ``Forward`` with ``out (R, B, 3)`` = ``[logit_0, logit_1, value]``.
-
-    Per tower: ``h1 = tanh(x W1 + b1)``, ``h2 = tanh(h1 W2 + b2)``, ``y = h2 W3 + b3``; the
-    towers' ``y`` are summed (their head columns are disjoint). ``v``: ``views(theta)`` made once
-    by a caller that keeps ``theta`` in place (twelve tensor ops saved per call in the hot loops).
+    Per tower: ``h1 = tanh(x W1 + b1)``, ``h2 = tanh(h1 W2 + b2)``, ``y = h2 W3 + b3``; two towers
+    give ``[y_actor[..., :2], y_critic[..., 2:]]``. ``v``: ``views(theta)`` made once by a caller that
+    keeps ``theta`` in place (twelve tensor ops saved per call in the hot loops).
     """
     K = num_towers
     R, B, _ = obs.shape
@@ -123,37 +105,7 @@ def forward(theta: torch.Tensor, obs: torch.Tensor, num_towers: int, v: dict | N
     h1 = torch.baddbmm(v["b1"], x, v["W1"]).tanh_()
     h2 = torch.baddbmm(v["b2"], h1, v["W2"]).tanh_()
     y = torch.baddbmm(v["b3"], h2, v["W3"])
-    out = y if K == 1 else y.view(K, R, B, OUT).sum(0)
-    return Forward(x, h1, h2, out)
-
-
-def backward(theta: torch.Tensor, fw: Forward, dout: torch.Tensor, mask: torch.Tensor, grad: torch.Tensor,
-             v: dict | None = None, g: dict | None = None) -> None:
-    """Write ``d loss / d theta`` into ``grad (K·R, P)`` given ``dout = d loss / d out (R, B, 3)``.
-
-    Linear layer ``y = x W + b``: ``dW = xᵀ dy``, ``db = Σ_b dy``, ``dx = dy Wᵀ``;
-    tanh: ``dz = dh ⊙ (1 − h²)`` (``aten.tanh_backward``, one fused pass). ``mask`` is :func:`head_mask`;
-    ``v``, ``g``: ``views(theta)``, ``views(grad)`` when the caller keeps them.
-    """
-    KR = theta.shape[0]
-    R = dout.shape[0]
-    K = KR // R
-    v = views(theta) if v is None else v
-    g = views(grad) if g is None else g
-    dy = dout if K == 1 else dout.unsqueeze(0).expand(K, *dout.shape).reshape(KR, *dout.shape[1:])
-    if K > 1:
-        dy = dy * mask  # each tower only feeds its own head columns
-    g["W3"].copy_(torch.bmm(fw.h2.transpose(1, 2), dy))
-    g["b3"].copy_(dy.sum(1, keepdim=True))
-    dz = _tanh_backward(torch.bmm(dy, v["W3"].transpose(1, 2)), fw.h2)
-    g["W2"].copy_(torch.bmm(fw.h1.transpose(1, 2), dz))
-    g["b2"].copy_(dz.sum(1, keepdim=True))
-    dz1 = _tanh_backward(torch.bmm(dz, v["W2"].transpose(1, 2)), fw.h1)
-    g["W1"].copy_(torch.bmm(fw.x.transpose(1, 2), dz1))
-    g["b1"].copy_(dz1.sum(1, keepdim=True))
-
-
-_tanh_backward = torch.ops.aten.tanh_backward  # grad · (1 − y²)
+    return y if K == 1 else torch.cat((y[:R, :, :NUM_ACTIONS], y[R:, :, NUM_ACTIONS:]), dim=-1)
 
 
 def module_parameters(theta: torch.Tensor, num_runs: int, row: int) -> dict[str, torch.Tensor]:

@@ -74,6 +74,8 @@ class CompiledGroup(Group):
         self.flags = np.array([[c.norm_adv, c.clip_surrogate, c.clip_vloss, c.clip_grad, c.norm_obs, c.norm_reward,
                                 c.bootstrap_truncation] for c in cfg], np.bool_)
         self.adam_count = np.zeros(R, np.int64)
+        # the kernel's own Adam moments (K·R, P), beside the tensor path's torch.optim.Adam it never uses
+        self.adam_m, self.adam_v = np.zeros(self.theta.shape, np.float32), np.zeros(self.theta.shape, np.float32)
         self.env.state = self.env.state.contiguous().clone()
         self.env.elapsed = self.env.elapsed.contiguous().clone()
         # the running statistics the kernel updates in place (dummies for a group without them)
@@ -108,7 +110,7 @@ class CompiledGroup(Group):
         f = _np
         return (
             self.R, self.K, self.T, self.E, self.M, self.update_epochs,
-            f(self.theta), f(self.exp_avg), f(self.exp_avg_sq), self.adam_count, self.hp, self.flags,
+            f(self.theta), self.adam_m, self.adam_v, self.adam_count, self.hp, self.flags,
             self._lr0, self._anneal, self.num_iterations,
             f(self.env.state), f(self.env.elapsed), self._env_keys, self.env._counter, self._action_keys,
             self._perm_keys, self.iteration + 1, n,

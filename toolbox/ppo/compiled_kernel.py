@@ -21,7 +21,7 @@ import numpy as np
 from toolbox.jit import _JIT
 from toolbox.ppo import agent as A
 from toolbox.ppo.kernels import (
-    adam, cartpole_step, counter_code, dense, dense_backward, gae_run, merge_moments, normalize_obs, permutation,
+    adam, cartpole_step, clip_grad_norm, counter_code, dense, dense_backward, gae_run, merge_moments, normalize_obs, permutation,
     reset_noise, tanh_backward_inplace, uniform32,
 )
 
@@ -45,7 +45,7 @@ def tower_forward(th, x, h1, h2, y):
 
 @numba.jit(**_JIT)
 def tower_backward(th, g, x, h1, h2, dy, dh2, dh1):
-    """Gradient of one tower into ``g (P,)`` given ``dy (n, 3)`` (:func:`toolbox.ppo.agent.backward`)."""
+    """Gradient of one tower into ``g (P,)`` given ``dy (n, 3)`` (autograd of :func:`toolbox.ppo.agent.forward`)."""
     dense_backward(h2, th[O_W3:O_W3 + H * 3].reshape((H, 3)), dy, g[O_W3:O_W3 + H * 3].reshape((H, 3)),
                    g[O_B3:O_B3 + 3], dh2)
     tanh_backward_inplace(dh2, h2)
@@ -148,7 +148,7 @@ def rollout_run(r, R, K, T, E, theta, hp, flags, env_state, env_elapsed, env_key
 @numba.jit(**_JIT)
 def minibatch_grad(K, x, a, old_logp, adv, ret, old_v, c, ent_coef, vf_coef, fl, towers, hs1, hs2, ys, dys, dh2, dh1,
                    grads, stats):
-    """CleanRL's loss on one minibatch and its gradient into ``grads (K, P)`` (:meth:`GroupUpdate.loss_and_grad`).
+    """CleanRL's loss on one minibatch and its gradient into ``grads (K, P)`` (:meth:`GroupUpdate.loss` and its autograd gradient).
 
     ``stats`` receives [policy loss, value loss, entropy, old approx KL, approx KL, clip fraction]."""
     M = x.shape[0]
@@ -268,16 +268,7 @@ def update_run(r, R, K, T, E, M, epochs, theta, exp_avg, exp_avg_sq, adam_step, 
                            ys, dys, dh2, dh1, grads, stats)
             clip_sum += stats[5]
             n_mb += 1
-            sq = 0.0
-            for k in range(K):
-                for q in range(P):
-                    sq += grads[k, q] * grads[k, q]
-            grad_norm = math.sqrt(sq)
-            if fl[CLIP_GRAD]:
-                coef = F32(min(max_norm / (grad_norm + 1e-6), 1.0))
-                for k in range(K):
-                    for q in range(P):
-                        grads[k, q] *= coef
+            grad_norm = clip_grad_norm(grads, max_norm, fl[CLIP_GRAD])
             adam_step[r] += 1
             for k in range(K):
                 row = r + k * R

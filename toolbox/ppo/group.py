@@ -4,8 +4,8 @@ R runs whose configs share the structure (``num_envs``, ``num_steps``, ``num_min
 ``update_epochs``, ``total_timesteps``, ``shared_network``, ``gamma``) are one :class:`Group`:
 parameters ``theta (K·R, P)`` (see :mod:`toolbox.ppo.agent`), Adam state, ``R·num_envs``
 CartPole environments and ``(T, R, E)`` rollout buffers. Every other difference between the runs
-(toggles, coefficients) is a per-run column. The update half (loss, gradient, clipping, Adam)
-is :class:`toolbox.ppo.update.GroupUpdate`, mixed in.
+(toggles, coefficients) is a per-run column. The update half (the reference's loss batched,
+autograd, clipping, ``torch.optim.Adam``) is :class:`toolbox.ppo.update.GroupUpdate`, mixed in.
 
 Each run's randomness (initial parameters, reset noise, action samples, minibatch shuffles)
 comes only from its own seed (:mod:`toolbox.rng`), so a (config, seed) pair starts from the
@@ -20,10 +20,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from toolbox.returns import gae
 from toolbox.reward_scaling import RewardScaler
 from toolbox.running_stats import ObsNormalizer
 from toolbox.ppo import agent as A
+from toolbox.ppo.loss import gae
 from toolbox import rng
 from toolbox.envs.cartpole import BatchedCartPole
 from toolbox.ppo.config import PPOConfig
@@ -69,7 +69,7 @@ class Group(GroupUpdate):
 
         self.lr0 = col("learning_rate")
         self.anneal = col("anneal_lr", lambda c, v: float(v))
-        self.lam = _col([c.gae_lambda if c.gae else 1.0 for c in configs], dev).view(R, 1, 1)
+        self.lam = _col([c.gae_lambda if c.gae else 1.0 for c in configs], dev).view(R, 1)
         self.clip_coef = col("clip_coef")
         self.ent_coef = col("ent_coef")
         self.vf_coef = col("vf_coef")
@@ -99,18 +99,11 @@ class Group(GroupUpdate):
         th_def = A.init_params(self.seeds, shared, False, dev)
         orth = _col([c.orthogonal_init for c in configs], dev, torch.bool).repeat(K).unsqueeze(1)
         self.theta = torch.where(orth, th_orth, th_def).contiguous()
-        self.mask = A.head_mask(K, R, dev)
-        self.exp_avg = torch.zeros_like(self.theta)
-        self.exp_avg_sq = torch.zeros_like(self.theta)
-        self.grad = torch.zeros_like(self.theta)
-        self.steps = [torch.zeros((), device=dev) for _ in range(R)]
-        self.theta_rows, self.grad_rows = list(self.theta.unbind(0)), list(self.grad.unbind(0))
-        # theta and grad are only ever updated in place, so their block views are made once
-        self.theta_v, self.grad_v = A.views(self.theta), A.views(self.grad)
-        self.m_rows, self.v_rows = list(self.exp_avg.unbind(0)), list(self.exp_avg_sq.unbind(0))
+        # theta is only ever updated in place, so its block views are made once
+        self.theta_v = A.views(self.theta)
         self.lr0_host = [c.learning_rate for c in configs]
         self.anneal_host = [c.anneal_lr for c in configs]
-        self.eps_host = [c.adam_eps for c in configs]
+        self.setup_optimizer()
 
         # random streams
         env_idx = torch.arange(E, device=dev)
@@ -159,7 +152,7 @@ class Group(GroupUpdate):
         return z if self.all_norm_obs else torch.where(self.obs_norm_mask, z, raw)
 
     def policy_value(self, obs: torch.Tensor):
-        out = A.forward(self.theta, obs, self.K, self.theta_v).out
+        out = A.forward(self.theta, obs, self.K, self.theta_v)
         return out[..., : A.NUM_ACTIONS], out[..., A.NUM_ACTIONS]
 
     # -- rollout ------------------------------------------------------------------------------
@@ -209,12 +202,11 @@ class Group(GroupUpdate):
 
     @torch.no_grad()
     def compute_advantages(self) -> None:
-        """GAE(λ) backwards in time, vectorized over runs and environments (λ = 1: Monte-Carlo), by
-        :func:`toolbox.returns.gae`; the buffers are time-major ``(T, R, E)``, ``gae`` takes ``(R, T, E)``."""
+        """GAE(λ) backwards in time over the ``(T, R, E)`` buffers (λ = 1: Monte-Carlo), by the
+        reference's :func:`toolbox.ppo.loss.gae` with one λ per run ``(R, 1)``."""
         _, next_value = self.policy_value(self.next_obs)
-        adv = gae(self.rewards.transpose(0, 1), self.values.transpose(0, 1), self.dones.transpose(0, 1), next_value,
-                  self.gamma, self.lam, next_done=self.next_done)
-        self.advantages = adv.transpose(0, 1)  # (T, R, E), contiguous: gae computes time-major
+        self.advantages = gae(self.rewards, self.values, self.dones, next_value, self.next_done,
+                              self.gamma, self.lam)
         self.returns = self.advantages + self.values
 
     def _record_episodes(self) -> None:

@@ -6,8 +6,9 @@ Why loops: one PPO run is about 125,000 sequential environment steps and 15,600 
 64-64 tanh MLPs on 4 to 512 rows. Each tensor operation of PyTorch costs a few microseconds of dispatch
 whatever its size, which is most of the time at these sizes (see benchmarks/ppo_throughput.py); compiled
 loops cost only the arithmetic. Every function here is the same formula as its tensor twin, named in its
-docstring; ``tests/test_ppo_compiled.py`` checks each against that twin and a whole training iteration
-against :mod:`toolbox.ppo.reference`.
+docstring; ``tests/test_ppo_kernels.py`` checks each against that twin (per parameter block, with a
+relative error) and ``tests/test_ppo_compiled.py`` a whole training iteration against
+:mod:`toolbox.ppo.reference`.
 
 Shapes: weights are stored ``(in, out)`` (as in :mod:`toolbox.ppo.agent`'s parameter rows), activations
 ``(rows, features)``, float32; physics and running statistics in float64, as the tensor code.
@@ -128,13 +129,33 @@ def adam(theta, grad, m, v, step, lr, eps, beta1, beta2):
     bc2_sqrt = math.sqrt(1.0 - beta2 ** step)
     step_size = F32(lr / bc1)
     b1, b2 = F32(beta1), F32(beta2)
+    # 1 − β in float64, then rounded (as torch does): F32(1) − F32(0.999) is 1.3e-5 off 0.001
+    c1, c2 = F32(1.0 - beta1), F32(1.0 - beta2)
     inv_bc2 = F32(1.0 / bc2_sqrt)
     e = F32(eps)
     for i in range(theta.shape[0]):
         g = grad[i]
-        m[i] = b1 * m[i] + (F32(1.0) - b1) * g
-        v[i] = b2 * v[i] + (F32(1.0) - b2) * g * g
+        m[i] = b1 * m[i] + c1 * g
+        v[i] = b2 * v[i] + c2 * g * g
         theta[i] -= step_size * m[i] / (math.sqrt(v[i]) * inv_bc2 + e)
+
+
+@numba.jit(**_JIT)
+def clip_grad_norm(grads, max_norm, clip):
+    """``torch.nn.utils.clip_grad_norm_`` over every row of ``grads (K, P)`` together: returns
+    ``‖g‖ = sqrt(Σ g²)`` (float64 sum) and, when ``clip``, scales ``g ← g · min(1, max_norm / (‖g‖ + 1e-6))``."""
+    K, P = grads.shape
+    sq = 0.0
+    for k in range(K):
+        for q in range(P):
+            sq += grads[k, q] * grads[k, q]
+    norm = math.sqrt(sq)
+    if clip:
+        coef = F32(min(max_norm / (norm + 1e-6), 1.0))
+        for k in range(K):
+            for q in range(P):
+                grads[k, q] *= coef
+    return norm
 
 
 @numba.jit(**_JIT)

@@ -29,6 +29,7 @@ from toolbox.running_stats import ObsNormalizer, normalize_advantages
 from toolbox import rng
 from toolbox.envs.cartpole import BatchedCartPole
 from toolbox.ppo.config import PPOConfig
+from toolbox.ppo import loss as L
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 
 OBS_DIM, NUM_ACTIONS, HIDDEN = 4, 2, 64
@@ -233,33 +234,17 @@ class ReferencePPO:
     def compute_advantages(self) -> None:
         """Advantages and returns ``(T, E)`` from the rollout, bootstrapped with V of the next observation."""
         config, T = self.config, self.config.num_steps
-        next_value = self.agent.get_value(self.next_obs).reshape(1, -1)
+        next_value = self.agent.get_value(self.next_obs).flatten()
         # [detail:gae]
         if config.gae:
             # GAE(λ): Â_t = δ_t + γ λ (1 − d_{t+1}) Â_{t+1}, δ_t = r_t + γ V(s_{t+1}) (1 − d_{t+1}) − V(s_t)
-            self.advantages = torch.zeros_like(self.rewards)
-            lastgaelam = 0
-            for t in reversed(range(T)):
-                if t == T - 1:
-                    nextnonterminal = 1.0 - self.next_done
-                    nextvalues = next_value
-                else:
-                    nextnonterminal = 1.0 - self.dones[t + 1]
-                    nextvalues = self.values[t + 1]
-                delta = self.rewards[t] + config.gamma * nextvalues * nextnonterminal - self.values[t]
-                self.advantages[t] = lastgaelam = delta + config.gamma * config.gae_lambda * nextnonterminal * lastgaelam
+            self.advantages = L.gae(self.rewards, self.values, self.dones, next_value, self.next_done,
+                                    config.gamma, config.gae_lambda)
             self.returns = self.advantages + self.values
         else:
             # Monte-Carlo returns, bootstrapped at the end of the rollout: R_t = r_t + γ (1 − d_{t+1}) R_{t+1}
-            self.returns = torch.zeros_like(self.rewards)
-            for t in reversed(range(T)):
-                if t == T - 1:
-                    nextnonterminal = 1.0 - self.next_done
-                    next_return = next_value
-                else:
-                    nextnonterminal = 1.0 - self.dones[t + 1]
-                    next_return = self.returns[t + 1]
-                self.returns[t] = self.rewards[t] + config.gamma * nextnonterminal * next_return
+            self.returns = L.discounted_returns(self.rewards, self.dones, next_value, self.next_done,
+                                                config.gamma)
             self.advantages = self.returns - self.values
         # [/detail:gae]
 
@@ -296,11 +281,8 @@ class ReferencePPO:
                 _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions.long()[mb_inds])
                 logratio = newlogprob - b_logprobs[mb_inds]
                 ratio = logratio.exp()
-
-                with torch.no_grad():
-                    old_approx_kl = (-logratio).mean()
-                    approx_kl = ((ratio - 1) - logratio).mean()
-                    clipfracs.append(((ratio - 1.0).abs() > clip_coef).float().mean().item())
+                old_approx_kl, approx_kl, clipfrac = L.kl_and_clipfrac(logratio, ratio, clip_coef)
+                clipfracs.append(clipfrac.item())
 
                 mb_advantages = b_advantages[mb_inds]
                 # [detail:norm_adv]
@@ -308,32 +290,12 @@ class ReferencePPO:
                     mb_advantages = normalize_advantages(mb_advantages, 1e-8)
                 # [/detail:norm_adv]
 
-                # Policy loss
-                pg_loss1 = -mb_advantages * ratio
-                # [detail:clip_surrogate]
-                if config.clip_surrogate:
-                    pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)
-                    pg_loss = torch.max(pg_loss1, pg_loss2).mean()
-                else:
-                    pg_loss = pg_loss1.mean()
-                # [/detail:clip_surrogate]
-
-                # Value loss
-                newvalue = newvalue.view(-1)
-                # [detail:clip_vloss]
-                if config.clip_vloss:
-                    v_loss_unclipped = (newvalue - b_returns[mb_inds]) ** 2
-                    v_clipped = b_values[mb_inds] + torch.clamp(newvalue - b_values[mb_inds], -clip_coef, clip_coef)
-                    v_loss_clipped = (v_clipped - b_returns[mb_inds]) ** 2
-                    v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
-                else:
-                    v_loss = 0.5 * ((newvalue - b_returns[mb_inds]) ** 2).mean()
-                # [/detail:clip_vloss]
-
-                # [detail:ent_coef]
+                # the loss (toolbox/ppo/loss.py): the same functions train many runs at once
+                pg_loss = L.pg_loss(ratio, mb_advantages, clip_coef, config.clip_surrogate)
+                v_loss = L.v_loss(newvalue.view(-1), b_values[mb_inds], b_returns[mb_inds], clip_coef,
+                                  config.clip_vloss)
                 entropy_loss = entropy.mean()
-                loss = pg_loss - config.ent_coef * entropy_loss + v_loss * config.vf_coef
-                # [/detail:ent_coef]
+                loss = L.total_loss(pg_loss, v_loss, entropy_loss, config.ent_coef, config.vf_coef)
 
                 optimizer.zero_grad()
                 loss.backward()

@@ -1,6 +1,7 @@
-"""The readable PPO's own lines for each detail, read from ``toolbox/ppo/reference.py`` as the app runs.
+"""The readable PPO's own lines for each detail, read from ``toolbox/ppo/reference.py`` and the loss it
+calls, ``toolbox/ppo/loss.py``, as the app runs.
 
-``reference.py`` marks the lines of each detail with comment markers named after the ``PPOConfig`` field::
+Both files mark the lines of each detail with comment markers named after the ``PPOConfig`` field::
 
     # [detail:clip_vloss]
     if args.clip_vloss:
@@ -21,16 +22,20 @@ from dataclasses import fields
 
 from toolbox.ppo.config import PPOConfig
 
-REFERENCE_MODULE = "toolbox.ppo.reference"
+REFERENCE_MODULES = ("toolbox.ppo.reference", "toolbox.ppo.loss")
 _MARKER = re.compile(r"^\s*#\s*\[(/?)detail:([A-Za-z_][A-Za-z0-9_]*)\]\s*$")
 
 
 def reference_source() -> str:
-    """The text of ``toolbox/ppo/reference.py`` (read through the import system, without running it)."""
-    spec = importlib.util.find_spec(REFERENCE_MODULE)
-    if spec is None or spec.loader is None:
-        raise ValueError(f"the readable PPO ({REFERENCE_MODULE}) is not installed with this app.")
-    return spec.loader.get_source(REFERENCE_MODULE)
+    """The text of ``toolbox/ppo/reference.py`` then ``toolbox/ppo/loss.py`` (read through the import
+    system, without running them)."""
+    texts = []
+    for name in REFERENCE_MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            raise ValueError(f"the readable PPO ({name}) is not installed with this app.")
+        texts.append(spec.loader.get_source(name))
+    return "\n".join(texts)
 
 
 def detail_blocks(source: str) -> dict[str, list[str]]:
