@@ -264,6 +264,29 @@ def test_one_colour_per_concept_on_a_page(page_figures):
     assert {n: c for n, c in seen.items() if len(c) > 1} == {}
 
 
+def test_no_two_legend_entries_of_a_figure_look_alike(page_figures):
+    """Entries of one colour and dash cannot be told apart (two BatchNorm lines were orange)."""
+    page, figures = page_figures
+    problems = []
+    for k, fig in enumerate(figures):
+        if fig["layout"].get("showlegend") is False:
+            continue
+        looks: dict[tuple, str] = {}
+        for trace in fig["data"]:
+            line, marker = trace.get("line") or {}, trace.get("marker") or {}
+            color = line.get("color") or marker.get("color")
+            shown = trace.get("name") and trace.get("showlegend", True) is not False
+            if not shown or not isinstance(color, str):
+                continue
+            look = (trace.get("type", "scatter"), color.lower(), line.get("dash", "solid"),
+                    str(trace.get("mode", "")), marker.get("symbol"))
+            if looks.get(look, trace["name"]) != trace["name"]:
+                name = trace["name"]
+                problems.append(f"{page} figure {k + 1}: {looks[look]!r}, {name!r} look alike")
+            looks.setdefault(look, trace["name"])
+    assert not problems, "\n".join(problems)
+
+
 def test_recurring_concepts_share_their_colour_across_pages():
     payload = json.loads((ROOT / "results" / "ppo_grid500k.json").read_text())
     runs = payload["runs"]
@@ -286,9 +309,10 @@ def test_projector_rules_on_a_small_figure():
     style.finish(data, layout, width=400)
     assert layout["xaxis"]["dtick"] == 1 and layout["xaxis"]["exponentformat"] == "power"
     assert data[0]["marker"]["size"] == style.MIN_MARKER
-    assert layout["margin"]["b"] == style.TICK_BAND + style.AXIS_TITLE + style.LEGEND_ROW + 12
+    assert layout["margin"]["b"] == style.TICK_BAND + style.AXIS_TITLE + style.LEGEND_ROW + 18
     assert layout["height"] == 300 + layout["margin"]["b"] - 110 + layout["margin"]["t"] - 50
-    assert layout["legend"]["y"] * (300 - 110 - 50) == pytest.approx(-(style.TICK_BAND + style.AXIS_TITLE + 4))
+    legend_top = -(style.TICK_BAND + style.AXIS_TITLE + 10)
+    assert layout["legend"]["y"] * (300 - 110 - 50) == pytest.approx(legend_top)
     assert style.legend_rows(["x" * 40] * 3, 400) == 3 and style.legend_rows(["ab"] * 3, 400) == 1
     assert style.wrap("one two three four", 70) == "one two<br>three four"
 

@@ -3,7 +3,8 @@
 at that size. Full-page screenshots go under ``test-artifacts/e2e/screens/`` for a person to look
 at; the checks a machine can make are measured from element boxes: the main block does not overflow
 sideways, no exception box, and nothing cut off or overlapping (``tests/e2e/clipping.py``: axes,
-legends, titles, equations, metric and page names, dropdown text, tables, graph text)."""
+legends, titles, equations, metric and page names, dropdown text, tables, graph text), on every tab
+of a page; in presenter mode, tick labels at the projector's size."""
 
 from __future__ import annotations
 
@@ -51,6 +52,18 @@ TAB_BAR_JS = """() => Array.from(document.querySelectorAll('[data-testid="stTabs
 METRIC_LABELS = '[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] div'
 
 
+def measure(page, slug: str, presenter: bool) -> list[str]:
+    """What is cut off or overlapping in the page as now shown, each prefixed with ``slug``."""
+    problems = [f"{slug}: {p}" for p in page.evaluate(OVERFLOW_JS)]
+    problems += [f"{slug}: tab label cut off: {p}" for p in page.evaluate(TRUNCATED_JS, TAB_LABELS)]
+    problems += [f"{slug}: tab bar scrolls: {p}" for p in page.evaluate(TAB_BAR_JS)]
+    problems += [f"{slug}: metric cut off: {p}" for p in page.evaluate(TRUNCATED_JS, METRIC_LABELS)]
+    problems += [f"{slug}: {p}" for p in page.evaluate(CLIPPING_JS, MIN_GRAPH_TEXT_PX)]
+    if presenter:
+        problems += [f"{slug}: {p}" for p in page.evaluate(PRESENTER_JS, MIN_PRESENTER_TICK_PX)]
+    return problems
+
+
 @pytest.mark.parametrize("view", VIEWS, ids=lambda v: v[0])
 def test_every_page_readable(browser, server_url, view):
     SCREENS.mkdir(parents=True, exist_ok=True)
@@ -64,13 +77,7 @@ def test_every_page_readable(browser, server_url, view):
             wait_idle(page, timeout_ms=120_000)
             page.wait_for_timeout(700)  # plotly draws after the run finishes
             assert_no_exception(page, f"{slug} at {name}")
-            problems += [f"{slug}: {p}" for p in page.evaluate(OVERFLOW_JS)]
-            problems += [f"{slug}: tab label cut off: {p}" for p in page.evaluate(TRUNCATED_JS, TAB_LABELS)]
-            problems += [f"{slug}: tab bar scrolls: {p}" for p in page.evaluate(TAB_BAR_JS)]
-            problems += [f"{slug}: metric cut off: {p}" for p in page.evaluate(TRUNCATED_JS, METRIC_LABELS)]
-            problems += [f"{slug}: {p}" for p in page.evaluate(CLIPPING_JS, MIN_GRAPH_TEXT_PX)]
-            if presenter:
-                problems += [f"{slug}: {p}" for p in page.evaluate(PRESENTER_JS, MIN_PRESENTER_TICK_PX)]
+            problems += measure(page, slug, presenter)
             # the app scrolls inside its main block, not the document: grow the window to the
             # block's height for one full-page picture (in CSS pixels: quick to encode)
             tall = page.evaluate(HEIGHT_JS)
@@ -78,6 +85,13 @@ def test_every_page_readable(browser, server_url, view):
             page.wait_for_timeout(300)
             page.screenshot(path=str(SCREENS / f"{slug}-{name}.png"), full_page=True, scale="css")
             page.set_viewport_size({"width": width, "height": height})
+            # the other tabs' figures and tables are hidden until their tab is chosen
+            tabs = page.locator('[data-testid="stTab"]')
+            for k in range(1, tabs.count()):
+                tabs.nth(k).click()
+                page.wait_for_timeout(600)  # plotly lays a figure out again once it is shown
+                label = tabs.nth(k).inner_text().strip()
+                problems += [p.replace(":", f" tab {label}:", 1) for p in measure(page, slug, presenter)]
     finally:
         context.close()
     problems = [p for p in problems if not p.startswith(KNOWN.get(name, ()))]

@@ -40,14 +40,15 @@ def _two_panels(layout: dict, titles: Sequence[str], log_x: bool = True, log_y: 
     """Side-by-side panels (x/y and x2/y2) with subplot titles, like make_subplots(1, 2)."""
     axis_x = dict(type="log" if log_x else "linear", title=dict(text="temperature τ (log scale)"))
     axis_y = dict(type="log" if log_y else "linear")
-    layout["xaxis"] = dict(axis_x, domain=[0.0, 0.45], anchor="y")
-    layout["xaxis2"] = dict(axis_x, domain=[0.55, 1.0], anchor="y2")
+    # a gap wide enough for the right panel's y tick labels (10⁻⁴) and the left's last x label (10²)
+    layout["xaxis"] = dict(axis_x, domain=[0.0, 0.43], anchor="y")
+    layout["xaxis2"] = dict(axis_x, domain=[0.57, 1.0], anchor="y2")
     layout["yaxis"] = dict(axis_y, anchor="x")
     layout["yaxis2"] = dict(axis_y, anchor="x2")
     layout["annotations"] = [
         dict(text=t, x=x, y=1.0, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
              showarrow=False, font=dict(size=13))
-        for t, x in zip(titles, (0.225, 0.775))
+        for t, x in zip(titles, (0.215, 0.785))
     ]
     return layout
 

@@ -15,7 +15,8 @@ from numbers import Real
 
 import plotly.graph_objects as go
 
-from toolbox.figures.style import REFERENCE_WIDTH, SCREEN, Style, finish
+from toolbox.figures.style import (REFERENCE_WIDTH, SCREEN, Style, _panel_width, finish, n_lines,
+                                   subplot_titles, wrap)
 
 
 def _scaled(value, factor: float):
@@ -86,6 +87,35 @@ def _restyle_trace(trace: dict, style: Style) -> None:
         _title_font(colorbar, style.font / SCREEN.font)
 
 
+def _rows_need(layout: dict, style: Style, width: float) -> float:
+    """The plot height in px at which the gaps between stacked panels hold, at ``style``'s sizes,
+    the tick labels of the panel above and the next panel's (wrapped) title; 0 for one row."""
+    domains = sorted({tuple(a.get("domain", (0.0, 1.0))) for k, a in layout.items()
+                      if re.fullmatch(r"yaxis\d*", k) and isinstance(a, dict)})
+    gaps = [b[0] - a[1] for a, b in zip(domains, domains[1:]) if b[0] - a[1] > 0.005]
+    if not gaps:
+        return 0.0
+    margin = layout.get("margin") or {}
+    plot_w = width - margin.get("l", 60) - margin.get("r", 20)
+    lines = max((n_lines(wrap(n["text"], _panel_width(layout, n.get("x", 0.5), plot_w) - 4,
+                               (n.get("font") or {}).get("size", style.font)))
+                 for n in subplot_titles(layout) if n.get("y", 1.0) < 1.0), default=0)
+    return (style.tick_band + style.subtitle_line * lines + 8) / min(gaps)
+
+
+def _fewer_y_ticks(layout: dict, plot_h: float, style: Style) -> None:
+    """At most one y tick label per two lines of text on each panel (Plotly spaces its automatic
+    ticks by the axis's length, not by the font: at the projector's size they ran together)."""
+    for key, axis in layout.items():
+        if not (re.fullmatch(r"yaxis\d*", key) and isinstance(axis, dict)):
+            continue
+        if axis.get("type") in ("log", "category") or any(axis.get(k) is not None
+                                                          for k in ("dtick", "tickvals", "nticks")):
+            continue
+        lo, hi = axis.get("domain", (0.0, 1.0))
+        axis["nticks"] = max(2, int((hi - lo) * plot_h / (2 * style.font)))
+
+
 def restyle(fig: go.Figure, style: Style = SCREEN) -> go.Figure:
     """``fig`` drawn for ``style``: the figure itself for ``SCREEN``, else a new figure.
 
@@ -105,8 +135,11 @@ def restyle(fig: go.Figure, style: Style = SCREEN) -> go.Figure:
     margin = layout.get("margin") or {}
     top, bottom = margin.get("t", 100), margin.get("b", 80)  # plotly's defaults
     plot_h = max(layout.get("height", 450) - top - bottom, 50)
-    layout["height"] = int(top + bottom + plot_h * style.plot_scale)
     width = float((layout.get("meta") or {}).get("reference_width", REFERENCE_WIDTH))
+    # stacked panels: taller still when the gaps between rows cannot hold the larger labels
+    plot_h = max(plot_h * style.plot_scale, _rows_need(layout, style, width))
+    layout["height"] = int(top + bottom + plot_h)
+    _fewer_y_ticks(layout, plot_h, style)
     finish(data, layout, width, style)
     legend = layout.get("legend") or {}
     if legend.get("orientation") == "h" and legend.get("yanchor") == "top" and legend.get("y", 1) < 0:

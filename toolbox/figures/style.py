@@ -226,7 +226,7 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH,
     shows_legend = layout.get("showlegend", len(names) > 1) and names
     if shows_legend and legend.get("orientation") == "h":
         rows = legend_rows(names, width - 10, legend.get("font", {}).get("size", style.font))
-        margin["b"] = int(bottom + style.legend_row * rows + 12)
+        margin["b"] = int(bottom + style.legend_row * rows + 18)
     elif not (shows_legend and legend.get("orientation") == "v"):
         margin["b"] = int(bottom + 8)
     else:
@@ -237,7 +237,8 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH,
     if shows_legend and legend.get("orientation") == "h":
         # top of the legend just under the tick labels and axis title (paper units: plot heights),
         # so a builder that later moves the legend (to the right, say) keeps paper coordinates
-        legend.update(y=-(bottom + 4) / plot_h, yanchor="top", x=0.0, xanchor="left")
+        # 10 px of slack: a legend of several rows is drawn ~4 px higher than its anchor
+        legend.update(y=-(bottom + 10) / plot_h, yanchor="top", x=0.0, xanchor="left")
         layout["legend"] = legend
     layout["margin"] = margin
     # recorded for the tests, which check the layout at the width it was made for

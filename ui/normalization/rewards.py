@@ -126,16 +126,23 @@ def rewards_panel() -> None:
             show_error(err, "return scales")
         else:
             show_figure(FN.return_scales_figure(sc), key="nz_fig_scales")
+            # short headers (the long ones as hover help): all five columns fit at 1280 × 800
             st.dataframe(
                 {
                     "γ": [f"{g:g}" for g in sc.gammas.tolist()],
-                    "horizon 1/(1−γ)": [f"{h:.4g}" for h in sc.horizon.tolist()],
-                    "std of G (divisor)": [f"{v:.3g}" for v in sc.return_std.tolist()],
-                    "max |value target|, raw": [f"{v:.3g}" for v in sc.raw_target_abs_max.tolist()],
-                    "max |value target|, scaled": [
-                        f"{v:.3g}" for v in sc.scaled_target_abs_max.tolist()
-                    ],
+                    "1/(1−γ)": [f"{h:.4g}" for h in sc.horizon.tolist()],
+                    "std of G": [f"{v:.3g}" for v in sc.return_std.tolist()],
+                    "raw |target|": [f"{v:.3g}" for v in sc.raw_target_abs_max.tolist()],
+                    "scaled |target|": [f"{v:.3g}" for v in sc.scaled_target_abs_max.tolist()],
                 },
                 hide_index=True,
                 key="nz_scales_table",
+                column_config={
+                    "1/(1−γ)": st.column_config.Column(help="horizon 1/(1−γ)"),
+                    "std of G": st.column_config.Column(help="std of the return G: the divisor"),
+                    "raw |target|": st.column_config.Column(help="max |value target|, raw rewards"),
+                    "scaled |target|": st.column_config.Column(
+                        help="max |value target|, scaled rewards"
+                    ),
+                },
             )
