@@ -16,6 +16,7 @@ The cold cache is a new empty folder each time; the warm one is filled once befo
 
     python benchmarks/cold_start.py                 # cold and warm, PPO and DIAL
     python benchmarks/cold_start.py --requests ppo  # one request kind
+    python benchmarks/cold_start.py --repeat 2      # two interleaved rounds (a shared machine)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,6 +106,8 @@ def fill(cache: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", default="ppo,dial", help="comma-separated: ppo, dial")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of cold and warm, interleaved (medians printed)")
     parser.add_argument("--wait-ready", type=float, default=240.0,
                         help="seconds a cold server is kept after its request, to see the kernels "
                         "ready")
@@ -114,7 +118,7 @@ def main() -> None:
     fill(warm)
     rows = []
     filled = sources_hash()
-    for kind in kinds:
+    for kind in [k for _ in range(args.repeat) for k in kinds]:
         for label in ("cold", "warm"):
             cache = warm if label == "warm" else Path(tempfile.mkdtemp(prefix="cold-", dir=base))
             if label == "warm" and sources_hash() != filled:  # the warm cache is for other sources
@@ -123,8 +127,8 @@ def main() -> None:
             before = sources_hash()
             r = measure(kind, cache, args.wait_ready if label == "cold" else 5.0)
             if sources_hash() != before:
-                raise SystemExit("the kernels' sources changed during the measurement (someone edits "
-                                 "the checkout?): run it on a copy that does not change")
+                raise SystemExit("the kernels' sources changed during the measurement (someone "
+                                 "edits the checkout?): run it on a copy that does not change")
             rows.append((kind, label, r))
             print(f"{kind} {label}: {r}", flush=True)
     print(f"\n{os.cpu_count()} CPUs; load average at the end {os.getloadavg()[0]:.1f}")
@@ -135,10 +139,14 @@ def main() -> None:
         print(f"{kind:8} {label:5} {r['first_page']:9.1f} s {r['pressed']:9.1f} s "
               f"{r['request']:11.1f} s {r['path']:>11} {ready:>14}")
     for kind in kinds:
-        cold = next(r for k, lab, r in rows if k == kind and lab == "cold")
-        warm_r = next(r for k, lab, r in rows if k == kind and lab == "warm")
-        print(f"{kind}: cold/warm first page {cold['first_page'] / warm_r['first_page']:.2f}x, "
-              f"request {cold['request'] / warm_r['request']:.2f}x (target ≤ 2x)")
+        cold = [r for k, lab, r in rows if k == kind and lab == "cold"]
+        warm_r = [r for k, lab, r in rows if k == kind and lab == "warm"]
+        page = statistics.median(r["first_page"] for r in cold) / statistics.median(
+            r["first_page"] for r in warm_r)
+        request = statistics.median(r["request"] for r in cold) / statistics.median(
+            r["request"] for r in warm_r)
+        print(f"{kind}: medians over {len(cold)} round(s), cold/warm first page {page:.2f}x, "
+              f"request {request:.2f}x (target ≤ 2x)")
 
 
 if __name__ == "__main__":
