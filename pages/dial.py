@@ -15,7 +15,7 @@ from toolbox.dial.precomputed import METHOD_LABELS as LABELS
 from toolbox.dial.precomputed import curve_series, matching_runs, message_runs, stored_seeds
 from toolbox.dial.protocol import decode_protocol, replay_episode
 from toolbox.dial.requests import job_key as make_job_key
-from toolbox.dial.requests import lesson_configs, link_agents, link_choice, link_float
+from toolbox.dial.requests import lesson_configs, link_agents, link_choice, link_float, request_cost
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.train import DialResult, train, train_seeds
 from toolbox.figures import dial as figs
@@ -245,7 +245,8 @@ def job_fn(report):
         return cb
 
     for i, (m, cfg) in enumerate(configs.items()):
-        out[m] = train_seeds(cfg, list(range(n_seeds)), device, make_cb(i, m))
+        out[m] = train_seeds(cfg, list(range(n_seeds)), device, make_cb(i, m),
+                             on_batch=lambda frac, i=i: report((i + frac) / total))
     return out
 
 
@@ -257,10 +258,12 @@ if configs:
                       f"{'shared' if sharing else 'separate'} parameters", "fig_curves_stored")
     else:
         st.info("No precomputed curves for these settings: press **Train now** to watch them learn.")
+    cost = request_cost(configs, n_seeds, device)
+    st.caption(cost.sentence())
     pressed = st.button("Train now", key="train_now", type="primary")
     job = RUNNER.get(job_key)
     if pressed:
-        submitted = submit_job(job_key, job_fn, work=len(configs) * n_seeds * n_batches, kind="dial")
+        submitted = submit_job(job_key, job_fn, kind="dial", **cost.job_args())
         if submitted is not None:
             job = submitted
             st.session_state["dial_job"] = job_key

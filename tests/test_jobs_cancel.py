@@ -38,14 +38,18 @@ def test_job_whose_every_watcher_stopped_is_cancelled_and_the_next_starts():
 
 
 def test_a_watcher_that_stops_polling_is_gone():
-    runner = JobRunner(max_concurrent=1, limits=Limits(watcher_timeout_s=0.2))
+    now = [0.0]  # a fake clock: the runner's heartbeats and timeouts read it (no sleep races)
+    runner = JobRunner(max_concurrent=1, limits=Limits(watcher_timeout_s=0.2), clock=lambda: now[0])
     seen: dict = {}
     job = runner.submit("a", looping(seen, "a"), session_id="s")
     for _ in range(5):  # heartbeats keep it alive past the timeout
-        time.sleep(0.1)
+        now[0] += 0.1
         job.touch("s")
-    assert job.status == "running"
-    assert job.wait(5) and job.status == "cancelled"  # no heartbeat for 0.2 s: cancelled
+        runner.reap()
+    assert job.status == "running" and not job.cancelled
+    now[0] += 0.3
+    runner.reap()
+    assert job.wait(5) and job.status == "cancelled"  # no heartbeat for 0.3 s: cancelled
 
 
 def test_queued_job_nobody_watches_never_runs():

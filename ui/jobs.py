@@ -7,6 +7,8 @@ progress bar with the queue position and time left, a Stop button, and messages.
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
 from typing import Any, Callable
 
@@ -38,17 +40,94 @@ def session_id() -> str:
     return ctx.session_id if ctx is not None else "local"
 
 
+def client_id() -> str:
+    """What identifies this client across its sessions (the per-client limit): a hash of its
+    address, which a new session of the same browser or script keeps; the session itself when
+    there is no address (a connection from this machine: Streamlit gives None for localhost)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (a bare script run): use the session
+        ip = None
+    if not isinstance(ip, str) or not ip:
+        return "session:" + session_id()
+    return "ip:" + hashlib.sha256(ip.encode()).hexdigest()[:16]
+
+
+HEARTBEAT_S = 1.0
+"""How often the heartbeat timer touches every job a connected session shows."""
+FORGET_S = 60.0
+"""A job the session's page has not shown for this long (its settings changed) is no longer watched
+by it: long enough for a page rerun under load (tens of seconds), short of keeping stale ones."""
+# (session, job key) -> (job, client, when the page last showed it)
+_watched: dict[tuple[str, str], tuple[Job, str, float]] = {}
+_watched_lock = threading.Lock()
+_beating: list[threading.Thread] = []
+
+
+def session_alive(sid: str) -> bool:
+    """Whether ``sid`` is a connected session (True outside a server: AppTest, bare runs)."""
+    from streamlit.runtime import Runtime
+
+    return not Runtime.exists() or Runtime.instance().is_active_session(sid)
+
+
+def heartbeat_once(now: float | None = None) -> int:
+    """One beat of the timer: touch every job a connected session showed within ``FORGET_S``, forget
+    the others (a closed tab's session is disconnected at once: its jobs get no more heartbeats,
+    whatever their progress does, and the runner cancels them). Returns how many were touched."""
+    now = time.monotonic() if now is None else now
+    with _watched_lock:
+        items = list(_watched.items())
+    touched = 0
+    for (sid, key), (job, client, shown) in items:
+        if job.done or now - shown > FORGET_S or not session_alive(sid):
+            with _watched_lock:
+                _watched.pop((sid, key), None)
+            continue
+        job.touch(sid, client)
+        touched += 1
+    return touched
+
+
+def _beat_forever() -> None:
+    while True:
+        time.sleep(HEARTBEAT_S)
+        try:
+            heartbeat_once()
+        except Exception:  # noqa: BLE001 - a beat that failed must not end the timer
+            logging.getLogger(__name__).exception("job heartbeat failed")
+
+
+def watching(job: Job, sid: str, client: str | None = None) -> None:
+    """``sid`` shows ``job`` now: the heartbeat timer touches it while the session is connected."""
+    with _watched_lock:
+        _watched[(sid, job.key)] = (job, client or client_id(), time.monotonic())
+        if not _beating or not _beating[0].is_alive():
+            beat = threading.Thread(target=_beat_forever, name="job-heartbeats", daemon=True)
+            _beating[:] = [beat]
+            _beating[0].start()
+    job.touch(sid, _watched[(sid, job.key)][1])
+
+
+def unwatch(job: Job, sid: str) -> None:
+    with _watched_lock:
+        _watched.pop((sid, job.key), None)
+
+
 def _stopped() -> dict:
     return st.session_state.setdefault(_STOPPED, {})
 
 
 def submit_ppo(key: str, request: PPORequest) -> Job | None:
     """Submit a PPO request: it trains batched with the other PPO requests queued beside it."""
-    return submit_job(key, None, work=request.work, kind="ppo", batch=("ppo", request, request.size))
+    batch = ("ppo", request, request.size)
+    return submit_job(key, None, work=request.work, kind="ppo", batch=batch,
+                      memory_mb=request.memory_mb)
 
 
 def submit_job(key: str, fn: Callable | None, work: float | None = None, kind: str = "",
-               batch: tuple | None = None) -> Job | None:
+               batch: tuple | None = None, memory_mb: float | None = None,
+               advice: str = "") -> Job | None:
     """Submit a training for this session (only ever from a button press).
 
     Returns the job (a new one, or the one already training the same settings), or None after
@@ -56,7 +135,8 @@ def submit_job(key: str, fn: Callable | None, work: float | None = None, kind: s
     trainings, server full), with the queue and time figures the runner gave.
     """
     try:
-        job = RUNNER.submit(key, fn, session_id=session_id(), work=work, kind=kind, batch=batch)
+        job = RUNNER.submit(key, fn, session_id=session_id(), work=work, kind=kind, batch=batch,
+                            client_id=client_id(), memory_mb=memory_mb, advice=advice)
     except AdmissionError as err:
         st.error(f"Not started: {plain(err, limit=600)}", icon=":material/hourglass_disabled:")
         return None
@@ -94,12 +174,13 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
     Shows a progress bar with the queue position or the time left and, when the job has new
     partial results (at most every ``redraw_s`` seconds), calls ``render_partial(job.partial)``
     inside one placeholder (so a learning curve redraws in place). ``render_partial`` runs many
-    times in one script run, so the elements it draws must not carry a ``key=``. Every poll is a
-    heartbeat: a session that stops polling (tab closed, page left) is gone after the runner's
-    timeout. Stop (the page's one Stop button, removed when the training ends) detaches this
-    session; the job is cancelled when no session watches it. After Stop the curves trained so far
-    stay on the page, labelled with the progress reached. Returns True when the job finished
-    successfully; on failure it shows the job's message with ``st.error`` and returns False.
+    times in one script run, so the elements it draws must not carry a ``key=``. While the page
+    shows the job, a timer sends heartbeats every ``HEARTBEAT_S`` as long as the session is
+    connected (:func:`heartbeat_once`): a closed tab's job is cancelled within seconds. Stop (the
+    page's one Stop button, removed when the training ends) detaches this session; the job is
+    cancelled when no session watches it. After Stop the curves trained so far stay on the page,
+    labelled with the progress reached. Returns True when the job finished successfully; on
+    failure it shows the job's message with ``st.error`` and returns False.
     """
     sid = session_id()
     if job.key in _stopped() and job.status != "done":
@@ -107,11 +188,12 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
         return False
     stop_slot = st.empty()
     if not job.done:
-        job.touch(sid)
+        watching(job, sid)
         stop_key = "job_stop_" + hashlib.sha1(job.key.encode()).hexdigest()[:12]
         if stop_slot.button("Stop", key=stop_key, icon=":material/stop:", help="Stop watching this training; it "
                             "stops when nobody else watches it, and its place goes to the next one."):
             stop_slot.empty()
+            unwatch(job, sid)
             job.detach(sid)
             _stopped()[job.key] = (job.progress, job.partial)
             _show_stopped(job.progress, job.partial, render_partial, "You stopped this training")
@@ -120,7 +202,10 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
     area = st.empty()
     shown, drawn_at, last_text = None, float("-inf"), None
     while not job.done:
-        job.touch(sid)
+        if not session_alive(sid):  # the tab closed: no more heartbeats, the script ends here
+            unwatch(job, sid)
+            return False
+        watching(job, sid)  # "still shown"; the heartbeats themselves come from the timer
         text = progress_text(job, label)
         if text != last_text:  # each update is a message to the browser: send only changes
             bar.progress(job.progress, text=text)

@@ -3,7 +3,9 @@
 ``lesson_configs`` turns the page's settings into one validated ``DialConfig`` per method;
 ``job_key`` names that request so identical requests train once; ``link_*`` read a value from a
 shared link and raise ``ValueError`` with a sentence that quotes the value cut short by
-``shown_value`` (a 100 kB value is not echoed whole). The page shows such messages through
+``shown_value`` (a 100 kB value is not echoed whole); ``request_cost`` says what a request costs
+here (seconds and memory from the measured table) for admission. The page shows such messages
+through
 ``ui.common.show_error``, which escapes them for Markdown, so a crafted link cannot format the page.
 """
 
@@ -12,9 +14,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 
+import torch
+
+from toolbox.dial.compiled import choose_backend
 from toolbox.dial.config import MAX_AGENTS, METHODS, DialConfig
+from toolbox.jobs.admission import duration
+from toolbox.jobs.cost import nearest_row
 
 MAX_SEEDS = 8
 """Seeds one page request may train."""
@@ -98,3 +105,74 @@ def lesson_configs(methods: list[str], n_agents: int, param_sharing: bool, input
 def job_key(configs: dict[str, DialConfig], n_seeds: int) -> str:
     """A stable name of a training request: equal for equal settings, whatever the order of methods."""
     return "dial:" + json.dumps({m: asdict(c) for m, c in configs.items()} | {"seeds": n_seeds}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class RequestCost:
+    """What a training request costs here, from the measured table (toolbox/jobs/cost_table.json).
+
+    seconds: training time, one thread (the job runner's ``work`` for kind ``"dial"``); memory_mb:
+    the peak memory it adds (seeds and methods train one after another, so the largest run's);
+    backend: the path it takes (``"compiled"`` or ``"torch"``, the readable one); advice: what to
+    change to make it smaller.
+    """
+
+    seconds: float
+    memory_mb: float
+    backend: str
+    advice: str
+
+    def job_args(self) -> dict:
+        """The job runner's ``work`` (seconds), ``memory_mb`` and ``advice`` for this request."""
+        return {"work": self.seconds, "memory_mb": self.memory_mb, "advice": self.advice}
+
+    def sentence(self) -> str:
+        """What the page says before Train: time, memory and path."""
+        path = ("compiled kernels" if self.backend == "compiled"
+                else "readable PyTorch path (several times slower)")
+        return (f"This request: {duration(self.seconds)} of training and about "
+                f"{self.memory_mb:,.0f} MB on this server's {path}, as measured "
+                "(benchmarks/job_costs.py).")
+
+
+def _run_cost(cfg: DialConfig, backend: str) -> tuple[float, float]:
+    """(seconds, MB) of one seed of ``cfg`` on ``backend``: batches and tests from the table's row
+    for its team size (rounded up), parameter sharing and path, scaled by the episodes per batch."""
+    row = nearest_row("dial", "n_agents", cfg.n_agents, param_sharing=cfg.param_sharing,
+                      backend=backend)
+    scale = cfg.batch_size / 32
+    tests = cfg.n_batches // cfg.test_every + 2  # before training, every test_every, at the end
+    seconds = (cfg.n_batches * row["batch_s"] * scale
+               + tests * row["test_s"] * cfg.test_episodes / 1000)
+    return seconds, row["peak_mb"] * max(scale, 1.0)
+
+
+def request_cost(configs: dict[str, DialConfig], n_seeds: int, device=None,
+                 backend: str = "auto") -> RequestCost:
+    """Seconds and memory of a lesson request (one config per method, each with ``n_seeds`` seeds),
+    on the path each config will take now (``toolbox.dial.compiled.choose_backend``: a config the
+    compiled step does not cover, or a server still compiling its kernels, trains readable)."""
+    if not configs:
+        raise ValueError("Choose at least one method.")
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    seconds, memory, used = 0.0, 0.0, "compiled"
+    for cfg in configs.values():
+        path = choose_backend(cfg, dev, backend)
+        s, mb = _run_cost(cfg, path)
+        seconds += s * n_seeds
+        memory = max(memory, mb)
+        used = "torch" if path == "torch" else used
+    cfg = next(iter(configs.values()))
+    advice = "Use fewer agents, batches, seeds or methods."
+    if cfg.input_mode != "sum" and cfg.param_sharing:
+        summed = {m: replace(c, input_mode="sum") for m, c in configs.items()}
+        other = request_cost(summed, n_seeds, device, backend)
+        advice = (f"Use summed embeddings (the paper's input layer: {duration(other.seconds)}, "
+                  f"about {other.memory_mb:,.0f} MB), or fewer agents, batches, seeds or methods.")
+    if not cfg.param_sharing:
+        shared = {m: replace(c, param_sharing=True) for m, c in configs.items()}
+        other = request_cost(shared, n_seeds, device, backend)
+        advice = (f"Turn parameter sharing on (one network for all agents: "
+                  f"{duration(other.seconds)}, about {other.memory_mb:,.0f} MB), or use fewer "
+                  "agents, batches, seeds or methods.")
+    return RequestCost(seconds, memory, used, advice)

@@ -85,8 +85,11 @@ def _no_policy(r: DialResult) -> DialResult:
 
 
 def train(config: DialConfig, seed: int, device=None, callback: Callable | None = None,
-          backend: str = "auto") -> DialResult:
-    """Train one run. ``callback(result_so_far, fraction_done)`` is called after every test.
+          backend: str = "auto", on_batch: Callable[[float], None] | None = None) -> DialResult:
+    """Train one run. ``callback(result_so_far, fraction_done)`` is called after every test;
+    ``on_batch(fraction_done)`` after every batch (the job runner's report: a long training on the
+    readable path, seconds a batch, yields to short ones and stops when cancelled between two
+    batches, not only at its tests, which can be minutes apart).
 
     ``backend``: ``"torch"`` runs the readable loop below (rollout, autograd, ``torch.optim.RMSprop``);
     ``"compiled"`` the same batch as compiled code (``toolbox.dial.compiled``: CPU; every method with
@@ -147,6 +150,8 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
             opt.step()
             if batch % c.target_update == 0:
                 target.load_state_dict(team.state_dict())
+        if on_batch is not None:
+            on_batch(batch / c.n_batches)
         if batch % c.test_every == 0 or batch == c.n_batches:
             score = run_test(batch)
             if c.stop_at is not None and score >= c.stop_at:
@@ -155,8 +160,10 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
     return result
 
 
-def train_seeds(config: DialConfig, seeds: list[int], device=None, callback: Callable | None = None) -> list[DialResult]:
-    """Train ``config`` for each seed in turn; ``callback(results_so_far, fraction)`` streams all of them."""
+def train_seeds(config: DialConfig, seeds: list[int], device=None, callback: Callable | None = None,
+                on_batch: Callable[[float], None] | None = None) -> list[DialResult]:
+    """Train ``config`` for each seed in turn; ``callback(results_so_far, fraction)`` streams all of
+    them, ``on_batch(fraction)`` is called after every batch (fraction of all seeds)."""
     config.validate()
     if not seeds:
         raise ValueError("Choose at least one seed.")
@@ -165,5 +172,6 @@ def train_seeds(config: DialConfig, seeds: list[int], device=None, callback: Cal
         def cb(res, frac, i=i):
             if callback is not None:
                 callback(done + [res], (i + frac) / len(seeds))
-        done.append(train(config, s, device, cb))
+        tick = None if on_batch is None else (lambda frac, i=i: on_batch((i + frac) / len(seeds)))
+        done.append(train(config, s, device, cb, on_batch=tick))
     return done

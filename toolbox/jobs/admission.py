@@ -16,7 +16,9 @@ DEFAULT_RATES = {
     # measured throughput after the first job of each kind finishes.
     "ppo": 150_000.0,       # environment steps over all runs of the request (compiled path: 214k/s measured on one thread)
     "influence": 200_000.0,  # seed × update pairs, both trainings of the request
-    "dial": 50.0,            # batches × seeds × methods (compiled step, n = 3: about 60/s with its tests)
+    # DIAL: seconds of the measured table (toolbox.dial.requests.request_cost); the rate becomes
+    # this server's speed relative to the table's machine
+    "dial": 1.0,
     "": 1.0,                 # no kind: work is given in estimated seconds
 }
 
@@ -26,20 +28,32 @@ class Limits:
     """The admission limits of one server.
 
     per_session: trainings one session may have queued or running at once.
+    per_client: trainings all sessions of one client (its address) may have queued or running at
+        once: a script opening new sessions cannot bypass ``per_session``. A class behind one
+        address (one NAT) shares it.
     max_request_s: estimated seconds one request may need at most (its cap on work).
     max_queue_s: estimated seconds of work the server may have waiting or running at once.
     max_jobs: jobs kept at all (queued, running and finished): bounds memory whatever the queue does.
-    watcher_timeout_s: a watcher that has not polled for this long is gone.
+    watcher_timeout_s: a watcher without a heartbeat for this long is gone (heartbeats come every
+        second; with the watchdog's 0.5 s a closed tab's job ends within 5 s).
+    max_request_mb: estimated peak memory one request may add, as measured in a fresh process
+        (benchmarks/job_costs.py: one DIAL run with n = 10 separate networks adds ~340 MB there,
+        and took a server from 515 to 1,348 MB: freed memory stays with the process).
+    max_running_mb: estimated memory the trainings running at once may hold; a queued job that
+        would pass it waits for running ones to end.
     small_job_s: requests estimated at most this long are short: they have a slot of their own and pass
         long ones in the queue (see :mod:`toolbox.jobs.runner`).
     batch_max_s: queued requests join one batched training only up to this many estimated seconds in all.
     """
 
     per_session: int = 2
+    per_client: int = 4
     max_request_s: float = 600.0
     max_queue_s: float = 2400.0
     max_jobs: int = 32
-    watcher_timeout_s: float = 30.0
+    watcher_timeout_s: float = 4.0
+    max_request_mb: float = 300.0
+    max_running_mb: float = 450.0
     small_job_s: float = 30.0
     # every request of a batch gets its result when the whole batch ends, and on the compiled CPU path a batch
     # costs the sum of its runs. 30 distinct classroom requests (benchmarks/classroom_load.py --scenario
@@ -47,8 +61,8 @@ class Limits:
     batch_max_s: float = 4.0
 
     def __post_init__(self) -> None:
-        if self.per_session < 1 or self.max_jobs < 1:
-            raise ValueError("per_session and max_jobs must be at least 1.")
+        if self.per_session < 1 or self.per_client < 1 or self.max_jobs < 1:
+            raise ValueError("per_session, per_client and max_jobs must be at least 1.")
         if min(self.max_request_s, self.max_queue_s, self.watcher_timeout_s) <= 0:
             raise ValueError("max_request_s, max_queue_s and watcher_timeout_s must be positive.")
 
@@ -94,16 +108,28 @@ def duration(seconds: float | None) -> str:
     return f"about {seconds / 3600:.1f} h"
 
 
-def too_large(seconds: float, cap_s: float, cap_work: float, kind: str) -> str:
+def too_large(seconds: float, cap_s: float, cap_work: float, kind: str, advice: str = "") -> str:
     unit = "steps" if kind == "ppo" else "units of work"
+    advice = advice or "Use fewer seeds, variants or steps."
     return (f"This training is too large for this server: it needs {duration(seconds)} here, and one request may "
             f"use at most {duration(cap_s)} (the cap is {cap_work:,.0f} {unit} per request). "
-            "Use fewer seeds, variants or steps.")
+            f"{advice}")
+
+
+def too_much_memory(memory_mb: float, cap_mb: float, advice: str = "") -> str:
+    return (f"This training needs about {memory_mb:,.0f} MB of memory, and one request may use at "
+            f"most {cap_mb:,.0f} MB on this server. {advice or 'Make it smaller.'}")
 
 
 def session_busy(active: int, limit: int) -> str:
     return (f"You already have {active} training(s) queued or running, the most one session may have at once "
             f"is {limit}. Wait until one finishes, or press Stop on one.")
+
+
+def client_busy(active: int, limit: int) -> str:
+    return (f"Your browser (all its tabs and sessions together) already has {active} training(s) "
+            f"queued or running, the most one client may have at once is {limit}. Wait until one "
+            "finishes, or press Stop on one.")
 
 
 def queue_full(queued_s: float, cap_s: float, waiting: int, wait_s: float | None) -> str:

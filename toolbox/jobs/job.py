@@ -1,9 +1,10 @@
 """One shared training (:class:`Job`), what it reports, and how it stops.
 
-A job is watched by browser sessions; each watcher sends a heartbeat (:meth:`Job.touch`) while
-its page polls. A job that had watchers and has none left (each pressed Stop, or went silent for
-longer than the runner's timeout) is cancelled: the training sees it the next time it reports
-progress, because ``report`` then raises :class:`Cancelled`.
+A job is watched by browser sessions; each watcher sends a heartbeat (:meth:`Job.touch`) every
+second while its session is connected. A job that had watchers and has none left (each pressed
+Stop, or went silent for longer than the runner's timeout) is cancelled: the training sees it the
+next time it reports progress (trainings report between batches): ``report`` raises
+:class:`Cancelled`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Job:
     error: str | None = None
     work: float | None = None
     kind: str = ""
+    memory_mb: float | None = None
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
@@ -58,7 +60,8 @@ class Job:
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _derived: dict = field(default_factory=dict, repr=False)
     _derived_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _watchers: dict = field(default_factory=dict, repr=False)  # session id -> last heartbeat (monotonic s)
+    _watchers: dict = field(default_factory=dict, repr=False)  # session -> last heartbeat
+    _clients: dict = field(default_factory=dict, repr=False)  # session id -> client id
     _ever_watched: bool = field(default=False, repr=False)
     _runner: Any = field(default=None, repr=False)
     _fn: Callable | None = field(default=None, repr=False)
@@ -90,10 +93,13 @@ class Job:
         """How many sessions watch the job now (heartbeats younger than the runner's timeout)."""
         return self._runner.live_watchers(self) if self._runner is not None else len(self._watchers)
 
-    def touch(self, session_id: str) -> None:
-        """Heartbeat from a watching session (its page polls the job)."""
-        self._watchers[session_id] = time.monotonic()
-        self._ever_watched = True
+    def touch(self, session_id: str, client_id: str | None = None) -> None:
+        """Heartbeat from a watching session (the pages' timer: :mod:`toolbox.jobs.watchers`)."""
+        if self._runner is not None:
+            self._runner.touch(self, session_id, client_id)
+        else:
+            self._watchers[session_id] = time.monotonic()
+            self._ever_watched = True
 
     def detach(self, session_id: str) -> None:
         """``session_id`` stops watching (its Stop button); a job nobody watches any more is cancelled."""

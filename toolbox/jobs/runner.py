@@ -26,6 +26,7 @@ from toolbox.jobs import admission as adm
 from toolbox.jobs.job import (
     CANCELLED, DONE, ERROR, QUEUED, RUNNING, AdmissionError, Cancelled, Job, ReportFn,
 )
+from toolbox.jobs.watchers import Watching
 
 UNKNOWN_JOB_S = 60.0
 """Seconds assumed for a job submitted without ``work`` (only its estimates use it)."""
@@ -41,7 +42,7 @@ def _log_start(key: str) -> None:
             fh.write(f"{time.time():.3f}\t{key.split(':', 1)[0]}\t{len(key)}\n")
 
 
-class JobRunner:
+class JobRunner(Watching):
     """Deduplicating, admission-controlled, cancellable background job runner.
 
     ``submit(key, fn, session_id=..., work=..., kind=...)`` returns the job for ``key``: the
@@ -54,7 +55,10 @@ class JobRunner:
     """
 
     def __init__(self, max_concurrent: int | None = None, max_kept: int | None = None,
-                 limits: adm.Limits | None = None, rates: dict | None = None, threads_per_job: int | None = None):
+                 limits: adm.Limits | None = None, rates: dict | None = None,
+                 threads_per_job: int | None = None, clock: Callable[[], float] | None = None):
+        if clock is not None:
+            self.clock = clock  # heartbeats and watcher timeouts (tests: a fake clock, watchers.py)
         self.max_concurrent = max_concurrent or training_slots()
         self.limits = limits or adm.Limits()
         if max_kept is not None:
@@ -97,7 +101,9 @@ class JobRunner:
             self._batchers[group] = (run_batch, int(capacity))
 
     def submit(self, key: str, fn: Callable[[ReportFn], Any] | None = None, session_id: str | None = None,
-               work: float | None = None, kind: str = "", batch: tuple[str, Any, int] | None = None) -> Job:
+               work: float | None = None, kind: str = "", batch: tuple[str, Any, int] | None = None,
+               client_id: str | None = None, memory_mb: float | None = None,
+               advice: str = "") -> Job:
         """Return the job for ``key``, queueing ``fn`` if there is none (see the class docstring).
 
         A job that failed or was cancelled is replaced by a new one; a finished one is reused.
@@ -105,6 +111,10 @@ class JobRunner:
         against the per-session limit; ``work`` (in units of ``kind``) is checked against the
         per-request cap and the server's queue limit. ``batch = (group, payload, size)`` instead of
         ``fn``: the job trains with whatever else of that group is queued (:meth:`register_batcher`).
+        ``client_id`` (what a new session of the same client keeps) counts against the per-client
+        limit;
+        ``memory_mb`` (the request's estimated peak) against the memory budgets; ``advice`` is the
+        sentence a refusal for size adds (what to change).
         """
         if (fn is None) == (batch is None):
             raise ValueError("submit needs exactly one of fn and batch.")
@@ -117,13 +127,14 @@ class JobRunner:
                 self._jobs.move_to_end(key)
                 if session_id is not None:
                     job._cancel.clear()  # someone wants it again before it reached its next report
-                    job.touch(session_id)
+                    self.touch(job, session_id, client_id)
                 return job
-            self._admit_locked(session_id, work, kind)
-            job = Job(key=key, work=work, kind=kind, _runner=self, _fn=fn)
+            self._admit_locked(session_id, work, kind, client_id, memory_mb, advice)
+            job = Job(key=key, work=work, kind=kind, memory_mb=memory_mb, _runner=self, _fn=fn)
             job._batch = batch
             if session_id is not None:
-                job.touch(session_id)
+                self.touch(job, session_id, client_id)
+                self._start_watchdog_locked()
             self._jobs.pop(key, None)
             self._jobs[key] = job
             self._queue.append(job)
@@ -227,16 +238,21 @@ class JobRunner:
                 + sum(self._duration(j) for j in self._queue if keep(j)))
 
     # ------------------------------------------------------------------ admission
-    def _admit_locked(self, session_id: str | None, work: float | None, kind: str) -> None:
+    def _admit_locked(self, session_id: str | None, work: float | None, kind: str,
+                      client_id: str | None = None, memory_mb: float | None = None,
+                      advice: str = "") -> None:
         lim = self.limits
         seconds = self.throughput.seconds(kind, work)
         if seconds is not None and seconds > lim.max_request_s:
             cap_work = lim.max_request_s * self.throughput.rate(kind)
-            raise AdmissionError(adm.too_large(seconds, lim.max_request_s, cap_work, kind))
-        if session_id is not None:
-            active = [j for j in self._running + self._queue if session_id in self._live_locked(j)]
-            if len(active) >= lim.per_session:
-                raise AdmissionError(adm.session_busy(len(active), lim.per_session))
+            raise AdmissionError(adm.too_large(seconds, lim.max_request_s, cap_work, kind, advice))
+        if memory_mb is not None and memory_mb > lim.max_request_mb:
+            raise AdmissionError(adm.too_much_memory(memory_mb, lim.max_request_mb, advice))
+        by_session, by_client = self._active_of_locked(session_id, client_id)
+        if session_id is not None and by_session >= lim.per_session:
+            raise AdmissionError(adm.session_busy(by_session, lim.per_session))
+        if client_id is not None and by_client >= lim.per_client:
+            raise AdmissionError(adm.client_busy(by_client, lim.per_client))
         own = seconds if seconds is not None else UNKNOWN_JOB_S
         # a short request is measured against the short work only: long requests cannot fill its lane
         pending = self._pending_s_locked(short_only=own <= lim.small_job_s)
@@ -250,30 +266,14 @@ class JobRunner:
             raise AdmissionError(adm.too_many_jobs(lim.max_jobs, min(ends) if ends else None))
 
     # ------------------------------------------------------------------ queue and threads
-    def _live_locked(self, job: Job) -> list[str]:
-        cutoff = time.monotonic() - self.limits.watcher_timeout_s
-        for sid in [s for s, seen in job._watchers.items() if seen < cutoff]:
-            del job._watchers[sid]  # that session's page stopped polling: it is gone
-        return list(job._watchers)
-
-    def _orphaned_locked(self, job: Job) -> bool:
-        return job._cancel.is_set() or (job._ever_watched and not self._live_locked(job))
-
-    def _reap_locked(self) -> None:
-        """Cancel every queued or running job nobody watches any more."""
-        for job in list(self._queue):
-            if self._orphaned_locked(job):
-                self._queue.remove(job)
-                self._end_locked(job, CANCELLED)
-        for job in self._running:
-            if self._orphaned_locked(job):
-                job._cancel.set()  # the training stops at its next report
-
     def _next_locked(self) -> Job | None:
         """The first queued job that may start now: a short one while fewer than ``max_concurrent`` trainings
         are active (a paused long one does not count), a long one while fewer than that many hold a slot."""
         active = len(self._units) - len(self._paused)
+        held_mb = sum(j.memory_mb or 0.0 for j in self._running)  # a paused one keeps its memory
         for job in self._queue:
+            if self._running and held_mb + (job.memory_mb or 0.0) > self.limits.max_running_mb:
+                continue  # it starts once trainings holding memory end (alone, it always fits)
             if active < self.max_concurrent if self._short(job) else len(self._units) < self.max_concurrent:
                 return job
         return None

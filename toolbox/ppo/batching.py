@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from toolbox.jobs import Cancelled, ReportFn
+from toolbox.jobs.cost import nearest_row
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.result import TrainResult
 from toolbox.ppo.train import check_inputs, train_pairs
@@ -54,6 +55,11 @@ class PPORequest:
     def size(self) -> int:
         """Runs in the request (what a batch's capacity counts)."""
         return len(self.configs) * len(self.seeds)
+
+    @property
+    def memory_mb(self) -> float:
+        """Peak memory the request's runs add, from the measured table (jobs/cost_table.json)."""
+        return float(nearest_row("ppo", "runs", self.size)["peak_mb"])
 
     @property
     def work(self) -> int:
