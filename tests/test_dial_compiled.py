@@ -12,16 +12,16 @@ import pytest
 import torch
 
 from toolbox.dial import kernel
-from toolbox.dial.compiled import CompiledBatches, _parameters, choose_backend, unsupported_reason
+from toolbox.dial.compiled import CompiledBatches, choose_backend, unsupported_reason
 from toolbox.dial.config import DialConfig
+from toolbox.dial.layout import BLOCKS, field_name
 from toolbox.dial.rollout import rollout_loss
-from toolbox.dial.switch import sample_active
 from toolbox.dial.team import make_team
 from toolbox.dial.train import train
 
 
 def _flat(params) -> np.ndarray:
-    return torch.cat([p.detach().reshape(-1) for p in params if p is not None]).numpy()
+    return torch.cat([p.detach().reshape(-1) for p in params]).numpy()
 
 
 VARIANTS = {
@@ -75,17 +75,8 @@ def _gradients(name: str) -> dict:
     loss.backward()
 
     fast = CompiledBatches(team, c)
-    fast.target[:] = _flat(_parameters(target))
-    gen = torch.Generator().manual_seed(5)
-    B, T, n = c.batch_size, c.T, c.n_agents
-    active = sample_active(n, B, gen, "cpu")
-    explore, noise = torch.rand(B, T, 4, generator=gen), torch.randn(B, T, 2, generator=gen)
-    net = team.nets[0]
-    got = kernel.batch_gradient(fast.theta, fast.target, fast.grad, fast.offsets, n,
-                                net.rnn.num_layers, net.rnn_size, fast.K, c.comm,
-                                c.method == "rial",
-                                c.gamma, c.eps, c.sigma, active.numpy(), explore.numpy(),
-                                noise.numpy(), *fast._bn_arrays)
+    fast.target[:] = _flat(target.parameters())  # the layout's order: named_parameters()
+    got = fast.gradient(fast.draw(torch.Generator().manual_seed(5)))
     # the team's parameters are views of the flat vector: where a view starts is its block's offset
     start = fast.flat.data_ptr()
     blocks = {}
@@ -94,7 +85,7 @@ def _gradients(name: str) -> dict:
         want = p.grad.reshape(-1).double().numpy()
         blocks[key] = (fast.grad[o:o + q.numel()].astype(np.float64), want)
     buffers = [(key, a, b) for (key, a), b in zip(ref.named_buffers(), team.buffers())]
-    return {"loss": (float(got), loss.item()), "blocks": blocks, "buffers": buffers}
+    return {"loss": (got, loss.item()), "blocks": blocks, "buffers": buffers}
 
 
 def block_errors(blocks: dict) -> dict:
@@ -189,7 +180,7 @@ def test_the_module_sees_the_trained_weights_and_the_target_follows_on_request()
     fast.step(torch.Generator().manual_seed(1))
     key = "nets.0.rnn.weight_ih_l0"
     assert not torch.equal(team.state_dict()[key], before[key])
-    np.testing.assert_array_equal(_flat(_parameters(team)), fast.theta)
+    np.testing.assert_array_equal(_flat(team.parameters()), fast.theta)
     np.testing.assert_array_equal(fast.target, start_target)
     fast.update_target()
     np.testing.assert_array_equal(fast.target, fast.theta)
@@ -225,3 +216,20 @@ def test_compiled_training_learns_the_protocol_and_follows_the_reference_early()
     fast = train(short, 1, backend="compiled").test_normalized_reward
     assert train(short, 1).test_normalized_reward == fast
     assert train(short, 1, backend="torch").test_normalized_reward == fast
+
+
+@pytest.mark.parametrize("method", ["dial", "rial", "nocomm"])
+def test_the_layout_names_each_parameter_block_where_it_lies(method):
+    c = DialConfig(method=method, rnn_size=8, rnn_layers=2, batch_size=2)
+    team = make_team(c, 0, "cpu")
+    fast = CompiledBatches(team, c)
+    lay, start = fast.layout, fast.flat.data_ptr()
+    named = dict(team.nets[0].named_parameters())
+    for name, p in named.items():
+        offset = getattr(lay, field_name(name))
+        if name.startswith("rnn."):
+            offset = offset[int(name.rsplit("_l", 1)[1])]
+        assert offset == (p.data_ptr() - start) // p.element_size(), name
+    present = {field_name(k) for k in named}
+    assert all(getattr(lay, b) == -1 for b in BLOCKS if b not in present)
+    assert (lay.n_agents, lay.rnn_layers, lay.rnn_size) == (3, 2, 8)

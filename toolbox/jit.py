@@ -29,7 +29,7 @@ import threadpoolctl
 log = logging.getLogger(__name__)
 
 KERNEL_SOURCES = ("jit.py", "ppo/kernels.py", "ppo/compiled_kernel.py", "ppo/agent.py", "envs/cartpole.py",
-                  "dial/kernel.py")
+                  "dial/kernel.py", "dial/kernel_cnet.py", "dial/layout.py", "dial/cnet.py")
 """Files (relative to ``toolbox/``) whose edits must invalidate the cache (see ``cache_dir``)."""
 ENV_VAR = "RL_TOOLBOX_NUMBA_CACHE"
 WARMED = "warmed"

@@ -1,13 +1,13 @@
-"""The compiled DIAL training step (CPU): the team's parameters in one flat vector, trained in place by
-:mod:`toolbox.dial.kernel` (rollout, TD loss, gradient by hand) plus clipping and RMSprop in the same
-compiled code.
+"""The compiled DIAL training step (CPU): the team's parameters in one flat vector, trained in
+place by :mod:`toolbox.dial.kernel` (rollout, TD loss, gradient by hand) plus clipping and RMSprop
+in the same compiled code.
 
-``train(..., backend="auto")`` uses it on the CPU for the configurations the kernel covers (every method —
-DIAL, RIAL, no communication — with one shared C-Net and summed embeddings: the lesson's runs); the readable loop of
-``toolbox.dial.rollout`` + autograd + ``torch.optim.RMSprop`` stays the reference and the path for
-everything else (one network per agent, concatenated inputs, CUDA). Both draw the same random
-numbers in the same order from the run's generator, so a seed gives the same run up to rounding
-(``tests/test_dial_compiled.py``).
+``train(..., backend="auto")`` uses it on the CPU for the configurations the kernel covers (every
+method — DIAL, RIAL, no communication — with one shared C-Net and summed embeddings: the lesson's
+runs); the readable loop of ``toolbox.dial.rollout`` + autograd + ``torch.optim.RMSprop`` stays the
+reference and the path for everything else (one network per agent, concatenated inputs, CUDA).
+Both draw the same random numbers in the same order from the run's generator, so a seed gives the
+same run up to rounding (``tests/test_dial_compiled.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 
 from toolbox.dial import kernel
 from toolbox.dial.config import DialConfig
+from toolbox.dial.layout import BatchNormStats, BatchSettings, Draws, flatten
 from toolbox.dial.switch import sample_active
 from toolbox.dial.team import Team, make_team
 from toolbox.jit import compiled_ready, one_blas_thread
@@ -39,44 +40,34 @@ def unsupported_reason(config: DialConfig) -> str | None:
 
 
 def choose_backend(config: DialConfig, device: torch.device, backend: str = "auto") -> str:
-    """``"compiled"`` or ``"torch"`` for ``backend`` in ``BACKENDS`` (auto: compiled on the CPU when it covers
-    ``config`` and the kernels are not being compiled in the background, :func:`toolbox.jit.compiled_ready`);
-    a ``ValueError`` names what is wrong with an impossible request."""
+    """``"compiled"`` or ``"torch"`` for ``backend`` in ``BACKENDS`` (auto: compiled on the CPU when
+    it covers ``config`` and the kernels are not being compiled in the background,
+    :func:`toolbox.jit.compiled_ready`); a ``ValueError`` names what is wrong with an impossible
+    request."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
     reason = unsupported_reason(config)
     if backend == "auto":
         # while the server compiles the kernels in the background the readable loop trains: no wait
-        return "compiled" if device.type == "cpu" and reason is None and compiled_ready() else "torch"
+        ready = device.type == "cpu" and reason is None and compiled_ready()
+        return "compiled" if ready else "torch"
     if backend == "compiled":
         if device.type != "cpu":
-            raise ValueError(f"the compiled DIAL step runs on the CPU only; got device {device}. Use backend='torch'.")
+            raise ValueError(f"the compiled DIAL step runs on the CPU only; got device {device}. "
+                             "Use backend='torch'.")
         if reason is not None:
             raise ValueError(f"{reason}; use backend='torch'.")
     return backend
 
 
-def _parameters(team: Team) -> list[torch.nn.Parameter | None]:
-    """The C-Net's parameters in ``kernel``'s order (``OFFSET_NAMES``, then 4 per GRU layer); None where absent."""
-    net = team.nets[0]
-    mlp = net.message_mlp
-    head = net.head
-    out = [net.agent_embed.weight, net.obs_embed.weight, net.action_embed.weight,
-           mlp[0].weight if mlp is not None else None, mlp[0].bias if mlp is not None else None,
-           mlp[1].weight if mlp is not None else None, mlp[1].bias if mlp is not None else None,
-           head[0].weight, head[0].bias, head[1].weight, head[1].bias, head[3].weight, head[3].bias,
-           net.message_action_embed.weight if net.message_action_embed is not None else None]
-    for layer in range(net.rnn.num_layers):
-        out += [getattr(net.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-    return out
-
-
 class CompiledBatches:
-    """Trains ``team`` in place, one training batch per ``step`` (what one pass of ``train``'s loop does).
+    """Trains ``team`` in place, one training batch per ``step`` (what one pass of ``train``'s loop
+    does).
 
-    The team's parameters become views of one flat float32 vector (so the torch module — the test, the
-    protocol, the returned policy — always sees the current weights); the target network is a copy of
-    that vector, refreshed by ``update_target``; RMSprop's state lives beside it.
+    The team's parameters become views of one flat float32 vector laid out by ``self.layout``
+    (:func:`toolbox.dial.layout.flatten`, so the torch module — the test, the protocol, the returned
+    policy — always sees the current weights); the target network is a copy of that vector,
+    refreshed by ``update_target``; RMSprop's state lives beside it.
     """
 
     def __init__(self, team: Team, config: DialConfig):
@@ -85,51 +76,51 @@ class CompiledBatches:
             raise ValueError(reason)
         one_blas_thread()
         self.config, self.team = config, team
-        params = _parameters(team)
-        present = [p for p in params if p is not None]
-        flat = torch.zeros(sum(p.numel() for p in present))
-        offsets, o = [], 0
-        for p in params:
-            offsets.append(o)
-            if p is not None:
-                k = p.numel()
-                flat[o:o + k] = p.detach().reshape(-1)
-                p.data = flat[o:o + k].view(p.shape)
-                o += k
-        self.flat = flat
-        self.theta = flat.numpy()
+        net = team.nets[0]
+        self.flat, self.layout = flatten(net)
+        self.theta = self.flat.numpy()
         self.target = self.theta.copy()
         self.grad = np.zeros_like(self.theta)
         self.square_avg = np.zeros_like(self.theta)
         self.momentum_buf = np.zeros_like(self.theta)
-        self.offsets = np.asarray(offsets, dtype=np.int64)
-        net = team.nets[0]
+        c = config
+        self.settings = BatchSettings(comm=c.comm, rial=c.method == "rial", gamma=float(c.gamma),
+                                      eps=float(c.eps), sigma=float(c.sigma))
         head_bn = net.head[1]
         msg_bn = net.message_mlp[0] if net.message_mlp is not None else None
         self.bns = [head_bn] + ([msg_bn] if msg_bn is not None else [])
-        # the kernel's (message mean, message var, head mean, head var), moved in place; unused without a channel
-        msg_stats = ((msg_bn.running_mean.numpy(), msg_bn.running_var.numpy()) if msg_bn is not None
-                     else (np.zeros(1, np.float32), np.ones(1, np.float32)))
-        self._bn_arrays = msg_stats + (head_bn.running_mean.numpy(), head_bn.running_var.numpy())
-        self.K = net.n_outputs
+        # moved in place by the kernel; placeholders without a channel
+        msg_mean, msg_var = ((msg_bn.running_mean.numpy(), msg_bn.running_var.numpy())
+                             if msg_bn is not None
+                             else (np.zeros(1, np.float32), np.ones(1, np.float32)))
+        self.stats = BatchNormStats(msg_mean, msg_var, head_bn.running_mean.numpy(),
+                                    head_bn.running_var.numpy())
 
-    def step(self, gen: torch.Generator) -> float:
-        """One batch: draw the episodes and noise from ``gen`` (the reference's order), play, back-propagate,
-        clip, RMSprop. Returns the loss."""
+    def draw(self, gen: torch.Generator) -> Draws:
+        """The batch's random numbers from ``gen``, in the readable rollout's order."""
         c = self.config
-        B, T, n = c.batch_size, c.T, c.n_agents
-        active = sample_active(n, B, gen, "cpu")
+        B, T = c.batch_size, c.T
+        active = sample_active(c.n_agents, B, gen, "cpu")
         explore = torch.rand(B, T, 4, generator=gen)
         noise = torch.randn(B, T, 2, generator=gen)
-        net = self.team.nets[0]
-        loss = kernel.batch_gradient(
-            self.theta, self.target, self.grad, self.offsets, n, net.rnn.num_layers, net.rnn_size, self.K, c.comm,
-            c.method == "rial", c.gamma, c.eps, c.sigma, active.numpy(), explore.numpy(), noise.numpy(), *self._bn_arrays)
-        kernel.clip_and_rmsprop(self.theta, self.grad, self.square_avg, self.momentum_buf, c.lr, RMSPROP_ALPHA,
-                                RMSPROP_EPS, c.momentum, c.grad_clip)
+        return Draws(active.numpy(), explore.numpy(), noise.numpy())
+
+    def gradient(self, draws: Draws) -> float:
+        """Play the batch ``draws`` and write its TD loss's gradient into ``self.grad``; returns the
+        loss."""
+        return float(kernel.batch_gradient(self.theta, self.target, self.grad, self.layout,
+                                           self.settings, draws, self.stats))
+
+    def step(self, gen: torch.Generator) -> float:
+        """One batch: draw the episodes and noise from ``gen`` (the reference's order), play,
+        back-propagate, clip, RMSprop. Returns the loss."""
+        c = self.config
+        loss = self.gradient(self.draw(gen))
+        kernel.clip_and_rmsprop(self.theta, self.grad, self.square_avg, self.momentum_buf, c.lr,
+                                RMSPROP_ALPHA, RMSPROP_EPS, c.momentum, c.grad_clip)
         for bn in self.bns:
-            bn.num_batches_tracked += T  # one training-mode forward per day, as in torch
-        return float(loss)
+            bn.num_batches_tracked += c.T  # one training-mode forward per day, as in torch
+        return loss
 
     def update_target(self) -> None:
         """Copy the team into the target network (``train``'s every ``target_update`` batches)."""
@@ -141,8 +132,8 @@ _warm_seconds: float | None = None
 
 
 def warm_up() -> float:
-    """Load (or, on a machine's first use, compile) the DIAL kernel by training one tiny batch; returns the
-    seconds it took (0 after the first call in a process)."""
+    """Load (or, on a machine's first use, compile) the DIAL kernel by training one tiny batch;
+    returns the seconds it took (0 after the first call in a process)."""
     global _warm_seconds
     with _warm_lock:
         if _warm_seconds is not None:
