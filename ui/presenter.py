@@ -47,7 +47,9 @@ section[data-testid="stSidebar"] { width: 380px !important; min-width: 380px !im
 BASE_CSS = """<style>
 /* in every mode: a label too long for its column wraps to a second line instead of being cut */
 [data-testid="stMetricLabel"] div, [data-testid="stMetricLabel"] p,
-[data-testid="stDownloadButton"] button p, [data-testid="stButton"] button p {
+[data-testid="stDownloadButton"] button p, [data-testid="stButton"] button p,
+[data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"],
+[data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"] p {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 </style>"""
 """The CSS every session gets (constant)."""

@@ -86,6 +86,20 @@ CLIPPING_JS = """(minGraphText) => {
     if (s.textOverflow === 'ellipsis' && s.overflowX !== 'visible')
       out.push(`text cut off: "${short(e.textContent)}" (${e.scrollWidth} px in ${e.clientWidth} px)`);
   }));
+  // a one-line label cut with an ellipsis whose box reports no overflow (scrollWidth equals
+  // clientWidth, as toggle labels do): its text measured in its own font
+  const ctx = document.createElement('canvas').getContext('2d');
+  roots.forEach(root => root.querySelectorAll('[data-testid="stMarkdownContainer"]').forEach(e => {
+    const s = getComputedStyle(e);
+    if (e.offsetParent === null || s.textOverflow !== 'ellipsis' || s.overflowX === 'visible'
+        || !s.whiteSpace.startsWith('nowrap')) return;
+    const text = e.firstElementChild || e;
+    if (!getComputedStyle(text).whiteSpace.startsWith('nowrap')) return;  // it wraps instead
+    ctx.font = getComputedStyle(text).font;
+    const wide = ctx.measureText(text.textContent.trim()).width;
+    if (wide > rect(e).width + 0.02)  // Chromium cuts a line even a fraction of a pixel too long
+      out.push(`text cut off: "${short(e.textContent)}" (${Math.round(wide)} px in ${e.clientWidth} px)`);
+  }));
   const bar = document.querySelector('[data-testid="stSidebar"]');
   document.querySelectorAll('[data-testid="stSidebarNavLink"] span').forEach(e => {
     const past = bar && rect(e).right > rect(bar).right + 1;  // drawn beyond the sidebar's edge

@@ -89,7 +89,8 @@ def test_every_page_readable(browser, server_url, view):
             tabs = page.locator('[data-testid="stTab"]')
             for k in range(1, tabs.count()):
                 tabs.nth(k).click()
-                page.wait_for_timeout(600)  # plotly lays a figure out again once it is shown
+                wait_idle(page)  # a tab's tables are drawn some time after it is shown
+                page.wait_for_timeout(600)
                 label = tabs.nth(k).inner_text().strip()
                 problems += [p.replace(":", f" tab {label}:", 1) for p in measure(page, slug, presenter)]
     finally:

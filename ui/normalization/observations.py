@@ -60,16 +60,21 @@ def observations_panel() -> None:
                 ),
                 key="nz_fig_obs",
             )
+            # one row per statistic, one narrow column per dimension (its symbol; the full name
+            # as the column's help): with a column per statistic the table hid its last column
+            # in presenter mode
+            symbols = [name.split(" ")[-1] for name in N.CARTPOLE_DIMENSIONS]
+            rows = {"raw mean": raw_stats["mean"], "raw std": raw_stats["std"],
+                    "normalized mean": norm_stats["mean"], "normalized std": norm_stats["std"]}
+            table = {"statistic": list(rows)}
+            table.update({sym: [f"{v[d].item():.3g}" for v in rows.values()]
+                          for d, sym in enumerate(symbols)})
             st.dataframe(
-                {
-                    "dimension": list(N.CARTPOLE_DIMENSIONS),
-                    "raw mean": [f"{v:.3g}" for v in raw_stats["mean"].tolist()],
-                    "raw std": [f"{v:.3g}" for v in raw_stats["std"].tolist()],
-                    "normalized mean": [f"{v:.3g}" for v in norm_stats["mean"].tolist()],
-                    "normalized std": [f"{v:.3g}" for v in norm_stats["std"].tolist()],
-                },
+                table,
                 hide_index=True,
                 key="nz_obs_table",
+                column_config={sym: st.column_config.Column(help=name)
+                               for sym, name in zip(symbols, N.CARTPOLE_DIMENSIONS)},
             )
             st.caption(
                 f"Observations from {sample.source}. The normalized values are computed online, "
