@@ -12,8 +12,10 @@ import torch
 from streamlit.runtime.pages_manager import PagesManager
 
 from toolbox.device import resolve_device
+from toolbox.lessons.widget_rules import RULES as WIDGET_RULES
 from ui.jobs import submit_job, submit_ppo, watch_job  # noqa: F401  (re-exported: pages submit and watch trainings)
 from ui.text import MAX_ECHO, plain  # noqa: F401  (re-exported: pages echo user text through these)
+from ui.widget_guard import check_rules, ignored_text, sweep
 
 
 def leave_pages_directory_mode() -> bool:
@@ -142,9 +144,8 @@ def query_value(
     except (TypeError, ValueError):
         ok, why = False, ", not a valid value"
     if not ok:
-        shown = plain(shown_default(default), limit=200)
-        st.warning(f"Ignored the link parameter {plain(key)}={plain(raw)}{why} (allowed: "
-                   f"{plain(allowed, limit=400)}); showing {shown}.", icon=":material/link_off:")
+        st.warning(ignored_text("link parameter", key, raw, why, allowed, shown_default(default)),
+                   icon=":material/link_off:")
         return default
     return value
 
@@ -160,6 +161,10 @@ def set_query(**params: Any) -> None:
 def lesson_header(title: str, idea: str, papers: str) -> None:
     """The top of every lesson: title, the idea in one paragraph, and the papers it follows."""
     ensure_navigation()
+    # widget values no browser sends (NaN, unknown options, text in a number box): dropped, with the
+    # message of a bad link value, before any control or callback of the page reads them
+    sweep()
+    check_rules({key: rule for rules in WIDGET_RULES.values() for key, rule in rules.items()})
     st.title(title)
     st.markdown(idea)
     st.caption(f":material/menu_book: {papers}")

@@ -19,6 +19,7 @@ import streamlit as st
 
 from toolbox import influence as inf
 from toolbox.lessons import shared as SK
+from ui.widget_guard import check_editor, valid_state, whole
 
 # widget keys (tests drive them; those scenes set are in toolbox.lessons.shared)
 K_PRESET, K_NI, K_NJA, K_NJ = SK.INF_PRESET, "inf_n_actions_i", "inf_n_actions_j", "inf_n_influencees"
@@ -41,7 +42,9 @@ def column_config(columns: Sequence[str]) -> dict:
 
 
 def editor(df: pd.DataFrame, key: str) -> np.ndarray:
-    """A fixed-size table editor; returns what it shows as floats (an empty cell is NaN)."""
+    """A fixed-size table editor; returns what it shows as floats (an empty cell is NaN). Edits no
+    browser sends (unknown rows or columns, text, added rows) are dropped with a message."""
+    check_editor(key, len(df), [str(c) for c in df.columns])
     edited = st.data_editor(df, key=key, num_rows="fixed", column_config=column_config(df.columns), width="stretch")
     return edited.to_numpy(dtype=float, na_value=np.nan)
 
@@ -76,6 +79,9 @@ def _generic(names, n: int, prefix: str) -> tuple[str, ...]:
 def load_preset() -> None:
     """Start the tables from the selected preset."""
     ss = st.session_state
+    if not (valid_state(K_PRESET, inf.INFLUENCE_PRESETS)
+            and valid_state(K_NJ, whole(1, inf.MAX_INFLUENCEES))):
+        return  # a value no browser sends: the page drops it and says so (ui.widget_guard)
     p = inf.influence_preset(ss[K_PRESET], ss.get(K_NJ, 1))
     ss["inf_base"] = dict(pi_i=p.pi_i, pi_j=p.pi_j_given_ai, names_i=p.action_names_i, names_j=p.action_names_j)
     ss["inf_current"] = dict(pi_i=p.pi_i, pi_j=list(p.pi_j_given_ai))
@@ -89,6 +95,10 @@ def load_preset() -> None:
 def resize_tables() -> None:
     """Crop or pad every table to the chosen numbers of actions and influencees."""
     ss = st.session_state
+    sizes = ((K_NI, whole(2, inf.MAX_ACTIONS)), (K_NJA, whole(2, inf.MAX_ACTIONS)),
+             (K_NJ, whole(1, inf.MAX_INFLUENCEES)))
+    if not all(k in ss and valid_state(k, ok) for k, ok in sizes):
+        return  # the page drops the bad value and says so
     cur, base = ss["inf_current"], ss["inf_base"]
     a_i, a_j, n_j = int(ss[K_NI]), int(ss[K_NJA]), int(ss[K_NJ])
     tables = [inf.resize_rows(t, (a_i, a_j)) for t in cur["pi_j"]]
@@ -155,6 +165,9 @@ def pop_normalize_error() -> str | None:
 def load_persuasion() -> None:
     """Start the prior, scheme and receiver tables from the selected example and scheme."""
     ss = st.session_state
+    if not (valid_state(K_EXAMPLE, inf.PERSUASION_PRESETS)
+            and valid_state(K_SCHEME, inf.SCHEME_NAMES)):
+        return  # the page drops the bad value and says so
     g = inf.persuasion_preset(ss[K_EXAMPLE], ss[K_SCHEME])
     table = inf.receiver_best_response(g.prior, g.phi, g.u_sender, g.u_receiver, device="cpu").numpy()
     ss["pa_base"] = dict(game=g, prior=g.prior, phi=g.phi, receiver=table)
