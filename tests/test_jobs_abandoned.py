@@ -115,3 +115,17 @@ def test_a_page_that_no_longer_shows_a_job_stops_watching_it(monkeypatch, gate):
     assert ui_jobs.heartbeat_once(now=shown_at + ui_jobs.FORGET_S - 1) >= 1
     ui_jobs.heartbeat_once(now=shown_at + ui_jobs.FORGET_S + 1)
     assert ("tab", job.key) not in ui_jobs._watched
+
+
+def test_the_default_timings_end_a_closed_tabs_training_within_5_s():
+    """Last heartbeat (at the latest when the tab closed) + timeout + watchdog period + the longest
+    gap between a training's reports (PPO's callback_every; DIAL reports every batch)."""
+    import inspect
+
+    from toolbox.jobs.watchers import REAP_EVERY_S
+    from toolbox.ppo.batching import train_requests
+
+    report_every = inspect.signature(train_requests).parameters["callback_every"].default
+    timeout = Limits().watcher_timeout_s
+    assert timeout + REAP_EVERY_S + report_every <= 5.0
+    assert timeout >= 5 * ui_jobs.HEARTBEAT_S  # a few beats may be late under load

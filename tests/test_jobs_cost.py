@@ -161,3 +161,26 @@ def test_a_long_dial_job_reporting_per_batch_yields_to_a_short_one():
     assert short.wait(10) and short.result == "short" and long_job.status == "running"
     gate.set()
     assert long_job.wait(10) and order == ["short", "long"]
+
+
+def test_a_client_is_its_address_hashed_and_a_new_session_keeps_it(monkeypatch):
+    from types import SimpleNamespace
+
+    import ui.jobs as ui_jobs
+
+    def as_session(sid: str, ip):
+        monkeypatch.setattr(ui_jobs, "st", SimpleNamespace(context=SimpleNamespace(ip_address=ip)))
+        monkeypatch.setattr(ui_jobs, "session_id", lambda: sid)
+        return ui_jobs.client_id()
+
+    first, second = as_session("s1", "203.0.113.5"), as_session("s2", "203.0.113.5")
+    assert first == second and "203" not in first  # the address is not kept in clear
+    assert as_session("s3", "198.51.100.7") != first
+    assert as_session("s4", None) == "session:s4"  # localhost: Streamlit gives no address
+
+
+def test_per_client_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("RL_TOOLBOX_PER_CLIENT", "20")
+    assert Limits().per_client == 20
+    monkeypatch.setenv("RL_TOOLBOX_PER_CLIENT", "zero")
+    assert Limits().per_client == 8

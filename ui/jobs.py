@@ -53,7 +53,7 @@ def client_id() -> str:
     return "ip:" + hashlib.sha256(ip.encode()).hexdigest()[:16]
 
 
-HEARTBEAT_S = 1.0
+HEARTBEAT_S = 0.5
 """How often the heartbeat timer touches every job a connected session shows."""
 FORGET_S = 60.0
 """A job the session's page has not shown for this long (its settings changed) is no longer watched

@@ -29,7 +29,7 @@ _UNREADABLE = object()
 
 
 def ignored_text(source: str, key: str, raw: object, why: str, allowed: str, shown: str) -> str:
-    """``Ignored the <source> key=raw<why> (allowed: …); showing …`` (user parts: plain text)."""
+    """``Ignored the <source> key=raw<why> (allowed: …); showing …``; user parts plain text."""
     return (f"Ignored the {source} {plain(key)}={plain(raw)}{why} "
             f"(allowed: {plain(allowed, limit=400)}); showing {plain(shown, limit=200)}.")
 

@@ -8,6 +8,7 @@ and every estimate is in seconds of this server's time.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -23,6 +24,11 @@ DEFAULT_RATES = {
 }
 
 
+def _env_count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
 @dataclass
 class Limits:
     """The admission limits of one server.
@@ -30,12 +36,13 @@ class Limits:
     per_session: trainings one session may have queued or running at once.
     per_client: trainings all sessions of one client (its address) may have queued or running at
         once: a script opening new sessions cannot bypass ``per_session``. A class behind one
-        address (one NAT) shares it.
+        address (one NAT, or a proxy that hides addresses) shares it: ``RL_TOOLBOX_PER_CLIENT``.
     max_request_s: estimated seconds one request may need at most (its cap on work).
     max_queue_s: estimated seconds of work the server may have waiting or running at once.
     max_jobs: jobs kept at all (queued, running and finished): bounds memory whatever the queue does.
     watcher_timeout_s: a watcher without a heartbeat for this long is gone (heartbeats come every
-        second; with the watchdog's 0.5 s a closed tab's job ends within 5 s).
+        0.5 s: six may be lost under load; with the watchdog's 0.5 s and a training's report every
+        1.5 s at most, a closed tab's training has ended within 5 s).
     max_request_mb: estimated peak memory one request may add, as measured in a fresh process
         (benchmarks/job_costs.py: one DIAL run with n = 10 separate networks adds ~340 MB there,
         and took a server from 515 to 1,348 MB: freed memory stays with the process).
@@ -47,11 +54,11 @@ class Limits:
     """
 
     per_session: int = 2
-    per_client: int = 4
+    per_client: int = field(default_factory=lambda: _env_count("RL_TOOLBOX_PER_CLIENT", 8))
     max_request_s: float = 600.0
     max_queue_s: float = 2400.0
     max_jobs: int = 32
-    watcher_timeout_s: float = 4.0
+    watcher_timeout_s: float = 3.0
     max_request_mb: float = 300.0
     max_running_mb: float = 450.0
     small_job_s: float = 30.0

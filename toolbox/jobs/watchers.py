@@ -1,7 +1,7 @@
 """Who watches a job, from which client, and when nobody does any more.
 
-A watching session sends heartbeats (:meth:`Watching.touch`, the pages' heartbeat timer: once a
-second while the session is connected, whatever the job's progress does). A watcher whose last
+A watching session sends heartbeats (:meth:`Watching.touch`, the pages' heartbeat timer: every
+0.5 s while the session is connected, whatever the job's progress does). A watcher whose last
 heartbeat is older than ``Limits.watcher_timeout_s`` is gone; a job that had watchers and has none
 left is *orphaned*: :meth:`Watching.reap` cancels it, queued or running. Nothing waits for a
 training's next progress report or for a page to poll: a watchdog thread reaps every

@@ -77,7 +77,8 @@ def union_pairs(requests: Sequence[PPORequest]) -> tuple[list[tuple[PPOConfig, i
     return list(index), where
 
 
-def train_requests(requests: Sequence[PPORequest], reports: Sequence[ReportFn], callback_every: float = 2.0) -> list:
+def train_requests(requests: Sequence[PPORequest], reports: Sequence[ReportFn],
+                   callback_every: float = 1.5) -> list:
     """Train every request's runs as one computation; returns each request's ``summarize(runs, None, s)``.
 
     ``reports[i](fraction, partial)`` streams request i's partial summary; when it raises
