@@ -40,12 +40,14 @@ VARIANTS = {
 # They sum in different orders, so a block's difference is rounding: a sum of m terms of total size
 # S = sum |term| is off by about sqrt(m) u S (u = 6e-8), and relative to the block's norm that grows
 # where the terms cancel. Measured over these variants and team seeds 3, 5, 6 (AMD EPYC, Numba
-# 0.68, torch 2.13): weights, embeddings and BatchNorm blocks within 3.7e-5 (median 3e-6); the GRU
-# biases within 3.4e-4 (three layers; 7e-5 with two), and torch's own float32 gradient is as far
-# from a float64 run there (3.7e-4), so that is float32, not the kernel: a bias's gradient is a row
-# sum of gate gradients that come back through the head's BatchNorm, whose backward sums to zero
-# over the rows, so they cancel to about 1/100 of their terms. Tolerances: 3x and 6x the worst.
-RTOL = 1e-4
+# 0.68, torch 2.13; BatchNorm affine parameters moved as below): weights, embeddings and BatchNorm
+# blocks within 1.1e-4 (the message BatchNorm's shift; median 5e-6), the GRU biases within 3.8e-4
+# (three layers; 4e-5 with two). Torch's own float32 gradient is that far from a float64 run on
+# the same blocks (1.2e-4, 3.8e-4), the compiled one 3x closer: the difference is torch's rounding
+# where terms cancel. A GRU bias's gradient is a row sum of gate gradients that come back through
+# the head's BatchNorm, whose backward sums to zero over the rows, so they cancel to about 1/100
+# of their terms. Tolerances: about 3x and 5x the worst measured.
+RTOL = 3e-4
 RTOL_GRU_BIAS = 2e-3
 EXACTLY_ZERO = ("head.0.bias",)
 """Blocks whose exact gradient is 0: a bias before BatchNorm (the normalisation removes it)."""
@@ -65,8 +67,12 @@ def _gradients(name: str) -> dict:
     its loss both ways, and the team's BatchNorm running averages both ways."""
     c = DialConfig(**VARIANTS[name])
     ref = make_team(c, 3, "cpu")
-    target = copy.deepcopy(ref)
     g = torch.Generator().manual_seed(11)
+    with torch.no_grad():  # BatchNorm scales and shifts away from 1 and 0, as after training
+        for key, p in ref.named_parameters():
+            if "message_mlp.0." in key or "head.1." in key:
+                p.add_(0.2 * torch.randn(p.shape, generator=g))
+    target = copy.deepcopy(ref)
     with torch.no_grad():  # a target network that differs from the team, as after training
         for p in target.parameters():
             p.add_(0.05 * torch.randn(p.shape, generator=g))
@@ -134,14 +140,14 @@ def _whole_vector_check(blocks: dict) -> bool:
 def test_the_per_block_check_fails_on_a_wrong_block(block):
     """A gradient 0.1 % wrong on one small block (the message BatchNorm, RIAL's message embedding)
     fails the check; a GRU bias, whose tolerance is wider (cancellation, above), 1 % wrong. The
-    whole-vector comparison this file made before passed the message MLP's blocks 0.1 % wrong."""
+    whole-vector comparison this file made before passed the message BatchNorm 0.1 % wrong."""
     blocks = dict(_gradients("rial")["blocks"])
     got, want = blocks[block]
     factor = 1 + (1e-2 if block.startswith("rnn.bias_") else 1e-3)
     blocks[block] = (got * factor, want)
     with pytest.raises(AssertionError, match=block.replace(".", r"\.")):
         assert_blocks_close(blocks)
-    if block.startswith("message_mlp"):
+    if block.startswith("message_mlp.0."):
         assert _whole_vector_check(blocks)
 
 
