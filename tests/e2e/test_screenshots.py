@@ -43,6 +43,16 @@ HEIGHT_JS = """() => {
 TRUNCATED_JS = """(selector) => Array.from(document.querySelectorAll(selector))
   .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
   .map(e => `${e.innerText.trim().slice(0, 60)} (${e.scrollWidth}px in ${e.clientWidth}px)`)"""
+# resolves once the main block has not changed for 500 ms (at most 15 s): a tab's figures and
+# tables arrive over a second or two after the click, with no "running" widget to wait for
+SETTLED_JS = """() => new Promise(done => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  let quiet = setTimeout(finish, 500);
+  const seen = new MutationObserver(() => { clearTimeout(quiet); quiet = setTimeout(finish, 500); });
+  const stop = setTimeout(finish, 15000);
+  function finish() { seen.disconnect(); clearTimeout(stop); clearTimeout(quiet); done(true); }
+  seen.observe(main, {childList: true, subtree: true, attributes: true, characterData: true});
+})"""
 TAB_LABELS = '[data-testid="stTab"], [data-testid="stTab"] p'
 # a tab bar wider than the page hides its last tabs behind a scroll arrow
 TAB_BAR_JS = """() => Array.from(document.querySelectorAll('[data-testid="stTabs"]'))
@@ -89,8 +99,7 @@ def test_every_page_readable(browser, server_url, view):
             tabs = page.locator('[data-testid="stTab"]')
             for k in range(1, tabs.count()):
                 tabs.nth(k).click()
-                wait_idle(page)  # a tab's tables are drawn some time after it is shown
-                page.wait_for_timeout(600)
+                page.evaluate(SETTLED_JS)  # choosing a tab reruns the page and draws it anew
                 label = tabs.nth(k).inner_text().strip()
                 problems += [p.replace(":", f" tab {label}:", 1) for p in measure(page, slug, presenter)]
     finally:
