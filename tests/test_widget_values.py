@@ -14,7 +14,7 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_helpers import APP, assert_clean, shown, warnings
+from tests.apptest_helpers import APP, assert_clean, open_page, shown, warnings
 from toolbox.lessons import built_lessons
 from toolbox.lessons.widget_rules import RULES
 
@@ -123,3 +123,19 @@ def test_a_valid_edit_is_kept():
     at.run()
     assert_clean(at, "a valid edit")
     assert not [w for w in warnings(at) if "inf_pi_i_table" in shown(w)]
+
+
+@pytest.mark.parametrize("page, key", [
+    ("pages/gumbel_softmax.py", "gs_seed"), ("pages/dial.py", "curve_n"),
+    ("pages/normalization.py", "nz_seed"), ("pages/social_influence.py", "inf_n_actions_i"),
+    ("pages/ppo_details.py", "ppo_minibatches"),
+])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_widget_state_of_a_whole_number_input(page, key, bad):
+    """Through the widget state (as the protocol delivers it), where Streamlit itself read it with
+    ``int(value)`` before any page code or callback ran."""
+    at = open_page(page)
+    at.session_state[key] = bad  # the widget is on the page: AppTest sends this as its state
+    at.run()
+    assert_clean(at, f"{page} with {key}={bad}")
+    assert any("not a finite number" in w for w in warnings(at)), warnings(at)

@@ -17,15 +17,48 @@ bad link value (:func:`ignored_text`, used by ``ui.common.query_value`` too).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import streamlit as st
+from streamlit.elements.widgets import number_input as number_input_module
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui.text import plain
 
 Valid = Callable[[Any], bool] | Collection[Any]
 _UNREADABLE = object()
+_NOTES: dict[str, list[str]] = {}  # session id -> values Streamlit's own reading dropped
+_NOTES_LOCK = threading.Lock()
+
+
+def _harden_number_input() -> None:
+    """Streamlit reads a whole-number input's state with ``int(value)`` before any callback or
+    page code runs: NaN or infinity from a client raised there ("This page failed"). A float input
+    already falls back to its default on a non-finite value; here a whole-number input does the
+    same, and the session's next :func:`sweep` says so. (Tested in tests/test_widget_values.py: a
+    Streamlit upgrade that changes ``NumberInputSerde`` fails there.)"""
+    serde = number_input_module.NumberInputSerde
+    if getattr(serde.deserialize, "_rl_toolbox", False):
+        return
+    original = serde.deserialize
+
+    def deserialize(self, ui_value):
+        ok = ui_value is None or (isinstance(ui_value, (int, float))
+                                  and not isinstance(ui_value, bool) and math.isfinite(ui_value))
+        if ok:
+            return original(self, ui_value)
+        ctx = get_script_run_ctx()
+        if ctx is not None:
+            text = ignored_text("value sent for a number control", "value", ui_value,
+                                ", not a finite number", "a finite number", str(self.value))
+            with _NOTES_LOCK:
+                _NOTES.setdefault(ctx.session_id, []).append(text)
+        return original(self, None)  # its default
+
+    deserialize._rl_toolbox = True
+    serde.deserialize = deserialize
 
 
 def ignored_text(source: str, key: str, raw: object, why: str, allowed: str, shown: str) -> str:
@@ -112,6 +145,11 @@ def _nonfinite(value: Any) -> bool:
 def sweep() -> list[str]:
     """Drop every widget value that cannot be read or holds NaN/infinity (no control of this app
     takes one) and say so; returns the keys dropped. Keys starting with ``_`` are the app's own."""
+    ctx = get_script_run_ctx()
+    with _NOTES_LOCK:
+        notes = _NOTES.pop(ctx.session_id, []) if ctx is not None else []
+    for text in notes[:8]:
+        st.warning(text, icon=":material/block:")
     dropped = []
     for key in [k for k in st.session_state if isinstance(k, str) and not k.startswith("_")]:
         value = _read(key)
@@ -187,3 +225,6 @@ def check_rules(rules: dict[str, tuple]) -> list[str]:
         if check_widget(key, valid, allowed, default):
             dropped.append(key)
     return dropped
+
+
+_harden_number_input()
