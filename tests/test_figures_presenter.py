@@ -82,3 +82,21 @@ def test_a_figure_left_at_screen_size_is_caught():
     found = projector_problems(screen, screen)
     assert any("text at" in p for p in found) and any("plot" in p for p in found)
     assert any("legend not at the bottom" in p for p in found)
+
+
+def test_projector_rows_hold_their_labels_and_categories_keep_theirs():
+    """Stacked panels grow until each gap holds a tick band and a subplot title; numeric y axes
+    get at most one tick per two text lines; a category axis keeps every label."""
+    layout = style.layout_dict("two rows", height=300)
+    layout.update(yaxis=dict(domain=[0.55, 1.0]), yaxis2=dict(domain=[0.0, 0.45]),
+                  xaxis2=dict(anchor="y2"), yaxis3=dict(domain=[0.0, 1.0]))
+    layout["annotations"] = [dict(text="lower panel", x=0.5, y=0.45, xref="paper", yref="paper",
+                                  xanchor="center", yanchor="bottom", showarrow=False)]
+    data = [dict(type="scatter", x=[0, 1], y=[0, 1]),
+            dict(type="scatter", x=[0, 1], y=[0, 1], xaxis="x2", yaxis="y2"),
+            dict(type="bar", x=[1, 2], y=["a", "b"], orientation="h", yaxis="y3")]
+    fig = restyle(style.figure(data, layout), PROJECTOR).to_plotly_json()["layout"]
+    gap_px = 0.10 * _plot_height(fig)
+    assert gap_px >= PROJECTOR.tick_band + PROJECTOR.subtitle_line
+    assert fig["yaxis"]["nticks"] <= 0.45 * _plot_height(fig) / (2 * PROJECTOR.font) + 1e-9
+    assert "nticks" not in fig["yaxis3"]

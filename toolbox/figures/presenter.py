@@ -92,7 +92,9 @@ def _rows_need(layout: dict, style: Style, width: float) -> float:
     the tick labels of the panel above and the next panel's (wrapped) title; 0 for one row."""
     domains = sorted({tuple(a.get("domain", (0.0, 1.0))) for k, a in layout.items()
                       if re.fullmatch(r"yaxis\d*", k) and isinstance(a, dict)})
-    gaps = [b[0] - a[1] for a, b in zip(domains, domains[1:]) if b[0] - a[1] > 0.005]
+    # each panel's gap to the nearest panel above it (overlaid axes share a domain: no gap)
+    gaps = [min(b[0] - a[1] for b in above) for a in domains
+            if (above := [b for b in domains if b[0] - a[1] > 0.005])]
     if not gaps:
         return 0.0
     margin = layout.get("margin") or {}
@@ -103,11 +105,23 @@ def _rows_need(layout: dict, style: Style, width: float) -> float:
     return (style.tick_band + style.subtitle_line * lines + 8) / min(gaps)
 
 
-def _fewer_y_ticks(layout: dict, plot_h: float, style: Style) -> None:
-    """At most one y tick label per two lines of text on each panel (Plotly spaces its automatic
-    ticks by the axis's length, not by the font: at the projector's size they ran together)."""
+def _category_axes(data: list[dict]) -> set[str]:
+    """Layout keys of the y axes that show text values (categories: every label must stay)."""
+    keys = set()
+    for trace in data:
+        values = trace.get("y")  # a list, or numbers packed as {"dtype", "bdata"}
+        if isinstance(values, (list, tuple)) and values and isinstance(values[0], str):
+            keys.add("yaxis" + str(trace.get("yaxis", "y"))[1:])
+    return keys
+
+
+def _fewer_y_ticks(data: list[dict], layout: dict, plot_h: float, style: Style) -> None:
+    """At most one y tick label per two lines of text on each numeric panel (Plotly spaces its
+    automatic ticks by the axis's length, not by the font: at the projector's size they ran
+    together); category axes keep every label."""
+    categories = _category_axes(data)
     for key, axis in layout.items():
-        if not (re.fullmatch(r"yaxis\d*", key) and isinstance(axis, dict)):
+        if not (re.fullmatch(r"yaxis\d*", key) and isinstance(axis, dict)) or key in categories:
             continue
         if axis.get("type") in ("log", "category") or any(axis.get(k) is not None
                                                           for k in ("dtick", "tickvals", "nticks")):
@@ -139,7 +153,7 @@ def restyle(fig: go.Figure, style: Style = SCREEN) -> go.Figure:
     # stacked panels: taller still when the gaps between rows cannot hold the larger labels
     plot_h = max(plot_h * style.plot_scale, _rows_need(layout, style, width))
     layout["height"] = int(top + bottom + plot_h)
-    _fewer_y_ticks(layout, plot_h, style)
+    _fewer_y_ticks(data, layout, plot_h, style)
     finish(data, layout, width, style)
     legend = layout.get("legend") or {}
     if legend.get("orientation") == "h" and legend.get("yanchor") == "top" and legend.get("y", 1) < 0:
