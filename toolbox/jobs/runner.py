@@ -34,12 +34,13 @@ REPORT_S = 2.0
 """About how often a training reports progress (the trainers' ``callback_every``): how soon a long one yields."""
 
 
-def _log_start(key: str) -> None:
-    # Lets a load test outside the server process count how many trainings really ran.
-    path = os.environ.get("RL_TOOLBOX_JOB_LOG")
+def _log_start(key: str, env: str = "RL_TOOLBOX_JOB_LOG", status: str = "") -> None:
+    # Lets a load test outside the server process count how many trainings really ran (and, with
+    # RL_TOOLBOX_JOB_END_LOG, when and how each ended: benchmarks/abandoned_jobs.py).
+    path = os.environ.get(env)
     if path:
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"{time.time():.3f}\t{key.split(':', 1)[0]}\t{len(key)}\n")
+            fh.write(f"{time.time():.3f}\t{key.split(':', 1)[0]}\t{len(key)}{status}\n")
 
 
 class JobRunner(Watching):
@@ -376,6 +377,7 @@ class JobRunner(Watching):
                 failure = str(err)
             except Exception as err:  # noqa: BLE001 - shown to the user, never a traceback
                 failure = f"{type(err).__name__}: {err}"
+        _log_start(jobs[0].key, "RL_TOOLBOX_JOB_END_LOG", f"\t{failure or 'done'}")
         with self._lock:
             self._units.remove(jobs)
             for i, job in enumerate(jobs):
