@@ -43,17 +43,20 @@ HEIGHT_JS = """() => {
 TRUNCATED_JS = """(selector) => Array.from(document.querySelectorAll(selector))
   .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
   .map(e => `${e.innerText.trim().slice(0, 60)} (${e.scrollWidth}px in ${e.clientWidth}px)`)"""
-# resolves once the main block has not changed for 500 ms (at most 15 s): a tab's figures and
-# tables arrive over a second or two after the click, with no "running" widget to wait for
-SETTLED_JS = """() => new Promise(done => {
+# resolves once the main block has not changed for ``quiet`` ms (at most 15 s): a tab's figures
+# and tables arrive a second or two after the click, PPO's results ~1.3 s after the run looks
+# finished, with no "running" widget to wait for
+SETTLED_JS = """(quiet_ms = 500) => new Promise(done => {
   const main = document.querySelector('[data-testid="stMain"]');
-  let quiet = setTimeout(finish, 500);
-  const seen = new MutationObserver(() => { clearTimeout(quiet); quiet = setTimeout(finish, 500); });
+  let quiet = setTimeout(finish, quiet_ms);
+  const seen = new MutationObserver(() => { clearTimeout(quiet); quiet = setTimeout(finish, quiet_ms); });
   const stop = setTimeout(finish, 15000);
   function finish() { seen.disconnect(); clearTimeout(stop); clearTimeout(quiet); done(true); }
   seen.observe(main, {childList: true, subtree: true, attributes: true, characterData: true});
 })"""
-TAB_LABELS = '[data-testid="stTab"], [data-testid="stTab"] p'
+# the label's text: the tab's own box also holds the selected tab's underline, and once measured
+# 682 px in 331 px just after a click (presenter mode, tabs wrapped) with the label drawn in full
+TAB_LABELS = '[data-testid="stTab"] p'
 # a tab bar wider than the page hides its last tabs behind a scroll arrow
 TAB_BAR_JS = """() => Array.from(document.querySelectorAll('[data-testid="stTabs"]'))
   .map(t => t.querySelector('[data-testid="stTab"]')).filter(e => e && e.parentElement)
@@ -85,7 +88,7 @@ def test_every_page_readable(browser, server_url, view):
         for slug in PAGES:
             page.goto(f"{server_url}/{slug}" + ("?presenter=1" if presenter else ""))
             wait_idle(page, timeout_ms=120_000)
-            page.wait_for_timeout(700)  # plotly draws after the run finishes
+            page.evaluate(SETTLED_JS, 1500)  # plotly draws after the run; PPO's results later
             assert_no_exception(page, f"{slug} at {name}")
             problems += measure(page, slug, presenter)
             # the app scrolls inside its main block, not the document: grow the window to the
