@@ -141,6 +141,12 @@ def cache_dir() -> Path | None:
         log.warning("the compiled kernels have no disk cache (%s is not writable: %s; no private "
                     "temporary folder either: %s): each process compiles them again, the server "
                     "trains on the readable paths", path, reason, err)
+        # torch.optim imports torch._dynamo, whose import asks tempfile for a folder to name its
+        # cache after (and makes it) and raises when none is writable; naming an existing folder
+        # (never written: nothing here compiles with torch's compiler) lets the readable paths'
+        # optimizers be built
+        existing = next(p for p in (path, *path.parents) if p.is_dir())
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(existing))
         return None
     log.warning("kernel cache %s is not writable (%s): using the private folder %s", path, reason,
                 private)
