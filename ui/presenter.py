@@ -29,7 +29,7 @@ h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { f
 [data-testid="stTickBarMin"], [data-testid="stTickBarMax"] { font-size: 1.15rem !important; }
 code, pre, [data-testid="stCode"] code { font-size: 1.05rem !important; }
 /* tables are drawn on a canvas: enlarged as a whole. Streamlit sizes the grid (the Resizable) to
-   the unzoomed column, which the zoom then drew 1.25x wider than the page: both held to the column */
+   the unzoomed column, which the zoom then drew wider than the page: both held to the column */
 [data-testid="stDataFrame"], [data-testid="stTable"] { zoom: 1.25; max-width: 100% !important; }
 [data-testid="stDataFrameResizable"] { max-width: 100% !important; }
 /* widget labels (toggles, checkboxes) wrap instead of being cut */

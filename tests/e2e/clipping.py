@@ -12,7 +12,7 @@ from __future__ import annotations
 
 MIN_GRAPH_TEXT_PX = 10
 MIN_PRESENTER_TICK_PX = 22
-"""Height of a tick label's box in presenter mode: an 18 px font draws 24 px, the screen's 12 px 16."""
+"""Least height of a tick label's box in presenter mode (18 px font: 24 px; the screen's: 16)."""
 
 CLIPPING_JS = """(minGraphText) => {
   const out = [];
@@ -98,7 +98,8 @@ CLIPPING_JS = """(minGraphText) => {
     ctx.font = getComputedStyle(text).font;
     const wide = ctx.measureText(text.textContent.trim()).width;
     if (wide > rect(e).width + 0.02)  // Chromium cuts a line even a fraction of a pixel too long
-      out.push(`text cut off: "${short(e.textContent)}" (${Math.round(wide)} px in ${e.clientWidth} px)`);
+      out.push(`text cut off: "${short(e.textContent)}" `
+        + `(${Math.round(wide)} px in ${e.clientWidth} px)`);
   }));
   const bar = document.querySelector('[data-testid="stSidebar"]');
   document.querySelectorAll('[data-testid="stSidebarNavLink"] span').forEach(e => {
@@ -109,7 +110,8 @@ CLIPPING_JS = """(minGraphText) => {
   // a dropdown shows its value in a one-line input, which cuts it without an ellipsis
   document.querySelectorAll('[data-testid="stSelectbox"] input').forEach(e => {
     if (e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
-      out.push(`dropdown text cut off: "${short(e.value)}" (${e.scrollWidth} px in ${e.clientWidth} px)`);
+      out.push(`dropdown text cut off: "${short(e.value)}" `
+        + `(${e.scrollWidth} px in ${e.clientWidth} px)`);
   });
   document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller').forEach(e => {
     if (e.offsetParent !== null && e.scrollWidth > e.clientWidth + 2)

@@ -49,7 +49,10 @@ TRUNCATED_JS = """(selector) => Array.from(document.querySelectorAll(selector))
 SETTLED_JS = """(quiet_ms = 500) => new Promise(done => {
   const main = document.querySelector('[data-testid="stMain"]');
   let quiet = setTimeout(finish, quiet_ms);
-  const seen = new MutationObserver(() => { clearTimeout(quiet); quiet = setTimeout(finish, quiet_ms); });
+  const seen = new MutationObserver(() => {
+    clearTimeout(quiet);
+    quiet = setTimeout(finish, quiet_ms);
+  });
   const stop = setTimeout(finish, 15000);
   function finish() { seen.disconnect(); clearTimeout(stop); clearTimeout(quiet); done(true); }
   seen.observe(main, {childList: true, subtree: true, attributes: true, characterData: true});
@@ -73,7 +76,8 @@ def measure(page, slug: str, presenter: bool) -> list[str]:
     problems += [f"{slug}: metric cut off: {p}" for p in page.evaluate(TRUNCATED_JS, METRIC_LABELS)]
     problems += [f"{slug}: {p}" for p in page.evaluate(CLIPPING_JS, MIN_GRAPH_TEXT_PX)]
     if presenter:
-        problems += [f"{slug}: {p}" for p in page.evaluate(PRESENTER_JS, MIN_PRESENTER_TICK_PX)]
+        found = page.evaluate(PRESENTER_JS, MIN_PRESENTER_TICK_PX)
+        problems += [f"{slug}: {p}" for p in found]
     return problems
 
 
@@ -104,7 +108,8 @@ def test_every_page_readable(browser, server_url, view):
                 tabs.nth(k).click()
                 page.evaluate(SETTLED_JS)  # choosing a tab reruns the page and draws it anew
                 label = tabs.nth(k).inner_text().strip()
-                problems += [p.replace(":", f" tab {label}:", 1) for p in measure(page, slug, presenter)]
+                found = measure(page, slug, presenter)
+                problems += [p.replace(":", f" tab {label}:", 1) for p in found]
     finally:
         context.close()
     problems = [p for p in problems if not p.startswith(KNOWN.get(name, ()))]
