@@ -24,7 +24,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 h1 { font-size: 3.2rem !important; } h2 { font-size: 2.4rem !important; } h3 { font-size: 1.9rem !important; }
 .katex { font-size: 1.3em !important; }
 /* inputs, dropdowns and code at the text's size */
-[data-baseweb="input"] input, [data-baseweb="select"] div, [data-testid="stSelectbox"] input, [data-baseweb="textarea"] textarea,
+[data-baseweb="input"] input, [data-baseweb="select"] div, [data-testid="stSelectbox"] input,
+[data-baseweb="textarea"] textarea,
 [data-testid="stNumberInput"] input, [data-testid="stSliderThumbValue"],
 [data-testid="stTickBarMin"], [data-testid="stTickBarMax"] { font-size: 1.15rem !important; }
 code, pre, [data-testid="stCode"] code { font-size: 1.05rem !important; }
