@@ -17,8 +17,8 @@ COPY requirements.txt packages.txt ./
 # Graphviz's dot renders the C-Net and autograd graphs' SVG/PNG downloads (packages.txt: the same
 # list Streamlit Community Cloud installs with apt).
 RUN apt-get update && xargs -a packages.txt apt-get install -y --no-install-recommends \
- && rm -rf /var/lib/apt/lists/* \
- && pip install -r requirements.txt \
+ && rm -rf /var/lib/apt/lists/*
+RUN pip install -r requirements.txt \
  && useradd --create-home --uid 1000 app
 
 # Application files belong to root and are read-only to the user the app runs as: a bug or an
