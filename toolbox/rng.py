@@ -11,6 +11,7 @@ in int64 tensors whose values are kept in [0, 2^32).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 ENV_STREAM, ACTION_STREAM, PERM_STREAM = 1, 2, 3
@@ -50,6 +51,24 @@ def stream_key(seed: int, stream: int, index: torch.Tensor | int = 0) -> torch.T
     if isinstance(index, torch.Tensor):
         return hash32(index * _GOLDEN + base)
     return hash32_int(int(index) * _GOLDEN + base)
+
+
+def env_keys(num_envs: int, device: torch.device, seed: int | None = None,
+             keys: torch.Tensor | None = None) -> torch.Tensor:
+    """The ``(num_envs,)`` int64 keys of a batched environment's random streams: ``keys`` as given
+    (checked), else one :data:`ENV_STREAM` key per environment for ``seed`` (a fresh seed when None).
+    ValueError for a ``num_envs`` that is not a positive integer or ``keys`` of another shape."""
+    if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer; got {num_envs!r}.")
+    num_envs = int(num_envs)
+    if keys is not None:
+        keys = torch.as_tensor(keys, dtype=torch.int64, device=device)
+        if keys.shape != (num_envs,):
+            raise ValueError(f"env_keys must have shape ({num_envs},); got {tuple(keys.shape)}.")
+        return keys
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    return stream_key(seed, ENV_STREAM, torch.arange(num_envs, device=device))
 
 
 def uniform(keys: torch.Tensor, counter: int, n: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

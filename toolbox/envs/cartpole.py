@@ -98,19 +98,9 @@ class BatchedCartPole:
     num_actions = 2
 
     def __init__(self, num_envs: int, device="cpu", seed: int | None = None, env_keys: torch.Tensor | None = None):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer; got {num_envs!r}.")
-        self.num_envs = int(num_envs)
         self.device = resolve_device(device)
-        if env_keys is not None:
-            keys = torch.as_tensor(env_keys, dtype=torch.int64, device=self.device)
-            if keys.shape != (self.num_envs,):
-                raise ValueError(f"env_keys must have shape ({self.num_envs},); got {tuple(keys.shape)}.")
-            self.env_keys = keys
-        else:
-            if seed is None:
-                seed = int(np.random.SeedSequence().generate_state(1)[0])
-            self.env_keys = rng.stream_key(seed, rng.ENV_STREAM, torch.arange(self.num_envs, device=self.device))
+        self.env_keys = rng.env_keys(num_envs, self.device, seed, env_keys)
+        self.num_envs = int(num_envs)
         self._counter = 0
         self._noise_block_id = -1
         self.state = torch.zeros(self.num_envs, 4, dtype=torch.float64, device=self.device)

@@ -97,20 +97,9 @@ class BatchedPendulum:
 
     def __init__(self, num_envs: int, device="cpu", seed: int | None = None,
                  env_keys: torch.Tensor | None = None):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer; got {num_envs!r}.")
-        self.num_envs = int(num_envs)
         self.device = resolve_device(device)
-        if env_keys is not None:
-            keys = torch.as_tensor(env_keys, dtype=torch.int64, device=self.device)
-            if keys.shape != (self.num_envs,):
-                raise ValueError(f"env_keys must have shape ({self.num_envs},); got {tuple(keys.shape)}.")
-            self.env_keys = keys
-        else:
-            if seed is None:
-                seed = int(np.random.SeedSequence().generate_state(1)[0])
-            index = torch.arange(self.num_envs, device=self.device)
-            self.env_keys = rng.stream_key(seed, rng.ENV_STREAM, index)
+        self.env_keys = rng.env_keys(num_envs, self.device, seed, env_keys)
+        self.num_envs = int(num_envs)
         self._counter = 0
         self.state = torch.zeros(self.num_envs, 2, dtype=torch.float64, device=self.device)
         self.elapsed = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
