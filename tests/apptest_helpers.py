@@ -41,8 +41,9 @@ def texts(at: AppTest) -> str:
 
 
 def shown(markdown: str) -> str:
-    """What a reader sees of Markdown that escapes user text (``ui.common.plain``): escapes removed."""
-    return re.sub(r"\\(.)", r"\1", str(markdown))
+    """What a reader sees of Markdown that escapes user text (``ui.common.plain``): escapes and the
+    invisible word joiners that break autolinks removed."""
+    return re.sub(r"\\(.)", r"\1", str(markdown)).replace("\u2060", "")
 
 
 def errors(at: AppTest) -> list[str]:

@@ -22,7 +22,7 @@ def test_plain_escapes_every_markdown_character_and_shows_the_text_unchanged():
             continue
         assert out[i] not in string.punctuation, f"unescaped {out[i]!r} at {i} in {out!r}"
         i += 1
-    assert shown(out).replace("\u2060", "") == hostile  # word joiners break autolinks (below)
+    assert shown(out) == hostile
 
 
 def test_plain_truncates_long_values_and_flattens_lines():
@@ -98,7 +98,7 @@ def test_a_failing_page_shows_the_message_and_the_sidebar_still_works(tmp_path):
                                   "ftp://x.y"])
 def test_echoed_text_never_matches_an_autolink_pattern(text):
     """GFM finds autolinks in the text after escapes are resolved, so the resolved text must not hold one."""
-    resolved = shown(plain(text))
-    assert resolved.replace("\u2060", "") == text  # reads the same
+    resolved = re.sub(r"\\(.)", r"\1", plain(text))  # escapes resolved, as the Markdown renderer does
+    assert shown(plain(text)) == text  # reads the same
     assert "://" not in resolved and "www." not in resolved
     assert not re.search(r"@[A-Za-z0-9]", resolved)
