@@ -23,6 +23,7 @@ from toolbox.ppo.batching import PPORequest
 from toolbox.ppo.compiled import choose_backend
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_ppo, watch_job
 from ui.figures import show_figure
+from ui.jobs import show_replayable
 from ui.scenes import scene_bar, show_part
 
 NUMBER_WIDGETS = {  # field: (label, widget key, step, format)
@@ -210,7 +211,7 @@ else:
     st.caption("Choose a variant above to download it as a script.")
 
 
-def _render(payload: dict, final: bool) -> None:
+def _render(payload: dict, final: bool, live: bool = False) -> None:
     grid = payload["grid"]
     aggs = {name: analysis.aggregate(s, grid) for name, s in payload["runs"].items()}
     if not final and "progress" in payload:
@@ -229,8 +230,11 @@ def _render(payload: dict, final: bool) -> None:
         highlight = None if len(aggs) <= 4 else analysis.default_highlight(list(aggs), None)
     if final and not show_part("ppo_details", SK.SPOIL_RESULTS):  # a scene's answer, until revealed
         return
-    show_figure(learning_curves(aggs, highlight=highlight), key=None if not final else "ppo_curves",
-                width="stretch")
+    fig = learning_curves(aggs, highlight=highlight)
+    if final and live:  # a live comparison ends in seconds: replay it slowly to narrate it
+        show_replayable(fig, key="ppo_curves")
+    else:
+        show_figure(fig, key=None if not final else "ppo_curves", width="stretch")
     if not final:
         return
     st.subheader("Final scores")
@@ -294,4 +298,4 @@ else:
                 "and all watch it)."
                 + (" The stored variants are shown meanwhile." if shown else ""))
     if shown is not None:
-        _render(shown, final=True)
+        _render(shown, final=True, live=done is not None)

@@ -178,6 +178,9 @@ def test_toggle_adds_custom_variant_and_train_streams_results():
     assert not at.error
     scores = at.dataframe[1].value
     assert list(scores["variant"]) == ["all on", "your toggles"]
+    # a live comparison ends in seconds: the lecturer can replay its curves slowly
+    at.toggle(key="ppo_curves_replay").set_value(True).run()
+    assert_clean(at, "replaying the live training")
 
 
 def test_separate_networks_toggle_reads_as_the_detail_it_names():
