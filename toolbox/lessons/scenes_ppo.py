@@ -115,17 +115,21 @@ def _debug_mean(summaries: list[dict], key: str) -> float:
     return float(np.nanmean(np.asarray(values, dtype=np.float64)))
 
 
+def _against_all_on(row: Mapping[str, Any], off: Mapping[str, Any],
+                    on: Mapping[str, Any]) -> dict:
+    """The numbers every "detail off vs all on" answer quotes: both last-20 means with their 95 %
+    intervals, and the difference with its half-width."""
+    return {"off": off["last20_mean"], "off_ci": off["last20_ci"], "on": on["last20_mean"],
+            "on_ci": on["last20_ci"], "difference": row["difference"],
+            "half_width": row["half_width"]}
+
+
 def _clip(v: Mapping[str, Any]) -> Answer:
     view, aggs, rows = _summary(v)
     name = "no clipped surrogate"
     row, off, on = rows[name], aggs[name], aggs[BASELINE]
     n = {
-        "off": off["last20_mean"],
-        "off_ci": off["last20_ci"],
-        "on": on["last20_mean"],
-        "on_ci": on["last20_ci"],
-        "difference": row["difference"],
-        "half_width": row["half_width"],
+        **_against_all_on(row, off, on),
         "clipfrac": _debug_mean(view["runs"][BASELINE], "clipfrac"),
     }
     text = (
@@ -146,12 +150,7 @@ def _seeds(v: Mapping[str, Any]) -> Answer:
     worst_on = min(s["last20"] for s in view["runs"][BASELINE])
     collapsed = [s["last20"] for s in view["runs"][name] if s["last20"] < worst_on]
     n = {
-        "off": off["last20_mean"],
-        "off_ci": off["last20_ci"],
-        "on": on["last20_mean"],
-        "on_ci": on["last20_ci"],
-        "difference": row["difference"],
-        "half_width": row["half_width"],
+        **_against_all_on(row, off, on),
         "collapsed": len(collapsed),
         "worst_on": worst_on,
     }

@@ -27,10 +27,8 @@ def gae(rewards, values, dones, next_value, next_done, gamma, gae_lambda) -> tor
 
     ``rewards, values, dones``: ``(T, ...)`` time-major (``dones[t]``: the episode ended just before
     step t); ``next_value, next_done``: ``(...)``, the step after the rollout. ``gae_lambda`` may
-    be a
-    tensor broadcasting to ``(...)`` (one λ per run); λ = 1 gives the bootstrapped Monte-Carlo
-    return
-    minus the value.
+    be a tensor broadcasting to ``(...)`` (one λ per run); λ = 1 gives the bootstrapped
+    Monte-Carlo return minus the value.
     """
     T = rewards.shape[0]
     advantages = torch.zeros_like(rewards)
