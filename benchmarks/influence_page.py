@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.apptest_timing import first_render_s, time_reruns  # noqa: E402
 from toolbox import influence as inf  # noqa: E402
+from toolbox.lessons import influence as influence_lesson  # noqa: E402
 
 PAGE = "pages/social_influence.py"
 RESULTS = ROOT / "results" / "influence_learning.json"
@@ -28,11 +29,11 @@ RESULTS = ROOT / "results" / "influence_learning.json"
 
 def write_results() -> None:
     t0 = time.perf_counter()
-    runs = {cfg.key(): inf.train_influence_game(cfg, device="cpu") for cfg in inf.precomputed_configs()}
-    inf.save_precomputed(str(RESULTS), runs)
+    runs = {cfg.key(): inf.train_influence_game(cfg, device="cpu") for cfg in influence_lesson.precomputed_configs()}
+    influence_lesson.save_precomputed(str(RESULTS), runs)
     print(f"wrote {len(runs)} runs to {RESULTS.relative_to(ROOT)} ({RESULTS.stat().st_size / 1024:.0f} KiB) "
           f"in {time.perf_counter() - t0:.1f} s")
-    for cfg in inf.precomputed_configs():
+    for cfg in influence_lesson.precomputed_configs():
         r = runs[cfg.key()]
         print(f"  {cfg.game:17s} β={cfg.beta:<4}  final extrinsic return of i {r.extrinsic_i[:, -1].mean():.3f} "
               f"(min {r.extrinsic_i[:, -1].min():.3f})  I(a^i;a^j) {r.mutual_information[:, -1].mean():.3f} nats")
@@ -59,7 +60,7 @@ def bench_page(n: int) -> None:
         at.selectbox(key="a_i").set_value(i % 3)
 
     def move_beta(at, i):
-        at.select_slider(key="learn_beta").set_value(inf.BETA_GRID[i % len(inf.BETA_GRID)])
+        at.select_slider(key="learn_beta").set_value(influence_lesson.BETA_GRID[i % len(influence_lesson.BETA_GRID)])
 
     def switch_scheme(at, i):
         at.radio(key="pa_scheme").set_value(inf.SCHEME_NAMES[i % 3])

@@ -1,6 +1,6 @@
 """Measure what trainings cost on this machine: the table admission reads (jobs/cost_table.json).
 
-    flock /tmp/rl_bench.lock python benchmarks/job_costs.py [--out toolbox/jobs/cost_table.json]
+    flock /tmp/rl_bench.lock python benchmarks/job_costs.py [--out toolbox/serving/cost_table.json]
 
 DIAL: for n = 3..10, shared / separate parameters, the compiled and the readable path (compiled
 only where ``toolbox.dial.compiled.unsupported_reason`` allows), seconds per training batch, seconds

@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from toolbox.ppo import analysis  # noqa: E402
-from toolbox.ppo.config import GRID_BUDGET, GRID_SEEDS, GRID_VARIANTS, VARIANT_IDS, variant_config  # noqa: E402
-from toolbox.ppo.precomputed import PREFIX_STEPS, run_record  # noqa: E402
+from toolbox.lessons.ppo import analysis  # noqa: E402
+from toolbox.lessons.ppo.variants import GRID_BUDGET, GRID_SEEDS, GRID_VARIANTS, variant_config, VARIANT_IDS# noqa: E402
+from toolbox.lessons.ppo.precomputed import PREFIX_STEPS, run_record  # noqa: E402
 from toolbox.ppo.train import train  # noqa: E402
 from toolbox.provenance import machine_provenance  # noqa: E402
 

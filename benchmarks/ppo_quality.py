@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from toolbox.ppo import analysis  # noqa: E402
+from toolbox.lessons.ppo import analysis  # noqa: E402
 from toolbox.ppo.config import PPOConfig  # noqa: E402
 from toolbox.ppo.train import train  # noqa: E402
 

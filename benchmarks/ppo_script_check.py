@@ -2,11 +2,11 @@
 
 Stored in results/ppo_script_check.json.
 
-Writes the "all on" script (``toolbox.ppo.script.standalone_script``), runs it as a student would
+Writes the "all on" script (``toolbox.lessons.ppo.script.standalone_script``), runs it as a student would
 (``python ppo_all_on.py --total-timesteps …``, one process per run, one torch thread) and stores
 each
 run's printed curve (mean return of the last 20 episodes every 10 iterations) and final line. The
-page's advice (``toolbox.ppo.script.script_advice``) reads its numbers from that file.
+page's advice (``toolbox.lessons.ppo.script.script_advice``) reads its numbers from that file.
 
     python benchmarks/ppo_script_check.py                 # runs every case (≈ 12 min on one core)
     python benchmarks/ppo_script_check.py --logs DIR      # parses DIR/<case>_s<seed>.log instead
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from toolbox.ppo.config import PPOConfig  # noqa: E402
-from toolbox.ppo.script import CHECK_FILE, standalone_script  # noqa: E402
+from toolbox.lessons.ppo.script import CHECK_FILE, standalone_script  # noqa: E402
 
 CASES = {  # case name: the script's options (besides --seed)
     "run500k": [],

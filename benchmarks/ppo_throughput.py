@@ -37,7 +37,8 @@ import torch  # noqa: E402
 
 from toolbox.ppo import agent as A  # noqa: E402
 from toolbox.ppo.compiled import warm_up  # noqa: E402
-from toolbox.ppo.config import GRID_VARIANTS, PPOConfig, variant_config  # noqa: E402
+from toolbox.ppo.config import PPOConfig# noqa: E402
+from toolbox.lessons.ppo.variants import GRID_VARIANTS, variant_config# noqa: E402
 from toolbox.ppo.train import train  # noqa: E402
 
 

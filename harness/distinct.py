@@ -102,7 +102,7 @@ def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 3
 def same_work_batched(students: int, budget: int) -> tuple[float, int]:
     """Seconds to train the union of the students' runs as ONE batched computation here (1 thread)."""
     from toolbox.device import torch_threads
-    from toolbox.ppo.config import variant_config
+    from toolbox.lessons.ppo.variants import variant_config
     from toolbox.ppo.train import train_pairs
 
     pairs = {}

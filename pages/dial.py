@@ -5,22 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from toolbox.dial import precomputed
+from toolbox.lessons.dial import precomputed
 from toolbox.provenance import provenance_sentence
 from toolbox.dial.cnet import CNet, condensed_graph_source, graph_source
 from toolbox.dial.config import METHODS, DialConfig
 from toolbox.dial.dru import dru, flip_probability, message_distribution
 from toolbox.dial.evaluate import batchnorm_comparison
-from toolbox.dial.precomputed import METHOD_LABELS as LABELS
-from toolbox.dial.precomputed import curve_series, matching_runs, message_runs, stored_seeds
+from toolbox.lessons.dial.precomputed import METHOD_LABELS as LABELS
+from toolbox.lessons.dial.precomputed import curve_series, matching_runs, message_runs, stored_seeds
 from toolbox.dial.protocol import decode_protocol, replay_episode
-from toolbox.dial.requests import job_key as make_job_key
-from toolbox.dial.requests import lesson_configs, link_agents, link_choice, link_float, request_cost
+from toolbox.lessons.dial.requests import job_key as make_job_key
+from toolbox.lessons.dial.requests import lesson_configs, link_agents, link_choice, link_float, request_cost
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.train import DialResult, train, train_seeds
 from toolbox.figures import dial as figs
 from toolbox.figures.style import COLORS
-from toolbox.jobs import RUNNER
+from toolbox.serving import RUNNER
 from toolbox.lessons import shared as SK
 from ui.common import lesson_header, page_device, set_query, show_error, submit_job, watch_job
 from ui.equations import computed_by

@@ -10,7 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from toolbox import gumbel as G
-from toolbox.gumbel import lesson_text as T
+
+from toolbox.lessons import gumbel as gumbel_lesson
+from toolbox.lessons.gumbel import lesson_text as T
 from toolbox.figures import gumbel as FG
 from toolbox.lessons import shared as SK
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
@@ -267,7 +269,7 @@ with tab3:
             slot.empty()
         slot.graphviz_chart(graph(which, K, bool(hard)))
         graph_downloads(graph(which, K, bool(hard)), f"autograd_{which}_K{K}{'_hard' if hard else ''}")
-        st.caption(f"computed by `{G.qualified_name(G.computation_graph_dot)}`")
+        st.caption(f"computed by `{gumbel_lesson.qualified_name(G.computation_graph_dot)}`")
 
 # ---- 4. gradient estimators ------------------------------------------------------------------
 with tab4:
@@ -327,7 +329,7 @@ with tab4:
                     script(values, mode, f, downstream, tau, n_est, seed), file_name="gumbel_estimators.py",
                     mime="text/x-python", key="gs_script", on_click="ignore",
                     help="A short standalone script; on a CPU it prints the numbers of the table above.")
-                st.caption(f"written by `{G.qualified_name(G.estimator_script)}`")
+                st.caption(f"written by `{gumbel_lesson.qualified_name(gumbel_lesson.estimator_script)}`")
                 es = sweep(values, mode, f, downstream, n_est, seed, DEVICE)
                 show_figure(FG.estimator_sweep_figure(es.taus, es.bias, es.std, es.mc_error, tau), key="gs_fig_sweep")
             except ValueError as err:

@@ -8,18 +8,17 @@ import pandas as pd
 import streamlit as st
 
 from toolbox.figures.ppo import learning_curves, score_differences
-from toolbox.jobs import RUNNER
+from toolbox.serving import RUNNER
 from toolbox.lessons import shared as SK
-from toolbox.ppo import analysis
-from toolbox.ppo import details as D
-from toolbox.ppo import plan as P
-from toolbox.ppo import precomputed
-from toolbox.ppo.config import (
-    BUDGETS, DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS, PPOConfig, variant_config,
-)
-from toolbox.ppo.details import CHECKLIST, DETAILS
-from toolbox.ppo.script import load_check, script_advice, script_filename, standalone_script
-from toolbox.ppo.batching import PPORequest
+from toolbox.lessons.ppo import analysis
+from toolbox.lessons.ppo import details as D
+from toolbox.lessons.ppo import plan as P
+from toolbox.lessons.ppo import precomputed
+from toolbox.ppo.config import PPOConfig
+from toolbox.lessons.ppo.variants import BUDGETS, DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, variant_config, VARIANT_IDS
+from toolbox.lessons.ppo.details import CHECKLIST, DETAILS
+from toolbox.lessons.ppo.script import load_check, script_advice, script_filename, standalone_script
+from toolbox.serving.ppo_batching import PPORequest
 from toolbox.ppo.compiled import choose_backend
 from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_ppo, watch_job
 from ui.figures import show_figure

@@ -15,6 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from toolbox import influence as inf
+
+from toolbox.lessons import influence as influence_lesson
 from toolbox.figures import influence as figs
 from ui import influence_tables as tables
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
@@ -66,7 +68,7 @@ equation(r"r^i_t=\sum_{j\neq i}\mathrm{KL}\big[\pi^j(a^j\mid s,a^i_t)\,\big\|\,p
          inf.influence_rewards, inf.counterfactual_marginal)
 left, right = st.columns([1, 1.15], gap="large")
 with left:
-    st.selectbox("Preset", inf.INFLUENCE_PRESETS, key=K_PRESET, on_change=tables.load_preset)
+    st.selectbox("Preset", influence_lesson.INFLUENCE_PRESETS, key=K_PRESET, on_change=tables.load_preset)
     if show_part("social_influence", SK.SPOIL_NOTE):  # a preset's note can state a scene's answer
         st.info(ss["inf_note"], icon=":material/lightbulb:")
     c1, c2, c3 = st.columns(3)
@@ -141,7 +143,7 @@ with right:
                   help="The mutual information, from the entropies of the joint: no KL involved.")
         st.download_button(
             ":material/download: Run it yourself: download a NumPy script that prints these numbers",
-            inf.influence_script(pi_i.cpu().numpy(), stack, a_i, names_i), file_name="influence_reward.py",
+            influence_lesson.influence_script(pi_i.cpu().numpy(), stack, a_i, names_i), file_name="influence_reward.py",
             mime="text/x-python", key=K_SCRIPT)
 
 st.subheader("Why KL to the counterfactual marginal, not to a fixed policy?")

@@ -125,7 +125,7 @@ def cases() -> dict[str, tuple[PPOConfig, object]]:
     """Every comparison the tests make, by name: ``(config, prepare)``: each ablation variant, a
     target KL that stops the epochs early, and every normalisation plus truncation bootstrap at the
     time limit."""
-    from toolbox.ppo.config import variants
+    from toolbox.lessons.ppo.variants import variants
 
     out: dict[str, tuple[PPOConfig, object]] = {name: (c, None) for name, c in variants().items()}
     out["target KL stops epochs"] = (PPOConfig(target_kl=1e-6), None)

@@ -1,4 +1,4 @@
-"""Look-up of the DIAL lesson's precomputed results (toolbox.dial.precomputed), on small synthetic files."""
+"""Look-up of the DIAL lesson's precomputed results (toolbox.lessons.dial.precomputed), on small synthetic files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from toolbox.dial.config import DialConfig, run_key
-from toolbox.dial.precomputed import curve_series, load_results, matching_runs, message_runs, stored_seeds
+from toolbox.lessons.dial.precomputed import curve_series, load_results, matching_runs, message_runs, stored_seeds
 
 
 def fake_run(cfg: DialConfig, curves: list[list[float]]) -> dict:

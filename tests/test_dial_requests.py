@@ -1,4 +1,4 @@
-"""The DIAL lesson's training request and link values (toolbox.dial.requests)."""
+"""The DIAL lesson's training request and link values (toolbox.lessons.dial.requests)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from toolbox.dial.config import DialConfig
-from toolbox.dial.requests import (MAX_SEEDS, SHOWN_CHARS, job_key, lesson_configs, link_agents, link_choice,
+from toolbox.lessons.dial.requests import (MAX_SEEDS, SHOWN_CHARS, job_key, lesson_configs, link_agents, link_choice,
                                    link_float, link_int, shown_value)
 
 

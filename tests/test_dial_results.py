@@ -19,7 +19,7 @@ import pytest
 
 from toolbox.dial.config import DialConfig
 from toolbox.dial.fingerprint import first_batch_fingerprint, fingerprint_mismatches
-from toolbox.dial.precomputed import RESULT_FILES, RESULTS_DIR, load_results
+from toolbox.lessons.dial.precomputed import RESULT_FILES, RESULTS_DIR, load_results
 from toolbox.provenance import PROVENANCE_KEYS
 
 DATA = {name: load_results(RESULTS_DIR, (name,)) for name in RESULT_FILES}

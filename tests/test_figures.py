@@ -16,6 +16,7 @@ import torch
 
 from toolbox import gumbel as G
 from toolbox import influence as inf
+from toolbox.lessons import influence as influence_lesson
 from toolbox.figures import dial as FD
 from toolbox.figures import gumbel as FG
 from toolbox.figures import influence as FI
@@ -24,7 +25,7 @@ from toolbox.figures import ppo as FP
 from toolbox.figures import style
 from toolbox.figures.export import figure_csv
 from toolbox.lessons import normalization as N
-from toolbox.ppo import analysis
+from toolbox.lessons.ppo import analysis
 
 ROOT = Path(__file__).resolve().parent.parent
 CPU = torch.device("cpu")
@@ -81,7 +82,7 @@ def gumbel_figures() -> list[go.Figure]:
 
 
 def influence_figures() -> list[go.Figure]:
-    p = inf.influence_preset(inf.INFLUENCE_PRESETS[-1], 2)
+    p = influence_lesson.influence_preset(influence_lesson.INFLUENCE_PRESETS[-1], 2)
     pi_i, stack = torch.tensor(p.pi_i), np.asarray(p.pi_j_given_ai)
     labels = [f"influencee {k + 1}" for k in range(stack.shape[0])]
     marg = inf.counterfactual_marginal(pi_i, stack).numpy()

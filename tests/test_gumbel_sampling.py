@@ -12,6 +12,7 @@ from scipy import stats
 
 from tests.gumbel_helpers import F3, P4, P4D, THETA3, gen
 from toolbox import gumbel as G
+from toolbox.lessons import gumbel as gumbel_lesson
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +174,7 @@ LOGITS = torch.zeros(3)
     (lambda: G.gaussian_reparameterization(0.0, 1e39, 3), "σ must be at most"),
     (lambda: G.gaussian_reparameterization(-1e39, 1.0, 3), "μ must lie between"),
     (lambda: G.estimate_all_gradients(LOGITS, F3, 1.0, 1), "at least 2 samples"),
-    (lambda: G.estimator_script([0.5, 0.5], "probabilities", [1.0], 1.0, 10, 0), "one number per category"),
+    (lambda: gumbel_lesson.estimator_script([0.5, 0.5], "probabilities", [1.0], 1.0, 10, 0), "one number per category"),
     (lambda: G.stream_seed(-1, 0), "0 or more"),
 ])
 def test_bad_inputs_raise_readable_value_errors(call, match):

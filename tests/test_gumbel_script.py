@@ -16,6 +16,8 @@ import torch
 
 from toolbox import gumbel as G
 
+from toolbox.lessons import gumbel as gumbel_lesson
+
 LINE = re.compile(r"^(\w+)\s+bias (\S+)\s+std (\S+)\s+mean \[(.*)\]$")
 
 
@@ -47,7 +49,7 @@ def parse(out: str) -> tuple[float, list[float], dict]:
     ([0.5, -1.0, 2.0], "logits", [1.0, 0.0, 5.0], 0.316, 500, G.stream_seed(7, 6), "square"),
 ])
 def test_generated_script_prints_the_toolbox_numbers(tmp_path, values, mode, f, tau, n, seed, downstream):
-    source = G.estimator_script(values, mode, f, tau, n, seed, downstream)
+    source = gumbel_lesson.estimator_script(values, mode, f, tau, n, seed, downstream)
     imports = {a.name.split(".")[0] for node in ast.walk(ast.parse(source))
                if isinstance(node, (ast.Import, ast.ImportFrom))
                for a in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])}
@@ -66,8 +68,8 @@ def test_generated_script_prints_the_toolbox_numbers(tmp_path, values, mode, f, 
 
 
 def test_qualified_names_resolve_to_the_functions():
-    for fn in (G.sample_gumbel, G.gumbel_softmax_from_noise, G.reinforce_surrogate, G.estimator_script):
-        name = G.qualified_name(fn)
+    for fn in (G.sample_gumbel, G.gumbel_softmax_from_noise, G.reinforce_surrogate, gumbel_lesson.estimator_script):
+        name = gumbel_lesson.qualified_name(fn)
         module, _, attr = name.rpartition(".")
-        assert module.startswith("toolbox.gumbel.") and getattr(importlib.import_module(module), attr) is fn
-    assert G.qualified_name(G.sample_gumbel) == "toolbox.gumbel.sampling.sample_gumbel"
+        assert module.startswith(("toolbox.gumbel.", "toolbox.lessons.gumbel.")) and getattr(importlib.import_module(module), attr) is fn
+    assert gumbel_lesson.qualified_name(G.sample_gumbel) == "toolbox.gumbel.sampling.sample_gumbel"

@@ -14,6 +14,8 @@ from scipy.stats import entropy as sp_entropy
 
 from toolbox import influence as inf
 
+from toolbox.lessons import influence as influence_lesson
+
 
 def _random_tables(rng, a_i, a_j, n_j, zeros=False):
     pi_i = rng.dirichlet(np.ones(a_i))
@@ -74,15 +76,15 @@ def test_accepts_lists_numpy_and_tensors_alike():
 
 def test_presets_closed_forms():
     for n_j in (1, 2, 3):
-        ignore = inf.influence_preset("j ignores i", n_j)
+        ignore = influence_lesson.influence_preset("j ignores i", n_j)
         for a in range(len(ignore.pi_i)):
             assert inf.influence_reward(ignore.pi_i, ignore.pi_j_given_ai, a) == pytest.approx(0.0, abs=1e-12)
-        copy = inf.influence_preset("j copies i", n_j)
+        copy = influence_lesson.influence_preset("j copies i", n_j)
         for a, p in enumerate(copy.pi_i):
             assert inf.influence_reward(copy.pi_i, copy.pi_j_given_ai, a) == pytest.approx(-n_j * math.log(p), abs=1e-12)
         h = -sum(p * math.log(p) for p in copy.pi_i)
         assert inf.expected_influence(copy.pi_i, copy.pi_j_given_ai) == pytest.approx(n_j * h, abs=1e-12)
-    partial = inf.influence_preset("partial influence", 1)
+    partial = influence_lesson.influence_preset("partial influence", 1)
     alpha, k = 0.5, 3
     for a in range(k):
         cond = [(1 - alpha) / k + alpha * (b == a) for b in range(k)]
@@ -90,14 +92,14 @@ def test_presets_closed_forms():
         closed = sum(c * math.log(c / m) for c, m in zip(cond, marg))
         assert inf.influence_reward(partial.pi_i, partial.pi_j_given_ai, a) == pytest.approx(closed, abs=1e-12)
     # partial influence lies strictly between ignoring and copying
-    copy1 = inf.influence_preset("j copies i", 1)
+    copy1 = influence_lesson.influence_preset("j copies i", 1)
     e_partial = inf.expected_influence(partial.pi_i, partial.pi_j_given_ai)
     assert 0 < e_partial < inf.expected_influence(copy1.pi_i, copy1.pi_j_given_ai)
-    paper = inf.influence_preset("i's move as a signal (illustrative)", 1)
+    paper = influence_lesson.influence_preset("i's move as a signal (illustrative)", 1)
     r = inf.influence_rewards(paper.pi_i, paper.pi_j_given_ai)[:, 0]
     assert r[1] > r[0] and r[2] > r[0], "turning (the signal) influences more than staying"
     with pytest.raises(ValueError, match="Unknown preset"):
-        inf.influence_preset("nope")
+        influence_lesson.influence_preset("nope")
 
 
 def test_permutation_invariance():
@@ -349,24 +351,24 @@ def test_reinforce_gradients_equal_autograd():
 def test_precomputed_results_match_a_fresh_run_and_bonus_effect():
     from pathlib import Path
 
-    store = inf.load_precomputed(str(Path(__file__).resolve().parent.parent / "results" / "influence_learning.json"))
-    assert {c.key() for c in inf.precomputed_configs()} <= set(store)
+    store = influence_lesson.load_precomputed(str(Path(__file__).resolve().parent.parent / "results" / "influence_learning.json"))
+    assert {c.key() for c in influence_lesson.precomputed_configs()} <= set(store)
     cfg = inf.InfluenceTrainConfig(beta=0.5)
     fresh = inf.train_influence_game(cfg, device="cpu")
     np.testing.assert_allclose(store[cfg.key()].extrinsic_i, fresh.extrinsic_i, atol=1e-3)
     np.testing.assert_allclose(store[cfg.key()].mutual_information, fresh.mutual_information, atol=1e-3)
     off = store[inf.InfluenceTrainConfig(beta=0.0).key()]
-    assert inf.bonus_effect(fresh, off) == "helps"
+    assert influence_lesson.bonus_effect(fresh, off) == "helps"
     big = store[inf.InfluenceTrainConfig(game="pure coordination", beta=3.0).key()]
-    assert inf.bonus_effect(big, store[inf.InfluenceTrainConfig(game="pure coordination", beta=0.0).key()]) == "distorts"
-    assert inf.bonus_effect(off, off) == "neutral"
-    summary = inf.final_summary(fresh, off)
+    assert influence_lesson.bonus_effect(big, store[inf.InfluenceTrainConfig(game="pure coordination", beta=0.0).key()]) == "distorts"
+    assert influence_lesson.bonus_effect(off, off) == "neutral"
+    summary = influence_lesson.final_summary(fresh, off)
     assert summary["extrinsic_gain"] == pytest.approx(fresh.extrinsic_i[:, -1].mean() - off.extrinsic_i[:, -1].mean())
     assert summary["mi_with"] == pytest.approx(np.mean(fresh.mutual_information[:, -1]))
     # π^i(stag) from the final policy equals the probability mass behind the recorded extrinsic return:
     # with j following (π^j(stag|stag) ≈ 1, π^j(hare|hare) ≈ 1), E[R^i] ≈ 4 p + 3 (1 − p)
     assert summary["extrinsic_with"] == pytest.approx(3 + summary["p_first_action_with"], abs=0.05)
-    assert inf.load_precomputed("/nonexistent.json") == {}
+    assert influence_lesson.load_precomputed("/nonexistent.json") == {}
 
 
 def test_figures_pass_plotly_validation_and_mark_infinity():

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from toolbox.jobs import Job, JobRunner
+from toolbox.serving import Job, JobRunner
 
 
 def test_same_key_runs_once_and_shares_result():

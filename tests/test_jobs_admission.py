@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from toolbox.jobs import AdmissionError, JobRunner, Limits, Throughput, duration
+from toolbox.serving import AdmissionError, JobRunner, Limits, Throughput, duration
 
 
 def blocked(gate: threading.Event):

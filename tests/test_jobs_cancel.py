@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from toolbox.jobs import Cancelled, JobRunner, Limits
+from toolbox.serving import Cancelled, JobRunner, Limits
 
 
 def looping(seen: dict, name: str):

@@ -1,5 +1,5 @@
 """Admission that knows the cost: DIAL and PPO requests estimated from the measured table
-(toolbox/jobs/cost_table.json, benchmarks/job_costs.py); memory over budget refused with what to
+(toolbox/serving/cost_table.json, benchmarks/job_costs.py); memory over budget refused with what to
 change; per-client limits that new sessions do not bypass; DIAL reports between batches (a long
 readable run yields)."""
 
@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from toolbox.dial.config import DialConfig
-from toolbox.dial.requests import lesson_configs, request_cost
-from toolbox.jobs import AdmissionError, Cancelled, JobRunner, Limits
-from toolbox.jobs.cost import cost_table
+from toolbox.lessons.dial.requests import lesson_configs, request_cost
+from toolbox.serving import AdmissionError, Cancelled, JobRunner, Limits
+from toolbox.serving.cost import cost_table
 
 
 def _row_id(r: dict) -> str:
@@ -111,7 +111,7 @@ def test_per_client_limit_holds_across_new_sessions():
 
 
 def test_ppo_request_memory_comes_from_the_table():
-    from toolbox.ppo.batching import PPORequest
+    from toolbox.serving.ppo_batching import PPORequest
     from toolbox.ppo.config import PPOConfig
 
     rows = {r["runs"]: r for r in cost_table()["ppo"]}

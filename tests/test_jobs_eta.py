@@ -1,4 +1,4 @@
-"""The time left shown while a job runs: smoothed, counting down between reports (toolbox.jobs.eta).
+"""The time left shown while a job runs: smoothed, counting down between reports (toolbox.serving.eta).
 
 Driven with explicit times (no sleeps): a job that progresses at a steady 1 % per second and reports
 at uneven intervals (every 1 to 3 s, as a training whose batches vary), polled every second.
@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from toolbox.jobs import JobRunner
-from toolbox.jobs.eta import EtaEstimator
+from toolbox.serving import JobRunner
+from toolbox.serving.eta import EtaEstimator
 
 RATE = 0.01  # progress per second: a 100 s training
 REPORTS = [1.0, 3.0, 1.5, 2.5, 1.0, 3.0, 2.0, 1.0, 3.0, 2.0] * 4  # seconds between reports

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from toolbox.device import available_cpus, thread_count, training_threads
-from toolbox.jobs import JobRunner
+from toolbox.serving import JobRunner
 
 
 def threads_in_a_new_thread() -> int:

@@ -2,7 +2,7 @@
 
 import threading
 
-from toolbox.jobs import JobRunner, Limits
+from toolbox.serving import JobRunner, Limits
 from ui.jobs import progress_text
 
 

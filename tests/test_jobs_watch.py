@@ -5,7 +5,7 @@ import threading
 
 from streamlit.testing.v1 import AppTest
 
-from toolbox.jobs import RUNNER
+from toolbox.serving import RUNNER
 
 GATE = threading.Event()
 
@@ -14,7 +14,7 @@ def _app(key: str, stopped: bool = False) -> AppTest:
     def script():
         import streamlit as st
 
-        from toolbox.jobs import RUNNER
+        from toolbox.serving import RUNNER
         from ui.jobs import watch_job
 
         job = RUNNER.get(st.session_state["job_key"])

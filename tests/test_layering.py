@@ -1,4 +1,4 @@
-"""The layers import one way: reusable parts < algorithms < lesson data < figures < ui < pages/app.
+"""The layers import one way: reusable < algorithms < serving < lessons < figures < ui < pages/app.
 
 Every ``.py`` file under toolbox/, ui/, pages/ and app.py is parsed with ``ast`` (no import is
 executed), and every import statement is collected, at any depth (also inside functions, where
@@ -22,11 +22,13 @@ REUSABLE = (
     "toolbox", "toolbox.device", "toolbox.checks", "toolbox.running_stats", "toolbox.reward_scaling",
     "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats", "toolbox.dial.switch", "toolbox.jit",
     "toolbox.provenance",  # the machine and versions behind stored results
+    "toolbox.kernels",  # compiled building blocks (dense, clipping, optimizers) shared by algorithms
     "toolbox.warm_up",  # names the kernels it warms as strings: the child process imports them
-    "toolbox.jobs",  # the job runner knows no algorithm; algorithms use its batching and cancel contract
+    "toolbox.serving",  # the job runner knows no algorithm; algorithms use its batching and cancel contract
 )
 ALGORITHMS = ("toolbox.ppo", "toolbox.dial", "toolbox.gumbel", "toolbox.influence")
-LEVELS = {0: "reusable", 1: "algorithm", 2: "lesson data", 3: "figures", 4: "ui", 5: "pages/app"}
+SERVING = "toolbox.serving"  # admission, jobs, batching across sessions, server caps: above the algorithms
+LEVELS = {0: "reusable", 1: "algorithm", 2: "serving", 3: "lesson", 4: "figures", 5: "ui", 6: "pages/app"}
 
 
 def _within(module: str, prefix: str) -> bool:
@@ -36,12 +38,14 @@ def _within(module: str, prefix: str) -> bool:
 def level(module: str) -> int | None:
     """The layer of a project module (``None``: not classified, which the tests report)."""
     if module == "app" or _within(module, "pages"):
-        return 5
+        return 6
     if _within(module, "ui"):
-        return 4
+        return 5
     if _within(module, "toolbox.figures"):
-        return 3
+        return 4
     if _within(module, "toolbox.lessons"):
+        return 3
+    if _within(module, SERVING):
         return 2
     if any(module == r or (r != "toolbox" and _within(module, r)) for r in REUSABLE):
         return 0
@@ -188,7 +192,7 @@ def test_checker_finds_imports_inside_functions_and_relative_imports():
     ("toolbox.figures.normalization", "toolbox.lessons.normalization", True),
     ("toolbox.lessons.catalogue", "toolbox.figures.style", False),
     ("toolbox.gumbel", "streamlit", False),
-    ("toolbox.jobs", "ui.common", False),
+    ("toolbox.serving", "ui.common", False),
     ("ui.normalization", "toolbox.lessons.normalization", True),
     ("ui.common", "pages.home", False),
     ("pages.dial", "ui.common", True),

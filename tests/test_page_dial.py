@@ -9,11 +9,11 @@ from toolbox.dial.cnet import CNet
 from toolbox.dial.config import DialConfig
 from toolbox.dial.dru import dru, message_distribution
 from toolbox.dial.evaluate import batchnorm_comparison
-from toolbox.dial.precomputed import load_results
+from toolbox.lessons.dial.precomputed import load_results
 from toolbox.dial.protocol import decode_protocol, replay_episode
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.train import train
-from toolbox.jobs import RUNNER
+from toolbox.serving import RUNNER
 
 PAGE = "pages/dial.py"
 

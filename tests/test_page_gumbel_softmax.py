@@ -14,6 +14,7 @@ import torch
 
 from tests.apptest_helpers import assert_clean, errors, open_page, texts
 from toolbox import gumbel as G
+from toolbox.lessons import gumbel as gumbel_lesson
 
 PAGE = "pages/gumbel_softmax.py"
 TABS = {
@@ -250,7 +251,7 @@ def test_every_equation_names_the_function_that_computes_it(page, tab):
         for name in caption.removeprefix("computed by ").replace("`", "").split(", "):
             module, _, attr = name.rpartition(".")
             fn = getattr(importlib.import_module(module), attr)
-            assert callable(fn) and G.qualified_name(fn) == name
+            assert callable(fn) and gumbel_lesson.qualified_name(fn) == name
     open_tab(at, "sampling")
 
 
@@ -284,7 +285,7 @@ def test_estimators_are_named_correctly_and_the_baseline_numbers_are_shown(page)
     # run it yourself: a download button with the script, written by the toolbox
     buttons = [b for b in at.get("download_button") if not b.key.endswith("_csv")]  # not the figures' CSVs
     assert len(buttons) == 1 and "Run it yourself" in buttons[0].proto.label
-    assert any(G.qualified_name(G.estimator_script) in c for c in captions(at))
+    assert any(gumbel_lesson.qualified_name(gumbel_lesson.estimator_script) in c for c in captions(at))
     open_tab(at, "sampling")
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from toolbox.ppo import analysis, precomputed
-from toolbox.ppo.config import DEFAULT_VARIANTS, VARIANT_IDS
-from toolbox.ppo.details import DETAILS, card_code, other_details_title
+from toolbox.lessons.ppo import analysis, precomputed
+from toolbox.lessons.ppo.variants import DEFAULT_VARIANTS, VARIANT_IDS
+from toolbox.lessons.ppo.details import DETAILS, card_code, other_details_title
 from tests.apptest_helpers import assert_clean, errors, open_page, shown, texts, warnings
 
 PAGE = "pages/ppo_details.py"

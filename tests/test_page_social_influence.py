@@ -12,6 +12,7 @@ import pytest
 
 from tests.apptest_helpers import assert_clean, errors, open_page, texts
 from toolbox import influence as inf
+from toolbox.lessons import influence as influence_lesson
 
 PAGE = "pages/social_influence.py"
 SUM_KL, SUM_H = r"$\sum_a \pi^i(a)", r"$\sum_j H(a^j)"
@@ -46,7 +47,7 @@ def at():
 
 
 def test_defaults_show_reward_and_both_ways_to_the_mutual_information(at):
-    preset = inf.influence_preset("i's move as a signal (illustrative)")
+    preset = influence_lesson.influence_preset("i's move as a signal (illustrative)")
     a_i = int(at.query_params["ai"])
     assert nats(metric(at, "Influence reward")) == pytest.approx(
         inf.influence_reward(preset.pi_i, preset.pi_j_given_ai, a_i), abs=1e-4)
@@ -72,7 +73,7 @@ def test_editing_a_cell_updates_the_reward_and_keeps_the_edit(at):
     edit(at, "inf_pi_i_table", {0: {cols[0]: 0.3, cols[1]: 0.5}})
     assert not at.error
     pi_i = [0.3, 0.5, 0.2]
-    table = inf.influence_preset("i's move as a signal (illustrative)").pi_j_given_ai
+    table = influence_lesson.influence_preset("i's move as a signal (illustrative)").pi_j_given_ai
     a_i = at.selectbox(key="a_i").value
     assert nats(metric(at, "Influence reward")) == pytest.approx(inf.influence_reward(pi_i, table, a_i), abs=1e-4)
     # an edit of j's table (row a^i=2 → copy action 2)
@@ -91,7 +92,7 @@ def test_presets_closed_forms_on_the_page(at):
     assert nats(metric(at, SUM_KL)) == pytest.approx(0.0, abs=1e-6)
     at.selectbox(key="inf_preset").set_value("j copies i").run()
     assert at.query_params["preset"] == "j copies i"
-    pi_i = inf.influence_preset("j copies i").pi_i
+    pi_i = influence_lesson.influence_preset("j copies i").pi_i
     a_i = at.selectbox(key="a_i").value
     assert nats(metric(at, "Influence reward")) == pytest.approx(-math.log(pi_i[a_i]), abs=1e-4)
     assert nats(metric(at, SUM_KL)) == pytest.approx(-(pi_i * np.log(pi_i)).sum(), abs=1e-4)
@@ -211,13 +212,13 @@ def test_learning_section_precomputed_verdicts(at):
 
 
 def test_sweep_sentence_comes_from_the_stored_runs(at):
-    store = inf.load_precomputed("results/influence_learning.json")
-    sweep = inf.beta_sweep(store, "stag hunt")
+    store = influence_lesson.load_precomputed("results/influence_learning.json")
+    sweep = influence_lesson.beta_sweep(store, "stag hunt")
     assert sweep.sentence in texts(at)
     for number in ("3.835", "3.507", "2.999", "every β on the grid helps"):
         assert number in sweep.sentence
     at.selectbox(key="learn_game").set_value("pure coordination").run()
-    assert inf.beta_sweep(store, "pure coordination").sentence in texts(at)
+    assert influence_lesson.beta_sweep(store, "pure coordination").sentence in texts(at)
 
 
 def _learn_cfg(at) -> inf.InfluenceTrainConfig:
@@ -228,7 +229,7 @@ def _learn_cfg(at) -> inf.InfluenceTrainConfig:
 
 
 def test_changing_seeds_or_updates_starts_nothing_until_train_is_pressed(at):
-    from toolbox.jobs import RUNNER
+    from toolbox.serving import RUNNER
 
     stored = metric(at, "Final extrinsic return")
     at.number_input(key="learn_seeds").set_value(5).run()
@@ -237,12 +238,12 @@ def test_changing_seeds_or_updates_starts_nothing_until_train_is_pressed(at):
     assert_clean(at, "new settings")
     cfg = _learn_cfg(at)
     assert (cfg.n_seeds, cfg.iterations) == (5, 700)
-    assert RUNNER.get(inf.learning_job_key(cfg)) is None  # nothing submitted
+    assert RUNNER.get(influence_lesson.learning_job_key(cfg)) is None  # nothing submitted
     # the precomputed runs of this game and β stay on screen, with a note to press Train
     assert any("not precomputed: press **Train**" in c.value for c in at.caption)
-    found = inf.precomputed_runs(inf.load_precomputed("results/influence_learning.json"), cfg)
+    found = influence_lesson.precomputed_runs(influence_lesson.load_precomputed("results/influence_learning.json"), cfg)
     assert float(metric(at, "Final extrinsic return")) == pytest.approx(
-        inf.final_summary(found[0], found[1])["extrinsic_with"], abs=1e-3)
+        influence_lesson.final_summary(found[0], found[1])["extrinsic_with"], abs=1e-3)
     assert stored != metric(at, "Final extrinsic return")  # β 0.5 → 0.75 changed the stored runs shown
     # precomputed settings offer no Train button at all
     at.number_input(key="learn_seeds").set_value(inf.InfluenceTrainConfig().n_seeds).run()
@@ -251,13 +252,13 @@ def test_changing_seeds_or_updates_starts_nothing_until_train_is_pressed(at):
 
 
 def test_train_button_trains_live_through_the_shared_runner(at):
-    from toolbox.jobs import RUNNER
+    from toolbox.serving import RUNNER
 
     at.selectbox(key="learn_game").set_value("pure coordination").run()
     at.select_slider(key="learn_beta").set_value(3.0).run()
     at.number_input(key="learn_seeds").set_value(3).run()
     cfg = _learn_cfg(at)
-    key = inf.learning_job_key(cfg)
+    key = influence_lesson.learning_job_key(cfg)
     assert RUNNER.get(key) is None  # moving the widgets started nothing
     at.button(key="learn_train").click().run()
     assert_clean(at, "live training")
@@ -318,7 +319,7 @@ def _outside_maths(text: str) -> str:
 
 
 def test_notation_in_labels_and_text_renders_as_maths(at):
-    for preset in inf.INFLUENCE_PRESETS:
+    for preset in influence_lesson.INFLUENCE_PRESETS:
         at.selectbox(key="inf_preset").set_value(preset).run()
         shown = [m.label for m in at.metric] + [m.value for m in at.markdown] + [c.value for c in at.caption]
         shown += [w.label for w in at.number_input] + [w.label for w in at.selectbox] + [w.label for w in at.radio]

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from toolbox.ppo import analysis
-from toolbox.ppo import details as D
-from toolbox.ppo.details import CHECKLIST, DETAILS
+from toolbox.lessons.ppo import analysis
+from toolbox.lessons.ppo import details as D
+from toolbox.lessons.ppo.details import CHECKLIST, DETAILS
 from toolbox.ppo.train import TrainResult
-from toolbox.ppo.config import PPOConfig, VARIANT_IDS, variant_config
+from toolbox.ppo.config import PPOConfig
+from toolbox.lessons.ppo.variants import variant_config, VARIANT_IDS
 from toolbox.figures.ppo import VERDICT_COLORS, learning_curves, score_differences
 
 

@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from toolbox.jobs import Cancelled, JobRunner
-from toolbox.ppo.batching import PPORequest, train_requests, union_pairs
+from toolbox.serving import Cancelled, JobRunner
+from toolbox.serving.ppo_batching import PPORequest, train_requests, union_pairs
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.train import train
 

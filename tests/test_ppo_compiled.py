@@ -14,7 +14,8 @@ from toolbox.ppo import agent as A
 from toolbox.ppo import compiled_kernel as K
 from toolbox.ppo import kernels
 from toolbox.ppo.compiled import CompiledGroup, choose_backend
-from toolbox.ppo.config import PPOConfig, variants
+from toolbox.ppo.config import PPOConfig
+from toolbox.lessons.ppo.variants import variants
 from toolbox.ppo.result import DEBUG_KEYS
 from toolbox.ppo.train import train, train_pairs
 from tests.ppo_paths import SEED, Tolerances, compare

@@ -1,4 +1,4 @@
-"""What a PPO request shows from the store and trains (toolbox.ppo.plan), the controls' errors, the
+"""What a PPO request shows from the store and trains (toolbox.lessons.ppo.plan), the controls' errors, the
 highlighted curve chart and the script's advice."""
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ import json
 import pytest
 
 from toolbox.figures.ppo import FADED, HIGHLIGHT_COLORS, learning_curves
-from toolbox.ppo import analysis, plan as P, precomputed
-from toolbox.ppo import details as D
-from toolbox.ppo.config import DEFAULT_VARIANTS, MAX_RUNS, VARIANT_IDS, PPOConfig, variant_config
-from toolbox.ppo.script import expectations, load_check, script_advice
+from toolbox.lessons.ppo import analysis, plan as P, precomputed
+from toolbox.lessons.ppo import details as D
+from toolbox.ppo.config import PPOConfig
+from toolbox.lessons.ppo.variants import DEFAULT_VARIANTS, variant_config, VARIANT_IDS
+from toolbox.serving.caps import MAX_RUNS
+from toolbox.lessons.ppo.script import expectations, load_check, script_advice
 
 
 @pytest.fixture(scope="module")

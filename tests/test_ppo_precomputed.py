@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolbox.ppo import analysis, precomputed
-from toolbox.ppo.config import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS, PPOConfig, variant_config
+from toolbox.lessons.ppo import analysis, precomputed
+from toolbox.ppo.config import PPOConfig
+from toolbox.lessons.ppo.variants import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, variant_config, VARIANT_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 

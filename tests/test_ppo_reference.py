@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tests.ppo_paths import SEED, budget, cases, compare
-from toolbox.ppo.config import PPOConfig, variants
+from toolbox.ppo.config import PPOConfig
+from toolbox.lessons.ppo.variants import variants
 from toolbox.ppo.reference import train_one
 from toolbox.ppo.result import DEBUG_KEYS
 from toolbox.ppo.train import train
@@ -74,7 +75,7 @@ def test_every_toggle_has_marked_lines_in_the_reference():
     import dataclasses
     import re
 
-    from toolbox.ppo.source import reference_source
+    from toolbox.lessons.ppo.source import reference_source
 
     lines = reference_source().splitlines()  # reference.py, then the loss it calls (loss.py)
     fields = {f.name for f in dataclasses.fields(PPOConfig)}

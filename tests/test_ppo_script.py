@@ -11,8 +11,10 @@ from dataclasses import fields
 
 import pytest
 
-from toolbox.ppo.config import PPOConfig, variants
-from toolbox.ppo.script import field_docs, script_filename, standalone_script
+from toolbox.ppo.config import PPOConfig
+
+from toolbox.lessons.ppo.variants import variants
+from toolbox.lessons.ppo.script import field_docs, script_filename, standalone_script
 
 ALLOWED_IMPORTS = {"argparse", "dataclasses", "time", "typing", "gymnasium", "numpy", "torch"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from toolbox.ppo.details import DETAILS, card_code
-from toolbox.ppo.source import detail_blocks, detail_lines, reference_source
+from toolbox.lessons.ppo.details import DETAILS, card_code
+from toolbox.lessons.ppo.source import detail_blocks, detail_lines, reference_source
 
 FIXTURE = '''\
 class Trainer:

@@ -29,7 +29,7 @@ def test_the_sentence_names_the_machine_and_says_statistically_the_same():
 
 def test_the_dial_page_says_where_its_curves_came_from():
     from tests.apptest_helpers import open_page, texts
-    from toolbox.dial.precomputed import load_results
+    from toolbox.lessons.dial.precomputed import load_results
 
     at = open_page("pages/dial.py")
     assert provenance_sentence(load_results()["meta"]) in texts(at)

@@ -18,6 +18,8 @@ import pytest
 
 from toolbox import influence as inf
 
+from toolbox.lessons import influence as influence_lesson
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPTS = {
@@ -85,7 +87,7 @@ and MKL's reproducible mode: the largest difference stayed the rounding's 4.9991
 with room; a learning rate 1 % larger fails 20 of the 21 stored runs (tried)."""
 
 
-@pytest.mark.parametrize("config", inf.precomputed_configs(), ids=lambda c: f"{c.game}-beta{c.beta:g}")
+@pytest.mark.parametrize("config", influence_lesson.precomputed_configs(), ids=lambda c: f"{c.game}-beta{c.beta:g}")
 def test_a_short_fresh_run_reproduces_the_start_of_the_stored_influence_curves(config):
     """The first ``SHORT_UPDATES`` updates of every stored (game, β) run, retrained now, equal the stored
     numbers to ``INFLUENCE_ATOL`` (the curves do not depend on the total number of updates, so the short

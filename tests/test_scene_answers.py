@@ -15,6 +15,7 @@ from scipy import stats
 
 from toolbox import gumbel as G
 from toolbox import influence as inf
+from toolbox.lessons import influence as influence_lesson
 from toolbox.dial.dru import flip_probability
 from toolbox.figures.scenes import evidence_figure
 from toolbox.figures.style import COLORS
@@ -197,7 +198,7 @@ def test_influence_presets():
     assert a.numbers == {"reward": 0.0, "largest": 0.0, "mi": pytest.approx(0.0, abs=1e-12)}
     s = scene("social_influence", "j-copies-i")
     a = s.answer()
-    p = inf.influence_preset(s.settings[SK.INF_PRESET], 1)
+    p = influence_lesson.influence_preset(s.settings[SK.INF_PRESET], 1)
     pi = np.asarray(p.pi_i, dtype=float)
     assert pi.tolist() == pytest.approx([0.5, 0.3, 0.2])
     # j copies i: the KL is −log πⁱ(aⁱ), its average the entropy of πⁱ (closed forms)

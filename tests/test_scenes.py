@@ -18,7 +18,7 @@ from toolbox.lessons import shared as SK
 from toolbox.lessons.catalogue import LESSONS
 from toolbox.lessons.scenes import Question, Scene, check_scenes
 from toolbox.lessons.scenes_index import SCENES, find_scene, lesson_scenes, neighbour, scene_ids
-from toolbox.ppo.config import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS
+from toolbox.lessons.ppo.variants import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_KINDS = (

@@ -16,7 +16,7 @@ import torch
 from toolbox import jit
 from toolbox.dial.compiled import choose_backend as dial_backend
 from toolbox.dial.config import DialConfig
-from toolbox.jobs import JobRunner, Limits
+from toolbox.serving import JobRunner, Limits
 from toolbox.ppo.compiled import CompiledGroup
 from toolbox.ppo.compiled import choose_backend as ppo_backend
 from toolbox.ppo.config import PPOConfig

@@ -14,6 +14,8 @@ import streamlit as st
 import torch
 
 from toolbox import gumbel as G
+
+from toolbox.lessons import gumbel as gumbel_lesson
 from toolbox.lessons import shared as K
 
 SWEEP_TAUS = tuple(G.log_grid(*K.GS_SWEEP, device="cpu").tolist())
@@ -85,7 +87,7 @@ def estimates_at(values: tuple, mode: str, f: tuple, downstream: str, tau: float
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def script(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int) -> str:
-    return G.estimator_script(list(values), mode, list(f), tau, n, G.stream_seed(seed, 6), downstream)
+    return gumbel_lesson.estimator_script(list(values), mode, list(f), tau, n, G.stream_seed(seed, 6), downstream)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

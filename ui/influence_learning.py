@@ -13,9 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from toolbox import influence as inf
+
+from toolbox.lessons import influence as influence_lesson
 from toolbox.figures import influence as figs
 from toolbox.figures.style import COLORS
-from toolbox.jobs import RUNNER
+from toolbox.serving import RUNNER
 from toolbox.lessons import shared as SK
 from toolbox.provenance import provenance_sentence
 from ui.common import query_value, show_error, submit_job, watch_job
@@ -35,7 +37,7 @@ RESULTS = SK.INF_RESULTS
 
 @st.cache_resource(show_spinner=False)
 def precomputed() -> dict:
-    return inf.load_precomputed(str(RESULTS))
+    return influence_lesson.load_precomputed(str(RESULTS))
 
 
 def _init(key, value):
@@ -59,7 +61,7 @@ def learning_section(device: str) -> None:
     ss = st.session_state
     st.header("3 · Learning with an influence bonus")
     _init(K_GAME, query_value("game", DEFAULTS.game, str, list(inf.GAMES)))
-    _init(K_BETA, query_value("beta", DEFAULTS.beta, float, inf.BETA_GRID))
+    _init(K_BETA, query_value("beta", DEFAULTS.beta, float, influence_lesson.BETA_GRID))
     _init(K_SEEDS, DEFAULTS.n_seeds)
     _init(K_UPDATES, DEFAULTS.iterations)
     equation(r"r^i=R^i(a^i,a^j)+\beta\,\mathrm{KL}\big[\pi^j(\cdot\mid a^i)\,\big\|\,p(a^j)\big],\qquad "
@@ -69,7 +71,7 @@ def learning_section(device: str) -> None:
     left, right = st.columns([1, 1.15], gap="large")
     with left:
         game = st.selectbox("Game", list(inf.GAMES), key=K_GAME)
-        beta = st.select_slider(r"Influence weight $\beta$", options=list(inf.BETA_GRID), key=K_BETA)
+        beta = st.select_slider(r"Influence weight $\beta$", options=list(influence_lesson.BETA_GRID), key=K_BETA)
         c1, c2 = st.columns(2)
         c1.number_input("Seeds", 1, inf.MAX_SEEDS, key=K_SEEDS)
         c2.number_input("Updates", 100, inf.MAX_ITERATIONS, step=100, key=K_UPDATES)
@@ -85,7 +87,7 @@ def learning_section(device: str) -> None:
         st.caption("Payoffs $(R^i, R^j)$. " + gm.lesson)
         try:
             if not concealed("social_influence", SK.SPOIL_RESULTS):  # the sweep states a scene's answer
-                st.markdown(inf.beta_sweep(store, game).sentence)
+                st.markdown(influence_lesson.beta_sweep(store, game).sentence)
         except ValueError as err:
             show_error(err, "precomputed runs")
 
@@ -95,8 +97,8 @@ def learning_section(device: str) -> None:
     except ValueError as err:
         show_error(err, "training settings")
         return
-    key = inf.learning_job_key(cfg)
-    found = inf.precomputed_runs(store, cfg)
+    key = influence_lesson.learning_job_key(cfg)
+    found = influence_lesson.precomputed_runs(store, cfg)
     exact = found is not None and found[2] == cfg
     started = ss.setdefault(STARTED, [])
     if not exact:
@@ -121,7 +123,7 @@ def learning_section(device: str) -> None:
     if runs is None and found is not None:
         runs, shown = found[:2], found[2]
         note = (f"Precomputed for {shown.n_seeds} seeds × {shown.iterations} updates "
-                f"(results/influence_learning.json). {provenance_sentence(inf.load_meta(str(RESULTS)))}")
+                f"(results/influence_learning.json). {provenance_sentence(influence_lesson.load_meta(str(RESULTS)))}")
         if not exact:
             note += (f" Your settings ({cfg.n_seeds} seeds × {cfg.iterations} updates) are not precomputed: "
                      "press **Train** to train them.")
@@ -135,7 +137,7 @@ def learning_section(device: str) -> None:
     fig = figs.learning_curves(on.steps, {label_on: (on.extrinsic_i, on.mutual_information),
                                           label_off: (off.extrinsic_i, off.mutual_information)}, colors)
     (show_replayable if live else show_figure)(fig, key="learn_fig")  # a live training can be replayed slowly
-    summary = inf.final_summary(on, off)
+    summary = influence_lesson.final_summary(on, off)
     f1, f2, f3 = st.columns(3)
     f1.metric("Final extrinsic return, with bonus", f"{summary['extrinsic_with']:.3f}",
               delta=f"{summary['extrinsic_gain']:+.3f} vs β = 0")
@@ -144,6 +146,6 @@ def learning_section(device: str) -> None:
     f3.metric(rf"Final $\pi^i$({gm.action_names_i[0]}), with bonus", f"{summary['p_first_action_with']:.2f}")
     text = {"helps": ":material/check_circle: Here the bonus **helps coordination**: the extrinsic return ends higher than without it.",
             "distorts": ":material/warning: Here the bonus **distorts**: i gives up extrinsic return to stay influential.",
-            "neutral": f"Here the bonus changes the extrinsic return by less than {inf.EFFECT_TOLERANCE:g}."}
-    st.markdown(text[inf.bonus_effect(on, off)])
+            "neutral": f"Here the bonus changes the extrinsic return by less than {influence_lesson.EFFECT_TOLERANCE:g}."}
+    st.markdown(text[influence_lesson.bonus_effect(on, off)])
 

@@ -18,6 +18,8 @@ import pandas as pd
 import streamlit as st
 
 from toolbox import influence as inf
+
+from toolbox.lessons import influence as influence_lesson
 from toolbox.lessons import shared as SK
 from ui.widget_guard import check_editor, valid_state, whole
 
@@ -79,10 +81,10 @@ def _generic(names, n: int, prefix: str) -> tuple[str, ...]:
 def load_preset() -> None:
     """Start the tables from the selected preset."""
     ss = st.session_state
-    if not (valid_state(K_PRESET, inf.INFLUENCE_PRESETS)
+    if not (valid_state(K_PRESET, influence_lesson.INFLUENCE_PRESETS)
             and valid_state(K_NJ, whole(1, inf.MAX_INFLUENCEES))):
         return  # a value no browser sends: the page drops it and says so (ui.widget_guard)
-    p = inf.influence_preset(ss[K_PRESET], ss.get(K_NJ, 1))
+    p = influence_lesson.influence_preset(ss[K_PRESET], ss.get(K_NJ, 1))
     ss["inf_base"] = dict(pi_i=p.pi_i, pi_j=p.pi_j_given_ai, names_i=p.action_names_i, names_j=p.action_names_j)
     ss["inf_current"] = dict(pi_i=p.pi_i, pi_j=list(p.pi_j_given_ai))
     ss[K_NI], ss[K_NJA] = len(p.pi_i), p.pi_j_given_ai.shape[2]
@@ -134,7 +136,7 @@ def init_influence(query_value: Callable) -> None:
     ss = st.session_state
     if "inf_base" in ss:
         return
-    ss[K_PRESET] = query_value("preset", DEFAULT_PRESET, str, inf.INFLUENCE_PRESETS)
+    ss[K_PRESET] = query_value("preset", DEFAULT_PRESET, str, influence_lesson.INFLUENCE_PRESETS)
     ss[K_NJ] = 1
     load_preset()
     ss[K_AI] = query_value("ai", 1, int, range(len(ss["inf_base"]["pi_i"])))

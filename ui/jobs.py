@@ -1,6 +1,6 @@
 """Pages and the shared job runner: submitting a training, watching it, stopping it.
 
-The decisions (admission, queue, estimates, cancel) are in ``toolbox.jobs``; here they become a
+The decisions (admission, queue, estimates, cancel) are in ``toolbox.serving``; here they become a
 progress bar with the queue position and time left, a Stop button, and messages.
 """
 
@@ -18,9 +18,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from toolbox.figures.replay import replay_figure
 from toolbox.jit import COMPILING, readable_reason_at
-from toolbox.jobs import RUNNER, AdmissionError, Job, duration
-from toolbox.ppo.batching import PPORequest, train_requests
-from toolbox.ppo.config import MAX_RUNS
+from toolbox.serving import RUNNER, AdmissionError, Job, duration
+from toolbox.serving.ppo_batching import PPORequest, train_requests
+from toolbox.serving.caps import MAX_RUNS
 from ui.figures import show_figure
 from ui.text import plain
 
@@ -169,7 +169,7 @@ def progress_text(job: Job, label: str) -> str:
 
 def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5,
               redraw_s: float = 2.0) -> bool:
-    """Stream a shared background job (``toolbox.jobs.Job``) until it ends, with a Stop button.
+    """Stream a shared background job (``toolbox.serving.Job``) until it ends, with a Stop button.
 
     Shows a progress bar with the queue position or the time left and, when the job has new
     partial results (at most every ``redraw_s`` seconds), calls ``render_partial(job.partial)``

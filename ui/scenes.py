@@ -3,7 +3,7 @@
 ``scene_bar(slug)`` is called near the top of a lesson page, *before* the page draws its widgets:
 a scene is applied by writing the widgets' values into ``st.session_state`` (in a button callback,
 or on the first run of a ``?scene=`` link), so the widgets are drawn with them. The chosen scene is
-mirrored to the URL. The scenes themselves are data (``toolbox.lessons.scenes_*``).
+mirrored to the URL. The scenes themselves are data (``toolbox.lessons.<lesson>.scenes``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def learning_curves(aggregates: dict[str, dict],
                     title: str = "Mean episodic return (last 20 episodes) vs steps",
                     highlight: list[str] | None = None) -> go.Figure:
     """One line per variant (mean over seeds) with its 95% confidence band; ``aggregates`` from
-    ``toolbox.ppo.analysis.aggregate``; a dotted line marks the 475 'solved' threshold.
+    ``toolbox.lessons.ppo.analysis.aggregate``; a dotted line marks the 475 'solved' threshold.
 
     ``highlight``: the variants to read against “all on” — drawn in distinct colours with their
     bands, “all on” in black, every other variant a thin grey line without a band (one legend entry
@@ -72,7 +72,7 @@ VERDICT_COLORS = {"clearly lower": COLORS["without"], "clearly higher": COLORS["
 def score_differences(rows: list[dict], baseline: str = "all on") -> go.Figure:
     """Each variant's final-score difference to ``baseline`` with its 95% interval (horizontal bars),
     coloured by verdict (after the Holm–Bonferroni correction over the rows); ``rows`` from
-    ``toolbox.ppo.analysis.compare_to_baseline``. A line marks zero."""
+    ``toolbox.lessons.ppo.analysis.compare_to_baseline``. A line marks zero."""
     fig = go.Figure()
     for verdict, color in VERDICT_COLORS.items():
         sel = [r for r in rows if r["verdict"] == verdict]

@@ -38,5 +38,4 @@ from toolbox.gumbel.reparameterization import (REPARAM_MAX, GaussianReparam, Rel
                                                relaxed_sample_jacobian)
 from toolbox.gumbel.sampling import (ChiSquareResult, GumbelMaxExperiment, category_counts, chi_square_test,
                                      gumbel_max_experiment, gumbel_max_sample, sample_gumbel)
-from toolbox.gumbel.script import estimator_script, qualified_name
 

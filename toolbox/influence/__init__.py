@@ -20,16 +20,10 @@ from toolbox.influence.games import (
 from toolbox.influence.learning import (
     InfluenceTrainResult, reinforce_gradients, softmax, train_influence_game,
 )
-from toolbox.influence.precomputed import (
-    BETA_GRID, EFFECT_TOLERANCE, BetaSweep, beta_sweep, bonus_effect, final_summary, learning_job_key, load_meta,
-    load_precomputed, precomputed_configs, precomputed_runs, save_precomputed,
-)
-from toolbox.influence.presets import INFLUENCE_PRESETS, InfluencePreset, influence_preset
 from toolbox.influence.reward import (
     batched_influence, counterfactual_marginal, entropy, expected_influence, influence_reward,
     influence_rewards, kl_divergence, mutual_information,
 )
-from toolbox.influence.script import influence_script
 from toolbox.influence.signalling import (
     MARGINALS, PERSUASION_PRESETS, SCHEME_NAMES, TIE_TOLERANCE, PersuasionGame, SchemeReport,
     MARGINAL_MEANINGS, evaluate_scheme, persuasion_preset, principal_influence, receiver_best_response, scheme_caption,

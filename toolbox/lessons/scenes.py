@@ -5,7 +5,7 @@ tab, asks the class to *predict* (multiple choice), hides the parts of the page 
 answer away, and holds the answer revealed afterwards. The answer is computed at display time
 from the backend (:class:`Answer`: its text with the numbers, and the data of the figure that
 shows them, drawn inside the scene card by ``toolbox.figures.scenes``). The lesson modules
-``toolbox.lessons.scenes_<lesson>`` hold the scenes; ``toolbox.lessons.scenes_index`` collects
+``toolbox.lessons.<lesson>.scenes`` hold the scenes; ``toolbox.lessons.scenes_index`` collects
 them by page slug. ``tests/test_scenes.py`` compares every answer with an independent computation.
 """
 

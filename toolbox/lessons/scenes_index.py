@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from toolbox.lessons.scenes import Scene, check_scenes
-from toolbox.lessons.scenes_dial import DIAL_SCENES
-from toolbox.lessons.scenes_gumbel import GUMBEL_SCENES
-from toolbox.lessons.scenes_influence import INFLUENCE_SCENES
-from toolbox.lessons.scenes_normalization import NORMALIZATION_SCENES
-from toolbox.lessons.scenes_ppo import PPO_SCENES
+from toolbox.lessons.dial.scenes import DIAL_SCENES
+from toolbox.lessons.gumbel.scenes import GUMBEL_SCENES
+from toolbox.lessons.influence.scenes import INFLUENCE_SCENES
+from toolbox.lessons.normalization.scenes import NORMALIZATION_SCENES
+from toolbox.lessons.ppo.scenes import PPO_SCENES
 
 SCENES: dict[str, tuple[Scene, ...]] = {
     "normalization": check_scenes(NORMALIZATION_SCENES),

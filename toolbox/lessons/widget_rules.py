@@ -15,12 +15,12 @@ from toolbox.dial.config import METHODS
 from toolbox.gumbel.estimators import DOWNSTREAM
 from toolbox.gumbel.inputs import K_MAX, K_MIN, MODES, PRESETS
 from toolbox.influence.games import GAMES, MAX_ITERATIONS, MAX_SEEDS
-from toolbox.influence.precomputed import BETA_GRID
-from toolbox.influence.presets import INFLUENCE_PRESETS
+from toolbox.lessons.influence.precomputed import BETA_GRID
+from toolbox.lessons.influence.presets import INFLUENCE_PRESETS
 from toolbox.influence.signalling import MARGINALS, PERSUASION_PRESETS, SCHEME_NAMES
 from toolbox.influence.tables import MAX_ACTIONS, MAX_INFLUENCEES
 from toolbox.lessons import shared as SK
-from toolbox.ppo.config import BUDGETS, VARIANT_IDS
+from toolbox.lessons.ppo.variants import BUDGETS, VARIANT_IDS
 
 INF = math.inf
 BIG = 2**31 - 1

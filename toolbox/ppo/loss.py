@@ -9,7 +9,7 @@ one,
 so its gradient is the chosen branch's gradient, as a Python ``if`` would give.
 
 The PPO page shows the lines between the ``# [detail:<field>]`` markers (see
-:mod:`toolbox.ppo.source`).
+:mod:`toolbox.lessons.ppo.source`).
 """
 
 from __future__ import annotations

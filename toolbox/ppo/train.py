@@ -38,7 +38,7 @@ import torch
 
 from toolbox.device import resolve_device, torch_threads
 from toolbox.ppo.compiled import CompiledGroup, choose_backend
-from toolbox.ppo.config import MAX_RUNS, PPOConfig
+from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.group import Group, structure_key
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 
@@ -63,9 +63,6 @@ def check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
         if not isinstance(c, PPOConfig):
             raise ValueError(f"every config must be a PPOConfig; got {type(c).__name__}.")
         c.validate()
-    n = len(configs) * len(seeds)
-    if n > MAX_RUNS:
-        raise ValueError(f"{len(configs)} variants × {len(seeds)} seeds = {n} runs is over this server's cap of {MAX_RUNS} runs.")
     return configs, [int(s) for s in seeds]
 
 
@@ -80,7 +77,7 @@ def make_groups(configs, seeds, device=None, backend: str = "tensor",
 
 
 def check_pairs(pairs) -> list[tuple[PPOConfig, int]]:
-    """Validate ``[(config, seed), …]`` (distinct pairs, at most ``MAX_RUNS``); ValueError otherwise."""
+    """Validate ``[(config, seed), …]`` (distinct pairs); ValueError otherwise."""
     pairs = list(pairs)
     if not pairs:
         raise ValueError("choose at least one (variant, seed) pair to train.")
@@ -90,8 +87,6 @@ def check_pairs(pairs) -> list[tuple[PPOConfig, int]]:
         out.append((c, int(s)))
     if len(set(out)) != len(out):
         raise ValueError("the (variant, seed) pairs must be distinct (a repeated pair would train the same run twice).")
-    if len(out) > MAX_RUNS:
-        raise ValueError(f"{len(out)} runs is over this server's cap of {MAX_RUNS} runs.")
     return out
 
 
@@ -128,7 +123,7 @@ def train(
     loop is thousands of tiny tensor ops per iteration; on a loaded 2-core CPU, OpenMP's 2 threads
     waiting for each other made one 500k-step run 9x slower than 1 thread (293 s vs 32 s, see
     benchmarks/ppo_throughput.py). With torch's OpenMP build the setting is per OS thread, so a
-    job thread (toolbox.jobs) can use 1 without touching the rest of the server; it is restored after
+    job thread (toolbox.serving) can use 1 without touching the rest of the server; it is restored after
     (:func:`toolbox.device.torch_threads`).
 
     ``backend``: ``"compiled"`` (:mod:`toolbox.ppo.compiled`, CPU: one compiled loop per run, about 6x
@@ -152,7 +147,7 @@ def train_pairs(
 ) -> list[TrainResult]:
     """Train each ``(config, seed)`` pair of ``pairs`` (any mix, not a grid), batched as :func:`train`
     does; returns one :class:`TrainResult` per pair, in order. This is how requests from different
-    sessions train together as one computation (:mod:`toolbox.ppo.batching`). ``backend`` as :func:`train`;
+    sessions train together as one computation (:mod:`toolbox.serving.ppo_batching`). ``backend`` as :func:`train`;
     ``threads``: the compiled path's threads.
     """
     dev = resolve_device(device)

@@ -16,9 +16,9 @@ send heartbeats with ``job.touch(session_id)`` and stop watching with ``RUNNER.d
 Plain threading, no Streamlit: pages poll it, tests drive it directly.
 """
 
-from toolbox.jobs.admission import Limits, Throughput, duration
-from toolbox.jobs.job import AdmissionError, Cancelled, Job, ReportFn
-from toolbox.jobs.runner import JobRunner
+from toolbox.serving.admission import Limits, Throughput, duration
+from toolbox.serving.job import AdmissionError, Cancelled, Job, ReportFn
+from toolbox.serving.runner import JobRunner
 
 __all__ = ["RUNNER", "AdmissionError", "Cancelled", "Job", "JobRunner", "Limits", "ReportFn", "Throughput", "duration"]
 

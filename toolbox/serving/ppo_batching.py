@@ -1,7 +1,7 @@
 """PPO requests from different sessions trained together as one batched computation.
 
 A class told "turn off one detail each and train" sends thirty *different* requests. The job runner
-(:mod:`toolbox.jobs`) hands this module the PPO requests queued while the server was busy;
+(:mod:`toolbox.serving`) hands this module the PPO requests queued while the server was busy;
 :func:`train_requests` trains the union of their (config, seed) pairs once (identical pairs of two
 requests train once) as one call of :func:`toolbox.ppo.train.train_pairs`, and gives each request its
 own runs back, streaming, in its own format. On the tensor path (CUDA) a batch costs about what its
@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from toolbox.jobs import Cancelled, ReportFn
-from toolbox.jobs.cost import nearest_row
+from toolbox.serving import Cancelled, ReportFn
+from toolbox.serving.caps import check_ppo_runs
+from toolbox.serving.cost import nearest_row
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.result import TrainResult
 from toolbox.ppo.train import check_inputs, train_pairs
@@ -45,6 +46,7 @@ class PPORequest:
     @classmethod
     def make(cls, configs: Sequence[PPOConfig], seeds: Sequence[int], summarize: Summarize, device=None) -> "PPORequest":
         configs, seeds = check_inputs(configs, seeds)  # the page's request is validated before it queues
+        check_ppo_runs(configs, seeds)
         return cls(tuple(configs), tuple(seeds), summarize, None if device is None else str(device))
 
     @property
@@ -82,7 +84,7 @@ def train_requests(requests: Sequence[PPORequest], reports: Sequence[ReportFn],
     """Train every request's runs as one computation; returns each request's ``summarize(runs, None, s)``.
 
     ``reports[i](fraction, partial)`` streams request i's partial summary; when it raises
-    :class:`~toolbox.jobs.Cancelled` (nobody watches request i any more) that request is dropped
+    :class:`~toolbox.serving.Cancelled` (nobody watches request i any more) that request is dropped
     (its entry in the result is ``None``) and the others go on; when every request is dropped the
     training stops.
     """

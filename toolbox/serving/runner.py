@@ -22,11 +22,11 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 from toolbox.device import thread_count, training_slots, training_threads
-from toolbox.jobs import admission as adm
-from toolbox.jobs.job import (
+from toolbox.serving import admission as adm
+from toolbox.serving.job import (
     CANCELLED, DONE, ERROR, QUEUED, RUNNING, AdmissionError, Cancelled, Job, ReportFn,
 )
-from toolbox.jobs.watchers import Watching
+from toolbox.serving.watchers import Watching
 
 UNKNOWN_JOB_S = 60.0
 """Seconds assumed for a job submitted without ``work`` (only its estimates use it)."""

@@ -14,6 +14,8 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from toolbox import influence as inf
+
+from toolbox.lessons import influence as influence_lesson
 from toolbox.lessons import shared as K
 from toolbox.lessons.scenes import Answer, Question, Scene
 
@@ -26,12 +28,12 @@ _TABLES_HIDDEN = (K.SPOIL_NOTE, K.SPOIL_RESULTS)
 
 @lru_cache(maxsize=1)
 def _store() -> dict:
-    return inf.load_precomputed(str(K.INF_RESULTS))
+    return influence_lesson.load_precomputed(str(K.INF_RESULTS))
 
 
 def preset_rewards(v: Mapping[str, Any]):
     """The preset's tables and the influence reward of each of i's actions ``(A_i,)``, one influencee."""
-    p = inf.influence_preset(v[K.INF_PRESET], 1)
+    p = influence_lesson.influence_preset(v[K.INF_PRESET], 1)
     return p, inf.influence_rewards(p.pi_i, p.pi_j_given_ai, device="cpu")[:, 0]
 
 
@@ -92,13 +94,13 @@ def learning_runs(v: Mapping[str, Any]):
         iterations=int(v[K.LEARN_UPDATES]),
     )
     store = _store()
-    found = inf.precomputed_runs(store, cfg)
+    found = influence_lesson.precomputed_runs(store, cfg)
     if found is None:
         raise ValueError(
             f"No precomputed runs for {cfg.game!r} at β = {cfg.beta:g}: regenerate "
             "results/influence_learning.json."
         )
-    return found[0], found[1], inf.beta_sweep(store, cfg.game)
+    return found[0], found[1], influence_lesson.beta_sweep(store, cfg.game)
 
 
 _SAYS = {"helps": "Higher", "distorts": "Lower", "neutral": "About the same"}
@@ -108,8 +110,8 @@ _DOES = {"helps": "raise", "distorts": "lower", "neutral": "leave unchanged"}
 def _learning(v: Mapping[str, Any], why: str) -> Answer:
     on, off, sweep = learning_runs(v)
     beta = float(v[K.LEARN_BETA])
-    s = inf.final_summary(on, off)
-    effect = inf.bonus_effect(on, off)
+    s = influence_lesson.final_summary(on, off)
+    effect = influence_lesson.bonus_effect(on, off)
     others = [b for b, e in zip(sweep.betas, sweep.effects) if b > 0]
     same = [b for b, e in zip(sweep.betas, sweep.effects) if b > 0 and e == effect]
     grid = (

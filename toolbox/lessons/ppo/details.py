@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from toolbox.reward_scaling import RewardScaler
-from toolbox.ppo.config import VARIANT_IDS, PPOConfig, variants
-from toolbox.ppo.source import detail_lines
+from toolbox.ppo.config import PPOConfig
+from toolbox.lessons.ppo.variants import VARIANT_IDS, variants
+from toolbox.lessons.ppo.source import detail_lines
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def _variant_changes(vid: str) -> dict:
 
 def card_code(d: Detail) -> str:
     """The code a detail's card shows: the readable reference's own lines for its ``PPOConfig`` field
-    (read from the source, see :mod:`toolbox.ppo.source`); CleanRL's line for a detail with no field
+    (read from the source, see :mod:`toolbox.lessons.ppo.source`); CleanRL's line for a detail with no field
     (the debug variables)."""
     if d.field in {f.name for f in fields(PPOConfig)}:
         return detail_lines(d.field)

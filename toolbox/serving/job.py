@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
-from toolbox.jobs.eta import EtaEstimator
+from toolbox.serving.eta import EtaEstimator
 
 ReportFn = Callable[..., None]
 QUEUED, RUNNING, DONE, ERROR, CANCELLED = "queued", "running", "done", "error", "cancelled"
@@ -94,7 +94,7 @@ class Job:
         return self._runner.live_watchers(self) if self._runner is not None else len(self._watchers)
 
     def touch(self, session_id: str, client_id: str | None = None) -> None:
-        """Heartbeat from a watching session (the pages' timer: :mod:`toolbox.jobs.watchers`)."""
+        """Heartbeat from a watching session (the pages' timer: :mod:`toolbox.serving.watchers`)."""
         if self._runner is not None:
             self._runner.touch(self, session_id, client_id)
         else:

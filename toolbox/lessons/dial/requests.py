@@ -20,8 +20,8 @@ import torch
 
 from toolbox.dial.compiled import choose_backend
 from toolbox.dial.config import MAX_AGENTS, METHODS, DialConfig
-from toolbox.jobs.admission import duration
-from toolbox.jobs.cost import nearest_row
+from toolbox.serving.admission import duration
+from toolbox.serving.cost import nearest_row
 
 MAX_SEEDS = 8
 """Seeds one page request may train."""
@@ -109,7 +109,7 @@ def job_key(configs: dict[str, DialConfig], n_seeds: int) -> str:
 
 @dataclass(frozen=True)
 class RequestCost:
-    """What a training request costs here, from the measured table (toolbox/jobs/cost_table.json).
+    """What a training request costs here, from the measured table (toolbox/serving/cost_table.json).
 
     seconds: training time, one thread (the job runner's ``work`` for kind ``"dial"``); memory_mb:
     the peak memory it adds (seeds and methods train one after another, so the largest run's);

@@ -17,7 +17,7 @@ DEFAULT_RATES = {
     # measured throughput after the first job of each kind finishes.
     "ppo": 150_000.0,       # environment steps over all runs of the request (compiled path: 214k/s measured on one thread)
     "influence": 200_000.0,  # seed × update pairs, both trainings of the request
-    # DIAL: seconds of the measured table (toolbox.dial.requests.request_cost); the rate becomes
+    # DIAL: seconds of the measured table (toolbox.lessons.dial.requests.request_cost); the rate becomes
     # this server's speed relative to the table's machine
     "dial": 1.0,
     "": 1.0,                 # no kind: work is given in estimated seconds
@@ -49,7 +49,7 @@ class Limits:
     max_running_mb: estimated memory the trainings running at once may hold; a queued job that
         would pass it waits for running ones to end.
     small_job_s: requests estimated at most this long are short: they have a slot of their own and pass
-        long ones in the queue (see :mod:`toolbox.jobs.runner`).
+        long ones in the queue (see :mod:`toolbox.serving.runner`).
     batch_max_s: queued requests join one batched training only up to this many estimated seconds in all.
     """
 

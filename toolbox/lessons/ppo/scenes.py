@@ -4,7 +4,7 @@ All three keep the page's default view, CleanRL's 12-variant core ablation with 
 steps per variant, stored in results/ppo_grid500k.json, so no scene starts a training. Each scene
 selects the variants it talks about in the curve chart's highlight selector (``ppo_highlight``)
 and hides the results until the reveal; its answer is computed at display time from the stored
-runs of the scene's view with ``toolbox.ppo.analysis`` (``tests/test_scenes.py`` recomputes
+runs of the scene's view with ``toolbox.lessons.ppo.analysis`` (``tests/test_scenes.py`` recomputes
 every number from the JSON file with numpy and scipy).
 """
 
@@ -16,14 +16,8 @@ import numpy as np
 
 from toolbox.lessons import shared as K
 from toolbox.lessons.scenes import Answer, Question, Scene
-from toolbox.ppo import analysis, precomputed
-from toolbox.ppo.config import (
-    DEFAULT_BUDGET,
-    DEFAULT_SEEDS,
-    DEFAULT_VARIANTS,
-    VARIANT_IDS,
-    variant_config,
-)
+from toolbox.lessons.ppo import analysis, precomputed
+from toolbox.lessons.ppo.variants import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, variant_config, VARIANT_IDS
 
 VARIANTS, SEEDS, BUDGET, HIGHLIGHT = "ppo_variants", "ppo_seeds", "ppo_budget", "ppo_highlight"
 """The page's widget keys: the ablation's variants (ids), seeds, steps per run; the chart's
@@ -35,7 +29,7 @@ _HIDDEN = (K.SPOIL_RESULTS,)
 
 def stored_view(v: Mapping[str, Any]) -> dict:
     """The stored runs the page shows at the widget values ``v``: ``{"grid", "budget", "runs"}``
-    (``toolbox.ppo.precomputed.lookup``); ValueError when that view was not trained in advance."""
+    (``toolbox.lessons.ppo.precomputed.lookup``); ValueError when that view was not trained in advance."""
     budget = int(v[BUDGET])
     names = [VARIANT_IDS[vid] for vid in v[VARIANTS]]
     configs = [variant_config(vid, budget) for vid in v[VARIANTS]]

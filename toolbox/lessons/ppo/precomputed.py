@@ -1,6 +1,6 @@
 """Precomputed PPO ablations (results/ppo_*.json): what one stored run holds, and which request it answers.
 
-A stored run is :func:`toolbox.ppo.analysis.run_summary` (the live page's own summary, so stored and
+A stored run is :func:`toolbox.lessons.ppo.analysis.run_summary` (the live page's own summary, so stored and
 live numbers are the same statistic) plus ``start``: every episode that ended in the first
 ``PREFIX_STEPS`` environment steps, exactly, so a retrain of that start can be compared number for number
 (:func:`train_start`).
@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from toolbox.ppo import analysis
-from toolbox.ppo.config import VARIANT_IDS, PPOConfig, variant_config
+from toolbox.lessons.ppo import analysis
+from toolbox.ppo.config import PPOConfig
+from toolbox.lessons.ppo.variants import variant_config, VARIANT_IDS
 from toolbox.ppo.result import TrainResult
 from toolbox.ppo.train import make_groups
 from toolbox.provenance import provenance_sentence
 
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "results" / "ppo_grid500k.json"
+DEFAULT_FILE = Path(__file__).resolve().parents[3] / "results" / "ppo_grid500k.json"
 """The page's default view: 12 variants × seeds 0–9 × 500k steps (benchmarks/ppo_precompute.py)."""
 PREFIX_STEPS = 5_120
 """Steps of each run's start stored exactly (10 iterations of CleanRL's 512-transition batch)."""

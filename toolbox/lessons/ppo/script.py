@@ -21,7 +21,7 @@ from toolbox.ppo import config as _config
 from toolbox.ppo.config import PPOConfig
 
 TEMPLATE = Path(__file__).with_name("standalone_ppo.py.template")
-CHECK_FILE = Path(__file__).resolve().parents[2] / "results" / "ppo_script_check.json"
+CHECK_FILE = Path(__file__).resolve().parents[3] / "results" / "ppo_script_check.json"
 """The script's own runs at the advised budgets (``benchmarks/ppo_script_check.py``)."""
 SCRIPT_FIELDS = (("seed", 1, "seed of the run: network initialization, action sampling, minibatch shuffles, environment resets"),
                  ("env_id", "CartPole-v1", "the Gymnasium environment"))

@@ -21,14 +21,14 @@ import time
 import weakref
 from collections.abc import Callable
 
-from toolbox.jobs.job import CANCELLED
+from toolbox.serving.job import CANCELLED
 
 REAP_EVERY_S = 0.5
 """How often the watchdog thread looks for jobs nobody watches."""
 
 
 class Watching:
-    """The watcher bookkeeping of :class:`toolbox.jobs.runner.JobRunner` (a mixin: it uses the
+    """The watcher bookkeeping of :class:`toolbox.serving.runner.JobRunner` (a mixin: it uses the
     runner's ``_lock``, ``_queue``, ``_running``, ``limits`` and its end and dispatch methods)."""
 
     clock: Callable[[], float] = staticmethod(time.monotonic)

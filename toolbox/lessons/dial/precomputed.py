@@ -16,7 +16,7 @@ from pathlib import Path
 from toolbox.stats import seed_band
 from toolbox.dial.config import DialConfig
 
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+RESULTS_DIR = Path(__file__).resolve().parents[3] / "results"
 RESULT_FILES = ("dial_default.json", "dial_n4.json")
 """Written by ``benchmarks/dial_precompute.py`` (n = 3 variants; n = 4 DIAL vs no communication)."""
 METHOD_LABELS = {"dial": "DIAL", "rial": "RIAL", "nocomm": "No communication"}

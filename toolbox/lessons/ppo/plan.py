@@ -1,7 +1,7 @@
 """What a PPO ablation request shows from the stored runs, what it trains, and how it fits the cap.
 
 A request is variants × seeds at one budget. Every variant whose runs are all stored
-(:mod:`toolbox.ppo.precomputed`) is shown from the store; only the others are trained, so a change
+(:mod:`toolbox.lessons.ppo.precomputed`) is shown from the store; only the others are trained, so a change
 of one detail adds the runs of that one variant (10 for 10 seeds) instead of retraining, or
 hiding, the stored ones. When the runs to train exceed the server's cap (``MAX_RUNS``),
 :func:`cap_fixes` says what fits: fewer seeds, or fewer variants.
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from toolbox.ppo.analysis import step_grid
-from toolbox.ppo.config import MAX_RUNS, PPOConfig
-from toolbox.ppo.precomputed import stored_configs
+from toolbox.lessons.ppo.analysis import step_grid
+from toolbox.ppo.config import PPOConfig
+from toolbox.serving.caps import MAX_RUNS, check_budget
+from toolbox.lessons.ppo.precomputed import stored_configs
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def plan_request(payload: dict | None, configs, names, seeds) -> Plan:
         if not isinstance(c, PPOConfig):
             raise ValueError(f"every config must be a PPOConfig; got {type(c).__name__}.")
         c.validate()
+        check_budget(c)
     stored: dict[str, list[dict]] = {}
     same_grid = (
         payload is not None

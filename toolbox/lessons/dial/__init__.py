@@ -1,0 +1,1 @@
+"""The dial lesson: what the page shows, built from the algorithm below it."""

@@ -1,0 +1,6 @@
+"""The Gumbel-Softmax lesson: its prose, scenes and the downloadable estimator script.
+
+The mathematics is in :mod:`toolbox.gumbel`.
+"""
+
+from toolbox.lessons.gumbel.script import estimator_script, qualified_name

@@ -1,0 +1,1 @@
+"""The ppo lesson: what the page shows, built from the algorithm below it."""
