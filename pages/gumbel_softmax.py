@@ -96,9 +96,9 @@ with st.container(border=True):
     with left:
         st.markdown("**The categorical distribution π**")
         c1, c2, c3 = st.columns([2, 2, 2])
-        K = c1.slider("categories K", G.K_MIN, G.K_MAX, key="gs_K")
-        preset = c2.selectbox("preset", G.PRESETS, key="gs_preset")
-        mode = c3.radio("type as", G.MODES, key="gs_mode", horizontal=True)
+        K = c1.slider("categories K", G.K_MIN, G.K_MAX, key=SK.GS_K)
+        preset = c2.selectbox("preset", G.PRESETS, key=SK.GS_PRESET)
+        mode = c3.radio("type as", G.MODES, key=SK.GS_MODE, horizontal=True)
         signature = (K, preset, mode)
         # a new K / preset / mode refills the text; the first run keeps a value from the URL, and a
         # return from another page (Streamlit then has dropped this widget's state) starts afresh
@@ -107,7 +107,7 @@ with st.container(border=True):
             st.session_state["gs_values"] = fmt(G.preset_values(preset, K, mode))
         st.session_state["gs_signature"] = signature
         values_text = st.text_input(
-            f"{mode} (comma-separated, one per category)", key="gs_values",
+            f"{mode} (comma-separated, one per category)", key=SK.GS_VALUES,
             help="Edit freely: probabilities must be positive and sum to 1; logits any finite numbers.",
         )
         values = None
@@ -128,11 +128,11 @@ with st.container(border=True):
                  G.distribution_logits)
     with right:
         st.markdown("**Temperature τ**")
-        tau = st.select_slider("temperature τ (log scale)", options=TAU_OPTIONS, key="gs_tau",
+        tau = st.select_slider("temperature τ (log scale)", options=TAU_OPTIONS, key=SK.GS_TAU,
                                format_func=lambda t: f"{t:g}")
         equation(r"y = \operatorname{softmax}\!\Big(\frac{\theta + g}{\tau}\Big)", G.gumbel_softmax_from_noise)
         equation(r"g_k \sim \mathrm{Gumbel}(0,1)", G.sample_gumbel)
-        seed = st.number_input("random seed", min_value=0, max_value=2**31 - 1, step=1, key="gs_seed",
+        seed = st.number_input("random seed", min_value=0, max_value=2**31 - 1, step=1, key=SK.GS_SEED,
                                help="Same seed, same samples: a shared link shows the same draws.")
 
 set_query(K=K, preset=preset, mode=mode, values=values_text, tau=tau, N=st.session_state["gs_n"], seed=seed)
@@ -140,7 +140,7 @@ set_query(K=K, preset=preset, mode=mode, values=values_text, tau=tau, N=st.sessi
 # lazy tabs: only the open one runs, so a slider move recomputes and redraws one part of the lesson
 tab = query_value("tab", "sampling", str, TABS)
 st.session_state.setdefault("gs_tab", TABS[tab])
-tab1, tab2, tab3, tab4, tab5 = st.tabs(list(TABS.values()), key="gs_tab", on_change="rerun")
+tab1, tab2, tab3, tab4, tab5 = st.tabs(list(TABS.values()), key=SK.GS_TAB, on_change="rerun")
 tab = {label: name for name, label in TABS.items()}.get(st.session_state.get("gs_tab"), tab)
 set_query(tab=tab)
 
@@ -149,7 +149,7 @@ with tab1:
     if tab1.open:  # lazy: only the open tab computes
         c1, c2 = st.columns([2, 3], gap="large")  # the left column holds the equations at 1280 px
         with c1:
-            n = st.slider("number of samples N", 100, N_MAX, step=100, key="gs_n")
+            n = st.slider("number of samples N", 100, N_MAX, step=100, key=SK.GS_N)
             equation(r"z = \arg\max_k \big(\theta_k + g_k\big)", G.gumbel_max_sample)
             equation([r"g_k = -\log(-\log u_k)", r"u_k \sim U(0,1)"], G.sample_gumbel)  # one per line: fits at 1280
             equation(r"\Pr[z = k] = \pi_k", G.gumbel_max_experiment)
