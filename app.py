@@ -15,7 +15,7 @@ try:
     # First: concurrent first runs must not import modules half-way (see ui/preload.py).
     import ui.preload  # noqa: F401
     from toolbox.device import ENV_VAR, device_label
-    from toolbox.lessons import built_lessons
+    from toolbox.lessons import LESSONS
     from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device
     from ui.navigation import page_not_found, unknown_page
     from ui.presenter import presenter_toggle
@@ -28,7 +28,7 @@ mark_app_ran()
 pages = [st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True)]
 pages += [
     st.Page(lesson.page_path, title=lesson.title, icon=lesson.icon, url_path=lesson.slug)
-    for lesson in built_lessons()
+    for lesson in LESSONS
 ]
 navigation = st.navigation(pages)
 
@@ -44,6 +44,6 @@ with st.sidebar:
 # Streamlit gives the default page the root URL; its declared "home" still reaches it
 unknown = unknown_page([*(page.url_path for page in pages), "home"])
 if unknown is not None:  # st.navigation fell back to Home: say so instead of showing it silently
-    page_not_found(unknown, built_lessons())
+    page_not_found(unknown, LESSONS)
 else:
     run_page(navigation)

@@ -293,9 +293,9 @@ def page(path: str) -> Callable[[torch.device], str]:
 
 
 def all_pages() -> list[str]:
-    from toolbox.lessons import built_lessons
+    from toolbox.lessons import LESSONS
 
-    return ["pages/home.py"] + [lesson.page_path for lesson in built_lessons()]
+    return ["pages/home.py"] + [lesson.page_path for lesson in LESSONS]
 
 
 # -- running --------------------------------------------------------------------------------------

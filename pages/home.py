@@ -27,10 +27,7 @@ for i, lesson in enumerate(LESSONS):
         st.subheader(f"{lesson.icon} {lesson.title}")
         st.write(lesson.promise)
         st.caption(f":material/menu_book: {lesson.papers}")
-        if lesson.built:
-            st.page_link(lesson.page_path, label=f"Open {lesson.title}", icon=":material/arrow_forward:")
-        else:
-            st.info("Coming soon: this lesson is being written.", icon=":material/construction:")
+        st.page_link(lesson.page_path, label=f"Open {lesson.title}", icon=":material/arrow_forward:")
 
 st.divider()
 st.subheader("Using it in class")

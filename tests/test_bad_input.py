@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from tests.apptest_helpers import assert_clean, open_page
-from toolbox.lessons import built_lessons
+from toolbox.lessons import LESSONS
 
-PAGES = ["pages/home.py"] + [lesson.page_path for lesson in built_lessons()]
+PAGES = ["pages/home.py"] + [lesson.page_path for lesson in LESSONS]
 GARBAGE = ["abc", "NaN", "-1e99", "1e99", "", "[1,2]"]
 
 

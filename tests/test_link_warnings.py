@@ -8,10 +8,10 @@ import re
 import pytest
 
 from tests.apptest_helpers import assert_clean, errors, open_page, warnings
-from toolbox.lessons import built_lessons
+from toolbox.lessons import LESSONS
 from ui.common import allowed_text
 
-PAGES = [lesson.page_path for lesson in built_lessons()]
+PAGES = [lesson.page_path for lesson in LESSONS]
 NAMES_WHAT_IS_ALLOWED = re.compile(r"\(allowed: .+\); showing |\(-?[\d.]+ to [\d.]+\)|"
                                    r"from -?[\d.]+ to [\d.]+|not one of: ")
 URL = "https://evil.example/x"

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import APP, assert_clean
-from toolbox.lessons import built_lessons
+from toolbox.lessons import LESSONS
 from ui import navigation
 
 
@@ -25,7 +25,7 @@ def test_unknown_path_shows_a_message_and_links_every_lesson(monkeypatch):
     assert [t.value for t in at.title] == ["Page not found"]
     assert "no page “nonexistent”" in at.error[0].value
     links = [el.proto.page for el in at.get("page_link")]
-    assert links[1:] == [lesson.slug for lesson in built_lessons()] and len(links) > 1
+    assert links[1:] == [lesson.slug for lesson in LESSONS] and len(links) > 1
 
 
 @pytest.mark.parametrize("asked", [None, "home", "dial", "/dial/"])

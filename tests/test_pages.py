@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.apptest_helpers import assert_clean, open_page
-from toolbox.lessons import LESSONS, built_lessons
+from tests.apptest_helpers import ROOT, assert_clean, open_page
+from toolbox.lessons import LESSONS
 
-PAGES = ["pages/home.py"] + [lesson.page_path for lesson in built_lessons()]
+PAGES = ["pages/home.py"] + [lesson.page_path for lesson in LESSONS]
+
+
+def test_every_lesson_in_the_catalogue_has_its_page():
+    """Navigation and home link every lesson: a catalogue entry without a page would be a dead link."""
+    missing = [lesson.page_path for lesson in LESSONS if not (ROOT / lesson.page_path).is_file()]
+    assert not missing, f"lessons in toolbox/lessons/catalogue.py without a page file: {missing}"
 
 
 @pytest.mark.parametrize("page", PAGES)

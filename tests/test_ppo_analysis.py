@@ -165,6 +165,8 @@ def test_detail_catalogue_complete():
     for d in DETAILS:
         assert d.variant is None or d.variant in VARIANT_IDS
         assert d.field == "—" or hasattr(PPOConfig(), d.field)
+        # a card shows CleanRL's line only where no reference lines exist: no string goes unshown
+        assert bool(d.code) == (d.field == "—"), d.number
 
 
 def _welch_reference(a, b):

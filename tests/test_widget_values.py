@@ -15,10 +15,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import APP, assert_clean, open_page, shown, warnings
-from toolbox.lessons import built_lessons
+from toolbox.lessons import LESSONS
 from toolbox.lessons.widget_rules import RULES
 
-PAGES = {lesson.slug: lesson.page_path for lesson in built_lessons()}
+PAGES = {lesson.slug: lesson.page_path for lesson in LESSONS}
 BAD = {  # rounds of values no browser sends, per kind of control
     "one of": ["no-such-option", 12345, ["a", "list"]],
     "some of": [["no-such-option"], "not a list", [None]],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import ARTIFACTS
-from toolbox.lessons import built_lessons
+from toolbox.lessons import LESSONS
 
 pytestmark = pytest.mark.e2e
 
@@ -82,7 +82,7 @@ def test_home_lists_lessons(page, server_url):
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
 
-@pytest.mark.parametrize("lesson", built_lessons(), ids=lambda l: l.slug)
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda l: l.slug)
 def test_lesson_page(page, server_url, lesson):
     page.goto(f"{server_url}/{lesson.slug}")
     wait_idle(page, timeout_ms=120_000)
@@ -117,7 +117,7 @@ def test_shared_link_on_a_fresh_server_goes_through_app(browser):
     config, navigation and device sidebar (Streamlit's legacy pages/ routing is switched off)."""
     from tests.e2e.conftest import streamlit_server
 
-    lesson = built_lessons()[0]
+    lesson = LESSONS[0]
     with streamlit_server("streamlit-e2e-fresh.log") as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()

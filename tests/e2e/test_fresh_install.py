@@ -16,7 +16,7 @@ import pytest
 from harness import live_server
 from tests.e2e import fresh_venv
 from tests.e2e.conftest import ARTIFACTS
-from toolbox.lessons import built_lessons
+from toolbox.lessons import LESSONS
 
 pytestmark = pytest.mark.e2e
 ROOT = fresh_venv.ROOT
@@ -46,7 +46,7 @@ def test_readme_run_command_serves_every_page_from_a_fresh_venv(browser):
     assert probe[:2] == ["True", "True"], "the venv must hold requirements.txt only, no test tools"
     assert probe[2].startswith("2.13.0")
 
-    slugs = ["home"] + [lesson.slug for lesson in built_lessons()]
+    slugs = ["home"] + [lesson.slug for lesson in LESSONS]
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:

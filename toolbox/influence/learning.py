@@ -6,7 +6,7 @@ A sequential matrix game (i moves, j sees a^i, both are paid) with i's reward = 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -33,9 +33,6 @@ class InfluenceTrainResult:
     """Final π^i, shape (n_seeds, A_i)."""
     pi_j_given_ai: np.ndarray
     """Final π^j(·|a^i), shape (n_seeds, A_i, A_j)."""
-
-    def to_json(self) -> dict:
-        return {k: np.asarray(v).tolist() for k, v in asdict(self).items()}
 
     @classmethod
     def from_json(cls, data: dict) -> "InfluenceTrainResult":

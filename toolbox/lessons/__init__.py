@@ -5,6 +5,6 @@ demonstration data from the reusable modules and the algorithms below it. Import
 loads only the catalogue.
 """
 
-from toolbox.lessons.catalogue import LESSONS, Lesson, built_lessons
+from toolbox.lessons.catalogue import LESSONS, Lesson
 
-__all__ = ["LESSONS", "Lesson", "built_lessons"]
+__all__ = ["LESSONS", "Lesson"]

@@ -1,15 +1,12 @@
 """The catalogue of lessons: metadata shared by the navigation (app.py) and the home page.
 
-A lesson is *built* when its page file exists; the home page lists the others as "coming" so
-that there is never a dead link.
+Every lesson listed has its page (``Lesson.page_path``; tests/test_pages.py checks that the file
+exists), so the navigation and the home page link them all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -26,10 +23,6 @@ class Lesson:
     @property
     def page_path(self) -> str:
         return f"pages/{self.slug}.py"
-
-    @property
-    def built(self) -> bool:
-        return (ROOT / self.page_path).is_file()
 
 
 LESSONS: tuple[Lesson, ...] = (
@@ -64,7 +57,3 @@ LESSONS: tuple[Lesson, ...] = (
         "Schulman et al. 2017; Huang et al. 2022; CleanRL",
     ),
 )
-
-
-def built_lessons() -> list[Lesson]:
-    return [lesson for lesson in LESSONS if lesson.built]

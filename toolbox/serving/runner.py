@@ -166,10 +166,6 @@ class JobRunner(Watching):
                 return self._schedule_locked()[id(job)][1]
             return None
 
-    def running_count(self) -> int:
-        with self._lock:
-            return len(self._running)
-
     def queued_count(self) -> int:
         with self._lock:
             return len(self._queue)

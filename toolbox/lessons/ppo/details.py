@@ -19,87 +19,90 @@ class Detail:
     sentence: str
     latex: str
     """the equation it changes (st.latex), or "" """
-    code: str
-    """the line of CleanRL's ppo.py (or our toggle) it changes"""
     variant: str | None
     """id in ``toolbox.ppo.config.VARIANT_IDS`` that flips it (None: not a learning change)"""
     field: str
-    """the PPOConfig field"""
+    """the PPOConfig field ("—": none, the detail changes no setting)"""
+    code: str = ""
+    """CleanRL's line, shown for a detail with no PPOConfig field; the others show the reference's
+    own lines (:func:`card_code`)"""
 
 
 DETAILS: tuple[Detail, ...] = (
     Detail("core 1", "Vectorized environments",
            "One policy acts in N environments at once, so a batch of N·T transitions comes from N shorter, decorrelated trajectories.",
            r"\mathcal{B} = \{(s^i_t, a^i_t, r^i_t)\}_{i \le N,\ t \le T},\quad |\mathcal{B}| = N\,T = 512",
-           "envs = gym.vector.SyncVectorEnv([make_env() for i in range(args.num_envs)])", "novec", "num_envs"),
+           "novec", "num_envs"),
     Detail("core 2", "Orthogonal init, constant biases",
            "Weights start orthogonal with gain √2 in hidden layers, 0.01 for the policy head (an almost uniform first policy) and 1 for the value head; biases start at 0.",
            r"W \sim \mathrm{Orth}(g),\ g \in \{\sqrt2,\ 0.01,\ 1\},\quad b = 0",
-           "torch.nn.init.orthogonal_(layer.weight, std); torch.nn.init.constant_(layer.bias, 0.0)", "noorth", "orthogonal_init"),
+           "noorth", "orthogonal_init"),
     Detail("core 3", "Adam ε = 1e-5",
            "A larger ε than PyTorch's 1e-8 caps the step size where the second-moment estimate is tiny.",
            r"\theta \leftarrow \theta - \alpha\,\frac{\hat m}{\sqrt{\hat v} + \varepsilon},\quad \varepsilon = 10^{-5}",
-           "optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)", "eps8", "adam_eps"),
+           "eps8", "adam_eps"),
     Detail("core 4", "Learning-rate annealing",
            "The learning rate decays linearly from α to 0 over the K iterations.",
            r"\alpha_k = \Big(1 - \frac{k-1}{K}\Big)\,\alpha",
-           "optimizer.param_groups[0]['lr'] = (1.0 - (iteration - 1.0) / args.num_iterations) * args.learning_rate", "noanneal", "anneal_lr"),
+           "noanneal", "anneal_lr"),
     Detail("core 5", "Generalized advantage estimation",
            "Advantages are exponentially weighted TD errors (λ = 0.95) instead of Monte-Carlo returns minus the value (λ = 1).",
            r"\hat A_t = \delta_t + \gamma\lambda(1-d_{t+1})\hat A_{t+1},\quad \delta_t = r_t + \gamma V(s_{t+1})(1-d_{t+1}) - V(s_t)",
-           "advantages[t] = lastgaelam = delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam", "nogae", "gae"),
+           "nogae", "gae"),
     Detail("core 6", "Minibatch updates",
            "Each epoch shuffles the batch and takes one gradient step per minibatch (4 × 4 = 16 steps per batch instead of 4).",
            r"\mathcal{B} = \mathcal{B}_1 \cup \dots \cup \mathcal{B}_{4},\quad |\mathcal{B}_j| = 128",
-           "for start in range(0, args.batch_size, args.minibatch_size): mb_inds = b_inds[start:end]", "nomb", "num_minibatches"),
+           "nomb", "num_minibatches"),
     Detail("core 7", "Advantage normalization",
            "Advantages are standardized within each minibatch, so the policy step size does not depend on the reward scale.",
            r"\hat A \leftarrow \frac{\hat A - \operatorname{mean}(\hat A)}{\operatorname{std}(\hat A) + 10^{-8}}",
-           "mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)", "noadvnorm", "norm_adv"),
+           "noadvnorm", "norm_adv"),
     Detail("core 8", "Clipped surrogate objective",
            "The probability ratio is clipped so one batch cannot move the policy far from the one that collected it.",
            r"L^{\mathrm{clip}} = \mathbb{E}\big[\max(-\hat A\,\rho,\ -\hat A\,\operatorname{clip}(\rho, 1-\epsilon, 1+\epsilon))\big],\ \rho = \frac{\pi_\theta(a|s)}{\pi_{\mathrm{old}}(a|s)}",
-           "pg_loss = torch.max(-mb_advantages * ratio, -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)).mean()", "noclip", "clip_surrogate"),
+           "noclip", "clip_surrogate"),
     Detail("core 9", "Value-loss clipping",
            "The value prediction is also kept within ε of the old one (pessimistically: the larger of the two errors). "
            "Unlike the ratio's ε, this ε = 0.2 is in return units: CartPole's discounted returns reach about 100, so the clipped "
            "branch lets an update move the value by only 0.2. Ablations found no benefit from it (Engstrom et al. 2020) "
            "or found that it hurts (Andrychowicz et al. 2021).",
            r"L^V = \tfrac12\,\mathbb{E}\big[\max\big((V - R)^2,\ (V_{\mathrm{old}} + \operatorname{clip}(V - V_{\mathrm{old}}, -\epsilon, \epsilon) - R)^2\big)\big]",
-           "v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()", "novclip", "clip_vloss"),
+           "novclip", "clip_vloss"),
     Detail("core 10", "Overall loss with entropy bonus",
            "One loss trains policy and value together, with an entropy bonus (c₂ = 0.01) that keeps the policy exploring.",
            r"L = L^{\mathrm{clip}} - c_2\,\mathbb{E}[\mathcal{H}(\pi_\theta(\cdot|s))] + c_1 L^V,\quad c_1 = 0.5,\ c_2 = 0.01",
-           "loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef", "noent", "ent_coef"),
+           "noent", "ent_coef"),
     Detail("core 11", "Global gradient clipping",
            "The gradient of all parameters together is rescaled to norm ≤ 0.5 before each step.",
            r"g \leftarrow g\cdot\min\Big(1,\ \frac{0.5}{\lVert g\rVert_2 + 10^{-6}}\Big)",
-           "nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)", "nogradclip", "clip_grad"),
+           "nogradclip", "clip_grad"),
     Detail("core 12", "Debug variables",
            "Approx KL, clip fraction, explained variance and entropy tell whether an update is healthy; they change no learning, so the toggle only shows or hides them.",
            r"\widehat{\mathrm{KL}} = \mathbb{E}[(\rho - 1) - \log\rho],\quad \mathrm{EV} = 1 - \frac{\operatorname{Var}[R - V]}{\operatorname{Var}[R]}",
-           "approx_kl = ((ratio - 1) - logratio).mean(); clipfracs += [((ratio - 1.0).abs() > args.clip_coef).float().mean()]", None, "—"),
+           None, "—",
+           code="approx_kl = ((ratio - 1) - logratio).mean(); "
+                "clipfracs += [((ratio - 1.0).abs() > args.clip_coef).float().mean()]"),
     Detail("core 13", "Separate actor and critic networks",
            "Policy and value get their own 64-64 tanh MLPs; sharing one trunk makes the value loss's gradients interfere with the policy's.",
            r"\pi(a|s) = \operatorname{softmax}(f_\pi(s)),\ V(s) = f_V(s)\quad\text{vs}\quad [\text{logits}, V] = \text{heads}(f(s))",
-           "self.critic = nn.Sequential(...); self.actor = nn.Sequential(...)", "shared", "shared_network"),
+           "shared", "shared_network"),
     Detail("continuous 6–7", "Observation normalization (+ clip ±10)",
            "Observations are standardized by a running mean and variance per run (toolbox.running_stats.ObsNormalizer), then clipped.",
            r"\hat o = \operatorname{clip}\Big(\frac{o - \mu}{\sqrt{\sigma^2 + 10^{-8}}}, -10, 10\Big)",
-           "env = gym.wrappers.NormalizeObservation(env); env = gym.wrappers.TransformObservation(env, lambda o: np.clip(o, -10, 10))", "obsnorm", "norm_obs"),
+           "obsnorm", "norm_obs"),
     Detail("continuous 8", "Reward scaling",
            "Rewards are divided by the running std of the discounted return (not centred; toolbox.reward_scaling.RewardScaler). "
            "This variant does not clip the scaled reward to ±10 as CleanRL's continuous-action script does.",
            r"G_t = \gamma G_{t-1}(1-d_t) + r_t,\quad \tilde r_t = \frac{r_t}{\sqrt{\operatorname{Var}[G] + 10^{-8}}}",
-           "env = gym.wrappers.NormalizeReward(env, gamma=args.gamma)", "rewscale", "norm_reward"),
+           "rewscale", "norm_reward"),
     Detail("auxiliary 3", "Early stopping on target KL",
            "The epochs of an update stop once the approximate KL of the last minibatch exceeds the target (0.015).",
            r"\text{stop if}\ \widehat{\mathrm{KL}} > \mathrm{KL}_{\mathrm{target}}",
-           "if args.target_kl is not None and approx_kl > args.target_kl: break", "kl", "target_kl"),
+           "kl", "target_kl"),
     Detail("time limits", "Correct truncation handling",
            "At the 500-step time limit the episode is cut, not over: bootstrap with the value of the true final state (CleanRL treats it as termination).",
            r"r_t \leftarrow r_t + \gamma\,V(s^{\mathrm{final}}_{t+1})\quad\text{if truncated and not terminated}",
-           "next_done = np.logical_or(terminations, truncations)  # CleanRL: truncation treated as termination", "trunc", "bootstrap_truncation"),
+           "trunc", "bootstrap_truncation"),
 )
 
 
