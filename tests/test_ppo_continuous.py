@@ -55,13 +55,33 @@ def _max_relative_error(batched, runs):
 @pytest.mark.parametrize("name", VARIANTS)
 def test_tensor_runner_equals_reference_for_every_toggle(name):
     """float64, so the comparison sees the algorithm and not float32 rounding: the two paths do the
-    same operations except that vmap batches the matrix products and sums over runs (another
-    summation order, ~1e-16 relative per operation). Over 2 rollouts and 16 Adam steps the largest
+    same operations except that the batched runner multiplies by ``baddbmm`` and steps a fused Adam
+    (another summation order, ~1e-16 relative per operation). Over 2 rollouts and 16 Adam steps the largest
     difference measured is 1.2e-13 (shared network); 1e-11 leaves room and still fails on any real
     difference (a wrong detail moves parameters by ≥ 1e-4 relative, see the next test)."""
     batched, runs = _two_iterations(_variant(name), torch.float64)
     assert _max_relative_error(batched, runs) < 1e-11
     assert len(batched.episode_returns[0]) == 0  # 32 steps per env: no episode has ended
+
+
+def test_variants_trained_together_equal_their_own_references():
+    """Every toggle flipped in one TensorPPO (17 variants × 2 seeds, one computation: toggles are
+    per-run columns) and each run equal to the reference run of its own variant and seed. Shared
+    and separate networks are different structures, so shared_network is left out here."""
+    names = [v for v in VARIANTS if v != "shared_network flipped"]
+    batched = TensorPPO([_variant(n) for n in names], SEEDS, dtype=torch.float64)
+    runs = [ReferencePPO(a, s, dtype=torch.float64) for a, s in zip(batched.run_args, batched.run_seeds)]
+    for _ in range(2):
+        batched.run_iteration()
+        for run in runs:
+            run.run_iteration()
+    assert len(runs) == 2 * len(names)
+    assert _max_relative_error(batched, runs) < 1e-11
+
+
+def test_variants_must_share_the_structure():
+    with pytest.raises(ValueError, match="num_steps"):
+        TensorPPO([SMALL, SMALL.replace(num_steps=32)], SEEDS)
 
 
 def test_float32_tensor_runner_stays_near_the_reference():

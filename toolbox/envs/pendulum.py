@@ -139,13 +139,14 @@ class BatchedPendulum:
         elapsed = self.elapsed + 1
         truncated = elapsed >= MAX_EPISODE_STEPS
         terminated = torch.zeros_like(truncated)
-        final_obs = observation(new_state)
+        final_obs = obs = observation(new_state)
         if bool(truncated.any()):
             # every env of a batch starts together, so they end together: draw only when needed
             new_state = torch.where(truncated.unsqueeze(-1), self._reset_draw(), new_state)
+            obs = observation(new_state)
         self.state = new_state
         self.elapsed = torch.where(truncated, 0, elapsed)
-        return observation(self.state), reward, terminated, truncated, {"final_obs": final_obs}
+        return obs, reward, terminated, truncated, {"final_obs": final_obs}
 
 
 class PendulumVectorEnv(VectorEnv):

@@ -1,9 +1,9 @@
 """PPO with continuous actions on Pendulum-v1, one run, read top to bottom (CleanRL's
 ``ppo_continuous_action.py`` shape: ``Args``, ``layer_init``, ``Agent``, rollout, GAE, update).
 
-The losses (:func:`pg_loss`, :func:`v_loss`, :func:`entropy_loss`, combined by :func:`ppo_loss`) are
-pure functions of tensors: :mod:`toolbox.ppo.continuous.tensor` batches these very functions over
-runs with ``torch.func``. Randomness comes from the run's seed through :mod:`toolbox.rng` (reset
+The losses (``pg_loss`` and ``v_loss`` of :mod:`toolbox.ppo.loss`, :func:`entropy_loss`, combined
+by :func:`ppo_loss`) are pure functions of tensors that reduce over the last axis:
+:mod:`toolbox.ppo.continuous.tensor` calls these very functions on ``(R, M)`` minibatches of R runs. Randomness comes from the run's seed through :mod:`toolbox.rng` (reset
 draws, action noise, minibatch shuffles), so a run gives the same numbers alone or in a batch.
 Every detail toggle of :class:`~toolbox.ppo.continuous.args.Args` is a named ``if`` marked
 ``# [detail:<field>]``.
@@ -26,6 +26,7 @@ from toolbox.ppo.continuous.policy import (
     gaussian_sample,
     standard_normal,
 )
+from toolbox.ppo.loss import kl_and_clipfrac, pg_loss, total_loss, v_loss
 from toolbox.ppo.reference import layer_init
 from toolbox.returns import gae
 from toolbox.reward_scaling import RewardScaler
@@ -111,53 +112,32 @@ class Agent(nn.Module):
     forward = get_action_and_value
 
 
-def pg_loss(advantages, ratio, clip_coef: float, clip_surrogate: bool = True):
-    r"""Clipped surrogate :math:`\mathbb E[\max(-\hat A\rho, -\hat A\operatorname{clip}(\rho, 1\pm\epsilon))]`;
-    ``advantages, ratio (M,)`` -> scalar."""
-    pg_loss1 = -advantages * ratio
-    # [detail:clip_surrogate]
-    if not clip_surrogate:
-        return pg_loss1.mean()
-    pg_loss2 = -advantages * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)
-    return torch.max(pg_loss1, pg_loss2).mean()
-    # [/detail:clip_surrogate]
-
-
-def v_loss(newvalue, values, returns, clip_coef: float, clip_vloss: bool = True):
-    r""":math:`\tfrac12\mathbb E[\max((V-R)^2, (V_{old} + \operatorname{clip}(V - V_{old}, \pm\epsilon) - R)^2)]`;
-    ``(M,)`` each -> scalar."""
-    v_loss_unclipped = (newvalue - returns) ** 2
-    # [detail:clip_vloss]
-    if not clip_vloss:
-        return 0.5 * v_loss_unclipped.mean()
-    v_clipped = values + torch.clamp(newvalue - values, -clip_coef, clip_coef)
-    return 0.5 * torch.max(v_loss_unclipped, (v_clipped - returns) ** 2).mean()
-    # [/detail:clip_vloss]
-
-
 def entropy_loss(entropy):
-    """Mean entropy of the minibatch (a bonus: it enters the loss with −ent_coef); ``(M,)`` -> scalar."""
-    return entropy.mean()
+    """Mean entropy of the minibatch (a bonus: it enters the loss with −ent_coef); ``(..., M)`` -> ``(...)``."""
+    return entropy.mean(-1)
 
 
-def ppo_loss(newlogprob, entropy, newvalue, logprobs, advantages, returns, values, args: Args):
-    """``L = pg_loss − c₂ entropy_loss + c₁ v_loss`` on one minibatch (all ``(M,)``).
+def ppo_loss(newlogprob, entropy, newvalue, logprobs, advantages, returns, values, args):
+    r"""``L = pg_loss − c₂ entropy_loss + c₁ v_loss`` on one minibatch, all ``(..., M)`` -> ``(...)``.
 
+    :func:`~toolbox.ppo.loss.pg_loss` (:math:`\operatorname{mean}\max(-\hat A\rho,
+    -\hat A\operatorname{clip}(\rho, 1\pm\epsilon))`) and :func:`~toolbox.ppo.loss.v_loss` are
+    CartPole's: one loss for both action kinds. ``args`` is an :class:`Args` (one run, ``(M,)``
+    data) or any object with the same fields as ``(R, 1)`` columns (R runs, ``(R, M)`` data): a
+    toggle is then a bool tensor and ``torch.where`` keeps the chosen branch, as the ``if`` would.
     Returns ``(loss, aux)`` with the debug values ``pg_loss, v_loss, entropy, approx_kl, clipfrac``.
     """
     logratio = newlogprob - logprobs
     ratio = logratio.exp()
-    # [detail:norm_adv]
-    if args.norm_adv:
-        advantages = normalize_advantages(advantages, 1e-8, validate=False)
+    # [detail:norm_adv] Â = (A − mean A)/(std A + 1e-8) per minibatch (per run)
+    normalized = normalize_advantages(advantages, 1e-8, dim=-1, validate=False)
+    advantages = torch.where(torch.as_tensor(args.norm_adv), normalized, advantages)
     # [/detail:norm_adv]
-    pg = pg_loss(advantages, ratio, args.clip_coef, args.clip_surrogate)
+    pg = pg_loss(ratio, advantages, args.clip_coef, args.clip_surrogate)
     v = v_loss(newvalue, values, returns, args.clip_coef, args.clip_vloss)
     ent = entropy_loss(entropy)
-    loss = pg - args.ent_coef * ent + v * args.vf_coef
-    with torch.no_grad():
-        approx_kl = ((ratio - 1) - logratio).mean()
-        clipfrac = ((ratio - 1.0).abs() > args.clip_coef).to(ratio.dtype).mean()
+    loss = total_loss(pg, v, ent, args.ent_coef, args.vf_coef)
+    _, approx_kl, clipfrac = kl_and_clipfrac(logratio, ratio, args.clip_coef)
     return loss, {"pg_loss": pg.detach(), "v_loss": v.detach(), "entropy": ent.detach(),
                   "approx_kl": approx_kl, "clipfrac": clipfrac}
 
