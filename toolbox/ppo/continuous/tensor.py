@@ -45,13 +45,12 @@ from toolbox.ppo.continuous.reference import (
     ppo_loss,
 )
 from toolbox.returns import gae
-from toolbox.reward_scaling import RewardScaler
-from toolbox.running_stats import ObsNormalizer
 
 STRUCTURE = ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs",
              "gamma", "shared_network", "target_kl")
 """Fields every variant of one :class:`TensorPPO` shares; the others may differ per run."""
 ADAM_BETAS = (0.9, 0.999)
+EPS = 1e-8  # under the square roots of observation and reward normalization (Gymnasium's)
 # rollout buffer columns: [obs (3), action, log π, V, advantage, return]
 C_OBS, C_ACT, C_LOGP, C_VAL, C_ADV, C_RET = slice(0, 3), 3, 4, 5, 6, 7
 WIDTH = 8
@@ -67,6 +66,31 @@ def _columns(run_args: list[Args], dtype, device) -> SimpleNamespace:
         kind = torch.bool if isinstance(values[0], bool) else dtype
         out[f.name] = torch.tensor(values, dtype=kind, device=device).view(-1, 1)
     return SimpleNamespace(**out)
+
+
+class SingleSampleMoments:
+    r"""Running mean and population variance per (run, environment), each fed one sample per
+    step, so one count serves all: Chan's merge (:func:`toolbox.running_stats.merge_moments`,
+    Gymnasium's order) with :math:`n_B = 1,\ \sigma^2_B = 0`:
+
+    .. math:: \delta = x - \mu,\ n' = n + 1,\ \mu' = \mu + \delta/n',\
+              \sigma'^2 = (n\sigma^2 + \delta^2 n/n')/n'
+
+    starting from μ = 0, σ² = 1, n = 1e-4 (the same numbers as
+    :class:`~toolbox.running_stats.RunningMeanStd` with ``batch_shape`` = ``shape``, in fewer
+    operations)."""
+
+    def __init__(self, shape: tuple[int, ...], device):
+        self.mean = torch.zeros(shape, dtype=torch.float64, device=device)
+        self.var = torch.ones(shape, dtype=torch.float64, device=device)
+        self.count = 1e-4
+
+    def update(self, x: torch.Tensor) -> None:
+        delta = x - self.mean
+        total = self.count + 1.0
+        self.mean = self.mean + delta / total
+        self.var = (self.var * self.count + torch.square(delta) * self.count / total) / total
+        self.count = total
 
 
 class TensorPPO:
@@ -123,12 +147,9 @@ class TensorPPO:
         self.theta = stacked.init_theta(self.run_args, self.run_seeds, self.K, dtype, self.device)
         self._setup_optimizer()
         self.blocks, self.grad_blocks = stacked.views(self.theta), stacked.views(self.grad)
-        if self.any["norm_obs"]:
-            self.obs_rms = ObsNormalizer((OBS_DIM,), clip=None, batch_shape=(R, E), device=device,
-                                         validate=False)
-        if self.any["norm_reward"]:
-            self.reward_scaler = RewardScaler(1, base.gamma, batch_shape=(R, E), device=device,
-                                              validate=False)
+        self.obs_rms = SingleSampleMoments((R, E, OBS_DIM), self.device)
+        self.return_rms = SingleSampleMoments((R, E), self.device)
+        self.discounted_return = torch.zeros((R, E), dtype=torch.float64, device=self.device)
         self.data = torch.zeros((R, T, E, WIDTH), dtype=dtype, device=self.device)
         self.rewards, self.dones = (torch.zeros((R, T, E), dtype=dtype, device=self.device)
                                     for _ in range(2))
@@ -175,19 +196,32 @@ class TensorPPO:
 
     # --- what the agent sees and is paid ------------------------------------------------------
     def observe_obs(self, raw: torch.Tensor) -> torch.Tensor:
-        """The reference's ``Observe.obs`` per run: ``raw (R, E, 3)`` float32."""
+        r"""The reference's ``Observe.obs`` per run: ``raw (R, E, 3)`` float32 ->
+        :math:`\operatorname{clip}((o - \mu)/\sqrt{\sigma^2 + 10^{-8}}, \pm c)`, statistics
+        updated first (each toggle applied where its column is on)."""
         x, c = raw, self.fcols
         if self.any["norm_obs"]:  # [detail:norm_obs]
-            x = torch.where(c.norm_obs, self.obs_rms(raw.unsqueeze(-2)).squeeze(-2), x)
+            o = raw.to(torch.float64)
+            self.obs_rms.update(o)
+            normalized = (o - self.obs_rms.mean) / torch.sqrt(self.obs_rms.var + EPS)
+            normalized = normalized.to(raw.dtype)
+            x = torch.where(c.norm_obs, normalized, x)
         if self.any["clip_obs"]:  # [detail:clip_obs]
             x = torch.where(c.clip_obs, torch.clamp(x, -self.obs_clip, self.obs_clip), x)
         return x
 
     def observe_reward(self, reward, terminated) -> torch.Tensor:
-        """The reference's ``Observe.reward`` per run: ``(R, E)`` float64."""
+        r"""The reference's ``Observe.reward`` per run: ``(R, E)`` float64 ->
+        :math:`\operatorname{clip}(r_t/\sqrt{\operatorname{Var}[G] + 10^{-8}}, \pm c)` with
+        :math:`G_t = \gamma (1 - d_t) G_{t-1} + r_t` (cut by terminations only, as the
+        reference)."""
         c = self.cols
         if self.any["norm_reward"]:  # [detail:norm_reward]
-            scaled = self.reward_scaler(reward.unsqueeze(-1), terminated.unsqueeze(-1)).squeeze(-1)
+            term = terminated.to(torch.float64)
+            G = self.discounted_return * self.args.gamma * (1 - term) + reward
+            self.return_rms.update(G)
+            self.discounted_return = G * (1 - term)  # restarts after a termination only
+            scaled = reward / torch.sqrt(self.return_rms.var + EPS)
             reward = torch.where(c.norm_reward, scaled, reward)
         if self.any["clip_reward"]:  # [detail:clip_reward]
             bound = c.reward_clip.to(reward.dtype)
@@ -233,7 +267,7 @@ class TensorPPO:
         for t in np.flatnonzero(ended.any(axis=(0, 2))):
             for r, e in zip(*np.nonzero(ended[:, t])):
                 self.episode_returns[r].append(float(self._carry[r, e] + cs[r, t, e] - base[r, e]))
-                self.episode_steps[r].append(self.global_step + (t + 1) * E)
+                self.episode_steps[r].append(int(self.global_step + (t + 1) * E))
                 self._carry[r, e], base[r, e] = 0.0, cs[r, t, e]
         self._carry += cs[:, -1] - base
 

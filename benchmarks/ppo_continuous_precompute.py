@@ -1,0 +1,125 @@
+"""Precompute the continuous-action grid: "all on" and each detail off, 10 seeds, on Pendulum-v1.
+
+    OMP_NUM_THREADS=1 python -m benchmarks.ppo_continuous_precompute [--seeds 0-9]
+        [--variants all,norm_obs,...] [--budget 102400] [--out results/ppo_continuous_grid.json]
+
+Variants are :data:`toolbox.ppo.continuous.args.PENDULUM` with one toggle flipped; those sharing a
+structure train as one :class:`~toolbox.ppo.continuous.tensor.TensorPPO` computation (separate
+networks vs one shared trunk are two). ``independent_actions`` is left out: Pendulum's action
+has one component, so the toggle cannot act (see its Args docstring). Per run the file keeps the
+episodes (end step, return) and the final score (:func:`~toolbox.ppo.continuous.analysis.
+final_score`); ``comparison`` holds :func:`~toolbox.ppo.continuous.analysis.compare`'s rows and
+``sentence`` the finding in words; ``meta`` says how it was made (commit, versions, CPU, wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from toolbox.ppo.continuous import analysis  # noqa: E402
+from toolbox.ppo.continuous.args import CONTINUOUS_DETAILS, CORE_TOGGLES, PENDULUM  # noqa: E402
+from toolbox.ppo.continuous.tensor import STRUCTURE, TensorPPO  # noqa: E402
+from toolbox.provenance import machine_provenance  # noqa: E402
+
+DETAILS = tuple(d for d in CONTINUOUS_DETAILS if d != "independent_actions") + CORE_TOGGLES
+"""The grid's toggles: the eight continuous details that act on Pendulum, then the core ones."""
+
+
+def variant(name: str, budget: int):
+    """``"all"`` or a detail's field name -> the :data:`PENDULUM` Args with that detail off."""
+    base = PENDULUM.replace(total_timesteps=budget)
+    if name == "all":
+        return base
+    on = getattr(base, name)
+    return base.replace(**{name: not on})
+
+
+def label(name: str) -> str:
+    return "all on" if name == "all" else f"{name} off" if name != "shared_network" else \
+        "shared_network on (separate networks off)"
+
+
+def _seeds(text: str) -> list[int]:
+    if "-" in text:
+        lo, hi = text.split("-")
+        return list(range(int(lo), int(hi) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def train_grid(names: list[str], seeds: list[int], budget: int) -> dict[str, list[dict]]:
+    """Every variant × seed, one TensorPPO per structure; -> label -> per-seed run records."""
+    groups: dict[tuple, list[str]] = {}
+    for n in names:
+        a = variant(n, budget)
+        groups.setdefault(tuple(getattr(a, f) for f in STRUCTURE), []).append(n)
+    runs: dict[str, list[dict]] = {}
+    for members in groups.values():
+        t0 = time.perf_counter()
+        ppo = TensorPPO([variant(n, budget) for n in members], seeds)
+        for i in range(ppo.args.num_iterations):
+            ppo.run_iteration()
+            if (i + 1) % 10 == 0:
+                print(f"{members[:3]}...: iteration {i + 1}/{ppo.args.num_iterations} after "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+        for v, n in enumerate(members):
+            runs[label(n)] = [
+                {"seed": s, "episode_steps": ppo.episode_steps[v * len(seeds) + j],
+                 "episode_returns": [round(x, 3) for x in ppo.episode_returns[v * len(seeds) + j]],
+                 "final_score": analysis.final_score(ppo.episode_returns[v * len(seeds) + j])}
+                for j, s in enumerate(seeds)]
+    return runs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--budget", type=int, default=PENDULUM.total_timesteps)
+    ap.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,1,2")
+    ap.add_argument("--variants", default=",".join(("all",) + DETAILS))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "results" / "ppo_continuous_grid.json"))
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    names, seeds = a.variants.split(","), _seeds(a.seeds)
+
+    def git(*x):
+        return subprocess.run(["git", *x], cwd=ROOT, capture_output=True, text=True).stdout
+
+    commit = git("rev-parse", "HEAD").strip()
+    dirty = bool(git("status", "--porcelain", "--", "toolbox/ppo/continuous").strip())
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    runs = train_grid(names, seeds, a.budget)
+    secs = time.perf_counter() - t0
+    scores = {k: [r["final_score"] for r in v] for k, v in runs.items()}
+    payload = {
+        "meta": {"commit": commit, "dirty": dirty, "threads": a.threads, "device": "cpu",
+                 "started_utc": started, "wall_seconds": round(secs, 1), **machine_provenance()},
+        "args": variant("all", a.budget).to_dict(), "budget": a.budget, "seeds": seeds,
+        "variants": [label(n) for n in names], "runs": runs,
+    }
+    if "all on" in scores and len(scores) > 1:
+        rows = analysis.compare(scores)
+        payload["comparison"] = rows
+        payload["sentence"] = analysis.sentence(rows, scores["all on"], a.budget)
+    Path(a.out).write_text(json.dumps(payload, separators=(",", ":")))
+    print(f"{len(names)} variants x {len(seeds)} seeds x {a.budget} steps in {secs:.1f} s "
+          f"-> {a.out}")
+    for k, v in scores.items():
+        print(f"{k:45s} {sum(v) / len(v):8.1f}")
+    if "sentence" in payload:
+        print(payload["sentence"])
+
+
+if __name__ == "__main__":
+    main()
