@@ -16,16 +16,14 @@ try:
     import ui.preload  # noqa: F401
     from toolbox.device import ENV_VAR, device_label
     from toolbox.lessons import LESSONS
-    from ui.common import device_problem, leave_pages_directory_mode, mark_app_ran, page_device
+    from ui.common import device_problem, page_device
     from ui.navigation import page_not_found, unknown_page
     from ui.presenter import presenter_toggle
 except Exception as err:  # noqa: BLE001 - a broken install must say what is missing, not show a blank box
     stop_with_failure(err)
 
-leave_pages_directory_mode()
-mark_app_ran()
 
-pages = [st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True)]
+pages = [st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True)]
 pages += [
     st.Page(lesson.page_path, title=lesson.title, icon=lesson.icon, url_path=lesson.slug)
     for lesson in LESSONS

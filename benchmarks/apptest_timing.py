@@ -3,7 +3,7 @@
 Usage from a benchmark script::
 
     from benchmarks.apptest_timing import time_reruns
-    stats = time_reruns("pages/gumbel_softmax.py", lambda at, i: at.slider(key="tau").set_value(...), n=30)
+    stats = time_reruns("app_pages/gumbel_softmax/page.py", lambda at, i: at.slider(key="tau").set_value(...), n=30)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def first_render_s(page_path: str) -> float:
     t0 = time.perf_counter()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    if page_path != "pages/home.py":
+    if page_path != "app_pages/home.py":
         at.switch_page(page_path)
         at.run()
     return time.perf_counter() - t0
@@ -41,7 +41,7 @@ def time_reruns(page_path: str, action: Callable[[AppTest, int], None], n: int =
     """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    if page_path != "pages/home.py":
+    if page_path != "app_pages/home.py":
         at.switch_page(page_path)
         at.run()
     times = []

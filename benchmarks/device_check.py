@@ -283,7 +283,7 @@ def page(path: str) -> Callable[[torch.device], str]:
                 os.environ[ENV_VAR] = before
         assert len(at.title) >= 1, "the page has no title"
         label = device_label(dev)
-        if path == "pages/home.py":  # AppTest keeps app.py's sidebar on the first page only
+        if path == "app_pages/home.py":  # AppTest keeps app.py's sidebar on the first page only
             problems = [e.value for e in at.sidebar.error]
             assert not problems, f"sidebar: {problems}"
             sidebar = " ".join(str(m.value) for m in at.sidebar.markdown)
@@ -295,7 +295,7 @@ def page(path: str) -> Callable[[torch.device], str]:
 def all_pages() -> list[str]:
     from toolbox.lessons import LESSONS
 
-    return ["pages/home.py"] + [lesson.page_path for lesson in LESSONS]
+    return ["app_pages/home.py"] + [lesson.page_path for lesson in LESSONS]
 
 
 # -- running --------------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ def checks(quick: bool) -> list[tuple[str, Callable[[torch.device], str]]]:
     its = 60 if quick else 600
     name = "influence train" if quick else "influence learns"
     out.append((name, lambda d: influence_learns(d, its)))
-    pages = ["pages/home.py"] if quick else all_pages()
+    pages = ["app_pages/home.py"] if quick else all_pages()
     out += [(f"page {p}", page(p)) for p in pages]
     return out
 

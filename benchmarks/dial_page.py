@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.apptest_timing import first_render_s, time_reruns  # noqa: E402
 
-PAGE = "pages/dial.py"
+PAGE = "app_pages/dial/page.py"
 
 if __name__ == "__main__":
     print(f"first render (app + page, precomputed curves): {first_render_s(PAGE):.2f} s")

@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.apptest_timing import first_render_s, time_reruns  # noqa: E402
 
-PAGE = "pages/gumbel_softmax.py"
+PAGE = "app_pages/gumbel_softmax/page.py"
 
 
 def main() -> None:
@@ -36,10 +36,10 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    cold_home = first_render_s("pages/home.py")  # includes importing torch, streamlit, plotly
+    cold_home = first_render_s("app_pages/home.py")  # includes importing torch, streamlit, plotly
     print(f"first render, app home (cold process, imports included): {cold_home * 1000:.0f} ms "
           f"[{time.perf_counter() - t0:.1f} s wall]")
-    print(f"first render, app home (warm imports): {first_render_s('pages/home.py') * 1000:.0f} ms")
+    print(f"first render, app home (warm imports): {first_render_s('app_pages/home.py') * 1000:.0f} ms")
     print(f"first render, Gumbel page via app (first time in process): {first_render_s(PAGE) * 1000:.0f} ms")
     print(f"first render, Gumbel page via app (warm): {first_render_s(PAGE) * 1000:.0f} ms")
 

@@ -23,7 +23,7 @@ from benchmarks.apptest_timing import first_render_s, time_reruns  # noqa: E402
 from toolbox import influence as inf  # noqa: E402
 from toolbox.lessons import influence as influence_lesson  # noqa: E402
 
-PAGE = "pages/social_influence.py"
+PAGE = "app_pages/social_influence/page.py"
 RESULTS = ROOT / "results" / "influence_learning.json"
 
 

@@ -20,9 +20,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.apptest_timing import first_render_s, time_reruns  # noqa: E402
-from ui.normalization_settings import PANELS  # noqa: E402
+from app_pages.normalization.settings import PANELS  # noqa: E402
 
-PAGE = "pages/normalization.py"
+PAGE = "app_pages/normalization/page.py"
 
 
 def on_panel(panel: str, change):

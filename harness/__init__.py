@@ -5,5 +5,5 @@
 - :mod:`harness.protocol_client`: a session over Streamlit's websocket protocol, without a browser;
 - :mod:`harness.classroom`: many sessions on one fresh server at once, and the figures of that run.
 
-Nothing here is imported by the app (app.py, pages/, ui/, toolbox/).
+Nothing here is imported by the app (app.py, app_pages/, ui/, toolbox/).
 """

@@ -12,14 +12,14 @@ APP = str(ROOT / "app.py")
 
 
 def open_page(page_path: str, timeout: float = 60, query: dict | None = None) -> AppTest:
-    """Run app.py, switch to ``page_path`` (e.g. ``"pages/gumbel_softmax.py"``) and run it."""
+    """Run app.py, switch to ``page_path`` (e.g. ``"app_pages/gumbel_softmax/page.py"``) and run it."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     if query:
         for key, value in query.items():
             at.query_params[key] = value
     at.run()
     assert_clean(at, "app start")
-    if page_path != "pages/home.py":
+    if page_path != "app_pages/home.py":
         at.switch_page(page_path)
         at.run()
     assert_clean(at, page_path)

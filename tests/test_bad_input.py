@@ -13,7 +13,7 @@ import pytest
 from tests.apptest_helpers import assert_clean, open_page
 from toolbox.lessons import LESSONS
 
-PAGES = ["pages/home.py"] + [lesson.page_path for lesson in LESSONS]
+PAGES = ["app_pages/home.py"] + [lesson.page_path for lesson in LESSONS]
 GARBAGE = ["abc", "NaN", "-1e99", "1e99", "", "[1,2]"]
 
 

@@ -39,7 +39,7 @@ def test_quick_check_passes_on_the_cpu():
     # every kind of check ran: PPO against the reference, DIAL's torch loop, Gumbel, influence, a
     # page
     for prefix in ("ppo all on", "ppo time limits", "dial dial", "gumbel sampling",
-                   "gumbel estimators", "influence", "page pages/home.py"):
+                   "gumbel estimators", "influence", "page app_pages/home.py"):
         assert any(name.startswith(prefix) for name in status), (prefix, proc.stdout)
     assert set(status.values()) == {"PASS"}
     assert "torch " in proc.stdout and "passed in" in proc.stdout

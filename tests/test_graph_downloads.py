@@ -40,10 +40,10 @@ def test_without_dot_the_download_says_what_is_missing(monkeypatch):
 
 
 @needs_dot
-@pytest.mark.parametrize("page", ["pages/dial.py", "pages/gumbel_softmax.py"])
+@pytest.mark.parametrize("page", ["app_pages/dial/page.py", "app_pages/gumbel_softmax/page.py"])
 def test_the_pages_offer_both_downloads(page):
     at = open_page(page)
-    if page == "pages/gumbel_softmax.py":  # the autograd graph sits in the reparameterization tab
+    if page == "app_pages/gumbel_softmax/page.py":  # the autograd graph sits in the reparameterization tab
         at.session_state["gs_tab"] = TABS["reparameterization"]
         at.run()
     labels = [b.proto.label for b in at.get("download_button")]

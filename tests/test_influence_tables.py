@@ -31,7 +31,7 @@ def test_distribution_labels_are_fractions_or_decimals_that_sum_to_one():
 
 
 def test_editor_columns_round_instead_of_truncating():
-    from ui.influence_tables import column_config
+    from app_pages.social_influence.tables import column_config
 
     cfg = column_config(["bad", "good"])
     for col in ("bad", "good"):

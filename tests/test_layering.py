@@ -1,6 +1,6 @@
-"""The layers import one way: reusable < algorithms < serving < lessons < figures < ui < pages/app.
+"""The layers import one way: reusable < algorithms < serving < lessons < figures < ui < app_pages/app.
 
-Every ``.py`` file under toolbox/, ui/, pages/ and app.py is parsed with ``ast`` (no import is
+Every ``.py`` file under toolbox/, ui/, app_pages/ and app.py is parsed with ``ast`` (no import is
 executed), and every import statement is collected, at any depth (also inside functions, where
 an upward import would otherwise hide). See README.md, "Architecture".
 """
@@ -28,7 +28,7 @@ REUSABLE = (
 )
 ALGORITHMS = ("toolbox.ppo", "toolbox.dial", "toolbox.gumbel", "toolbox.influence")
 SERVING = "toolbox.serving"  # admission, jobs, batching across sessions, server caps: above the algorithms
-LEVELS = {0: "reusable", 1: "algorithm", 2: "serving", 3: "lesson", 4: "figures", 5: "ui", 6: "pages/app"}
+LEVELS = {0: "reusable", 1: "algorithm", 2: "serving", 3: "lesson", 4: "figures", 5: "ui", 6: "app_pages/app"}
 
 
 def _within(module: str, prefix: str) -> bool:
@@ -37,7 +37,7 @@ def _within(module: str, prefix: str) -> bool:
 
 def level(module: str) -> int | None:
     """The layer of a project module (``None``: not classified, which the tests report)."""
-    if module == "app" or _within(module, "pages"):
+    if module == "app" or _within(module, "app_pages"):
         return 6
     if _within(module, "ui"):
         return 5
@@ -59,7 +59,7 @@ def algorithm_package(module: str) -> str | None:
 
 
 def source_files() -> list[Path]:
-    files = [p for d in ("toolbox", "ui", "pages") for p in sorted((ROOT / d).rglob("*.py"))]
+    files = [p for d in ("toolbox", "ui", "app_pages") for p in sorted((ROOT / d).rglob("*.py"))]
     return files + [ROOT / "app.py"]
 
 
@@ -110,11 +110,11 @@ def _where(path: Path, line: int) -> str:
 def layering_problems(module: str, imported: str) -> str | None:
     """Why ``module`` must not import ``imported`` (``None``: allowed)."""
     top = imported.split(".")[0]
-    if top not in ("toolbox", "ui", "pages", "app"):
+    if top not in ("toolbox", "ui", "app_pages", "app"):
         if _within(module, "toolbox") and top == "streamlit":
             return "toolbox/ never imports streamlit (the backend must not know it runs in a web app)"
         return None
-    if _within(module, "toolbox") and top in ("ui", "pages", "app"):
+    if _within(module, "toolbox") and top in ("ui", "app_pages", "app"):
         return f"toolbox/ never imports {top} (the backend sits below the app)"
     here, there = level(module), level(imported)
     if here is None or there is None:
@@ -193,9 +193,9 @@ def test_checker_finds_imports_inside_functions_and_relative_imports():
     ("toolbox.lessons.catalogue", "toolbox.figures.style", False),
     ("toolbox.gumbel", "streamlit", False),
     ("toolbox.serving", "ui.common", False),
-    ("ui.normalization", "toolbox.lessons.normalization", True),
-    ("ui.common", "pages.home", False),
-    ("pages.dial", "ui.common", True),
+    ("app_pages.normalization", "toolbox.lessons.normalization", True),
+    ("ui.common", "app_pages.home", False),
+    ("app_pages.dial", "ui.common", True),
     ("app", "toolbox.lessons", True),
 ])
 def test_layer_rules(module, imported, allowed):

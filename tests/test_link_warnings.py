@@ -38,18 +38,18 @@ def test_every_link_warning_names_what_is_allowed(page, garbage):
 
 
 @pytest.mark.parametrize("page, query, expected", [
-    ("pages/gumbel_softmax.py", {"tau": "99"},
+    ("app_pages/gumbel_softmax/page.py", {"tau": "99"},
      "tau=99 (allowed: 0.01–100, one of 81 values); showing 1."),
-    ("pages/gumbel_softmax.py", {"K": "x"}, "K=x, not a valid value (allowed: 2–"),
-    ("pages/normalization.py", {"batches": "9999"},
+    ("app_pages/gumbel_softmax/page.py", {"K": "x"}, "K=x, not a valid value (allowed: 2–"),
+    ("app_pages/normalization/page.py", {"batches": "9999"},
      "batches=9999 (allowed: whole numbers 10–500); showing 100."),
-    ("pages/normalization.py", {"panel": "nope"}, "panel=nope (allowed: one of: running, "),
-    ("pages/ppo_details.py", {"seeds": "0"}, "seeds=0 (allowed: 1–10); showing 10."),
-    ("pages/ppo_details.py", {"v": "all,zzz"}, "(allowed: variant ids separated by commas: all, "),
-    ("pages/ppo_details.py", {"custom": "zzz"}, "(allowed: details separated by commas: "),
-    ("pages/social_influence.py", {"marginal": "x"}, "marginal=x (allowed: one of: state, prior)"),
-    ("pages/social_influence.py", {"beta": "0.3"}, "beta=0.3 (allowed: one of: 0, 0.1, 0.25,"),
-    ("pages/dial.py", {"sigma": "9"}, "(0 to 5)"),
+    ("app_pages/normalization/page.py", {"panel": "nope"}, "panel=nope (allowed: one of: running, "),
+    ("app_pages/ppo_details/page.py", {"seeds": "0"}, "seeds=0 (allowed: 1–10); showing 10."),
+    ("app_pages/ppo_details/page.py", {"v": "all,zzz"}, "(allowed: variant ids separated by commas: all, "),
+    ("app_pages/ppo_details/page.py", {"custom": "zzz"}, "(allowed: details separated by commas: "),
+    ("app_pages/social_influence/page.py", {"marginal": "x"}, "marginal=x (allowed: one of: state, prior)"),
+    ("app_pages/social_influence/page.py", {"beta": "0.3"}, "beta=0.3 (allowed: one of: 0, 0.1, 0.25,"),
+    ("app_pages/dial/page.py", {"sigma": "9"}, "(0 to 5)"),
 ])
 def test_the_warning_states_the_range(page, query, expected):
     at = open_page(page, query=query)

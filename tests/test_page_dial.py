@@ -15,7 +15,7 @@ from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.train import train
 from toolbox.serving import RUNNER
 
-PAGE = "pages/dial.py"
+PAGE = "app_pages/dial/page.py"
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from tests.apptest_helpers import assert_clean, errors, open_page, texts
 from toolbox import gumbel as G
 from toolbox.lessons import gumbel as gumbel_lesson
 
-PAGE = "pages/gumbel_softmax.py"
+PAGE = "app_pages/gumbel_softmax/page.py"
 TABS = {
     "sampling": "① Gumbel-max sampling", "temperature": "② Temperature", "reparameterization": "③ Reparameterization",
     "estimators": "④ Gradient estimators", "rl": "⑤ In RL · references",
@@ -225,7 +225,7 @@ def test_url_sets_the_view_and_malformed_links_still_open():
 def test_leaving_and_returning_keeps_the_page_working():
     at = open_tab(open_page(PAGE), "estimators")
     at.text_input(key="gs_f").set_value("3, 1, 0, 2").run()
-    at.switch_page("pages/home.py")
+    at.switch_page("app_pages/home.py")
     at.run()
     at.switch_page(PAGE)
     at.run()

@@ -1,4 +1,4 @@
-"""AppTest of pages/normalization.py: every panel, every main control, bad values, links."""
+"""AppTest of app_pages/normalization/page.py: every panel, every main control, bad values, links."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pkgutil
 import pytest
 
 from tests.apptest_helpers import assert_clean, errors, open_page, texts, warnings
-from ui.normalization_settings import PANELS, SETTINGS
+from app_pages.normalization.settings import PANELS, SETTINGS
 
-PAGE = "pages/normalization.py"
+PAGE = "app_pages/normalization/page.py"
 
 
 def _switch(at, panel: str):

@@ -7,7 +7,7 @@ from toolbox.lessons.ppo.variants import DEFAULT_VARIANTS, VARIANT_IDS
 from toolbox.lessons.ppo.details import DETAILS, card_code, other_details_title
 from tests.apptest_helpers import assert_clean, errors, open_page, shown, texts, warnings
 
-PAGE = "pages/ppo_details.py"
+PAGE = "app_pages/ppo_details/page.py"
 
 
 def test_default_view_is_the_precomputed_500k_grid_with_its_explanation():
@@ -185,7 +185,7 @@ def test_toggle_adds_custom_variant_and_train_streams_results():
 
 def test_separate_networks_toggle_reads_as_the_detail_it_names():
     """Core 13 is "separate actor and critic": on by default (CleanRL), off means one shared trunk."""
-    at = open_page("pages/ppo_details.py", timeout=120)
+    at = open_page("app_pages/ppo_details/page.py", timeout=120)
     toggle = at.toggle(key="ppo_t_shared_network")
     assert toggle.value is True
     toggle.set_value(False).run()

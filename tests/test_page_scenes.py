@@ -35,7 +35,7 @@ def _styles(at) -> list[str]:
 
 @pytest.mark.parametrize("slug", sorted(PAGES))
 def test_next_and_previous_walk_through_the_scenes(slug):
-    at = open_page(f"pages/{slug}.py")
+    at = open_page(f"app_pages/{slug}/page.py")
     assert "scene" not in at.query_params
     ids = [s.id for s in SCENES[slug]]
     for k, sid in enumerate(ids):
@@ -53,7 +53,7 @@ def test_next_and_previous_walk_through_the_scenes(slug):
 
 
 def test_a_scene_moves_the_controls_a_student_had_changed():
-    at = open_page("pages/gumbel_softmax.py", query={"scene": "temperature-sharpness"})
+    at = open_page("app_pages/gumbel_softmax/page.py", query={"scene": "temperature-sharpness"})
     assert at.select_slider(key="gs_tau").value == 0.1
     at.select_slider(key="gs_tau").set_value(1.0).run()
     at.text_input(key="gs_values").set_value("0.25, 0.5, 0.25").run()
@@ -87,7 +87,7 @@ def _charts(at) -> set:
 
 
 def test_influence_scene_reloads_the_tables_and_hides_the_answer_until_the_reveal():
-    at = open_page("pages/social_influence.py", query={"scene": "j-ignores-i"})
+    at = open_page("app_pages/social_influence/page.py", query={"scene": "j-ignores-i"})
     assert _metric(at, "Influence reward") is None  # the result would state the answer
     _reveal(at, "social_influence", "j-ignores-i")
     assert _metric(at, "Influence reward").value == "0.0000"
@@ -113,7 +113,7 @@ def test_influence_scene_reloads_the_tables_and_hides_the_answer_until_the_revea
 
 
 def test_heavy_tails_scene_shows_the_batch_its_answer_names():
-    at = open_page("pages/normalization.py", query={"scene": "heavy-tails-clip"})
+    at = open_page("app_pages/normalization/page.py", query={"scene": "heavy-tails-clip"})
     answer = find_scene("normalization", "heavy-tails-clip").answer()
     assert at.slider(key="nz_step").value == answer.numbers["batch"] == 25
     assert _metric(
@@ -128,7 +128,7 @@ def test_heavy_tails_scene_shows_the_batch_its_answer_names():
 
 
 def test_dru_scene_shows_the_exact_and_the_sampled_flip_probability():
-    at = open_page("pages/dial.py", query={"scene": "dru-large-message"})
+    at = open_page("app_pages/dial/page.py", query={"scene": "dru-large-message"})
     assert at.selectbox(key="dru_m").value == 4.0 and _metric(at, "Flip probability") is None
     _reveal(at, "dial", "dru-large-message")
     answer = find_scene("dial", "dru-large-message").answer()
@@ -138,7 +138,7 @@ def test_dru_scene_shows_the_exact_and_the_sampled_flip_probability():
 
 
 def test_temperature_scene_shows_the_simplex_and_hides_the_averages():
-    at = open_page("pages/gumbel_softmax.py", query={"scene": "temperature-hot"})
+    at = open_page("app_pages/gumbel_softmax/page.py", query={"scene": "temperature-hot"})
     assert at.slider(key="gs_K").value == 3 and not [i for i in at.info if "Set K = 3" in i.value]
     assert "gs_fig_ternary" in _charts(at) and "gs_fig_curve" not in _charts(at)
     _reveal(at, "gumbel_softmax", "temperature-hot")
@@ -154,7 +154,7 @@ def _ppo_shown(at) -> set:
 
 @pytest.mark.parametrize("scene_id", [s.id for s in SCENES["ppo_details"]])
 def test_ppo_scenes_highlight_their_variants_and_hide_the_results(scene_id):
-    at = open_page("pages/ppo_details.py", query={"scene": scene_id})
+    at = open_page("app_pages/ppo_details/page.py", query={"scene": scene_id})
     assert "Precomputed: 120 of the 120 stored runs" in texts(at)
     assert not at.get("progress")  # the default view is stored: nothing trains
     wanted = find_scene("ppo_details", scene_id).settings["ppo_highlight"]
@@ -170,7 +170,7 @@ def test_ppo_scenes_highlight_their_variants_and_hide_the_results(scene_id):
 @pytest.mark.parametrize("slug", sorted(PAGES))
 def test_predict_then_reveal(slug):
     scene = SCENES[slug][0]
-    at = open_page(f"pages/{slug}.py", query={"scene": scene.id})
+    at = open_page(f"app_pages/{slug}/page.py", query={"scene": scene.id})
     reveal = at.button(key=f"scene_reveal_{slug}_{scene.id}")
     assert reveal.disabled  # no prediction yet
     text = scene.answer().text
@@ -187,14 +187,14 @@ def test_predict_then_reveal(slug):
 
 def test_a_right_prediction_is_confirmed():
     scene = SCENES["normalization"][0]
-    at = open_page("pages/normalization.py", query={"scene": scene.id})
+    at = open_page("app_pages/normalization/page.py", query={"scene": scene.id})
     _radio(at, "normalization", scene.id).set_value(scene.question.answer).run()
     at.button(key=f"scene_reveal_normalization_{scene.id}").click().run()
     assert f"Predicted “{scene.question.answer}”: right." in at.success[0].value
 
 
 def test_leaving_the_scenes_keeps_the_controls_and_shows_every_tab():
-    at = open_page("pages/normalization.py", query={"scene": "heavy-tails-clip"})
+    at = open_page("app_pages/normalization/page.py", query={"scene": "heavy-tails-clip"})
     assert _styles(at)
     at.button(key="scene_leave_normalization").click().run()
     assert_clean(at, "leave")
@@ -204,7 +204,7 @@ def test_leaving_the_scenes_keeps_the_controls_and_shows_every_tab():
 
 
 def test_scene_hides_the_tabs_it_does_not_need():
-    at = open_page("pages/normalization.py", query={"scene": "reward-scale"})
+    at = open_page("app_pages/normalization/page.py", query={"scene": "reward-scale"})
     css = "\n".join(_styles(at))
     # tabs 1, 2, 4, 5 hidden; tab 3 (rewards) is the one the scene opens
     for k in (1, 2, 4, 5):
@@ -214,7 +214,7 @@ def test_scene_hides_the_tabs_it_does_not_need():
 
 @pytest.mark.parametrize("bad", ["nope", "**bold** [x](https://e.com)"])
 def test_bad_scene_id_warns_and_the_page_works(bad):
-    at = open_page("pages/normalization.py", query={"scene": bad})
+    at = open_page("app_pages/normalization/page.py", query={"scene": bad})
     found = [w for w in warnings(at) if "There is no scene" in w]
     assert found and bad in found[0] and "running-lag" in found[0]
     assert "**" not in at.warning[0].value.replace(
@@ -227,12 +227,12 @@ def test_bad_scene_id_warns_and_the_page_works(bad):
 
 
 def test_presenter_mode_from_the_link_in_the_app_sidebar():
-    at = open_page("pages/home.py", query={"presenter": "1"})  # the first run goes through app.py
+    at = open_page("app_pages/home.py", query={"presenter": "1"})  # the first run goes through app.py
     assert at.sidebar.toggle(key=KEY).value is True
     assert CSS in _styles(at) and at.query_params["presenter"] == "1"
     # fonts, metrics and tables by CSS; figures are redrawn in Plotly (toolbox.figures.presenter), not by CSS
     assert "font-size" in CSS and "stMetricValue" in CSS and ".js-plotly-plot" not in CSS
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     assert at.sidebar.toggle(key=KEY).value is False and not _styles(at)
 
 

@@ -1,4 +1,4 @@
-"""AppTest of pages/social_influence.py: edit table cells, switch presets, feed every kind of bad
+"""AppTest of app_pages/social_influence/page.py: edit table cells, switch presets, feed every kind of bad
 table, drive the principal–agent and learning sections, and check the numbers shown against the
 backend computed independently here."""
 
@@ -14,7 +14,7 @@ from tests.apptest_helpers import assert_clean, errors, open_page, texts
 from toolbox import influence as inf
 from toolbox.lessons import influence as influence_lesson
 
-PAGE = "pages/social_influence.py"
+PAGE = "app_pages/social_influence/page.py"
 SUM_KL, SUM_H = r"$\sum_a \pi^i(a)", r"$\sum_j H(a^j)"
 
 
@@ -295,7 +295,7 @@ def test_everything_typed_survives_a_visit_to_another_page(at):
     edit(at, "pa_phi_table", {1: {phi_cols[0]: 0.7}})
     at.select_slider(key="learn_beta").set_value(2.0).run()
     before = error_text(at)
-    at.switch_page("pages/home.py")
+    at.switch_page("app_pages/home.py")
     at.run()
     at.switch_page(PAGE)
     at.run()

@@ -11,7 +11,7 @@ import pytest
 from tests.apptest_helpers import ROOT, assert_clean, open_page
 from toolbox.lessons import LESSONS
 
-PAGES = ["pages/home.py"] + [lesson.page_path for lesson in LESSONS]
+PAGES = ["app_pages/home.py"] + [lesson.page_path for lesson in LESSONS]
 
 
 def test_every_lesson_in_the_catalogue_has_its_page():
@@ -28,7 +28,7 @@ def test_page_runs(page):
 
 
 def test_home_lists_every_lesson():
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     subheaders = " ".join(s.value for s in at.subheader)
     for lesson in LESSONS:
         assert lesson.title in subheaders
@@ -36,5 +36,5 @@ def test_home_lists_every_lesson():
 
 def test_invalid_device_override_shows_message(monkeypatch):
     monkeypatch.setenv("RL_TOOLBOX_DEVICE", "gpu")
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     assert any("RL_TOOLBOX_DEVICE" in e.value for e in at.sidebar.error)

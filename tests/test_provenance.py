@@ -31,5 +31,5 @@ def test_the_dial_page_says_where_its_curves_came_from():
     from tests.apptest_helpers import open_page, texts
     from toolbox.lessons.dial.precomputed import load_results
 
-    at = open_page("pages/dial.py")
+    at = open_page("app_pages/dial/page.py")
     assert provenance_sentence(load_results()["meta"]) in texts(at)

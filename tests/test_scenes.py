@@ -206,6 +206,6 @@ def _check_widgets(at, s: Scene, where: str) -> None:
     "slug, scene_id", [(slug, s.id) for slug in SCENE_BAR_PAGES for s in SCENES[slug]]
 )
 def test_scene_link_sets_widgets_of_the_page(slug, scene_id):
-    at = open_page(f"pages/{slug}.py", query={"scene": scene_id})
-    _check_widgets(at, find_scene(slug, scene_id), f"pages/{slug}.py?scene={scene_id}")
+    at = open_page(f"app_pages/{slug}/page.py", query={"scene": scene_id})
+    _check_widgets(at, find_scene(slug, scene_id), f"app_pages/{slug}/page.py?scene={scene_id}")
     assert at.query_params["scene"] == scene_id

@@ -44,7 +44,7 @@ def test_the_next_episode_starts_from_zero_only_with_same_step_autoreset():
     scaler = RewardScaler(1, gamma=0.99)  # the lesson's scaler: same-step (zeroed at the end)
     scaler.scale(torch.ones(1), torch.ones(1))
     assert float(scaler.accumulated_reward[0]) == 0.0
-    at = open_page("pages/normalization.py", query={"panel": "rewards"})
+    at = open_page("app_pages/normalization/page.py", query={"panel": "rewards"})
     shown = texts(at)
     assert "here, as with Gymnasium's same-step autoreset, G is zeroed and the next episode starts " \
            "from 0; under Gymnasium's default next-step autoreset the reset step is skipped and the " \
@@ -84,13 +84,13 @@ def test_the_minibatch_mean_baseline_is_the_leave_one_out_one_scaled():
         mean_b = (probs[:, None] * (h - h.mean(1, keepdims=True)) * score).sum(0).mean()
         loo_b = (probs[:, None] * (h - (h.sum(1, keepdims=True) - h) / (n - 1)) * score).sum(0).mean()
         assert loo_b == pytest.approx(grad_true) and mean_b == pytest.approx((1 - 1 / n) * grad_true)
-    at = open_page("pages/normalization.py", query={"panel": "advantages"})
+    at = open_page("app_pages/normalization/page.py", query={"panel": "advantages"})
     assert "the expected gradient is (1 − 1/n) times the true one, an O(1/n) bias that a " \
            "leave-one-out mean avoids" in texts(at)
 
 
 def test_home_names_every_precomputed_result():
-    at = open_page("pages/home.py")
+    at = open_page("app_pages/home.py")
     shown = texts(at)
     assert "every number on these pages is computed live" not in shown
     stored = sorted(p.name for p in (ROOT / "results").glob("*.json"))

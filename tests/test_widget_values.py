@@ -34,7 +34,7 @@ def open_with_state(page: str, state: dict) -> AppTest:
     at.run()
     at.switch_page(page).run()  # the page's first visit sets its defaults
     assert_clean(at, page)
-    at.switch_page("pages/home.py").run()
+    at.switch_page("app_pages/home.py").run()
     for key, value in state.items():
         at.session_state[key] = value
     at.switch_page(page)
@@ -100,7 +100,7 @@ def test_influence_callbacks_ignore_values_no_browser_sends():
     def script():
         import streamlit as st
 
-        from ui import influence_tables as T
+        from app_pages.social_influence import tables as T
 
         T.load_preset()
         T.resize_tables()
@@ -126,9 +126,9 @@ def test_a_valid_edit_is_kept():
 
 
 @pytest.mark.parametrize("page, key", [
-    ("pages/gumbel_softmax.py", "gs_seed"), ("pages/dial.py", "curve_n"),
-    ("pages/normalization.py", "nz_seed"), ("pages/social_influence.py", "inf_n_actions_i"),
-    ("pages/ppo_details.py", "ppo_minibatches"),
+    ("app_pages/gumbel_softmax/page.py", "gs_seed"), ("app_pages/dial/page.py", "curve_n"),
+    ("app_pages/normalization/page.py", "nz_seed"), ("app_pages/social_influence/page.py", "inf_n_actions_i"),
+    ("app_pages/ppo_details/page.py", "ppo_minibatches"),
 ])
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_non_finite_widget_state_of_a_whole_number_input(page, key, bad):

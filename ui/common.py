@@ -9,56 +9,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 import streamlit as st
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 
 from toolbox.device import resolve_device
 from toolbox.lessons.widget_rules import RULES as WIDGET_RULES
 from ui.jobs import submit_job, submit_ppo, watch_job  # noqa: F401  (re-exported: pages submit and watch trainings)
 from ui.text import MAX_ECHO, plain  # noqa: F401  (re-exported: pages echo user text through these)
 from ui.widget_guard import check_rules, ignored_text, sweep
-
-
-def leave_pages_directory_mode() -> bool:
-    """Make Streamlit route every URL through app.py's ``st.navigation``.
-
-    Why: Streamlit still treats a folder named ``pages/`` beside the entry script as a
-    version-1 multipage app, and decides so once per process. In that mode a fresh server whose
-    first visitor opens a shared link such as ``/dial`` runs ``pages/dial.py`` directly, without
-    app.py: no page config, no device sidebar, and an extra "app" entry in the navigation. We
-    keep the layout the project documents (``pages/``) and switch that legacy mode off. Returns
-    True when it was on (the current run was routed the legacy way and should be rerun).
-    """
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        return True
-    return False
-
-
-_NAV_SEEN = "_rl_toolbox_app_ran"
-
-
-def mark_app_ran() -> None:
-    """Called by app.py on every run: this session has been through the navigation."""
-    st.session_state[_NAV_SEEN] = True
-
-
-_REROUTED = "_rl_toolbox_rerouted"
-
-
-def ensure_navigation() -> None:
-    """Call at the top of every page: a session's first run that bypassed app.py reruns through it.
-
-    Streamlit picks the legacy route when a run *starts*, so on a freshly started server the
-    sessions that arrive together (a classroom opening one link) can all start that way before
-    the first app.py run switches it off: the test is whether *this session* has been through
-    app.py, not the switch. Only a session that has never run app.py is rerun (a rerun would
-    otherwise swallow the click that triggered the current run), and only once, so a page run
-    on its own (``streamlit run pages/x.py``) still renders.
-    """
-    leave_pages_directory_mode()
-    if not st.session_state.get(_NAV_SEEN) and not st.session_state.get(_REROUTED):
-        st.session_state[_REROUTED] = True
-        st.rerun()
 
 
 def page_device() -> torch.device:
@@ -160,7 +116,6 @@ def set_query(**params: Any) -> None:
 
 def lesson_header(title: str, idea: str, papers: str) -> None:
     """The top of every lesson: title, the idea in one paragraph, and the papers it follows."""
-    ensure_navigation()
     # widget values no browser sends (NaN, unknown options, text in a number box): dropped, with the
     # message of a bad link value, before any control or callback of the page reads them
     sweep()

@@ -45,6 +45,6 @@ def page_not_found(asked: str, lessons) -> None:
         "version of the app. Choose a lesson:",
         icon=":material/travel_explore:",
     )
-    st.page_link("pages/home.py", label="Home", icon=":material/home:")
+    st.page_link("app_pages/home.py", label="Home", icon=":material/home:")
     for lesson in lessons:
         st.page_link(lesson.page_path, label=lesson.title, icon=lesson.icon)

@@ -114,7 +114,7 @@ def test_lesson_page(page, server_url, lesson):
 
 def test_shared_link_on_a_fresh_server_goes_through_app(browser):
     """A lecturer's link opened as the server's very first request still gets app.py's page
-    config, navigation and device sidebar (Streamlit's legacy pages/ routing is switched off)."""
+    config, navigation and device sidebar (Streamlit's legacy app_pages/ routing is switched off)."""
     from tests.e2e.conftest import streamlit_server
 
     lesson = LESSONS[0]

@@ -22,7 +22,7 @@ class Lesson:
 
     @property
     def page_path(self) -> str:
-        return f"pages/{self.slug}.py"
+        return f"app_pages/{self.slug}/page.py"
 
 
 LESSONS: tuple[Lesson, ...] = (

@@ -1,6 +1,6 @@
 """Normalization lesson ①: synthetic streams and the running statistic after every batch.
 
-Each function returns tensors or a dataclass that ``ui/normalization/`` shows; the arithmetic
+Each function returns tensors or a dataclass that ``app_pages/normalization/`` shows; the arithmetic
 is ``toolbox.running_stats`` (the same numbers as Gymnasium's ``RunningMeanStd``).
 """
 

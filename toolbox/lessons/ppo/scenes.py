@@ -1,4 +1,4 @@
-"""Scenes of the PPO-details lesson (widget keys: ``pages/ppo_details.py``).
+"""Scenes of the PPO-details lesson (widget keys: ``app_pages/ppo_details/page.py``).
 
 All three keep the page's default view, CleanRL's 12-variant core ablation with 10 seeds × 500k
 steps per variant, stored in results/ppo_grid500k.json, so no scene starts a training. Each scene

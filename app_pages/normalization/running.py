@@ -14,7 +14,7 @@ from toolbox.running_stats import merge_moments, prefix_moments
 from ui.common import show_error
 from ui.equations import equation
 from ui.figures import show_figure
-from ui.normalization.widgets import device_key, init_panel, mirror_panel, widget
+from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 from ui.scenes import show_part
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from toolbox.lessons import LESSONS
-from ui.common import ensure_navigation
 
-ensure_navigation()
 
 st.title("RL Toolbox")
 st.markdown(

@@ -1,7 +1,7 @@
 """Normalization: running statistics, observations, rewards, advantages, and BatchNorm in DIAL.
 
 The page: header, the five panels as lazy tabs (only the open one computes), the tab mirrored
-in the URL. The panels themselves are in ``ui/normalization/`` (compiled once per process);
+in the URL. The panels themselves are in ``app_pages/normalization/`` (compiled once per process);
 every number comes from ``toolbox.lessons.normalization``, every figure from
 ``toolbox.figures.normalization``.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 from toolbox.lessons import shared as K
-from ui import normalization as P
+import app_pages.normalization as P
 from ui.common import lesson_header, query_value, set_query
-from ui.normalization_settings import PANELS
+from app_pages.normalization.settings import PANELS
 from ui.scenes import scene_bar
 
 lesson_header(

@@ -11,7 +11,7 @@ from toolbox.running_stats import ObsNormalizer
 from ui.common import show_error
 from ui.equations import equation
 from ui.figures import show_figure
-from ui.normalization.widgets import device_key, init_panel, mirror_panel, widget
+from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -12,7 +12,7 @@ from toolbox.reward_scaling import reward_scaling_scan
 from ui.common import show_error
 from ui.equations import equation
 from ui.figures import show_figure
-from ui.normalization.widgets import device_key, init_panel, mirror_panel, widget
+from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 from ui.scenes import show_part
 
 

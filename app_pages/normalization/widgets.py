@@ -1,6 +1,6 @@
 """What every Normalization panel does with its settings: the link's values in, the URL mirrored.
 
-Every setting that a link can carry is one row of ``ui.normalization_settings.SETTINGS``
+Every setting that a link can carry is one row of ``app_pages.normalization.settings.SETTINGS``
 (``ui.settings.Setting``: widget key, URL parameter, default, bounds): the row gives the widget
 its initial value from the link, its bounds or options, and mirrors its value back into the URL.
 """
@@ -8,7 +8,7 @@ its initial value from the link, its bounds or options, and mirrors its value ba
 from __future__ import annotations
 
 from ui.common import page_device
-from ui.normalization_settings import SETTINGS
+from app_pages.normalization.settings import SETTINGS
 from ui.settings import init_settings, mirror_settings
 
 _BY_KEY = {s.key: s for settings in SETTINGS.values() for s in settings}

@@ -1,8 +1,8 @@
 """Social influence: the counterfactual influence reward, live from editable policy tables.
 
 Widgets and layout only: every number comes from ``toolbox.influence``, every figure from
-``toolbox.figures.influence``; the editable tables' state lives in ``ui.influence_tables`` and the
-learning section in ``ui.influence_learning``. A bad entry shows an error next to its table and
+``toolbox.figures.influence``; the editable tables' state lives in ``app_pages.social_influence.tables`` and the
+learning section in ``app_pages.social_influence.learning``. A bad entry shows an error next to its table and
 nothing typed is lost.
 """
 
@@ -18,13 +18,13 @@ from toolbox import influence as inf
 
 from toolbox.lessons import influence as influence_lesson
 from toolbox.figures import influence as figs
-from ui import influence_tables as tables
+from app_pages.social_influence import tables as tables
 from ui.common import lesson_header, page_device, query_value, set_query, show_error
 from ui.equations import equation
 from ui.figures import show_figure
-from ui.influence_learning import WIDGET_KEYS as LEARN_KEYS
-from ui.influence_learning import learning_section
-from ui.influence_tables import (
+from app_pages.social_influence.learning import WIDGET_KEYS as LEARN_KEYS
+from app_pages.social_influence.learning import learning_section
+from app_pages.social_influence.tables import (
     K_AI, K_EXAMPLE, K_NI, K_NJ, K_NJA, K_NORMALIZE, K_PHI, K_PRESET, K_PRIOR, K_RECEIVER, K_SCHEME, K_TABLE_I,
     K_TABLES_J,
 )

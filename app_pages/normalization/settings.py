@@ -1,6 +1,6 @@
 """The Normalization page's panels and its link-carried settings, one row per setting (``ui.settings.Setting``).
 
-The page, its AppTest and its benchmark take the panel list from here; ``ui/normalization/``
+The page, its AppTest and its benchmark take the panel list from here; ``app_pages/normalization/``
 builds every widget's initial value, bounds and URL mirror from :data:`SETTINGS`.
 """
 

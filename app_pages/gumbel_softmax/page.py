@@ -19,7 +19,7 @@ from ui.common import lesson_header, page_device, query_value, set_query, show_e
 from ui.equations import equation
 from ui.figures import show_figure
 from ui.graphs import graph_downloads
-from ui.gumbel_calls import N_RELAXED, curve, estimates_at, gaussian, graph, gumbel_max, jacobian, relaxed, script, sweep
+from app_pages.gumbel_softmax.calls import N_RELAXED, curve, estimates_at, gaussian, graph, gumbel_max, jacobian, relaxed, script, sweep
 from ui.scenes import concealed, scene_bar, show_part
 
 TAU_OPTIONS = [float(f"{t:.3g}") for t in G.log_grid(0.01, 100.0, 81, device="cpu").tolist()]

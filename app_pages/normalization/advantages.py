@@ -11,8 +11,8 @@ from toolbox.running_stats import normalize_advantages
 from ui.common import show_error
 from ui.equations import equation
 from ui.figures import show_figure
-from ui.normalization.widgets import device_key, init_panel, mirror_panel, widget
-from ui.normalization_settings import MINIBATCH_SIZES
+from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
+from app_pages.normalization.settings import MINIBATCH_SIZES
 
 
 @st.cache_data(show_spinner="Collecting a PPO batch…", max_entries=8)

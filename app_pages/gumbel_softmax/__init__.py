@@ -1,0 +1,1 @@
+"""The gumbel_softmax page: page.py is the page script; the other modules are its panels."""

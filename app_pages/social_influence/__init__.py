@@ -1,0 +1,1 @@
+"""The social_influence page: page.py is the page script; the other modules are its panels."""
