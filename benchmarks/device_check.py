@@ -10,7 +10,7 @@ Checks, each printed as ``name  PASS|FAIL  seconds  detail``:
   (toolbox/ppo/reference.py) for every toggle of the ablation menu over two iterations, on the
   device (the comparison of tests/ppo_paths.py, which tests/test_ppo_reference.py runs on the CPU);
 * ``ppo train``/``ppo learns``: a batched training returns finite numbers; CartPole is learned;
-* ``dial <variant>``/``dial learns``: the torch loop (``backend="torch"``) of every method and
+* ``dial <variant>``/``dial learns``: the tensor loop (``backend="tensor"``) of every method and
   network layout trains and returns finite results; DIAL solves the Switch Riddle for n = 3;
 * ``gumbel …``: Gumbel-max, Gumbel-Softmax and the gradient estimators on the device agree with π
   and with the same statistics on the CPU;
@@ -132,8 +132,8 @@ def dial_variant(kw: dict) -> Callable[[torch.device], str]:
         from toolbox.dial.train import train
 
         c = DialConfig(n_batches=4, test_every=2, test_episodes=200, batch_size=16, **kw)
-        r = train(c, 0, device=dev, backend="torch")
-        assert r.backend == "torch", r.backend
+        r = train(c, 0, device=dev, backend="tensor")
+        assert r.backend == "tensor", r.backend
         assert torch.device(r.device).type == dev.type, r.device
         assert r.epochs == [0, 2, 4], r.epochs
         _finite(r.test_normalized_reward, "test rewards")
@@ -153,7 +153,7 @@ def dial_learns(dev: torch.device) -> str:
     from toolbox.dial.train import train
 
     c = DialConfig(n_batches=600, test_every=25, test_episodes=500, stop_at=0.95)
-    r = train(c, 0, device=dev, backend="torch")
+    r = train(c, 0, device=dev, backend="tensor")
     best = max(r.test_normalized_reward)
     assert best >= 0.9, f"best test reward {best:.3f} after {r.batches_trained} batches"
     return f"test reward {best:.3f} after {r.batches_trained} batches"

@@ -45,7 +45,7 @@ def child(tree: str, seed: int, n_agents: int, method: str, n_batches: int, test
     c = DialConfig(n_agents=n_agents, method=method, n_batches=n_batches, test_every=test_every, stop_at=stop_at)
     r = train(c, seed)
     print(json.dumps({"times": r.wall_time_s, "rewards": r.test_normalized_reward, "epochs": r.epochs,
-                      "warm": warm, "backend": getattr(r, "backend", "torch")}))
+                      "warm": warm, "backend": getattr(r, "backend", "tensor")}))
 
 
 def run(tree: str, seed: int, n_agents=3, method="dial", n_batches=1000, test_every=20, stop_at=0.95) -> dict:

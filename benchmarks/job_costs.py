@@ -121,7 +121,7 @@ def main() -> None:
     dial = []
     for n in range(3, 11):
         for shared in (True, False):
-            for backend in (("compiled", "torch") if shared else ("torch",)):
+            for backend in (("compiled", "tensor") if shared else ("tensor",)):
                 batches = 20 if backend == "compiled" else (2 if n >= 8 else 4)
                 how = ["dial", str(n), "shared" if shared else "separate", backend, str(batches)]
                 row = {"n_agents": n, "param_sharing": shared, "backend": backend, **run_child(how)}

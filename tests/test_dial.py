@@ -257,7 +257,7 @@ def test_evaluate_scores_match_the_rules():
 def test_variants_train_and_report(kw):
     c = DialConfig(n_batches=6, test_every=3, test_episodes=200, batch_size=8, **kw)
     seen = []
-    r = train(c, seed=0, callback=lambda res, frac: seen.append(frac))
+    r = train(c, seed=0, callback=lambda frac, res: seen.append(frac))
     assert r.epochs == [0, 3, 6] and seen == [0.0, 0.5, 1.0]
     assert len(r.test_normalized_reward) == len(r.wall_time_s) == len(r.message_hist) == 3
     assert all(-1 / 0.2 <= x <= 1.0 + 1e-9 for x in r.test_normalized_reward)

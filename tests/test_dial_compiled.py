@@ -199,11 +199,11 @@ def test_backend_choice_and_messages():
     assert choose_backend(DialConfig(method="nocomm", n_agents=4), cpu) == "compiled"
     assert choose_backend(DialConfig(method="rial"), cpu) == "compiled"
     for kw in ({"param_sharing": False}, {"input_mode": "concat"}):
-        assert choose_backend(DialConfig(**kw), cpu) == "torch"
+        assert choose_backend(DialConfig(**kw), cpu) == "tensor"
         assert unsupported_reason(DialConfig(**kw))
-        with pytest.raises(ValueError, match="use backend='torch'"):
+        with pytest.raises(ValueError, match="use backend='tensor'"):
             choose_backend(DialConfig(**kw), cpu, "compiled")
-    assert choose_backend(DialConfig(), torch.device("meta")) == "torch"
+    assert choose_backend(DialConfig(), torch.device("meta")) == "tensor"
     with pytest.raises(ValueError, match="CPU only"):
         choose_backend(DialConfig(), torch.device("meta"), "compiled")
     with pytest.raises(ValueError, match="backend must be one of"):
@@ -221,7 +221,7 @@ def test_compiled_training_learns_the_protocol_and_follows_the_reference_early()
     short = DialConfig(n_batches=3, test_every=3, test_episodes=200)
     fast = train(short, 1, backend="compiled").test_normalized_reward
     assert train(short, 1).test_normalized_reward == fast
-    assert train(short, 1, backend="torch").test_normalized_reward == fast
+    assert train(short, 1, backend="tensor").test_normalized_reward == fast
 
 
 @pytest.mark.parametrize("method", ["dial", "rial", "nocomm"])

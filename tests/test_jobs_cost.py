@@ -36,17 +36,17 @@ def test_dial_estimate_is_the_tables_row(row):
 
 def test_the_table_grows_with_what_drives_the_cost():
     rows = {(r["n_agents"], r["param_sharing"], r["backend"]): r for r in cost_table()["dial"]}
-    paths = ((True, "compiled"), (True, "torch"), (False, "torch"))
+    paths = ((True, "compiled"), (True, "tensor"), (False, "tensor"))
     assert set(rows) == {(n, s, b) for n in range(3, 11) for s, b in paths}
     for n in range(3, 11):
-        assert rows[(n, False, "torch")]["batch_s"] > rows[(n, True, "compiled")]["batch_s"]
-    assert rows[(10, False, "torch")]["batch_s"] > 5 * rows[(3, False, "torch")]["batch_s"]
+        assert rows[(n, False, "tensor")]["batch_s"] > rows[(n, True, "compiled")]["batch_s"]
+    assert rows[(10, False, "tensor")]["batch_s"] > 5 * rows[(3, False, "tensor")]["batch_s"]
 
 
 def test_ten_agents_separate_parameters_1500_batches_is_long_and_refused_with_advice():
     configs = lesson_configs(["dial"], 10, False, "sum", 1500, 2.0, 1)
     cost = request_cost(configs, 1)
-    assert cost.backend == "torch" and cost.seconds > 20 * 60  # ran ~45 min on a server (issue 24)
+    assert cost.backend == "tensor" and cost.seconds > 20 * 60  # ran ~45 min on a server (issue 24)
     runner = JobRunner(max_concurrent=1)
     assert cost.seconds > runner.limits.small_job_s
     with pytest.raises(AdmissionError, match="Turn parameter sharing on"):
@@ -64,7 +64,7 @@ def test_more_agents_seeds_and_methods_cost_more():
     assert seconds(4, methods=("dial", "rial", "nocomm")) == pytest.approx(3 * seconds(4))
     # concatenated inputs train on the readable path: its row, not the compiled one
     concat = request_cost(lesson_configs(["dial"], 6, True, "concat", 600, 2.0, 1), 1)
-    assert concat.backend == "torch"
+    assert concat.backend == "tensor"
 
 
 def test_a_request_over_the_memory_budget_is_refused_saying_what_to_change():
@@ -128,7 +128,7 @@ def test_dial_reports_after_every_batch_and_stops_between_batches():
     cfg = DialConfig(n_agents=3, param_sharing=False, n_batches=6, test_every=6, rnn_size=8,
                      test_episodes=4, batch_size=2)
     seen = []
-    train(cfg, 0, "cpu", backend="torch", on_batch=seen.append)
+    train(cfg, 0, "cpu", backend="tensor", on_batch=seen.append)
     assert seen == pytest.approx([b / 6 for b in range(1, 7)])
 
     def stop_at_third(frac):
@@ -136,7 +136,7 @@ def test_dial_reports_after_every_batch_and_stops_between_batches():
             raise Cancelled("stop")
 
     with pytest.raises(Cancelled):
-        train(cfg, 0, "cpu", backend="torch", on_batch=stop_at_third)
+        train(cfg, 0, "cpu", backend="tensor", on_batch=stop_at_third)
 
 
 def test_a_long_dial_job_reporting_per_batch_yields_to_a_short_one():

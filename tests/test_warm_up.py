@@ -37,9 +37,9 @@ def status():
 
 @pytest.mark.parametrize("state, ppo, dial", [
     (jit.ON_DEMAND, "compiled", "compiled"),  # scripts and tests: the first compiled call compiles
-    (jit.COMPILING, "tensor", "torch"),
+    (jit.COMPILING, "tensor", "tensor"),
     (jit.READY, "compiled", "compiled"),
-    (jit.UNAVAILABLE, "tensor", "torch"),
+    (jit.UNAVAILABLE, "tensor", "tensor"),
 ])
 def test_auto_takes_the_readable_path_until_the_kernels_are_loaded(status, state, ppo, dial):
     status(state, "why" if state == jit.UNAVAILABLE else None)

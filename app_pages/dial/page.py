@@ -238,7 +238,7 @@ def job_fn(report):
     total = len(configs)
 
     def make_cb(i, m):
-        def cb(results, frac):
+        def cb(frac, results):
             snapshot = {k: [r.to_dict() for r in v] for k, v in out.items()}
             snapshot[m] = [r.to_dict() for r in results]
             report((i + frac) / total, snapshot)

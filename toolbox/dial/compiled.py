@@ -25,9 +25,11 @@ from toolbox.dial.switch import sample_active
 from toolbox.dial.team import Team, make_team
 from toolbox.jit import compiled_ready, one_blas_thread
 
-BACKENDS = ("auto", "compiled", "torch")
+BACKENDS = ("auto", "compiled", "tensor")
+"""The paths ``train`` takes, named as in PPO (:mod:`toolbox.ppo.compiled`): ``"tensor"`` is the
+readable torch loop (any device), ``"compiled"`` this module's CPU step."""
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8
-"""``torch.optim.RMSprop``'s defaults, which the torch loop uses."""
+"""``torch.optim.RMSprop``'s defaults, which the tensor loop uses."""
 
 
 def unsupported_reason(config: DialConfig) -> str | None:
@@ -40,8 +42,8 @@ def unsupported_reason(config: DialConfig) -> str | None:
 
 
 def choose_backend(config: DialConfig, device: torch.device, backend: str = "auto") -> str:
-    """``"compiled"`` or ``"torch"`` for ``backend`` in ``BACKENDS`` (auto: compiled on the CPU when
-    it covers ``config`` and the kernels are not being compiled in the background,
+    """``"compiled"`` or ``"tensor"`` for ``backend`` in ``BACKENDS`` (auto: compiled on the CPU
+    when it covers ``config`` and the kernels are not being compiled in the background,
     :func:`toolbox.jit.compiled_ready`); a ``ValueError`` names what is wrong with an impossible
     request."""
     if backend not in BACKENDS:
@@ -50,13 +52,13 @@ def choose_backend(config: DialConfig, device: torch.device, backend: str = "aut
     if backend == "auto":
         # while the server compiles the kernels in the background the readable loop trains: no wait
         ready = device.type == "cpu" and reason is None and compiled_ready()
-        return "compiled" if ready else "torch"
+        return "compiled" if ready else "tensor"
     if backend == "compiled":
         if device.type != "cpu":
             raise ValueError(f"the compiled DIAL step runs on the CPU only; got device {device}. "
-                             "Use backend='torch'.")
+                             "Use backend='tensor'.")
         if reason is not None:
-            raise ValueError(f"{reason}; use backend='torch'.")
+            raise ValueError(f"{reason}; use backend='tensor'.")
     return backend
 
 

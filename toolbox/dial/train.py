@@ -50,8 +50,9 @@ class DialResult:
     device: str = "cpu"
     torch_threads: int = 0
     """``torch.get_num_threads()`` during training: the numbers depend on it (0 = not recorded)."""
-    backend: str = "torch"
-    """Which code trained it: ``"torch"`` (the readable rollout + autograd) or ``"compiled"`` (``toolbox.dial.kernel``)."""
+    backend: str = "tensor"
+    """Which code trained it: ``"tensor"`` (the readable rollout + autograd) or ``"compiled"``
+    (``toolbox.dial.kernel``)."""
     policy: nn.Module | None = None
     """The trained C-Net team (not serialised)."""
 
@@ -86,17 +87,18 @@ def _no_policy(r: DialResult) -> DialResult:
 
 def train(config: DialConfig, seed: int, device=None, callback: Callable | None = None,
           backend: str = "auto", on_batch: Callable[[float], None] | None = None) -> DialResult:
-    """Train one run. ``callback(result_so_far, fraction_done)`` is called after every test;
-    ``on_batch(fraction_done)`` after every batch (the job runner's report: a long training on the
-    readable path, seconds a batch, yields to short ones and stops when cancelled between two
-    batches, not only at its tests, which can be minutes apart).
+    """Train one run. ``callback(fraction_done, result_so_far)`` is called after every test (the
+    order of PPO's and the influence lesson's callbacks); ``on_batch(fraction_done)`` after every
+    batch (the job runner's report: a long training on the readable path, seconds a batch, yields
+    to short ones and stops when cancelled between two batches, not only at its tests, which can
+    be minutes apart).
 
-    ``backend``: ``"torch"`` runs the readable loop below (rollout, autograd, ``torch.optim.RMSprop``);
-    ``"compiled"`` the same batch as compiled code (``toolbox.dial.compiled``: CPU; every method with
-    one shared, summed-embedding C-Net); ``"auto"`` the compiled one where it applies.
-    Both draw the same random numbers, so a seed gives the same run up to rounding.
-    Wall time counts from the start of this call (network creation included) for this one seed
-    trained alone.
+    ``backend`` (the names of PPO's ``train``): ``"tensor"`` runs the readable loop below (rollout,
+    autograd, ``torch.optim.RMSprop``); ``"compiled"`` the same batch as compiled code
+    (``toolbox.dial.compiled``: CPU; every method with one shared, summed-embedding C-Net);
+    ``"auto"`` the compiled one where it applies. Both draw the same random numbers, so a seed
+    gives the same run up to rounding. Wall time counts from the start of this call (network
+    creation included) for this one seed trained alone.
     """
     config.validate()
     t0 = time.perf_counter()
@@ -132,7 +134,7 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
         result.wall_time_s.append(time.perf_counter() - t0)
         result.batches_trained = batch
         if callback is not None:
-            callback(result, batch / c.n_batches)
+            callback(batch / c.n_batches, result)
         return ev["normalized"]
 
     run_test(0)
@@ -162,16 +164,16 @@ def train(config: DialConfig, seed: int, device=None, callback: Callable | None 
 
 def train_seeds(config: DialConfig, seeds: list[int], device=None, callback: Callable | None = None,
                 on_batch: Callable[[float], None] | None = None) -> list[DialResult]:
-    """Train ``config`` for each seed in turn; ``callback(results_so_far, fraction)`` streams all of
+    """Train ``config`` for each seed in turn; ``callback(fraction, results_so_far)`` streams all of
     them, ``on_batch(fraction)`` is called after every batch (fraction of all seeds)."""
     config.validate()
     if not seeds:
         raise ValueError("Choose at least one seed.")
     done: list[DialResult] = []
     for i, s in enumerate(seeds):
-        def cb(res, frac, i=i):
+        def cb(frac, res, i=i):
             if callback is not None:
-                callback(done + [res], (i + frac) / len(seeds))
+                callback((i + frac) / len(seeds), done + [res])
         tick = None if on_batch is None else (lambda frac, i=i: on_batch((i + frac) / len(seeds)))
         done.append(train(config, s, device, cb, on_batch=tick))
     return done

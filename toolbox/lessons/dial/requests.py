@@ -113,7 +113,7 @@ class RequestCost:
 
     seconds: training time, one thread (the job runner's ``work`` for kind ``"dial"``); memory_mb:
     the peak memory it adds (seeds and methods train one after another, so the largest run's);
-    backend: the path it takes (``"compiled"`` or ``"torch"``, the readable one); advice: what to
+    backend: the path it takes (``"compiled"`` or ``"tensor"``, the readable one); advice: what to
     change to make it smaller.
     """
 
@@ -161,7 +161,7 @@ def request_cost(configs: dict[str, DialConfig], n_seeds: int, device=None,
         s, mb = _run_cost(cfg, path)
         seconds += s * n_seeds
         memory = max(memory, mb)
-        used = "torch" if path == "torch" else used
+        used = "tensor" if path == "tensor" else used
     cfg = next(iter(configs.values()))
     advice = "Use fewer agents, batches, seeds or methods."
     if cfg.input_mode != "sum" and cfg.param_sharing:
