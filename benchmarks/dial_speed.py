@@ -44,7 +44,6 @@ from toolbox.dial.train import train  # noqa: E402
 def throughput(config: DialConfig, n: int = 200) -> float:
     import copy
 
-    torch.set_flush_denormal(True)
     team = make_team(config, 0, "cpu")
     target = copy.deepcopy(team)
     opt = torch.optim.RMSprop(team.parameters(), lr=config.lr, momentum=config.momentum)

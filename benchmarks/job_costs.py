@@ -47,7 +47,6 @@ def child_dial(n: int, shared: bool, backend: str, batches: int) -> dict:
     from toolbox.dial.team import make_team
 
     torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
     if backend == "compiled":
         warm_up()
     c = DialConfig(n_agents=n, param_sharing=shared, method="dial")

@@ -353,3 +353,22 @@ def test_condensed_graph_shows_every_layer_of_the_code_and_is_small(mode):
         assert dot.count('label="+"') == 3  # three embeddings and the message MLP are added
     else:
         assert 'label="concat"' in dot
+
+
+def _flushes_denormals() -> bool:
+    """Whether this thread treats subnormal floats as zero (torch has no getter for it)."""
+    return (torch.tensor([1e-39]) * 0.5).item() == 0.0
+
+
+@pytest.mark.parametrize("backend", ["tensor", "compiled"])
+def test_training_leaves_the_threads_float_mode_alone(backend):
+    """DIAL once switched flush-to-zero on for the whole thread and never back; measured, it
+    changed neither speed nor results, so train leaves the mode as it finds it."""
+    before = _flushes_denormals()  # an extension built with -ffast-math may have switched it on
+    torch.set_flush_denormal(False)
+    try:
+        train(DialConfig(n_batches=2, test_every=2, test_episodes=50, batch_size=8), seed=0,
+              backend=backend)
+        assert not _flushes_denormals(), "train switched flush-to-zero on for this thread"
+    finally:
+        torch.set_flush_denormal(before)
