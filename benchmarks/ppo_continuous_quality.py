@@ -1,14 +1,17 @@
-"""What budget learns Pendulum-v1 with continuous PPO, and what a step costs (issue 23's task choice).
+"""What a step of the continuous task costs, and how long the live 2-variant comparison takes.
 
-Usage: ``python -m benchmarks.ppo_continuous_quality [--steps N] [--seeds S] [--envs E] [--nsteps T]``.
-Prints the environment step cost (Gymnasium's Pendulum-v1 and MountainCarContinuous-v0 one step at a
-time, and the batched Pendulum), then trains S seeds together with the tensor runner and prints the
-mean return of the last 10 episodes per seed and the wall time (1 torch thread).
+Usage: ``python -m benchmarks.ppo_continuous_quality [--detail norm_reward] [--seeds 3]
+[--budget 102400] [--skip-env]``. Prints the environment step cost (Gymnasium's Pendulum-v1 and
+MountainCarContinuous-v0 one step at a time, and the batched Pendulum), then trains "all on" and
+the detail off at the :data:`~toolbox.ppo.continuous.args.PENDULUM` preset, S seeds each, as one
+computation (1 torch thread), and prints wall and CPU time, the load average (the machine may be
+shared) and each variant's mean final score (mean return of the last 32 episodes).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import gymnasium as gym
@@ -16,7 +19,8 @@ import numpy as np
 import torch
 
 from toolbox.envs.pendulum import BatchedPendulum
-from toolbox.ppo.continuous.args import Args
+from toolbox.ppo.continuous.analysis import final_score
+from toolbox.ppo.continuous.args import PENDULUM
 from toolbox.ppo.continuous.tensor import TensorPPO
 
 
@@ -40,34 +44,49 @@ def env_step_cost(n_steps: int = 20_000) -> dict[str, float]:
         t = time.perf_counter()
         for _ in range(n_steps // 10):
             env.step_fast(a)
-        out[f"batched Pendulum, {n} envs (per env-step)"] = (time.perf_counter() - t) / (n_steps // 10) / n * 1e6
+        per_step = (time.perf_counter() - t) / (n_steps // 10) / n
+        out[f"batched Pendulum, {n} envs (per env-step)"] = per_step * 1e6
     return out
+
+
+def live_comparison(detail: str, seeds: int, budget: int) -> dict:
+    """ "all on" against ``detail`` off, ``seeds`` each, as one TensorPPO computation (what a
+    lecturer runs in class); wall and CPU seconds and each variant's mean final score."""
+    base = PENDULUM.replace(total_timesteps=budget)
+    off = base.replace(**{detail: not getattr(base, detail)})
+    t, c = time.perf_counter(), time.process_time()
+    runs = TensorPPO([base, off], range(seeds))
+    for _ in range(base.num_iterations):
+        runs.run_iteration()
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    scores = [final_score(r) for r in runs.episode_returns]
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "all on": float(np.mean(scores[:seeds])),
+        f"{detail} off": float(np.mean(scores[seeds:])),
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=100_000)
-    p.add_argument("--seeds", type=int, default=4)
-    p.add_argument("--envs", type=int, default=8)
-    p.add_argument("--nsteps", type=int, default=256)
-    p.add_argument("--gamma", type=float, default=0.99)
+    p.add_argument("--detail", default="norm_reward", help="the detail turned off in the live run")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--budget", type=int, default=PENDULUM.total_timesteps)
     p.add_argument("--skip-env", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(1)
     if not a.skip_env:
         for k, v in env_step_cost().items():
             print(f"{k}: {v:.1f} µs/step")
-    args = Args(total_timesteps=a.steps, num_envs=a.envs, num_steps=a.nsteps, gamma=a.gamma)
-    t = time.perf_counter()
-    runs = TensorPPO(args, range(a.seeds))
-    for i in range(args.num_iterations):
-        runs.run_iteration()
-        if (i + 1) % max(1, args.num_iterations // 5) == 0:
-            last = [np.mean(r[-10:]) for r in runs.episode_returns]
-            print(f"{runs.global_step:>8} steps {time.perf_counter() - t:7.1f} s  last-10 returns per seed: "
-                  + " ".join(f"{x:7.1f}" for x in last), flush=True)
-    print(f"{args}\n{a.seeds} seeds × {args.num_iterations * args.batch_size} steps in "
-          f"{time.perf_counter() - t:.1f} s")
+    print(f"load average before: {os.getloadavg()}")
+    out = live_comparison(a.detail, a.seeds, a.budget)
+    print(
+        f"live: all on vs {a.detail} off, {a.seeds} seeds each, {a.budget:,} steps: "
+        f"{out['wall_s']:.1f} s wall, {out['cpu_s']:.1f} s CPU; "
+        + ", ".join(f"{k} {v:.0f}" for k, v in out.items() if not k.endswith("_s"))
+    )
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

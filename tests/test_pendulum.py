@@ -1,4 +1,5 @@
-"""BatchedPendulum against Gymnasium's Pendulum-v1, step by step from the same states and actions."""
+"""BatchedPendulum against Gymnasium's Pendulum-v1, step by step from the same states and
+actions."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ def _gym_envs(n, seed):
 def test_matches_gymnasium_step_by_step_through_a_whole_episode():
     """Random torques beyond ±2 (so the in-env clip is exercised) for 200 steps, from Gymnasium's
     state each step. States agree to 1e-14 relative: the same operations in the same order, 3u in
-    float32, but torch's vectorized ``sin`` may differ from libm's by one float64 ulp. Rewards agree to 1e-9: Gymnasium
-    squares the float32 torque with NumPy's *scalar* power (libm ``powf``), which in about 1 case in
-    1000 differs by one float32 ulp from the correctly rounded ``u·u``; 0.001·ulp(4) < 1e-9."""
+    float32, but torch's vectorized ``sin`` may differ from libm's by one float64 ulp. Rewards agree
+    to 1e-9: Gymnasium squares the float32 torque with NumPy's *scalar* power (libm ``powf``),
+    which in about 1 case in 1000 differs by one float32 ulp from the correctly rounded ``u·u``;
+    0.001·ulp(4) < 1e-9."""
     n = 16
     envs = _gym_envs(n, 0)
     bat = BatchedPendulum(n, seed=0)
@@ -40,10 +42,14 @@ def test_matches_gymnasium_step_by_step_through_a_whole_episode():
             assert float(rew[i]) == pytest.approx(r, rel=0, abs=1e-9) and rew.dtype == torch.float64
             assert bool(term[i]) == te is False and bool(trunc[i]) == tr == (t == 200)
             if t < 200:
-                np.testing.assert_allclose(bat.state[i].numpy(), e.unwrapped.state, rtol=1e-14, atol=0)
+                np.testing.assert_allclose(
+                    bat.state[i].numpy(), e.unwrapped.state, rtol=1e-14, atol=0
+                )
                 np.testing.assert_allclose(obs[i].numpy(), o, rtol=0, atol=1e-6)
         if t < 200:  # continue from Gymnasium's exact state, so ulp differences cannot grow
-            bat.state = torch.tensor(np.stack([e.unwrapped.state for e in envs]), dtype=torch.float64)
+            bat.state = torch.tensor(
+                np.stack([e.unwrapped.state for e in envs]), dtype=torch.float64
+            )
     assert clipped > 500, "the test must drive the torque clip"
     # same-step autoreset: a fresh episode begins, θ̇ within the reset range
     assert torch.all(bat.elapsed == 0) and torch.all(bat.state[:, 1].abs() <= 1.0)
@@ -51,7 +57,15 @@ def test_matches_gymnasium_step_by_step_through_a_whole_episode():
 
 def test_speed_clip_and_angle_wrap_match_gymnasium():
     """States at the speed limit and angles far outside [-π, π] (several turns)."""
-    states = [[3.1, 7.9], [-3.1, -7.9], [20.0, 8.0], [-20.0, -8.0], [np.pi, 0.0], [-np.pi, 0.0], [7.5, 3.0]]
+    states = [
+        [3.1, 7.9],
+        [-3.1, -7.9],
+        [20.0, 8.0],
+        [-20.0, -8.0],
+        [np.pi, 0.0],
+        [-np.pi, 0.0],
+        [7.5, 3.0],
+    ]
     for s in states:
         for a in (2.0, -2.0, 0.5):
             env = gym.make("Pendulum-v1")
@@ -64,7 +78,9 @@ def test_speed_clip_and_angle_wrap_match_gymnasium():
             obs, rew, _, _, _ = bat.step(torch.tensor([[a]], dtype=torch.float32))
             assert float(rew[0]) == pytest.approx(r, rel=0, abs=1e-9)  # see the test above
             np.testing.assert_allclose(obs[0].numpy(), o, rtol=0, atol=1e-6)
-            np.testing.assert_allclose(bat.state[0].numpy(), env.unwrapped.state, rtol=1e-14, atol=0)
+            np.testing.assert_allclose(
+                bat.state[0].numpy(), env.unwrapped.state, rtol=1e-14, atol=0
+            )
     x = torch.linspace(-40, 40, 10001, dtype=torch.float64)
     want = ((x.numpy() + np.pi) % (2 * np.pi)) - np.pi
     np.testing.assert_array_equal(angle_normalize(x).numpy(), want)
@@ -73,7 +89,9 @@ def test_speed_clip_and_angle_wrap_match_gymnasium():
 def test_resets_uniform_and_env_streams_independent_of_batch_size():
     a = BatchedPendulum(3, seed=7).reset()
     b = BatchedPendulum(50, seed=7).reset()
-    assert torch.equal(a, b[:3]), "env i's reset draw must not depend on how many envs run alongside"
+    assert torch.equal(a, b[:3]), (
+        "env i's reset draw must not depend on how many envs run alongside"
+    )
     assert not torch.equal(BatchedPendulum(3, seed=8).reset(), a)
     env = BatchedPendulum(4000, seed=1)
     env.reset()

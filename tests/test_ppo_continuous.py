@@ -14,10 +14,19 @@ from toolbox.ppo.continuous.policy import gaussian_entropy, gaussian_log_prob
 from toolbox.ppo.continuous.reference import Observe, ReferencePPO
 from toolbox.ppo.continuous.tensor import TensorPPO
 
-# Small enough for a test (2 × 16 transitions, 2 iterations of 2 epochs × 4 minibatches), with a large
-# learning rate, a small ε and a tight observation clip so that every clip acts within two iterations.
-SMALL = Args(num_envs=2, num_steps=16, num_minibatches=4, update_epochs=2, total_timesteps=128,
-             learning_rate=3e-3, clip_coef=0.05, obs_clip=1.0)
+# Small enough for a test (2 × 16 transitions, 2 iterations of 2 epochs × 4 minibatches), with a
+# large learning rate, a small ε and a tight observation clip so that every clip acts within two
+# iterations.
+SMALL = Args(
+    num_envs=2,
+    num_steps=16,
+    num_minibatches=4,
+    update_epochs=2,
+    total_timesteps=128,
+    learning_rate=3e-3,
+    clip_coef=0.05,
+    obs_clip=1.0,
+)
 SEEDS = (0, 1)
 VARIANTS = ["all on"] + [f"{name} flipped" for name in CONTINUOUS_DETAILS + CORE_TOGGLES]
 
@@ -56,7 +65,8 @@ def _max_relative_error(batched, runs):
 def test_tensor_runner_equals_reference_for_every_toggle(name):
     """float64, so the comparison sees the algorithm and not float32 rounding: the two paths do the
     same operations except that the batched runner multiplies by ``baddbmm`` and steps a fused Adam
-    (another summation order, ~1e-16 relative per operation). Over 2 rollouts and 16 Adam steps the largest
+    (another summation order, ~1e-16 relative per operation). Over 2 rollouts and 16 Adam steps the
+    largest
     difference measured is 1.2e-13 (shared network); 1e-11 leaves room and still fails on any real
     difference (a wrong detail moves parameters by ≥ 1e-4 relative, see the next test)."""
     batched, runs = _two_iterations(_variant(name), torch.float64)
@@ -70,7 +80,9 @@ def test_variants_trained_together_equal_their_own_references():
     and separate networks are different structures, so shared_network is left out here."""
     names = [v for v in VARIANTS if v != "shared_network flipped"]
     batched = TensorPPO([_variant(n) for n in names], SEEDS, dtype=torch.float64)
-    runs = [ReferencePPO(a, s, dtype=torch.float64) for a, s in zip(batched.run_args, batched.run_seeds)]
+    runs = [
+        ReferencePPO(a, s, dtype=torch.float64) for a, s in zip(batched.run_args, batched.run_seeds)
+    ]
     for _ in range(2):
         batched.run_iteration()
         for run in runs:
@@ -85,7 +97,8 @@ def test_variants_must_share_the_structure():
 
 
 def test_float32_tensor_runner_stays_near_the_reference():
-    """In float32 the summation-order differences are ~1e-7 per operation and Adam's normalized steps
+    """In float32 the summation-order differences are ~1e-7 per operation and Adam's normalized
+    steps
     carry them: measured ≤ 4e-6 relative after 2 iterations; 1e-4 bounds it."""
     batched, runs = _two_iterations(SMALL, torch.float32)
     assert _max_relative_error(batched, runs) < 1e-4
@@ -116,16 +129,23 @@ def test_gaussian_policy_functions_equal_torch_distributions():
     torch.testing.assert_close(gaussian_entropy(log_std), normal.entropy().sum(-1))
     # correlated components: W = 0 is the independent case, W ≠ 0 a full-covariance Gaussian
     zero = torch.zeros(2, 2, dtype=torch.float64)
-    torch.testing.assert_close(gaussian_log_prob(a, mean, log_std, zero), normal.log_prob(a).sum(-1))
-    w = torch.tensor([[9.0, 9.0], [0.7, 9.0]], dtype=torch.float64)  # only the strict lower part counts
-    tril = torch.diag_embed(log_std.exp()) + torch.tensor([[0.0, 0.0], [0.7, 0.0]], dtype=torch.float64)
+    torch.testing.assert_close(
+        gaussian_log_prob(a, mean, log_std, zero), normal.log_prob(a).sum(-1)
+    )
+    w = torch.tensor(
+        [[9.0, 9.0], [0.7, 9.0]], dtype=torch.float64
+    )  # only the strict lower part counts
+    tril = torch.diag_embed(log_std.exp()) + torch.tensor(
+        [[0.0, 0.0], [0.7, 0.0]], dtype=torch.float64
+    )
     mvn = torch.distributions.MultivariateNormal(mean, scale_tril=tril)
     torch.testing.assert_close(gaussian_log_prob(a, mean, log_std, w), mvn.log_prob(a))
     torch.testing.assert_close(gaussian_entropy(log_std), mvn.entropy())
 
 
 def test_observation_and_reward_pipeline_equals_gymnasiums_wrappers():
-    """CleanRL's per-environment wrapper stack on gym.make("Pendulum-v1") (normalize, clip ±10, scale
+    """CleanRL's per-environment wrapper stack on gym.make("Pendulum-v1") (normalize, clip ±10,
+    scale
     rewards, clip ±10) against :class:`Observe` with one statistic per environment, from the same
     states, over 199 steps (before the time limit, where CleanRL's wrapped reset merges one more
     observation). Gymnasium keeps the observation statistics in float32 (the space's dtype), the
@@ -142,7 +162,9 @@ def test_observation_and_reward_pipeline_equals_gymnasiums_wrappers():
         norm = gym.wrappers.NormalizeObservation(base)
         first = np.clip(norm.observation(base._get_obs()), -10, 10)
         np.testing.assert_allclose(got[e].numpy(), first, rtol=1e-5, atol=1e-5)
-        w = gym.wrappers.TransformObservation(norm, lambda o: np.clip(o, -10, 10), norm.observation_space)
+        w = gym.wrappers.TransformObservation(
+            norm, lambda o: np.clip(o, -10, 10), norm.observation_space
+        )
         w = gym.wrappers.NormalizeReward(w, gamma=args.gamma)
         w = gym.wrappers.TransformReward(w, lambda r: np.clip(r, -10, 10))
         stacks.append(w)
@@ -161,9 +183,24 @@ def test_observation_and_reward_pipeline_equals_gymnasiums_wrappers():
 
 def test_args_defaults_are_cleanrls_and_bad_values_are_explained():
     a = Args()
-    assert (a.learning_rate, a.num_envs, a.num_steps, a.num_minibatches, a.update_epochs) == (3e-4, 1, 2048, 32, 10)
-    assert (a.ent_coef, a.gamma, a.gae_lambda, a.clip_coef, a.max_grad_norm) == (0.0, 0.99, 0.95, 0.2, 0.5)
-    assert all(getattr(a, d) for d in CONTINUOUS_DETAILS if d != "shared_network") and not a.shared_network
+    assert (a.learning_rate, a.num_envs, a.num_steps, a.num_minibatches, a.update_epochs) == (
+        3e-4,
+        1,
+        2048,
+        32,
+        10,
+    )
+    assert (a.ent_coef, a.gamma, a.gae_lambda, a.clip_coef, a.max_grad_norm) == (
+        0.0,
+        0.99,
+        0.95,
+        0.2,
+        0.5,
+    )
+    assert (
+        all(getattr(a, d) for d in CONTINUOUS_DETAILS if d != "shared_network")
+        and not a.shared_network
+    )
     with pytest.raises(ValueError, match="num_minibatches"):
         Args(num_minibatches=3).validate()
     with pytest.raises(ValueError, match="target_kl"):

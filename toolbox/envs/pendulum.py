@@ -46,12 +46,14 @@ OBS_HIGH = (1.0, 1.0, MAX_SPEED)
 
 
 def angle_normalize(theta: torch.Tensor) -> torch.Tensor:
-    """``θ`` wrapped into [-π, π): ``((θ + π) mod 2π) − π`` (Gymnasium's formula, Python's modulo)."""
+    """``θ`` wrapped into [-π, π): ``((θ + π) mod 2π) − π`` (Gymnasium's formula, Python's
+    modulo)."""
     return torch.remainder(theta + math.pi, 2 * math.pi) - math.pi
 
 
 def pendulum_step(state: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""One step of the pendulum: ``state (N, 2)`` float64 ``[θ, θ̇]``, ``u (N,)`` float32 clipped torque.
+    r"""One step of the pendulum: ``state (N, 2)`` float64 ``[θ, θ̇]``, ``u (N,)`` float32 clipped
+    torque.
 
     .. math::
         \dot\theta' = \operatorname{clip}\Big(\dot\theta + \big(\tfrac{3g}{2l}\sin\theta
@@ -84,7 +86,8 @@ class BatchedPendulum:
         num_envs: number of environments N.
         device: torch device.
         seed: integer seed of the reset draws (``None``: a random one).
-        env_keys: optional ``(N,)`` int64 random-stream keys, one per environment, overriding ``seed``.
+        env_keys: optional ``(N,)`` int64 random-stream keys, one per environment, overriding
+            ``seed``.
 
     Attributes:
         state: ``(N, 2)`` float64 ``[θ, θ̇]``; tests may set it.
@@ -95,8 +98,13 @@ class BatchedPendulum:
     action_shape = (1,)
     action_low, action_high = -MAX_TORQUE, MAX_TORQUE
 
-    def __init__(self, num_envs: int, device="cpu", seed: int | None = None,
-                 env_keys: torch.Tensor | None = None):
+    def __init__(
+        self,
+        num_envs: int,
+        device="cpu",
+        seed: int | None = None,
+        env_keys: torch.Tensor | None = None,
+    ):
         self.device = resolve_device(device)
         self.env_keys = rng.env_keys(num_envs, self.device, seed, env_keys)
         self.num_envs = int(num_envs)
@@ -127,7 +135,9 @@ class BatchedPendulum:
         """
         actions = torch.as_tensor(actions, device=self.device)
         if actions.shape != (self.num_envs, 1):
-            raise ValueError(f"actions must have shape ({self.num_envs}, 1); got {tuple(actions.shape)}.")
+            raise ValueError(
+                f"actions must have shape ({self.num_envs}, 1); got {tuple(actions.shape)}."
+            )
         if not bool(torch.isfinite(actions).all()):
             raise ValueError("actions must be finite numbers (a NaN torque has no physics).")
         return self.step_fast(actions)
@@ -150,7 +160,8 @@ class BatchedPendulum:
 
 
 class PendulumVectorEnv(VectorEnv):
-    """:class:`BatchedPendulum` as a ``gymnasium.vector.VectorEnv`` (NumPy in and out, same-step autoreset).
+    """:class:`BatchedPendulum` as a ``gymnasium.vector.VectorEnv`` (NumPy in and out, same-step
+    autoreset).
 
     ``info["final_obs"]`` holds every environment's pre-reset observation and ``info["_final_obs"]``
     marks the environments whose episode ended on this step. The spaces equal ``Pendulum-v1``'s.
@@ -163,8 +174,12 @@ class PendulumVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         high = np.array(OBS_HIGH, dtype=np.float32)
         self.single_observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
-        self.single_action_space = gym.spaces.Box(-MAX_TORQUE, MAX_TORQUE, shape=(1,), dtype=np.float32)
-        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+        self.single_action_space = gym.spaces.Box(
+            -MAX_TORQUE, MAX_TORQUE, shape=(1,), dtype=np.float32
+        )
+        self.observation_space = gym.vector.utils.batch_space(
+            self.single_observation_space, self.num_envs
+        )
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
 
     def reset(self, *, seed: int | None = None, options=None):
@@ -176,6 +191,12 @@ class PendulumVectorEnv(VectorEnv):
         a = torch.as_tensor(np.asarray(actions, dtype=np.float32)).reshape(self.num_envs, 1)
         obs, reward, term, trunc, info = self.env.step(a)
         return (
-            obs.cpu().numpy(), reward.cpu().numpy(), term.cpu().numpy(), trunc.cpu().numpy(),
-            {"final_obs": info["final_obs"].cpu().numpy(), "_final_obs": (term | trunc).cpu().numpy()},
+            obs.cpu().numpy(),
+            reward.cpu().numpy(),
+            term.cpu().numpy(),
+            trunc.cpu().numpy(),
+            {
+                "final_obs": info["final_obs"].cpu().numpy(),
+                "_final_obs": (term | trunc).cpu().numpy(),
+            },
         )

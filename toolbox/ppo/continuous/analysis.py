@@ -5,7 +5,8 @@ each variant's scores are compared with the baseline's by Welch's t-test
 
 .. math::
     t = \frac{\bar x_v - \bar x_0}{\sqrt{s_v^2/n_v + s_0^2/n_0}},\qquad
-    \nu = \frac{(s_v^2/n_v + s_0^2/n_0)^2}{\frac{(s_v^2/n_v)^2}{n_v - 1} + \frac{(s_0^2/n_0)^2}{n_0 - 1}}
+    \nu = \frac{(s_v^2/n_v + s_0^2/n_0)^2}
+               {\frac{(s_v^2/n_v)^2}{n_v - 1} + \frac{(s_0^2/n_0)^2}{n_0 - 1}}
 
 with ν rounded down (a slightly conservative p-value and interval; :mod:`toolbox.stats` has the
 t distribution for whole degrees of freedom), and the m p-values are adjusted by Holm (1979):
@@ -90,7 +91,8 @@ def compare(scores: Mapping[str, Sequence[float]], baseline: str = "all on",
     for name, values in scores.items():
         if name == baseline:
             continue
-        row = {"variant": name, "mean": float(np.nanmean(values)), "n": int(np.isfinite(values).sum())}
+        n = int(np.isfinite(values).sum())
+        row = {"variant": name, "mean": float(np.nanmean(values)), "n": n}
         rows.append({**row, **welch(values, base)})
     for row, adjusted in zip(rows, holm([r["p_value"] for r in rows])):
         row["p_adjusted"] = adjusted
@@ -117,8 +119,8 @@ def sentence(rows: list[dict], base_scores: Sequence[float], budget: int,
         return (f"{r['variant']} ({r['difference']:+.0f} ± {r['half_width']:.0f}, "
                 f"adjusted p {_p(r['p_adjusted'])})")
 
-    text = (f"After {budget:,} steps, “{baseline}” scores {np.nanmean(base):.0f} (mean return of the "
-            f"last {LAST_EPISODES} episodes, {n} seeds). Compared by Welch's t-test with the "
+    text = (f"After {budget:,} steps, “{baseline}” scores {np.nanmean(base):.0f} (mean return of "
+            f"the last {LAST_EPISODES} episodes, {n} seeds). Compared by Welch's t-test with the "
             f"{CORRECTION} correction over {m} variants (family-wise α = {alpha:g}), ")
     if not sep:
         text += "no detail separates from it at this budget."

@@ -1,4 +1,5 @@
-"""``Args``: CleanRL ``ppo_continuous_action.py``'s arguments (same names and defaults), one toggle per detail.
+"""``Args``: CleanRL ``ppo_continuous_action.py``'s arguments (same names and defaults), a toggle
+per detail.
 
 The 13 core details keep the names of :class:`toolbox.ppo.config.PPOConfig`; the nine
 continuous-action details of Huang et al. (2022), "The 37 Implementation Details of PPO", are the
@@ -66,12 +67,12 @@ class Args:
     """continuous 1: a ~ N(μ(s), σ²) with σ learned; off = the same Gaussian with σ fixed at 1
     (exploration never shrinks: the fixed-variance alternative)"""
     state_independent_std: bool = True
-    """continuous 2: log σ is a parameter vector, the same in every state; off = a second head on the
-    policy network outputs log σ(s)"""
+    """continuous 2: log σ is a parameter vector, the same in every state; off = a second head on
+    the policy network outputs log σ(s)"""
     independent_actions: bool = True
-    """continuous 3: the action components are independent, log π(a|s) = Σᵢ log N(aᵢ; μᵢ, σᵢ²); off =
-    one correlated Gaussian with a learned lower-triangular scale (identical when the action has
-    one component, as Pendulum's torque)"""
+    """continuous 3: the action components are independent, log π(a|s) = Σᵢ log N(aᵢ; μᵢ, σᵢ²);
+    off = one correlated Gaussian with a learned lower-triangular scale (identical when the action
+    has one component, as Pendulum's torque)"""
     shared_network: bool = False
     """continuous 4 (core 13): separate policy and value networks (False, CleanRL) or one 64-64 tanh
     trunk with a policy and a value head (True)"""
@@ -85,7 +86,8 @@ class Args:
     clip_obs: bool = True
     """continuous 7: (normalized) observations clipped to ±obs_clip"""
     norm_reward: bool = True
-    """continuous 8: rewards divided by the running std of the discounted return (per environment)"""
+    """continuous 8: rewards divided by the running std of the discounted return (per
+    environment)"""
     clip_reward: bool = True
     """continuous 9: (scaled) rewards clipped to ±reward_clip"""
     obs_clip: float = 10.0
@@ -113,47 +115,93 @@ class Args:
 
     def validate(self) -> Args:
         """Raise ``ValueError`` with a readable sentence if these settings cannot be trained."""
-        for name in ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs"):
+        for name in (
+            "total_timesteps",
+            "num_envs",
+            "num_steps",
+            "num_minibatches",
+            "update_epochs",
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive whole number; got {v!r}.")
-        for name in ("learning_rate", "clip_coef", "ent_coef", "vf_coef", "max_grad_norm", "adam_eps",
-                     "obs_clip", "reward_clip"):
+        for name in (
+            "learning_rate",
+            "clip_coef",
+            "ent_coef",
+            "vf_coef",
+            "max_grad_norm",
+            "adam_eps",
+            "obs_clip",
+            "reward_clip",
+        ):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v < 0
+            ):
                 raise ValueError(f"{name} must be a finite number ≥ 0; got {v!r}.")
         if self.learning_rate <= 0 or self.adam_eps <= 0:
             raise ValueError("learning_rate and adam_eps must be positive.")
         if not 0 <= self.gamma < 1 or not 0 <= self.gae_lambda <= 1:
-            raise ValueError(f"gamma must be in [0, 1) and gae_lambda in [0, 1]; got {self.gamma!r}, "
-                             f"{self.gae_lambda!r}.")
-        if self.target_kl is not None and not (isinstance(self.target_kl, (int, float))
-                                               and self.target_kl > 0):
-            raise ValueError(f"target_kl must be a positive number or None; got {self.target_kl!r}.")
+            raise ValueError(
+                f"gamma must be in [0, 1) and gae_lambda in [0, 1]; got {self.gamma!r}, "
+                f"{self.gae_lambda!r}."
+            )
+        if self.target_kl is not None and not (
+            isinstance(self.target_kl, (int, float)) and self.target_kl > 0
+        ):
+            raise ValueError(
+                f"target_kl must be a positive number or None; got {self.target_kl!r}."
+            )
         if self.batch_size % self.num_minibatches or self.minibatch_size < 2:
             raise ValueError(
-                f"num_minibatches = {self.num_minibatches} must divide the batch of num_envs × num_steps "
+                f"num_minibatches = {self.num_minibatches} must divide the batch of num_envs × "
+                f"num_steps "
                 f"= {self.batch_size} transitions into minibatches of at least 2."
             )
         if self.num_iterations < 1:
-            raise ValueError(f"total_timesteps = {self.total_timesteps} is less than one batch "
-                             f"({self.batch_size} steps).")
+            raise ValueError(
+                f"total_timesteps = {self.total_timesteps} is less than one batch "
+                f"({self.batch_size} steps)."
+            )
         return self
 
 
 CONTINUOUS_DETAILS = (
-    "gaussian_policy", "state_independent_std", "independent_actions", "shared_network", "clip_action",
-    "norm_obs", "clip_obs", "norm_reward", "clip_reward",
+    "gaussian_policy",
+    "state_independent_std",
+    "independent_actions",
+    "shared_network",
+    "clip_action",
+    "norm_obs",
+    "clip_obs",
+    "norm_reward",
+    "clip_reward",
 )
 """The nine continuous-action details, each a boolean field of :class:`Args` (on = CleanRL)."""
 CORE_TOGGLES = (
-    "anneal_lr", "norm_adv", "clip_vloss", "orthogonal_init", "gae", "clip_surrogate", "clip_grad",
+    "anneal_lr",
+    "norm_adv",
+    "clip_vloss",
+    "orthogonal_init",
+    "gae",
+    "clip_surrogate",
+    "clip_grad",
 )
 """The core details that are booleans here; the others are values (num_envs, num_minibatches,
 adam_eps, ent_coef, target_kl)."""
 
-PENDULUM = Args(total_timesteps=102_400, learning_rate=1e-3, num_envs=16, num_steps=64,
-                gamma=0.9, num_minibatches=8)
+PENDULUM = Args(
+    total_timesteps=102_400,
+    learning_rate=1e-3,
+    num_envs=16,
+    num_steps=64,
+    gamma=0.9,
+    num_minibatches=8,
+)
 """The task's departures from CleanRL's defaults (every detail still on), so "all on" learns
 Pendulum-v1 within a budget a lecturer can train live on 2 CPU cores:
 

@@ -1,4 +1,4 @@
-r"""The Gaussian policy's density, entropy and sampling as pure functions (vmap-able, no validation).
+r"""The Gaussian policy's density, entropy and sampling as pure functions (batched, no checks).
 
 With mean :math:`\mu(s) \in \mathbb R^d`, log standard deviations :math:`\log\sigma \in \mathbb R^d`
 and, for correlated components, a lower-triangular scale :math:`L = \operatorname{diag}(\sigma) +
@@ -6,7 +6,8 @@ and, for correlated components, a lower-triangular scale :math:`L = \operatornam
 
 .. math::
     \log\pi(a|s) = -\tfrac12\lVert L^{-1}(a-\mu)\rVert^2 - \textstyle\sum_i \log\sigma_i
-    - \tfrac d2\log 2\pi,\qquad H = \textstyle\sum_i \big(\tfrac12 + \tfrac12\log 2\pi + \log\sigma_i\big)
+    - \tfrac d2\log 2\pi,\qquad
+    H = \textstyle\sum_i \big(\tfrac12 + \tfrac12\log 2\pi + \log\sigma_i\big)
 
 which for independent components (:math:`W = 0`) is the sum of one-dimensional Normal log-densities,
 written as ``torch.distributions.Normal.log_prob`` writes it.
@@ -24,7 +25,8 @@ _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 
 
 def gaussian_log_prob(action, mean, log_std, offdiag=None) -> torch.Tensor:
-    """``log π(a|s)``: ``action, mean, log_std (N, d)``, ``offdiag (d, d)`` or ``None`` -> ``(N,)``."""
+    """``log π(a|s)``: ``action, mean, log_std (..., N, d)``, ``offdiag (d, d)`` or ``None``
+    -> ``(..., N)``."""
     if offdiag is None:
         # [detail:independent_actions] Σ_i log N(a_i; μ_i, σ_i²): components independent
         var = torch.exp(log_std) ** 2
@@ -35,7 +37,8 @@ def gaussian_log_prob(action, mean, log_std, offdiag=None) -> torch.Tensor:
 
 
 def gaussian_entropy(log_std) -> torch.Tensor:
-    """``H[π(·|s)]`` (the same with or without correlations: det L = Π σ_i): ``(N, d)`` -> ``(N,)``."""
+    """``H[π(·|s)]`` (the same with or without correlations: det L = Π σ_i):
+    ``(..., N, d)`` -> ``(..., N)``."""
     return (0.5 + _LOG_SQRT_2PI + log_std).sum(-1)
 
 
@@ -48,10 +51,12 @@ def gaussian_sample(mean, log_std, z, offdiag=None) -> torch.Tensor:
 
 
 def standard_normal(keys: torch.Tensor, counter: int, n: int) -> torch.Tensor:
-    r"""Standard normal numbers from the run's random stream (Box–Muller on :func:`toolbox.rng.uniform`).
+    r"""Standard normal numbers from the run's random stream (Box–Muller on
+    :func:`toolbox.rng.uniform`).
 
     ``keys (...,)`` -> ``(..., n)`` float32: :math:`z = \sqrt{-2\ln(1-u_1)}\,\cos(2\pi u_2)`;
-    entry j depends only on ``(keys, counter, j)``, so a run draws the same noise alone or in a batch.
+    entry j depends only on ``(keys, counter, j)``, so a run draws the same noise alone or in a
+    batch.
     """
     u = rng.uniform(keys, counter, 2 * n, dtype=torch.float64)
     u1, u2 = u[..., :n], u[..., n:]

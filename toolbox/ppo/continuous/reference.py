@@ -3,7 +3,8 @@
 
 The losses (``pg_loss`` and ``v_loss`` of :mod:`toolbox.ppo.loss`, :func:`entropy_loss`, combined
 by :func:`ppo_loss`) are pure functions of tensors that reduce over the last axis:
-:mod:`toolbox.ppo.continuous.tensor` calls these very functions on ``(R, M)`` minibatches of R runs. Randomness comes from the run's seed through :mod:`toolbox.rng` (reset
+:mod:`toolbox.ppo.continuous.tensor` calls these very functions on ``(R, M)`` minibatches of R
+runs. Randomness comes from the run's seed through :mod:`toolbox.rng` (reset
 draws, action noise, minibatch shuffles), so a run gives the same numbers alone or in a batch.
 Every detail toggle of :class:`~toolbox.ppo.continuous.args.Args` is a named ``if`` marked
 ``# [detail:<field>]``.
@@ -53,8 +54,12 @@ class Agent(nn.Module):
             return layer_init(layer, std, generator=gen, orthogonal_init=args.orthogonal_init)
 
         def trunk():
-            return nn.Sequential(linear(OBS_DIM, HIDDEN, math.sqrt(2)), nn.Tanh(),
-                                 linear(HIDDEN, HIDDEN, math.sqrt(2)), nn.Tanh())
+            return nn.Sequential(
+                linear(OBS_DIM, HIDDEN, math.sqrt(2)),
+                nn.Tanh(),
+                linear(HIDDEN, HIDDEN, math.sqrt(2)),
+                nn.Tanh(),
+            )
 
         # [detail:shared_network]
         if args.shared_network:
@@ -66,17 +71,22 @@ class Agent(nn.Module):
         self.critic = linear(HIDDEN, 1, 1.0)
         # [detail:gaussian_policy]
         if not args.gaussian_policy:
-            self.register_buffer("actor_logstd", torch.zeros(1, ACT_DIM, dtype=dtype))  # σ = 1, fixed
+            self.register_buffer(
+                "actor_logstd", torch.zeros(1, ACT_DIM, dtype=dtype)
+            )  # σ = 1, fixed
         # [/detail:gaussian_policy]
         # [detail:state_independent_std]
         elif args.state_independent_std:
-            self.actor_logstd = nn.Parameter(torch.zeros(1, ACT_DIM, dtype=dtype))  # log σ, one per component
+            self.actor_logstd = nn.Parameter(
+                torch.zeros(1, ACT_DIM, dtype=dtype)
+            )  # log σ, one per component
         else:
             self.actor_logstd_head = linear(HIDDEN, ACT_DIM, 0.01)  # log σ(s)
         # [/detail:state_independent_std]
         # [detail:independent_actions]
         if not args.independent_actions:
-            # the strictly lower triangle correlates the components (zero at start; unused for d = 1)
+            # the strictly lower triangle correlates the components (zero at start; unused for
+            # d = 1)
             self.actor_offdiag = nn.Parameter(torch.zeros(ACT_DIM, ACT_DIM, dtype=dtype))
         # [/detail:independent_actions]
 
@@ -94,7 +104,8 @@ class Agent(nn.Module):
     def get_action_and_value(self, x, action=None, z=None):
         """``x (N, 3)`` -> ``(action (N, 1), log π(action|x) (N,), entropy (N,), V(x) (N, 1))``.
 
-        With ``action=None`` the action is sampled as ``μ + σ z`` from the standard normal ``z (N, 1)``
+        With ``action=None`` the action is sampled as ``μ + σ z`` from the standard normal
+        ``z (N, 1)``
         (the run's random stream, see :func:`~toolbox.ppo.continuous.policy.standard_normal`).
         """
         h_pi, h_v = self.hidden(x)
@@ -113,12 +124,13 @@ class Agent(nn.Module):
 
 
 def entropy_loss(entropy):
-    """Mean entropy of the minibatch (a bonus: it enters the loss with −ent_coef); ``(..., M)`` -> ``(...)``."""
+    """Mean entropy of the minibatch (a bonus: it enters the loss with −ent_coef);
+    ``(..., M)`` -> ``(...)``."""
     return entropy.mean(-1)
 
 
 def ppo_loss(newlogprob, entropy, newvalue, logprobs, advantages, returns, values, args):
-    r"""``L = pg_loss − c₂ entropy_loss + c₁ v_loss`` on one minibatch, all ``(..., M)`` -> ``(...)``.
+    r"""``L = pg_loss − c₂ entropy_loss + c₁ v_loss`` on one minibatch, ``(..., M)`` -> ``(...)``.
 
     :func:`~toolbox.ppo.loss.pg_loss` (:math:`\operatorname{mean}\max(-\hat A\rho,
     -\hat A\operatorname{clip}(\rho, 1\pm\epsilon))`) and :func:`~toolbox.ppo.loss.v_loss` are
@@ -138,14 +150,20 @@ def ppo_loss(newlogprob, entropy, newvalue, logprobs, advantages, returns, value
     ent = entropy_loss(entropy)
     loss = total_loss(pg, v, ent, args.ent_coef, args.vf_coef)
     _, approx_kl, clipfrac = kl_and_clipfrac(logratio, ratio, args.clip_coef)
-    return loss, {"pg_loss": pg.detach(), "v_loss": v.detach(), "entropy": ent.detach(),
-                  "approx_kl": approx_kl, "clipfrac": clipfrac}
+    return loss, {
+        "pg_loss": pg.detach(),
+        "v_loss": v.detach(),
+        "entropy": ent.detach(),
+        "approx_kl": approx_kl,
+        "clipfrac": clipfrac,
+    }
 
 
 class Observe:
     """What the agent sees and is paid, per environment (CleanRL's per-environment wrappers).
 
-    One difference: at a time limit CleanRL's wrapped environment merges both the final and the reset
+    One difference: at a time limit CleanRL's wrapped environment merges both the final and the
+    reset
     observation into the statistics; here only the observation the agent sees (1 sample in 200).
 
     ``batch_shape``: ``(E,)`` for one run of E environments, ``(R, E)`` for R runs.
@@ -155,20 +173,24 @@ class Observe:
         self.args = args
         # [detail:norm_obs]
         if args.norm_obs:
-            self.obs_rms = ObsNormalizer((OBS_DIM,), clip=None, batch_shape=batch_shape, device=device,
-                                         validate=False)
+            self.obs_rms = ObsNormalizer(
+                (OBS_DIM,), clip=None, batch_shape=batch_shape, device=device, validate=False
+            )
         # [/detail:norm_obs]
         # [detail:norm_reward]
         if args.norm_reward:
-            self.reward_scaler = RewardScaler(1, args.gamma, batch_shape=batch_shape, device=device,
-                                              validate=False)
+            self.reward_scaler = RewardScaler(
+                1, args.gamma, batch_shape=batch_shape, device=device, validate=False
+            )
         # [/detail:norm_reward]
 
     def obs(self, raw: torch.Tensor) -> torch.Tensor:
         """``raw (*batch_shape, 3)`` float32 -> the agent's observation."""
         x = raw
         if self.args.norm_obs:
-            x = self.obs_rms(raw.unsqueeze(-2)).squeeze(-2)  # (o − μ)/√(σ² + 1e-8), stats updated first
+            x = self.obs_rms(raw.unsqueeze(-2)).squeeze(
+                -2
+            )  # (o − μ)/√(σ² + 1e-8), stats updated first
         # [detail:clip_obs]
         if self.args.clip_obs:
             x = torch.clamp(x, -self.args.obs_clip, self.args.obs_clip)
@@ -178,8 +200,9 @@ class Observe:
     def reward(self, reward, terminated, truncated) -> torch.Tensor:
         """``(*batch_shape,)`` float64 reward and flags -> the reward the agent learns from."""
         if self.args.norm_reward:
-            # r / √(Var[G] + 1e-8), G_t = γ (1 − d) G_{t−1} + r_t: the running discounted return, cut
-            # by terminations only, as CleanRL's per-environment NormalizeReward (a time limit does not
+            # r / √(Var[G] + 1e-8), G_t = γ (1 − d) G_{t−1} + r_t: the running discounted return,
+            # cut by terminations only, as CleanRL's per-environment NormalizeReward (a time limit
+            # does not
             # reset it; Pendulum never terminates)
             reward = self.reward_scaler(reward.unsqueeze(-1), terminated.unsqueeze(-1)).squeeze(-1)
         # [detail:clip_reward]
@@ -202,17 +225,23 @@ class ReferencePPO:
         self.seed, self.dtype = int(seed), dtype
         E, T = args.num_envs, args.num_steps
         index = torch.arange(E)
-        self.envs = BatchedPendulum(E, device=device, env_keys=rng.stream_key(seed, rng.ENV_STREAM, index))
+        self.envs = BatchedPendulum(
+            E, device=device, env_keys=rng.stream_key(seed, rng.ENV_STREAM, index)
+        )
         self.action_keys = rng.stream_key(seed, rng.ACTION_STREAM, index)  # (E,)
         self.perm_key = torch.tensor([rng.stream_key(seed, rng.PERM_STREAM)])  # (1,)
         self.agent = Agent(args, seed, dtype)
         # [detail:adam_eps]
-        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=args.learning_rate, eps=args.adam_eps)
+        self.optimizer = torch.optim.Adam(
+            self.agent.parameters(), lr=args.learning_rate, eps=args.adam_eps
+        )
         # [/detail:adam_eps]
         self.observe = Observe(args, (E,), device)
         self.obs = torch.zeros((T, E, OBS_DIM), dtype=dtype)
         self.actions = torch.zeros((T, E, ACT_DIM), dtype=dtype)
-        self.logprobs, self.rewards, self.dones, self.values = (torch.zeros((T, E), dtype=dtype) for _ in range(4))
+        self.logprobs, self.rewards, self.dones, self.values = (
+            torch.zeros((T, E), dtype=dtype) for _ in range(4)
+        )
         self.iteration = self.global_step = 0
         self.next_obs = self.observe.obs(self.envs.reset()).to(dtype)
         self.next_done = torch.zeros(E, dtype=dtype)
@@ -223,7 +252,9 @@ class ReferencePPO:
     @torch.no_grad()
     def collect_rollout(self) -> None:
         args, agent = self.args, self.agent
-        z = standard_normal(self.action_keys, self.iteration, args.num_steps * ACT_DIM).to(self.dtype)
+        z = standard_normal(self.action_keys, self.iteration, args.num_steps * ACT_DIM).to(
+            self.dtype
+        )
         z = z.view(args.num_envs, args.num_steps, ACT_DIM)  # this rollout's action noise
         for step in range(args.num_steps):
             self.global_step += args.num_envs
@@ -236,7 +267,11 @@ class ReferencePPO:
                 action = env_action
                 logprob = agent.get_action_and_value(self.next_obs, action)[1]
             # [/detail:clip_action]
-            self.values[step], self.actions[step], self.logprobs[step] = value.flatten(), action, logprob
+            self.values[step], self.actions[step], self.logprobs[step] = (
+                value.flatten(),
+                action,
+                logprob,
+            )
             raw_obs, reward, terminations, truncations, _ = self.envs.step_fast(env_action.float())
             self.record_episodes(reward, terminations | truncations)
             self.next_done = (terminations | truncations).to(self.dtype)
@@ -253,32 +288,48 @@ class ReferencePPO:
 
     @torch.no_grad()
     def compute_advantages(self) -> None:
-        """GAE(λ) (:func:`toolbox.returns.gae`); ``gae`` off: λ = 1, returns bootstrapped at the end."""
+        """GAE(λ) (:func:`toolbox.returns.gae`); ``gae`` off: λ = 1, returns bootstrapped at the
+        end."""
         next_value = self.agent.get_value(self.next_obs).flatten()
         # [detail:gae]
         lam = self.args.gae_lambda if self.args.gae else 1.0
         # [/detail:gae]
-        self.advantages = gae(self.rewards, self.values, self.dones, next_value, self.args.gamma, lam,
-                              next_done=self.next_done)
+        self.advantages = gae(
+            self.rewards,
+            self.values,
+            self.dones,
+            next_value,
+            self.args.gamma,
+            lam,
+            next_done=self.next_done,
+        )
         self.returns = self.advantages + self.values
 
     def update(self) -> dict[str, float]:
         args, agent, optimizer = self.args, self.agent, self.optimizer
         # [detail:anneal_lr]
         if args.anneal_lr:
-            optimizer.param_groups[0]["lr"] = (1.0 - (self.iteration - 1.0) / args.num_iterations) * args.learning_rate
+            optimizer.param_groups[0]["lr"] = (
+                1.0 - (self.iteration - 1.0) / args.num_iterations
+            ) * args.learning_rate
         # [/detail:anneal_lr]
         b_obs, b_actions = self.obs.reshape(-1, OBS_DIM), self.actions.reshape(-1, ACT_DIM)
         b = [x.reshape(-1) for x in (self.logprobs, self.advantages, self.returns, self.values)]
         for epoch in range(args.update_epochs):
             # [detail:num_minibatches] a fresh shuffle each epoch, cut into num_minibatches pieces
-            keys = rng.uniform(self.perm_key, (self.iteration - 1) * args.update_epochs + epoch, args.batch_size)
+            keys = rng.uniform(
+                self.perm_key, (self.iteration - 1) * args.update_epochs + epoch, args.batch_size
+            )
             b_inds = torch.argsort(keys, dim=1, stable=True)[0]
             for start in range(0, args.batch_size, args.minibatch_size):
-                mb = b_inds[start:start + args.minibatch_size]
+                mb = b_inds[start : start + args.minibatch_size]
                 # [/detail:num_minibatches]
-                _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb], b_actions[mb])
-                loss, aux = ppo_loss(newlogprob, entropy, newvalue.view(-1), *(x[mb] for x in b), args)
+                _, newlogprob, entropy, newvalue = agent.get_action_and_value(
+                    b_obs[mb], b_actions[mb]
+                )
+                loss, aux = ppo_loss(
+                    newlogprob, entropy, newvalue.view(-1), *(x[mb] for x in b), args
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 # [detail:clip_grad]
@@ -302,7 +353,8 @@ class ReferencePPO:
 
 
 def train_one(args: Args, seed: int, iterations: int | None = None) -> ReferencePPO:
-    """Train one run for ``iterations`` iterations (``None``: ``args.num_iterations``); returns the run."""
+    """Train one run for ``iterations`` iterations (``None``: ``args.num_iterations``); returns
+    the run."""
     run = ReferencePPO(args, seed)
     for _ in range(args.num_iterations if iterations is None else int(iterations)):
         run.run_iteration()
