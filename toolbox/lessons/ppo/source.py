@@ -1,5 +1,5 @@
-"""The readable PPO's own lines for each detail, read from ``toolbox/ppo/reference.py`` and the loss it
-calls, ``toolbox/ppo/loss.py``, as the app runs.
+"""The readable PPO's own lines for each detail, read from ``toolbox/ppo/reference.py`` and the
+loss it calls, ``toolbox/ppo/loss.py``, as the app runs.
 
 Both files mark the lines of each detail with comment markers named after the ``PPOConfig`` field::
 
@@ -23,19 +23,23 @@ from dataclasses import fields
 from toolbox.ppo.config import PPOConfig
 
 REFERENCE_MODULES = ("toolbox.ppo.reference", "toolbox.ppo.loss")
-_MARKER = re.compile(r"^\s*#\s*\[(/?)detail:([A-Za-z_][A-Za-z0-9_]*)\]\s*$")
+MARKER = re.compile(r"^\s*#\s*\[(/?)detail:([A-Za-z_][A-Za-z0-9_]*)\]\s*$")
+"""A marker comment line, ``# [detail:<field>]`` or ``# [/detail:<field>]``."""
+
+
+def module_source(name: str) -> str:
+    """The text of module ``name`` (e.g. ``"toolbox.ppo.loss"``), read through the import system
+    without running it. ValueError for a module that is not installed with this app."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"the readable PPO ({name}) is not installed with this app.")
+    return spec.loader.get_source(name)
 
 
 def reference_source() -> str:
-    """The text of ``toolbox/ppo/reference.py`` then ``toolbox/ppo/loss.py`` (read through the import
-    system, without running them)."""
-    texts = []
-    for name in REFERENCE_MODULES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            raise ValueError(f"the readable PPO ({name}) is not installed with this app.")
-        texts.append(spec.loader.get_source(name))
-    return "\n".join(texts)
+    """The text of ``toolbox/ppo/reference.py`` then ``toolbox/ppo/loss.py`` (read through the
+    import system, without running them)."""
+    return "\n".join(module_source(name) for name in REFERENCE_MODULES)
 
 
 def detail_blocks(source: str) -> dict[str, list[str]]:
@@ -48,7 +52,7 @@ def detail_blocks(source: str) -> dict[str, list[str]]:
     blocks: dict[str, list[str]] = {}
     open_blocks: dict[str, list[str]] = {}  # field -> lines of its block being read
     for number, line in enumerate(source.splitlines(), start=1):
-        m = _MARKER.match(line)
+        m = MARKER.match(line)
         if m is None:
             for lines in open_blocks.values():
                 lines.append(line)
@@ -56,11 +60,13 @@ def detail_blocks(source: str) -> dict[str, list[str]]:
         closing, name = m.group(1) == "/", m.group(2)
         if not closing:
             if name in open_blocks:
-                raise ValueError(f"line {number}: a block for {name!r} opens inside another block for {name!r}.")
+                raise ValueError(f"line {number}: a block for {name!r} opens inside another "
+                                 f"block for {name!r}.")
             open_blocks[name] = []
         else:
             if name not in open_blocks:
-                raise ValueError(f"line {number}: the block for {name!r} closes but was never opened.")
+                raise ValueError(f"line {number}: the block for {name!r} closes but was never "
+                                 f"opened.")
             text = textwrap.dedent("\n".join(open_blocks.pop(name))).strip("\n")
             blocks.setdefault(name, []).append(text)
     if open_blocks:
@@ -69,10 +75,10 @@ def detail_blocks(source: str) -> dict[str, list[str]]:
 
 
 def detail_lines(field: str, source: str | None = None) -> str:
-    """The reference's lines for the ``PPOConfig`` field ``field``: every marked block for it, dedented,
-    markers removed, blocks separated by a blank line. ``source``: the text to read (default: the
-    reference's own source). Raises ``ValueError`` for a name that is no ``PPOConfig`` field or a
-    field with no marked lines.
+    """The reference's lines for the ``PPOConfig`` field ``field``: every marked block for it,
+    dedented, markers removed, blocks separated by a blank line. ``source``: the text to read
+    (default: the reference's own source). Raises ``ValueError`` for a name that is no
+    ``PPOConfig`` field or a field with no marked lines.
     """
     names = [f.name for f in fields(PPOConfig)]
     if field not in names:
