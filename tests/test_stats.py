@@ -56,3 +56,39 @@ def test_seed_bands_cut_to_the_shortest_curve():
         stats.seed_band([], "std")
     with pytest.raises(ValueError, match="band must be one of"):
         stats.seed_band(curves, "iqr")
+
+
+def test_welch_equals_scipy_with_whole_degrees_of_freedom():
+    """Against SciPy's Welch test (fractional ν): with ν rounded down the p-value is at least
+    SciPy's and the interval at least as wide; with ν whole they agree to 1e-9."""
+    rng = np.random.default_rng(3)
+    for na, nb in [(10, 10), (5, 12), (3, 30)]:
+        a, b = rng.normal(1.0, 2.0, na), rng.normal(0.0, 0.5, nb)
+        w = stats.welch(a, b)
+        ref = sps.ttest_ind(a, b, equal_var=False)
+        assert w["difference"] == pytest.approx(a.mean() - b.mean(), rel=1e-12)
+        assert w["t"] == pytest.approx(ref.statistic, rel=1e-12)
+        assert w["df"] == np.floor(ref.df)
+        p_whole = 2 * sps.t.sf(abs(ref.statistic), np.floor(ref.df))
+        assert w["p_value"] == pytest.approx(p_whole, rel=1e-6, abs=1e-9)
+        assert w["p_value"] >= ref.pvalue - 1e-12
+        se = np.sqrt(a.var(ddof=1) / na + b.var(ddof=1) / nb)
+        half = sps.t.ppf(0.975, np.floor(ref.df)) * se
+        assert w["half_width"] == pytest.approx(half, rel=1e-6)
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        stats.welch([1.0], [1.0, 2.0])
+    assert stats.welch([5.0, 5.0], [5.0, 5.0])["p_value"] == 1.0
+
+
+def test_holm_equals_its_step_down_definition():
+    """Holm's adjusted p-values against their definition, brute force over all orderings' prefixes."""
+    rng = np.random.default_rng(0)
+    for m in (1, 3, 7):
+        p = rng.uniform(0, 0.2, m).tolist()
+        order = sorted(range(m), key=lambda k: p[k])
+        want = [0.0] * m
+        for rank, i in enumerate(order):
+            want[i] = max(min(1.0, (m - j) * p[order[j]]) for j in range(rank + 1))
+        assert stats.holm(p) == pytest.approx(want, abs=1e-15)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        stats.holm([0.5, 1.5])

@@ -105,3 +105,50 @@ def seed_band(curves: Sequence[Sequence[float]], band: str = "ci95") -> dict[str
         return {"mean": mean.tolist(), "lo": x.min(axis=0).tolist(), "hi": x.max(axis=0).tolist()}
     std = x.std(axis=0)
     return {"mean": mean.tolist(), "std": std.tolist(), "lo": (mean - std).tolist(), "hi": (mean + std).tolist()}
+
+
+def welch(a, b, level: float = 0.95) -> dict[str, float]:
+    r"""Welch's comparison of two independent samples' means, ``mean(a) − mean(b)``.
+
+    With :math:`v_a = s_a^2/n_a`, :math:`v_b = s_b^2/n_b`, :math:`se = \sqrt{v_a + v_b}` and the
+    Welch–Satterthwaite :math:`\nu = (v_a+v_b)^2 / (v_a^2/(n_a-1) + v_b^2/(n_b-1))` rounded down
+    (a slightly conservative interval and p-value; the t distribution here takes whole degrees of
+    freedom): returns ``difference``, ``half_width`` :math:`t_{(1+level)/2,\lfloor\nu\rfloor}\,se`,
+    ``t`` = difference / se, ``df`` = ⌊ν⌋ and the two-sided ``p_value``
+    :math:`P(|T_{\lfloor\nu\rfloor}| \ge |t|)` — so ``p < 1 − level`` exactly when the interval
+    excludes zero. NaNs are dropped; each side needs ≥ 2 values. Two constant samples: half-width
+    0, p = 0 if their means differ and 1 if not.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("comparing two variants needs at least 2 seeds with a score on each side.")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    diff = float(a.mean() - b.mean())
+    if va + vb == 0:  # both samples constant (e.g. every run at 500): the difference is exact
+        return {"difference": diff, "half_width": 0.0, "t": math.copysign(math.inf, diff),
+                "df": math.inf, "p_value": 0.0 if diff != 0 else 1.0}
+    nu = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    df = max(1, math.floor(nu))
+    se = math.sqrt(va + vb)
+    t = diff / se
+    p = float(min(1.0, max(0.0, 1.0 - float(t_cdf_two_sided(abs(t), df)))))
+    return {"difference": diff, "half_width": float(t_quantile(0.5 + level / 2, df) * se),
+            "t": t, "df": float(df), "p_value": p}
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    r"""Holm–Bonferroni adjusted p-values, in the input order.
+
+    With the m p-values sorted ascending, :math:`\tilde p_{(i)} = \max_{j \le i} \min(1,
+    (m - j + 1)\,p_{(j)})`; rejecting every hypothesis with :math:`\tilde p \le \alpha` keeps the
+    probability of any false rejection among the m at most α (Holm 1979).
+    """
+    p = [float(x) for x in p_values]
+    if any(not 0 <= x <= 1 for x in p):
+        raise ValueError(f"p-values must lie in [0, 1]; got {p_values!r}.")
+    m, out, running = len(p), [0.0] * len(p), 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda k: p[k])):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from toolbox.stats import mean_ci, t_cdf_two_sided, t_quantile  # noqa: F401 - also this module's public names
+from toolbox.stats import holm, mean_ci, t_cdf_two_sided, t_quantile, welch  # noqa: F401 - also this module's public names
 
 WINDOW = 20
 SOLVED = 475.0
@@ -156,19 +156,10 @@ def curves_csv(runs: dict[str, list[dict]], grid) -> str:
 
 
 def difference_ci(a, b, level: float = 0.95) -> tuple[float, float]:
-    """Mean difference ``mean(a) − mean(b)`` of two independent samples and the half-width of its
-    Welch interval ``t_{(1+level)/2, ν} · √(s_a²/n_a + s_b²/n_b)``, with the Welch–Satterthwaite ν rounded
-    down to a whole number (a slightly wider, conservative interval). Needs ≥ 2 values on each side."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError("comparing two variants needs at least 2 seeds of each.")
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    diff = float(a.mean() - b.mean())
-    if va + vb == 0:  # both samples constant (e.g. every run at 500): the difference is exact
-        return diff, 0.0
-    nu = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    return diff, float(t_quantile(0.5 + level / 2, max(1, math.floor(nu))) * math.sqrt(va + vb))
+    """Mean difference ``mean(a) − mean(b)`` and the half-width of its Welch interval
+    (:func:`toolbox.stats.welch`, ν rounded down). Needs ≥ 2 values on each side."""
+    w = welch(a, b, level)
+    return w["difference"], w["half_width"]
 
 
 LOWER, HIGHER, SAME = "clearly lower", "clearly higher", "not separated"
@@ -178,35 +169,13 @@ CORRECTION = "Holm–Bonferroni"
 
 
 def welch_p_value(a, b) -> float:
-    """Two-sided p-value of Welch's t-test of ``mean(a) = mean(b)``: ``P(|T_ν| ≥ |d| / se)`` with
-    ``se = √(s_a²/n_a + s_b²/n_b)`` and ν the Welch–Satterthwaite degrees of freedom rounded down as
-    in :func:`difference_ci` (so ``p < 1 − level`` exactly when that interval excludes zero).
-    Two constant samples: 0 if their means differ, 1 if not."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError("comparing two variants needs at least 2 seeds of each.")
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    diff = float(a.mean() - b.mean())
-    if va + vb == 0:
-        return 0.0 if diff != 0 else 1.0
-    nu = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    t = abs(diff) / math.sqrt(va + vb)
-    return float(min(1.0, max(0.0, 1.0 - t_cdf_two_sided(t, max(1, math.floor(nu))))))
+    """Two-sided p-value of Welch's t-test of ``mean(a) = mean(b)`` (:func:`toolbox.stats.welch`):
+    ``p < 1 − level`` exactly when :func:`difference_ci`'s interval excludes zero."""
+    return welch(a, b)["p_value"]
 
 
-def holm_adjust(p_values) -> list[float]:
-    """Holm–Bonferroni adjusted p-values, in the input order. With the m p-values sorted ascending,
-    ``p̃_(i) = max_{j ≤ i} min(1, (m − j + 1) p_(j))``; rejecting every hypothesis with ``p̃ ≤ α``
-    keeps the probability of any false separation among the m comparisons at most α (Holm 1979)."""
-    p = [float(x) for x in p_values]
-    if any(not (0 <= x <= 1) for x in p):
-        raise ValueError(f"p-values must lie in [0, 1]; got {p_values!r}.")
-    m, out, running = len(p), [0.0] * len(p), 0.0
-    for rank, i in enumerate(sorted(range(m), key=lambda k: p[k])):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out
+holm_adjust = holm
+"""Holm–Bonferroni adjusted p-values in the input order (:func:`toolbox.stats.holm`)."""
 
 
 def compare_to_baseline(runs: dict[str, list[dict]], baseline: str = "all on") -> list[dict]:
