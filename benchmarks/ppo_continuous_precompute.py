@@ -2,6 +2,10 @@
 
     OMP_NUM_THREADS=1 python -m benchmarks.ppo_continuous_precompute [--seeds 0-9]
         [--variants all,norm_obs,...] [--budget 102400] [--out results/ppo_continuous_grid.json]
+    python -m benchmarks.ppo_continuous_precompute --merge part1.json part2.json --out grid.json
+
+(two processes, e.g. the continuous details and the core ones, use both cores; ``--merge``
+joins their files and recomputes the comparison).
 
 Variants are :data:`toolbox.ppo.continuous.args.PENDULUM` with one toggle flipped; those sharing a
 structure train as one :class:`~toolbox.ppo.continuous.tensor.TensorPPO` computation (separate
@@ -81,14 +85,57 @@ def train_grid(names: list[str], seeds: list[int], budget: int) -> dict[str, lis
     return runs
 
 
+def finish(payload: dict) -> dict:
+    """Add the comparison with "all on" and its sentence (when both are there)."""
+    scores = {k: [r["final_score"] for r in v] for k, v in payload["runs"].items()}
+    if "all on" in scores and len(scores) > 1:
+        rows = analysis.compare(scores)
+        payload["comparison"] = rows
+        payload["sentence"] = analysis.sentence(rows, scores["all on"], payload["budget"])
+    return payload
+
+
+def merge(paths: list[str]) -> dict:
+    """Grids of the same budget and seeds trained in separate processes, as one payload; each
+    part's meta is kept under ``meta["parts"]``."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    first = parts[0]
+    for p in parts[1:]:
+        if any(p[k] != first[k] for k in ("budget", "seeds", "args")):
+            raise ValueError("only grids of the same budget, seeds and preset can be merged.")
+    runs = {k: v for p in parts for k, v in p["runs"].items()}
+    meta = {k: v for k, v in first["meta"].items() if k not in ("wall_seconds", "started_utc")}
+    meta["wall_seconds"] = round(sum(p["meta"]["wall_seconds"] for p in parts), 1)
+    meta["parts"] = [p["meta"] for p in parts]
+    return finish({"meta": meta, "args": first["args"], "budget": first["budget"],
+                   "seeds": first["seeds"], "variants": list(runs), "runs": runs})
+
+
+def report(payload: dict) -> None:
+    for k, v in payload["runs"].items():
+        scores = [r["final_score"] for r in v]
+        print(f"{k:45s} {sum(scores) / len(scores):8.1f}")
+    for r in payload.get("comparison", []):
+        print(f"{r['variant']:45s} {r['difference']:+7.1f} ± {r['half_width']:5.1f}  "
+              f"p {r['p_value']:.2g}  Holm {r['p_adjusted']:.2g}  {'SEPARATES' * r['separates']}")
+    if "sentence" in payload:
+        print(payload["sentence"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--merge", nargs="+", help="grid files of the same budget to merge into --out")
     ap.add_argument("--budget", type=int, default=PENDULUM.total_timesteps)
     ap.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,1,2")
     ap.add_argument("--variants", default=",".join(("all",) + DETAILS))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "results" / "ppo_continuous_grid.json"))
     a = ap.parse_args()
+    if a.merge:
+        payload = merge(a.merge)
+        Path(a.out).write_text(json.dumps(payload, separators=(",", ":")))
+        report(payload)
+        return
     torch.set_num_threads(a.threads)
     names, seeds = a.variants.split(","), _seeds(a.seeds)
 
@@ -101,24 +148,16 @@ def main() -> None:
     t0 = time.perf_counter()
     runs = train_grid(names, seeds, a.budget)
     secs = time.perf_counter() - t0
-    scores = {k: [r["final_score"] for r in v] for k, v in runs.items()}
-    payload = {
+    payload = finish({
         "meta": {"commit": commit, "dirty": dirty, "threads": a.threads, "device": "cpu",
                  "started_utc": started, "wall_seconds": round(secs, 1), **machine_provenance()},
         "args": variant("all", a.budget).to_dict(), "budget": a.budget, "seeds": seeds,
         "variants": [label(n) for n in names], "runs": runs,
-    }
-    if "all on" in scores and len(scores) > 1:
-        rows = analysis.compare(scores)
-        payload["comparison"] = rows
-        payload["sentence"] = analysis.sentence(rows, scores["all on"], a.budget)
+    })
     Path(a.out).write_text(json.dumps(payload, separators=(",", ":")))
     print(f"{len(names)} variants x {len(seeds)} seeds x {a.budget} steps in {secs:.1f} s "
           f"-> {a.out}")
-    for k, v in scores.items():
-        print(f"{k:45s} {sum(v) / len(v):8.1f}")
-    if "sentence" in payload:
-        print(payload["sentence"])
+    report(payload)
 
 
 if __name__ == "__main__":
