@@ -222,6 +222,6 @@ def test_no_writable_folder_at_all_trains_on_the_readable_path(read_only_home, t
     assert done.returncode == 0, done.stdout + done.stderr
     assert "DIR None False" in done.stdout
     assert "STATUS unavailable no writable folder" in done.stdout
-    assert "PPO tensor 2" in done.stdout and "DIAL torch" in done.stdout
+    assert "PPO tensor 2" in done.stdout and "DIAL tensor" in done.stdout
     assert "no disk cache" in done.stderr, done.stderr
     assert "compiled kernels unavailable" in done.stderr, done.stderr
