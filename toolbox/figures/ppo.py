@@ -24,9 +24,11 @@ BASELINE = "all on"
 
 def learning_curves(aggregates: dict[str, dict],
                     title: str = "Mean episodic return (last 20 episodes) vs steps",
-                    highlight: list[str] | None = None) -> go.Figure:
+                    highlight: list[str] | None = None, solved: float | None = 475.0,
+                    y_range: tuple[float, float] | None = (0.0, 520.0)) -> go.Figure:
     """One line per variant (mean over seeds) with its 95% confidence band; ``aggregates`` from
-    ``toolbox.lessons.ppo.analysis.aggregate``; a dotted line marks the 475 'solved' threshold.
+    ``toolbox.lessons.ppo.analysis.aggregate``; a dotted line marks the ``solved`` threshold
+    (CartPole's 475; None: no line) and ``y_range`` fixes the return axis (None: automatic).
 
     ``highlight``: the variants to read against “all on” — drawn in distinct colours with their
     bands, “all on” in black, every other variant a thin grey line without a band (one legend entry
@@ -57,22 +59,27 @@ def learning_curves(aggregates: dict[str, dict],
         fig.add_trace(go.Scatter(x=x, y=_clean(agg["mean"]), mode="lines", name=f"{name} (n={agg['runs']})",
                                  line=dict(color=color, width=3.5 if name == BASELINE else 2.5),
                                  legendgroup=name))
-    fig.add_hline(y=475, line=dict(color=COLORS["target"], dash="dot"), annotation_text="475 (solved)")
+    if solved is not None:
+        fig.add_hline(y=solved, line=dict(color=COLORS["target"], dash="dot"),
+                      annotation_text=f"{solved:g} (solved)")
     # the legend sits under the plot: a taller figure keeps a long legend off the axis
     entries = len(aggregates) if chosen is None else len(chosen) + 2
     base_layout(fig, title, "environment steps per run", "episodic return",
                 height=440 if entries <= 6 else 540, width=FULL_WIDTH)
-    fig.update_yaxes(range=[0, 520])
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
     return fig
 
 
 VERDICT_COLORS = {"clearly lower": COLORS["without"], "clearly higher": COLORS["with"], "not separated": COLORS["target"]}
 
 
-def score_differences(rows: list[dict], baseline: str = "all on") -> go.Figure:
+def score_differences(rows: list[dict], baseline: str = "all on",
+                      episodes: int = 20) -> go.Figure:
     """Each variant's final-score difference to ``baseline`` with its 95% interval (horizontal bars),
     coloured by verdict (after the Holm–Bonferroni correction over the rows); ``rows`` from
-    ``toolbox.lessons.ppo.analysis.compare_to_baseline``. A line marks zero."""
+    ``toolbox.lessons.ppo.analysis.compare_to_baseline``; the score is the mean return of the
+    last ``episodes`` episodes. A line marks zero."""
     fig = go.Figure()
     for verdict, color in VERDICT_COLORS.items():
         sel = [r for r in rows if r["verdict"] == verdict]
@@ -84,7 +91,7 @@ def score_differences(rows: list[dict], baseline: str = "all on") -> go.Figure:
             error_x=dict(type="data", array=[r["half_width"] for r in sel], color=color, thickness=2, width=6),
         ))
     fig.add_vline(x=0, line=dict(color=COLORS["target"], dash="dot"))
-    base_layout(fig, f"Final score minus “{baseline}” (95% interval)", "difference in mean return of the last 20 episodes", "",
+    base_layout(fig, f"Final score minus “{baseline}” (95% interval)", f"difference in mean return of the last {episodes} episodes", "",
                 height=max(300, 60 + 34 * len(rows)))
     fig.update_yaxes(categoryorder="array", categoryarray=[r["variant"] for r in rows][::-1])
     if len(rows) > 1:  # the colours are the verdicts after the multiple-comparison correction

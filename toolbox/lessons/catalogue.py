@@ -56,4 +56,10 @@ LESSONS: tuple[Lesson, ...] = (
         "CartPole side by side.",
         "Schulman et al. 2017; Huang et al. 2022; CleanRL",
     ),
+    Lesson(
+        "ppo_continuous", "PPO on continuous control", ":material/sports_gymnastics:",
+        "Switch off each continuous-action detail of PPO on Pendulum and see which ones the "
+        "learning curves cannot do without.",
+        "Huang et al. 2022; Andrychowicz et al. 2021; CleanRL",
+    ),
 )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from toolbox.lessons.scenes import Scene, check_scenes
 from toolbox.lessons.dial.scenes import DIAL_SCENES
 from toolbox.lessons.gumbel.scenes import GUMBEL_SCENES
 from toolbox.lessons.influence.scenes import INFLUENCE_SCENES
 from toolbox.lessons.normalization.scenes import NORMALIZATION_SCENES
 from toolbox.lessons.ppo.scenes import PPO_SCENES
+from toolbox.lessons.ppo_continuous.scenes import PPO_CONTINUOUS_SCENES
+from toolbox.lessons.scenes import Scene, check_scenes
 
 SCENES: dict[str, tuple[Scene, ...]] = {
     "normalization": check_scenes(NORMALIZATION_SCENES),
@@ -15,6 +16,7 @@ SCENES: dict[str, tuple[Scene, ...]] = {
     "social_influence": check_scenes(INFLUENCE_SCENES),
     "dial": check_scenes(DIAL_SCENES),
     "ppo_details": check_scenes(PPO_SCENES),
+    "ppo_continuous": check_scenes(PPO_CONTINUOUS_SCENES),
 }
 """Page slug (``toolbox.lessons.catalogue.Lesson.slug``) → its scenes, in teaching order."""
 

@@ -53,6 +53,9 @@ DRU_M_VALUES = (-4.0, -1.0, 0.5, 1.0, 4.0)
 DRU_SAMPLES, DRU_SEED = 20_000, 0
 """Noise draws per message behind the density figure and the sampled flip frequency."""
 
+# ---- PPO on continuous control (app_pages/ppo_continuous/page.py) -------------------------
+PC_DETAIL, PC_SEEDS, PC_BUDGET = "pc_detail", "pc_seeds", "pc_budget"
+
 # ---- parts of a page hidden until the reveal -------------------------------------------------
 SPOIL_METRICS = "metrics"
 """A panel's metrics (numbers that state the answer)."""

@@ -15,12 +15,14 @@ from toolbox.dial.config import METHODS
 from toolbox.gumbel.estimators import DOWNSTREAM
 from toolbox.gumbel.inputs import K_MAX, K_MIN, MODES, PRESETS
 from toolbox.influence.games import GAMES, MAX_ITERATIONS, MAX_SEEDS
-from toolbox.lessons.influence.precomputed import BETA_GRID
-from toolbox.lessons.influence.presets import INFLUENCE_PRESETS
 from toolbox.influence.signalling import MARGINALS, PERSUASION_PRESETS, SCHEME_NAMES
 from toolbox.influence.tables import MAX_ACTIONS, MAX_INFLUENCEES
 from toolbox.lessons import shared as SK
+from toolbox.lessons.influence.precomputed import BETA_GRID
+from toolbox.lessons.influence.presets import INFLUENCE_PRESETS
 from toolbox.lessons.ppo.variants import BUDGETS, VARIANT_IDS
+from toolbox.lessons.ppo_continuous.data import DETAILS as CONTINUOUS_DETAILS_SHOWN
+from toolbox.lessons.ppo_continuous.data import LIVE_BUDGETS, MAX_LIVE_SEEDS
 
 INF = math.inf
 BIG = 2**31 - 1
@@ -62,6 +64,11 @@ RULES: dict[str, dict[str, tuple]] = {
         "ppo_budget": ("one of", BUDGETS, "the link's budget"),
         "ppo_minibatches": ("whole", -BIG, BIG, "the default"),
         "ppo_ent_coef": ("number", -INF, INF, "the default"),
+    },
+    "ppo_continuous": {
+        SK.PC_DETAIL: ("one of", tuple(CONTINUOUS_DETAILS_SHOWN), "norm_obs"),
+        SK.PC_SEEDS: ("whole", 1, MAX_LIVE_SEEDS, 2),
+        SK.PC_BUDGET: ("one of", LIVE_BUDGETS, LIVE_BUDGETS[-1]),
     },
     "gumbel_softmax": {
         "gs_K": ("whole", K_MIN, K_MAX, "the preset's"),

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 DEFAULT_RATES = {
     # First guesses (units per second with one training slot on a 2-core CPU), replaced by the
     # measured throughput after the first job of each kind finishes.
-    "ppo": 150_000.0,       # environment steps over all runs of the request (compiled path: 214k/s measured on one thread)
+    # environment steps over all runs of the request (compiled path: 214k/s measured on one thread)
+    "ppo": 150_000.0,
     "influence": 200_000.0,  # seed × update pairs, both trainings of the request
+    # Pendulum environment steps over all runs of the request (tensor path, variants × seeds batched)
+    "ppo_continuous": 15_000.0,
     # DIAL: seconds of the measured table (toolbox.lessons.dial.requests.request_cost); the rate becomes
     # this server's speed relative to the table's machine
     "dial": 1.0,
@@ -80,7 +83,8 @@ class Throughput:
 
     rates: dict = field(default_factory=lambda: dict(DEFAULT_RATES))
     weight: float = 0.5  # how much the latest measurement counts
-    min_seconds: float = 5.0  # shorter jobs are mostly start-up cost: they would make the estimate far too slow
+    # shorter jobs are mostly start-up cost: they would make the estimate far too slow
+    min_seconds: float = 5.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def rate(self, kind: str) -> float:

@@ -178,19 +178,20 @@ holm_adjust = holm
 """Holm–Bonferroni adjusted p-values in the input order (:func:`toolbox.stats.holm`)."""
 
 
-def compare_to_baseline(runs: dict[str, list[dict]], baseline: str = "all on") -> list[dict]:
+def compare_to_baseline(runs: dict[str, list[dict]], baseline: str = "all on",
+                        score_key: str = "last20") -> list[dict]:
     """For every variant but ``baseline``: its final score's difference to the baseline's (run
-    summaries' ``last20``), the 95% Welch interval of that difference, Welch's p-value, the
+    summaries' ``score_key``, ``last20`` on CartPole), the 95% Welch interval of that difference, Welch's p-value, the
     :func:`holm_adjust`-ed p-value over all the rows, and a verdict — ``LOWER`` or ``HIGHER`` when
     the adjusted p-value is at most ``ALPHA``, ``SAME`` otherwise. Rows in ``runs`` order."""
     if baseline not in runs:
         raise ValueError(f"the comparison needs the “{baseline}” variant in the results.")
-    base = [s["last20"] for s in runs[baseline]]
+    base = [s[score_key] for s in runs[baseline]]
     rows = []
     for name, summaries in runs.items():
         if name == baseline:
             continue
-        scores = [s["last20"] for s in summaries]
+        scores = [s[score_key] for s in summaries]
         diff, half = difference_ci(scores, base)
         rows.append({"variant": name, "difference": diff, "half_width": half,
                      "p_value": welch_p_value(scores, base)})
