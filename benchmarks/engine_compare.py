@@ -7,7 +7,10 @@ as the app does) and starts a local cluster on this machine:
 
 - ``dask1`` / ``dask2``: ``distributed.LocalCluster(processes=True)`` with 1 or 2 single-threaded
   workers behind nannies, no dashboard;
-- ``ray``: ``ray.init(num_cpus=2, include_dashboard=False)``.
+- ``ray``: ``ray.init(num_cpus=2, include_dashboard=False)``;
+- ``engine``: the chosen engine through its adapter, ``toolbox.serving.engine.Engine`` with one
+  worker (its local cluster in a child process; progress through the scheduler's metadata, polled
+  every 5 ms here; cancel = releasing the key, seen by the training at its next report).
 
 Measured, per configuration:
 
@@ -42,17 +45,21 @@ runs; two runs, 2026-12-04; MB are sums of PSS, client = the web process with to
     dask1   1.1-1.5   366-384      3  224-253  1.7-4.7   4.7-5.3  2.7-3.2    404-415          14
     dask2   1.8-2.1   548-555      4      286  1.5-1.7   6.1-9.6  5.4-9.0        404          -3
     ray     7.0-11.1  873-897     10  605-638  1.1-3.1   1.4-1.7  3.3-7.1    399-404          -3
+    engine  4.7-5.9   402-408      4        -  6.1-8.1**  22-36        -          -         0-2
 
     config  rss_mb  progress_ms p50 / p95  cancel_ms  plain_cancel  dedup  attach_s  install
     dask1      509      1.8-2.0 / 5.1-5.2         28  runs on           1   0.6-1.0   ~25 MB
     dask2      750      1.9-2.2 / 4.0-5.4      28-29  runs on           1   0.6-1.6   ~25 MB
     ray       1352      1.1-1.3 / 2.8-54        3-26  stops             1   0.4-1.3  ~240 MB
+    engine     574   6.4-15.6 / 11-25         14-19  stops             1  8.1-11***
 
 Ray's own daemons hold ~300 MB before any worker (gcs_server 41, raylet 25, runtime-env agent
 50, dashboard agent 45 even with the dashboard off, log monitor 93, another 48) and it prestarts
 one worker per CPU (~190 MB each with torch). Memory freed by a task in small pieces stays in a
 long-lived worker of either engine (kept64_mb) unless the task ends with ``malloc_trim(0)``
-(* one run).
+(* one run). The ``engine`` row: two runs with the machine's load average at 10-20 (other work),
+so its times are inflated; ** ``Engine.warm`` (every worker imports torch and opens its link to
+the scheduler); *** a second app process's start including ``import toolbox.serving`` (torch).
 """
 
 from __future__ import annotations
@@ -68,7 +75,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ("dask1", "dask2", "ray")
+CONFIGS = ("dask1", "dask2", "ray", "engine")
 
 
 # ---------------------------------------------------------------------------- memory
@@ -310,6 +317,104 @@ def _measure_dask(client, cluster, workers, res, Event, Queue) -> None:
     os.unlink(log)
 
 
+# ---------------------------------------------------------------------------- the adapter
+def engine_training(log: str, steps: int, step_s: float):
+    """A toy training for toolbox.serving.engine: logs its start and end, reports every step."""
+
+    def train(report):
+        _log(log, f"start {time.time():.6f}")
+        try:
+            for i in range(steps):
+                time.sleep(step_s)
+                report((i + 1) / steps, time.time())
+            return "done"
+        finally:
+            _log(log, f"end {time.time():.6f}")
+
+    return train
+
+
+def engine_started_at(report) -> float:
+    """A toy training that returns when it started (the worker's clock)."""
+    return time.time()
+
+
+def run_engine() -> dict:
+    """The chosen engine through its adapter (toolbox/serving/engine.py): one worker, its own
+    launcher process, progress through the scheduler's metadata, cancel by releasing the key."""
+    res: dict = {}
+    from toolbox.serving.engine import Engine
+
+    t0 = time.perf_counter()
+    eng = Engine(address="", workers=1)
+    eng.client()
+    res["start_s"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    eng.warm().join()
+    res["first_s"] = time.perf_counter() - t
+    try:
+        _measure_engine(eng, res)
+    finally:
+        eng.close()
+    return res
+
+
+def _measure_engine(eng, res) -> None:
+    time.sleep(3)
+    res["idle_mb"], res["procs"] = tree_pss_mb()
+    res["rss_mb"] = tree_rss_mb()
+    res["breakdown"] = breakdown()
+    lat = []
+    for i in range(10):
+        t = time.time()
+        job = eng.submit(f"start-{i}", engine_started_at)
+        lat.append((job.result() - t) * 1000)
+        job.release()
+    res["start_ms"] = statistics.median(lat)
+    for chunk in (64,):
+        job = eng.submit("alloc", lambda report: task_allocate(400, chunk))
+        job.result()
+        job.release()
+        time.sleep(3)
+        res["trimmed_mb"] = tree_pss_mb()[0] - res["idle_mb"]
+
+    log = tempfile.mktemp(prefix="engine_adapter_")
+    delays, cancels = [], []
+    for rep in range(3):
+        job = eng.submit(f"progress-{rep}", engine_training(log, 400, 0.025))
+        n = 0
+        while n < 40:
+            if job.poll():
+                delays.append((time.time() - job.partial) * 1000)
+                n += 1
+            time.sleep(0.005)
+        t = time.time()
+        job.cancel()
+        while "end" not in _read(log):
+            time.sleep(0.002)
+        cancels.append((float(_read(log).split()[-1]) - t) * 1000)
+        os.unlink(log)
+    res["progress_ms"] = (statistics.median(delays), _p95(delays))
+    res["cancel_ms"] = statistics.median(cancels)
+    res["plain_cancel"] = "stops"  # releasing the key: the next report raises Cancelled
+
+    addr = eng.client().scheduler.address
+    job = eng.submit("train-abc123", lambda report: dedup_task(log, 4.0))
+    other = _second_process(
+        "import time; t = time.time()\n"
+        "from toolbox.serving.engine import Engine\n"
+        f"e = Engine(address={addr!r}); e.client()\n"
+        "print('ATTACH', time.time() - t, flush=True)\n"
+        "from benchmarks.engine_compare import dedup_task\n"
+        f"j = e.submit('train-abc123', lambda report: dedup_task({log!r}, 4.0))\n"
+        "print(j.result()); e.close()\n")
+    job.result()
+    job.release()
+    res["dedup"] = _read(log).count("run ")
+    res["attach_s"] = other
+    os.unlink(log)
+
+
 # ---------------------------------------------------------------------------- Ray
 def run_ray() -> dict:
     res: dict = {}
@@ -459,7 +564,10 @@ def child(config: str) -> dict:
 
     res = {"config": config}
     res["client_mb"] = tree_pss_mb()[0]
-    res.update(run_dask(int(config[-1])) if config.startswith("dask") else run_ray())
+    if config == "engine":
+        res.update(run_engine())
+    else:
+        res.update(run_dask(int(config[-1])) if config.startswith("dask") else run_ray())
     time.sleep(1)
     res["left_procs"] = tree_pss_mb()[1] - 1
     res["left"] = [k for k in breakdown() if k != "client"]
