@@ -28,7 +28,8 @@ import threadpoolctl
 
 log = logging.getLogger(__name__)
 
-KERNEL_SOURCES = ("jit.py", "ppo/kernels.py", "ppo/compiled_kernel.py", "ppo/agent.py", "envs/cartpole.py",
+KERNEL_SOURCES = ("jit.py", "kernels.py", "rng.py", "ppo/kernels.py", "ppo/compiled_kernel.py",
+                  "ppo/kernel_net.py", "ppo/layout.py", "ppo/agent.py", "envs/cartpole.py",
                   "dial/kernel.py", "dial/kernel_cnet.py", "dial/layout.py", "dial/cnet.py")
 """Files (relative to ``toolbox/``) whose edits must invalidate the cache (see ``cache_dir``)."""
 ENV_VAR = "RL_TOOLBOX_NUMBA_CACHE"
@@ -159,22 +160,26 @@ if CACHE_DIR is not None:
     numba.config.CACHE_DIR = str(CACHE_DIR)  # read when each kernel module's decorators run
 
 F32 = np.float32
-# error_model="numpy": a float division by zero gives inf/nan instead of raising, which removes a branch
-# from every loop with a division (the branch alone kept the tanh loop from vectorizing: 17 µs -> 2.7 µs).
+# error_model="numpy": a float division by zero gives inf/nan instead of raising, which removes a
+# branch from every loop with a division (the branch alone kept the tanh loop from vectorizing:
+# 17 µs -> 2.7 µs).
 # cache=False without a writable folder: Numba would refuse to decorate the kernels at all
 _JIT = dict(nopython=True, nogil=True, cache=CACHE_DIR is not None, fastmath=True,
             error_model="numpy")
 _INLINE = dict(_JIT, inline="always")
-# the environment, the running statistics and the random numbers keep IEEE order (no fused multiply-adds), so
-# they equal the tensor path's float64 numbers bit for bit; only the network's arithmetic is reassociated
+# the environment, the running statistics and the random numbers keep IEEE order (no fused
+# multiply-adds), so they equal the tensor path's float64 numbers bit for bit; only the network's
+# arithmetic is reassociated
 _EXACT = dict(_JIT, fastmath=False)
 
 # tanh as a rational function (Eigen's float approximation: odd degree-13 numerator, even degree-6
 # denominator, argument clamped to ±7.9053): pure arithmetic, so the compiler vectorizes it, where a
 # call to the C library's tanhf per element is five times slower. Within 3e-7 of torch.tanh.
-_TA = [F32(v) for v in (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
-                        -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16)]
-_TB = [F32(v) for v in (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)]
+_TA = [F32(v) for v in (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
+                        5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13,
+                        -2.76076847742355e-16)]
+_TB = [F32(v) for v in (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04,
+                        1.19825839466702e-06)]
 A1, A3, A5, A7, A9, A11, A13 = _TA
 B0, B2, B4, B6 = _TB
 TANH_CLAMP = F32(7.90531110763549805)
@@ -195,14 +200,16 @@ _blas_limited = False
 
 
 def one_blas_thread() -> None:
-    """Keep BLAS (the kernels' np.dot) on the calling thread. At these sizes a second BLAS thread adds CPU time
-    and no speed, and with two trainings side by side (two threads of a group, or two jobs) OpenBLAS's own
-    threads oversubscribed the cores: each training ran 2.5x slower than alone, so two threads were slower
-    than one (measured: 20 runs, 48 ms an iteration on 1 thread, 70-83 ms on 2 before this, 25 ms after)."""
+    """Keep BLAS (the kernels' np.dot) on the calling thread. At these sizes a second BLAS thread
+    adds CPU time and no speed, and with two trainings side by side (two threads of a group, or two
+    jobs) OpenBLAS's own threads oversubscribed the cores: each training ran 2.5x slower than
+    alone, so two threads were slower than one (measured: 20 runs, 48 ms an iteration on 1 thread,
+    70-83 ms on 2 before this, 25 ms after)."""
     global _blas_limited
     with _blas_lock:
         if not _blas_limited:
-            # threadpoolctl sees only loaded libraries: load SciPy's BLAS (the one np.dot calls) first
+            # threadpoolctl sees only loaded libraries: load SciPy's BLAS (the one np.dot calls)
+            # first
             import scipy.linalg.cython_blas  # noqa: F401
             threadpoolctl.threadpool_limits(1, user_api="blas")
             _blas_limited = True

@@ -22,7 +22,6 @@ tuples of :mod:`toolbox.dial.layout`.
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 
 import numba
@@ -30,6 +29,7 @@ import numpy as np
 
 from toolbox.dial.kernel_cnet import Activations, cnet_backward, cnet_forward, sigmoid32
 from toolbox.jit import _JIT, F32
+from toolbox.kernels import clip_and_rmsprop  # noqa: F401 (the trainer's step, shared module)
 
 Episodes = namedtuple("Episodes", "obs prev_a prev_m msg taken bit_taken reward alive term sent")
 Episodes.__doc__ = """The batch as the team played it, per day ``t``: its inputs ``obs, prev_a
@@ -240,21 +240,3 @@ def batch_gradient(th, target, grad, lay, hp, draws, stats):
                 s = ep.sent[t - 1, b]
                 dm[b] = dmsg[b * n + active[b, t]] * s * (F32(1.0) - s)
     return loss
-
-
-@numba.jit(**_JIT)
-def clip_and_rmsprop(theta, grad, square_avg, momentum_buf, lr, alpha, eps, momentum, max_norm):
-    """``clip_grad_norm_(max_norm)`` over the whole vector, then one ``torch.optim.RMSprop`` step
-    (not centred, with momentum) in place. Returns the gradient norm before clipping."""
-    total = 0.0
-    for i in range(grad.shape[0]):
-        total += float(grad[i]) * float(grad[i])
-    norm = math.sqrt(total)
-    coef = min(max_norm / (norm + 1e-6), 1.0)
-    c, a, lr32, m32 = F32(coef), F32(alpha), F32(lr), F32(momentum)
-    for i in range(grad.shape[0]):
-        gi = grad[i] * c
-        square_avg[i] = a * square_avg[i] + (F32(1.0) - a) * gi * gi
-        momentum_buf[i] = m32 * momentum_buf[i] + gi / (math.sqrt(square_avg[i]) + F32(eps))
-        theta[i] -= lr32 * momentum_buf[i]
-    return norm

@@ -3,8 +3,9 @@ compiled loops: :func:`cnet_forward` and its gradient by hand, :func:`cnet_backw
 
 Parameters are blocks of one flat float32 vector ``th`` located by a
 :class:`toolbox.dial.layout.CNetLayout` ``lay`` (``lay.head_0_weight`` is the offset of
-``head[0].weight``); ``mat``/``vec`` view a block. What the backward reads of a day's forward is
-an :class:`Activations`. Sizes: ``n`` agents, ``H`` hidden, ``L`` GRU layers, ``K`` outputs.
+``head[0].weight``); :func:`toolbox.kernels.mat` and ``vec`` view a block. What the backward
+reads of a day's forward is an :class:`Activations`. Sizes: ``n`` agents, ``H`` hidden, ``L`` GRU
+layers, ``K`` outputs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numba
 import numpy as np
 
 from toolbox.jit import _INLINE, _JIT, F32, tanh32
+from toolbox.kernels import mat, vec
 
 BN_EPS = F32(1e-5)
 BN_MOMENTUM = F32(0.1)
@@ -25,18 +27,6 @@ Activations.__doc__ = """What the backward reads of one day's forward: the norma
 ``msg_hat (N,)`` and ``msg_istd (1,)``, the message MLP's output ``e (N, H)``, the GRU input
 ``z (N, H)``, the gates ``rg, ug, ng (L, N, H)`` and ``ghn = W_hn h + b_hn``, the head's
 normalised ``a1hat (N, H)``, ``istd2 (H,)`` and its ReLU output ``y3 (N, H)``."""
-
-
-@numba.jit(**_INLINE)
-def mat(th, offset, rows, cols):
-    """The ``(rows, cols)`` block of the flat vector ``th`` at ``offset`` (a view)."""
-    return th[offset:offset + rows * cols].reshape((rows, cols))
-
-
-@numba.jit(**_INLINE)
-def vec(th, offset, size):
-    """The ``(size,)`` block of ``th`` at ``offset`` (a view)."""
-    return th[offset:offset + size]
 
 
 @numba.jit(**_INLINE)
