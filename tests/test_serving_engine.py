@@ -17,8 +17,9 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from toolbox.serving.engine import ENV_ADDRESS, Engine, run_remote
+from toolbox.serving.engine import ENV_ADDRESS, Engine
 from toolbox.serving.job import Cancelled
+from toolbox.serving.remote import run_remote, run_remote_batch
 
 
 def _wait_for(predicate, timeout: float = 10.0) -> bool:
@@ -287,3 +288,40 @@ def test_a_local_cluster_whose_process_ended_is_started_again(monkeypatch, log):
         assert job.result(timeout=60) in eng.worker_pids()
     finally:
         eng.close()
+
+
+def batch_of_counters(payloads, reports):
+    """A toy ``run_batch``: request i counts to ``payloads[i]`` steps; a dropped one stops."""
+    results, live = [None] * len(payloads), set(range(len(payloads)))
+    for step in range(max(payloads)):
+        if not live:
+            break
+        time.sleep(0.05)
+        for i in sorted(live):
+            try:
+                reports[i](min(step + 1, payloads[i]) / payloads[i], step)
+            except Cancelled:
+                live.discard(i)
+                continue
+            if step + 1 >= payloads[i]:
+                results[i] = (i, os.getpid())
+                live.discard(i)
+    return results
+
+
+def test_run_remote_batch_is_a_drop_in_for_a_batch_and_drops_one_request(engine):
+    seen = {0: [], 1: []}
+
+    def report_for(i):
+        def report(fraction, partial=None):
+            seen[i].append(fraction)
+            if i == 1 and fraction >= 0.2:
+                raise Cancelled("nobody watches request 1")
+
+        return report
+
+    results = run_remote_batch(["req-a", "req-b"], batch_of_counters, [6, 40],
+                               [report_for(0), report_for(1)], engine=engine, interval=0.02)
+    assert results[0] == (0, results[0][1]) and results[0][1] in engine.worker_pids()
+    assert results[1] is None  # dropped: run_batch saw Cancelled from its report
+    assert seen[0][-1] == 1.0 and seen[1] and max(seen[1]) < 0.5

@@ -8,7 +8,7 @@ any number of app processes train once, with nothing to add (Ray needs a named a
 
 How it is used::
 
-    result = run_remote(key, fn, report)      # the runner: a drop-in for fn(report)
+    result = run_remote(key, fn, report)      # the runner's drop-in for fn(report) (remote.py)
 
     job = ENGINE.submit(key, fn, threads=1)   # fn(report) runs in a worker process
     for fraction, partial in job.updates():   # until it ends, as the training reports
@@ -322,41 +322,6 @@ class Engine:
             client.close()
         if cluster is not None:
             cluster.stop()
-
-
-def run_remote(key: str, fn: Callable, report: Callable[..., None], threads: int = 1,
-               engine: Engine | None = None, interval: float = 0.25,
-               pause_after: float = 0.5) -> Any:
-    """Train ``fn`` on the cluster as if it ran here: a drop-in for ``fn(report)``.
-
-    The runner's training thread calls this instead of ``fn(report)`` and only waits: the
-    training's CPU and memory are a worker's. Each progress the remote training reports is passed
-    to the local ``report``:
-
-    - when that raises (``Cancelled``: nobody watches), the remote job is given up: it stops at
-      its next report, unless another app process still wants it;
-    - when it blocks for more than ``pause_after`` seconds (the runner makes a long training
-      yield to short ones there), the remote training is paused until it returns, so that its
-      worker trains the short ones meanwhile.
-
-    Returns ``fn``'s result; re-raises what it raised. Nothing stays on the cluster.
-    """
-    job = (engine or ENGINE).submit(key, fn, threads)
-    try:
-        for fraction, partial in job.updates(interval):
-            paused = threading.Event()
-            timer = threading.Timer(pause_after, lambda p=paused: (job.pause(), p.set()))
-            timer.start()
-            try:
-                report(fraction, partial)
-            finally:
-                timer.cancel()
-                timer.join()
-                if paused.is_set():
-                    job.resume()
-        return job.result()
-    finally:
-        job.release()
 
 
 ENGINE = Engine()
