@@ -7,27 +7,26 @@ import streamlit as st
 
 from toolbox.lessons.dial import precomputed
 from toolbox.provenance import provenance_sentence
-from toolbox.dial.cnet import CNet, condensed_graph_source, graph_source
 from toolbox.dial.config import METHODS, DialConfig
-from toolbox.dial.dru import dru, flip_probability, message_distribution
 from toolbox.dial.evaluate import batchnorm_comparison
 from toolbox.lessons.dial.precomputed import METHOD_LABELS as LABELS
-from toolbox.lessons.dial.precomputed import curve_series, matching_runs, message_runs, stored_seeds
+from toolbox.lessons.dial.precomputed import curve_series, message_runs, stored_seeds
 from toolbox.dial.protocol import decode_protocol, replay_episode
 from toolbox.lessons.dial.requests import job_key as make_job_key
-from toolbox.lessons.dial.requests import lesson_configs, link_agents, link_choice, link_float, request_cost
+from toolbox.lessons.dial.requests import lesson_configs, link_agents, request_cost
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.train import DialResult, train, train_seeds
 from toolbox.figures import dial as figs
 from toolbox.figures.style import COLORS
 from toolbox.serving import RUNNER
-from toolbox.lessons import shared as SK
+from app_pages.dial.cnet import cnet_section
+from app_pages.dial.dru import dru_section
+from app_pages.dial.links import link_value
 from ui.common import lesson_header, page_device, set_query, show_error, submit_job, watch_job
 from ui.equations import computed_by
 from ui.figures import show_figure
-from ui.graphs import graph_downloads
 from ui.jobs import show_replayable
-from ui.scenes import scene_bar, show_part
+from ui.scenes import scene_bar
 
 PAPER = ("Foerster, Assael, de Freitas, Whiteson, *Learning to Communicate with Deep Multi-Agent "
          "Reinforcement Learning*, NeurIPS 2016 (Switch Riddle: Section 6.1). The authors' code: "
@@ -40,38 +39,6 @@ def load_results() -> dict:
     return precomputed.load_results()
 
 
-def link_value(key: str, default, parse, widget: str):
-    """A setting from the shared link (``?key=…``), or ``default`` with an error naming the bad value.
-
-    Read only while the ``widget`` it initialises has no state yet (the session's first run): later the
-    link mirrors the widget, and the widget's own value is what counts.
-    """
-    if widget in st.session_state:
-        return st.session_state[widget]
-    raw = st.query_params.get(key)
-    if raw is None:
-        return default
-    try:
-        return parse(raw)
-    except ValueError as err:
-        show_error(err, f"Link parameter {key} ignored, using {default}")
-        return default
-
-
-@st.cache_data(show_spinner=False)
-def cnet_graph(mode: str, full: bool) -> str:
-    return graph_source(mode) if full else condensed_graph_source(mode)
-
-
-@st.cache_data(show_spinner=False)
-def dru_figure_data(sigma: float, m_values: tuple) -> dict:
-    import torch
-
-    d = message_distribution(list(m_values), sigma, n_samples=SK.DRU_SAMPLES,
-                             generator=torch.Generator().manual_seed(SK.DRU_SEED))
-    return {k: v.tolist() for k, v in d.items()}
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def live_replay(job_key: str, submitted_at: float, episode: int, _team, _config: DialConfig, _device) -> list[dict]:
     """The live team's replay of ``episode``, computed once for every session showing that job.
@@ -82,17 +49,6 @@ def live_replay(job_key: str, submitted_at: float, episode: int, _team, _config:
     ``max_entries`` bounds what episode numbers typed by students can store.
     """
     return replay_episode(_team, _config, seed=episode, device=_device)
-
-
-def precomputed_comparison(variants: list[tuple[str, dict, str]], title: str, key: str) -> None:
-    """Plot stored n = 3 DIAL runs side by side: one (label, config values, colour) per variant."""
-    series = []
-    for label, want, color in variants:
-        runs = matching_runs(data, n_agents=3, method="dial", param_sharing=True, **want)
-        if runs:
-            series.append(curve_series(label, next(iter(runs.values()))["seeds"], color))
-    if series:
-        show_figure(figs.learning_curves(series, title), key=key)
 
 
 lesson_header(
@@ -109,93 +65,9 @@ scene_bar("dial")
 data = load_results()
 device = page_device()
 
-# ------------------------------------------------------------------ 1. C-Net
-st.header("1 · The C-Net: embed every input, then add")
-st.latex(r"z^a_t = \mathrm{Emb}_{\text{agent}}(a) + \mathrm{Emb}_{\text{obs}}(o^a_t) + "
-         r"\mathrm{Emb}_{\text{act}}(u^a_{t-1}) + \mathrm{MLP}\big(m_{t-1}\big)")
-computed_by(CNet.embed)
-st.latex(r"h^a_t = \mathrm{GRU}_2(z^a_t, h^a_{t-1}),\quad [Q(\tau^a_t,\cdot),\, m^a_t] = "
-         r"\mathrm{Lin}\!\circ\!\mathrm{ReLU}\!\circ\!\mathrm{BN}\!\circ\!\mathrm{Lin}(h^a_t)")
-computed_by(CNet.forward)
-st.markdown(
-    "**Where this head comes from.** Linear → BatchNorm → ReLU → Linear is the head of the Colab notebook "
-    "this lesson started from, and the code here keeps it. The paper's output network and the authors' code "
-    "(iassael/learning-to-communicate) are Linear → ReLU → Linear, without BatchNorm. With BatchNorm in the network, "
-    "which statistics normalise at test time changes what the agents do (Part 3)."
-)
-left, right = st.columns([2, 3])
-with left:
-    mode = st.radio("Input layer", ["sum", "concat"], key="cnet_mode", horizontal=True,
-                    index=["sum", "concat"].index(link_value("mode", "sum",
-                                                             lambda v: link_choice("mode", v, ("sum", "concat")),
-                                                             "cnet_mode")),
-                    format_func=lambda m: {"sum": "embeddings added (paper)", "concat": "raw inputs concatenated"}[m])
-    set_query(mode=mode)
-    st.markdown(
-        "The agent index, the observation and the previous action are *categories*: a lookup table "
-        "gives each a learned vector. The message is a *real number*, so it gets BatchNorm → Linear → "
-        "ReLU. All land in the same space ℝ¹²⁸ and are **added** — a Linear layer on concatenated "
-        "one-hot codes would compute exactly this sum. Concatenating the *raw* numbers instead (agent "
-        "0, 1, 2 as a magnitude) forces one weight per input to serve every category."
-    )
-    net = CNet(n_agents=3, input_mode=mode)
-    # A Markdown table, so the stage names' maths ($u_{t-1}$) renders.
-    st.markdown("| stage | shape (96 rows = 32 episodes × 3 agents) |\n|---|---|\n"
-                + "\n".join(f"| {s} | {tuple(sh)} |" for s, sh in net.stage_shapes(96)))
-    n_params = sum(p.numel() for p in net.parameters())
-    st.caption(f"{n_params:,} parameters. One forward pass serves every agent of every episode (parameter sharing).")
-with right:
-    view = st.radio("Graph", ["layers (condensed)", "full autograd graph"], horizontal=True, key="cnet_graph_view")
-    full = view == "full autograd graph"
-    st.graphviz_chart(cnet_graph(mode, full), width="stretch")
-    graph_downloads(cnet_graph(mode, full), f"cnet_{mode}_{'full' if full else 'layers'}")
-    st.caption("Full autograd graph of one C-Net step (torchviz, over 100 nodes): blue boxes are parameters, named as in the code."
-               if full else
-               "One C-Net step, layer by layer (traced from the code with torch.fx): each box is a layer named as in the code; "
-               "the circles combine streams. Choose the full autograd graph to see every operation.")
-precomputed_comparison(
-    [(f"DIAL, {m}", dict(input_mode=m, sigma=2.0), c) for m, c in (("sum", COLORS["with"]), ("concat", COLORS["without"]))],
-    "Embedding-sum vs raw concatenation (n = 3, precomputed)", "fig_cnet_compare",
-)
-
-# ------------------------------------------------------------------ 2. DRU
-st.header("2 · The DRU: noisy while learning, one bit when acting")
-st.latex(r"\mathrm{DRU}(m) = \begin{cases} \sigma_{\text{logistic}}\big(m + \mathcal{N}(0, \sigma^2)\big) "
-         r"& \text{centralised training} \\ \mathbb{1}\{m > 0\} & \text{decentralised execution}\end{cases}")
-computed_by(dru)
-left, right = st.columns([2, 3])
-with left:
-    # no value=: a scene writes these keys before the widgets exist (toolbox.lessons.shared)
-    st.session_state.setdefault(SK.DRU_SIGMA, link_value("sigma", 2.0, lambda v: link_float("sigma", v, 0.0, 5.0),
-                                                          SK.DRU_SIGMA))
-    st.session_state.setdefault(SK.DRU_M, 1.0)
-    sigma = st.slider("Noise σ", 0.0, 5.0, step=0.25, key=SK.DRU_SIGMA)
-    set_query(sigma=sigma)
-    m_values = SK.DRU_M_VALUES
-    dist = dru_figure_data(sigma, m_values)
-    m_shown = st.selectbox("Message m", m_values, key=SK.DRU_M, format_func=lambda m: f"m = {m:g}")
-    if show_part("dial", SK.SPOIL_METRICS):
-        st.metric(f"Flip probability at m = {m_shown:g}", f"{float(flip_probability([m_shown], sigma)[0]):.1%}",
-                  f"sampled: {dist['p_flip'][m_values.index(m_shown)]:.1%} of {SK.DRU_SAMPLES:,} draws",
-                  delta_color="off", delta_arrow="off",
-                  help="Exact: Φ(−|m|/σ). Sampled: how often the figure's noisy training messages land on the "
-                       "other side of ½ than the execution bit.")
-    st.latex(r"P(\text{flip}) = \Phi(-|m|/\sigma)")
-    computed_by(message_distribution)
-    st.markdown(
-        "Noise makes a message near 0 unreliable, so the speaker is pushed to send |m| large — "
-        "values that survive rounding: in Part 5, with σ = 2 the sent messages split into two "
-        "clusters far from 0. With **σ = 0** nothing pushes them apart: in the precomputed runs they "
-        "stay within about ±3 of 0, a code of *shades*. On this small riddle it still survives "
-        "rounding — most likely because the listener's BatchNorm rescales whatever spread the messages have; the "
-        "DRU's point is that robustness to rounding is trained in rather than left to luck."
-    )
-with right:
-    show_figure(figs.dru_distribution(dist, m_values, sigma), key="fig_dru")
-precomputed_comparison(
-    [(f"DIAL, σ = {s:g}", dict(input_mode="sum", sigma=s), c) for s, c in ((2.0, COLORS["with"]), (0.0, COLORS["without"]))],
-    "What σ does to learning (test at execution, n = 3, precomputed)", "fig_dru_curves",
-)
+# ------------------------------------------------------------------ 1. C-Net, 2. DRU
+cnet_section(data)
+dru_section(data)
 
 # ------------------------------------------------------------------ 3. Learning curves
 st.header("3 · Learning curves: DIAL vs RIAL vs no communication")
