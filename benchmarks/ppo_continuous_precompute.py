@@ -11,9 +11,10 @@ Variants are :data:`toolbox.ppo.continuous.args.PENDULUM` with one toggle flippe
 structure train as one :class:`~toolbox.ppo.continuous.tensor.TensorPPO` computation (separate
 networks vs one shared trunk are two). ``independent_actions`` is left out: Pendulum's action
 has one component, so the toggle cannot act (see its Args docstring). Per run the file keeps the
-episodes (end step, return) and the final score (:func:`~toolbox.ppo.continuous.analysis.
-final_score`); ``comparison`` holds :func:`~toolbox.ppo.continuous.analysis.compare`'s rows and
-``sentence`` the finding in words; ``meta`` says how it was made (commit, versions, CPU, wall time).
+learning curve (mean return of each round of 16 episodes, by end step) and the final score (mean
+of the last 32 episodes, :func:`~toolbox.ppo.continuous.analysis.final_score`); ``comparison``
+holds :func:`~toolbox.ppo.continuous.analysis.compare`'s rows and ``sentence`` the finding in
+words; ``meta`` says how it was made (commit, versions, CPU, wall time).
 """
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
+def run_record(seed: int, steps: list[int], returns: list[float]) -> dict:
+    """One run, compact: its learning curve as the mean return of the episodes ending at each
+    step (all environments end together every 200 steps: one point per round) and its final
+    score (:func:`~toolbox.ppo.continuous.analysis.final_score`, from the episodes themselves)."""
+    rounds: dict[int, list[float]] = {}
+    for t, g in zip(steps, returns):
+        rounds.setdefault(int(t), []).append(g)
+    return {"seed": seed, "curve_steps": list(rounds),
+            "curve": [round(sum(v) / len(v), 2) for v in rounds.values()],
+            "final_score": analysis.final_score(returns)}
+
+
 def train_grid(names: list[str], seeds: list[int], budget: int) -> dict[str, list[dict]]:
     """Every variant × seed, one TensorPPO per structure; -> label -> per-seed run records."""
     groups: dict[tuple, list[str]] = {}
@@ -77,11 +90,9 @@ def train_grid(names: list[str], seeds: list[int], budget: int) -> dict[str, lis
                 print(f"{members[:3]}...: iteration {i + 1}/{ppo.args.num_iterations} after "
                       f"{time.perf_counter() - t0:.0f} s", flush=True)
         for v, n in enumerate(members):
-            runs[label(n)] = [
-                {"seed": s, "episode_steps": ppo.episode_steps[v * len(seeds) + j],
-                 "episode_returns": [round(x, 3) for x in ppo.episode_returns[v * len(seeds) + j]],
-                 "final_score": analysis.final_score(ppo.episode_returns[v * len(seeds) + j])}
-                for j, s in enumerate(seeds)]
+            runs[label(n)] = [run_record(s, ppo.episode_steps[v * len(seeds) + j],
+                                         ppo.episode_returns[v * len(seeds) + j])
+                              for j, s in enumerate(seeds)]
     return runs
 
 
@@ -103,7 +114,9 @@ def merge(paths: list[str]) -> dict:
     for p in parts[1:]:
         if any(p[k] != first[k] for k in ("budget", "seeds", "args")):
             raise ValueError("only grids of the same budget, seeds and preset can be merged.")
-    runs = {k: v for p in parts for k, v in p["runs"].items()}
+    runs = {k: [r if "curve" in r else run_record(r["seed"], r["episode_steps"],
+                                                  r["episode_returns"]) for r in v]
+            for p in parts for k, v in p["runs"].items()}
     meta = {k: v for k, v in first["meta"].items() if k not in ("wall_seconds", "started_utc")}
     meta["wall_seconds"] = round(sum(p["meta"]["wall_seconds"] for p in parts), 1)
     meta["parts"] = [p["meta"] for p in parts]

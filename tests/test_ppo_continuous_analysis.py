@@ -54,8 +54,12 @@ def test_holm_adjusted_p_values_reject_what_the_procedure_rejects(seed):
 
 def test_compare_separates_only_real_differences_and_says_so():
     rs = np.random.default_rng(0)
-    scores = {"all on": rs.normal(-250, 40, 10), "norm_obs off": rs.normal(-900, 60, 10),
-              "clip_obs off": rs.normal(-250, 40, 10), "norm_reward off": rs.normal(-500, 80, 10)}
+    scores = {
+        "all on": rs.normal(-250, 40, 10),
+        "norm_obs off": rs.normal(-900, 60, 10),
+        "clip_obs off": rs.normal(-250, 40, 10),
+        "norm_reward off": rs.normal(-500, 80, 10),
+    }
     rows = compare(scores)
     by = {r["variant"]: r for r in rows}
     assert [r["variant"] for r in rows] == ["norm_obs off", "clip_obs off", "norm_reward off"]
@@ -79,3 +83,24 @@ def test_final_score_and_bad_input():
     with pytest.raises(ValueError, match="p-values"):
         holm([0.5, 1.5])
     assert welch([1.0, 1.0], [1.0, 1.0])["p_value"] == 1.0
+
+
+def test_stored_grid_has_its_meta_and_its_sentence_follows_from_its_scores():
+    """results/ppo_continuous_grid.json: the comparison and sentence recomputed from the stored
+    final scores equal the stored ones, every run's score is the mean of its last two rounds of
+    16 episodes (= 32 episodes), and the provenance is there."""
+    import json
+    from pathlib import Path
+
+    grid = json.loads(
+        (Path(__file__).parent.parent / "results" / "ppo_continuous_grid.json").read_text()
+    )
+    assert {"commit", "cpu", "torch", "wall_seconds"} <= set(grid["meta"])
+    scores = {k: [r["final_score"] for r in v] for k, v in grid["runs"].items()}
+    assert all(len(v) == len(grid["seeds"]) >= 10 for v in scores.values())
+    rows = compare(scores)
+    assert rows == grid["comparison"]
+    assert sentence(rows, scores["all on"], grid["budget"]) == grid["sentence"]
+    for runs in grid["runs"].values():
+        for r in runs:
+            assert r["final_score"] == pytest.approx(np.mean(r["curve"][-2:]), abs=0.01)
