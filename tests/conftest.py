@@ -19,6 +19,7 @@ from pathlib import Path
 os.environ["OMP_NUM_THREADS"] = "1"
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402  (after the thread variables, on purpose)
 
 torch.set_num_threads(1)
@@ -40,6 +41,7 @@ warm_up.start = lambda *args, **kwargs: None
 _STARTED = time.monotonic()
 
 
+@pytest.hookimpl(trylast=True)  # after ``-m``/``-k`` deselected: ``-m "not slow"`` builds no venv
 def pytest_collection_modifyitems(session, config, items):
     """Browser tests after the rest, and the fresh-install test last.
 

@@ -32,6 +32,7 @@ def _lines(out: str) -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow
 def test_quick_check_passes_on_the_cpu():
     proc = _run("--device", "cpu", "--quick")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -63,12 +64,14 @@ def test_a_failing_check_gives_a_non_zero_exit_status(monkeypatch):
     assert dc.main(["--device", "cpu", "--only", "nothing-matches"]) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_a_gpu_is_refused_with_a_reason():
     proc = _run("--device", "cuda", timeout=60)
     assert proc.returncode == 2 and "no usable CUDA" in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not torch.cuda.is_available(),
                     reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
 def test_quick_check_passes_on_cuda():

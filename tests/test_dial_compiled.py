@@ -210,6 +210,7 @@ def test_backend_choice_and_messages():
         choose_backend(DialConfig(), cpu, "fast")
 
 
+@pytest.mark.slow
 def test_compiled_training_learns_the_protocol_and_follows_the_reference_early():
     c = DialConfig(n_batches=300, test_every=50, test_episodes=500, stop_at=0.95)
     r = train(c, seed=0, device="cpu", backend="compiled")

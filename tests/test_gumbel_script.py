@@ -44,6 +44,7 @@ def parse(out: str) -> tuple[float, list[float], dict]:
     return J, exact, rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("values,mode,f,tau,n,seed,downstream", [
     (G.preset_values("decreasing", 4), "probabilities", G.default_f(4), 1.0, 1000, G.stream_seed(0, 6), "linear"),
     ([0.5, -1.0, 2.0], "logits", [1.0, 0.0, 5.0], 0.316, 500, G.stream_seed(7, 6), "square"),

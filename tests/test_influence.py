@@ -295,6 +295,7 @@ MI_THRESHOLD = 0.2
 """Nats of I(a^i; a^j) that the bonus-trained stag-hunt pair exceeds and the plain pair does not."""
 
 
+@pytest.mark.slow
 def test_influence_bonus_is_learned_and_changes_the_outcome():
     base = dict(game="stag hunt", n_seeds=8, iterations=600, seed=0)
     plain = inf.train_influence_game(inf.InfluenceTrainConfig(beta=0.0, **base), device="cpu")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test compiles the kernels in a subprocess with a fresh cache
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN = "import json; from tests.kernel_targets import outputs; print('OUT' + json.dumps(outputs()))"
 NOBODY = 65534

@@ -87,6 +87,7 @@ def test_message_run_selector(at):
         assert_clean(at, option)
 
 
+@pytest.mark.slow
 def test_train_now_streams_and_decodes_live_team():
     at = open_page(PAGE, timeout=180)
     at.multiselect(key="curve_methods").set_value(["dial"]).run()

@@ -266,6 +266,7 @@ def test_variant_menu_is_valid():
         assert c.batch_size == 512
 
 
+@pytest.mark.slow
 def test_short_run_learns_cartpole():
     """Three seeds, 40,960 steps: CleanRL's defaults lift the return far above a random policy's (about 22)."""
     res = train(PPOConfig(total_timesteps=40_960), [1, 2, 3], device="cpu")
@@ -314,6 +315,7 @@ Episodes (lengths and returns) are integers and compared exactly: they change on
 falls within rounding (~1e-6) of its probability's boundary, which no kernel variant above produced."""
 
 
+@pytest.mark.slow
 def test_numbers_equal_the_stored_run():
     """The batched tensor trainer reproduces the run stored before the speed work: 2 configs (many toggles
     flipped in the second) x 2 seeds x 10 iterations on the CPU, within ``STORED_RTOL`` on any CPU."""

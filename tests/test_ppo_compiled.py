@@ -55,6 +55,7 @@ def test_a_run_is_the_same_alone_and_in_a_group_split_across_threads():
         np.testing.assert_array_equal(group[1].debug[key], alone[0].debug[key], err_msg=key)
 
 
+@pytest.mark.slow
 def test_compiled_run_learns_cartpole():
     """Learning is the test of learning code: CleanRL's defaults, 100k steps, seed 1, on the compiled path reach a
     mean return over the last 10 episodes far above a random policy's ~22 (measured: see the assertion)."""

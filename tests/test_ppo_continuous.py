@@ -74,6 +74,7 @@ def test_tensor_runner_equals_reference_for_every_toggle(name):
     assert len(batched.episode_returns[0]) == 0  # 32 steps per env: no episode has ended
 
 
+@pytest.mark.slow
 def test_variants_trained_together_equal_their_own_references():
     """Every toggle flipped in one TensorPPO (17 variants × 2 seeds, one computation: toggles are
     per-run columns) and each run equal to the reference run of its own variant and seed. Shared

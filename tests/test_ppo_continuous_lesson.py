@@ -112,6 +112,7 @@ def test_a_live_request_is_checked_and_named_by_its_settings():
         C.live_request("bogus", 1)
 
 
+@pytest.mark.slow
 def test_train_variants_equals_the_batched_runner_and_reports_progress():
     """Two iterations (2,048 steps): variants of one structure train as one TensorPPO, the shared
     network as another; the records equal the runner's own, and progress reaches 1."""

@@ -32,6 +32,7 @@ def grid() -> dict:
     return precomputed.load()
 
 
+@pytest.mark.slow
 def test_the_script_records_how_it_was_made(tiny):
     meta = tiny["meta"]
     assert meta["threads"] == 1 and meta["torch"] and len(meta["commit"]) == 40 and meta["wall_seconds"] > 0

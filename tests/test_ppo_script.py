@@ -217,6 +217,7 @@ EQUAL_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(EQUAL_CASES))
 def test_script_computes_the_reference_numbers(case, tmp_path, monkeypatch):
     """The generated script, run as a student runs it (a clean interpreter that cannot import the
@@ -267,6 +268,7 @@ def test_script_computes_the_reference_numbers(case, tmp_path, monkeypatch):
         assert min(d["epochs_run"] for d in debug) < config.update_epochs
 
 
+@pytest.mark.slow
 def test_downloaded_script_learns_cartpole(tmp_path):
     """CleanRL's defaults, seed 1, 30,000 steps on one thread: the last 10 episodes average 127.4
     here (a random policy scores about 22); the threshold of 100 leaves room for other platforms'

@@ -63,14 +63,17 @@ def _assert_same(name: str) -> None:
     np.testing.assert_array_equal(first, fresh, err_msg=f"{name}: fresh process differs")
 
 
+@pytest.mark.slow
 def test_dial_is_reproducible():
     _assert_same("dial")
 
 
+@pytest.mark.slow
 def test_ppo_is_reproducible():
     _assert_same("ppo")
 
 
+@pytest.mark.slow
 def test_influence_learning_is_reproducible():
     _assert_same("influence")
 

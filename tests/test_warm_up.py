@@ -118,6 +118,7 @@ def warm_in_child(cache: Path, targets: list[str]) -> subprocess.CompletedProces
     return done
 
 
+@pytest.mark.slow
 def test_warm_up_compiles_in_a_child_then_loads_and_a_restart_loads_at_once(tmp_path):
     done = warm_in_child(tmp_path, ["tests.kernel_targets:small"])
     assert "STATUS ready True compiled" in done.stdout
@@ -134,6 +135,7 @@ def test_warm_up_compiles_in_a_child_then_loads_and_a_restart_loads_at_once(tmp_
     assert "HISTORY on demand,ready" in again.stdout
 
 
+@pytest.mark.slow
 def test_a_kernel_that_cannot_be_built_leaves_the_readable_path_and_says_why(tmp_path):
     done = warm_in_child(tmp_path, ["tests.kernel_targets:broken"])
     assert "STATUS unavailable False tensor" in done.stdout
@@ -141,6 +143,7 @@ def test_a_kernel_that_cannot_be_built_leaves_the_readable_path_and_says_why(tmp
     assert "emptying the cache" in done.stderr and "failed twice" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_cache_that_crashes_its_loader_is_emptied_and_rebuilt(tmp_path):
     """Damage the pickle check cannot see (the child dies while loading): the cache is emptied,
     compiled again, and the server never ran the bad code itself."""

@@ -8,7 +8,7 @@ import pytest
 from tests.e2e.conftest import ARTIFACTS
 from toolbox.lessons import LESSONS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and server: slow
 
 # For each lesson: the key of its main control and how to move it. Sliders move with the
 # keyboard (focus the thumb, press an arrow key), exactly as a person would.

@@ -13,7 +13,7 @@ import pytest
 
 from harness.classroom import run_load
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and server: slow
 
 
 def test_sessions_arriving_together_on_a_fresh_server_are_all_served_and_share_trainings():

@@ -18,7 +18,7 @@ from tests.e2e import fresh_venv
 from tests.e2e.conftest import ARTIFACTS
 from toolbox.lessons import LESSONS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and server: slow
 ROOT = fresh_venv.ROOT
 TITLE = '[data-testid="stMain"] h1'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'

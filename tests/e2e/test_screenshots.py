@@ -14,7 +14,7 @@ from tests.e2e.clipping import CLIPPING_JS, MIN_GRAPH_TEXT_PX, MIN_PRESENTER_TIC
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_browser import assert_no_exception, wait_idle
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and server: slow
 
 SCREENS = ARTIFACTS / "screens"
 # (name, width, height, device scale factor, presenter mode)

@@ -8,7 +8,7 @@ import pytest
 from tests.e2e.test_browser import assert_no_exception, main_text, wait_idle
 from toolbox.lessons import LESSONS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and server: slow
 
 
 def test_unknown_path_says_so_and_links_the_lessons(page, server_url):
