@@ -6,6 +6,11 @@ MountainCarContinuous-v0 one step at a time, and the batched Pendulum), then tra
 the detail off at the :data:`~toolbox.ppo.continuous.args.PENDULUM` preset, S seeds each, as one
 computation (1 torch thread), and prints wall and CPU time, the load average (the machine may be
 shared) and each variant's mean final score (mean return of the last 32 episodes).
+
+Measured (AMD EPYC, 2 cores shared, load ≈ 2.5, 1 thread): all on vs norm_reward off, 3 seeds
+each, 102,400 steps: 37.3 s wall (scores −720 vs −1,107); 5 seeds each: 45.3 s. The runner before
+this round (``torch.func`` vmap/grad, one variant per computation): 0.78 s per iteration of 6 runs
+against 0.33 s now.
 """
 
 from __future__ import annotations
