@@ -38,28 +38,30 @@ Measured, per configuration:
   how long that second process took to connect. Dask: ``client.submit(key=...)``; Ray: a named
   actor per request created with ``get_if_exists=True``.
 
-Measured on the 2-core development machine (shared with other work, so times vary by ~2x between
-runs; two runs, 2026-12-04; MB are sums of PSS, client = the web process with torch imported):
+Measured on the 2-core development machine, shared with other work (load average 2-20), three
+runs on 2026-12-04, the engine row two of them; ranges over the runs; MB are sums of PSS, client =
+the web process with torch imported; last run (load ~2) in brackets where it matters:
 
-    config  start_s   idle_mb  procs  cold_mb  first_s  start_ms  fresh_s  kept64_mb  trimmed_mb*
-    dask1   1.1-1.5   366-384      3  224-253  1.7-4.7   4.7-5.3  2.7-3.2    404-415          14
-    dask2   1.8-2.1   548-555      4      286  1.5-1.7   6.1-9.6  5.4-9.0        404          -3
-    ray     7.0-11.1  873-897     10  605-638  1.1-3.1   1.4-1.7  3.3-7.1    399-404          -3
-    engine  4.7-5.9   402-408      4        -  6.1-8.1**  22-36        -          -         0-2
+    config  start_s         idle_mb      procs  cold_mb  first_s  start_ms  fresh_s  kept64_mb
+    dask1   1.1-1.5 [1.2]   366-400 [400]    3  224-253  1.7-4.7   4.7-5.8  2.7-3.2    404-415
+    dask2   1.8-2.1 [1.9]   548-587 [587]    4  286-298  1.5-1.9   5.6-9.6  3.1-9.0    385-404
+    ray     7.0-11.1 [7.7]  873-897 [892]   10  605-638  1.1-3.1   1.4-2.0  2.4-7.1    399-416
+    engine  1.2-5.9 [1.2]   402-442 [442]    4        -  1.5-8.1*  7.5-36         -          -
 
-    config  rss_mb  progress_ms p50 / p95  cancel_ms  plain_cancel  dedup  attach_s  install
-    dask1      509      1.8-2.0 / 5.1-5.2         28  runs on           1   0.6-1.0   ~25 MB
-    dask2      750      1.9-2.2 / 4.0-5.4      28-29  runs on           1   0.6-1.6   ~25 MB
-    ray       1352      1.1-1.3 / 2.8-54        3-26  stops             1   0.4-1.3  ~240 MB
-    engine     574   6.4-15.6 / 11-25         14-19  stops             1  8.1-11***
+    config  trimmed_mb  rss_mb  progress_ms p50 / p95  cancel_ms  plain_cancel  dedup  attach_s
+    dask1         2-14     511    1.8-2.3 / 3.7-5.2        28-30  runs on           1   0.6-1.0
+    dask2      -16..-3     751    1.9-2.2 / 3.2-5.4        28-29  runs on           1   0.4-1.6
+    ray         -3..15    1352    1.1-1.4 / 2.8-54          3-26  stops             1   0.4-1.3
+    engine         0-2     570    5.3-16 / 10-25           14-19  stops             1  1.9-11**
 
-Ray's own daemons hold ~300 MB before any worker (gcs_server 41, raylet 25, runtime-env agent
-50, dashboard agent 45 even with the dashboard off, log monitor 93, another 48) and it prestarts
-one worker per CPU (~190 MB each with torch). Memory freed by a task in small pieces stays in a
-long-lived worker of either engine (kept64_mb) unless the task ends with ``malloc_trim(0)``
-(* one run). The ``engine`` row: two runs with the machine's load average at 10-20 (other work),
-so its times are inflated; ** ``Engine.warm`` (every worker imports torch and opens its link to
-the scheduler); *** a second app process's start including ``import toolbox.serving`` (torch).
+Installed size: dask + distributed ~25 MB, ray ~240 MB. Ray's own daemons hold ~300 MB before any
+worker (gcs_server 41, raylet 25, runtime-env agent 50, dashboard agent 45 even with the dashboard
+off, log monitor 93, another 48) and it prestarts one worker per CPU (~190 MB each with torch).
+Memory freed by a task in small pieces stays in a long-lived worker of either engine (kept64_mb)
+unless the task ends with ``malloc_trim(0)`` (trimmed_mb). The engine's idle memory: client ~187,
+its cluster's process (scheduler, nanny) ~46, the worker ~203, multiprocessing's tracker ~7.
+* ``Engine.warm``: every worker imports torch and opens its link to the scheduler. ** a second
+app process's start including ``import toolbox.serving`` (torch), not only its link.
 """
 
 from __future__ import annotations

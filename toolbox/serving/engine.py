@@ -1,10 +1,11 @@
 """Trainings run on a Dask distributed cluster, outside the web process.
 
 Why Dask distributed (``benchmarks/engine_compare.py``, 2 cores): the web process with a local
-cluster of one worker holds 366-402 MB (sum of PSS, the worker with torch imported), where Ray
-holds 873-897 MB in 10 processes (its own daemons take ~300 MB before any worker); it starts in
-1-2 s on an idle machine (Ray 7-11 s); and the scheduler's task keys make identical requests from
-any number of app processes train once, with nothing to add (Ray needs a named actor each).
+cluster of one worker holds 366-442 MB (sum of PSS, the worker with torch imported; this module's
+arrangement 402-442), where Ray holds 873-897 MB in 10 processes (its own daemons take ~300 MB
+before any worker); it starts in 1.2 s on a quiet machine (Ray 7.7 s); and the scheduler's task
+keys make identical requests from any number of app processes train once, with nothing to add
+(Ray needs a named actor for each).
 
 How it is used::
 
