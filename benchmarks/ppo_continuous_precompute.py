@@ -8,8 +8,9 @@
 joins their files and recomputes the comparison).
 
 Variants are :data:`toolbox.ppo.continuous.args.PENDULUM` with one toggle flipped; those sharing a
-structure train as one :class:`~toolbox.ppo.continuous.tensor.TensorPPO` computation (separate
-networks vs one shared trunk are two). ``independent_actions`` is left out: Pendulum's action
+structure train as one :class:`~toolbox.ppo.continuous.tensor.TensorPPO` computation (the stored
+grid was trained while a shared trunk was still a structure of its own: two computations per
+process). ``independent_actions`` is left out: Pendulum's action
 has one component, so the toggle cannot act (see its Args docstring). Per run the file keeps the
 learning curve (mean return of each round of 16 episodes, by end step) and the final score (mean
 of the last 32 episodes, :func:`~toolbox.ppo.continuous.analysis.final_score`); ``comparison``

@@ -69,7 +69,7 @@ def live_comparison(detail: str, seeds: int, budget: int) -> dict:
         "wall_s": wall,
         "cpu_s": cpu,
         "all on": float(np.mean(scores[:seeds])),
-        f"{detail} off": float(np.mean(scores[seeds:])),
+        f"{detail}={getattr(off, detail)}": float(np.mean(scores[seeds:])),
     }
 
 
@@ -87,7 +87,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}")
     out = live_comparison(a.detail, a.seeds, a.budget)
     print(
-        f"live: all on vs {a.detail} off, {a.seeds} seeds each, {a.budget:,} steps: "
+        f"live: all on vs {a.detail} flipped, {a.seeds} seeds each, {a.budget:,} steps: "
         f"{out['wall_s']:.1f} s wall, {out['cpu_s']:.1f} s CPU; "
         + ", ".join(f"{k} {v:.0f}" for k, v in out.items() if not k.endswith("_s"))
     )

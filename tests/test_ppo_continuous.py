@@ -76,10 +76,10 @@ def test_tensor_runner_equals_reference_for_every_toggle(name):
 
 @pytest.mark.slow
 def test_variants_trained_together_equal_their_own_references():
-    """Every toggle flipped in one TensorPPO (17 variants × 2 seeds, one computation: toggles are
-    per-run columns) and each run equal to the reference run of its own variant and seed. Shared
-    and separate networks are different structures, so shared_network is left out here."""
-    names = [v for v in VARIANTS if v != "shared_network flipped"]
+    """Every toggle flipped in one TensorPPO (18 variants × 2 seeds, one computation: toggles are
+    per-run columns, a shared trunk uses one of a run's two towers) and each run equal to the
+    reference run of its own variant and seed."""
+    names = VARIANTS
     batched = TensorPPO([_variant(n) for n in names], SEEDS, dtype=torch.float64)
     runs = [
         ReferencePPO(a, s, dtype=torch.float64) for a, s in zip(batched.run_args, batched.run_seeds)

@@ -9,12 +9,13 @@ for separate policy and value networks, ``K = 1`` for a shared trunk. A tower is
     h_1 = \tanh(x W_1 + b_1),\quad h_2 = \tanh(h_1 W_2 + b_2),\quad y = h_2 W_3 + b_3
 
 With two towers μ and the state-dependent log σ come from the policy tower and V from the value
-tower; the columns a tower does not serve get no gradient and stay zero. Each row also carries
-the state-independent ``log σ`` and the (inert, one action component) correlation ``W`` of the
-policy. Weights are stored ``(in, out)``, so ``x @ W`` is ``nn.Linear``'s ``x Wᵀ`` with its
-weight transposed.
+tower; the columns a tower does not serve get no gradient and stay zero. A shared-trunk run among
+separate-network runs uses tower 0 for all three columns and leaves its tower 1 at zero. Each
+row also carries the state-independent ``log σ`` and the (inert, one action component)
+correlation ``W`` of the policy. Weights are stored ``(in, out)``, so ``x @ W`` is
+``nn.Linear``'s ``x Wᵀ`` with its weight transposed.
 
-Variants of one structure (same ``shared_network``) differ in per-run boolean columns: the policy's
+Variants differ in per-run boolean columns: the policy's
 log σ is :math:`\log\sigma = [\text{gaussian}]\,([\text{state-indep.}]\,\log\sigma_\theta +
 [\text{state-dep.}]\,y_{\log\sigma})`, chosen with ``torch.where`` so the unchosen parameters get
 a zero gradient (and Adam, seeing zero gradients, leaves them at their initial values).
@@ -47,21 +48,26 @@ def views(theta: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: theta[:, o:o + r * c].view(-1, r, c) for name, (o, r, c) in OFFSETS.items()}
 
 
-def _reference_names(K: int) -> dict[str, tuple[int, str, slice | None, bool]]:
-    """Reference parameter name -> (tower, block, column slice of the block or None, transposed)."""
-    trunks = ("network",) if K == 1 else ("actor_trunk", "critic_trunk")
+def _reference_names(shared: bool) -> dict[str, tuple[int, str, slice | None, bool]]:
+    """A run's reference parameter name -> (tower, block, column slice or None, transposed).
+
+    A shared trunk is tower 0 and its value head is tower 0's V column; separate networks are
+    the policy tower 0 and the value tower 1 (whose V column is the critic).
+    """
+    trunks = ("network",) if shared else ("actor_trunk", "critic_trunk")
     out = {}
     for k, trunk in enumerate(trunks):
         out[f"{trunk}.0.weight"] = (k, "W1", None, True)
         out[f"{trunk}.0.bias"] = (k, "b1", None, False)
         out[f"{trunk}.2.weight"] = (k, "W2", None, True)
         out[f"{trunk}.2.bias"] = (k, "b2", None, False)
+    value_tower = 0 if shared else 1
     out["actor_mean.weight"] = (0, "W3", slice(COL_MEAN, COL_MEAN + 1), True)
     out["actor_mean.bias"] = (0, "b3", slice(COL_MEAN, COL_MEAN + 1), False)
     out["actor_logstd_head.weight"] = (0, "W3", slice(COL_LOGSTD, COL_LOGSTD + 1), True)
     out["actor_logstd_head.bias"] = (0, "b3", slice(COL_LOGSTD, COL_LOGSTD + 1), False)
-    out["critic.weight"] = (K - 1, "W3", slice(COL_VALUE, COL_VALUE + 1), True)
-    out["critic.bias"] = (K - 1, "b3", slice(COL_VALUE, COL_VALUE + 1), False)
+    out["critic.weight"] = (value_tower, "W3", slice(COL_VALUE, COL_VALUE + 1), True)
+    out["critic.bias"] = (value_tower, "b3", slice(COL_VALUE, COL_VALUE + 1), False)
     out["actor_logstd"] = (0, "log_std", None, False)
     out["actor_offdiag"] = (0, "offdiag", None, False)
     return out
@@ -79,8 +85,8 @@ def init_theta(run_args: list[Args], seeds: list[int], K: int, dtype, device) ->
     R = len(seeds)
     theta = torch.zeros(K * R, P, dtype=dtype)
     v = views(theta)
-    names = _reference_names(K)
     for r, (args, seed) in enumerate(zip(run_args, seeds)):
+        names = _reference_names(args.shared_network)
         for name, value in Agent(args, seed, dtype).state_dict().items():
             k, block, cols, transposed = names[name]
             target = _rows(v, R, k, block, cols)[r]
@@ -88,20 +94,22 @@ def init_theta(run_args: list[Args], seeds: list[int], K: int, dtype, device) ->
     return theta.to(device)
 
 
-def reference_params(theta: torch.Tensor, K: int) -> dict[str, torch.Tensor]:
-    """Every parameter in the reference's name and shape, with a leading run axis ``(R, ...)``."""
+def reference_params(theta: torch.Tensor, K: int, shared: list[bool]) -> dict[str, torch.Tensor]:
+    """Every parameter in the reference's name and shape, with a leading run axis ``(R, ...)``
+    (zeros for a run whose structure lacks it)."""
     R = theta.shape[0] // K
     v = views(theta.detach())
-    out = {}
-    for name, (k, block, cols, transposed) in _reference_names(K).items():
-        x = _rows(v, R, k, block, cols)
-        if transposed:
-            out[name] = x.transpose(1, 2).clone()  # nn.Linear's weight (out, in)
-        elif block in ("log_std", "offdiag"):
-            out[name] = x.clone()  # (R, 1, d) and (R, d, d)
-        else:
-            out[name] = x.reshape(R, -1).clone()  # a bias (R, out)
-    return out
+    out: dict[str, list] = {}
+    for r in range(R):
+        for name, (k, block, cols, transposed) in _reference_names(shared[r]).items():
+            x = _rows(v, R, k, block, cols)[r]
+            if transposed:
+                x = x.T  # nn.Linear's weight (out, in)
+            elif block not in ("log_std", "offdiag"):
+                x = x.reshape(-1)  # a bias (out,)
+            out.setdefault(name, [None] * R)[r] = x
+    return {name: torch.stack([x if x is not None else torch.zeros_like(next(
+        y for y in xs if y is not None)) for x in xs]) for name, xs in out.items()}
 
 
 def forward(v: dict[str, torch.Tensor], x: torch.Tensor, K: int, cols) -> tuple[torch.Tensor, ...]:
@@ -109,7 +117,8 @@ def forward(v: dict[str, torch.Tensor], x: torch.Tensor, K: int, cols) -> tuple[
     ``value (R, N)``.
 
     ``v``: the blocks of ``theta`` (:func:`views`); ``cols`` holds the per-run toggle columns
-    ``gaussian_policy`` and ``state_independent_std`` as ``(R, 1, 1)`` bool tensors.
+    ``gaussian_policy`` and ``state_independent_std`` as ``(R, 1, 1)`` bool tensors, and
+    ``shared_network`` ``(R, 1)`` when shared and separate runs train together (else None).
     """
     R, N = x.shape[0], x.shape[1]
     xs = x if K == 1 else x.unsqueeze(0).expand(K, R, N, OBS_DIM).reshape(K * R, N, OBS_DIM)
@@ -118,6 +127,8 @@ def forward(v: dict[str, torch.Tensor], x: torch.Tensor, K: int, cols) -> tuple[
     y = torch.baddbmm(v["b3"], h, v["W3"])  # (K·R, N, 3)
     mean = y[:R, :, COL_MEAN:COL_MEAN + 1]
     value = y[(K - 1) * R:, :, COL_VALUE]
+    if cols.shared_network is not None:  # [detail:shared_network] V from the one trunk
+        value = torch.where(cols.shared_network, y[:R, :, COL_VALUE], value)
     # [detail:gaussian_policy] [detail:state_independent_std]
     head = y[:R, :, COL_LOGSTD:COL_LOGSTD + 1]
     log_std = torch.where(cols.state_independent_std, v["log_std"][:R], head)

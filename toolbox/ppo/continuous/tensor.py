@@ -1,10 +1,11 @@
 r"""The reference's PPO for R runs at once: several variants × seeds in one stacked computation.
 
 Runs are ``variants × seeds`` (variant-major: run ``r = v·S + s``). Variants must share the
-structure (:data:`STRUCTURE`: budget, batch shape, γ, shared or separate networks); every other
-field of :class:`~toolbox.ppo.continuous.args.Args` is a per-run column ``(R, 1)``, and a toggle
-acts through ``torch.where`` (both branches computed, the chosen one kept, its gradient the
-``if``'s). So a "detail off vs all on" comparison is one computation.
+structure (:data:`STRUCTURE`: budget, batch shape, γ); every other field of
+:class:`~toolbox.ppo.continuous.args.Args` is a per-run column ``(R, 1)``, and a toggle acts
+through ``torch.where`` (both branches computed, the chosen one kept, its gradient the ``if``'s),
+shared trunk and separate networks included. So any "detail off vs all on" comparison is one
+computation.
 
 * the agent is :mod:`~toolbox.ppo.continuous.stacked` (``theta (K·R, P)``, layers by ``baddbmm``),
   each run initialized exactly as its reference run;
@@ -47,7 +48,7 @@ from toolbox.ppo.continuous.reference import (
 from toolbox.returns import gae
 
 STRUCTURE = ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs",
-             "gamma", "shared_network", "target_kl")
+             "gamma", "target_kl")
 """Fields every variant of one :class:`TensorPPO` shares; the others may differ per run."""
 ADAM_BETAS = (0.9, 0.999)
 EPS = 1e-8  # under the square roots of observation and reward normalization (Gymnasium's)
@@ -124,12 +125,15 @@ class TensorPPO:
         self.run_args = [a for a in variants for _ in self.seeds]
         self.run_seeds = [s for _ in variants for s in self.seeds]
         R, E, T = len(self.run_args), base.num_envs, base.num_steps
-        self.R, self.K = R, 1 if base.shared_network else 2
+        shared = [a.shared_network for a in self.run_args]
+        self.R, self.K = R, 1 if all(shared) else 2  # [detail:shared_network] towers per run
         self.dtype, self.device = dtype, torch.device(device)
         self.cols = _columns(self.run_args, dtype, self.device)
         self.fcols = SimpleNamespace(**{k: getattr(self.cols, k).view(R, 1, 1) for k in
                                         ("gaussian_policy", "state_independent_std", "clip_action",
                                          "norm_obs", "clip_obs")})
+        mixed = any(shared) and not all(shared)  # a shared trunk beside separate networks
+        self.fcols.shared_network = self.cols.shared_network if mixed else None
         # the loss's columns: per transition (R, 1), per run (R,) for the coefficients of L_r
         self.lcols = SimpleNamespace(**{**vars(self.cols), "ent_coef": self.cols.ent_coef[:, 0],
                                         "vf_coef": self.cols.vf_coef[:, 0]})
@@ -188,7 +192,8 @@ class TensorPPO:
     @property
     def params(self) -> dict[str, torch.Tensor]:
         """The reference's parameters by name, ``(R, ...)`` (copies)."""
-        return stacked.reference_params(self.theta, self.K)
+        return stacked.reference_params(self.theta, self.K,
+                                        [a.shared_network for a in self.run_args])
 
     def agent(self, x: torch.Tensor, blocks: dict | None = None):
         """``x (R, N, 3)`` -> every run's ``mean, log_std (R, N, 1)`` and ``value (R, N)``."""
