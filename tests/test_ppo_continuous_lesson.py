@@ -17,7 +17,7 @@ from scipy import stats as sps
 from toolbox.lessons.ppo_continuous import data as C
 from toolbox.lessons.ppo_continuous import scenes as S
 from toolbox.ppo.continuous.args import CONTINUOUS_DETAILS, CORE_TOGGLES, PENDULUM
-from toolbox.ppo.continuous.tensor import TensorPPO
+from toolbox.ppo.continuous.tensor import STRUCTURE, TensorPPO
 from toolbox.ppo.continuous.train import group_by_structure, train_variants
 
 
@@ -48,27 +48,29 @@ def test_a_missing_or_broken_grid_is_a_sentence(tmp_path):
         C.load_grid(bad)
 
 
-def _running_mean(steps, returns, at, window):
-    ended = [r for s, r in zip(steps, returns) if s <= at][-window:]
-    return float(np.mean(ended)) if ended else math.nan
-
-
 def test_curves_and_scores_equal_a_direct_computation():
+    """Stored runs: the mean and 95% interval over seeds of their round curves and final scores.
+    Live runs (episodes): a round's point is the mean of its 16 episodes, the score the last 32."""
     grid = C.load_grid()
     budget = grid["budget"]
     aggs = C.aggregates(grid["runs"], budget)
-    points = np.linspace(budget / C.POINTS, budget, C.POINTS).round()
+    rounds = list(range(C.ROUND, budget + 1, C.ROUND))
     for name, records in grid["runs"].items():
-        per_run = np.array([[_running_mean(r["episode_steps"], r["episode_returns"], g, C.WINDOW)
-                             for g in points] for r in records])
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # no episode yet at the first points
-            want = np.nanmean(per_run, axis=0)
-        np.testing.assert_allclose(aggs[name]["mean"], want, rtol=1e-12)
-        scores = [float(np.mean(r["episode_returns"][-C.WINDOW:])) for r in records]
+        curves = np.array([r["curve"] for r in records])
+        assert all(r["curve_steps"] == rounds for r in records)
+        np.testing.assert_allclose(aggs[name]["mean"], curves.mean(axis=0), rtol=1e-12)
+        scores = [r["final_score"] for r in records]
         assert aggs[name]["scores"] == pytest.approx(scores, rel=1e-12)
         half = sps.t.ppf(0.975, len(scores) - 1) * np.std(scores, ddof=1) / math.sqrt(len(scores))
         assert aggs[name]["score_ci"] == pytest.approx(half, rel=1e-9)
+    # a live run of 2 rounds + a half: 16 episodes end at every 200th step of each environment
+    rng = np.random.default_rng(0)
+    steps = sorted(s for k in range(1, 3) for s in [k * C.ROUND] * 16)
+    returns = rng.normal(-1000, 100, len(steps)).tolist()
+    live = C.summarize_run({"seed": 0, "episode_steps": steps, "episode_returns": returns,
+                            "steps_trained": 2 * C.ROUND + C.ROUND // 2}, C.curve_grid(4 * C.ROUND))
+    np.testing.assert_allclose(live["curve"][:2], [np.mean(returns[:16]), np.mean(returns[16:])])
+    assert np.isnan(live["curve"][2:]).all() and live["score"] == pytest.approx(np.mean(returns))
 
 
 def test_the_comparison_is_welch_with_holms_correction():
@@ -114,10 +116,11 @@ def test_a_live_request_is_checked_and_named_by_its_settings():
 
 @pytest.mark.slow
 def test_train_variants_equals_the_batched_runner_and_reports_progress():
-    """Two iterations (2,048 steps): variants of one structure train as one TensorPPO, the shared
-    network as another; the records equal the runner's own, and progress reaches 1."""
-    small = [C.variant_args(d, budget=2048) for d in (None, "norm_obs", "shared_network")]
-    assert group_by_structure(small) == [[0, 1], [2]]
+    """Two iterations (2,048 steps): variants of one structure train as one TensorPPO, others
+    as another (a different γ here); the records equal the runner's own, progress reaches 1."""
+    small = [C.variant_args(d, budget=2048) for d in (None, "norm_obs")]
+    small.append(small[0].replace(gamma=0.95))
+    assert "gamma" in STRUCTURE and group_by_structure(small) == [[0, 1], [2]]
     seen = []
     out = train_variants(small, [0, 1], report=lambda f, runs: seen.append((f, runs)))
     assert [round(f, 3) for f, _ in seen] == [0.25, 0.5, 0.75, 1.0]
@@ -148,3 +151,17 @@ def test_scene_answers_come_from_the_stored_grid():
     count = answers["how-many-separate"].numbers["separated"]
     assert count == sum(r["verdict"] != "not separated" for r in rows.values())
     assert S.count_option(count) in range(len(S.COUNT_OPTIONS))
+
+
+def test_each_scenes_right_option_is_what_the_stored_grid_says():
+    grid = C.load_grid()
+    aggs = C.aggregates(grid["runs"], grid["budget"])
+    rows = {r["variant"]: r for r in C.comparison(aggs)}
+    scenes = {s.id: s for s in S.PPO_CONTINUOUS_SCENES}
+    obs = rows[C.label("norm_obs")]
+    want = 1 if obs["verdict"] == "not separated" else 0 if obs["difference"] < 0 else 2
+    assert scenes["observation-normalization"].question.correct == want
+    assert scenes["costliest-detail"].question.correct == S.COSTLIEST_OPTIONS.index(
+        S.costliest(rows))
+    n = sum(r["verdict"] != "not separated" for r in rows.values())
+    assert scenes["how-many-separate"].question.correct == S.count_option(n)

@@ -27,7 +27,6 @@ from toolbox.lessons.ppo.analysis import (
     SAME,
     compare_to_baseline,
     running_return,
-    step_grid,
 )
 from toolbox.ppo.continuous.args import CONTINUOUS_DETAILS, CORE_TOGGLES, PENDULUM, Args
 from toolbox.stats import mean_ci
@@ -35,10 +34,10 @@ from toolbox.stats import mean_ci
 RESULTS = Path(__file__).resolve().parents[3] / "results" / "ppo_continuous_grid.json"
 BASELINE = "all on"
 WINDOW = 32
-"""Episodes behind a point of a curve and behind a run's final score (two rounds of 16
-environments: the last 6,400 steps of a run)."""
-POINTS = 40
-"""Points of a learning curve over the budget."""
+"""Episodes behind a run's final score: two rounds of 16 environments, the last 6,400 steps."""
+ROUND = PENDULUM.num_envs * 200
+"""Environment steps in which each of the 16 environments ends one 200-step episode (Pendulum
+only truncates): a point of a learning curve is the mean return of one round's 16 episodes."""
 MAX_LIVE_SEEDS = 4
 """Seeds of a live comparison: 2 variants × 4 seeds train in about a minute on 2 cores."""
 LIVE_BUDGETS = (25_600, 51_200, PENDULUM.total_timesteps)
@@ -153,20 +152,38 @@ def final_score(episode_returns) -> float:
     return float(tail.mean()) if tail.size else math.nan
 
 
+def curve_grid(budget: int) -> np.ndarray:
+    """The steps of a learning curve: the end of every round (multiples of :data:`ROUND`)."""
+    return np.arange(ROUND, int(budget) + 1, ROUND, dtype=np.int64)
+
+
 def summarize_run(record: dict, grid) -> dict:
-    """One run on the step ``grid``: its curve (NaN past the steps trained) and final score."""
-    curve = running_return(record["episode_steps"], record["episode_returns"], grid, WINDOW)
+    """One run on the step ``grid``: its curve (NaN past the steps trained) and final score.
+
+    A stored run (``benchmarks/ppo_continuous_precompute.py``) carries its curve (``curve_steps``,
+    ``curve``: each round's mean return) and ``final_score``; a live one carries its episodes
+    (``episode_steps``, ``episode_returns``, ``steps_trained``), from which the same two are
+    computed: the mean of the last 16 episodes ended by each round's end, and of the last 32."""
+    grid = np.asarray(grid)
+    if "curve" in record:
+        if list(record["curve_steps"]) != grid.tolist():
+            raise ValueError("a stored run's curve is not on this budget's rounds.")
+        curve = np.asarray(record["curve"], dtype=np.float64)
+        return {"seed": int(record["seed"]), "curve": curve, "score": float(record["final_score"])}
+    curve = running_return(record["episode_steps"], record["episode_returns"], grid,
+                           PENDULUM.num_envs)
     trained = record.get("steps_trained")
     if trained is not None:
-        curve = np.where(np.asarray(grid) <= trained, curve, np.nan)
-    return {"seed": int(record["seed"]), "curve": curve, "score": final_score(record["episode_returns"])}
+        curve = np.where(grid <= trained, curve, np.nan)
+    return {"seed": int(record["seed"]), "curve": curve,
+            "score": final_score(record["episode_returns"])}
 
 
 def aggregate(records: list[dict], grid) -> dict:
     """Mean and 95% interval over seeds of one variant's curves and final scores."""
     runs = [summarize_run(r, grid) for r in records]
     curves = np.stack([r["curve"] for r in runs]) if runs else np.zeros((0, len(grid)))
-    mean, half = mean_ci(curves, axis=0)
+    mean, half = (np.asarray(x, dtype=np.float64) for x in mean_ci(curves, axis=0))
     score, score_half = mean_ci([r["score"] for r in runs])
     return {"grid": np.asarray(grid).tolist(), "mean": mean.tolist(), "lo": (mean - half).tolist(),
             "hi": (mean + half).tolist(), "runs": len(runs), "score_mean": float(score),
@@ -174,15 +191,15 @@ def aggregate(records: list[dict], grid) -> dict:
 
 
 def aggregates(runs: dict[str, list[dict]], budget: int) -> dict[str, dict]:
-    """:func:`aggregate` of every variant on one grid of :data:`POINTS` steps."""
-    grid = step_grid(budget, POINTS)
+    """:func:`aggregate` of every variant on the rounds of ``budget`` (:func:`curve_grid`)."""
+    grid = curve_grid(budget)
     return {name: aggregate(records, grid) for name, records in runs.items()}
 
 
 def live_aggregates(names: list[str], runs: list[list[dict]], budget: int) -> dict[str, dict]:
     """What a live comparison shows so far: :func:`aggregate` of each variant that has runs
     (curves end at the steps trained)."""
-    grid = step_grid(budget, POINTS)
+    grid = curve_grid(budget)
     return {n: aggregate(r, grid) for n, r in zip(names, runs) if r}
 
 

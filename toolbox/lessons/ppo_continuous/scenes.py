@@ -49,9 +49,19 @@ def _obs(v: Mapping[str, Any]) -> Answer:
          "p_adjusted": row["p_adjusted"], "on": aggs[C.BASELINE]["score_mean"],
          "off": aggs[name]["score_mean"]}
     text = (f"Without observation normalization the final score is {n['off']:.0f}, with it "
-            f"{n['on']:.0f}: {_row_text(row)}. Pendulum's angular velocity spans ±8 while "
-            "cos θ and sin θ stay in ±1: unnormalized, the velocity dominates the first layer's "
-            "input and the policy's early gradient steps.")
+            f"{n['on']:.0f}: {_row_text(row)}. ")
+    if row["verdict"] == SAME:
+        text += "At this budget the two cannot be told apart."
+    elif row["difference"] > 0:
+        text += ("Switching the detail *off* helps here. Pendulum's observations are already on a "
+                 "usable scale (cos θ, sin θ in ±1, θ̇ in ±8), so normalizing them buys little, "
+                 "while the running mean and variance keep moving during training: the policy "
+                 "and value networks chase inputs whose meaning drifts (each environment keeps "
+                 "its own statistics, as CleanRL's wrapper does). A detail that is essential on "
+                 "MuJoCo's unscaled observations is a cost on a task that needs none of it.")
+    else:
+        text += ("Unnormalized, the angular velocity (±8) dominates the first layer's input next "
+                 "to cos θ and sin θ (±1).")
     return Answer(text, "ppo_curves", _curves(aggs, [name]), n)
 
 
@@ -91,12 +101,13 @@ PPO_CONTINUOUS_SCENES: tuple[Scene, ...] = (
     Scene(
         id="observation-normalization",
         title="Observation normalization on Pendulum",
-        text="Pendulum observes (cos θ, sin θ, θ̇): two numbers in ±1 and one in ±8. The curves "
+        text="Observation normalization is on in every continuous-control PPO you will read. "
+        "Pendulum observes (cos θ, sin θ, θ̇): two numbers in ±1 and one in ±8. The curves "
         "compare “all on” with observation normalization off (shown once you have predicted).",
         question=Question(
             "Turn observation normalization off: what happens to the final return?",
             ("It is clearly lower", "We cannot tell them apart", "It is clearly higher"),
-            0,
+            2,
         ),
         explanation=_obs,
         settings={K.PC_DETAIL: "norm_obs"},
@@ -109,7 +120,7 @@ PPO_CONTINUOUS_SCENES: tuple[Scene, ...] = (
         question=Question(
             "Which one costs the most when turned off?",
             tuple(C.DETAILS[f].name for f in COSTLIEST_OPTIONS),
-            0,
+            1,
         ),
         explanation=_costliest,
         settings={K.PC_DETAIL: "norm_reward"},
