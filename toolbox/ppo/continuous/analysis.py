@@ -8,11 +8,11 @@ each variant's scores are compared with the baseline's by Welch's t-test
     \nu = \frac{(s_v^2/n_v + s_0^2/n_0)^2}
                {\frac{(s_v^2/n_v)^2}{n_v - 1} + \frac{(s_0^2/n_0)^2}{n_0 - 1}}
 
-with ν rounded down (a slightly conservative p-value and interval; :mod:`toolbox.stats` has the
-t distribution for whole degrees of freedom), and the m p-values are adjusted by Holm (1979):
-with :math:`p_{(1)} \le \dots \le p_{(m)}`, :math:`\tilde p_{(i)} = \max_{j\le i}\min(1,
-(m-j+1)\,p_{(j)})`. A detail *separates* when :math:`\tilde p \le \alpha`; the probability of any
-false separation among the m comparisons is then at most α.
+with ν rounded down (a slightly conservative p-value and interval; :func:`toolbox.stats.welch`),
+and the m p-values are adjusted by Holm (1979, :func:`toolbox.stats.holm`): with
+:math:`p_{(1)} \le \dots \le p_{(m)}`, :math:`\tilde p_{(i)} = \max_{j\le i}\min(1,
+(m-j+1)\,p_{(j)})`. A detail *separates* when :math:`\tilde p \le \alpha`; the probability of
+any false separation among the m comparisons is then at most α.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from toolbox.stats import t_cdf_two_sided, t_quantile
+from toolbox.stats import holm, welch
 
 ALPHA = 0.05
 """Family-wise error rate of the comparisons with the baseline."""
@@ -36,46 +36,6 @@ def final_score(episode_returns: Sequence[float], last: int = LAST_EPISODES) -> 
     """Mean return of the run's last ``last`` finished episodes (NaN with none)."""
     tail = np.asarray(episode_returns[-last:], dtype=np.float64)
     return float(tail.mean()) if tail.size else math.nan
-
-
-def _two_samples(a, b) -> tuple[np.ndarray, np.ndarray]:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if len(a) < 2 or len(b) < 2:
-        raise ValueError("comparing two variants needs at least 2 seeds with a score on each side.")
-    return a, b
-
-
-def welch(a, b, level: float = 0.95) -> dict[str, float]:
-    """Welch's comparison of ``mean(a) − mean(b)``: the difference, its ``level`` interval's
-    half-width :math:`t_{(1+level)/2,\\lfloor\\nu\\rfloor}\\,se`, t, ⌊ν⌋ and the two-sided p-value
-    :math:`P(|T_{\\lfloor\\nu\\rfloor}| \\ge |t|)`. Two constant samples: p = 0 if the means differ,
-    1 if not, half-width 0."""
-    a, b = _two_samples(a, b)
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    diff = float(a.mean() - b.mean())
-    if va + vb == 0:
-        return {"difference": diff, "half_width": 0.0, "t": math.copysign(math.inf, diff),
-                "df": math.inf, "p_value": 0.0 if diff != 0 else 1.0}
-    nu = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    df = max(1, math.floor(nu))
-    se = math.sqrt(va + vb)
-    t = diff / se
-    p = float(min(1.0, max(0.0, 1.0 - t_cdf_two_sided(abs(t), df))))
-    return {"difference": diff, "half_width": float(t_quantile(0.5 + level / 2, df) * se),
-            "t": t, "df": float(df), "p_value": p}
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm–Bonferroni adjusted p-values, in the input order (see the module docstring)."""
-    p = [float(x) for x in p_values]
-    if any(not 0 <= x <= 1 for x in p):
-        raise ValueError(f"p-values must lie in [0, 1]; got {p_values!r}.")
-    out, running, m = [0.0] * len(p), 0.0, len(p)
-    for rank, i in enumerate(sorted(range(m), key=lambda k: p[k])):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 def compare(scores: Mapping[str, Sequence[float]], baseline: str = "all on",
@@ -139,3 +99,7 @@ def sentence(rows: list[dict], base_scores: Sequence[float], budget: int,
         text += (" Not separated after the correction at this budget and seed count: "
                  + ", ".join(r["variant"] for r in rest) + ".")
     return text
+
+
+__all__ = ["ALPHA", "CORRECTION", "LAST_EPISODES", "compare", "final_score", "holm",
+           "sentence", "welch"]
