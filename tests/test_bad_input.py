@@ -13,6 +13,8 @@ import pytest
 from tests.apptest_helpers import assert_clean, open_page
 from toolbox.lessons import LESSONS
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGES = ["app_pages/home.py"] + [lesson.page_path for lesson in LESSONS]
 GARBAGE = ["abc", "NaN", "-1e99", "1e99", "", "[1,2]"]
 

@@ -39,6 +39,7 @@ def test_without_dot_the_download_says_what_is_missing(monkeypatch):
     assert graphs.graph_image("digraph { a -> b }", "svg") is None
 
 
+@pytest.mark.slow
 @needs_dot
 @pytest.mark.parametrize("page", ["app_pages/dial/page.py", "app_pages/gumbel_softmax/page.py"])
 def test_the_pages_offer_both_downloads(page):

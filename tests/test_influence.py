@@ -312,6 +312,7 @@ def test_influence_bonus_is_learned_and_changes_the_outcome():
     assert bonus.pi_i[:, 0].mean() == pytest.approx(p_stag, abs=0.06)
 
 
+@pytest.mark.slow
 def test_large_beta_distorts_pure_coordination_and_training_is_seeded():
     cfg = inf.InfluenceTrainConfig(game="pure coordination", beta=3.0, n_seeds=4, iterations=300, record_every=10)
     a = inf.train_influence_game(cfg, device="cpu")

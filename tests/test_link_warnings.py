@@ -11,6 +11,8 @@ from tests.apptest_helpers import assert_clean, errors, open_page, warnings
 from toolbox.lessons import LESSONS
 from ui.common import allowed_text
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGES = [lesson.page_path for lesson in LESSONS]
 NAMES_WHAT_IS_ALLOWED = re.compile(r"\(allowed: .+\); showing |\(-?[\d.]+ to [\d.]+\)|"
                                    r"from -?[\d.]+ to [\d.]+|not one of: ")

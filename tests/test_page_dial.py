@@ -15,6 +15,8 @@ from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.train import train
 from toolbox.serving import RUNNER
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGE = "app_pages/dial/page.py"
 
 

@@ -16,6 +16,8 @@ from tests.apptest_helpers import assert_clean, errors, open_page, texts
 from toolbox import gumbel as G
 from toolbox.lessons import gumbel as gumbel_lesson
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGE = "app_pages/gumbel_softmax/page.py"
 TABS = {
     "sampling": "① Gumbel-max sampling", "temperature": "② Temperature", "reparameterization": "③ Reparameterization",

@@ -9,6 +9,8 @@ import pytest
 from tests.apptest_helpers import assert_clean, errors, open_page, texts, warnings
 from app_pages.normalization.settings import PANELS, SETTINGS
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGE = "app_pages/normalization/page.py"
 
 

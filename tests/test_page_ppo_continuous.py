@@ -9,6 +9,8 @@ from toolbox.lessons import shared as SK
 from toolbox.lessons.ppo_continuous import data as C
 from toolbox.serving import RUNNER
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGE = "app_pages/ppo_continuous/page.py"
 
 

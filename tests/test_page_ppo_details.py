@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from toolbox.lessons.ppo import analysis, precomputed
 from toolbox.lessons.ppo.variants import DEFAULT_VARIANTS, VARIANT_IDS
 from toolbox.lessons.ppo.details import DETAILS, card_code, other_details_title
 from tests.apptest_helpers import assert_clean, errors, open_page, shown, texts, warnings
+
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
 
 PAGE = "app_pages/ppo_details/page.py"
 

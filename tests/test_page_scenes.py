@@ -10,6 +10,8 @@ from toolbox.lessons.scenes_index import SCENES, find_scene
 from ui.presenter import BASE_CSS, CSS, KEY
 from ui.scenes import PREDICTIONS
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGES = {
     "normalization": "panel",
     "gumbel_softmax": "tab",

@@ -14,6 +14,8 @@ from tests.apptest_helpers import assert_clean, errors, open_page, texts
 from toolbox import influence as inf
 from toolbox.lessons import influence as influence_lesson
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGE = "app_pages/social_influence/page.py"
 SUM_KL, SUM_H = r"$\sum_a \pi^i(a)", r"$\sum_j H(a^j)"
 

@@ -40,6 +40,7 @@ def test_the_script_records_how_it_was_made(tiny):
     assert [r["seed"] for r in tiny["runs"]["all on"]] == [0, 1, 2]
 
 
+@pytest.mark.slow
 def test_lookup_maps_requests_to_stored_runs(tiny):
     all_on, nogae = variant_config("all", 1024), variant_config("nogae", 1024)
     got = precomputed.lookup(tiny, [nogae, all_on], ["no GAE (MC returns)", "all on"], [2, 0])
@@ -56,6 +57,7 @@ def test_lookup_maps_requests_to_stored_runs(tiny):
     assert precomputed.lookup(None, [all_on], ["all on"], [0]) is None
 
 
+@pytest.mark.slow
 def test_stored_runs_are_the_live_summary_plus_their_exact_start(tiny):
     """A fresh training of the same pairs summarises to the same record, number for number."""
     from toolbox.ppo.train import train
@@ -96,6 +98,7 @@ def test_retraining_a_stored_start_gives_the_stored_episodes_exactly(grid, vid, 
     np.testing.assert_array_equal(np.asarray(res.episode_returns)[keep], rets)
 
 
+@pytest.mark.slow
 def test_train_start_rejects_bad_iterations_and_describe_reads_the_meta(tiny):
     with pytest.raises(ValueError, match="iterations must be a whole number from 1 to 2"):
         precomputed.train_start(variant_config("all", 1024), 0, 3)

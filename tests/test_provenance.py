@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numba
 import numpy
+import pytest
 import torch
 
 from toolbox.provenance import PROVENANCE_KEYS, machine_provenance, provenance_sentence
@@ -27,6 +28,7 @@ def test_the_sentence_names_the_machine_and_says_statistically_the_same():
     assert provenance_sentence({}).startswith("Computed on an unrecorded CPU.")
 
 
+@pytest.mark.slow
 def test_the_dial_page_says_where_its_curves_came_from():
     from tests.apptest_helpers import open_page, texts
     from toolbox.lessons.dial.precomputed import load_results

@@ -202,6 +202,7 @@ def _check_widgets(at, s: Scene, where: str) -> None:
         assert (list(shown) if isinstance(value, list) else shown) == value, (s.id, key, shown)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "slug, scene_id", [(slug, s.id) for slug in SCENE_BAR_PAGES for s in SCENES[slug]]
 )

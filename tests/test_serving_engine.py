@@ -21,6 +21,8 @@ from toolbox.serving.engine import ENV_ADDRESS, Engine
 from toolbox.serving.job import Cancelled
 from toolbox.serving.remote import run_remote, run_remote_batch
 
+pytestmark = pytest.mark.slow  # trainings in the engine's worker processes
+
 
 def _wait_for(predicate, timeout: float = 10.0) -> bool:
     end = time.monotonic() + timeout

@@ -18,6 +18,8 @@ from tests.apptest_helpers import APP, assert_clean, open_page, shown, warnings
 from toolbox.lessons import LESSONS
 from toolbox.lessons.widget_rules import RULES
 
+pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
+
 PAGES = {lesson.slug: lesson.page_path for lesson in LESSONS}
 BAD = {  # rounds of values no browser sends, per kind of control
     "one of": ["no-such-option", 12345, ["a", "list"]],
