@@ -26,7 +26,8 @@ for i, lesson in enumerate(LESSONS):
         st.subheader(f"{lesson.icon} {lesson.title}")
         st.write(lesson.promise)
         st.caption(f":material/menu_book: {lesson.papers}")
-        st.page_link(lesson.page_path, label=f"Open {lesson.title}", icon=":material/arrow_forward:")
+        st.page_link(lesson.page_path, label=f"Open {lesson.title}",
+                     icon=":material/arrow_forward:")
 
 st.divider()
 st.subheader("Using it in class")

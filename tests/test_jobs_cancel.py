@@ -101,7 +101,8 @@ def test_queued_job_nobody_watches_never_runs():
 
 def test_jobs_without_sessions_are_never_cancelled():
     now = [0.0]
-    runner = JobRunner(max_concurrent=1, limits=Limits(watcher_timeout_s=0.05), clock=lambda: now[0])
+    runner = JobRunner(max_concurrent=1, limits=Limits(watcher_timeout_s=0.05),
+                       clock=lambda: now[0])
 
     def fn(report):
         for i in range(10):

@@ -20,7 +20,7 @@ def test_progress_text_says_position_and_time_left():
         running = runner.submit("a", fn, work=40, kind="x")
         queued = runner.submit("b", fn, work=60, kind="x")
         assert progress_text(queued, "Training").startswith("Training: queued, position 1 — done in about ")
-        assert halfway.wait(30), f"the running job did not report 50 % within 30 s ({running.status})"
+        assert halfway.wait(30), f"no report of 50 % within 30 s ({running.status})"
         assert progress_text(running, "Training").startswith("Training: 50% — about ")
         assert progress_text(running, "Training").endswith(" left")
     finally:

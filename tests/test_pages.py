@@ -15,7 +15,7 @@ PAGES = ["app_pages/home.py"] + [lesson.page_path for lesson in LESSONS]
 
 
 def test_every_lesson_in_the_catalogue_has_its_page():
-    """Navigation and home link every lesson: a catalogue entry without a page would be a dead link."""
+    """Navigation and home link every lesson: an entry without a page would be a dead link."""
     missing = [lesson.page_path for lesson in LESSONS if not (ROOT / lesson.page_path).is_file()]
     assert not missing, f"lessons in toolbox/lessons/catalogue.py without a page file: {missing}"
 
