@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 
 os.environ["OMP_NUM_THREADS"] = "1"
+# Trainings run in the runner's threads here (tests drive the runner directly, and each AppTest
+# would otherwise start a training cluster); tests/test_serving_engine.py tests the cluster path.
+os.environ.setdefault("RL_TOOLBOX_ENGINE", "in-process")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import pytest  # noqa: E402

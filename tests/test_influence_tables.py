@@ -41,8 +41,8 @@ def test_editor_columns_round_instead_of_truncating():
 
 def test_package_modules_are_small_and_never_import_streamlit():
     files = sorted(PACKAGE.glob("*.py"))
-    assert {f.stem for f in files} >= {"tables", "reward", "presets", "signalling", "games", "learning",
-                                       "precomputed", "script"}
+    # the mathematics; presets, the precomputed runs and the script are lesson material
+    assert {f.stem for f in files} >= {"tables", "reward", "signalling", "games", "learning"}
     for f in files:
         text = f.read_text()
         assert len(text.splitlines()) < 400, f.name

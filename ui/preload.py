@@ -62,3 +62,10 @@ gc.freeze()
 from toolbox import warm_up  # noqa: E402
 
 warm_up.start()
+
+# Trainings run on the training cluster's worker processes (toolbox/serving/engine.py), never in the
+# web process: it starts now, in the background, so the first Train press does not wait for it.
+from toolbox.serving import RUNNER  # noqa: E402
+
+if RUNNER.engine is not None:
+    RUNNER.engine.warm()

@@ -92,13 +92,24 @@ def trim_memory() -> None:
         pass
 
 
-def run_in_worker(key: str, fn: Callable, threads: int) -> Any:
+def run_in_worker(key: str, fn: Callable, threads: int, kernels: str | None = None) -> Any:
     """The task a worker runs: ``fn(report)`` with ``threads`` torch threads; then, if it grew the
-    worker, the freed memory goes back to the system."""
+    worker, the freed memory goes back to the system.
+
+    ``kernels``: the app process's compiled-kernel state when it submitted (``toolbox.jit``). While
+    the app's warm-up still compiles them (or they are unavailable), the worker must not load or
+    compile them inside a student's training: the training takes the readable path, as it would
+    have in the app process."""
     from distributed import Event, get_client, get_worker, rejoin, secede
 
+    from toolbox import jit
     from toolbox.device import thread_count
     from toolbox.serving.job import Cancelled
+
+    if kernels in (jit.COMPILING, jit.UNAVAILABLE):
+        jit.set_kernel_status(kernels, "the app process's state when the training was asked for")
+    elif jit.kernel_status().state != jit.READY:
+        jit.set_kernel_status(jit.ON_DEMAND)  # the cache is ready: load from it on first use
 
     worker, client = get_worker(), get_client()
     pause = Event(PAUSE + key, client=client)
@@ -165,7 +176,9 @@ def _call(key: str, fn: Callable, threads: int) -> bytes:
     """
     import cloudpickle
 
-    return cloudpickle.dumps(_Call(key, fn, threads))
+    from toolbox.jit import kernel_status
+
+    return cloudpickle.dumps(_Call(key, fn, threads, kernel_status().state))
 
 
 # ------------------------------------------------------------------- in the app process
@@ -326,4 +339,16 @@ class Engine:
 
 
 ENGINE = Engine()
+
+ENV_ENGINE = "RL_TOOLBOX_ENGINE"
+"""``cluster`` (default): trainings run on :data:`ENGINE`'s cluster, outside the web process;
+``in-process``: in the runner's threads (the test suite, and a machine without room for workers)."""
+
+
+def default_engine() -> Engine | None:
+    """The engine the process-wide runner uses: :data:`ENGINE`, or None for ``in-process``."""
+    mode = os.environ.get(ENV_ENGINE, "cluster").strip().lower()
+    if mode not in ("cluster", "in-process"):
+        raise ValueError(f"{ENV_ENGINE} must be 'cluster' or 'in-process'; got {mode!r}.")
+    return ENGINE if mode == "cluster" else None
 """The app process's engine: nothing starts until the first training is submitted."""

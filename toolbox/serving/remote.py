@@ -116,3 +116,22 @@ def run_remote_batch(keys: Sequence[str], run_batch: Callable, payloads: list,
         return job.result()
     finally:
         job.release()
+
+
+def train_unit(jobs: list, reporter: Callable, batchers: dict, threads: int,
+               engine: Engine | None) -> list:
+    """Train one unit of the runner: a job's ``fn(report)``, or the jobs of one batch group with
+    the group's ``run_batch(payloads, reports)``; in this thread when ``engine`` is None, else on
+    the engine's cluster (:func:`run_remote`, :func:`run_remote_batch`). Returns one result per
+    job."""
+    first = jobs[0]
+    if first._batch is None:
+        report = reporter(first)
+        if engine is None:
+            return [first._fn(report)]
+        return [run_remote(first.key, first._fn, report, threads, engine)]
+    run_batch = batchers[first._batch[0]][0]
+    payloads, reports = [j._batch[1] for j in jobs], [reporter(j) for j in jobs]
+    if engine is None:
+        return run_batch(payloads, reports)
+    return run_remote_batch([j.key for j in jobs], run_batch, payloads, reports, threads, engine)

@@ -26,6 +26,7 @@ from toolbox.serving import admission as adm
 from toolbox.serving.job import (
     CANCELLED, DONE, ERROR, QUEUED, RUNNING, AdmissionError, Cancelled, Job, ReportFn,
 )
+from toolbox.serving.remote import train_unit
 from toolbox.serving.watchers import Watching
 
 UNKNOWN_JOB_S = 60.0
@@ -57,7 +58,9 @@ class JobRunner(Watching):
 
     def __init__(self, max_concurrent: int | None = None, max_kept: int | None = None,
                  limits: adm.Limits | None = None, rates: dict | None = None,
-                 threads_per_job: int | None = None, clock: Callable[[], float] | None = None):
+                 threads_per_job: int | None = None, clock: Callable[[], float] | None = None,
+                 engine: Any = None):
+        self.engine = engine  # trainings on its cluster (toolbox.serving.engine), or here if None
         if clock is not None:
             self.clock = clock  # heartbeats and watcher timeouts (tests: a fake clock, watchers.py)
         self.max_concurrent = max_concurrent or training_slots()
@@ -362,11 +365,8 @@ class JobRunner(Watching):
         with thread_count(self.threads_per_job):
             _log_start(jobs[0].key)
             try:
-                if jobs[0]._batch is None:
-                    results = [jobs[0]._fn(self._reporter(jobs[0]))]
-                else:
-                    run_batch = self._batchers[jobs[0]._batch[0]][0]
-                    results = run_batch([j._batch[1] for j in jobs], [self._reporter(j) for j in jobs])
+                results = train_unit(jobs, self._reporter, self._batchers, self.threads_per_job,
+                                     self.engine)
             except Cancelled:
                 failure = CANCELLED
             except ValueError as err:
