@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Serve a course from one machine with several app processes and one training cluster.
+#
+#   deploy/serve.sh [APP_PROCESSES=2] [WORKERS=2]
+#
+# Starts a Dask scheduler and WORKERS single-threaded training workers, then APP_PROCESSES Streamlit
+# processes on ports 8501, 8502, ... all pointed at the scheduler (RL_TOOLBOX_CLUSTER). Put
+# deploy/nginx.conf (sticky sessions) in front of the ports. On several machines: run the scheduler
+# once, `dask worker` on every training machine and the app processes wherever, with the same
+# RL_TOOLBOX_CLUSTER. The scheduler runs the code it is sent: keep it on a private network.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+APPS=${1:-2}
+WORKERS=${2:-2}
+PORT=${RL_TOOLBOX_SCHEDULER_PORT:-8786}
+export RL_TOOLBOX_CLUSTER="tcp://127.0.0.1:${PORT}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the workers unpickle the toolbox's trainers
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null' EXIT
+dask scheduler --host 127.0.0.1 --port "$PORT" --dashboard-address 127.0.0.1:0 & pids+=($!)
+sleep 2
+OMP_NUM_THREADS=1 dask worker "$RL_TOOLBOX_CLUSTER" --nthreads 1 --nworkers "$WORKERS" \
+    --no-dashboard & pids+=($!)
+for i in $(seq 1 "$APPS"); do
+    streamlit run app.py --server.port $((8500 + i)) --server.headless true & pids+=($!)
+done
+wait
