@@ -7,8 +7,10 @@ beside the readable ``toolbox.dial.rollout.rollout_loss`` (autograd does the bac
 2. :func:`target_values`: the target network reads the same days with its own lights and gives
    each day's ``max_u Q^-``;
 3. :func:`td_loss`: the TD loss and its gradient with respect to the Q-values taken;
-4. :func:`batch_gradient`: 1-3, then back through the days (``cnet_backward``), across the
-   channel into yesterday's sender for DIAL.
+4. :func:`backward_days`: back through the days (``cnet_backward``), across the channel into
+   yesterday's sender for DIAL (autograd's ``loss.backward()`` in the reference);
+
+:func:`batch_gradient` calls 1-4 in that order.
 
 Why: a batch of the default n = 3 lesson is about 1 GFLOP of 96-row matrix products, and PyTorch
 spent as long again dispatching its ~3,000 small operations (a batch of *one* episode still took
@@ -204,20 +206,21 @@ def td_loss(ep, out, q_next, hp, active):
 
 
 @numba.jit(**_JIT)
-def batch_gradient(th, target, grad, lay, hp, draws, stats):
-    """Play ``draws``' episodes with the team ``th`` and write the gradient of their TD loss into
-    ``grad`` (overwritten); ``target`` is the target network (same layout ``lay``). The same
-    batch as ``rollout_loss`` given the same draws; the team's BatchNorm running averages
-    ``stats`` move as in torch. For DIAL the gradient crosses the channel into the sender; RIAL
-    (``K = 4``) learns its bit by Q-learning, no gradient crossing. Returns the loss."""
+def backward_days(th, grad, lay, hp, active, ep, hs, acts, dq, dqm):
+    """Back through the days, last to first, writing the loss's gradient into ``grad`` (the flat
+    parameter vector's shape; overwritten): what autograd does for ``rollout_loss``'s
+    ``loss.backward()``. Reads :func:`play_days`' ``ep``, ``hs (T + 1, L, N, H)`` and ``acts``
+    and :func:`td_loss`'s ``dq (T, N)`` and ``dqm (T, B)``; ``active`` is ``(B, T)``.
+
+    Day ``t``'s output gradient ``dout (N, K)`` is its TD terms plus, for DIAL, what tomorrow's
+    visitor sent back across the channel (``dm (B,)``, into the message head ``m`` of today's
+    visitor); ``cnet_backward`` takes it through the C-Net into ``grad``, into yesterday's hidden
+    state (``dh (L, N, H)``, carried) and into today's received message (``dmsg (N,)``), which
+    yesterday's DRU (``s (1 - s)``) turns into yesterday's ``dm``. RIAL's bit is a Q-learned
+    action: no gradient crosses the channel."""
     n, L, H, K = lay.n_agents, lay.rnn_layers, lay.rnn_size, lay.n_outputs
-    active = draws.active
     B, T = active.shape
     N = B * n
-    ep, hs, acts, out = play_days(th, lay, hp, draws, stats)
-    q_next = target_values(target, lay, hp, draws, ep, stats)
-    loss, dq, dqm = td_loss(ep, out, q_next, hp, active)
-    # back through the days
     grad[:] = F32(0.0)
     dh = np.zeros((L, N, H), F32)           # gradient reaching tomorrow's hidden input
     dm = np.zeros(B, F32)                   # gradient reaching the message sent today (DIAL)
@@ -239,4 +242,19 @@ def batch_gradient(th, target, grad, lay, hp, draws, stats):
             for b in range(B):
                 s = ep.sent[t - 1, b]
                 dm[b] = dmsg[b * n + active[b, t]] * s * (F32(1.0) - s)
+
+
+@numba.jit(**_JIT)
+def batch_gradient(th, target, grad, lay, hp, draws, stats):
+    """Play ``draws``' episodes with the team ``th`` and write the gradient of their TD loss into
+    ``grad`` (overwritten); ``target`` is the target network (same layout ``lay``). The same
+    batch as ``rollout_loss`` given the same draws; the team's BatchNorm running averages
+    ``stats`` move as in torch. For DIAL the gradient crosses the channel into the sender; RIAL
+    (``K = 4``) learns its bit by Q-learning, no gradient crossing. Returns the loss.
+
+    The module's four steps in order: play, target values, TD loss, backward."""
+    ep, hs, acts, out = play_days(th, lay, hp, draws, stats)
+    q_next = target_values(target, lay, hp, draws, ep, stats)
+    loss, dq, dqm = td_loss(ep, out, q_next, hp, draws.active)
+    backward_days(th, grad, lay, hp, draws.active, ep, hs, acts, dq, dqm)
     return loss
