@@ -67,10 +67,11 @@ fields = list(C.DETAILS)
 url_detail = query_value("detail", "norm_obs", str, fields)
 if SK.PC_DETAIL not in st.session_state:
     st.session_state[SK.PC_DETAIL] = url_detail
+# full width: the detail names are long, and a narrow column cut them off at 150 % zoom
+detail = st.selectbox("Detail", fields, key=SK.PC_DETAIL,
+                      format_func=lambda f: f"{C.DETAILS[f].name} ({f})")
 left, right = st.columns([1, 2], gap="large")
 with left:
-    detail = st.selectbox("Detail", fields, key=SK.PC_DETAIL,
-                          format_func=lambda f: f"{C.DETAILS[f].name} ({f})")
     d = C.DETAILS[detail]
     st.latex(d.latex)
     st.caption(f"Off: {d.off}. Field `{detail}` of `toolbox.ppo.continuous.args.Args`.")

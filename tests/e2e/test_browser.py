@@ -19,6 +19,7 @@ MAIN_CONTROLS: dict[str, dict] = {
     "dial": {"key": "dru_sigma", "kind": "slider"},
     # the default view is the stored grid at its maximum of 10 seeds: fewer seeds is the move
     "ppo_details": {"key": "ppo_seeds", "kind": "slider", "key_press": "ArrowLeft"},
+    "ppo_continuous": {"key": "pc_seeds", "kind": "slider"},
 }
 
 RUNNING = '[data-testid="stStatusWidget"]'
