@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.errors import run_page, stop_with_failure  # Streamlit and plain Python only: works on a broken install
+# Streamlit and plain Python only: works on a broken install
+from ui.errors import run_page, stop_with_failure
 
 st.set_page_config(page_title="RL Toolbox", page_icon=":material/construction:", layout="wide")
 
@@ -23,7 +24,8 @@ except Exception as err:  # noqa: BLE001 - a broken install must say what is mis
     stop_with_failure(err)
 
 
-pages = [st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True)]
+pages = [st.Page("app_pages/home.py", title="Home", icon=":material/home:", url_path="home",
+                 default=True)]
 pages += [
     st.Page(lesson.page_path, title=lesson.title, icon=lesson.icon, url_path=lesson.slug)
     for lesson in LESSONS
@@ -37,7 +39,9 @@ with st.sidebar:
         st.error(f"{problem} Computing on the CPU meanwhile.", icon=":material/warning:")
     st.markdown(f"**Device:** `{device_label(page_device())}`")
     st.caption(f"Set `{ENV_VAR}=cpu|cuda` to choose.")
-    st.caption("Built with PyTorch and Streamlit. Every number is computed by the tested `toolbox/` backend.")
+    st.caption(
+        "Built with PyTorch and Streamlit. Every number "
+        "is computed by the tested `toolbox/` backend.")
 
 # Streamlit gives the default page the root URL; its declared "home" still reaches it
 unknown = unknown_page([*(page.url_path for page in pages), "home"])

@@ -6,7 +6,6 @@ import streamlit as st
 
 from toolbox.lessons import LESSONS
 
-
 st.title("RL Toolbox")
 st.markdown(
     "The tricks reinforcement-learning practitioners reach for, one lesson each. Move a "
@@ -15,9 +14,9 @@ st.markdown(
     "opens on, which are precomputed and say so where they appear: the PPO ablation "
     "(results/ppo_grid500k.json) and the returns its downloadable script reaches "
     "(results/ppo_script_check.json), the continuous-control grid on Pendulum "
-    "(results/ppo_continuous_grid.json), DIAL's default and n = 4 teams (results/dial_default.json, "
-    "results/dial_n4.json), and the influence lesson's β grid (results/influence_learning.json). "
-    "Training again with other settings runs live."
+    "(results/ppo_continuous_grid.json), DIAL's default and n = 4 teams "
+    "(results/dial_default.json, results/dial_n4.json), and the influence lesson's β grid "
+    "(results/influence_learning.json). Training again with other settings runs live."
 )
 
 cols = st.columns(2)
@@ -32,8 +31,8 @@ for i, lesson in enumerate(LESSONS):
 st.divider()
 st.subheader("Using it in class")
 st.markdown(
-    "- **Projector:** the app already uses the full width of the window; zoom the browser to 125–150 % "
-    "(Ctrl/Cmd and +) so the back row can read it.\n"
+    "- **Projector:** the app already uses the full width of the window; zoom the browser to "
+    "125–150 % (Ctrl/Cmd and +) so the back row can read it.\n"
     "- **Sharing a view:** the settings that define a view are kept in the page's address; copy "
     "the URL and students open exactly what you see.\n"
     "- **Training together:** identical training requests are computed once and shared, so "

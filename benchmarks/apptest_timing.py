@@ -3,7 +3,9 @@
 Usage from a benchmark script::
 
     from benchmarks.apptest_timing import time_reruns
-    stats = time_reruns("app_pages/gumbel_softmax/page.py", lambda at, i: at.slider(key="tau").set_value(...), n=30)
+    stats = time_reruns(
+        "app_pages/gumbel_softmax/page.py", lambda at, i: at.slider(key="tau").set_value(...), n=30
+    )
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def first_render_s(page_path: str) -> float:
 
 
 def time_reruns(page_path: str, action: Callable[[AppTest, int], None], n: int = 30) -> dict:
-    """Open the page, then ``n`` times: apply ``action(at, i)`` (a widget change) and time ``run()``.
+    """Open the page, then ``n`` times: apply ``action(at, i)`` (a widget change) and time
+    ``run()``.
 
     Returns median / p95 / min / max in milliseconds. The first rerun (cold caches) is excluded.
     """

@@ -15,9 +15,9 @@ for a shared training, and the server's peak RSS. The server, the protocol stude
 figures come from :mod:`harness.classroom` (shared with tests/e2e); the browser student is here.
 
     python benchmarks/classroom_load.py                       # 30 students, the same settings
-    python benchmarks/classroom_load.py --scenario distinct   # 30 students, 30 different PPO trainings
-    python benchmarks/classroom_load.py --scenario abuse      # distinct, plus a client that floods Train
-    python benchmarks/classroom_load.py --students 4          # smoke run
+    python benchmarks/classroom_load.py --scenario distinct   # 30 students, 30 different PPO
+    trainings python benchmarks/classroom_load.py --scenario abuse      # distinct, plus a client
+    that floods Train python benchmarks/classroom_load.py --students 4          # smoke run
 
 ``distinct`` (:mod:`harness.distinct`): each student trains a different PPO request (2 runs ×
 ``--ppo-budget`` steps, default 100k there); printed: time from Train to each student's result
@@ -40,10 +40,11 @@ if str(ROOT) not in sys.path:
 
 from harness.browser import chromium_path  # noqa: E402
 from harness.classroom import run_load as _run_load  # noqa: E402
-from harness.live_server import SETTLE_S  # noqa: E402
 from harness.distinct import run_distinct, same_work_batched  # noqa: E402
+from harness.live_server import SETTLE_S  # noqa: E402
 
-IDLE_JS = "() => document.querySelector('[data-testid=\"stMain\"] h1') && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+IDLE_JS = ("() => document.querySelector('[data-testid=\"stMain\"] h1') && "
+           "!document.querySelector('[data-testid=\"stStatusWidget\"]')")
 
 
 async def _idle(page, timeout_ms: int) -> None:
@@ -54,7 +55,8 @@ async def _idle(page, timeout_ms: int) -> None:
 
 async def _wait_text(page, text: str, timeout_ms: int) -> None:
     await page.wait_for_function(
-        "t => (document.querySelector('[data-testid=\"stMain\"]') || {innerText: ''}).innerText.includes(t)",
+        "t => (document.querySelector('[data-testid=\"stMain\"]') "
+        "|| {innerText: ''}).innerText.includes(t)",
         arg=text, timeout=timeout_ms,
     )
 
@@ -81,7 +83,8 @@ async def student(browser, base: str, settings: dict, out: dict, delay_s: float 
     try:
         await _visit(page, f"{base}/gumbel_softmax", lat, 120_000)
         t0 = time.perf_counter()
-        slider = page.locator(".st-key-gs_tau input[type=range], .st-key-gs_tau [role=slider]").first
+        slider = page.locator(
+            ".st-key-gs_tau input[type=range], .st-key-gs_tau [role=slider]").first
         await slider.wait_for(timeout=120_000)  # the page may still be drawing under load
         await slider.focus()
         await slider.press("ArrowLeft")
@@ -91,7 +94,8 @@ async def student(browser, base: str, settings: dict, out: dict, delay_s: float 
         await _visit(page, f"{base}/normalization", lat, 120_000)
 
         await _visit(page, f"{base}/dial", lat, 120_000)
-        for key, value in (("curve_batches", settings["dial_batches"]), ("curve_seeds", settings["dial_seeds"])):
+        for key, value in (("curve_batches", settings["dial_batches"]),
+                           ("curve_seeds", settings["dial_seeds"])):
             box = page.locator(f".st-key-{key} input").first
             await box.fill(str(value))
             await box.press("Enter")
@@ -105,8 +109,12 @@ async def student(browser, base: str, settings: dict, out: dict, delay_s: float 
         if "Trained live" not in await page.inner_text('[data-testid="stMain"]'):
             raise RuntimeError("DIAL: no trained result shown")
 
-        await _visit(page, f"{base}/ppo_details?seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}",
-                     [], 120_000)  # may show a classmate's training in progress: not a page latency
+        await _visit(
+            page,
+            f"{base}/ppo_details?seeds={settings['ppo_seeds']}&budget={settings['ppo_budget']}",
+            [],
+            120_000,
+        )  # may show a classmate's training in progress: not a page latency
         t0 = time.perf_counter()
         await page.locator(".st-key-ppo_train button").first.click()
         await _wait_text(page, "Final scores", settings["train_timeout_ms"])
@@ -127,16 +135,25 @@ def run_load(students: int, settings: dict) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=30)
     ap.add_argument("--dial-batches", type=int, default=200)
     ap.add_argument("--ppo-budget", type=int, default=50_000)
-    ap.add_argument("--client", choices=("protocol", "browser"), default="protocol",
-                    help="protocol: sessions over Streamlit's websocket protocol (the server's real work, "
-                         "little client CPU); browser: headless Chromium per student (on a 2-core machine the "
-                         "browsers compete with the server for the cores)")
-    ap.add_argument("--arrival-s", type=float, default=30.0,
-                    help="students open the link evenly spread over this many seconds (0: all at once)")
+    ap.add_argument(
+        "--client",
+        choices=("protocol", "browser"),
+        default="protocol",
+        help="protocol: sessions over Streamlit's websocket protocol (the server's real work, "
+        "little client CPU); browser: headless Chromium per student (on a 2-core machine the "
+        "browsers compete with the server for the cores)",
+    )
+    ap.add_argument(
+        "--arrival-s",
+        type=float,
+        default=30.0,
+        help="students open the link evenly spread over this many seconds (0: all at once)",
+    )
     ap.add_argument("--scenario", choices=("same", "distinct", "abuse"), default="same")
     ap.add_argument("--abuse-requests", type=int, default=40)
     args = ap.parse_args()
@@ -145,41 +162,58 @@ def main() -> None:
         return
     if args.client == "browser" and chromium_path() is None:
         sys.exit("Chromium not found: apt-get install chromium")
-    settings = dict(dial_batches=args.dial_batches, dial_seeds=1, ppo_budget=args.ppo_budget, ppo_seeds=2,
-                    arrival_s=args.arrival_s, client=args.client)
-    print(f"classroom load: {args.students} {args.client} sessions on one server, {os.cpu_count()} cores, {settings}")
+    settings = dict(dial_batches=args.dial_batches, dial_seeds=1, ppo_budget=args.ppo_budget,
+                    ppo_seeds=2, arrival_s=args.arrival_s, client=args.client)
+    print(
+        f"classroom load: {args.students} {args.client} sessions "
+        f"on one server, {os.cpu_count()} cores, {settings}")
     r = run_load(args.students, settings)
     print(f"sessions served        : {r['served']}/{r['students']} (errors: {len(r['errors'])})")
     for e in r["errors"][:5]:
         print(f"  error: {e}")
     print(f"page loads measured    : {r['page_loads']}")
-    print(f"page latency p50 / p95 : {r['p50_ms']:.0f} ms / {r['p95_ms']:.0f} ms (opening pages and moving controls)")
+    print(
+        f"page latency p50 / p95 : {r['p50_ms']:.0f} "
+        f"ms / {r['p95_ms']:.0f} ms (opening pages and moving controls)")
     for step, (p50, p95) in r["by_step"].items():
         print(f"  {step:<22}: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
-    print(f"trainings really run   : DIAL {r['trainings_run']['dial']}, PPO {r['trainings_run']['ppo']} "
-          f"(each requested by {args.students} students)")
-    print(f"longest shared wait    : DIAL {r['longest_wait_s']['dial']:.1f} s, PPO {r['longest_wait_s']['ppo']:.1f} s")
-    print(f"server RSS             : {r['server_idle_rss_mb']:.0f} MB idle (code loaded, nobody connected), peak {r['server_peak_rss_mb']:.0f} MB, "
-          f"{r['server_after_rss_mb']:.0f} MB {SETTLE_S:.0f} s after the last student")
+    print(
+        f"trainings really run   : DIAL {r['trainings_run']['dial']}, PPO "
+        f"{r['trainings_run']['ppo']} (each requested by {args.students} students)")
+    print(
+        f"longest shared wait    : DIAL {r['longest_wait_s']['dial']:.1f} s, PPO "
+        f"{r['longest_wait_s']['ppo']:.1f} s")
+    print(
+        f"server RSS             : {r['server_idle_rss_mb']:.0f} MB idle (code loaded, nobody "
+        f"connected), peak {r['server_peak_rss_mb']:.0f} MB, {r['server_after_rss_mb']:.0f} MB "
+        f"{SETTLE_S:.0f} s after the last student")
     print(f"wall                   : {r['wall_s']:.1f} s")
 
 
 def distinct(args) -> None:
     budget = args.ppo_budget if args.ppo_budget != 50_000 else 100_000
     abuse = args.abuse_requests if args.scenario == "abuse" else 0
-    print(f"classroom, distinct PPO requests: {args.students} students × 2 runs × {budget:,} steps, arriving "
-          f"within {args.arrival_s:.0f} s, abusive client: {abuse} requests; {os.cpu_count()} cores")
+    print(
+        f"classroom, distinct PPO requests: {args.students} students × 2 runs × {budget:,} steps, "
+        f"arriving within {args.arrival_s:.0f} s, abusive "
+        f"client: {abuse} requests; {os.cpu_count()} cores")
     r = run_distinct(args.students, budget, args.arrival_s, abuse, settle_s=SETTLE_S)
     print(f"students with a result : {r['served']}/{r['students']} (errors: {len(r['errors'])})")
     for e in r["errors"][:5]:
         print(f"  error: {e}")
-    print(f"Train -> result        : p50 {r['wait_p50_s']:.1f} s, p95 {r['wait_p95_s']:.1f} s, max {r['wait_max_s']:.1f} s")
-    print(f"page latency p50 / p95 : {r['page_p50_s'] * 1000:.0f} ms / {r['page_p95_s'] * 1000:.0f} ms")
+    print(
+        f"Train -> result        : p50 {r['wait_p50_s']:.1f} s, "
+        f"p95 {r['wait_p95_s']:.1f} s, max {r['wait_max_s']:.1f} s")
+    print(
+        f"page latency p50 / p95 : {r['page_p50_s'] * 1000:.0f} "
+        f"ms / {r['page_p95_s'] * 1000:.0f} ms")
     print(f"trainings started      : {r['trainings_started']} (batches of requests)")
     if abuse:
         print(f"abusive requests sent  : {r['abuse_sent']}")
-    print(f"server RSS             : {r['server_idle_rss_mb']:.0f} MB idle (code loaded, nobody connected), peak {r['server_peak_rss_mb']:.0f} MB, "
-          f"{r['server_after_rss_mb']:.0f} MB {SETTLE_S:.0f} s after the last student")
+    print(
+        f"server RSS             : {r['server_idle_rss_mb']:.0f} MB idle (code loaded, nobody "
+        f"connected), peak {r['server_peak_rss_mb']:.0f} MB, {r['server_after_rss_mb']:.0f} MB "
+        f"{SETTLE_S:.0f} s after the last student")
     print(f"wall                   : {r['wall_s']:.1f} s")
     seconds, runs = same_work_batched(args.students, budget)
     print(f"same work, one batch   : {runs} runs in {seconds:.1f} s here (p95 wait / this = "

@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from toolbox.device import torch_threads  # noqa: E402
-from toolbox.dial.evaluate import batchnorm_comparison  # noqa: E402
-from toolbox.dial.protocol import decode_protocol, replay_episode  # noqa: E402
 from toolbox.dial.config import DialConfig, run_key  # noqa: E402
+from toolbox.dial.evaluate import batchnorm_comparison  # noqa: E402
 from toolbox.dial.fingerprint import first_batch_fingerprint  # noqa: E402
+from toolbox.dial.protocol import decode_protocol, replay_episode  # noqa: E402
 from toolbox.dial.train import train_seeds  # noqa: E402
 from toolbox.provenance import machine_provenance  # noqa: E402
 
@@ -46,16 +46,25 @@ SEEDS = 3
 N3_BATCHES = 600
 N4_BATCHES = 1500
 RUNS = {
-    "n3": [DialConfig(n_agents=3, method=m, n_batches=N3_BATCHES, test_every=20) for m in ("dial", "rial", "nocomm")]
-    + [DialConfig(n_agents=3, param_sharing=False, n_batches=N3_BATCHES, test_every=20),
-       DialConfig(n_agents=3, input_mode="concat", n_batches=N3_BATCHES, test_every=20),
-       DialConfig(n_agents=3, sigma=0.0, n_batches=N3_BATCHES, test_every=20)],
-    "n4": [DialConfig(n_agents=4, method=m, n_batches=N4_BATCHES, test_every=50) for m in ("dial", "nocomm")],
+    "n3": [
+        DialConfig(n_agents=3, method=m, n_batches=N3_BATCHES, test_every=20)
+        for m in ("dial", "rial", "nocomm")
+    ]
+    + [
+        DialConfig(n_agents=3, param_sharing=False, n_batches=N3_BATCHES, test_every=20),
+        DialConfig(n_agents=3, input_mode="concat", n_batches=N3_BATCHES, test_every=20),
+        DialConfig(n_agents=3, sigma=0.0, n_batches=N3_BATCHES, test_every=20),
+    ],
+    "n4": [
+        DialConfig(n_agents=4, method=m, n_batches=N4_BATCHES, test_every=50)
+        for m in ("dial", "nocomm")
+    ],
 }
 
 
 def _train_one(job: tuple[DialConfig, int]):
-    """One (config, seed) run on one torch thread (a worker process of the pool, or the main one)."""
+    """One (config, seed) run on one torch thread (a worker process of the pool, or the main
+    one)."""
     cfg, seed = job
     with torch_threads(1):
         return train_seeds(cfg, [seed], device="cpu")[0]
@@ -93,14 +102,20 @@ def run(args) -> None:
             assert all(r.torch_threads == 1 for r in results)
             data["runs"][key] = {"config": asdict(cfg), "seeds": [r.to_dict() for r in results],
                                  "first_batch": first_batch_fingerprint(cfg, 0, "cpu")}
-            print(f"{key}: final test rewards {[round(r.test_normalized_reward[-1], 3) for r in results]}", flush=True)
+            print(
+                f"{key}: final test rewards "
+                f"{[round(r.test_normalized_reward[-1], 3) for r in results]}", flush=True)
             if cfg == RUNS["n3"][0]:
                 pol = results[0].policy
-                data["protocol"] = {"run": key, "seed": 0, **decode_protocol(pol, cfg, 4000, seed=123, device="cpu")}
-                data["replays"] = [replay_episode(pol, cfg, seed=s, device="cpu") for s in range(12)]
+                data["protocol"] = {"run": key, "seed": 0, **decode_protocol(pol, cfg, 4000,
+                                                                             seed=123,
+                                                                             device="cpu")}
+                data["replays"] = [replay_episode(pol, cfg, seed=s,
+                                                  device="cpu") for s in range(12)]
             if cfg.method == "dial" and cfg == RUNS[g][0]:
                 data["batchnorm"] = {"run": key, "seed": 0,
-                                     **batchnorm_comparison(results[0].policy, cfg, 1000, seed=123, device="cpu")}
+                                     **batchnorm_comparison(results[0].policy, cfg, 1000, seed=123,
+                                                            device="cpu")}
         OUT.parent.mkdir(exist_ok=True)
         OUT.write_text(json.dumps(data, separators=(",", ":")))
         print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB)")

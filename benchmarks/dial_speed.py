@@ -1,6 +1,7 @@
 """DIAL speed and quality on the Switch Riddle (CPU), the issue's figures.
 
-    flock /tmp/rl_bench.lock python benchmarks/dial_speed.py [--seeds 5] [--n4-seeds 3] [--n4-batches 1500]
+    flock /tmp/rl_bench.lock python benchmarks/dial_speed.py [--seeds 5] [--n4-seeds 3]
+    [--n4-batches 1500]
         [--reference /path/to/learning-to-communicate-pytorch --reference-batches 30]
 
 Prints
@@ -9,7 +10,8 @@ Prints
   Python start-up and imports excluded) until the first greedy execution-mode test on 1,000
   fresh episodes reaches reward/oracle >= 0.95 — each seed trained alone, tests every 20
   batches counted in the time; the median over seeds; how many seeds succeed within 1,000 batches;
-* n = 4: DIAL vs NoComm at the same budget, final reward = mean of the last 3 tests, median of seeds;
+* n = 4: DIAL vs NoComm at the same budget, final reward = mean of the last 3 tests, median of
+  seeds;
 * optionally the reference implementation's batches/s measured side by side (same machine, same
   torch) over a few batches, and the ratio.
 Timings on a shared 2-core machine are noisy; run under the lock and read the load printed.
@@ -92,11 +94,15 @@ def main() -> None:
     ap.add_argument("--reference", default=None)
     ap.add_argument("--reference-batches", type=int, default=30)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE (read before argparse)")
+    ap.add_argument("--passive", action="store_true",
+                    help="OMP_WAIT_POLICY=PASSIVE (read before argparse)")
     ap.add_argument("--skip-n4", action="store_true")
     ap.add_argument("--skip-n3", action="store_true")
-    ap.add_argument("--n4-from-results", action="store_true",
-                    help="read the n = 4 runs that benchmarks/dial_precompute.py stored instead of retraining")
+    ap.add_argument(
+        "--n4-from-results",
+        action="store_true",
+        help="read the n = 4 runs that benchmarks/dial_precompute.py stored instead of retraining",
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -109,8 +115,9 @@ def main() -> None:
     print(f"n=3 DIAL training throughput (no tests): {bps:.1f} batches/s", flush=True)
     if args.reference:
         ref = reference_throughput(args.reference, args.reference_batches)
-        print(f"reference (minqi) n=3 DIAL: {ref:.2f} batches/s over {args.reference_batches} batches "
-              f"-> ours is {bps / ref:.0f}x", flush=True)
+        print(
+            f"reference (minqi) n=3 DIAL: {ref:.2f} batches/s over {args.reference_batches} "
+            f"batches -> ours is {bps / ref:.0f}x", flush=True)
 
     times, batches, ok = [], [], 0
     for seed in range(args.seeds):
@@ -121,10 +128,12 @@ def main() -> None:
         batches.append(b)
         rate = r.batches_trained / r.wall_time_s[-1]
         print(f"seed {seed}: time to 0.95 = {t if t is None else round(t, 2)} s at batch {b} "
-              f"({rate:.1f} batches/s incl. tests; best {max(r.test_normalized_reward):.3f}; load {os.getloadavg()[0]:.1f})",
+              f"({rate:.1f} batches/s incl. tests; best "
+              f"{max(r.test_normalized_reward):.3f}; load {os.getloadavg()[0]:.1f})",
               flush=True)
     print(f"n=3 DIAL: median time to 0.95 = {statistics.median(times):.2f} s; "
-          f"median batches = {statistics.median([b for b in batches if b is not None] or [float('nan')])}; "
+          "median batches = "
+          f"{statistics.median([b for b in batches if b is not None] or [float('nan')])}; "
           f"{ok}/{args.seeds} seeds reach 0.95 within 1,000 batches", flush=True)
 
     if not args.skip_n4:
@@ -144,20 +153,27 @@ def run_n4(args) -> None:
             runs = data["runs"][run_key(cfg)]["seeds"][: args.n4_seeds]
             finals[method] = [statistics.mean(r["test_normalized_reward"][-3:]) for r in runs]
             for r, f in zip(runs, finals[method]):
-                print(f"n=4 {method} seed {r['seed']} (stored): final {f:.3f} (best {max(r['test_normalized_reward']):.3f}, "
-                      f"{r['wall_time_s'][-1]:.0f} s)", flush=True)
+                print(
+                    f"n=4 {method} seed {r['seed']} (stored): final {f:.3f} (best "
+                    f"{max(r['test_normalized_reward']):.3f}, "
+                    f"{r['wall_time_s'][-1]:.0f} s)", flush=True)
     for method in ("dial", "nocomm") if not finals else ():
         finals[method] = []
         for seed in range(args.n4_seeds):
             t0 = time.perf_counter()
-            r = train(DialConfig(n_agents=4, method=method, n_batches=args.n4_batches, test_every=50), seed)
+            r = train(DialConfig(n_agents=4, method=method, n_batches=args.n4_batches,
+                                 test_every=50), seed)
             final = statistics.mean(r.test_normalized_reward[-3:])
             finals[method].append(final)
-            print(f"n=4 {method} seed {seed}: final {final:.3f} (best {max(r.test_normalized_reward):.3f}, "
-                  f"{time.perf_counter() - t0:.0f} s)", flush=True)
+            print(
+                f"n=4 {method} seed {seed}: final {final:.3f} (best "
+                f"{max(r.test_normalized_reward):.3f}, "
+                f"{time.perf_counter() - t0:.0f} s)", flush=True)
     d, nc = statistics.median(finals["dial"]), statistics.median(finals["nocomm"])
-    print(f"n=4 at {args.n4_batches} batches ({args.n4_batches * 32:,} episodes): median DIAL {d:.3f} vs "
-          f"NoComm {nc:.3f} -> DIAL {'beats' if d > nc else 'does NOT beat'} NoComm", flush=True)
+    print(
+        f"n=4 at {args.n4_batches} batches ({args.n4_batches * 32:,} episodes): median DIAL "
+        f"{d:.3f} vs NoComm {nc:.3f} -> DIAL "
+        f"{'beats' if d > nc else 'does NOT beat'} NoComm", flush=True)
 
 
 if __name__ == "__main__":

@@ -39,14 +39,19 @@ def main() -> None:
     cold_home = first_render_s("app_pages/home.py")  # includes importing torch, streamlit, plotly
     print(f"first render, app home (cold process, imports included): {cold_home * 1000:.0f} ms "
           f"[{time.perf_counter() - t0:.1f} s wall]")
-    print(f"first render, app home (warm imports): {first_render_s('app_pages/home.py') * 1000:.0f} ms")
-    print(f"first render, Gumbel page via app (first time in process): {first_render_s(PAGE) * 1000:.0f} ms")
+    print(
+        "first render, app home (warm imports): "
+        f"{first_render_s('app_pages/home.py') * 1000:.0f} ms")
+    print(
+        "first render, Gumbel page via app (first time in process): "
+        f"{first_render_s(PAGE) * 1000:.0f} ms")
     print(f"first render, Gumbel page via app (warm): {first_render_s(PAGE) * 1000:.0f} ms")
 
     from toolbox.gumbel import log_grid
 
     taus = [float(f"{t:.3g}") for t in log_grid(0.01, 100.0, 81, device="cpu").tolist()]
-    # a walk over distinct options: 0.01 → 100, then back on the odd ones (never a cached value twice)
+    # a walk over distinct options: 0.01 → 100, then
+    # back on the odd ones (never a cached value twice)
     walk = taus[::2] + taus[-2::-2]
 
     def tau_move(tab):

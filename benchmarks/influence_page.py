@@ -29,24 +29,32 @@ RESULTS = ROOT / "results" / "influence_learning.json"
 
 def write_results() -> None:
     t0 = time.perf_counter()
-    runs = {cfg.key(): inf.train_influence_game(cfg, device="cpu") for cfg in influence_lesson.precomputed_configs()}
+    runs = {cfg.key(): inf.train_influence_game(cfg,
+                                                device="cpu") for cfg
+            in influence_lesson.precomputed_configs()}
     influence_lesson.save_precomputed(str(RESULTS), runs)
-    print(f"wrote {len(runs)} runs to {RESULTS.relative_to(ROOT)} ({RESULTS.stat().st_size / 1024:.0f} KiB) "
-          f"in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"wrote {len(runs)} runs to {RESULTS.relative_to(ROOT)} "
+        f"({RESULTS.stat().st_size / 1024:.0f} KiB) in {time.perf_counter() - t0:.1f} s")
     for cfg in influence_lesson.precomputed_configs():
         r = runs[cfg.key()]
-        print(f"  {cfg.game:17s} β={cfg.beta:<4}  final extrinsic return of i {r.extrinsic_i[:, -1].mean():.3f} "
-              f"(min {r.extrinsic_i[:, -1].min():.3f})  I(a^i;a^j) {r.mutual_information[:, -1].mean():.3f} nats")
+        print(
+            f"  {cfg.game:17s} β={cfg.beta:<4}  final extrinsic return of i "
+            f"{r.extrinsic_i[:, -1].mean():.3f} (min {r.extrinsic_i[:, -1].min():.3f})  I(a^i;a^j) "
+            f"{r.mutual_information[:, -1].mean():.3f} nats")
 
 
 def _edit(key: str, row: int, col: str, value: float):
     def action(at, i):
-        at.session_state[key] = {"edited_rows": {row: {col: value + 0.01 * (i % 2)}}, "added_rows": [], "deleted_rows": []}
+        at.session_state[key] = {"edited_rows": {row: {col: value + 0.01 * (i % 2)}},
+                                 "added_rows": [], "deleted_rows": []}
     return action
 
 
 def bench_page(n: int) -> None:
-    print(f"first render of {PAGE}: {first_render_s(PAGE) * 1000:.0f} ms (fresh AppTest, imports warm)")
+    print(
+        f"first render of {PAGE}: {first_render_s(PAGE) * 1000:.0f} "
+        "ms (fresh AppTest, imports warm)")
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -60,7 +68,8 @@ def bench_page(n: int) -> None:
         at.selectbox(key="a_i").set_value(i % 3)
 
     def move_beta(at, i):
-        at.select_slider(key="learn_beta").set_value(influence_lesson.BETA_GRID[i % len(influence_lesson.BETA_GRID)])
+        at.select_slider(key="learn_beta").set_value(
+            influence_lesson.BETA_GRID[i % len(influence_lesson.BETA_GRID)])
 
     def switch_scheme(at, i):
         at.radio(key="pa_scheme").set_value(inf.SCHEME_NAMES[i % 3])
@@ -86,13 +95,16 @@ def bench_training() -> None:
         inf.train_influence_game(cfg, device="cpu")
         times.append(time.perf_counter() - t0)
     times.sort()
-    print(f"training ({cfg.n_seeds} seeds × {cfg.iterations} updates × {cfg.episodes} episodes, one batched run): "
-          f"median {times[2] * 1000:.0f} ms, min {times[0] * 1000:.0f} ms over 5")
+    print(
+        f"training ({cfg.n_seeds} seeds × {cfg.iterations} updates × {cfg.episodes} episodes, one "
+        f"batched run): median {times[2] * 1000:.0f} ms, min {times[0] * 1000:.0f} ms over 5")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write-results", action="store_true", help="regenerate the precomputed curves")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write-results", action="store_true",
+                        help="regenerate the precomputed curves")
     parser.add_argument("-n", type=int, default=30, help="timed reruns per case")
     args = parser.parse_args()
     if args.write_results:

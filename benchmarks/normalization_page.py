@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.apptest_timing import first_render_s, time_reruns  # noqa: E402
 from app_pages.normalization.settings import PANELS  # noqa: E402
+from benchmarks.apptest_timing import first_render_s, time_reruns  # noqa: E402
 
 PAGE = "app_pages/normalization/page.py"
 
@@ -35,24 +35,31 @@ def on_panel(panel: str, change):
 
 
 SCENARIOS = {
-    "① step slider (cached stream)": on_panel("running", lambda at, i: at.slider(key="nz_step").set_value(1 + i % 100)),
-    "① recompute: new seed, 100 batches × 16": on_panel("running", lambda at, i: at.number_input(key="nz_seed").set_value(1000 + i)),
+    "① step slider (cached stream)": on_panel("running", lambda at, i: at.slider(
+        key="nz_step").set_value(1 + i % 100)),
+    "① recompute: new seed, 100 batches × 16": on_panel("running", lambda at, i: at.number_input(
+        key="nz_seed").set_value(1000 + i)),
     "① recompute: new seed, 500 batches × 64 (largest)": on_panel(
         "running",
-        lambda at, i: (at.slider(key="nz_batches").set_value(500), at.select_slider(key="stream_batch_size").set_value(64),
+        lambda at, i: (at.slider(key="nz_batches").set_value(500),
+                       at.select_slider(key="stream_batch_size").set_value(64),
                        at.number_input(key="nz_seed").set_value(2000 + i)),
     ),
     "③ recompute: new seed (trace + γ sweep, 500 steps × 8 envs)": on_panel(
         "rewards", lambda at, i: at.number_input(key="nz_rew_seed").set_value(1000 + i)),
     "③ recompute: new γ": on_panel(
-        "rewards", lambda at, i: at.number_input(key="nz_rew_gamma").set_value(round(0.9 + 0.0009 * i, 4))),
+        "rewards", lambda at, i: at.number_input(key="nz_rew_gamma").set_value(
+            round(0.9 + 0.0009 * i, 4))),
     "② recompute: new seed (CartPole, 8 envs × 200 steps)": on_panel(
         "observations", lambda at, i: at.number_input(key="nz_obs_seed").set_value(1000 + i)),
     "④ recompute: number of minibatches (cached PPO batch)": on_panel(
-        "advantages", lambda at, i: at.number_input(key="nz_adv_mb").set_value((1, 2, 4, 8, 16)[i % 5])),
-    "⑤ training-step slider (cached)": on_panel("batchnorm", lambda at, i: at.slider(key="nz_bn_step").set_value(i % 200)),
+        "advantages", lambda at, i: at.number_input(key="nz_adv_mb").set_value((1, 2, 4, 8,
+                                                                                16)[i % 5])),
+    "⑤ training-step slider (cached)": on_panel("batchnorm", lambda at, i: at.slider(
+        key="nz_bn_step").set_value(i % 200)),
     "⑤ recompute: new momentum": on_panel(
-        "batchnorm", lambda at, i: at.number_input(key="nz_bn_momentum").set_value(round(0.05 + 0.01 * i, 3))),
+        "batchnorm", lambda at, i: at.number_input(key="nz_bn_momentum").set_value(
+            round(0.05 + 0.01 * i, 3))),
 }
 
 
@@ -63,7 +70,10 @@ def main(n: int = 30, only: str = "") -> None:
             continue
         s = time_reruns(PAGE, action, n=n)
         analytic = name[0] in "①③⑤"
-        flag = ("ok" if s["median_ms"] <= 100 else "OVER 100 ms") if analytic else "(simulation panel, no budget)"
+        flag = (
+            "ok" if s[
+                "median_ms"] <= 100
+            else "OVER 100 ms") if analytic else "(simulation panel, no budget)"
         print(f"{name:62s} median {s['median_ms']:6.1f} ms  p95 {s['p95_ms']:6.1f}  "
               f"min {s['min_ms']:6.1f}  max {s['max_ms']:6.1f}  (n={s['n']})  {flag}")
 

@@ -1,11 +1,14 @@
-"""PPO quality: CleanRL's default config, mean of the last 20 episodic returns at 500k steps, per seed.
+"""PPO quality: CleanRL's default config, mean of the last 20 episodic returns at 500k steps, per
+seed.
 
-    flock /tmp/rl_bench.lock python benchmarks/ppo_quality.py [--seeds 5] [--first-seed 1] [--steps 500000]
+    flock /tmp/rl_bench.lock python benchmarks/ppo_quality.py [--seeds 5] [--first-seed 1] [--steps
+    500000]
         [--backend compiled|tensor|both]
 
 Target (issue 6): ≥ 475 for at least 4 of 5 seeds. CleanRL seed 1 reaches 475 by about 183k steps.
-``--backend both`` trains the same seeds on the compiled and the tensor path, so "quality unchanged" is
-seen on the same seeds (a seed's curve differs between them by float rounding grown over training).
+``--backend both`` trains the same seeds on the compiled and the tensor path, so "quality unchanged"
+is seen on the same seeds (a seed's curve differs between them by float rounding grown over
+training).
 """
 
 from __future__ import annotations
@@ -46,8 +49,10 @@ def report(seeds: list[int], steps: int, backend: str) -> None:
         last = float(np.mean(r.episode_returns[-20:]))
         reach = analysis.steps_to_threshold(r.episode_steps, r.episode_returns)
         ok += last >= 475
-        print(f"seed {r.seed}: last-20 mean return {last:6.1f}   first reached 475 (20-episode mean) at "
-              f"{'never' if np.isnan(reach) else f'{reach:,.0f}'} steps   episodes {len(r.episode_returns)}")
+        print(
+            f"seed {r.seed}: last-20 mean return {last:6.1f}   first reached 475 (20-episode mean) "
+            f"at {'never' if np.isnan(reach) else f'{reach:,.0f}'} "
+            f"steps   episodes {len(r.episode_returns)}")
     print(f"{ok}/{len(res)} seeds ≥ 475 (target ≥ 4/5)   [{secs:.0f} s for {len(res)} runs]")
 
 

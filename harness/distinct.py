@@ -21,13 +21,14 @@ from harness.classroom import _run_in_thread, idle_rss_mb, move_tau, percentile,
 from harness.live_server import peak_rss_mb, rss_mb, streamlit_server
 from harness.protocol_client import ProtocolSession
 
-VARIANTS = ("all", "novec", "noorth", "eps8", "noanneal", "nogae", "nomb", "noadvnorm", "noclip", "novclip",
-            "noent", "nogradclip", "shared", "obsnorm", "rewscale", "kl", "trunc")
+VARIANTS = ("all", "novec", "noorth", "eps8", "noanneal", "nogae", "nomb", "noadvnorm", "noclip",
+            "novclip", "noent", "nogradclip", "shared", "obsnorm", "rewscale", "kl", "trunc")
 
 
 def ppo_request(i: int, budget: int) -> tuple[list[str], int, str]:
-    """Student ``i``'s request: (variant ids, number of seeds, URL query). Two runs each: one variant
-    × 2 seeds for the first 17 students, then two variants × 1 seed (distinct pairs of variants)."""
+    """Student ``i``'s request: (variant ids, number of seeds, URL query). Two runs each: one
+    variant × 2 seeds for the first 17 students, then two variants × 1 seed (distinct pairs of
+    variants)."""
     n = len(VARIANTS)
     if i < n:
         vids, seeds = [VARIANTS[i]], 2
@@ -75,10 +76,12 @@ async def _run(base: str, students: int, budget: int, arrival_s: float, abuse: i
 
 def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 30.0, abuse: int = 0,
                  settle_s: float = 0.0) -> dict:
-    """One fresh server, ``students`` distinct PPO requests (and an abusive client if ``abuse`` > 0)."""
+    """One fresh server, ``students`` distinct PPO requests (and an abusive client if ``abuse``
+    > 0)."""
     with tempfile.TemporaryDirectory() as tmp:
         job_log = Path(tmp) / "jobs.tsv"
-        with streamlit_server("streamlit-distinct.log", env={"RL_TOOLBOX_JOB_LOG": str(job_log)}) as (url, proc):
+        with streamlit_server("streamlit-distinct.log",
+                              env={"RL_TOOLBOX_JOB_LOG": str(job_log)}) as (url, proc):
             idle = idle_rss_mb(url, proc.pid) if settle_s else float("nan")
             t0 = time.perf_counter()
             out = _run_in_thread(_run(url, students, budget, arrival_s, abuse))
@@ -90,17 +93,20 @@ def run_distinct(students: int = 30, budget: int = 100_000, arrival_s: float = 3
     lat, waits = sorted(out["latencies"]), sorted(out["waits"])
 
     return {
-        "students": students, "served": len(waits), "errors": out["errors"], "abuse_sent": out["abuse_sent"],
-        "wait_p50_s": statistics.median(waits) if waits else float("nan"), "wait_p95_s": percentile(waits, 0.95),
-        "wait_max_s": waits[-1] if waits else float("nan"),
-        "page_p50_s": statistics.median(lat) if lat else float("nan"), "page_p95_s": percentile(lat, 0.95),
-        "trainings_started": batches, "server_peak_rss_mb": rss, "server_idle_rss_mb": idle,
-        "server_after_rss_mb": after, "wall_s": wall,
+        "students": students, "served": len(waits), "errors": out["errors"],
+        "abuse_sent": out["abuse_sent"],
+        "wait_p50_s": statistics.median(waits) if waits else float("nan"),
+        "wait_p95_s": percentile(waits, 0.95), "wait_max_s": waits[-1] if waits else float("nan"),
+        "page_p50_s": statistics.median(lat) if lat else float("nan"),
+        "page_p95_s": percentile(lat, 0.95), "trainings_started": batches,
+        "server_peak_rss_mb": rss, "server_idle_rss_mb": idle, "server_after_rss_mb": after,
+        "wall_s": wall,
     }
 
 
 def same_work_batched(students: int, budget: int) -> tuple[float, int]:
-    """Seconds to train the union of the students' runs as ONE batched computation here (1 thread)."""
+    """Seconds to train the union of the students' runs as ONE batched computation here (1
+    thread)."""
     from toolbox.device import torch_threads
     from toolbox.lessons.ppo.variants import variant_config
     from toolbox.ppo.train import train_pairs

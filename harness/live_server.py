@@ -1,4 +1,5 @@
-"""Start the real app (`streamlit run app.py`) on a free loopback port, for e2e tests and load runs."""
+"""Start the real app (`streamlit run app.py`) on a free loopback port, for e2e tests and load
+runs."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None, python: str | None = None):
+def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None,
+                     python: str | None = None):
     """Yield ``(url, process)`` of a running server; stop it afterwards.
 
     ``python``: the interpreter that runs streamlit (default: this one), e.g. a fresh venv's.
@@ -46,8 +48,8 @@ def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None, p
     full_env = dict(os.environ, RL_TOOLBOX_DEVICE="cpu", PYTHONUNBUFFERED="1", **(env or {}))
     with open(LOGS / log_name, "w") as log:
         proc = subprocess.Popen(
-            [python or sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
+            [python or sys.executable, "-m", "streamlit", "run", "app.py", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false",
              # as deployed: no file watcher (watching a checkout with its .venv overflowed inotify)
              "--server.fileWatcherType", "none"],
@@ -83,4 +85,5 @@ def rss_mb(pid: int) -> float:
 
 
 SETTLE_S = 10.0
-"""Seconds a load test leaves the server alone before reading its memory "after" (sessions closed)."""
+"""Seconds a load test leaves the server alone before reading its memory "after" (sessions
+closed)."""

@@ -35,10 +35,12 @@ class RunResult:
 
 
 class ProtocolSession:
-    """One browser-less session. Use as ``async with ProtocolSession(url) as s: await s.open(...)``."""
+    """One browser-less session. Use as
+    ``async with ProtocolSession(url) as s: await s.open(...)``."""
 
     def __init__(self, base_url: str, timeout_s: float = 600.0):
-        self.uri = base_url.replace("http://", "ws://").replace("https://", "wss://") + "/_stcore/stream"
+        self.uri = base_url.replace("http://", "ws://").replace("https://",
+                                                                "wss://") + "/_stcore/stream"
         self.timeout_s = timeout_s
         self.page = ""
         self.query_string = ""
@@ -85,7 +87,9 @@ class ProtocolSession:
 
     def _id(self, key: str) -> str:
         if key not in self.widgets:
-            raise KeyError(f"no widget with key {key!r} on {self.page} (have: {', '.join(sorted(self.widgets))})")
+            raise KeyError(
+                f"no widget with key {key!r} on {self.page} (have: "
+                f"{', '.join(sorted(self.widgets))})")
         return self.widgets[key].id
 
     async def _rerun(self, changed: list[WidgetState], keep: bool = True) -> RunResult:

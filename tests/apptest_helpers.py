@@ -12,7 +12,8 @@ APP = str(ROOT / "app.py")
 
 
 def open_page(page_path: str, timeout: float = 60, query: dict | None = None) -> AppTest:
-    """Run app.py, switch to ``page_path`` (e.g. ``"app_pages/gumbel_softmax/page.py"``) and run it."""
+    """Run app.py, switch to ``page_path`` (e.g. ``"app_pages/gumbel_softmax/page.py"``) and run
+    it."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     if query:
         for key, value in query.items():

@@ -1,4 +1,5 @@
-"""Shared inputs of the Gumbel unit tests (tests/test_gumbel_*.py): seeded generators and small distributions."""
+"""Shared inputs of the Gumbel unit tests (tests/test_gumbel_*.py): seeded generators and small
+distributions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""BatchedCartPole against Gymnasium's CartPole-v1, step by step from the same states and actions."""
+"""BatchedCartPole against Gymnasium's CartPole-v1, step by step from the same states and
+actions."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def test_matches_gymnasium_step_by_step_with_random_actions():
             else:
                 np.testing.assert_allclose(obs[i].numpy(), o, rtol=0, atol=1e-6)
                 # float64 state agrees to rounding with Gymnasium's
-                np.testing.assert_allclose(bat.state[i].numpy(), e.unwrapped.state, rtol=1e-12, atol=1e-12)
+                np.testing.assert_allclose(bat.state[i].numpy(), e.unwrapped.state, rtol=1e-12,
+                                           atol=1e-12)
     assert n_terminated >= n // 2, "random actions should end most episodes within 120 steps"
 
 
@@ -92,7 +94,8 @@ def test_termination_thresholds_agree(state, terminal):
 def test_resets_uniform_and_env_streams_independent_of_batch_size():
     a = BatchedCartPole(3, seed=7).reset()
     b = BatchedCartPole(50, seed=7).reset()
-    assert torch.equal(a, b[:3]), "env i's reset noise must not depend on how many envs run alongside"
+    assert torch.equal(a,
+                       b[:3]), "env i's reset noise must not depend on how many envs run alongside"
     assert not torch.equal(BatchedCartPole(3, seed=8).reset(), a)
     big = BatchedCartPole(4000, seed=1).reset()
     assert big.abs().max() <= 0.05 and abs(float(big.mean())) < 0.003

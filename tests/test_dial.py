@@ -14,10 +14,10 @@ from scipy import integrate, stats
 
 from toolbox.dial import switch
 from toolbox.dial.cnet import CNet
-from toolbox.dial.dru import dru, message_distribution
-from toolbox.dial.protocol import decode_protocol, replay_episode
 from toolbox.dial.config import DialConfig, run_key
+from toolbox.dial.dru import dru, message_distribution
 from toolbox.dial.evaluate import evaluate
+from toolbox.dial.protocol import decode_protocol, replay_episode
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.team import Team, make_team
 from toolbox.dial.train import train
@@ -84,8 +84,11 @@ def test_oracle_brute_force_and_closed_form():
     # P(all visited in T days) by inclusion-exclusion.
     closed = sum((-1) ** j * math.comb(n, j) * ((n - j) / n) ** T for j in range(n + 1))
     assert oracle.double().mean().item() == pytest.approx(closed, abs=1e-12)
-    sampled = switch.oracle_reward(switch.sample_active(n, 200_000, torch.Generator().manual_seed(0)), n)
-    assert sampled.mean().item() == pytest.approx(closed, abs=4 * math.sqrt(closed * (1 - closed) / 200_000))
+    sampled = switch.oracle_reward(switch.sample_active(n, 200_000,
+                                                        torch.Generator().manual_seed(0)), n)
+    assert sampled.mean().item() == pytest.approx(
+        closed, abs=4 * math.sqrt(closed * (1 - closed) / 200_000)
+    )
 
 
 def test_distinct_visitors_counts():
@@ -145,10 +148,14 @@ def test_message_distribution_flip_probability():
 def test_cnet_structure_and_shapes():
     net = CNet(n_agents=3)
     assert isinstance(net.agent_embed, torch.nn.Embedding) and net.agent_embed.num_embeddings == 3
-    assert isinstance(net.obs_embed, torch.nn.Embedding) and isinstance(net.action_embed, torch.nn.Embedding)
-    assert [type(m) for m in net.message_mlp] == [torch.nn.BatchNorm1d, torch.nn.Linear, torch.nn.ReLU]
-    assert isinstance(net.rnn, torch.nn.GRU) and net.rnn.num_layers == 2 and net.rnn.hidden_size == 128
-    assert [type(m) for m in net.head] == [torch.nn.Linear, torch.nn.BatchNorm1d, torch.nn.ReLU, torch.nn.Linear]
+    assert isinstance(net.obs_embed, torch.nn.Embedding) and isinstance(net.action_embed,
+                                                                        torch.nn.Embedding)
+    assert [type(m) for m in net.message_mlp] == [torch.nn.BatchNorm1d, torch.nn.Linear,
+                                                  torch.nn.ReLU]
+    assert isinstance(net.rnn,
+                      torch.nn.GRU) and net.rnn.num_layers == 2 and net.rnn.hidden_size == 128
+    assert [type(m) for m in net.head] == [torch.nn.Linear, torch.nn.BatchNorm1d, torch.nn.ReLU,
+                                           torch.nn.Linear]
     for p in net.rnn.parameters():
         assert p.abs().max() <= 0.08
     N = 10
@@ -215,7 +222,8 @@ def test_config_errors():
         train(DialConfig(sigma=-1.0), seed=0)
     DialConfig().validate()
     c = DialConfig()
-    assert (c.rnn_size, c.batch_size, c.lr, c.momentum, c.eps, c.gamma, c.target_update, c.sigma) == (
+    assert (c.rnn_size, c.batch_size, c.lr, c.momentum, c.eps, c.gamma, c.target_update,
+            c.sigma) == (
         128, 32, 5e-4, 0.05, 0.05, 1.0, 100, 2.0)
 
 
@@ -248,12 +256,15 @@ def test_evaluate_scores_match_the_rules():
     ev = evaluate(team, c, active)
     reward, _ = switch.play(active, 3, ev["tell"])
     assert torch.equal(reward, ev["reward"])
-    assert ev["normalized"] == pytest.approx(reward.sum().item() / switch.oracle_reward(active, 3).sum().item())
+    assert ev["normalized"] == pytest.approx(
+        reward.sum().item() / switch.oracle_reward(active, 3).sum().item()
+    )
     assert team.training, "evaluate restores training mode"
 
 
-@pytest.mark.parametrize("kw", [dict(method="rial"), dict(method="nocomm"), dict(param_sharing=False),
-                                dict(input_mode="concat"), dict(n_agents=4, method="dial")])
+@pytest.mark.parametrize("kw", [dict(method="rial"), dict(method="nocomm"),
+                                dict(param_sharing=False), dict(input_mode="concat"),
+                                dict(n_agents=4, method="dial")])
 def test_variants_train_and_report(kw):
     c = DialConfig(n_batches=6, test_every=3, test_episodes=200, batch_size=8, **kw)
     seen = []
@@ -347,7 +358,8 @@ def test_condensed_graph_shows_every_layer_of_the_code_and_is_small(mode):
     layers = [name for name, m in net.named_modules() if name and not list(m.children())]
     for name in layers:  # every leaf layer of the module, under the name the code gives it
         assert f'label="{name}\\n' in dot, name
-    assert dot.count("[label") <= 25 and 3 * dot.count("[label") < graph_source(mode).count("[label")
+    assert dot.count("[label") <= 25 and 3 * dot.count("[label") < graph_source(mode).count(
+        "[label")
     assert "-> out_q" in dot and "-> out_h" in dot
     if mode == "sum":
         assert dot.count('label="+"') == 3  # three embeddings and the message MLP are added

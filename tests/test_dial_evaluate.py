@@ -63,11 +63,13 @@ def test_batchnorm_comparison_reports_both_modes_on_the_same_episodes(trained):
         batchnorm_comparison(team, c, 0)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(method="rial"), dict(method="nocomm"), dict(param_sharing=False),
-                                dict(input_mode="concat"), dict(n_agents=4)])
+@pytest.mark.parametrize("kw", [dict(), dict(method="rial"), dict(method="nocomm"),
+                                dict(param_sharing=False), dict(input_mode="concat"),
+                                dict(n_agents=4)])
 @pytest.mark.parametrize("mode", ["batch", "running"])
 def test_distinct_histories_give_the_full_test(kw, mode):
-    """evaluate_distinct (one row per distinct prefix of visitors, count-weighted BatchNorm) = evaluate."""
+    """evaluate_distinct (one row per distinct prefix of visitors, count-weighted
+    BatchNorm) = evaluate."""
     c = DialConfig(n_batches=6, test_every=6, test_episodes=20, **kw)
     team = train(c, seed=1, device="cpu").policy
     active = switch.sample_active(c.n_agents, 400, torch.Generator().manual_seed(4))
@@ -76,29 +78,35 @@ def test_distinct_histories_give_the_full_test(kw, mode):
     for k in ("bit_in", "tell", "alive", "reward", "oracle"):
         assert torch.equal(fast[k], full[k]), k
     assert torch.allclose(fast["m"], full["m"], atol=1e-4, rtol=1e-5)
-    assert team.training and all(m.momentum == 0.1 for m in team.modules() if isinstance(m, torch.nn.BatchNorm1d))
+    assert team.training and all(
+        m.momentum == 0.1 for m in team.modules() if isinstance(m, torch.nn.BatchNorm1d)
+    )
     assert not any(m._forward_hooks for m in team.modules())
 
 
 def test_distinct_histories_weight_batchnorm_by_count():
-    """Why the counts matter: one row per distinct day-0 prefix, unweighted, is normalised differently."""
+    """Why the counts matter: one row per distinct day-0 prefix, unweighted, is normalised
+    differently."""
     c = DialConfig(n_batches=6, test_every=6, test_episodes=20)
     team = train(c, seed=1, device="cpu").policy
     active = switch.sample_active(3, 400, torch.Generator().manual_seed(4))
     full = evaluate(team, c, active, "batch")
-    assert torch.allclose(evaluate_distinct(team, c, active, "batch")["m"][:, 0], full["m"][:, 0], atol=1e-5)
+    assert torch.allclose(evaluate_distinct(team, c, active, "batch")["m"][:, 0], full["m"][:, 0],
+                          atol=1e-5)
     reps = [int((active[:, 0] == a).nonzero()[0]) for a in range(3)]
     one_each = evaluate(team, c, active[reps], "batch")
     assert not torch.allclose(one_each["m"][:, 0], full["m"][reps, 0], atol=1e-3)
 
 
 def test_tests_of_one_shared_team_take_turns(trained):
-    """Sessions testing one trained team at once: each sees its own batch's numbers and the team is left as found."""
+    """Sessions testing one trained team at once: each sees its own batch's numbers and the team is
+    left as found."""
     import threading
 
     team, c = trained
     actives = [switch.sample_active(3, 200, torch.Generator().manual_seed(s)) for s in range(6)]
-    want = [evaluate(team, c, a, mode)["normalized"] for a in actives for mode in ("batch", "running")]
+    want = [evaluate(team, c, a, mode)["normalized"] for a in actives for mode in ("batch",
+                                                                                   "running")]
     got = [None] * len(want)
 
     def play(i):
@@ -111,4 +119,6 @@ def test_tests_of_one_shared_team_take_turns(trained):
     for t in threads:
         t.join()
     assert got == want
-    assert team.training and all(m.momentum == 0.1 for m in team.modules() if isinstance(m, torch.nn.BatchNorm1d))
+    assert team.training and all(
+        m.momentum == 0.1 for m in team.modules() if isinstance(m, torch.nn.BatchNorm1d)
+    )

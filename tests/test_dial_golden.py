@@ -8,15 +8,15 @@ bound, and the differences measured between CPU kernels, are in ``toolbox/dial/f
 
 What is not pinned: a whole training run. Runs are chaotic (a greedy decision at a near-tie flips
 under another rounding and the trajectories part), so an earlier version of this test, which pinned
-the test rewards and a parameter checksum after 20 batches, failed on an Intel Xeon. Runs are instead
-tested for being the same on one machine (``tests/test_reproducibility.py``), for learning
+the test rewards and a parameter checksum after 20 batches, failed on an Intel Xeon. Runs are
+instead tested for being the same on one machine (``tests/test_reproducibility.py``), for learning
 (``tests/test_dial.py``), and the compiled step for equality with this readable loop in one process
 (``tests/test_dial_compiled.py``).
 
 Mutations this test (with ``tests/test_dial_results.py``) was checked against, each failing it: the
-head's BatchNorm dropped (14 failures), the TD target read from the same day instead of the next (13),
-the DRU's noise scaled by 0.9 (7: the variants that send messages), the loss divided by B instead of
-B n (14). ``test_a_change_of_the_mathematics_is_caught`` keeps two more in the suite.
+head's BatchNorm dropped (14 failures), the TD target read from the same day instead of the next
+(13), the DRU's noise scaled by 0.9 (7: the variants that send messages), the loss divided by B
+instead of B n (14). ``test_a_change_of_the_mathematics_is_caught`` keeps two more in the suite.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from toolbox.dial.config import DialConfig
-from toolbox.dial.fingerprint import first_batch_fingerprint, fingerprint_mismatches
+from toolbox.dial.fingerprint import fingerprint_mismatches, first_batch_fingerprint
 from toolbox.provenance import machine_provenance
 
 RECORD = Path(__file__).parent / "data" / "dial_first_batch.json"
@@ -44,10 +44,11 @@ VARIANTS = {
 
 
 def write_record() -> None:
-    """Regenerate the record — only for an intended change of the mathematics (say why in the commit):
-    ``python -c "from tests.test_dial_golden import write_record; write_record()"``."""
+    """Regenerate the record — only for an intended change of the mathematics (say why in the
+    commit): ``python -c "from tests.test_dial_golden import write_record; write_record()"``."""
     runs = {name: first_batch_fingerprint(cfg, SEED, "cpu") for name, cfg in VARIANTS.items()}
-    RECORD.write_text(json.dumps({"meta": machine_provenance(), "seed": SEED, "runs": runs}, indent=1))
+    RECORD.write_text(json.dumps({"meta": machine_provenance(), "seed": SEED, "runs": runs},
+                                 indent=1))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,8 @@ def test_first_batch_equals_the_record(name, record):
 
 @pytest.mark.parametrize("change", [dict(gamma=0.99), dict(sigma=1.9)], ids=["gamma", "sigma"])
 def test_a_change_of_the_mathematics_is_caught(change, record):
-    """The tolerance is not vacuous: a 1 % change of the discount or 5 % of the DRU's noise is seen."""
+    """The tolerance is not vacuous: a 1 % change of the discount or 5 % of the DRU's noise is
+    seen."""
     fresh = first_batch_fingerprint(replace(VARIANTS["dial"], **change), record["seed"], "cpu")
     assert fingerprint_mismatches(fresh, record["runs"]["dial"]) != []
 

@@ -1,4 +1,5 @@
-"""Look-up of the DIAL lesson's precomputed results (toolbox.lessons.dial.precomputed), on small synthetic files."""
+"""Look-up of the DIAL lesson's precomputed results (toolbox.lessons.dial.precomputed), on small
+synthetic files."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ import numpy as np
 import pytest
 
 from toolbox.dial.config import DialConfig, run_key
-from toolbox.lessons.dial.precomputed import curve_series, load_results, matching_runs, message_runs, stored_seeds
+from toolbox.lessons.dial.precomputed import (
+    curve_series,
+    load_results,
+    matching_runs,
+    message_runs,
+    stored_seeds,
+)
 
 
 def fake_run(cfg: DialConfig, curves: list[list[float]]) -> dict:
-    seeds = [{"config": vars(cfg).copy(), "seed": s, "epochs": [i * cfg.test_every for i in range(len(c))],
-              "test_normalized_reward": c, "message_hist": [], "message_edges": []} for s, c in enumerate(curves)]
+    seeds = [{"config": vars(cfg).copy(), "seed": s,
+              "epochs": [i * cfg.test_every for i in range(len(c))], "test_normalized_reward": c,
+              "message_hist": [], "message_edges": []} for s, c in enumerate(curves)]
     return {"config": vars(cfg).copy(), "seeds": seeds}
 
 
@@ -24,8 +32,10 @@ def results_dir(tmp_path):
     c = DialConfig(n_agents=4, method="dial", n_batches=100, test_every=50)
     (tmp_path / "one.json").write_text(json.dumps({
         "meta": {"torch_threads": 1},
-        "runs": {run_key(a): fake_run(a, [[0.0, 0.5, 0.9], [0.1, 0.3, 0.7]]), run_key(b): fake_run(b, [[0, 0.2, 0.3]])},
-        "protocol": {"run": run_key(a)}, "batchnorm": {"run": run_key(a), "batch": 0.9, "running": 0.2}}))
+        "runs": {run_key(a): fake_run(a, [[0.0, 0.5, 0.9], [0.1, 0.3, 0.7]]),
+                 run_key(b): fake_run(b, [[0, 0.2, 0.3]])},
+        "protocol": {"run": run_key(a)}, "batchnorm": {"run": run_key(a), "batch": 0.9,
+                                                       "running": 0.2}}))
     (tmp_path / "two.json").write_text(json.dumps({
         "meta": {"torch_threads": 1},
         "runs": {run_key(c): fake_run(c, [[-1.0, 0.4, 0.6]])},
@@ -43,8 +53,10 @@ def test_load_results_merges_files_and_gathers_batchnorm_by_team_size(results_di
 
 def test_matching_and_stored_seeds_pick_the_curve_by_its_settings(results_dir):
     data = load_results(results_dir, ("one.json", "two.json"))
-    assert list(matching_runs(data, n_agents=3)) == [run_key(DialConfig(n_batches=40, test_every=20)),
-                                                      run_key(DialConfig(method="nocomm", n_batches=40, test_every=20))]
+    assert list(matching_runs(data, n_agents=3)) == [
+        run_key(DialConfig(n_batches=40, test_every=20)),
+        run_key(DialConfig(method="nocomm", n_batches=40, test_every=20)),
+    ]
     # the budget does not pick the curve: a 600-batch request shows the stored 40-batch one
     seeds = stored_seeds(data, DialConfig(n_agents=3, method="dial", n_batches=600), 1)
     assert [s["test_normalized_reward"] for s in seeds] == [[0.0, 0.5, 0.9]]
@@ -69,5 +81,6 @@ def test_curve_series_against_numpy(results_dir):
 def test_message_runs_lists_seed_zero_of_each_dial_run(results_dir):
     data = load_results(results_dir, ("one.json", "two.json"))
     runs = message_runs(data)
-    assert list(runs) == ["precomputed: n = 3, σ = 2, sum, shared", "precomputed: n = 4, σ = 2, sum, shared"]
+    assert list(runs) == ["precomputed: n = 3, σ = 2, sum, shared",
+                          "precomputed: n = 4, σ = 2, sum, shared"]
     assert all(r["seed"] == 0 for r in runs.values())

@@ -7,8 +7,17 @@ import json
 import pytest
 
 from toolbox.dial.config import DialConfig
-from toolbox.lessons.dial.requests import (MAX_SEEDS, SHOWN_CHARS, job_key, lesson_configs, link_agents, link_choice,
-                                   link_float, link_int, shown_value)
+from toolbox.lessons.dial.requests import (
+    MAX_SEEDS,
+    SHOWN_CHARS,
+    job_key,
+    lesson_configs,
+    link_agents,
+    link_choice,
+    link_float,
+    link_int,
+    shown_value,
+)
 
 
 def test_shown_value_truncates_and_flattens():
@@ -21,7 +30,9 @@ def test_shown_value_truncates_and_flattens():
 
 def test_link_agents_accepts_the_trainable_range_only():
     assert link_agents("3") == 3 and link_agents(" 10 ") == 10
-    with pytest.raises(ValueError, match=r"n = 9007199254740992, outside the range this page accepts \(2 to 10\)"):
+    with pytest.raises(
+        ValueError, match=r"n = 9007199254740992, outside the range this page accepts \(2 to 10\)"
+    ):
         link_agents("9007199254740992")
     for raw in ("1", "11", "-3"):
         with pytest.raises(ValueError, match="2 to 10"):
@@ -58,7 +69,8 @@ def test_link_float_rejects_huge_and_non_finite_values():
 def test_lesson_configs_one_validated_config_per_method():
     cfgs = lesson_configs(["dial", "nocomm"], 3, True, "sum", 600, 2.0, 3)
     assert list(cfgs) == ["dial", "nocomm"]
-    assert cfgs["dial"] == DialConfig(n_agents=3, method="dial", n_batches=600, sigma=2.0, test_every=20)
+    assert cfgs["dial"] == DialConfig(n_agents=3, method="dial", n_batches=600, sigma=2.0,
+                                      test_every=20)
     assert lesson_configs(["rial"], 4, False, "concat", 100, 1.0, 1)["rial"].test_every == 50
     with pytest.raises(ValueError, match="at least one method"):
         lesson_configs([], 3, True, "sum", 600, 2.0, 3)
@@ -75,6 +87,7 @@ def test_job_key_is_equal_for_equal_requests_only():
     b = lesson_configs(["rial", "dial"], 3, True, "sum", 600, 2.0, 3)
     assert job_key(a, 3) == job_key(b, 3)
     assert job_key(a, 3) != job_key(a, 2)
-    assert job_key(a, 3) != job_key(lesson_configs(["dial", "rial"], 3, True, "sum", 600, 1.0, 3), 3)
+    assert job_key(a, 3) != job_key(lesson_configs(["dial", "rial"], 3, True, "sum", 600, 1.0, 3),
+                                    3)
     body = json.loads(job_key(a, 3).removeprefix("dial:"))
     assert body["seeds"] == 3 and body["dial"]["sigma"] == 2.0

@@ -16,7 +16,6 @@ import torch
 
 from toolbox import gumbel as G
 from toolbox import influence as inf
-from toolbox.lessons import influence as influence_lesson
 from toolbox.figures import dial as FD
 from toolbox.figures import gumbel as FG
 from toolbox.figures import influence as FI
@@ -24,6 +23,7 @@ from toolbox.figures import normalization as FN
 from toolbox.figures import ppo as FP
 from toolbox.figures import style
 from toolbox.figures.export import figure_csv
+from toolbox.lessons import influence as influence_lesson
 from toolbox.lessons import normalization as N
 from toolbox.lessons.ppo import analysis
 
@@ -46,12 +46,16 @@ def normalization_figures() -> list[go.Figure]:
     mb = N.minibatch_advantages(torch.randn(512, dtype=torch.float64, generator=gen(0)), 4)
     demo = N.message_norm_demo(steps=20, batch_size=32, device=CPU)
     return [
-        FN.running_estimate_figure(s, tr, 100), FN.batch_histogram_figure(s.x[99], tr.normalized[99], 10.0),
+        FN.running_estimate_figure(s, tr, 100),
+        FN.batch_histogram_figure(s.x[99], tr.normalized[99], 10.0),
         FN.observation_histograms_figure(o.obs, o.normalized, N.CARTPOLE_DIMENSIONS),
-        FN.reward_trace_figure(r, N.reward_scaling_trace(r, d), 0, d), FN.return_scales_figure(N.return_scales(r, d)),
-        FN.advantage_histogram_figure(mb.raw[0], mb.normalized[0], 0), FN.minibatch_stats_figure(mb),
+        FN.reward_trace_figure(r, N.reward_scaling_trace(r, d), 0, d),
+        FN.return_scales_figure(N.return_scales(r, d)),
+        FN.advantage_histogram_figure(mb.raw[0], mb.normalized[0], 0),
+        FN.minibatch_stats_figure(mb),
         FN.minibatch_size_figure(N.minibatch_size_effect(mb.raw, (2, 8, 32, 128, 512))),
-        FN.message_norm_figure(demo, 10), FN.message_histogram_figure(demo, 10),
+        FN.message_norm_figure(demo, 10),
+        FN.message_histogram_figure(demo, 10),
     ]
 
 
@@ -66,10 +70,12 @@ def gumbel_figures() -> list[go.Figure]:
     cmp = G.compare_estimators(logits, list(f), tau, 500, gen(6))
     es = G.estimator_sweep(logits, list(f), G.log_grid(0.01, 100.0, 5), 200, generator=gen(7))
     return [
-        FG.frequency_figure(ex.probs, ex.freqs, 10_000), FG.relaxed_samples_figure(rx.samples[:5], tau),
+        FG.frequency_figure(ex.probs, ex.freqs, 10_000), FG.relaxed_samples_figure(rx.samples[:5],
+                                                                                   tau),
         FG.compare_bars_figure({"target π": rx.probs, "mean of 2,000 samples y": rx.mean_sample,
                                 "frequency of argmax y": rx.argmax_freqs},
-                               {"target π": style.COLORS["target"], "mean of 2,000 samples y": style.COLORS["empirical"],
+                               {"target π": style.COLORS["target"],
+                                "mean of 2,000 samples y": style.COLORS["empirical"],
                                 "frequency of argmax y": style.COLORS["current"]},
                                f"E[y] at τ = {tau:g} vs π", "probability", legend_below=True),
         FG.ternary_figure(three.samples, three.probs, tau),
@@ -89,11 +95,15 @@ def influence_figures() -> list[go.Figure]:
     rewards = inf.influence_rewards(pi_i, stack).numpy()
     g = inf.persuasion_preset("recommendation letter")
     steps = np.arange(0, 600, 10)
-    runs = {"β = 0.5 (with bonus)": (np.random.default_rng(0).random((8, 60)), np.random.default_rng(1).random((8, 60))),
-            "β = 0 (no bonus)": (np.random.default_rng(2).random((8, 60)), np.random.default_rng(3).random((8, 60)))}
-    colors = {"β = 0.5 (with bonus)": style.COLORS["with"], "β = 0 (no bonus)": style.COLORS["without"]}
+    runs = {"β = 0.5 (with bonus)": (np.random.default_rng(0).random((8, 60)),
+                                     np.random.default_rng(1).random((8, 60))),
+            "β = 0 (no bonus)": (np.random.default_rng(2).random((8, 60)),
+                                 np.random.default_rng(3).random((8, 60)))}
+    colors = {"β = 0.5 (with bonus)": style.COLORS["with"],
+              "β = 0 (no bonus)": style.COLORS["without"]}
     return [
-        FI.marginal_vs_conditional(marg, stack[:, 1, :], p.action_names_j, labels, p.action_names_i[1], rewards[1]),
+        FI.marginal_vs_conditional(marg, stack[:, 1, :], p.action_names_j, labels,
+                                   p.action_names_i[1], rewards[1]),
         FI.reward_per_action(rewards, p.pi_i, p.action_names_i, labels, 1),
         FI.influence_heatmap(np.array([[0.69, np.inf], [0.0, 0.3]]), g.state_names, g.signal_names),
         FI.learning_curves(steps, runs, colors),
@@ -103,12 +113,14 @@ def influence_figures() -> list[go.Figure]:
 def ppo_figures() -> list[go.Figure]:
     payload = json.loads((ROOT / "results" / "ppo_grid500k.json").read_text())
     aggs = {name: analysis.aggregate(s, payload["grid"]) for name, s in payload["runs"].items()}
-    return [FP.learning_curves(aggs), FP.score_differences(analysis.compare_to_baseline(payload["runs"]))]
+    return [FP.learning_curves(aggs),
+            FP.score_differences(analysis.compare_to_baseline(payload["runs"]))]
 
 
 def dial_figures() -> list[go.Figure]:
     x = list(range(0, 5000, 500))
-    series = [{"label": f"DIAL, σ = {s:g}", "x": x, "mean": [0.5] * 10, "lo": [0.4] * 10, "hi": [0.6] * 10}
+    series = [{"label": f"DIAL, σ = {s:g}", "x": x, "mean": [0.5] * 10, "lo": [0.4] * 10,
+               "hi": [0.6] * 10}
               for s in (2.0, 0.0)]
     edges = np.linspace(0, 1, 21)
     dist = {"edges": edges, "train": np.ones((5, 20)), "exec": [0, 0, 1, 1, 1]}
@@ -118,7 +130,8 @@ def dial_figures() -> list[go.Figure]:
         FD.message_heatmap(x, np.linspace(-3, 3, 11), np.ones((10, 10)) / 10),
         FD.protocol_heatmap(grid, "P(bit left on) by day and visitors", "P(on)"),
         FD.protocol_marginals([0.5] * 6, [0.5] * 3, "P(bit left on)"),
-        FD.replay_strip([{"day": t + 1, "in_room": t % 3, "action": "None", "bit_sent": 1} for t in range(6)], 3, 6),
+        FD.replay_strip([{"day": t + 1, "in_room": t % 3, "action": "None",
+                          "bit_sent": 1} for t in range(6)], 3, 6),
     ]
 
 
@@ -156,13 +169,16 @@ def _axes(layout: dict, letter: str) -> dict:
 
 def legend_problems(data: list[dict], layout: dict) -> list[str]:
     names = style.legend_names(data)
-    if not names or layout.get("showlegend") is False or (len(names) == 1 and layout.get("showlegend") is not True):
+    if not names or layout.get("showlegend") is False or (len(names) == 1 and layout.get(
+        "showlegend") is not True):
         return []
     legend, margin = layout.get("legend", {}), layout.get("margin", {})
     if legend.get("xref", "paper") != "paper" or legend.get("yref", "paper") != "paper":
         return [f"legend placed relative to the container, not the plot: {legend}"]
     if legend.get("orientation") == "v":  # to the right of the plot
-        return [] if legend.get("x", 1.02) >= 1.0 and legend.get("xanchor") == "left" else [f"legend inside: {legend}"]
+        return [] if legend.get("x",
+                                1.02) >= 1.0 and legend.get("xanchor") == "left" else [
+                                    f"legend inside: {legend}"]
     width = _width(layout)
     needed = style.TICK_BAND + style.LEGEND_ROW * style.legend_rows(names, width - 10)
     if any(_title(a.get("title")) for a in _axes(layout, "x").values()):
@@ -173,7 +189,8 @@ def legend_problems(data: list[dict], layout: dict) -> list[str]:
     if not (legend.get("yanchor") == "top" and legend.get("y", 1) * plot_h <= -below):
         problems.append(f"legend not under the tick labels and axis title: {legend}")
     if margin.get("b", 0) < needed:
-        problems.append(f"bottom margin {margin.get('b')} px < {needed} px for ticks, axis title and legend")
+        problems.append(
+            f"bottom margin {margin.get('b')} px < {needed} px for ticks, axis title and legend")
     return problems
 
 
@@ -192,17 +209,21 @@ def title_problems(layout: dict, title_fits: bool = True) -> list[str]:
     for note in titles:
         size = note.get("font", {}).get("size", style.FONT_SIZE)
         half = style.text_width(note["text"], size) / 2
-        spans.append((note.get("y", 1.0), note["x"] * plot_w - half, note["x"] * plot_w + half, note["text"]))
+        spans.append((note.get("y", 1.0), note["x"] * plot_w - half, note["x"] * plot_w + half,
+                      note["text"]))
         lines = style.n_lines(note["text"])
         top_px = (1.0 - note.get("y", 1.0)) * plot_h - lines * 17  # px below the plot's top edge
         if note.get("y", 1.0) >= 1.0:
             if margin.get("t", 0) < style.TOOLBAR + 22 * style.n_lines(title) + 17 * lines:
-                problems.append(f"subplot title {note['text']!r} overlaps the title (top margin {margin.get('t')})")
+                problems.append(
+                    f"subplot title {note['text']!r} overlaps "
+                    f"the title (top margin {margin.get('t')})")
         else:  # a lower row: room above it for the upper panel's tick labels
             uppers = [a["domain"][0] for a in _axes(layout, "y").values()
                       if "domain" in a and a["domain"][0] > note["y"] + 1e-9]
             if uppers and top_px < (1.0 - min(uppers)) * plot_h + style.TICK_BAND - 4:
-                problems.append(f"subplot title {note['text']!r} runs into the tick labels of the panel above")
+                problems.append(
+                    f"subplot title {note['text']!r} runs into the tick labels of the panel above")
     for i, a in enumerate(spans):
         for b in spans[i + 1:]:
             if abs(a[0] - b[0]) < 1e-6 and a[1] < b[2] and b[1] < a[2]:
@@ -213,11 +234,16 @@ def title_problems(layout: dict, title_fits: bool = True) -> list[str]:
 def axis_problems(data: list[dict], layout: dict) -> list[str]:
     problems = []
     for key, axis in [*_axes(layout, "x").items(), *_axes(layout, "y").items()]:
-        if axis.get("type") == "log" and not (axis.get("dtick") == 1 and axis.get("exponentformat") == "power"):
+        if axis.get("type") == "log" and not (axis.get("dtick") == 1 and axis.get(
+            "exponentformat") == "power"):
             problems.append(f"{key} is logarithmic but not labelled by decades: {axis}")
     for trace in data:
         size = (trace.get("marker") or {}).get("size")
-        if "markers" in str(trace.get("mode", "")) and isinstance(size, (int, float)) and size < style.MIN_MARKER:
+        if (
+            "markers" in str(trace.get("mode", ""))
+            and isinstance(size, (int, float))
+            and size < style.MIN_MARKER
+        ):
             problems.append(f"markers of {trace.get('name')!r} are {size} px")
     return problems
 
@@ -228,13 +254,16 @@ RAW_NOTATION = re.compile(r"[\w)\]}|][_^][\w{(]|[_^]\{")
 def shown_texts(data: list[dict], layout: dict) -> list[str]:
     """Text a reader sees: titles, axis titles, legend names, annotations, category labels."""
     texts = [_title(layout.get("title"))]
-    texts += [_title(a.get("title")) for a in [*_axes(layout, "x").values(), *_axes(layout, "y").values()]]
+    texts += [_title(a.get("title")) for a in [*_axes(layout, "x").values(),
+                                               *_axes(layout, "y").values()]]
     texts += [str(a.get("text", "")) for a in layout.get("annotations", []) or []]
     for trace in data:
         texts.append(str(trace.get("name") or ""))
         for key in ("x", "y"):
             values = trace.get(key)
-            if values is not None and len(values) and isinstance(np.asarray(values, dtype=object).flat[0], str):
+            if values is not None and len(values) and isinstance(np.asarray(values,
+                                                                            dtype=object).flat[0],
+                                                                 str):
                 texts += [str(v) for v in np.asarray(values, dtype=object).flat]
         colorbar = trace.get("colorbar") or {}
         texts.append(_title(colorbar.get("title")))
@@ -247,8 +276,13 @@ def test_every_figure_of_every_page_is_readable_at_a_projector(page_figures):
     for k, fig in enumerate(figures):
         data, layout = fig["data"], fig["layout"]
         where = f"{page} figure {k + 1} ({_title(layout.get('title'))[:50]!r})"
-        found = legend_problems(data, layout) + title_problems(layout, page != "dial") + axis_problems(data, layout)
-        found += [f"raw notation {t!r}" for t in shown_texts(data, layout) if RAW_NOTATION.search(t)]
+        found = (
+            legend_problems(data, layout)
+            + title_problems(layout, page != "dial")
+            + axis_problems(data, layout)
+        )
+        found += [f"raw notation {t!r}" for t in shown_texts(data,
+                                                             layout) if RAW_NOTATION.search(t)]
         problems += [f"{where}: {p}" for p in found]
     assert not problems, "\n".join(problems)
 
@@ -259,7 +293,8 @@ def test_one_colour_per_concept_on_a_page(page_figures):
     for fig in figures:
         for trace in fig["data"]:
             name = re.sub(r" \(n=\d+\)$", "", str(trace.get("name") or ""))
-            color = (trace.get("line") or {}).get("color") or (trace.get("marker") or {}).get("color")
+            color = (trace.get("line") or {}).get("color") or (trace.get("marker") or {}).get(
+                "color")
             if name and isinstance(color, str) and trace.get("showlegend", True) is not False:
                 seen.setdefault(name, set()).add(color.lower())
     assert {n: c for n, c in seen.items() if len(c) > 1} == {}
@@ -297,13 +332,17 @@ def test_recurring_concepts_share_their_colour_across_pages():
     # a variant keeps its colour whichever subset of the menu is shown, and "all on" is black
     assert by_name == {"no minibatches (n=1)": style.VARIANT_COLORS["no minibatches"],
                        "all on (n=1)": "#000000"}
-    bars = FG.gradient_bars_figure([0.0, 0.0], {"reinforce": [0.0, 0.0]}, {"reinforce": [0.0, 0.0]}, 1.0)
-    assert [b.marker.color for b in bars.data] == [style.ESTIMATOR_COLORS["exact"], style.ESTIMATOR_COLORS["reinforce"]]
+    bars = FG.gradient_bars_figure([0.0, 0.0], {"reinforce": [0.0, 0.0]}, {"reinforce": [0.0, 0.0]},
+                                   1.0)
+    assert [b.marker.color for b in bars.data] == [style.ESTIMATOR_COLORS["exact"],
+                                                   style.ESTIMATOR_COLORS["reinforce"]]
 
 
 def test_projector_rules_on_a_small_figure():
-    """``finish`` by itself: decades on log axes, markers at least 6 px, the legend below with room."""
-    data = [dict(type="scatter", x=[1, 10, 100], y=[1, 2, 3], mode="markers", marker=dict(size=2), name="a"),
+    """``finish`` by itself: decades on log axes, markers at least 6 px, the legend below with
+    room."""
+    data = [dict(type="scatter", x=[1, 10, 100], y=[1, 2, 3], mode="markers", marker=dict(size=2),
+                 name="a"),
             dict(type="scatter", x=[1, 10, 100], y=[3, 2, 1], mode="lines", name="b")]
     layout = style.layout_dict("t", "x (log)", "y", 300)
     layout["xaxis"]["type"] = "log"
@@ -329,7 +368,8 @@ def test_every_figure_downloads_its_points_as_csv(built):
     for fig in figures:
         lines = figure_csv(fig).splitlines()
         assert lines[0].startswith("trace,") and len(lines) > 1
-        # heatmaps export a row per cell, everything else a row per drawn point (histograms: per sample)
+        # heatmaps export a row per cell, everything else
+        # a row per drawn point (histograms: per sample)
         points = sum(np.size(t.z) if t.type == "heatmap" else len(t.a) if t.type == "scatterternary"
                      else len(t.y if t.y is not None else t.x) for t in fig.data)
         assert len(lines) - 1 == points

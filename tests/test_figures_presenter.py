@@ -1,6 +1,7 @@
 """``toolbox.figures.presenter.restyle``: every builder's figure redrawn for the projector in Plotly
 itself: larger fonts wherever text is drawn, a taller plot, the legend in a band of its own under
-the axis labels sized for the larger text, axes that grow their margins, the screen figure intact."""
+the axis labels sized for the larger text, axes that grow their margins, the screen figure
+intact."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from toolbox.figures.style import PROJECTOR, SCREEN
 @pytest.fixture(scope="module", params=list(PAGES))
 def pairs(request):
     figures = PAGES[request.param]()
-    return request.param, [(f.to_plotly_json(), restyle(f, PROJECTOR).to_plotly_json()) for f in figures]
+    return request.param, [(f.to_plotly_json(),
+                            restyle(f, PROJECTOR).to_plotly_json()) for f in figures]
 
 
 def _axes(layout: dict) -> dict:
@@ -33,8 +35,10 @@ def projector_problems(screen: dict, shown: dict) -> list[str]:
     layout, old = shown["layout"], screen["layout"]
     problems = []
     if (layout.get("font") or {}).get("size") != PROJECTOR.font:
-        problems.append(f"text at {(layout.get('font') or {}).get('size')} px, not {PROJECTOR.font}")
-    if (old.get("title") or {}).get("text") and (layout["title"].get("font") or {}).get("size") != PROJECTOR.title:
+        problems.append(
+            f"text at {(layout.get('font') or {}).get('size')} px, not {PROJECTOR.font}")
+    if (old.get("title") or {}).get("text") and (layout["title"].get("font") or {}).get(
+        "size") != PROJECTOR.title:
         problems.append("title not at the projector's size")
     for old_note, note in zip(old.get("annotations") or [], layout.get("annotations") or []):
         before = (old_note.get("font") or {}).get("size")
@@ -52,10 +56,12 @@ def projector_problems(screen: dict, shown: dict) -> list[str]:
         needed = PROJECTOR.tick_band + PROJECTOR.legend_row * rows
         if any((a.get("title") or {}).get("text") for k, a in _axes(layout).items() if k[0] == "x"):
             needed += PROJECTOR.axis_title
-        if not (legend.get("yref") == "container" and legend.get("y") == 0 and legend.get("yanchor") == "bottom"):
+        if not (legend.get("yref") == "container" and legend.get("y") == 0 and legend.get(
+            "yanchor") == "bottom"):
             problems.append(f"legend not at the bottom of the figure: {legend}")
         if layout["margin"]["b"] < needed:
-            problems.append(f"bottom margin {layout['margin']['b']} px < {needed} px for labels and legend")
+            problems.append(
+                f"bottom margin {layout['margin']['b']} px < {needed} px for labels and legend")
     return problems
 
 

@@ -16,7 +16,8 @@ needs_dot = pytest.mark.skipif(not graphs.dot_available(),
 
 @needs_dot
 @pytest.mark.parametrize("source,word", [(condensed_graph_source("sum"), b"GRU"),
-                                         (computation_graph_dot("gumbel_softmax", K=3), b"SoftmaxBackward0")],
+                                         (computation_graph_dot("gumbel_softmax", K=3),
+                                          b"SoftmaxBackward0")],
                          ids=["cnet", "autograd"])
 def test_a_graph_renders_as_svg_and_png(source, word):
     svg = graphs.graph_image(source, "svg")
@@ -44,7 +45,8 @@ def test_without_dot_the_download_says_what_is_missing(monkeypatch):
 @pytest.mark.parametrize("page", ["app_pages/dial/page.py", "app_pages/gumbel_softmax/page.py"])
 def test_the_pages_offer_both_downloads(page):
     at = open_page(page)
-    if page == "app_pages/gumbel_softmax/page.py":  # the autograd graph sits in the reparameterization tab
+    # the autograd graph sits in the reparameterization tab
+    if page == "app_pages/gumbel_softmax/page.py":
         at.session_state["gs_tab"] = TABS["reparameterization"]
         at.run()
     labels = [b.proto.label for b in at.get("download_button")]

@@ -26,7 +26,8 @@ def test_exact_gradient_matches_autograd_and_finite_differences(downstream):
     assert torch.allclose(ours, auto, atol=1e-12)
     h = 1e-6
     fd = torch.stack([
-        ((torch.softmax(THETA3.double() + h * e, -1) - torch.softmax(THETA3.double() - h * e, -1)) * v).sum() / (2 * h)
+        ((torch.softmax(THETA3.double() + h * e, -1) - torch.softmax(THETA3.double() - h * e,
+                                                                     -1)) * v).sum() / (2 * h)
         for e in torch.eye(3, dtype=torch.float64)
     ])
     assert torch.allclose(ours, fd, atol=1e-7)
@@ -45,7 +46,8 @@ def test_gumbel_softmax_bias_shrinks_as_tau_shrinks():
     assert biases[0] - biases[1] > 10 * (errs[0] + errs[1])
     assert biases[0] > 20 * errs[0]
     # …while the variance grows as τ shrinks: the bias-variance trade
-    stds = [G.estimate_gradients(THETA3, F3, t, "gumbel_softmax", 20_000, generator=gen(17)).std(0).norm()
+    stds = [G.estimate_gradients(THETA3, F3, t, "gumbel_softmax", 20_000,
+                                 generator=gen(17)).std(0).norm()
             for t in (2.0, 0.5, 0.1)]
     assert stds[0] < stds[1] < stds[2]
 
@@ -54,8 +56,10 @@ def test_straight_through_gumbel_gradient_equals_gumbel_softmax_for_linear_f_onl
     gs = G.estimate_gradients(THETA3, F3, 0.5, "gumbel_softmax", 1000, generator=gen(18))
     st = G.estimate_gradients(THETA3, F3, 0.5, "straight_through_gumbel", 1000, generator=gen(18))
     assert torch.allclose(gs, st, atol=1e-6)
-    gs2 = G.estimate_gradients(THETA3, F3, 0.5, "gumbel_softmax", 1000, generator=gen(18), downstream="square")
-    st2 = G.estimate_gradients(THETA3, F3, 0.5, "straight_through_gumbel", 1000, generator=gen(18), downstream="square")
+    gs2 = G.estimate_gradients(THETA3, F3, 0.5, "gumbel_softmax", 1000, generator=gen(18),
+                               downstream="square")
+    st2 = G.estimate_gradients(THETA3, F3, 0.5, "straight_through_gumbel", 1000, generator=gen(18),
+                               downstream="square")
     assert not torch.allclose(gs2, st2, atol=1e-3)
 
 
@@ -98,7 +102,8 @@ def test_every_estimator_matches_its_closed_form_sample_by_sample(downstream):
 @pytest.mark.parametrize("name", G.UNBIASED)
 def test_unbiased_estimators_have_zero_bias_within_monte_carlo_error(name, downstream):
     n = 100_000
-    est = G.estimate_gradients(THETA3.double(), F3.double(), 1.0, name, n, generator=gen(15), downstream=downstream)
+    est = G.estimate_gradients(THETA3.double(), F3.double(), 1.0, name, n, generator=gen(15),
+                               downstream=downstream)
     exact = G.exact_gradient(THETA3.double(), F3.double(), downstream)
     se = est.std(0) / math.sqrt(n)
     assert ((est.mean(0) - exact).abs() < 4 * se).all()
@@ -108,8 +113,8 @@ def test_bengio_straight_through_is_exact_for_a_linear_objective_and_biased_othe
     est = G.estimate_gradients(THETA3, F3, 0.5, "straight_through", 2000, generator=gen(25))
     exact = G.exact_gradient(THETA3, F3)
     assert torch.allclose(est, exact.expand(2000, 3), atol=1e-6)  # every sample: zero variance
-    sq = G.estimate_gradients(THETA3.double(), F3.double(), 0.5, "straight_through", 100_000, generator=gen(26),
-                              downstream="square")
+    sq = G.estimate_gradients(THETA3.double(), F3.double(), 0.5, "straight_through", 100_000,
+                              generator=gen(26), downstream="square")
     exact_sq = G.exact_gradient(THETA3.double(), F3.double(), "square")
     se = sq.std(0) / math.sqrt(100_000)
     assert (sq.mean(0) - exact_sq).norm() > 20 * se.norm()
@@ -132,8 +137,10 @@ def test_baseline_cuts_the_reinforce_spread_on_the_default_preset():
     # independent check of the enumeration: Monte Carlo spread of the per-sample estimates
     n = 200_000
     every = G.estimate_all_gradients(logits, F_DEFAULT, 1.0, n, generator=gen(27),
-                                     estimators=("reinforce", "reinforce_baseline", "reinforce_loo"))
-    for name, exact in (("reinforce", none), ("reinforce_baseline", with_j), ("reinforce_loo", with_j)):
+                                     estimators=("reinforce", "reinforce_baseline",
+                                                 "reinforce_loo"))
+    for name, exact in (("reinforce", none), ("reinforce_baseline", with_j),
+                        ("reinforce_loo", with_j)):
         assert every[name].var(0).sum().sqrt().item() == pytest.approx(exact, rel=0.01), name
 
 
@@ -143,8 +150,10 @@ def test_reinforce_spread_by_enumeration_matches_a_direct_sum():
     exact = G.exact_gradient(theta, f)
     for b in (0.0, 0.7, -2.0):
         # E over z of ‖ĝ − ∇J‖², written as a loop over the K categories
-        var = sum(pi[k] * (((f[k] - b) * (torch.eye(3, dtype=torch.float64)[k] - pi) - exact) ** 2).sum()
-                  for k in range(3))
+        var = sum(
+            pi[k] * (((f[k] - b) * (torch.eye(3, dtype=torch.float64)[k] - pi) - exact) ** 2).sum()
+            for k in range(3)
+        )
         assert G.reinforce_spread(theta, f, b) == pytest.approx(math.sqrt(var), rel=1e-12)
 
 
@@ -159,14 +168,16 @@ def test_compare_estimators_summarises_the_per_sample_estimates():
         assert torch.allclose(row.mean, est.mean(0), atol=1e-6)
         assert torch.allclose(row.se, est.std(0) / math.sqrt(3000), atol=1e-6)
         assert row.std == pytest.approx(est.var(0).sum().sqrt().item(), rel=1e-6, abs=1e-9)
-        assert row.bias == pytest.approx((est.mean(0) - cmp.exact.double()).norm().item(), rel=1e-5, abs=1e-7)
+        assert row.bias == pytest.approx((est.mean(0) - cmp.exact.double()).norm().item(), rel=1e-5,
+                                         abs=1e-7)
 
 
 @pytest.mark.parametrize("downstream", G.DOWNSTREAM)
 def test_estimate_all_gradients_equals_one_at_a_time(downstream):
     every = G.estimate_all_gradients(THETA3, F3, 0.3, 400, generator=gen(24), downstream=downstream)
     for name in G.ESTIMATORS:
-        one = G.estimate_gradients(THETA3, F3, 0.3, name, 400, generator=gen(24), downstream=downstream)
+        one = G.estimate_gradients(THETA3, F3, 0.3, name, 400, generator=gen(24),
+                                   downstream=downstream)
         assert torch.allclose(every[name], one, atol=1e-6), name
 
 

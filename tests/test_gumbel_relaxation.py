@@ -1,5 +1,6 @@
 """Unit tests of toolbox.gumbel.relaxation and toolbox.gumbel.reparameterization against independent
-references: torch.nn.functional.gumbel_softmax, closed-form Jacobians, scipy.stats, and the figure builders."""
+references: torch.nn.functional.gumbel_softmax, closed-form Jacobians, scipy.stats, and the figure
+builders."""
 
 from __future__ import annotations
 
@@ -95,7 +96,8 @@ def test_jacobian_size_and_its_trend_in_tau():
                 y = torch.softmax((logits.double() + jac.g.double()) / t, -1)
                 return ((torch.diag(y) - torch.outer(y, y)) / t).abs().max().item()
             assert jac.grows_as_tau_shrinks == (size(0.95 * tau) > size(tau)), (tau, seed)
-    # far from a tie at tiny τ: entries vanish (the page's τ = 0.01 view), and shrinking τ shrinks them
+    # far from a tie at tiny τ: entries vanish (the
+    # page's τ = 0.01 view), and shrinking τ shrinks them
     far = G.relaxed_sample_jacobian(torch.tensor([3.0, 0.0, -3.0]), 0.01, generator=gen(1))
     assert far.top_gap > 0.5 and far.max_abs < 1e-20 and not far.grows_as_tau_shrinks
     # at a near tie, entries are about 1/(4τ) and grow as τ shrinks
@@ -121,7 +123,8 @@ def test_gaussian_reparameterization_gradients():
     assert torch.allclose(r.z, 1.5 + 0.4 * r.eps)
     assert torch.equal(r.dz_dmu, torch.ones(8))
     assert torch.allclose(r.dz_dsigma, r.eps)
-    big = G.gaussian_reparameterization(-G.REPARAM_MAX, G.REPARAM_MAX, 8, generator=gen(12))  # the bounds are valid
+    # the bounds are valid
+    big = G.gaussian_reparameterization(-G.REPARAM_MAX, G.REPARAM_MAX, 8, generator=gen(12))
     assert torch.isfinite(big.z).all() and torch.allclose(big.dz_dsigma, big.eps)
 
 
@@ -164,26 +167,31 @@ def test_figure_builders_carry_the_data():
 
     p = P4.numpy()
     fig = FG.frequency_figure(p, p[::-1], 1000)
-    assert np.allclose(fig.data[0].y, p) and np.allclose(fig.data[1].y, p[::-1]) and "1,000" in fig.data[1].name
+    assert np.allclose(fig.data[0].y, p) and np.allclose(fig.data[1].y,
+                                                         p[::-1]) and "1,000" in fig.data[1].name
     sw = G.temperature_sweep(torch.log(P4), G.log_grid(0.1, 10, 5), 100, generator=gen(30))
     curve = FG.temperature_curve_figure(sw.taus, sw.mean_entropy, sw.mean_max, 0.5, 4)
-    assert np.allclose(curve.data[0].y, sw.mean_entropy.numpy()) and curve.layout.xaxis.type == "log"
+    assert np.allclose(curve.data[0].y,
+                       sw.mean_entropy.numpy()) and curve.layout.xaxis.type == "log"
     assert curve.layout.shapes[0].x0 == 0.5
     rx = G.relaxed_experiment(torch.log(P4[:3] / P4[:3].sum()), 0.5, 50, generator=gen(31))
     tern = FG.ternary_figure(rx.samples, rx.probs, 0.5)
-    assert tern.data[0].type == "scatterternary" and np.allclose(tern.data[0].a, rx.samples[:, 0].numpy())
+    assert tern.data[0].type == "scatterternary" and np.allclose(tern.data[0].a,
+                                                                 rx.samples[:, 0].numpy())
     samples = FG.relaxed_samples_figure(rx.samples[:5], 0.5)
     assert np.allclose(np.asarray(samples.data[0].y), rx.samples[:5].numpy().reshape(-1))
     es = G.estimator_sweep(THETA3, F3, [0.1, 1.0], 100, generator=gen(32))
     sweep = FG.estimator_sweep_figure(es.taus, es.bias, es.std, es.mc_error, 1.0)
-    assert sweep.layout.yaxis.type == "log" and len(sweep.data) == 13  # 6 estimators × 2 panels + noise level
+    # 6 estimators × 2 panels + noise level
+    assert sweep.layout.yaxis.type == "log" and len(sweep.data) == 13
     # Bengio's straight-through is exact for linear f: its float32 rounding (≈ 1e-8) is not drawn
     bengio = [d for d in sweep.data if d.legendgroup == "straight_through"]
     assert len(bengio) == 2 and all(np.isnan(np.asarray(d.y, dtype=float)).all() for d in bengio)
     assert np.isfinite(np.asarray(sweep.data[0].y, dtype=float)).all()
     est = {k: G.summarize_estimates(G.estimate_gradients(THETA3, F3, 1.0, k, 50, generator=gen(33)))
            for k in G.ESTIMATORS}
-    bars = FG.gradient_bars_figure(es.exact, {k: v.mean for k, v in est.items()}, {k: v.se for k, v in est.items()}, 1.0)
+    bars = FG.gradient_bars_figure(es.exact, {k: v.mean for k, v in est.items()},
+                                   {k: v.se for k, v in est.items()}, 1.0)
     assert np.allclose(bars.data[1].error_y.array, 2 * est["reinforce"].se.numpy())
     jac = FG.jacobian_figure(torch.eye(3), 1.0, hard=False)
     assert jac.data[0].type == "heatmap"

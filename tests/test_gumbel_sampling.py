@@ -14,7 +14,6 @@ from tests.gumbel_helpers import F3, P4, P4D, THETA3, gen
 from toolbox import gumbel as G
 from toolbox.lessons import gumbel as gumbel_lesson
 
-
 # ---------------------------------------------------------------------------------------------
 # Gumbel noise
 
@@ -66,7 +65,8 @@ def test_gumbel_max_batched_logits():
     assert counts.shape == (2, 4)
     for b, p in enumerate([P4, P4.flip(0)]):
         assert np.array_equal(counts[b].numpy(), np.bincount(z[:, b].numpy(), minlength=4))
-        assert stats.chisquare(counts[b].numpy(), 50_000 * p.double().numpy() / p.double().sum().item()).pvalue > 1e-3
+        assert stats.chisquare(counts[b].numpy(),
+                               50_000 * p.double().numpy() / p.double().sum().item()).pvalue > 1e-3
 
 
 @pytest.mark.parametrize("counts,probs", [
@@ -107,7 +107,8 @@ def test_logits_from_probs_and_presets():
     p = torch.tensor([0.2, 0.3, 0.5])
     assert torch.allclose(torch.softmax(G.logits_from_probs(p), -1), p)
     # rounding within tolerance is renormalised
-    assert torch.allclose(torch.softmax(G.logits_from_probs([0.333, 0.333, 0.333]), -1), torch.full((3,), 1 / 3))
+    assert torch.allclose(torch.softmax(G.logits_from_probs([0.333, 0.333, 0.333]), -1),
+                          torch.full((3,), 1 / 3))
     for name in G.PRESETS:
         for K in (2, 3, 10):
             q = G.preset_probabilities(name, K)
@@ -120,7 +121,8 @@ def test_preset_values_and_distribution_logits():
     p = G.preset_values("zipf", 5, "probabilities")
     logits = G.preset_values("zipf", 5, "logits")
     assert np.allclose(np.exp(logits), p)
-    assert torch.allclose(G.distribution_logits(p, "probabilities").double().softmax(-1), torch.tensor(p, dtype=torch.float64), atol=1e-6)
+    assert torch.allclose(G.distribution_logits(p, "probabilities").double().softmax(-1),
+                          torch.tensor(p, dtype=torch.float64), atol=1e-6)
     assert torch.allclose(G.distribution_logits([1.0, 2.0], "logits"), torch.tensor([1.0, 2.0]))
     assert G.default_f(3) == [0.0, 1.0, 2.0]
     with pytest.raises(ValueError, match="NaN"):
@@ -162,7 +164,8 @@ LOGITS = torch.zeros(3)
     (lambda: G.estimate_gradients(LOGITS, F3, 1.0, "reinforcement", 10), "Unknown estimator"),
     (lambda: G.estimate_gradients(LOGITS, F3, 0.0, "gumbel_softmax", 10), "greater than 0"),
     (lambda: G.estimate_gradients(LOGITS, F3, 1.0, "reinforce", 0), "at least 1"),
-    (lambda: G.estimate_gradients(LOGITS, F3, 1.0, "reinforce", 10, downstream="cube"), "Unknown downstream"),
+    (lambda: G.estimate_gradients(LOGITS, F3, 1.0, "reinforce", 10, downstream="cube"),
+     "Unknown downstream"),
     (lambda: G.temperature_sweep(LOGITS, [1.0, -1.0], 10), "greater than 0"),
     (lambda: G.estimator_sweep(LOGITS, F3, [1.0], 1), "at least 2 samples"),
     (lambda: G.preset_probabilities("spiky", 3), "Unknown preset"),
@@ -174,7 +177,8 @@ LOGITS = torch.zeros(3)
     (lambda: G.gaussian_reparameterization(0.0, 1e39, 3), "σ must be at most"),
     (lambda: G.gaussian_reparameterization(-1e39, 1.0, 3), "μ must lie between"),
     (lambda: G.estimate_all_gradients(LOGITS, F3, 1.0, 1), "at least 2 samples"),
-    (lambda: gumbel_lesson.estimator_script([0.5, 0.5], "probabilities", [1.0], 1.0, 10, 0), "one number per category"),
+    (lambda: gumbel_lesson.estimator_script([0.5, 0.5], "probabilities", [1.0], 1.0, 10, 0),
+     "one number per category"),
     (lambda: G.stream_seed(-1, 0), "0 or more"),
 ])
 def test_bad_inputs_raise_readable_value_errors(call, match):
@@ -191,7 +195,8 @@ def test_seeded_reproducibility():
         lambda s: G.gumbel_softmax(THETA3, 0.5, generator=gen(s)),
         lambda s: G.estimate_gradients(THETA3, F3, 0.5, "reinforce", 50, generator=gen(s)),
         lambda s: G.temperature_sweep(THETA3, [0.1, 1.0], 50, generator=gen(s)).mean_entropy,
-        lambda s: G.estimator_sweep(THETA3, F3, [0.1, 1.0], 50, generator=gen(s)).std["gumbel_softmax"],
+        lambda s: G.estimator_sweep(THETA3, F3, [0.1, 1.0], 50,
+                                    generator=gen(s)).std["gumbel_softmax"],
     ):
         assert torch.equal(fn(1), fn(1))
         assert not torch.equal(fn(1), fn(2))

@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from toolbox import gumbel as G
-
 from toolbox.lessons import gumbel as gumbel_lesson
 
 LINE = re.compile(r"^(\w+)\s+bias (\S+)\s+std (\S+)\s+mean \[(.*)\]$")
@@ -26,8 +25,8 @@ def run_script(source: str, tmp_path) -> str:
     path.write_text(source)
     env = dict(os.environ)  # one torch thread: set in tests/conftest.py
     # a clean interpreter outside the repository: the script must not import the toolbox
-    done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, text=True, timeout=60,
-                          cwd=tmp_path, env=env)
+    done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -46,10 +45,12 @@ def parse(out: str) -> tuple[float, list[float], dict]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("values,mode,f,tau,n,seed,downstream", [
-    (G.preset_values("decreasing", 4), "probabilities", G.default_f(4), 1.0, 1000, G.stream_seed(0, 6), "linear"),
+    (G.preset_values("decreasing", 4), "probabilities", G.default_f(4), 1.0, 1000,
+     G.stream_seed(0, 6), "linear"),
     ([0.5, -1.0, 2.0], "logits", [1.0, 0.0, 5.0], 0.316, 500, G.stream_seed(7, 6), "square"),
 ])
-def test_generated_script_prints_the_toolbox_numbers(tmp_path, values, mode, f, tau, n, seed, downstream):
+def test_generated_script_prints_the_toolbox_numbers(tmp_path, values, mode, f, tau, n, seed,
+                                                     downstream):
     source = gumbel_lesson.estimator_script(values, mode, f, tau, n, seed, downstream)
     imports = {a.name.split(".")[0] for node in ast.walk(ast.parse(source))
                if isinstance(node, (ast.Import, ast.ImportFrom))
@@ -69,8 +70,11 @@ def test_generated_script_prints_the_toolbox_numbers(tmp_path, values, mode, f, 
 
 
 def test_qualified_names_resolve_to_the_functions():
-    for fn in (G.sample_gumbel, G.gumbel_softmax_from_noise, G.reinforce_surrogate, gumbel_lesson.estimator_script):
+    for fn in (G.sample_gumbel, G.gumbel_softmax_from_noise, G.reinforce_surrogate,
+               gumbel_lesson.estimator_script):
         name = gumbel_lesson.qualified_name(fn)
         module, _, attr = name.rpartition(".")
-        assert module.startswith(("toolbox.gumbel.", "toolbox.lessons.gumbel.")) and getattr(importlib.import_module(module), attr) is fn
+        assert module.startswith(("toolbox.gumbel.",
+                                  "toolbox.lessons.gumbel.")) and getattr(
+                                      importlib.import_module(module), attr) is fn
     assert gumbel_lesson.qualified_name(G.sample_gumbel) == "toolbox.gumbel.sampling.sample_gumbel"

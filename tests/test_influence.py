@@ -13,7 +13,6 @@ from scipy.optimize import linprog
 from scipy.stats import entropy as sp_entropy
 
 from toolbox import influence as inf
-
 from toolbox.lessons import influence as influence_lesson
 
 
@@ -46,7 +45,8 @@ def test_reward_and_marginal_match_brute_force(a_i, a_j, n_j):
         assert marg.shape == (n_j, a_j)
         np.testing.assert_allclose(marg, np.einsum("a,nab->nb", pi_i, pi_j), atol=1e-12)
         for a in range(a_i):
-            assert inf.influence_reward(pi_i, pi_j, a) == pytest.approx(_brute_reward(pi_i, pi_j, a), abs=1e-10)
+            assert inf.influence_reward(pi_i, pi_j, a) == pytest.approx(_brute_reward(pi_i, pi_j,
+                                                                                      a), abs=1e-10)
         # the single-table form gives the (A_j,) marginal
         assert inf.counterfactual_marginal(pi_i, pi_j[0]).shape == (a_j,)
 
@@ -70,7 +70,8 @@ def test_accepts_lists_numpy_and_tensors_alike():
     pi_i, pi_j = _random_tables(rng, 3, 3, 1)
     ref = inf.influence_reward(pi_i, pi_j[0], 1)
     assert inf.influence_reward(pi_i.tolist(), pi_j[0].tolist(), 1) == pytest.approx(ref, abs=1e-12)
-    assert inf.influence_reward(torch.tensor(pi_i, dtype=torch.float32), torch.tensor(pi_j[0]), 1) == pytest.approx(ref, abs=1e-6)
+    assert inf.influence_reward(torch.tensor(pi_i, dtype=torch.float32), torch.tensor(pi_j[0]),
+                                1) == pytest.approx(ref, abs=1e-6)
     assert isinstance(ref, float)
 
 
@@ -78,19 +79,25 @@ def test_presets_closed_forms():
     for n_j in (1, 2, 3):
         ignore = influence_lesson.influence_preset("j ignores i", n_j)
         for a in range(len(ignore.pi_i)):
-            assert inf.influence_reward(ignore.pi_i, ignore.pi_j_given_ai, a) == pytest.approx(0.0, abs=1e-12)
+            assert inf.influence_reward(ignore.pi_i, ignore.pi_j_given_ai, a) == pytest.approx(
+                0.0, abs=1e-12
+            )
         copy = influence_lesson.influence_preset("j copies i", n_j)
         for a, p in enumerate(copy.pi_i):
-            assert inf.influence_reward(copy.pi_i, copy.pi_j_given_ai, a) == pytest.approx(-n_j * math.log(p), abs=1e-12)
+            assert inf.influence_reward(copy.pi_i, copy.pi_j_given_ai,
+                                        a) == pytest.approx(-n_j * math.log(p), abs=1e-12)
         h = -sum(p * math.log(p) for p in copy.pi_i)
-        assert inf.expected_influence(copy.pi_i, copy.pi_j_given_ai) == pytest.approx(n_j * h, abs=1e-12)
+        assert inf.expected_influence(copy.pi_i, copy.pi_j_given_ai) == pytest.approx(n_j * h,
+                                                                                      abs=1e-12)
     partial = influence_lesson.influence_preset("partial influence", 1)
     alpha, k = 0.5, 3
     for a in range(k):
         cond = [(1 - alpha) / k + alpha * (b == a) for b in range(k)]
         marg = [(1 - alpha) / k + alpha * partial.pi_i[b] for b in range(k)]
         closed = sum(c * math.log(c / m) for c, m in zip(cond, marg))
-        assert inf.influence_reward(partial.pi_i, partial.pi_j_given_ai, a) == pytest.approx(closed, abs=1e-12)
+        assert inf.influence_reward(partial.pi_i, partial.pi_j_given_ai, a) == pytest.approx(
+            closed, abs=1e-12
+        )
     # partial influence lies strictly between ignoring and copying
     copy1 = influence_lesson.influence_preset("j copies i", 1)
     e_partial = inf.expected_influence(partial.pi_i, partial.pi_j_given_ai)
@@ -111,7 +118,9 @@ def test_permutation_invariance():
     base = inf.influence_rewards(pi_i, pi_j).numpy()
     permuted = inf.influence_rewards(pi_i_p, pi_j_p).numpy()
     np.testing.assert_allclose(permuted, base[perm_i], atol=1e-12)
-    assert inf.expected_influence(pi_i_p, pi_j_p) == pytest.approx(inf.expected_influence(pi_i, pi_j), abs=1e-12)
+    assert inf.expected_influence(pi_i_p, pi_j_p) == pytest.approx(
+        inf.expected_influence(pi_i, pi_j), abs=1e-12
+    )
 
 
 def test_batched_and_single_agree():
@@ -119,7 +128,9 @@ def test_batched_and_single_agree():
     pi_i, pi_j = _random_tables(rng, 4, 3, 3)
     several = inf.influence_rewards(pi_i, pi_j).numpy()  # (A_i, n_j)
     for j in range(3):
-        np.testing.assert_allclose(several[:, j], inf.influence_rewards(pi_i, pi_j[j]).numpy()[:, 0], atol=1e-12)
+        np.testing.assert_allclose(
+            several[:, j], inf.influence_rewards(pi_i, pi_j[j]).numpy()[:, 0], atol=1e-12
+        )
         for a in range(4):
             assert several[a, j] == pytest.approx(inf.influence_reward(pi_i, pi_j[j], a), abs=1e-12)
     # the training-loop version over a batch of policy pairs
@@ -127,8 +138,12 @@ def test_batched_and_single_agree():
     batch_j = rng.dirichlet(np.ones(3), size=(6, 4))
     rewards, mi = inf.batched_influence(torch.tensor(batch_i), torch.tensor(batch_j))
     for b in range(6):
-        np.testing.assert_allclose(rewards[b].numpy(), inf.influence_rewards(batch_i[b], batch_j[b]).numpy()[:, 0], atol=1e-12)
-        assert float(mi[b]) == pytest.approx(inf.expected_influence(batch_i[b], batch_j[b]), abs=1e-12)
+        np.testing.assert_allclose(rewards[b].numpy(), inf.influence_rewards(batch_i[b],
+                                                                             batch_j[b]).numpy()[:,
+                                                                                                 0],
+                                   atol=1e-12)
+        assert float(mi[b]) == pytest.approx(inf.expected_influence(batch_i[b], batch_j[b]),
+                                             abs=1e-12)
 
 
 def test_zero_probabilities_give_zero_or_inf_never_nan():
@@ -157,7 +172,8 @@ GOOD_J = [[0.9, 0.1], [0.2, 0.8]]
         ([], GOOD_J, 0, r"π\^i.*empty"),
         (GOOD_I, [[0.9, 0.1], [0.3, 0.8]], 0, r"row a\^i=1 sums to 1.1"),
         (GOOD_I, [[0.9, 0.1], [-0.2, 1.2]], 0, r"row a\^i=1 has a negative"),
-        (GOOD_I, [[[0.9, 0.1], [0.2, 0.8]], [[0.9, 0.1], [0.2, 0.7]]], 0, r"influencee 2\), row a\^i=1 sums"),
+        (GOOD_I, [[[0.9, 0.1], [0.2, 0.8]], [[0.9, 0.1], [0.2, 0.7]]], 0,
+         r"influencee 2\), row a\^i=1 sums"),
         (GOOD_I, [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], 0, "one row per action"),
         (GOOD_I, [[]], 0, "empty"),
         (GOOD_I, [[0.9, 0.1], [0.2]], 0, "could not be read"),
@@ -200,7 +216,8 @@ def _outcome(game: str, scheme: str):
 
 
 def _lp_optimum(g) -> float:
-    """Sender's best value over obedient recommendation schemes (revelation principle), by scipy linprog.
+    """Sender's best value over obedient recommendation schemes (revelation principle), by scipy
+    linprog.
 
     Variables x[s, a] = μ0(s) φ(a|s) ≥ 0 with Σ_a x[s, a] = μ0(s); obedience: for each
     recommended a and alternative a', Σ_s x[s, a] (u^j(s, a) − u^j(s, a')) ≥ 0.
@@ -218,7 +235,8 @@ def _lp_optimum(g) -> float:
                 for s in range(n_s):
                     row[s * n_a + a] = -(g.u_receiver[s, a] - g.u_receiver[s, alt])
                 rows.append(row)
-    res = linprog(c, A_ub=np.array(rows), b_ub=np.zeros(len(rows)), A_eq=a_eq, b_eq=g.prior, bounds=(0, None))
+    res = linprog(c, A_ub=np.array(rows), b_ub=np.zeros(len(rows)), A_eq=a_eq, b_eq=g.prior,
+                  bounds=(0, None))
     assert res.success
     return -res.fun
 
@@ -263,15 +281,18 @@ def test_obedience_fails_for_a_table_that_ignores_the_posterior():
     always_hire = np.array([[1.0, 0.0], [1.0, 0.0]])
     report = inf.evaluate_scheme(g.prior, g.phi, always_hire, g.u_sender, g.u_receiver)
     assert not report.obedient
-    assert report.obedience_gap[1] == pytest.approx(1.0)  # "don't recommend" → surely bad: hiring costs 1
+    # "don't recommend" → surely bad: hiring costs 1
+    assert report.obedience_gap[1] == pytest.approx(1.0)
     with pytest.raises(ValueError, match=r"scheme φ\(σ\|s\), row s=1 sums"):
-        inf.evaluate_scheme(g.prior, [[0.0, 1.0], [0.7, 0.7]], always_hire, g.u_sender, g.u_receiver)
+        inf.evaluate_scheme(g.prior, [[0.0, 1.0], [0.7, 0.7]], always_hire, g.u_sender,
+                            g.u_receiver)
     with pytest.raises(ValueError, match="prior"):
         inf.evaluate_scheme([0.5, 0.6], g.phi, always_hire, g.u_sender, g.u_receiver)
 
 
 def test_normalize_and_resize():
-    np.testing.assert_allclose(inf.normalize_rows([[1, 3], [2, 2]]).numpy(), [[0.25, 0.75], [0.5, 0.5]])
+    np.testing.assert_allclose(inf.normalize_rows([[1, 3], [2, 2]]).numpy(),
+                               [[0.25, 0.75], [0.5, 0.5]])
     with pytest.raises(ValueError, match="all zeros"):
         inf.normalize_rows([[1, 3], [0, 0]])
     with pytest.raises(ValueError, match="negative"):
@@ -314,15 +335,19 @@ def test_influence_bonus_is_learned_and_changes_the_outcome():
 
 @pytest.mark.slow
 def test_large_beta_distorts_pure_coordination_and_training_is_seeded():
-    cfg = inf.InfluenceTrainConfig(game="pure coordination", beta=3.0, n_seeds=4, iterations=300, record_every=10)
+    cfg = inf.InfluenceTrainConfig(game="pure coordination", beta=3.0, n_seeds=4, iterations=300,
+                                   record_every=10)
     a = inf.train_influence_game(cfg, device="cpu")
     b = inf.train_influence_game(cfg, device="cpu")
     np.testing.assert_array_equal(a.extrinsic_i, b.extrinsic_i)
-    plain = inf.train_influence_game(inf.InfluenceTrainConfig(game="pure coordination", beta=0.0, n_seeds=4, iterations=300), device="cpu")
+    plain = inf.train_influence_game(inf.InfluenceTrainConfig(game="pure coordination", beta=0.0,
+                                                              n_seeds=4, iterations=300),
+                                     device="cpu")
     assert plain.extrinsic_i[:, -1].mean() > 1.9
     assert a.extrinsic_i[:, -1].mean() < 1.75  # i mixes in the worse action B to stay influential
     partial_seen = []
-    inf.train_influence_game(cfg, report=lambda f, p: partial_seen.append((f, p.steps.shape[0])), device="cpu")
+    inf.train_influence_game(cfg, report=lambda f, p: partial_seen.append((f, p.steps.shape[0])),
+                             device="cpu")
     assert partial_seen[0][0] == 0.0 and partial_seen[-1][0] == pytest.approx(1.0)
     assert partial_seen[-1][1] == 31
 
@@ -353,22 +378,31 @@ def test_reinforce_gradients_equal_autograd():
 def test_precomputed_results_match_a_fresh_run_and_bonus_effect():
     from pathlib import Path
 
-    store = influence_lesson.load_precomputed(str(Path(__file__).resolve().parent.parent / "results" / "influence_learning.json"))
+    store = influence_lesson.load_precomputed(
+        str(Path(__file__).resolve().parent.parent / "results" / "influence_learning.json"))
     assert {c.key() for c in influence_lesson.precomputed_configs()} <= set(store)
     cfg = inf.InfluenceTrainConfig(beta=0.5)
     fresh = inf.train_influence_game(cfg, device="cpu")
     np.testing.assert_allclose(store[cfg.key()].extrinsic_i, fresh.extrinsic_i, atol=1e-3)
-    np.testing.assert_allclose(store[cfg.key()].mutual_information, fresh.mutual_information, atol=1e-3)
+    np.testing.assert_allclose(store[cfg.key()].mutual_information, fresh.mutual_information,
+                               atol=1e-3)
     off = store[inf.InfluenceTrainConfig(beta=0.0).key()]
     assert influence_lesson.bonus_effect(fresh, off) == "helps"
     big = store[inf.InfluenceTrainConfig(game="pure coordination", beta=3.0).key()]
-    assert influence_lesson.bonus_effect(big, store[inf.InfluenceTrainConfig(game="pure coordination", beta=0.0).key()]) == "distorts"
+    assert (
+        influence_lesson.bonus_effect(
+            big, store[inf.InfluenceTrainConfig(game="pure coordination", beta=0.0).key()]
+        )
+        == "distorts"
+    )
     assert influence_lesson.bonus_effect(off, off) == "neutral"
     summary = influence_lesson.final_summary(fresh, off)
-    assert summary["extrinsic_gain"] == pytest.approx(fresh.extrinsic_i[:, -1].mean() - off.extrinsic_i[:, -1].mean())
+    assert summary["extrinsic_gain"] == pytest.approx(
+        fresh.extrinsic_i[:, -1].mean() - off.extrinsic_i[:, -1].mean()
+    )
     assert summary["mi_with"] == pytest.approx(np.mean(fresh.mutual_information[:, -1]))
-    # π^i(stag) from the final policy equals the probability mass behind the recorded extrinsic return:
-    # with j following (π^j(stag|stag) ≈ 1, π^j(hare|hare) ≈ 1), E[R^i] ≈ 4 p + 3 (1 − p)
+    # π^i(stag) from the final policy equals the probability mass behind the recorded extrinsic
+    # return: with j following (π^j(stag|stag) ≈ 1, π^j(hare|hare) ≈ 1), E[R^i] ≈ 4 p + 3 (1 − p)
     assert summary["extrinsic_with"] == pytest.approx(3 + summary["p_first_action_with"], abs=0.05)
     assert influence_lesson.load_precomputed("/nonexistent.json") == {}
 
@@ -380,10 +414,13 @@ def test_figures_pass_plotly_validation_and_mark_infinity():
 
     rewards = inf.influence_rewards([1.0, 0.0], [[1.0, 0.0], [0.0, 1.0]]).numpy()
     built = [
-        figs.marginal_vs_conditional(np.full((3, 2), 0.5), np.eye(2)[[0, 1, 0]], ["a", "b"], ["1", "2", "3"], "x", [0.1, np.inf, 0.0]),
+        figs.marginal_vs_conditional(np.full((3, 2), 0.5), np.eye(2)[[0, 1, 0]], ["a", "b"],
+                                     ["1", "2", "3"], "x", [0.1, np.inf, 0.0]),
         figs.reward_per_action(rewards, np.array([1.0, 0.0]), ["a", "b"], ["influencee 1"], 1),
-        figs.influence_heatmap(np.array([[0.69, np.inf], [0.0, 0.3]]), ["bad", "good"], ["rec", "not"]),
-        figs.learning_curves(np.arange(5), {"on": (np.ones((2, 5)), np.zeros((2, 5)))}, {"on": "#1f77b4"}),
+        figs.influence_heatmap(np.array([[0.69, np.inf], [0.0, 0.3]]), ["bad", "good"],
+                               ["rec", "not"]),
+        figs.learning_curves(np.arange(5), {"on": (np.ones((2, 5)), np.zeros((2, 5)))},
+                             {"on": "#1f77b4"}),
     ]
     for fig in built:
         go.Figure(fig.to_dict())  # the full validating constructor accepts every property
@@ -392,7 +429,9 @@ def test_figures_pass_plotly_validation_and_mark_infinity():
         shown = [fig.layout.title.text] + [t.name or "" for t in fig.data]
         shown += [a.text for a in fig.layout.annotations or ()]
         layout = fig.to_dict()["layout"]
-        shown += [v.get("title", {}).get("text", "") for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))]
+        shown += [v.get("title", {}).get("text",
+                                         "") for k, v in layout.items() if k.startswith(("xaxis",
+                                                                                         "yaxis"))]
         assert not [t for t in shown if "^" in t], shown
     assert "∞" in built[0].layout.annotations[1].text
     assert "∞" in built[1].data[1].text[1]

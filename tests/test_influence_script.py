@@ -1,4 +1,5 @@
-"""'Run it yourself': a generated script runs in a fresh interpreter and prints the toolbox's numbers."""
+"""'Run it yourself': a generated script runs in a fresh interpreter and prints the toolbox's
+numbers."""
 
 from __future__ import annotations
 
@@ -11,15 +12,14 @@ import numpy as np
 import pytest
 
 from toolbox import influence as inf
-
 from toolbox.lessons import influence as influence_lesson
 
 
 def _run(source: str, tmp_path) -> str:
     path = tmp_path / "influence_reward.py"
     path.write_text(source)
-    done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, text=True, timeout=60,
-                          cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
+    done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path, env={"OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -41,13 +41,20 @@ def test_generated_script_prints_the_toolbox_numbers(tmp_path, preset, n_j, a_i)
     source = influence_lesson.influence_script(p.pi_i, p.pi_j_given_ai, a_i, p.action_names_i)
     assert "import numpy" in source and "toolbox" not in source and "torch" not in source
     out = _run(source, tmp_path)
-    assert _number(out, "influence reward r^i") == _page_format(inf.influence_reward(p.pi_i, p.pi_j_given_ai, a_i))
-    assert _number(out, "expected influence E[r^i]") == _page_format(inf.expected_influence(p.pi_i, p.pi_j_given_ai))
+    assert _number(out, "influence reward r^i") == _page_format(
+        inf.influence_reward(p.pi_i, p.pi_j_given_ai, a_i)
+    )
+    assert _number(out, "expected influence E[r^i]") == _page_format(
+        inf.expected_influence(p.pi_i, p.pi_j_given_ai)
+    )
     mi = float(inf.mutual_information(p.pi_i, p.pi_j_given_ai).sum())
     assert _number(out, "mutual information sum_j I(a^i; a^j)") == _page_format(mi)
     kls = inf.influence_rewards(p.pi_i, p.pi_j_given_ai).numpy()[a_i]
     for j, kl in enumerate(kls):
-        assert f"influencee {j + 1}: " in out and f"KL = {_page_format(kl)} nats" in out.splitlines()[1 + j]
+        assert (
+            f"influencee {j + 1}: " in out
+            and f"KL = {_page_format(kl)} nats" in out.splitlines()[1 + j]
+        )
     assert f"chosen action a^i = {a_i} ({p.action_names_i[a_i]})" in out
 
 
@@ -57,7 +64,8 @@ def test_script_of_edited_tables_with_zeros_and_an_infinite_reward(tmp_path):
     out = _run(influence_lesson.influence_script(pi_i, pi_j, 2), tmp_path)
     assert _number(out, "influence reward r^i") == f"{inf.influence_reward(pi_i, pi_j, 2):.4f}"
     assert _number(out, "expected influence E[r^i]") == f"{inf.expected_influence(pi_i, pi_j):.4f}"
-    # j answers the never-played action with a move the marginal never sees: KL = inf, as on the page
+    # j answers the never-played action with a move
+    # the marginal never sees: KL = inf, as on the page
     never = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     assert math.isinf(inf.influence_reward(pi_i, never, 2))
     out = _run(influence_lesson.influence_script(pi_i, never, 2), tmp_path)

@@ -16,7 +16,8 @@ from toolbox import influence as inf
 def _report(example: str, scheme: str, marginal: str):
     g = inf.persuasion_preset(example, scheme)
     table = inf.receiver_best_response(g.prior, g.phi, g.u_sender, g.u_receiver).numpy()
-    return g, table, inf.evaluate_scheme(g.prior, g.phi, table, g.u_sender, g.u_receiver, marginal=marginal)
+    return g, table, inf.evaluate_scheme(g.prior, g.phi, table, g.u_sender, g.u_receiver,
+                                         marginal=marginal)
 
 
 def _mi_sigma_action(prior, phi, pi):
@@ -27,7 +28,8 @@ def _mi_sigma_action(prior, phi, pi):
     i_given_s = 0.0
     for s in range(len(prior)):
         cond = joint[s] / prior[s]
-        i_given_s += prior[s] * (sp_entropy(cond.sum(1)) + sp_entropy(cond.sum(0)) - sp_entropy(cond.ravel()))
+        i_given_s += prior[s] * (sp_entropy(cond.sum(1)) + sp_entropy(cond.sum(0)) - sp_entropy(
+            cond.ravel()))
     return i_total, i_given_s
 
 
@@ -45,8 +47,10 @@ def test_expected_reward_is_the_conditional_or_plain_mutual_information(example,
 def test_recommendation_letter_numbers_of_both_marginals():
     h = -(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3))
     assert h == pytest.approx(0.6365141682948128, abs=1e-15)
-    # given the state, the honest scheme's signal is fixed: reward 0; the optimal one scores its coin flip
-    assert _report("recommendation letter", "honest", "state")[2].mutual_information == pytest.approx(0.0, abs=1e-15)
+    # given the state, the honest scheme's signal is
+    # fixed: reward 0; the optimal one scores its coin flip
+    assert _report("recommendation letter", "honest",
+                   "state")[2].mutual_information == pytest.approx(0.0, abs=1e-15)
     optimal = _report("recommendation letter", "optimal", "state")[2]
     assert optimal.mutual_information == pytest.approx(2 / 3 * math.log(2), abs=1e-12)
     assert optimal.expected_influence == pytest.approx([math.log(2), 0.0], abs=1e-12)
@@ -55,7 +59,8 @@ def test_recommendation_letter_numbers_of_both_marginals():
         report = _report("recommendation letter", scheme, "prior")[2]
         assert report.mutual_information == pytest.approx(h, abs=1e-12)
         assert f"{report.mutual_information:.3f}" == "0.637"
-    assert _report("recommendation letter", "silent", "prior")[2].mutual_information == pytest.approx(0.0, abs=1e-15)
+    assert _report("recommendation letter", "silent",
+                   "prior")[2].mutual_information == pytest.approx(0.0, abs=1e-15)
 
 
 def test_prior_marginal_reward_matches_principal_influence_with_p_sigma():
@@ -69,7 +74,8 @@ def test_prior_marginal_reward_matches_principal_influence_with_p_sigma():
             assert inf.principal_influence(p_sigma, table, sig) == pytest.approx(ref, abs=1e-12)
     # the state marginal: φ(·|s) as the weights
     _, _, state = _report("courtroom", "optimal", "state")
-    assert state.influence[0, 0] == pytest.approx(inf.principal_influence(g.phi[0], table, 0), abs=1e-12)
+    assert state.influence[0, 0] == pytest.approx(inf.principal_influence(g.phi[0], table, 0),
+                                                  abs=1e-12)
 
 
 def test_bad_marginal_and_bad_tables_are_readable_errors():
@@ -87,7 +93,8 @@ def test_bad_marginal_and_bad_tables_are_readable_errors():
 
 @pytest.mark.parametrize("example", inf.PERSUASION_PRESETS)
 def test_scheme_caption_follows_the_scheme_and_the_marginal(example):
-    starts = {"honest": "The honest scheme", "silent": "The silent scheme", "optimal": "The optimal scheme"}
+    starts = {"honest": "The honest scheme", "silent": "The silent scheme",
+              "optimal": "The optimal scheme"}
     for scheme, start in starts.items():
         for marginal in inf.MARGINALS:
             g, _, report = _report(example, scheme, marginal)
@@ -109,4 +116,5 @@ def test_optimal_scheme_numbers_in_its_caption_hold_for_both_examples():
         _, _, silent = _report(example, "silent", "state")
         assert opt.posterior[0, 1] == pytest.approx(0.5)  # μ(good | favourable signal) = 1/2
         assert opt.sender_utility > silent.sender_utility  # "the sender gains"
-        assert opt.receiver_utility == pytest.approx(silent.receiver_utility)  # "no more than with no information"
+        # "no more than with no information"
+        assert opt.receiver_utility == pytest.approx(silent.receiver_utility)

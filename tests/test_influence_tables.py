@@ -36,7 +36,8 @@ def test_editor_columns_round_instead_of_truncating():
     cfg = column_config(["bad", "good"])
     for col in ("bad", "good"):
         assert cfg[col]["type_config"]["format"] == "%.3f"
-        assert cfg[col]["type_config"]["step"] is None  # a step makes Streamlit truncate 2/3 to 0.666
+        # a step makes Streamlit truncate 2/3 to 0.666
+        assert cfg[col]["type_config"]["step"] is None
 
 
 def test_package_modules_are_small_and_never_import_streamlit():
@@ -46,6 +47,8 @@ def test_package_modules_are_small_and_never_import_streamlit():
     for f in files:
         text = f.read_text()
         assert len(text.splitlines()) < 400, f.name
-        imported = {n.names[0].name.split(".")[0] for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Import)}
-        imported |= {(n.module or "").split(".")[0] for n in ast.walk(ast.parse(text)) if isinstance(n, ast.ImportFrom)}
+        imported = {n.names[0].name.split(".")[0] for n in ast.walk(ast.parse(text)) if isinstance(
+            n, ast.Import)}
+        imported |= {(n.module or "").split(".")[0] for n in ast.walk(
+            ast.parse(text)) if isinstance(n, ast.ImportFrom)}
         assert "streamlit" not in imported, f.name

@@ -98,7 +98,8 @@ def test_derived_is_computed_once_for_concurrent_callers():
         return {"value": 42}
 
     got = []
-    threads = [threading.Thread(target=lambda: got.append(job.derived("x", slow))) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: got.append(job.derived("x",
+                                                                      slow))) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:

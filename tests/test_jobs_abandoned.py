@@ -122,8 +122,8 @@ def test_the_default_timings_end_a_closed_tabs_training_within_5_s():
     gap between a training's reports (PPO's callback_every; DIAL reports every batch)."""
     import inspect
 
-    from toolbox.serving.watchers import REAP_EVERY_S
     from toolbox.serving.ppo_batching import train_requests
+    from toolbox.serving.watchers import REAP_EVERY_S
 
     report_every = inspect.signature(train_requests).parameters["callback_every"].default
     timeout = Limits().watcher_timeout_s

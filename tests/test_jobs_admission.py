@@ -1,4 +1,5 @@
-"""Admission control, queue position/ETA and the bound on jobs kept, with tiny fake jobs (no trainings)."""
+"""Admission control, queue position/ETA and the bound on jobs kept, with tiny fake jobs (no
+trainings)."""
 
 import threading
 import time
@@ -30,17 +31,20 @@ def test_per_session_limit_names_the_limit_and_other_sessions_still_get_in(gate)
     runner.submit("b", blocked(gate), session_id="s")
     with pytest.raises(AdmissionError, match="You already have 2 training.*at once is 2"):
         runner.submit("c", blocked(gate), session_id="s")
-    assert runner.submit("a", blocked(gate), session_id="s") is a  # the same request again: no new work
+    # the same request again: no new work
+    assert runner.submit("a", blocked(gate), session_id="s") is a
     assert runner.submit("c", blocked(gate), session_id="t").status == "queued"  # another student
     gate.set()
     assert a.wait(5)
     assert runner.get("b").wait(5)
-    assert runner.submit("d", lambda report: 1, session_id="s").wait(5)  # finished ones no longer count
+    # finished ones no longer count
+    assert runner.submit("d", lambda report: 1, session_id="s").wait(5)
 
 
 def test_server_queue_limit_refuses_with_the_queue_and_a_time():
     gate = threading.Event()
-    runner = JobRunner(max_concurrent=1, rates={"x": 1.0}, limits=Limits(max_queue_s=10, max_request_s=10))
+    runner = JobRunner(max_concurrent=1, rates={"x": 1.0},
+                       limits=Limits(max_queue_s=10, max_request_s=10))
     try:
         runner.submit("a", blocked(gate), work=4, kind="x")
         runner.submit("b", blocked(gate), work=4, kind="x")
@@ -49,7 +53,8 @@ def test_server_queue_limit_refuses_with_the_queue_and_a_time():
         text = str(err.value)
         assert "The server is full: 2 training(s) are waiting or running" in text
         assert "at most about 10 s" in text and "Try again in about" in text
-        assert runner.submit("c", blocked(gate), work=1, kind="x").status == "queued"  # small work still fits
+        # small work still fits
+        assert runner.submit("c", blocked(gate), work=1, kind="x").status == "queued"
     finally:
         gate.set()
 
@@ -63,12 +68,15 @@ def test_oversize_request_is_refused_with_a_message_naming_the_cap():
     assert "needs about 3 min here" in text  # 200,000 steps at 1,000 steps/s
     assert "the cap is 100,000 steps per request" in text and "at most about 2 min" in text
     assert runner.get("big") is None and runner.kept_count() == 0
-    assert runner.submit("ok", lambda report: 1, work=100_000, kind="ppo").wait(5)  # exactly the cap
+    # exactly the cap
+    assert runner.submit("ok", lambda report: 1, work=100_000, kind="ppo").wait(5)
 
 
 def test_queue_position_and_eta_follow_the_slots(gate):
     # small_job_s=1: every job here is long, so they take turns in the one slot
-    runner = JobRunner(max_concurrent=1, rates={"x": 1.0}, limits=Limits(max_queue_s=1000, max_request_s=100, small_job_s=1))
+    runner = JobRunner(max_concurrent=1, rates={"x": 1.0}, limits=Limits(max_queue_s=1000,
+                                                                         max_request_s=100,
+                                                                         small_job_s=1))
     a = runner.submit("a", blocked(gate), work=10, kind="x")
     b = runner.submit("b", blocked(gate), work=5, kind="x")
     c = runner.submit("c", blocked(gate), work=20, kind="x")
@@ -140,8 +148,9 @@ def _wait_for(cond, timeout: float = 5.0) -> bool:
 
 
 def test_a_long_training_yields_its_slot_to_a_short_one_and_resumes_after(gate):
-    """One slot: a short request queued behind long ones starts at the running long training's next report,
-    which pauses (no progress) until the short one is done; the queued long one still waits its turn."""
+    """One slot: a short request queued behind long ones starts at the running long training's next
+    report, which pauses (no progress) until the short one is done; the queued long one still waits
+    its turn."""
     runner = JobRunner(max_concurrent=1, rates={"x": 1.0},
                        limits=Limits(small_job_s=10, max_request_s=1000, max_queue_s=10_000))
     reports = [0]
@@ -175,7 +184,8 @@ def test_long_requests_cannot_fill_the_queue_of_short_ones(gate):
     runner.submit("long-a", blocked(gate), work=50, kind="x")
     with pytest.raises(AdmissionError, match="The server is full"):
         runner.submit("long-b", blocked(gate), work=50, kind="x")
-    short = runner.submit("short", blocked(gate), work=5, kind="x")  # admitted: only short work counts for it
+    # admitted: only short work counts for it
+    short = runner.submit("short", blocked(gate), work=5, kind="x")
     assert _wait_for(lambda: short.status == "running")
 
 
@@ -186,10 +196,13 @@ def test_a_batch_stops_at_its_time_budget(gate):
         calls.append(list(payloads))
         return list(payloads)
 
-    runner = JobRunner(max_concurrent=1, rates={"ppo": 1.0}, limits=Limits(batch_max_s=15, small_job_s=30))
+    runner = JobRunner(max_concurrent=1, rates={"ppo": 1.0},
+                       limits=Limits(batch_max_s=15, small_job_s=30))
     runner.register_batcher("toy", fake_batch, capacity=100)
-    busy = runner.submit("busy", lambda report: gate.wait(10))  # holds the slot (and never reports, so never yields)
-    jobs = [runner.submit(f"r{i}", batch=("toy", f"p{i}", 1), work=6, kind="ppo", session_id=f"s{i}") for i in range(4)]
+    # holds the slot (and never reports, so never yields)
+    busy = runner.submit("busy", lambda report: gate.wait(10))
+    jobs = [runner.submit(f"r{i}", batch=("toy", f"p{i}", 1), work=6, kind="ppo",
+                          session_id=f"s{i}") for i in range(4)]
     gate.set()
     for j in [busy, *jobs]:
         assert j.wait(10)

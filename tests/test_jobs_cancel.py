@@ -93,7 +93,8 @@ def test_queued_job_nobody_watches_never_runs():
     gate.set()
     ended(runner.get("busy"), "the busy job")
     assert ran == []
-    again = runner.submit("q", lambda report: "second try", session_id="s")  # Train again: a new job
+    # Train again: a new job
+    again = runner.submit("q", lambda report: "second try", session_id="s")
     assert again is not queued
     ended(again, "the resubmitted job")
     assert again.result == "second try"
@@ -127,7 +128,8 @@ def test_influence_training_stops_at_the_next_report():
             raise Cancelled("stop")
 
     with pytest.raises(Cancelled):
-        train_influence_game(InfluenceTrainConfig(n_seeds=2, iterations=200), report=report, device="cpu")
+        train_influence_game(InfluenceTrainConfig(n_seeds=2, iterations=200), report=report,
+                             device="cpu")
     assert len(calls) == 2 and calls[-1] < 1.0
 
 

@@ -111,8 +111,8 @@ def test_per_client_limit_holds_across_new_sessions():
 
 
 def test_ppo_request_memory_comes_from_the_table():
-    from toolbox.serving.ppo_batching import PPORequest
     from toolbox.ppo.config import PPOConfig
+    from toolbox.serving.ppo_batching import PPORequest
 
     rows = {r["runs"]: r for r in cost_table()["ppo"]}
     small = PPORequest.make([PPOConfig(total_timesteps=4096)], [0], lambda runs, f, s: None)

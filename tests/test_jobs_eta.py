@@ -1,4 +1,5 @@
-"""The time left shown while a job runs: smoothed, counting down between reports (toolbox.serving.eta).
+"""The time left shown while a job runs: smoothed, counting down between reports
+(toolbox.serving.eta).
 
 Driven with explicit times (no sleeps): a job that progresses at a steady 1 % per second and reports
 at uneven intervals (every 1 to 3 s, as a training whose batches vary), polled every second.
@@ -55,7 +56,8 @@ def test_smoothed_time_left_counts_down_without_jumps():
 
 
 def test_the_naive_estimate_jumps_on_the_same_reports():
-    # the same reports through the old formula: the display jumped by many seconds (what the issue saw)
+    # the same reports through the old formula: the
+    # display jumped by many seconds (what the issue saw)
     assert _worst_jump(_polls(_naive)) > 5.0
 
 

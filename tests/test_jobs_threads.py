@@ -54,4 +54,5 @@ def test_thread_count_restores_and_rejects_nonsense():
 def test_training_threads_policy():
     assert training_threads({}) == 1
     assert training_threads({"RL_TOOLBOX_JOB_THREADS": "lots"}) == 1
-    assert training_threads({"RL_TOOLBOX_JOB_THREADS": "1000"}) == available_cpus()  # never beyond the quota
+    # never beyond the quota
+    assert training_threads({"RL_TOOLBOX_JOB_THREADS": "1000"}) == available_cpus()

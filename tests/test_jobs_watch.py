@@ -1,5 +1,6 @@
-"""The page side of a live training (ui.jobs.watch_job): one Stop button, gone once the training ends;
-the curves trained before a Stop stay on the page with the progress reached; the replay toggle."""
+"""The page side of a live training (ui.jobs.watch_job): one Stop button, gone once the training
+ends; the curves trained before a Stop stay on the page with the progress reached; the replay
+toggle."""
 
 import threading
 

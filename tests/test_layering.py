@@ -1,4 +1,5 @@
-"""The layers import one way: reusable < algorithms < serving < lessons < figures < ui < app_pages/app.
+"""The layers import one way: reusable < algorithms < serving < lessons < figures < ui
+< app_pages/app.
 
 Every ``.py`` file under toolbox/, ui/, app_pages/ and app.py is parsed with ``ast`` (no import is
 executed), and every import statement is collected, at any depth (also inside functions, where
@@ -16,19 +17,24 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 400
 
-# level 0: reusable parts (used by the algorithms, never using them); environments that live inside an
-# algorithm package count here too
+# level 0: reusable parts (used by the algorithms, never using them); environments that live inside
+# an algorithm package count here too
 REUSABLE = (
-    "toolbox", "toolbox.device", "toolbox.checks", "toolbox.running_stats", "toolbox.reward_scaling",
-    "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats", "toolbox.dial.switch", "toolbox.jit",
+    "toolbox", "toolbox.device", "toolbox.checks", "toolbox.running_stats",
+    "toolbox.reward_scaling", "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats",
+    "toolbox.dial.switch", "toolbox.jit",
     "toolbox.provenance",  # the machine and versions behind stored results
-    "toolbox.kernels",  # compiled building blocks (dense, clipping, optimizers) shared by algorithms
+    # compiled building blocks (dense, clipping, optimizers) shared by algorithms
+    "toolbox.kernels",
     "toolbox.warm_up",  # names the kernels it warms as strings: the child process imports them
-    "toolbox.serving",  # the job runner knows no algorithm; algorithms use its batching and cancel contract
+    # the job runner knows no algorithm; algorithms use its batching and cancel contract
+    "toolbox.serving",
 )
 ALGORITHMS = ("toolbox.ppo", "toolbox.dial", "toolbox.gumbel", "toolbox.influence")
-SERVING = "toolbox.serving"  # admission, jobs, batching across sessions, server caps: above the algorithms
-LEVELS = {0: "reusable", 1: "algorithm", 2: "serving", 3: "lesson", 4: "figures", 5: "ui", 6: "app_pages/app"}
+# admission, jobs, batching across sessions, server caps: above the algorithms
+SERVING = "toolbox.serving"
+LEVELS = {0: "reusable", 1: "algorithm", 2: "serving", 3: "lesson", 4: "figures", 5: "ui",
+          6: "app_pages/app"}
 
 
 def _within(module: str, prefix: str) -> bool:
@@ -79,8 +85,8 @@ def _is_project_module(name: str) -> bool:
 def imports(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, str]]:
     """``(line, imported module)`` for every import in ``tree``, at any depth.
 
-    ``from X import a`` counts as importing ``X.a`` when that is a module of the project, else ``X``;
-    relative imports are resolved against ``module``.
+    ``from X import a`` counts as importing ``X.a`` when that is a module of the project, else
+    ``X``; relative imports are resolved against ``module``.
     """
     found = []
     for node in ast.walk(tree):
@@ -100,7 +106,8 @@ def imports(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, str
 
 def _parsed():
     for path in source_files():
-        yield path, module_name(path), ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        yield path, module_name(path), ast.parse(path.read_text(encoding="utf-8"),
+                                                 filename=str(path))
 
 
 def _where(path: Path, line: int) -> str:
@@ -112,20 +119,25 @@ def layering_problems(module: str, imported: str) -> str | None:
     top = imported.split(".")[0]
     if top not in ("toolbox", "ui", "app_pages", "app"):
         if _within(module, "toolbox") and top == "streamlit":
-            return "toolbox/ never imports streamlit (the backend must not know it runs in a web app)"
+            return (
+                "toolbox/ never imports streamlit (the backend must not know it runs in a web app)"
+            )
         return None
     if _within(module, "toolbox") and top in ("ui", "app_pages", "app"):
         return f"toolbox/ never imports {top} (the backend sits below the app)"
     here, there = level(module), level(imported)
     if here is None or there is None:
         unknown = module if here is None else imported
-        return f"{unknown} is in no layer: add it to REUSABLE or ALGORITHMS in tests/test_layering.py (or move it)"
+        return (f"{unknown} is in no layer: add it to REUSABLE or ALGORITHMS in "
+                "tests/test_layering.py (or move it)")
     if there > here:
-        return (f"upward import: {module} is level {here} ({LEVELS[here]}) but {imported} is level {there} "
-                f"({LEVELS[there]}); a module imports only from its own level or below")
+        return (
+            f"upward import: {module} is level {here} ({LEVELS[here]}) but {imported} is level "
+            f"{there} ({LEVELS[there]}); a module imports only from its own level or below")
     if here == there == 1 and algorithm_package(module) != algorithm_package(imported):
-        return (f"{algorithm_package(module)} imports another algorithm package ({imported}); algorithms may share "
-                f"only reusable (level-0) modules")
+        return (
+            f"{algorithm_package(module)} imports another algorithm package ({imported}); "
+            "algorithms may share only reusable (level-0) modules")
     return None
 
 
@@ -134,7 +146,9 @@ def layering_problems(module: str, imported: str) -> str | None:
 
 def test_every_module_has_a_layer():
     unclassified = [module for _, module, _ in _parsed() if level(module) is None]
-    assert not unclassified, f"modules in no layer (add them to REUSABLE or ALGORITHMS): {unclassified}"
+    assert not unclassified, (
+        f"modules in no layer (add them to REUSABLE or ALGORITHMS): {unclassified}"
+    )
 
 
 def test_imports_run_one_way():
@@ -149,7 +163,8 @@ def test_imports_run_one_way():
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(isinstance(t, ast.Name) and t.id in ("ImportError", "ModuleNotFoundError") for t in types)
+    return any(isinstance(t, ast.Name) and t.id in ("ImportError",
+                                                    "ModuleNotFoundError") for t in types)
 
 
 def test_no_import_wrapped_in_a_fallback():
@@ -159,27 +174,33 @@ def test_no_import_wrapped_in_a_fallback():
         for node in ast.walk(tree)
         if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers)
     ]
-    assert not found, ("an import that could fail is a dependency to declare (requirements.txt) or an upward "
-                       "import to remove, never a fallback:\n" + "\n".join(found))
+    assert not found, (
+        "an import that could fail is a dependency to declare (requirements.txt) or an upward "
+        "import to remove, never a fallback:\n" + "\n".join(found))
 
 
 def test_no_module_over_400_lines():
     long = [
         f"{path.relative_to(ROOT)}: {n} lines"
         for path in source_files()
-        if path != ROOT / "app.py" and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+        if path != ROOT / "app.py"
+        and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     ]
-    assert not long, f"modules over {MAX_LINES} lines (split them, one job each):\n" + "\n".join(long)
+    assert not long, f"modules over {MAX_LINES} lines (split them, one job each):\n" + "\n".join(
+        long)
 
 
-# ------------------------------------------------------------------ the checker itself finds what it should
+# ------------------------------------------------------------------ the
+# checker itself finds what it should
 
 
 def test_checker_finds_imports_inside_functions_and_relative_imports():
-    src = "import torch\ndef f():\n    from toolbox.lessons import normalization\n    from . import cnet\n"
+    src = ("import torch\ndef f():\n    from toolbox.lessons "
+           "import normalization\n    from . import cnet\n")
     found = imports(ast.parse(src), "toolbox.dial.train", is_package=False)
     assert found == [(1, "torch"), (3, "toolbox.lessons.normalization"), (4, "toolbox.dial.cnet")]
-    assert "upward import" in layering_problems("toolbox.dial.train", "toolbox.lessons.normalization")
+    assert "upward import" in layering_problems("toolbox.dial.train",
+                                                "toolbox.lessons.normalization")
     assert layering_problems("toolbox.dial.train", "toolbox.dial.cnet") is None
 
 

@@ -1,4 +1,5 @@
-"""The Normalization lesson's data ①–③ (toolbox.lessons.normalization): streams, CartPole observations, reward scaling."""
+"""The Normalization lesson's data ①–③ (toolbox.lessons.normalization): streams, CartPole
+observations, reward scaling."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def test_sample_stream_moments_and_seeding():
 
 
 @pytest.mark.parametrize("args, match", [
-    (("uniform", 10, 10), "kind"), (("shifted", 0, 10), "batches"), (("shifted", 10, 0), "batch size"),
-    (("shifted", 5000, 100_000), "server"),
+    (("uniform", 10, 10), "kind"), (("shifted", 0, 10), "batches"),
+    (("shifted", 10, 0), "batch size"), (("shifted", 5000, 100_000), "server"),
 ])
 def test_sample_stream_rejects_bad_arguments(args, match):
     with pytest.raises(ValueError, match=match):
@@ -50,7 +51,8 @@ def test_running_trace_matches_gymnasium_step_by_step():
         assert float(tr.mean[t]) == pytest.approx(ref.mean, rel=1e-12, abs=1e-14)
         assert float(tr.var[t]) == pytest.approx(ref.var, rel=1e-12)
         z = (x - ref.mean) / np.sqrt(ref.var + 1e-8)
-        np.testing.assert_allclose(tr.normalized[t].numpy(), np.clip(z, -3, 3), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(tr.normalized[t].numpy(), np.clip(z, -3, 3), rtol=1e-10,
+                                   atol=1e-12)
         assert float(tr.clipped_fraction[t]) == pytest.approx(np.mean(np.abs(z) > 3))
         assert float(tr.max_abs_z[t]) == pytest.approx(np.abs(z).max(), rel=1e-10)
     with pytest.raises(ValueError, match="clip"):
@@ -73,7 +75,8 @@ def test_observation_sample_normalizes_cartpole_dimensions():
     assert s.obs.shape == (201, 8, 4) and s.normalized.shape == (201, 8, 4)
     assert s.source == "toolbox.envs.cartpole.BatchedCartPole"
     raw, z = N.summary_stats(s.obs), N.summary_stats(s.normalized[20:])
-    assert raw["std"].max() / raw["std"].min() > 3, "raw CartPole dimensions live on different scales"
+    assert raw["std"].max() / raw[
+        "std"].min() > 3, "raw CartPole dimensions live on different scales"
     np.testing.assert_allclose(z["std"].numpy(), 1.0, atol=0.25)
     np.testing.assert_allclose(z["mean"].numpy(), 0.0, atol=0.25)
     # the final normalized row equals the formula with the final statistics
@@ -103,7 +106,8 @@ def test_reward_stream_kinds():
 
 
 def test_return_scales_sweep_equals_separate_scalers_and_closed_form():
-    r, d = N.reward_stream("constant", 3, 300, 1e6, seed=0, device=CPU)  # (almost surely) no episode end
+    # (almost surely) no episode end
+    r, d = N.reward_stream("constant", 3, 300, 1e6, seed=0, device=CPU)
     assert not d.any()
     sc = N.return_scales(r, d, (0.9, 0.99), reward_clip=None, warmup=0.0)
     for i, g in enumerate((0.9, 0.99)):

@@ -1,5 +1,5 @@
-"""The Normalization lesson's data ④–⑤ (toolbox.lessons.normalization): a real PPO batch per minibatch, BatchNorm on a
-DIAL message; and the page's figure builders."""
+"""The Normalization lesson's data ④–⑤ (toolbox.lessons.normalization): a real PPO batch per
+minibatch, BatchNorm on a DIAL message; and the page's figure builders."""
 
 from __future__ import annotations
 
@@ -22,9 +22,12 @@ def test_minibatch_advantages_against_numpy():
     np.testing.assert_allclose(np.sort(mb.raw.numpy().ravel()), np.sort(adv))
     for i in range(4):
         a = mb.raw[i].numpy()
-        np.testing.assert_allclose(mb.normalized[i].numpy(), (a - a.mean()) / (a.std(ddof=1) + 1e-8), rtol=1e-12)
-        np.testing.assert_allclose(mb.globally_normalized[i].numpy(), (a - adv.mean()) / (adv.std(ddof=1) + 1e-8), rtol=1e-12)
-        assert float(mb.sign_flips[i]) == pytest.approx(np.mean(np.sign(a) != np.sign(a - a.mean())))
+        np.testing.assert_allclose(mb.normalized[i].numpy(),
+                                   (a - a.mean()) / (a.std(ddof=1) + 1e-8), rtol=1e-12)
+        np.testing.assert_allclose(mb.globally_normalized[i].numpy(),
+                                   (a - adv.mean()) / (adv.std(ddof=1) + 1e-8), rtol=1e-12)
+        assert float(mb.sign_flips[i]) == pytest.approx(
+            np.mean(np.sign(a) != np.sign(a - a.mean())))
     one = N.minibatch_advantages(torch.from_numpy(adv), 1)
     assert float(one.deviation[0]) < 1e-12
     with pytest.raises(ValueError, match="equal minibatches"):
@@ -60,8 +63,10 @@ def test_ppo_batch_rejects_too_many_updates():
 
 def test_message_norm_demo_against_stepped_batchnorm_module():
     K, B = 12, 16
-    demo = N.message_norm_demo(comm_bits=1, batch_size=B, steps=K, noise_std=1.0, momentum=0.2, seed=0, device=CPU)
-    # reference: the C-Net's own message_mlp (same init seed), stepped through train/eval mode in a loop
+    demo = N.message_norm_demo(comm_bits=1, batch_size=B, steps=K, noise_std=1.0, momentum=0.2,
+                               seed=0, device=CPU)
+    # reference: the C-Net's own message_mlp (same init
+    # seed), stepped through train/eval mode in a loop
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         mlp = CNet(n_agents=3, comm_bits=1).message_mlp.double()
@@ -78,11 +83,14 @@ def test_message_norm_demo_against_stepped_batchnorm_module():
             torch.testing.assert_close(demo.bn_eval[k], mlp[0](x))
             torch.testing.assert_close(N.message_mlp_gap(demo, k), (mlp(x) - h_train).abs().mean())
     x = demo.raw[0]  # and the textbook formula at init (γ = 1, β = 0, ε = 1e-5)
-    torch.testing.assert_close(demo.bn_train[0], (x - x.mean(0)) / torch.sqrt(x.var(0, correction=0) + 1e-5))
+    torch.testing.assert_close(demo.bn_train[0],
+                               (x - x.mean(0)) / torch.sqrt(x.var(0, correction=0) + 1e-5))
     assert demo.source == "toolbox.dial.cnet.CNet(n_agents=3).message_mlp"
     assert torch.all(demo.layer_norm == 0), "LayerNorm over one channel erases the message"
-    sep = {n: N.message_separation(getattr(demo, n), demo.bits) for n in ("raw", "bn_train", "layer_norm")}
-    torch.testing.assert_close(sep["bn_train"], sep["raw"])  # d′ is invariant to a positive affine map
+    sep = {n: N.message_separation(getattr(demo, n), demo.bits) for n in ("raw", "bn_train",
+                                                                          "layer_norm")}
+    # d′ is invariant to a positive affine map
+    torch.testing.assert_close(sep["bn_train"], sep["raw"])
     assert torch.all(sep["layer_norm"] == 0)
 
 
@@ -99,13 +107,15 @@ def test_message_separation_brute_force():
 
 
 def test_message_norm_demo_layernorm_several_bits_and_drift():
-    demo = N.message_norm_demo(comm_bits=3, batch_size=64, steps=40, noise_std=2.0, dru=False, seed=1, device=CPU)
+    demo = N.message_norm_demo(comm_bits=3, batch_size=64, steps=40, noise_std=2.0, dru=False,
+                               seed=1, device=CPU)
     x = demo.raw
     torch.testing.assert_close(demo.layer_norm, F.layer_norm(x, (3,)))
     raw_sd = x[..., 0].std(1)
     bn_sd = demo.bn_train[..., 0].std(1, correction=0)
     assert raw_sd[-1] / raw_sd[0] > 2, "the message scale drifts"
-    np.testing.assert_allclose(bn_sd.numpy(), 1.0, atol=1e-3)  # train-mode BatchNorm: unit scale at every step
+    # train-mode BatchNorm: unit scale at every step
+    np.testing.assert_allclose(bn_sd.numpy(), 1.0, atol=1e-3)
     # eval mode lags: at the end it is off unit scale more than train mode
     assert abs(float(demo.bn_eval[-1, :, 0].std()) - 1) > abs(float(bn_sd[-1]) - 1)
 
@@ -125,7 +135,8 @@ def test_figures_build():
     assert len(FN.running_estimate_figure(s, tr, 5).data) >= 4
     assert len(FN.batch_histogram_figure(s.x[0], tr.normalized[0], 10.0).data) == 2
     o = N.observation_sample(2, 10, device=CPU)
-    assert len(FN.observation_histograms_figure(o.obs, o.normalized, N.CARTPOLE_DIMENSIONS).data) == 8
+    assert len(FN.observation_histograms_figure(o.obs, o.normalized,
+                                                N.CARTPOLE_DIMENSIONS).data) == 8
     r, d = N.reward_stream("constant", 2, 30, 5.0, device=CPU)
     assert len(FN.reward_trace_figure(r, N.reward_scaling_trace(r, d), 0, d).data) == 5
     assert len(FN.return_scales_figure(N.return_scales(r, d)).data) == 3

@@ -9,10 +9,10 @@ from toolbox.dial.cnet import CNet
 from toolbox.dial.config import DialConfig
 from toolbox.dial.dru import dru, message_distribution
 from toolbox.dial.evaluate import batchnorm_comparison
-from toolbox.lessons.dial.precomputed import load_results
 from toolbox.dial.protocol import decode_protocol, replay_episode
 from toolbox.dial.rollout import rollout_loss
 from toolbox.dial.train import train
+from toolbox.lessons.dial.precomputed import load_results
 from toolbox.serving import RUNNER
 
 pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
@@ -100,7 +100,8 @@ def test_train_now_streams_and_decodes_live_team():
     assert not at.error, errors(at)
     assert "trained live" in texts(at)
     assert "trained live" in at.selectbox(key="message_run").options
-    assert "trained live (n = 3)" in texts(at), "the live team is tested with both kinds of BatchNorm statistics"
+    assert "trained live (n = 3)" in texts(
+        at), "the live team is tested with both kinds of BatchNorm statistics"
     # the live replay is computed once for the class (cached per job and episode): it must still be
     # the replay of the episode asked for, played by this session's live team
     at.number_input(key="replay_episode").set_value(2).run()
@@ -118,18 +119,21 @@ def test_precomputed_comparisons_show_both_variants(at):
     by_title = {}
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
-        by_title[spec["layout"].get("title", {}).get("text")] = [d.get("name") or "" for d in spec["data"]]
+        by_title[spec["layout"].get("title",
+                                    {}).get("text")] = [d.get("name") or "" for d in spec["data"]]
     sums = by_title["Embedding-sum vs raw concatenation (n = 3, precomputed)"]
-    assert any(n.startswith("DIAL, sum") for n in sums) and any(n.startswith("DIAL, concat") for n in sums)
+    assert any(n.startswith("DIAL, sum") for n in sums) and any(
+        n.startswith("DIAL, concat") for n in sums)
     sigmas = by_title["What σ does to learning (test at execution, n = 3, precomputed)"]
-    assert any(n.startswith("DIAL, σ = 2") for n in sigmas) and any(n.startswith("DIAL, σ = 0") for n in sigmas)
+    assert any(n.startswith("DIAL, σ = 2") for n in sigmas) and any(
+        n.startswith("DIAL, σ = 0") for n in sigmas)
 
 
 def test_each_equation_names_the_function_that_computes_it(at):
     captions = [str(c.value) for c in at.caption if str(c.value).startswith("computed by")]
     assert len(captions) == len(at.latex)
-    for f in (CNet.embed, CNet.forward, dru, message_distribution, rollout_loss, batchnorm_comparison,
-              decode_protocol, train):
+    for f in (CNet.embed, CNet.forward, dru, message_distribution, rollout_loss,
+              batchnorm_comparison, decode_protocol, train):
         name = f"{f.__module__}.{f.__qualname__}"
         assert any(name in c for c in captions), name
     assert "toolbox.dial.rollout.rollout_loss" in " ".join(captions)
@@ -153,9 +157,11 @@ def test_batchnorm_shown_both_ways_for_the_precomputed_teams(at):
 
 
 def test_bad_link_values_give_messages_and_the_page_keeps_working():
-    """Issue 13: ``/dial?n=9007199254740992`` stopped the page; link values are shown back as plain text."""
+    """Issue 13: ``/dial?n=9007199254740992`` stopped the page; link values are shown back as plain
+    text."""
     mode = "`**x** [link](https://example.com)` ![i](https://example.com/i.png)" + "y" * 100_000
-    at = open_page(PAGE, timeout=120, query={"n": "9007199254740992", "mode": mode, "sigma": "1e39"})
+    at = open_page(PAGE, timeout=120, query={"n": "9007199254740992", "mode": mode,
+                                             "sigma": "1e39"})
     msgs = errors(at)
     assert len(msgs) == 3, msgs
     n_msg, = [m for m in msgs if "n = " in m]
@@ -188,5 +194,6 @@ def test_every_stored_figure_offers_its_data_as_csv():
     at = open_page(PAGE, timeout=120)
     csv_keys = {b.key for b in at.get("download_button") if b.key and b.key.endswith("_csv")}
     # the precomputed comparisons, the DRU, the protocol and the replay/messages figures
-    for key in ("fig_dru_csv", "fig_p_on_csv", "fig_p_tell_csv", "fig_on_marg_csv", "fig_tell_marg_csv"):
+    for key in ("fig_dru_csv", "fig_p_on_csv", "fig_p_tell_csv", "fig_on_marg_csv",
+                "fig_tell_marg_csv"):
         assert key in csv_keys, (key, sorted(csv_keys))

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test
 
 PAGE = "app_pages/gumbel_softmax/page.py"
 TABS = {
-    "sampling": "① Gumbel-max sampling", "temperature": "② Temperature", "reparameterization": "③ Reparameterization",
-    "estimators": "④ Gradient estimators", "rl": "⑤ In RL · references",
+    "sampling": "① Gumbel-max sampling", "temperature": "② Temperature",
+    "reparameterization": "③ Reparameterization", "estimators": "④ Gradient estimators",
+    "rl": "⑤ In RL · references",
 }
 
 
@@ -35,7 +36,8 @@ def arr(v) -> np.ndarray:
         shape = v.get("shape", -1)
         if isinstance(shape, str):  # "4, 4" for a 2-d array
             shape = tuple(int(n) for n in shape.split(","))
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).reshape(shape)
+        return np.frombuffer(base64.b64decode(v["bdata"]),
+                             dtype=np.dtype(v["dtype"])).reshape(shape)
     return np.asarray(v, dtype=float)
 
 
@@ -110,8 +112,10 @@ def test_main_controls_rerun_and_update_the_view():
     assert_clean(at, "tau slider")
     curve = next(c for c in charts(at) if "Sharpness" in c["layout"]["title"]["text"])
     assert curve["layout"]["shapes"][0]["x0"] == pytest.approx(0.01)
-    samples = next(c for c in charts(at) if "Gumbel-Softmax samples" in c["layout"]["title"]["text"])
-    assert arr(samples["data"][0]["y"]).reshape(5, -1).max(1).min() > 0.99  # nearly one-hot at small τ
+    samples = next(c for c in charts(at) if "Gumbel-Softmax samples" in c["layout"]["title"][
+        "text"])
+    # nearly one-hot at small τ
+    assert arr(samples["data"][0]["y"]).reshape(5, -1).max(1).min() > 0.99
 
     at.slider(key="gs_K").set_value(3).run()
     assert_clean(at, "K slider")
@@ -131,7 +135,8 @@ def test_main_controls_rerun_and_update_the_view():
     at.toggle(key="gs_hard").set_value(True).run()
     assert_clean(at, "seed and straight-through toggle")
     assert "straight-through" in " ".join(chart_titles(at))
-    # straight-through adds the one-hot as a constant: one more Add, and the gradient path stays soft
+    # straight-through adds the one-hot as a constant:
+    # one more Add, and the gradient path stays soft
     assert at.get("graphviz_chart")[0].proto.spec.count("AddBackward0") == 2
     at.radio(key="gs_graph").set_value("gaussian").run()
     assert "MulBackward" in at.get("graphviz_chart")[0].proto.spec
@@ -148,7 +153,8 @@ def test_main_controls_rerun_and_update_the_view():
     assert_clean(at, "estimator controls")
     assert len(at.error) == 0
     grad = next(c for c in charts(at) if "∇θ J" in c["layout"]["title"]["text"])
-    assert len(grad["data"]) == 1 + len(G.ESTIMATORS) and "τ = 3.16" in grad["layout"]["title"]["text"]
+    assert len(grad["data"]) == 1 + len(G.ESTIMATORS) and "τ = 3.16" in grad["layout"]["title"][
+        "text"]
 
     # controls in closed tabs keep their values when the tab reopens
     open_tab(at, "reparameterization")
@@ -158,7 +164,8 @@ def test_main_controls_rerun_and_update_the_view():
 
     # the view is mirrored into the URL
     q = {k: (v[0] if isinstance(v, list) else v) for k, v in dict(at.query_params).items()}
-    assert (q["K"], q["preset"], q["tau"], q["N"], q["tab"]) == ("3", "uniform", "3.16", "100000", "sampling")
+    assert (q["K"], q["preset"], q["tau"], q["N"], q["tab"]) == ("3", "uniform", "3.16", "100000",
+                                                                 "sampling")
 
 
 @pytest.mark.parametrize("text,message", [
@@ -205,8 +212,8 @@ def test_other_bad_inputs(page):
 
 
 def test_url_sets_the_view_and_malformed_links_still_open():
-    at = open_page(PAGE, query={"K": "3", "tau": "0.1", "N": "5000", "preset": "uniform", "seed": "3",
-                                "tab": "temperature"})
+    at = open_page(PAGE, query={"K": "3", "tau": "0.1", "N": "5000", "preset": "uniform",
+                                "seed": "3", "tab": "temperature"})
     assert at.slider(key="gs_K").value == 3
     assert at.select_slider(key="gs_tau").value == pytest.approx(0.1)
     assert at.text_input(key="gs_values").value == "0.3333, 0.3333, 0.3333"
@@ -216,8 +223,8 @@ def test_url_sets_the_view_and_malformed_links_still_open():
     shared = open_page(PAGE, query={"K": "2", "values": "0.9, 0.1"})
     assert shared.text_input(key="gs_values").value == "0.9, 0.1"
     assert len(shared.error) == 0
-    bad = open_page(PAGE, query={"K": "99", "tau": "zzz", "N": "-5", "mode": "odds", "values": "1, nan",
-                                 "tab": "nowhere"})
+    bad = open_page(PAGE, query={"K": "99", "tau": "zzz", "N": "-5", "mode": "odds",
+                                 "values": "1, nan", "tab": "nowhere"})
     assert len(bad.warning) >= 5
     assert bad.slider(key="gs_K").value == 4 and bad.select_slider(key="gs_tau").value == 1.0
     assert "K = 4" in error_text(bad)  # the two typed values do not match the default K
@@ -265,7 +272,10 @@ def test_rl_uses_are_stated_correctly(page):
     assert "logistic(m + noise) during training and 1{m > 0} at execution" in body
     assert "SAC-discrete style relaxations" not in body and "e.g. DIAL" not in body
     assert "takes the expectation over actions exactly" in body
-    assert "straight-through estimator of Bengio et al. (sample + π − sg(π)), not Gumbel-Softmax" in body
+    assert (
+        "straight-through estimator of Bengio et al. (sample + π − sg(π)), not Gumbel-Softmax"
+        in body
+    )
     open_tab(at, "sampling")
 
 
@@ -278,16 +288,23 @@ def test_estimators_are_named_correctly_and_the_baseline_numbers_are_shown(page)
     # default preset: the exact spread of REINFORCE falls from 1.30 to 0.76 with b = J
     assert "from **1.30** to **0.76**" in body
     # the table: one row per estimator, with the numbers compare_estimators gives on this seed
-    cmp = G.compare_estimators(G.distribution_logits(G.preset_values("decreasing", 4), device="cpu"),
-                               G.default_f(4), 1.0, 1000, torch.Generator().manual_seed(G.stream_seed(0, 6)))
+    cmp = G.compare_estimators(G.distribution_logits(G.preset_values("decreasing", 4),
+                                                     device="cpu"),
+                               G.default_f(4), 1.0, 1000,
+                               torch.Generator().manual_seed(G.stream_seed(0, 6)))
     from toolbox.figures.gumbel import ESTIMATOR_LABELS
     for name, row in cmp.rows.items():
-        assert f"| {ESTIMATOR_LABELS[name]} | {row.bias:.4f} | {row.mc_error:.4f} | {row.std:.4f} |" in body
+        assert (
+            f"| {ESTIMATOR_LABELS[name]} | {row.bias:.4f} | {row.mc_error:.4f} | {row.std:.4f} |"
+            in body
+        )
     assert cmp.rows["straight_through"].std == 0.0 and cmp.rows["straight_through"].bias < 1e-6
     # run it yourself: a download button with the script, written by the toolbox
-    buttons = [b for b in at.get("download_button") if not b.key.endswith("_csv")]  # not the figures' CSVs
+    # not the figures' CSVs
+    buttons = [b for b in at.get("download_button") if not b.key.endswith("_csv")]
     assert len(buttons) == 1 and "Run it yourself" in buttons[0].proto.label
-    assert any(gumbel_lesson.qualified_name(gumbel_lesson.estimator_script) in c for c in captions(at))
+    assert any(gumbel_lesson.qualified_name(gumbel_lesson.estimator_script) in c for c in captions(
+        at))
     open_tab(at, "sampling")
 
 
@@ -298,14 +315,16 @@ def test_estimators_are_named_correctly_and_the_baseline_numbers_are_shown(page)
 ])
 def test_jacobian_is_readable_at_every_scale_and_honestly_captioned(tau, seed, grows, max_below):
     at = open_tab(open_page(PAGE, query={"tau": str(tau), "seed": str(seed)}), "reparameterization")
-    jac = G.relaxed_sample_jacobian(G.distribution_logits(G.preset_values("decreasing", 4), device="cpu"), tau,
+    jac = G.relaxed_sample_jacobian(G.distribution_logits(G.preset_values("decreasing", 4),
+                                                          device="cpu"), tau,
                                     generator=torch.Generator().manual_seed(G.stream_seed(seed, 5)))
     assert jac.grows_as_tau_shrinks is grows and jac.max_abs < max_below
     spec = next(c for c in charts(at) if "∂y/∂θ" in c["layout"]["title"]["text"])
     title = spec["layout"]["title"]["text"]
     if jac.max_abs > 0:
         assert f"max |entry| = {jac.max_abs:.2g}" in title
-        assert np.abs(arr(spec["data"][0]["z"])).max() == pytest.approx(1.0)  # colours relative to the largest
+        # colours relative to the largest
+        assert np.abs(arr(spec["data"][0]["z"])).max() == pytest.approx(1.0)
     else:
         assert "every entry is exactly 0" in title
     caption = next(c for c in captions(at) if "Smaller τ, larger gradients" in c)
@@ -331,13 +350,15 @@ def test_graph_follows_the_radio_and_the_toggle_with_a_fresh_chart():
     assert "SoftmaxBackward" not in seen[("gaussian", False)][1]
 
 
-@pytest.mark.parametrize("widget,message", [("gs_mu", "μ must lie between"), ("gs_sigma", "σ must be at most")])
+@pytest.mark.parametrize("widget,message", [("gs_mu", "μ must lie between"),
+                                            ("gs_sigma", "σ must be at most")])
 def test_huge_gaussian_parameters_give_a_message_and_the_page_keeps_working(widget, message):
     at = open_tab(open_page(PAGE), "reparameterization")
     at.number_input(key=widget).set_value(1e39).run()
     assert_clean(at, f"{widget} = 1e39")
     assert any(message in e for e in errors(at)), errors(at)
     assert len(errors(at)) == 1
-    assert len(at.get("plotly_chart")) == 1 and len(at.get("graphviz_chart")) == 1  # the rest still works
+    # the rest still works
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("graphviz_chart")) == 1
     at.number_input(key=widget).set_value(1.0).run()
     assert errors(at) == []

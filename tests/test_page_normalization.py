@@ -1,4 +1,5 @@
-"""AppTest of app_pages/normalization/page.py: every panel, every main control, bad values, links."""
+"""AppTest of app_pages/normalization/page.py: every panel, every main control, bad values,
+links."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import pkgutil
 
 import pytest
 
-from tests.apptest_helpers import assert_clean, errors, open_page, texts, warnings
 from app_pages.normalization.settings import PANELS, SETTINGS
+from tests.apptest_helpers import assert_clean, errors, open_page, texts, warnings
 
 pytestmark = pytest.mark.slow  # the page under AppTest; the fast run keeps test_pages.py
 
@@ -23,7 +24,8 @@ def _switch(at, panel: str):
 
 
 def _rejects_then_recovers(at, key: str, bad: float, word: str, good: float) -> None:
-    """A bad value in number input ``key`` shows an st.error mentioning ``word``; a good one clears it."""
+    """A bad value in number input ``key`` shows an st.error mentioning ``word``; a good one clears
+    it."""
     at.number_input(key=key).set_value(bad).run()
     assert any(word in e for e in errors(at)), (key, bad, errors(at))
     at.number_input(key=key).set_value(good).run()
@@ -38,7 +40,11 @@ def at():
 def test_default_view_running_statistics(at):
     assert at.title[0].value == "Normalization"
     shown = " ".join(x.value for x in at.latex)  # the merge's three lines are one gathered equation
-    assert r"\mu \leftarrow" in shown and r"\sigma^2 \leftarrow" in shown and r"\operatorname{clip}" in shown
+    assert (
+        r"\mu \leftarrow" in shown
+        and r"\sigma^2 \leftarrow" in shown
+        and r"\operatorname{clip}" in shown
+    )
     body = texts(at)
     assert "Gymnasium" in body and "Huang et al. 2022" in body and "Ioffe & Szegedy 2015" in body
     assert not at.error
@@ -65,7 +71,8 @@ def test_running_panel_controls_and_play(at):
     assert "running mean" in metric_labels and "clipped in batch" in metric_labels
 
 
-@pytest.mark.parametrize("key, value, word", [("nz_clip", -1.0, "clip"), ("nz_eps", 0.0, "epsilon")])
+@pytest.mark.parametrize("key, value, word",
+                         [("nz_clip", -1.0, "clip"), ("nz_eps", 0.0, "epsilon")])
 def test_running_panel_bad_values_show_error(key, value, word):
     page = open_page(PAGE)
     page.number_input(key=key).set_value(value).run()
@@ -76,13 +83,15 @@ def test_running_panel_bad_values_show_error(key, value, word):
     assert not page.error
 
 
-# issue 11: beside each equation, the backend function that computes it (names read from the objects)
+# issue 11: beside each equation, the backend function
+# that computes it (names read from the objects)
 EQUATION_FUNCTIONS = {
     "running": ["toolbox.running_stats.merge_moments", "toolbox.running_stats.prefix_moments",
                 "toolbox.lessons.normalization.streams.running_trace"],
     "observations": ["toolbox.running_stats.ObsNormalizer.normalize",
                      "toolbox.lessons.normalization.observations.normalize_observation_stream"],
-    "rewards": ["toolbox.reward_scaling.reward_scaling_scan", "toolbox.lessons.normalization.rewards.reward_scaling_trace"],
+    "rewards": ["toolbox.reward_scaling.reward_scaling_scan",
+                "toolbox.lessons.normalization.rewards.reward_scaling_trace"],
     "advantages": ["toolbox.running_stats.normalize_advantages",
                    "toolbox.lessons.normalization.advantages.minibatch_advantages"],
     "batchnorm": ["toolbox.lessons.normalization.messages.message_norm_demo"],
@@ -94,7 +103,9 @@ def test_every_equation_names_the_backend_function_that_computes_it(at, panel):
     _switch(at, panel)
     named = [str(c.value) for c in at.caption if str(c.value).startswith("computed by ")]
     assert 1 <= len(named) <= len(at.latex)
-    shown = [n for caption in named for n in caption.removeprefix("computed by ").replace("`", "").split(", ")]
+    shown = [n for caption in named for n in caption.removeprefix("computed by ").replace("`",
+                                                                                          "").split(
+                                                                                              ", ")]
     assert shown == EQUATION_FUNCTIONS[panel]
     for name in shown:
         f = pkgutil.resolve_name(name)

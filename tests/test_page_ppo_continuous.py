@@ -1,4 +1,5 @@
-"""The continuous-control PPO page under AppTest: the stored grid, a link's detail, a live request."""
+"""The continuous-control PPO page under AppTest: the stored grid, a link's detail, a live
+request."""
 
 from __future__ import annotations
 

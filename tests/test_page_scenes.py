@@ -1,4 +1,5 @@
-"""AppTest of the scene bar (ui/scenes.py) and presenter mode (ui/presenter.py) on the lesson pages."""
+"""AppTest of the scene bar (ui/scenes.py) and presenter mode (ui/presenter.py) on the lesson
+pages."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def _radio(at, slug: str, scene_id: str):
 
 
 def _styles(at) -> list[str]:
-    """The page's style blocks other than BASE_CSS (which every session gets, presenter mode or not)."""
+    """The page's style blocks other than BASE_CSS (which every session gets, presenter mode or
+    not)."""
     return [m.value for m in at.markdown if "<style>" in str(m.value) and m.value != BASE_CSS]
 
 
@@ -229,10 +231,12 @@ def test_bad_scene_id_warns_and_the_page_works(bad):
 
 
 def test_presenter_mode_from_the_link_in_the_app_sidebar():
-    at = open_page("app_pages/home.py", query={"presenter": "1"})  # the first run goes through app.py
+    # the first run goes through app.py
+    at = open_page("app_pages/home.py", query={"presenter": "1"})
     assert at.sidebar.toggle(key=KEY).value is True
     assert CSS in _styles(at) and at.query_params["presenter"] == "1"
-    # fonts, metrics and tables by CSS; figures are redrawn in Plotly (toolbox.figures.presenter), not by CSS
+    # fonts, metrics and tables by CSS; figures are redrawn
+    # in Plotly (toolbox.figures.presenter), not by CSS
     assert "font-size" in CSS and "stMetricValue" in CSS and ".js-plotly-plot" not in CSS
     at = open_page("app_pages/home.py")
     assert at.sidebar.toggle(key=KEY).value is False and not _styles(at)

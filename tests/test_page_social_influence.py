@@ -1,6 +1,6 @@
-"""AppTest of app_pages/social_influence/page.py: edit table cells, switch presets, feed every kind of bad
-table, drive the principal–agent and learning sections, and check the numbers shown against the
-backend computed independently here."""
+"""AppTest of app_pages/social_influence/page.py: edit table cells, switch presets, feed every kind
+of bad table, drive the principal–agent and learning sections, and check the numbers shown against
+the backend computed independently here."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def test_defaults_show_reward_and_both_ways_to_the_mutual_information(at):
     expected = nats(metric(at, SUM_KL))
     from_joint = nats(metric(at, SUM_H))
     assert expected == pytest.approx(from_joint, abs=1e-4)
-    assert expected == pytest.approx(inf.expected_influence(preset.pi_i, preset.pi_j_given_ai), abs=1e-4)
+    assert expected == pytest.approx(inf.expected_influence(preset.pi_i, preset.pi_j_given_ai),
+                                     abs=1e-4)
     kl_caption = next(c.value for c in at.caption if c.value.startswith("KL per influencee"))
     kl = inf.influence_rewards(preset.pi_i, preset.pi_j_given_ai).numpy()[a_i, 0]
     assert f"influencee 1: {kl:.4f} nats" in kl_caption
@@ -77,13 +78,16 @@ def test_editing_a_cell_updates_the_reward_and_keeps_the_edit(at):
     pi_i = [0.3, 0.5, 0.2]
     table = influence_lesson.influence_preset("i's move as a signal (illustrative)").pi_j_given_ai
     a_i = at.selectbox(key="a_i").value
-    assert nats(metric(at, "Influence reward")) == pytest.approx(inf.influence_reward(pi_i, table, a_i), abs=1e-4)
+    assert nats(metric(at, "Influence reward")) == pytest.approx(
+        inf.influence_reward(pi_i, table, a_i), abs=1e-4
+    )
     # an edit of j's table (row a^i=2 → copy action 2)
     cols_j = list(at.data_editor(key="inf_pi_j_table_0").value.columns)
     edit(at, "inf_pi_j_table_0", {2: {cols_j[0]: 0.0, cols_j[1]: 0.0, cols_j[2]: 1.0}})
     table[0, 2] = [0.0, 0.0, 1.0]
     at.selectbox(key="a_i").set_value(2).run()
-    assert nats(metric(at, "Influence reward")) == pytest.approx(inf.influence_reward(pi_i, table, 2), abs=1e-4)
+    assert nats(metric(at, "Influence reward")) == pytest.approx(inf.influence_reward(pi_i, table,
+                                                                                      2), abs=1e-4)
     assert at.query_params["ai"] == "2"
 
 
@@ -161,7 +165,8 @@ def test_normalize_rows_fixes_sums_and_reports_zero_rows(at):
     assert "sums to" in error_text(at)
     at.button(key="inf_normalize").click().run()
     assert not at.error
-    np.testing.assert_allclose(at.data_editor(key="inf_pi_i_table").value.to_numpy()[0], [0.5, 0.25, 0.25])
+    np.testing.assert_allclose(at.data_editor(key="inf_pi_i_table").value.to_numpy()[0],
+                               [0.5, 0.25, 0.25])
     edit(at, "inf_pi_i_table", {0: {c: 0.0 for c in cols}})
     at.button(key="inf_normalize").click().run()
     assert_clean(at, "normalize zeros")
@@ -184,7 +189,9 @@ def test_principal_agent_presets_and_obedience(at):
     at.selectbox(key="pa_signal").set_value(0).run()
     g = inf.persuasion_preset("courtroom", "optimal")
     br = inf.receiver_best_response(g.prior, g.phi, g.u_sender, g.u_receiver)
-    assert nats(metric(at, "$r^i$(s=innocent")) == pytest.approx(inf.principal_influence(g.phi[0], br, 0), abs=1e-4)
+    assert nats(metric(at, "$r^i$(s=innocent")) == pytest.approx(
+        inf.principal_influence(g.phi[0], br, 0), abs=1e-4
+    )
     # a receiver that always convicts is not obedient
     at.toggle(key="pa_best_response").set_value(False).run()
     cols = list(at.data_editor(key="pa_receiver_table").value.columns)
@@ -243,10 +250,12 @@ def test_changing_seeds_or_updates_starts_nothing_until_train_is_pressed(at):
     assert RUNNER.get(influence_lesson.learning_job_key(cfg)) is None  # nothing submitted
     # the precomputed runs of this game and β stay on screen, with a note to press Train
     assert any("not precomputed: press **Train**" in c.value for c in at.caption)
-    found = influence_lesson.precomputed_runs(influence_lesson.load_precomputed("results/influence_learning.json"), cfg)
+    found = influence_lesson.precomputed_runs(influence_lesson.load_precomputed(
+        "results/influence_learning.json"), cfg)
     assert float(metric(at, "Final extrinsic return")) == pytest.approx(
         influence_lesson.final_summary(found[0], found[1])["extrinsic_with"], abs=1e-3)
-    assert stored != metric(at, "Final extrinsic return")  # β 0.5 → 0.75 changed the stored runs shown
+    # β 0.5 → 0.75 changed the stored runs shown
+    assert stored != metric(at, "Final extrinsic return")
     # precomputed settings offer no Train button at all
     at.number_input(key="learn_seeds").set_value(inf.InfluenceTrainConfig().n_seeds).run()
     at.number_input(key="learn_updates").set_value(inf.InfluenceTrainConfig().iterations).run()
@@ -273,15 +282,16 @@ def test_train_button_trains_live_through_the_shared_runner(at):
 
 
 def test_url_sets_the_view_and_garbage_is_reported():
-    at = open_page(PAGE, query={"preset": "j copies i", "ai": "2", "beta": "2.0", "scheme": "honest",
-                                "marginal": "prior"})
+    at = open_page(PAGE, query={"preset": "j copies i", "ai": "2", "beta": "2.0",
+                                "scheme": "honest", "marginal": "prior"})
     assert at.radio(key="pa_marginal").value == "prior"
     assert metric(at, r"$I(\sigma;a)$") == "0.637"
     assert at.selectbox(key="inf_preset").value == "j copies i"
     assert at.selectbox(key="a_i").value == 2
     assert at.select_slider(key="learn_beta").value == 2.0
     assert float(metric(at, "P(hire)")) == pytest.approx(1 / 3, abs=1e-3)
-    at = open_page(PAGE, query={"ai": "99", "beta": "NaN", "preset": "nope", "marginal": "posterior"})
+    at = open_page(PAGE, query={"ai": "99", "beta": "NaN", "preset": "nope",
+                                "marginal": "posterior"})
     assert len(at.warning) >= 4
     assert at.radio(key="pa_marginal").value == "state"
     assert_clean(at, "garbage")
@@ -323,16 +333,19 @@ def _outside_maths(text: str) -> str:
 def test_notation_in_labels_and_text_renders_as_maths(at):
     for preset in influence_lesson.INFLUENCE_PRESETS:
         at.selectbox(key="inf_preset").set_value(preset).run()
-        shown = [m.label for m in at.metric] + [m.value for m in at.markdown] + [c.value for c in at.caption]
-        shown += [w.label for w in at.number_input] + [w.label for w in at.selectbox] + [w.label for w in at.radio]
+        shown = [m.label for m in at.metric] + [m.value for m in at.markdown] + [
+            c.value for c in at.caption]
+        shown += [w.label for w in at.number_input] + [w.label for w in at.selectbox] + [
+            w.label for w in at.radio]
         shown += [i.value for i in at.info] + [w.label for w in at.select_slider]
         raw = [t for t in shown if "^" in _outside_maths(str(t))]
         assert not raw, raw
 
 
 def test_every_equation_names_the_backend_function_that_computes_it(at):
-    functions = (inf.influence_rewards, inf.counterfactual_marginal, inf.expected_influence, inf.mutual_information,
-                 inf.evaluate_scheme, inf.principal_influence, inf.train_influence_game, inf.reinforce_gradients)
+    functions = (inf.influence_rewards, inf.counterfactual_marginal, inf.expected_influence,
+                 inf.mutual_information, inf.evaluate_scheme, inf.principal_influence,
+                 inf.train_influence_game, inf.reinforce_gradients)
     captions = " ".join(c.value for c in at.caption if c.value.startswith("computed by"))
     for f in functions:
         assert f"`{f.__module__}.{f.__qualname__}`" in captions
@@ -370,6 +383,7 @@ def test_run_it_yourself_download_is_offered_with_valid_tables_only(at):
         return [b for b in at.get("download_button") if not b.key.endswith("_csv")]
 
     assert len(scripts()) == 1
-    edit(at, "inf_pi_i_table", {0: {list(at.data_editor(key="inf_pi_i_table").value.columns)[0]: -1.0}})
+    edit(at, "inf_pi_i_table",
+         {0: {list(at.data_editor(key="inf_pi_i_table").value.columns)[0]: -1.0}})
     assert len(scripts()) == 0
     assert "negative" in error_text(at)

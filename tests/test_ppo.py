@@ -1,5 +1,6 @@
-"""PPO learner (batched trainer): each piece against an independent reference (autograd on CleanRL's loss, torch.optim.Adam,
-clip_grad_norm_, a numpy GAE loop), batch-independence of a run's randomness, errors, and one short learning run."""
+"""PPO learner (batched trainer): each piece against an independent reference (autograd on CleanRL's
+loss, torch.optim.Adam, clip_grad_norm_, a numpy GAE loop), batch-independence of a run's
+randomness, errors, and one short learning run."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import pytest
 import torch
 from torch.distributions import Categorical
 
-from toolbox.ppo import agent as A
-from toolbox.ppo.result import DEBUG_KEYS
 from toolbox.envs.cartpole import cartpole_dynamics
-from toolbox.ppo.config import PPOConfig
 from toolbox.lessons.ppo.variants import variants
+from toolbox.ppo import agent as A
+from toolbox.ppo.config import PPOConfig
+from toolbox.ppo.result import DEBUG_KEYS
 from toolbox.ppo.train import make_groups, rollout_batch, train
 from toolbox.provenance import PROVENANCE_KEYS, machine_provenance
 
@@ -72,7 +73,8 @@ def _random_minibatch(g, M=128, seed=0):
     a = torch.randint(0, 2, (R, M), generator=gen).float()
     logp = torch.log_softmax(logits, -1)
     cur = torch.where(a > 0, logp[..., 1], logp[..., 0])
-    old_logp = cur + 0.3 * torch.randn(R, M, generator=gen)  # ratios on both sides of the clip range
+    # ratios on both sides of the clip range
+    old_logp = cur + 0.3 * torch.randn(R, M, generator=gen)
     adv = torch.randn(R, M, generator=gen)
     ret = value + torch.randn(R, M, generator=gen)
     old_v = value + 0.3 * torch.randn(R, M, generator=gen)
@@ -81,12 +83,13 @@ def _random_minibatch(g, M=128, seed=0):
 
 @pytest.mark.parametrize("shared", [False, True])
 def test_batched_gradient_equals_autograd_of_cleanrl_loss_per_run(shared):
-    """The group's loss batched over runs (per-run toggles as columns) gives each run the gradient of
-    CleanRL's loss written directly for that run alone."""
+    """The group's loss batched over runs (per-run toggles as columns) gives each run the gradient
+    of CleanRL's loss written directly for that run alone."""
     configs = [c.replace(shared_network=shared) for c in MIXED]
     (g,), _ = make_groups(configs, [11], device="cpu")
     # train a little so that parameters are generic (heads no longer near zero)
-    g.theta.add_(0.05 * torch.randn(g.theta.shape, generator=torch.Generator().manual_seed(1)) * (g.theta != 0))
+    g.theta.add_(0.05 * torch.randn(g.theta.shape,
+                                    generator=torch.Generator().manual_seed(1)) * (g.theta != 0))
     mb = _random_minibatch(g)
     stats = g.loss_and_grad(mb)
     R, K = g.R, g.K
@@ -107,11 +110,13 @@ def test_batched_gradient_equals_autograd_of_cleanrl_loss_per_run(shared):
         assert abs(float(stats["clipfrac"][r]) - float(cf)) < 1e-6
         assert abs(float(stats["policy_loss"][r]) - float(pg)) < 1e-5
         assert abs(float(stats["value_loss"][r]) - float(vl)) < 1e-4
-    assert 0.05 < float(stats["clipfrac"][0]) < 0.95, "the test minibatch should exercise both clip branches"
+    assert 0.05 < float(
+        stats["clipfrac"][0]) < 0.95, "the test minibatch should exercise both clip branches"
 
 
 def test_grad_clipping_per_run_equals_clip_grad_norm():
-    cfgs = [BASE, BASE.replace(max_grad_norm=2.0), BASE.replace(clip_grad=False), BASE.replace(max_grad_norm=1e3)]
+    cfgs = [BASE, BASE.replace(max_grad_norm=2.0), BASE.replace(clip_grad=False),
+            BASE.replace(max_grad_norm=1e3)]
     (g,), _ = make_groups(cfgs, [0], device="cpu")
     g.grad.copy_(torch.randn(g.grad.shape, generator=torch.Generator().manual_seed(0)))
     before = g.grad.clone()
@@ -120,7 +125,8 @@ def test_grad_clipping_per_run_equals_clip_grad_norm():
         rows = [before[r + k * g.R].clone() for k in range(g.K)]
         for t in rows:
             t.grad = t.clone()
-        ref_norm = torch.nn.utils.clip_grad_norm_(rows, c.max_grad_norm if c.clip_grad else float("inf"))
+        ref_norm = torch.nn.utils.clip_grad_norm_(rows,
+                                                  c.max_grad_norm if c.clip_grad else float("inf"))
         assert abs(float(norms[r]) - float(ref_norm)) < 1e-3
         for k, t in enumerate(rows):
             torch.testing.assert_close(g.grad[r + k * g.R], t.grad)
@@ -183,8 +189,9 @@ def test_gae_and_monte_carlo_returns_match_numpy_reference():
         _, nv = g.policy_value(g.next_obs)
     for r, c in enumerate(cfgs):
         ref = _numpy_gae(
-            g.rewards[:, r].double().numpy(), g.values[:, r].double().numpy(), g.dones[:, r].double().numpy(),
-            nv[r].double().numpy(), g.next_done[r].double().numpy(), c.gamma, c.gae_lambda, c.gae,
+            g.rewards[:, r].double().numpy(), g.values[:, r].double().numpy(),
+            g.dones[:, r].double().numpy(), nv[r].double().numpy(), g.next_done[r].double().numpy(),
+            c.gamma, c.gae_lambda, c.gae,
         )
         np.testing.assert_allclose(g.advantages[:, r].numpy(), ref, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(g.returns[:, r], g.advantages[:, r] + g.values[:, r])
@@ -205,7 +212,8 @@ def test_run_randomness_independent_of_the_batch():
     groups, where = make_groups([cfg.replace(orthogonal_init=False), cfg], [1, 3, 5], device="cpu")
     gi, row = where[4]  # (cfg, seed 3)
     grid = groups[gi]
-    assert torch.equal(alone.theta[0], grid.theta[row]) and torch.equal(alone.theta[1], grid.theta[row + grid.R])
+    assert torch.equal(alone.theta[0], grid.theta[row]) and torch.equal(alone.theta[1],
+                                                                        grid.theta[row + grid.R])
     for g in (alone, grid):
         g.next_rollout()
     torch.testing.assert_close(alone.obs_buf[:, 0], grid.obs_buf[:, row])
@@ -229,10 +237,12 @@ def test_truncation_bootstrap_adds_discounted_value_of_final_state():
 
 
 def test_target_kl_stops_epochs_early():
-    res = train([BASE.replace(target_kl=1e-6, total_timesteps=1536), BASE.replace(total_timesteps=1536)], [0], device="cpu")
+    res = train([BASE.replace(target_kl=1e-6, total_timesteps=1536),
+                 BASE.replace(total_timesteps=1536)], [0], device="cpu")
     stopped, full = res[0].debug["epochs_run"], res[1].debug["epochs_run"]
     assert np.all(full == 4)
-    # the first update moves the policy by far more than 1e-6 nats; late ones (tiny annealed lr) may not
+    # the first update moves the policy by far more than
+    # 1e-6 nats; late ones (tiny annealed lr) may not
     assert stopped[0] == 1 and stopped.mean() < 2
 
 
@@ -268,7 +278,8 @@ def test_variant_menu_is_valid():
 
 @pytest.mark.slow
 def test_short_run_learns_cartpole():
-    """Three seeds, 40,960 steps: CleanRL's defaults lift the return far above a random policy's (about 22)."""
+    """Three seeds, 40,960 steps: CleanRL's defaults lift the return far above a random policy's
+    (about 22)."""
     res = train(PPOConfig(total_timesteps=40_960), [1, 2, 3], device="cpu")
     last20 = [float(r.episode_returns[-20:].mean()) for r in res]
     assert np.mean(last20) > 100 and min(last20) > 50, last20
@@ -284,18 +295,21 @@ def test_num_threads_is_restored_and_checked():
 
 STORED = Path(__file__).parent / "data" / "ppo_stored_run.json"
 STORED_A = PPOConfig(total_timesteps=5120)
-STORED_B = STORED_A.replace(norm_obs=True, norm_reward=True, bootstrap_truncation=True, target_kl=0.015, anneal_lr=False,
-                            adam_eps=1e-8, orthogonal_init=False, clip_vloss=False, gae=False)
+STORED_B = STORED_A.replace(norm_obs=True, norm_reward=True, bootstrap_truncation=True,
+                            target_kl=0.015, anneal_lr=False, adam_eps=1e-8, orthogonal_init=False,
+                            clip_vloss=False, gae=False)
 
 
 def _stored_run() -> list[dict]:
     res = train([STORED_A, STORED_B], [0, 1], device="cpu", backend="tensor")
-    return [{"episode_steps": r.episode_steps.tolist(), "episode_returns": r.episode_returns.tolist(),
+    return [{"episode_steps": r.episode_steps.tolist(),
+             "episode_returns": r.episode_returns.tolist(),
              "debug": {k: v.tolist() for k, v in r.debug.items()}} for r in res]
 
 
 def write_stored_numbers() -> None:
-    """Regenerate tests/data/ppo_stored_run.json — only for an intended change of the numbers (say why in the commit):
+    """Regenerate tests/data/ppo_stored_run.json — only for an intended change of the numbers (say
+    why in the commit):
     ``python -c "from tests.test_ppo import write_stored_numbers; write_stored_numbers()"``."""
     STORED.write_text(json.dumps({"meta": machine_provenance(), "runs": _stored_run()}))
 
@@ -303,22 +317,24 @@ def write_stored_numbers() -> None:
 STORED_RTOL = 1e-3
 """Tolerance for each debug number, as a fraction of the largest stored value of its kind.
 
-The argument: the stored run is float32 arithmetic over 10 iterations (160 minibatch updates); another
-CPU rounds sums in another order (vector width, fused multiply-adds), which moves a minibatch mean by
-a few float32 units (6e-8 relative) and Adam carries that forward. Measured on one machine between
-torch's AVX-512 and scalar kernels and MKL's reproducible mode: at most 2.7e-5 (the policy loss, a
-difference of nearly equal terms), 1.4e-7 on an Intel Xeon. 1e-3 leaves a factor 37. Mutations
-tried (clip coefficient 0.2 -> 0.21, GAE's next value taken one step
+The argument: the stored run is float32 arithmetic over 10 iterations (160 minibatch updates);
+another CPU rounds sums in another order (vector width, fused multiply-adds), which moves a
+minibatch mean by a few float32 units (6e-8 relative) and Adam carries that forward. Measured on one
+machine between torch's AVX-512 and scalar kernels and MKL's reproducible mode: at most 2.7e-5 (the
+policy loss, a difference of nearly equal terms), 1.4e-7 on an Intel Xeon. 1e-3 leaves a factor 37.
+Mutations tried (clip coefficient 0.2 -> 0.21, GAE's next value taken one step
 early, GAE's decay without gamma, entropy coefficient 0.01 -> 0.012) each fail this test.
 
-Episodes (lengths and returns) are integers and compared exactly: they change only if an action sample
-falls within rounding (~1e-6) of its probability's boundary, which no kernel variant above produced."""
+Episodes (lengths and returns) are integers and compared exactly: they change only if an action
+sample falls within rounding (~1e-6) of its probability's boundary, which no kernel variant above
+produced."""
 
 
 @pytest.mark.slow
 def test_numbers_equal_the_stored_run():
-    """The batched tensor trainer reproduces the run stored before the speed work: 2 configs (many toggles
-    flipped in the second) x 2 seeds x 10 iterations on the CPU, within ``STORED_RTOL`` on any CPU."""
+    """The batched tensor trainer reproduces the run stored before the speed work: 2 configs (many
+    toggles flipped in the second) x 2 seeds x 10 iterations on the CPU, within ``STORED_RTOL`` on
+    any CPU."""
     record = json.loads(STORED.read_text())
     assert set(PROVENANCE_KEYS) <= set(record["meta"])
     stored, fresh = record["runs"], _stored_run()
@@ -329,5 +345,5 @@ def test_numbers_equal_the_stored_run():
         for key in DEBUG_KEYS:
             want = np.float64(old["debug"][key])
             scale = max(float(np.abs(want).max()), 1e-12)
-            np.testing.assert_allclose(np.float64(new["debug"][key]), want, rtol=0, atol=STORED_RTOL * scale,
-                                       err_msg=key)
+            np.testing.assert_allclose(np.float64(new["debug"][key]), want, rtol=0,
+                                       atol=STORED_RTOL * scale, err_msg=key)

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from toolbox.figures.ppo import VERDICT_COLORS, learning_curves, score_differences
 from toolbox.lessons.ppo import analysis
 from toolbox.lessons.ppo import details as D
 from toolbox.lessons.ppo.details import CHECKLIST, DETAILS
-from toolbox.ppo.train import TrainResult
+from toolbox.lessons.ppo.variants import VARIANT_IDS, variant_config
 from toolbox.ppo.config import PPOConfig
-from toolbox.lessons.ppo.variants import variant_config, VARIANT_IDS
-from toolbox.figures.ppo import VERDICT_COLORS, learning_curves, score_differences
+from toolbox.ppo.train import TrainResult
 
 
 def _brute_running(steps, rets, grid, window=20):
@@ -30,7 +30,8 @@ def test_running_return_matches_brute_force():
     steps = np.sort(rng.choice(10_000, 300, replace=False))
     rets = rng.uniform(0, 500, 300)
     grid = analysis.step_grid(10_000, 37)
-    np.testing.assert_allclose(analysis.running_return(steps, rets, grid), _brute_running(steps, rets, grid))
+    np.testing.assert_allclose(analysis.running_return(steps, rets, grid),
+                               _brute_running(steps, rets, grid))
     assert math.isnan(analysis.running_return(steps, rets, [0])[0]) or steps[0] == 0
 
 
@@ -54,9 +55,12 @@ def test_mean_ci_is_student_t():
 def test_t_quantile_matches_scipy():
     for df in (1, 2, 3, 4, 5, 6, 9, 10, 19, 30, 99, 250):
         for p in (0.55, 0.8, 0.9, 0.95, 0.975, 0.995, 0.9995):
-            assert abs(analysis.t_quantile(p, df) - stats.t.ppf(p, df)) <= 1e-9 * max(1.0, stats.t.ppf(p, df))
+            assert abs(analysis.t_quantile(p, df) - stats.t.ppf(p, df)) <= 1e-9 * max(
+                1.0, stats.t.ppf(p, df)
+            )
         t = np.linspace(0, 8, 17)
-        np.testing.assert_allclose(analysis.t_cdf_two_sided(t, df), 2 * stats.t.cdf(t, df) - 1, atol=1e-12)
+        np.testing.assert_allclose(analysis.t_cdf_two_sided(t, df), 2 * stats.t.cdf(t, df) - 1,
+                                   atol=1e-12)
     for bad_df in (0, 2.5, True):
         with pytest.raises(ValueError, match="degrees of freedom"):
             analysis.t_quantile(0.975, bad_df)
@@ -73,14 +77,18 @@ def _fake(seed, level, config=PPOConfig(), iterations=20):
 
 
 def test_live_curves_stop_at_the_steps_trained():
-    """A run 6 iterations (3,072 steps) into a 10,240-step budget has episodes ending up to step 10,000
-    (the fake's schedule) but its curve must end at 3,072: no flat line to the end of the budget."""
+    """A run 6 iterations (3,072 steps) into a 10,240-step budget has episodes ending up to step
+    10,000 (the fake's schedule) but its curve must end at 3,072: no flat line to the end of the
+    budget."""
     grid = analysis.step_grid(10_240, 10)  # 1,024, 2,048, ..., 10,240
-    partial = analysis.run_summary(_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=6), grid)
+    partial = analysis.run_summary(_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=6),
+                                   grid)
     assert [v is not None for v in partial["curve"]] == [True] * 3 + [False] * 7
     assert all((v is None) == (g > 3072) for g, v in zip(grid, partial["debug"]["approx_kl"]))
-    # finished (its last iteration ends at 10,240, the budget): the whole grid, including its last point
-    done = analysis.run_summary(_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=20), grid)
+    # finished (its last iteration ends at 10,240, the
+    # budget): the whole grid, including its last point
+    done = analysis.run_summary(_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=20),
+                                grid)
     assert all(v == 100.0 for v in done["curve"])
     # a budget that is no multiple of the batch: finished at 9,728 < 10,000, still the whole grid
     short = analysis.run_summary(_fake(1, 100, PPOConfig(total_timesteps=10_000), iterations=19),
@@ -90,21 +98,26 @@ def test_live_curves_stop_at_the_steps_trained():
 
 def test_summaries_aggregate_and_csv():
     grid = analysis.step_grid(10_000, 10)
-    runs = analysis.summarize([_fake(1, 100), _fake(2, 300), _fake(1, 480), _fake(2, 500)], ["a", "b"], [1, 2], grid)
+    runs = analysis.summarize([_fake(1, 100), _fake(2, 300), _fake(1, 480), _fake(2, 500)],
+                              ["a", "b"], [1, 2], grid)
     agg_a, agg_b = analysis.aggregate(runs["a"], grid), analysis.aggregate(runs["b"], grid)
     assert agg_a["last20_mean"] == 200 and agg_b["reached_475"] == 2 and agg_a["reached_475"] == 0
-    assert abs(agg_a["last20_ci"] - stats.t.ppf(0.975, 1) * np.std([100, 300], ddof=1) / np.sqrt(2)) < 1e-9
+    assert abs(agg_a["last20_ci"] - stats.t.ppf(0.975, 1) * np.std([100, 300],
+                                                                   ddof=1) / np.sqrt(2)) < 1e-9
     assert abs(agg_b["auc_mean"] - 490) < 1e-9
-    # debug variables are read at the last iteration completed by each grid step (10,000 -> iteration 19 of 20)
+    # debug variables are read at the last iteration completed
+    # by each grid step (10,000 -> iteration 19 of 20)
     assert abs(agg_a["debug"]["approx_kl"] - 18 / 19) < 1e-6
     csv = analysis.curves_csv(runs, grid)
-    assert csv.splitlines()[0] == "variant,seed,step,return_last20" and len(csv.splitlines()) == 1 + 4 * 10
+    assert csv.splitlines()[0] == "variant,seed,step,return_last20" and len(
+        csv.splitlines()) == 1 + 4 * 10
     fig = learning_curves({"a": agg_a, "b": agg_b})
     assert len(fig.data) == 6 and fig.layout.xaxis.title.text
 
 
 def test_first_scaled_cartpole_reward_is_far_above_the_clip():
-    """Gymnasium's statistics start at mean 0, var 1, count 1e-4; the first batch is 4 returns of 1."""
+    """Gymnasium's statistics start at mean 0, var 1, count 1e-4; the first batch is 4 returns of
+    1."""
     count, var = 1e-4, 1.0
     total = count + 4
     m2 = var * count + 0.0 * 4 + (1.0 - 0.0) ** 2 * count * 4 / total
@@ -112,7 +125,9 @@ def test_first_scaled_cartpole_reward_is_far_above_the_clip():
     rewards = D.scaled_cartpole_rewards(4, 3)
     assert abs(rewards[0] - first) < 1e-3 * first and abs(rewards[0] - 141.4) < 0.05
     assert rewards[0] > 10 > rewards[1]
-    assert "141.4" in D.REWARD_CLIP_WHY and "141.4" in dict((r[0], r[3]) for r in CHECKLIST)["continuous 9"]
+    assert "141.4" in D.REWARD_CLIP_WHY and "141.4" in dict((r[0],
+                                                             r[3]) for r in CHECKLIST)[
+                                                                 "continuous 9"]
     with pytest.raises(ValueError, match="steps"):
         D.scaled_cartpole_rewards(4, 0)
 
@@ -122,14 +137,19 @@ def test_checklist_title_counts_come_from_the_rows():
     aux = [r for r in CHECKLIST if r[0].startswith("auxiliary")]
     assert n_core + len(CHECKLIST) - len(aux) == 37
     assert D.other_details_title() == (
-        f"The other {37 - n_core} of the 37 details (and {len(aux)} auxiliary ones): where they live and why not here"
+        f"The other {37 - n_core} of the 37 details (and {len(aux)} "
+        "auxiliary ones): where they live and why not here"
     )
     assert D.other_details_title(CHECKLIST[:5]).startswith("The other 5 of the 37")
 
 
 def test_value_clipping_text_has_its_caveat():
     d = next(d for d in DETAILS if d.field == "clip_vloss")
-    assert "return units" in d.sentence and "Engstrom et al. 2020" in d.sentence and "Andrychowicz et al. 2021" in d.sentence
+    assert (
+        "return units" in d.sentence
+        and "Engstrom et al. 2020" in d.sentence
+        and "Andrychowicz et al. 2021" in d.sentence
+    )
 
 
 def test_controls_map_to_the_variants_and_defaults_to_no_change():
@@ -139,11 +159,14 @@ def test_controls_map_to_the_variants_and_defaults_to_no_change():
     assert D.config_changes(defaults) == {}
     for d in DETAILS:
         if D.control_kind(d) == "toggle":
-            changed = PPOConfig().replace(**D.config_changes({**defaults, d.field: not D.default_on(d)}))
+            changed = PPOConfig().replace(**D.config_changes({**defaults,
+                                                              d.field: not D.default_on(d)}))
             assert changed == variant_config(d.variant, budget), d.field
-    assert D.config_changes({"num_minibatches": 8, "ent_coef": 0.0}) == {"num_minibatches": 8, "ent_coef": 0.0}
+    assert D.config_changes({"num_minibatches": 8, "ent_coef": 0.0}) == {"num_minibatches": 8,
+                                                                         "ent_coef": 0.0}
     assert D.config_changes({"num_envs": False}) == {"num_envs": 1, "num_steps": 512}
-    assert D.default_number(next(d for d in DETAILS if d.field == "ent_coef")) == PPOConfig().ent_coef
+    assert D.default_number(
+        next(d for d in DETAILS if d.field == "ent_coef")) == PPOConfig().ent_coef
     with pytest.raises(ValueError, match="not a detail"):
         D.config_changes({"gamma": 0.9})
 
@@ -153,7 +176,8 @@ def test_link_flips_round_trip():
     text = D.url_flips(changes)
     assert text == "norm_obs,shared_network"
     flipped = D.parse_flips(text)
-    toggles = {d.field: D.initial_toggle(d, flipped) for d in DETAILS if D.control_kind(d) == "toggle"}
+    toggles = {d.field: D.initial_toggle(d,
+                                         flipped) for d in DETAILS if D.control_kind(d) == "toggle"}
     assert D.config_changes(toggles) == {"norm_obs": True, "shared_network": True}
     with pytest.raises(ValueError, match="unknown detail"):
         D.parse_flips("norm_obs,<b>x</b>")
@@ -194,12 +218,14 @@ def test_difference_ci_is_welch():
 
 
 def _runs(**scores):
-    return {name: [{"seed": i, "last20": float(v)} for i, v in enumerate(vals)] for name, vals in scores.items()}
+    return {name: [{"seed": i,
+                    "last20": float(v)} for i, v in enumerate(
+                        vals)] for name, vals in scores.items()}
 
 
 def test_compare_to_baseline_verdicts_and_sentence():
-    runs = _runs(**{"all on": [490, 492, 491, 488], "no a": [200, 250, 300, 220], "no b": [480, 500, 470, 499],
-                    "no c": [500, 500, 500, 500]})
+    runs = _runs(**{"all on": [490, 492, 491, 488], "no a": [200, 250, 300, 220],
+                    "no b": [480, 500, 470, 499], "no c": [500, 500, 500, 500]})
     rows = analysis.compare_to_baseline(runs)
     assert [r["variant"] for r in rows] == ["no a", "no b", "no c"]
     assert [r["verdict"] for r in rows] == [analysis.LOWER, analysis.SAME, analysis.HIGHER]
@@ -213,8 +239,12 @@ def test_compare_to_baseline_verdicts_and_sentence():
     assert "“no a” (-248 ± " in lower and "no b" not in lower and "no c" not in lower
     assert "“no c” (+10 ± " in higher and "no b" not in higher
     assert "“no b”" in same and "we cannot tell" in same and "make no difference" not in text
-    assert text.startswith("After 500,000 steps, “all on” scores 492 ± 10 (mean of the last 20 episodes, 4 seeds;")
-    assert "the 3 p-values are corrected for multiple comparisons with the Holm–Bonferroni method" in text
+    assert text.startswith(
+        "After 500,000 steps, “all on” scores 492 ± 10 (mean of the last 20 episodes, 4 seeds;")
+    assert (
+        "the 3 p-values are corrected for multiple comparisons with the Holm–Bonferroni method"
+        in text
+    )
     # nothing separated -> says so
     only_same = analysis.compare_to_baseline(_runs(**{"all on": [490, 500], "no b": [495, 500]}))
     one = analysis.explain_comparison(only_same, base, 500_000)
@@ -236,7 +266,8 @@ def _holm_brute_force(p, alpha):
 
 
 def test_holm_adjust_is_holms_step_down_test():
-    assert analysis.holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert analysis.holm_adjust([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06,
+                                                                             0.02])
     assert analysis.holm_adjust([]) == [] and analysis.holm_adjust([0.2]) == [0.2]
     rng = np.random.default_rng(7)
     for _ in range(200):
@@ -267,8 +298,8 @@ def test_welch_p_value_matches_scipy_and_the_interval():
 
 
 def test_the_correction_decides_the_verdict():
-    """A difference whose own interval excludes zero is not separated when 10 other comparisons share
-    the family-wise error: Holm multiplies its p-value by up to 11."""
+    """A difference whose own interval excludes zero is not separated when 10 other comparisons
+    share the family-wise error: Holm multiplies its p-value by up to 11."""
     rng = np.random.default_rng(0)
     base = list(490 + rng.normal(0, 3, 10))
     runs = {"all on": base, "small": [x - 2.5 for x in base[::-1]]}  # p ≈ 0.028
@@ -279,16 +310,20 @@ def test_the_correction_decides_the_verdict():
     assert small["half_width"] < abs(small["difference"])  # its own 95% interval excludes zero
     alone = analysis.compare_to_baseline(_runs(**{"all on": base, "small": runs["small"]}))
     assert alone[0]["verdict"] == analysis.LOWER and alone[0]["p_adjusted"] == alone[0]["p_value"]
-    text = analysis.explain_comparison(rows, {"runs": 10, "last20_mean": 490.0, "last20_ci": 2.0}, 100_000)
+    text = analysis.explain_comparison(rows, {"runs": 10, "last20_mean": 490.0, "last20_ci": 2.0},
+                                       100_000)
     assert "Off zero by its own 95% interval but not after the correction: “small” (" in text
 
 
 def test_score_differences_figure():
-    rows = analysis.compare_to_baseline(_runs(**{"all on": [490, 495, 500], "no a": [200, 250, 300], "no b": [480, 500, 470]}))
+    rows = analysis.compare_to_baseline(_runs(**{"all on": [490, 495, 500], "no a": [200, 250, 300],
+                                                 "no b": [480, 500, 470]}))
     fig = score_differences(rows)
     assert [t.name for t in fig.data] == [analysis.LOWER, analysis.SAME]
-    assert fig.data[0].marker.color == VERDICT_COLORS[analysis.LOWER] and list(fig.data[0].y) == ["no a"]
-    assert abs(fig.data[0].error_x.array[0] - rows[0]["half_width"]) < 1e-12 and fig.layout.xaxis.title.text
+    assert fig.data[0].marker.color == VERDICT_COLORS[analysis.LOWER] and list(fig.data[0].y) == [
+        "no a"]
+    assert abs(fig.data[0].error_x.array[0] - rows[0][
+        "half_width"]) < 1e-12 and fig.layout.xaxis.title.text
 
 
 def test_time_left_and_progress_text():
@@ -304,12 +339,14 @@ def test_time_left_and_progress_text():
 
 def test_score_rows():
     grid = analysis.step_grid(10_000, 10)
-    runs = {"a": [analysis.run_summary(_fake(1, 100), grid), analysis.run_summary(_fake(2, 300), grid)],
+    runs = {"a": [analysis.run_summary(_fake(1, 100), grid), analysis.run_summary(_fake(2, 300),
+                                                                                  grid)],
             "b": [analysis.run_summary(_fake(1, 480), grid)]}
     rows = analysis.score_rows({n: analysis.aggregate(s, grid) for n, s in runs.items()})
     half = stats.t.ppf(0.975, 1) * np.std([100, 300], ddof=1) / np.sqrt(2)
     assert rows[0]["final score: last-20 return (mean ± 95% CI)"] == f"200.0 ± {half:.1f}"
-    assert rows[1]["final score: last-20 return (mean ± 95% CI)"] == "480.0" and rows[1]["steps to 475"] == "2,000 (1/1 runs)"
+    assert rows[1]["final score: last-20 return (mean ± 95% CI)"] == "480.0" and rows[1][
+        "steps to 475"] == "2,000 (1/1 runs)"
     assert rows[0]["steps to 475"] == "—"
 
 
@@ -318,4 +355,5 @@ def test_live_payload_carries_the_time_left_and_curves_that_stop():
     partial = [_fake(1, 100, PPOConfig(total_timesteps=10_240), iterations=6)]
     p = analysis.live_payload(partial, ["all on"], [1], grid, 0.3, 30.0)
     assert p["progress"] == "30% trained in 30 s · about 1 min 10 s left"
-    assert p["grid"] == grid.tolist() and [v is None for v in p["runs"]["all on"][0]["curve"]] == [False] * 3 + [True] * 7
+    assert p["grid"] == grid.tolist() and [v is None for v in p["runs"]["all on"][0]["curve"]] == [
+        False] * 3 + [True] * 7

@@ -7,17 +7,18 @@ import threading
 import numpy as np
 import pytest
 
-from toolbox.serving import Cancelled, JobRunner
-from toolbox.serving.ppo_batching import PPORequest, train_requests, union_pairs
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.train import train
+from toolbox.serving import Cancelled, JobRunner
+from toolbox.serving.ppo_batching import PPORequest, train_requests, union_pairs
 
 BASE = PPOConfig(total_timesteps=2 * 512)
 
 
 def keep_runs(runs, fraction, elapsed_s):
     assert elapsed_s >= 0
-    return [(r.config, r.seed, r.episode_returns.copy(), r.debug["value_loss"].copy(), fraction is None) for r in runs]
+    return [(r.config, r.seed, r.episode_returns.copy(), r.debug["value_loss"].copy(),
+             fraction is None) for r in runs]
 
 
 def test_union_trains_a_pair_shared_by_two_requests_once():
@@ -30,17 +31,21 @@ def test_union_trains_a_pair_shared_by_two_requests_once():
 
 def test_each_request_gets_the_runs_it_would_get_alone():
     a = PPORequest.make([BASE], [0, 1], keep_runs)
-    b = PPORequest.make([BASE.replace(clip_vloss=False), BASE.replace(num_envs=1, num_steps=512)], [3], keep_runs)
+    b = PPORequest.make([BASE.replace(clip_vloss=False), BASE.replace(num_envs=1, num_steps=512)],
+                        [3], keep_runs)
     seen = [[], []]
-    out = train_requests([a, b], [lambda f, p, i=i: seen[i].append(f) for i in range(2)], callback_every=0.0)
+    out = train_requests([a, b], [lambda f, p, i=i: seen[i].append(f) for i in range(2)],
+                         callback_every=0.0)
     for req, got in zip((a, b), out):
         alone = train(list(req.configs), list(req.seeds))
         assert [(c, s) for c, s, *_ in got] == [(r.config, r.seed) for r in alone]
         for (_, _, returns, vloss, final), r in zip(got, alone):
             assert final is True
             np.testing.assert_array_equal(returns, r.episode_returns)
-            np.testing.assert_allclose(vloss, r.debug["value_loss"], rtol=1e-4, atol=1e-6)  # stacked-matmul rounding
-    assert all(f[-1] == 1.0 for f in seen) and all(len(f) >= 2 for f in seen)  # each streamed its own progress
+            # stacked-matmul rounding
+            np.testing.assert_allclose(vloss, r.debug["value_loss"], rtol=1e-4, atol=1e-6)
+    # each streamed its own progress
+    assert all(f[-1] == 1.0 for f in seen) and all(len(f) >= 2 for f in seen)
 
 
 def test_a_stopped_request_is_dropped_and_the_others_finish():
@@ -69,7 +74,8 @@ def test_runner_trains_the_requests_queued_while_busy_as_one_batch():
     runner.register_batcher("toy", fake_batch, capacity=5)
     gate = threading.Event()
     blocker = runner.submit("busy", lambda report: gate.wait(10) and "done")
-    jobs = [runner.submit(f"req{i}", batch=("toy", f"p{i}", 2), session_id=f"s{i}") for i in range(3)]
+    jobs = [runner.submit(f"req{i}", batch=("toy", f"p{i}", 2),
+                          session_id=f"s{i}") for i in range(3)]
     assert [j.status for j in jobs] == ["queued"] * 3
     gate.set()
     for j in [blocker, *jobs]:

@@ -1,4 +1,5 @@
-"""The continuous-control PPO lesson's data: variants, curves, the comparison, live requests, scenes.
+"""The continuous-control PPO lesson's data: variants, curves, the comparison, live requests,
+scenes.
 
 Every number is recomputed independently (NumPy for curves and scores, SciPy's Welch test and
 Holm's definition for the comparison) from the stored grid the page shows.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 
 import numpy as np
 import pytest

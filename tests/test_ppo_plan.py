@@ -1,5 +1,5 @@
-"""What a PPO request shows from the store and trains (toolbox.lessons.ppo.plan), the controls' errors, the
-highlighted curve chart and the script's advice."""
+"""What a PPO request shows from the store and trains (toolbox.lessons.ppo.plan), the controls'
+errors, the highlighted curve chart and the script's advice."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import json
 import pytest
 
 from toolbox.figures.ppo import FADED, HIGHLIGHT_COLORS, learning_curves
-from toolbox.lessons.ppo import analysis, plan as P, precomputed
+from toolbox.lessons.ppo import analysis, precomputed
 from toolbox.lessons.ppo import details as D
-from toolbox.ppo.config import PPOConfig
-from toolbox.lessons.ppo.variants import DEFAULT_VARIANTS, variant_config, VARIANT_IDS
-from toolbox.serving.caps import MAX_RUNS
+from toolbox.lessons.ppo import plan as P
 from toolbox.lessons.ppo.script import expectations, load_check, script_advice
+from toolbox.lessons.ppo.variants import DEFAULT_VARIANTS, VARIANT_IDS, variant_config
+from toolbox.ppo.config import PPOConfig
+from toolbox.serving.caps import MAX_RUNS
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 
 from toolbox.lessons.ppo import analysis, precomputed
+from toolbox.lessons.ppo.variants import (
+    DEFAULT_BUDGET,
+    DEFAULT_SEEDS,
+    DEFAULT_VARIANTS,
+    VARIANT_IDS,
+    variant_config,
+)
 from toolbox.ppo.config import PPOConfig
-from toolbox.lessons.ppo.variants import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, variant_config, VARIANT_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def tiny(tmp_path_factory) -> dict:
     """The precompute script end to end at a 2-iteration budget: 2 variants × seeds 0–2."""
     out = tmp_path_factory.mktemp("ppo") / "tiny.json"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ppo_precompute.py"), "--budget", "1024", "--seeds", "0-2",
-                    "--variants", "all,nogae", "--out", str(out)], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ppo_precompute.py"), "--budget",
+                    "1024", "--seeds", "0-2", "--variants", "all,nogae", "--out", str(out)],
+                   check=True, capture_output=True, cwd=ROOT)
     return precomputed.load(out)
 
 
@@ -35,8 +42,13 @@ def grid() -> dict:
 @pytest.mark.slow
 def test_the_script_records_how_it_was_made(tiny):
     meta = tiny["meta"]
-    assert meta["threads"] == 1 and meta["torch"] and len(meta["commit"]) == 40 and meta["wall_seconds"] > 0
-    assert tiny["budget"] == 1024 and tiny["seeds"] == [0, 1, 2] and list(tiny["runs"]) == ["all on", "no GAE (MC returns)"]
+    assert meta["threads"] == 1 and meta["torch"] and len(meta["commit"]) == 40 and meta[
+        "wall_seconds"] > 0
+    assert (
+        tiny["budget"] == 1024
+        and tiny["seeds"] == [0, 1, 2]
+        and list(tiny["runs"]) == ["all on", "no GAE (MC returns)"]
+    )
     assert [r["seed"] for r in tiny["runs"]["all on"]] == [0, 1, 2]
 
 
@@ -48,10 +60,13 @@ def test_lookup_maps_requests_to_stored_runs(tiny):
     assert got["runs"]["all on"] == [tiny["runs"]["all on"][2], tiny["runs"]["all on"][0]]
     # a custom config equal to a stored one is that run, under the request's name
     same = PPOConfig(total_timesteps=1024).replace(gae=False)
-    assert precomputed.lookup(tiny, [same], ["your toggles"], [1])["runs"]["your toggles"] == [tiny["runs"]["no GAE (MC returns)"][1]]
+    assert precomputed.lookup(tiny, [same], ["your toggles"], [1])["runs"]["your toggles"] == [
+        tiny["runs"]["no GAE (MC returns)"][1]
+    ]
     # anything not stored: None (train it live)
     assert precomputed.lookup(tiny, [all_on], ["all on"], [0, 3]) is None
-    assert precomputed.lookup(tiny, [all_on, variant_config("noclip", 1024)], ["a", "b"], [0]) is None
+    assert precomputed.lookup(tiny, [all_on, variant_config("noclip", 1024)], ["a", "b"],
+                              [0]) is None
     assert precomputed.lookup(tiny, [variant_config("all", 2048)], ["all on"], [0]) is None
     assert precomputed.lookup(tiny, [all_on.replace(ent_coef=0.02)], ["x"], [0]) is None
     assert precomputed.lookup(None, [all_on], ["all on"], [0]) is None
@@ -69,8 +84,10 @@ def test_stored_runs_are_the_live_summary_plus_their_exact_start(tiny):
 
 def test_default_file_is_the_500k_grid(grid):
     assert grid["variants"] == list(DEFAULT_VARIANTS) and len(grid["variants"]) == 12
-    assert grid["seeds"] == list(range(DEFAULT_SEEDS)) == list(range(10)) and grid["budget"] == DEFAULT_BUDGET == 500_000
-    assert grid["grid"] == analysis.step_grid(500_000).tolist() and grid["grid"][:2] == [10_000, 20_000]
+    assert grid["seeds"] == list(range(DEFAULT_SEEDS)) == list(range(10)) and grid[
+        "budget"] == DEFAULT_BUDGET == 500_000
+    assert grid["grid"] == analysis.step_grid(500_000).tolist() and grid["grid"][:2] == [10_000,
+                                                                                         20_000]
     assert grid["meta"]["threads"] == 1 and grid["meta"]["prefix_steps"] == precomputed.PREFIX_STEPS
     for vid in DEFAULT_VARIANTS:
         recs = grid["runs"][VARIANT_IDS[vid]]
@@ -80,7 +97,8 @@ def test_default_file_is_the_500k_grid(grid):
             assert r["start"]["steps"] and max(r["start"]["steps"]) <= precomputed.PREFIX_STEPS
     # every default request (any seed count, any subset of the grid) is answered from the file
     configs = [variant_config(v, 500_000) for v in DEFAULT_VARIANTS]
-    assert precomputed.lookup(grid, configs, [VARIANT_IDS[v] for v in DEFAULT_VARIANTS], list(range(10))) is not None
+    assert precomputed.lookup(grid, configs, [VARIANT_IDS[v] for v in DEFAULT_VARIANTS],
+                              list(range(10))) is not None
     assert precomputed.lookup(grid, configs[:2], ["a", "b"], [0, 1, 2]) is not None
 
 
@@ -103,14 +121,16 @@ def test_train_start_rejects_bad_iterations_and_describe_reads_the_meta(tiny):
     with pytest.raises(ValueError, match="iterations must be a whole number from 1 to 2"):
         precomputed.train_start(variant_config("all", 1024), 0, 3)
     text = precomputed.describe(tiny, 2)
-    assert text.startswith("Precomputed: 2 of the 6 stored runs (2 variants × 3 seeds × 1,024 steps)")
-    assert f"torch {tiny['meta']['torch']}" in text and tiny["meta"]["commit"][:7] in text and "1 CPU thread(s)" in text
+    assert text.startswith(
+        "Precomputed: 2 of the 6 stored runs (2 variants × 3 seeds × 1,024 steps)")
+    assert f"torch {tiny['meta']['torch']}" in text and tiny["meta"]["commit"][
+        :7] in text and "1 CPU thread(s)" in text
 
 
 def test_the_default_explanation_follows_from_the_stored_scores(grid):
-    """The default view's sentence: every variant's verdict equals an independent Welch test (scipy's t
-    distribution at the rounded-down ν) on the stored final scores, corrected by Holm's step-down test
-    written out here, and the sentence lists it in its group."""
+    """The default view's sentence: every variant's verdict equals an independent Welch test
+    (scipy's t distribution at the rounded-down ν) on the stored final scores, corrected by Holm's
+    step-down test written out here, and the sentence lists it in its group."""
     from scipy import stats
 
     base = np.array([r["last20"] for r in grid["runs"]["all on"]])
@@ -128,21 +148,27 @@ def test_the_default_explanation_follows_from_the_stored_scores(grid):
         d, h = x.mean() - base.mean(), stats.t.ppf(0.975, int(nu)) * np.sqrt(va + vb)
         ref[r["variant"]] = (d, h, 2 * stats.t.sf(abs(d) / np.sqrt(va + vb), int(nu)))
     m, rejected = len(rows), set()
-    for rank, name in enumerate(sorted(ref, key=lambda n: ref[n][2])):  # Holm: step down from the smallest p
+    # Holm: step down from the smallest p
+    for rank, name in enumerate(sorted(ref, key=lambda n: ref[n][2])):
         if ref[name][2] > 0.05 / (m - rank):
             break
         rejected.add(name)
     for r in rows:
         d, h, p = ref[r["variant"]]
         assert r["p_value"] == pytest.approx(p, rel=1e-9, abs=1e-12)
-        expected = (analysis.LOWER if d < 0 else analysis.HIGHER) if r["variant"] in rejected else analysis.SAME
+        expected = (analysis.LOWER if d < 0 else analysis.HIGHER) if r[
+            "variant"] in rejected else analysis.SAME
         assert r["verdict"] == expected, r["variant"]
-        part = {analysis.LOWER: lower, analysis.HIGHER: higher}.get(expected, alone if p < 0.05 else same)
+        part = {analysis.LOWER: lower, analysis.HIGHER: higher}.get(expected,
+                                                                    alone if p < 0.05 else same)
         assert f"“{r['variant']}” ({d:+.0f} ± {h:.0f}" in part, r["variant"]
     assert f"“all on” scores {base.mean():.0f} ± " in text and "10 seeds" in text
-    assert "the 11 p-values are corrected for multiple comparisons with the Holm–Bonferroni method" in text
-    # issue 21: Adam ε = 1e-8 (p = 0.013) does not survive the correction; no grad clipping and no value
-    # clipping (two collapsed seeds each) are “cannot tell”, not “no difference”
+    assert (
+        "the 11 p-values are corrected for multiple comparisons with the Holm–Bonferroni method"
+        in text
+    )
+    # issue 21: Adam ε = 1e-8 (p = 0.013) does not survive the correction; no grad clipping and no
+    # value clipping (two collapsed seeds each) are “cannot tell”, not “no difference”
     assert "“Adam ε = 1e-8” (-13 ± 10, p = 0.013, adjusted p = 0.131)" in alone
     assert "“no grad clipping” (-51 ± 86)" in same and "“no value clipping” (-38 ± 57)" in same
     assert "we cannot tell whether these details change the final score" in same

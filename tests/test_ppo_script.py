@@ -91,9 +91,11 @@ def test_the_script_is_the_reference_source_with_config_named_args():
         for name in ("ReferencePPO", "Agent", "layer_init") if "reference" in module else m.defs:
             text = inline.plain_roles(inline.rewrite_names(
                 inline.definition_text(m, m.defs[name]), script_module.RENAMES, frozenset({"rng"})))
+            open_parens = 0  # the rewritten environment call may span several lines
             for line in text.splitlines():
-                if "BatchedCartPole(" in line:
+                if "BatchedCartPole(" in line or open_parens > 0:
                     assert "GymnasiumCartPole(args.env_id, E, seed, device=device)" in src
+                    open_parens += line.count("(") - line.count(")")
                     continue
                 assert line.strip() in lines, (name, line)
     assert "[detail:" not in src and "[/detail:" not in src
@@ -107,7 +109,7 @@ def test_the_script_is_the_reference_source_with_config_named_args():
     for line in ("def layer_init(", "def get_value(", "def get_action_and_value(",
                  "loss = L.total_loss(pg_loss, v_loss, entropy_loss, args.ent_coef, args.vf_coef)",
                  "loss = pg_loss - ent_coef * entropy_loss + v_loss * vf_coef",
-                 "lr=args.learning_rate, eps=args.adam_eps)", "gym.make(env_id)"):
+                 "eps=args.adam_eps)", "gym.make(env_id)"):
         assert line in src, line
 
 

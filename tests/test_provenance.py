@@ -20,10 +20,11 @@ def test_machine_provenance_names_the_cpu_and_the_versions():
 
 
 def test_the_sentence_names_the_machine_and_says_statistically_the_same():
-    text = provenance_sentence({"cpu": "Some CPU 9000", "cpu_capability": "AVX2", "torch": "2.13.0+cpu",
-                                "numpy": "2.4.6", "numba": "0.68.1"})
-    assert text.startswith("Computed on Some CPU 9000 (AVX2 kernels) with torch 2.13.0+cpu, numpy 2.4.6, "
-                           "numba 0.68.1.")
+    text = provenance_sentence({"cpu": "Some CPU 9000", "cpu_capability": "AVX2",
+                                "torch": "2.13.0+cpu", "numpy": "2.4.6", "numba": "0.68.1"})
+    assert text.startswith(
+        "Computed on Some CPU 9000 (AVX2 kernels) with torch 2.13.0+cpu, numpy 2.4.6, numba 0.68.1."
+    )
     assert "statistically the same curves, not identical" in text
     assert provenance_sentence({}).startswith("Computed on an unrecorded CPU.")
 

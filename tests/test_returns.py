@@ -1,4 +1,5 @@
-"""toolbox.returns against independent computations: brute-force sums and CleanRL's GAE loop written with Python floats."""
+"""toolbox.returns against independent computations: brute-force sums and CleanRL's GAE loop written
+with Python floats."""
 
 from __future__ import annotations
 
@@ -85,9 +86,10 @@ def test_gae_equals_cleanrl_loop(lam):
     r, v, dones = _episode_data(rng, (25, 3))
     last = rng.standard_normal(3)
     next_done = np.array([0.0, 1.0, 0.0])
-    got = gae(torch.from_numpy(r), torch.from_numpy(v), torch.from_numpy(dones), torch.from_numpy(last),
-              0.97, lam, next_done=torch.from_numpy(next_done))
-    np.testing.assert_allclose(got.numpy(), _cleanrl_gae(r, v, dones, last, next_done, 0.97, lam), rtol=1e-12, atol=1e-12)
+    got = gae(torch.from_numpy(r), torch.from_numpy(v), torch.from_numpy(dones),
+              torch.from_numpy(last), 0.97, lam, next_done=torch.from_numpy(next_done))
+    np.testing.assert_allclose(got.numpy(), _cleanrl_gae(r, v, dones, last, next_done, 0.97, lam),
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_gae_leading_batch_equals_each_member():
@@ -99,7 +101,8 @@ def test_gae_leading_batch_equals_each_member():
     got = gae(r, v, dones, last, 0.99, lam)
     assert got.shape == (R, T, E)
     for i in range(R):
-        torch.testing.assert_close(got[i], gae(r[i], v[i], dones[i], last[i], 0.99, float(lam[i])), rtol=0, atol=0)
+        torch.testing.assert_close(got[i], gae(r[i], v[i], dones[i], last[i], 0.99, float(lam[i])),
+                                   rtol=0, atol=0)
 
 
 def test_gae_rejects_mismatched_shapes():

@@ -1,4 +1,5 @@
-"""toolbox.running_stats and toolbox.reward_scaling against independent references: Gymnasium's wrappers and NumPy."""
+"""toolbox.running_stats and toolbox.reward_scaling against independent references: Gymnasium's
+wrappers and NumPy."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from gymnasium.wrappers.utils import RunningMeanStd as GymRMS
 from gymnasium.wrappers.vector import NormalizeObservation, NormalizeReward
 
 from toolbox.reward_scaling import RewardScaler, reward_scaling_scan
-from toolbox.running_stats import ObsNormalizer, RunningMeanStd, merge_moments, normalize_advantages, prefix_moments
+from toolbox.running_stats import (
+    ObsNormalizer,
+    RunningMeanStd,
+    merge_moments,
+    normalize_advantages,
+    prefix_moments,
+)
 
 CPU = torch.device("cpu")
 
@@ -46,7 +53,10 @@ class ReplayVectorEnv(VectorEnv):
 
 def _stream(T=200, E=5, D=4, seed=0, p_term=0.05, p_trunc=0.02):
     rng = np.random.default_rng(seed)
-    obs = (rng.standard_normal((T + 1, E, D)) * np.array([0.1, 2.0, 30.0, 1.0]) + np.array([5, -3, 0, 100])).astype(np.float32)
+    obs = (
+        rng.standard_normal((T + 1, E, D)) * np.array([0.1, 2.0, 30.0, 1.0])
+        + np.array([5, -3, 0, 100])
+    ).astype(np.float32)
     rewards = rng.exponential(1.0, size=(T, E)) + 1.0
     terminated = rng.random((T, E)) < p_term
     truncated = (rng.random((T, E)) < p_trunc) & ~terminated
@@ -88,7 +98,8 @@ def test_running_mean_std_converges_to_numpy_moments_of_whole_stream():
     rms = RunningMeanStd((2,), device=CPU)
     for chunk in np.array_split(data, 37):
         rms.update(chunk)
-    # the prior is a pseudo-sample of weight 1e-4 with mean 0 and variance 1: weighted moments, brute force
+    # the prior is a pseudo-sample of weight 1e-4 with
+    # mean 0 and variance 1: weighted moments, brute force
     w, n = 1e-4, len(data)
     mean = data.sum(0) / (n + w)
     var = (w * 1.0 + w * mean**2 + ((data - mean) ** 2).sum(0)) / (n + w)
@@ -99,7 +110,9 @@ def test_running_mean_std_converges_to_numpy_moments_of_whole_stream():
 
 def test_parallel_update_is_merge_order_invariant():
     rng = np.random.default_rng(3)
-    chunks = [rng.standard_normal((int(n), 2)) * s + m for n, s, m in zip(rng.integers(1, 50, 12), rng.uniform(0.1, 9, 12), rng.uniform(-20, 20, 12))]
+    chunks = [rng.standard_normal((int(n), 2)) * s + m for n, s, m in zip(rng.integers(1, 50, 12),
+                                                                          rng.uniform(0.1, 9, 12),
+                                                                          rng.uniform(-20, 20, 12))]
     results = []
     for perm in [range(12), reversed(range(12)), rng.permutation(12)]:
         rms = RunningMeanStd((2,), device=CPU)
@@ -110,7 +123,8 @@ def test_parallel_update_is_merge_order_invariant():
         np.testing.assert_allclose(m, results[0][0], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(v, results[0][1], rtol=1e-12)
     # merging partial statistics in a tree (as parallel workers would): each part carries its own
-    # prior pseudo-sample (weight 1e-4, mean 0, var 1), so compare with brute force at prior weight 2e-4
+    # prior pseudo-sample (weight 1e-4, mean 0, var 1), so compare with brute force at prior weight
+    # 2e-4
     parts = []
     for group in (chunks[:5], chunks[5:]):
         r = RunningMeanStd((2,), device=CPU)
@@ -140,7 +154,8 @@ def test_merge_moments_closed_form():
 @pytest.mark.parametrize("T", [1, 2, 7, 33])
 def test_prefix_moments_scan_equals_sequential_updates(T):
     rng = np.random.default_rng(T)
-    x = rng.standard_normal((T, 5, 3)) * rng.uniform(0.1, 30, (T, 1, 3)) + rng.uniform(-50, 50, (T, 1, 3))
+    x = rng.standard_normal((T, 5, 3)) * rng.uniform(0.1, 30, (T, 1, 3)) + rng.uniform(-50, 50,
+                                                                                       (T, 1, 3))
     bvar, bmean = x.var(1), x.mean(1)
     mean, var, count = prefix_moments(torch.from_numpy(bmean), torch.from_numpy(bvar), 5)
     ref = GymRMS(shape=(3,))
@@ -157,7 +172,9 @@ def test_batched_runs_keep_independent_statistics():
     ours = RunningMeanStd((4,), batch_shape=(R,), device=CPU)
     refs = [GymRMS(shape=(4,)) for _ in range(R)]
     for n in [5, 1, 17]:
-        x = rng.standard_normal((R, n, 4)) * rng.uniform(0.1, 10, (R, 1, 4)) + rng.uniform(-5, 5, (R, 1, 4))
+        x = rng.standard_normal((R, n, 4)) * rng.uniform(0.1, 10, (R, 1, 4)) + rng.uniform(
+            -5, 5, (R, 1, 4)
+        )
         ours.update(torch.from_numpy(x))
         for r in range(R):
             refs[r].update(x[r])
@@ -182,7 +199,8 @@ def test_running_mean_std_rejects_bad_batches(bad, match):
     rms = RunningMeanStd((4,), device=CPU)
     with pytest.raises(ValueError, match=match):
         rms.update(bad)
-    assert float(rms.count) == pytest.approx(1e-4), "a rejected batch leaves the statistics untouched"
+    assert float(rms.count) == pytest.approx(
+        1e-4), "a rejected batch leaves the statistics untouched"
 
 
 def test_constructor_rejects_bad_arguments():
@@ -203,7 +221,8 @@ def test_constructor_rejects_bad_arguments():
 @pytest.mark.parametrize("clip", [None, 10.0, 1.5])
 def test_obs_normalizer_matches_gymnasium_vector_wrapper(clip):
     obs, rewards, term, trunc = _stream(seed=5)
-    env = NormalizeObservation(ReplayVectorEnv(obs, rewards, term, trunc, mode=AutoresetMode.NEXT_STEP))
+    env = NormalizeObservation(ReplayVectorEnv(obs, rewards, term, trunc,
+                                               mode=AutoresetMode.NEXT_STEP))
     # Gymnasium keeps CartPole-style float32 observation statistics in float32
     ours = ObsNormalizer((4,), clip=clip, device=CPU, dtype=torch.float32)
     o, _ = env.reset()
@@ -229,7 +248,8 @@ def test_obs_normalizer_float64_against_numpy_reference_and_clip():
         x = obs[t].astype(np.float64)
         ref.update(x)
         expect = np.clip((x - ref.mean) / np.sqrt(ref.var + 1e-8), -10, 10)
-        np.testing.assert_allclose(ours(torch.from_numpy(x)).numpy(), expect, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ours(torch.from_numpy(x)).numpy(), expect, rtol=1e-12,
+                                   atol=1e-12)
     # an outlier far outside the stream is clipped to exactly ±10
     far = torch.tensor([[1e6, -1e6, 0.0, 100.0]], dtype=torch.float64)
     z = ours.normalize(far)
@@ -238,7 +258,8 @@ def test_obs_normalizer_float64_against_numpy_reference_and_clip():
 
 def test_obs_normalizer_on_real_cartpole_matches_gymnasium():
     envs = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="sync")
-    wrapped = NormalizeObservation(gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="sync"))
+    wrapped = NormalizeObservation(gym.make_vec("CartPole-v1", num_envs=4,
+                                                vectorization_mode="sync"))
     ours = ObsNormalizer((4,), clip=None, device=CPU, dtype=torch.float32)
     raw, _ = envs.reset(seed=11)
     norm, _ = wrapped.reset(seed=11)
@@ -269,7 +290,8 @@ def test_obs_normalizer_batched_runs_equal_separate_normalizers():
         x = rng.standard_normal((R, E, 4)) * rng.uniform(0.5, 20, (R, 1, 4))
         out = batched(torch.from_numpy(x))
         for r in range(R):
-            torch.testing.assert_close(out[r], single[r](torch.from_numpy(x[r])), rtol=1e-12, atol=1e-12)
+            torch.testing.assert_close(out[r], single[r](torch.from_numpy(x[r])), rtol=1e-12,
+                                       atol=1e-12)
 
 
 
@@ -285,15 +307,18 @@ def test_reward_scaler_matches_gymnasium_vector_wrapper_with_episode_ends(gamma)
     assert term.any() and trunc.any()
     for t in range(len(rewards)):
         _, r_gym, *_ = env.step(np.zeros(6, dtype=np.int64))
-        r_ours = ours.scale(torch.from_numpy(rewards[t]), torch.from_numpy(term[t]), torch.from_numpy(trunc[t]))
+        r_ours = ours.scale(torch.from_numpy(rewards[t]), torch.from_numpy(term[t]),
+                            torch.from_numpy(trunc[t]))
         # Gymnasium accumulates the return in float32; ours in float64
         np.testing.assert_allclose(r_ours.numpy(), r_gym, rtol=1e-5)
     np.testing.assert_allclose(float(ours.return_rms.var), env.return_rms.var, rtol=1e-5)
-    np.testing.assert_allclose(ours.accumulated_reward.numpy(), env.accumulated_reward, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.accumulated_reward.numpy(), env.accumulated_reward, rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_reward_scaler_divides_by_return_std_not_reward_std():
-    # constant reward 1 for long episodes: reward std is 0, return std is large (returns grow to 1/(1-γ))
+    # constant reward 1 for long episodes: reward std is
+    # 0, return std is large (returns grow to 1/(1-γ))
     s = RewardScaler(2, gamma=0.99, device=CPU)
     for _ in range(500):
         out = s.scale(torch.ones(2, dtype=torch.float64), torch.zeros(2))
@@ -312,7 +337,9 @@ def test_reward_scaler_batched_runs_equal_separate_scalers():
         d = rng.random((R, E)) < 0.1
         out = batched.scale(torch.from_numpy(r), torch.from_numpy(d))
         for i in range(R):
-            torch.testing.assert_close(out[i], single[i].scale(torch.from_numpy(r[i]), torch.from_numpy(d[i])), rtol=1e-12, atol=1e-12)
+            torch.testing.assert_close(out[i], single[i].scale(torch.from_numpy(r[i]),
+                                                               torch.from_numpy(d[i])), rtol=1e-12,
+                                       atol=1e-12)
 
 
 def test_reward_scaler_rejects_bad_input():
@@ -373,7 +400,9 @@ def test_normalize_advantages_per_run_dim():
     adv = rng.standard_normal((3, 32)) * np.array([[0.1], [1], [100]])
     out = normalize_advantages(torch.from_numpy(adv), dim=-1)
     for r in range(3):
-        np.testing.assert_allclose(out[r].numpy(), (adv[r] - adv[r].mean()) / (adv[r].std(ddof=1) + 1e-8), rtol=1e-12)
+        np.testing.assert_allclose(
+            out[r].numpy(), (adv[r] - adv[r].mean()) / (adv[r].std(ddof=1) + 1e-8), rtol=1e-12
+        )
 
 
 def test_normalize_advantages_rejects_bad_input():

@@ -15,10 +15,10 @@ from scipy import stats
 
 from toolbox import gumbel as G
 from toolbox import influence as inf
-from toolbox.lessons import influence as influence_lesson
 from toolbox.dial.dru import flip_probability
 from toolbox.figures.scenes import evidence_figure
 from toolbox.figures.style import COLORS
+from toolbox.lessons import influence as influence_lesson
 from toolbox.lessons import normalization as N
 from toolbox.lessons import shared as SK
 from toolbox.lessons.scenes import Answer, Scene
@@ -34,7 +34,8 @@ def scene(slug: str, scene_id: str) -> Scene:
     return find_scene(slug, scene_id)
 
 
-# ---- the numbers the answers state: computed at display time, compared here with independent code ----
+# ---- the numbers the answers state: computed at
+# display time, compared here with independent code ----
 
 
 def _numbers_in_text(answer, **formats) -> None:
@@ -134,7 +135,8 @@ def _probs(v: dict) -> np.ndarray:
 
 
 def _relaxed_numpy(p: np.ndarray, tau: float, n: int = 40_000) -> np.ndarray:
-    """n relaxed samples softmax((log p + g)/τ) from numpy's own generator: an independent Monte Carlo."""
+    """n relaxed samples softmax((log p + g)/τ) from numpy's own generator: an independent Monte
+    Carlo."""
     g = -np.log(-np.log(np.random.default_rng(1).uniform(size=(n, len(p)))))
     y = (np.log(p) + g) / tau
     y = np.exp(y - y.max(1, keepdims=True))
@@ -168,7 +170,8 @@ def test_gumbel_cold_temperature():
     v = s.widget_values()
     a = s.answer()
     y = _relaxed_numpy(_probs(v), v[SK.GS_TAU])
-    # 2,000 samples per τ on the page: the mean of a coordinate in [0, 1] is within ±0.02 of the truth
+    # 2,000 samples per τ on the page: the mean of a
+    # coordinate in [0, 1] is within ±0.02 of the truth
     assert (
         a.numbers["max_cold"] == pytest.approx(y.max(1).mean(), abs=0.02)
         and a.numbers["max_cold"] > 0.9

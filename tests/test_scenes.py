@@ -16,9 +16,14 @@ from scipy import stats
 from tests.apptest_helpers import assert_clean, open_page
 from toolbox.lessons import shared as SK
 from toolbox.lessons.catalogue import LESSONS
+from toolbox.lessons.ppo.variants import (
+    DEFAULT_BUDGET,
+    DEFAULT_SEEDS,
+    DEFAULT_VARIANTS,
+    VARIANT_IDS,
+)
 from toolbox.lessons.scenes import Question, Scene, check_scenes
 from toolbox.lessons.scenes_index import SCENES, find_scene, lesson_scenes, neighbour, scene_ids
-from toolbox.lessons.ppo.variants import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, VARIANT_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_KINDS = (
@@ -149,7 +154,8 @@ def test_ppo_lowest_variant_is_computed_from_the_stored_runs():
     assert a.numbers["low"] == pytest.approx(means[low], rel=1e-9)
     assert a.numbers["base"] == pytest.approx(base.mean(), rel=1e-9)
     runs = json.loads(PPO_FILE.read_text())["runs"][low]
-    assert a.numbers["reached"] == sum(math.isfinite(r["steps_to_475"] or math.nan) for r in runs) == 4
+    assert a.numbers["reached"] == sum(
+        math.isfinite(r["steps_to_475"] or math.nan) for r in runs) == 4
     assert (a.numbers["updates_low"], a.numbers["updates_base"]) == (4, 16)  # 4 epochs × 1 or 4
     _in_text(a, low=".1f", base=".1f")
     assert "only 4 of its 10 runs reach 475" in a.text

@@ -1,4 +1,5 @@
-"""Sentences issue 21 found wrong or misleading, each pinned with the property that makes it true."""
+"""Sentences issue 21 found wrong or misleading, each pinned with the property that makes it
+true."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.wrappers.vector import NormalizeReward
 
 import toolbox.influence as inf
-from toolbox.reward_scaling import RewardScaler
 from tests.apptest_helpers import open_page, texts
+from toolbox.reward_scaling import RewardScaler
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +25,7 @@ def _returns_around_a_reset(mode) -> tuple[float, float]:
     env = NormalizeReward(gym.make_vec("CartPole-v1", num_envs=1, vectorization_mode="sync",
                                        vector_kwargs={"autoreset_mode": mode}), gamma=0.99)
     env.reset(seed=0)
-    rng, at_end = np.random.default_rng(0), None
+    rng, at_end, skipped = np.random.default_rng(0), None, False
     for _ in range(500):
         _, _, term, _, _ = env.step(rng.integers(0, 2, 1))
         if at_end is not None and (mode == AutoresetMode.SAME_STEP or not skipped):
@@ -46,12 +47,16 @@ def test_the_next_episode_starts_from_zero_only_with_same_step_autoreset():
     assert float(scaler.accumulated_reward[0]) == 0.0
     at = open_page("app_pages/normalization/page.py", query={"panel": "rewards"})
     shown = texts(at)
-    assert "here, as with Gymnasium's same-step autoreset, G is zeroed and the next episode starts " \
-           "from 0; under Gymnasium's default next-step autoreset the reset step is skipped and the " \
-           "next episode starts from γ r_t." in shown
+    assert (
+        "here, as with Gymnasium's same-step autoreset, G is zeroed and the next episode starts "
+        "from 0; under Gymnasium's default next-step autoreset the reset step is skipped and the "
+        "next episode starts from γ r_t." in shown
+    )
     assert "keep running statistics and divide by them" not in shown
-    assert "for BatchNorm the batch's statistics while training and its running statistics only in " \
-           "evaluation" in shown
+    assert (
+        "for BatchNorm the batch's statistics while training and its running statistics only in "
+        "evaluation" in shown
+    )
 
 
 def test_which_statistics_each_normalization_divides_by():
@@ -82,8 +87,10 @@ def test_the_minibatch_mean_baseline_is_the_leave_one_out_one_scaled():
         score = np.where(outcomes == 0, 1 - p, -p)  # d log π_z / dθ
         h = f[outcomes]
         mean_b = (probs[:, None] * (h - h.mean(1, keepdims=True)) * score).sum(0).mean()
-        loo_b = (probs[:, None] * (h - (h.sum(1, keepdims=True) - h) / (n - 1)) * score).sum(0).mean()
-        assert loo_b == pytest.approx(grad_true) and mean_b == pytest.approx((1 - 1 / n) * grad_true)
+        loo_b = (probs[:,
+                       None] * (h - (h.sum(1, keepdims=True) - h) / (n - 1)) * score).sum(0).mean()
+        assert loo_b == pytest.approx(grad_true) and mean_b == pytest.approx(
+            (1 - 1 / n) * grad_true)
     at = open_page("app_pages/normalization/page.py", query={"panel": "advantages"})
     assert "the expected gradient is (1 − 1/n) times the true one, an O(1/n) bias that a " \
            "leave-one-out mean avoids" in texts(at)
@@ -104,12 +111,15 @@ def test_signalling_caption_speaks_of_the_signals_sent(example):
     for scheme in ("honest", "silent", "optimal"):
         g = inf.persuasion_preset(example, scheme)
         table = inf.receiver_best_response(g.prior, g.phi, g.u_sender, g.u_receiver).numpy()
-        report = inf.evaluate_scheme(g.prior, g.phi, table, g.u_sender, g.u_receiver, marginal="state")
+        report = inf.evaluate_scheme(g.prior, g.phi, table, g.u_sender, g.u_receiver,
+                                     marginal="state")
         text = inf.scheme_caption(g, g.phi, report)
         assert "influence reward of the signals the scheme sends is positive" in text
         phi = np.asarray(g.phi)
         sent_positive = {s for s in range(phi.shape[0])
-                         if any(phi[s, k] > 0 and report.influence[s, k] > 1e-12 for k in range(phi.shape[1]))}
+                         if any(phi[s, k] > 0 and report.influence[s,
+                                                                   k] > 1e-12 for k in range(
+                                                                       phi.shape[1]))}
         mixing = {s for s in range(phi.shape[0]) if (phi[s] > 0).sum() > 1}
         assert sent_positive <= mixing
         if not mixing:

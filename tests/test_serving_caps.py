@@ -16,7 +16,8 @@ def test_a_budget_over_the_cap_is_refused_with_a_sentence():
 def test_too_many_runs_are_refused_with_the_product_named():
     configs = [PPOConfig()] * 13
     check_ppo_runs(configs[:12], list(range(MAX_RUNS // 12)))
-    with pytest.raises(ValueError, match=r"13 variants × 10 seeds = 130 runs is over this server's cap"):
+    with pytest.raises(ValueError,
+                       match=r"13 variants × 10 seeds = 130 runs is over this server's cap"):
         check_ppo_runs(configs, list(range(10)))
 
 

@@ -12,7 +12,8 @@ from toolbox import stats
 @pytest.mark.parametrize("df", [1, 2, 3, 7, 12, 40, 101])
 def test_t_distribution_equals_scipy(df):
     t = np.linspace(0.0, 10.0, 21)
-    np.testing.assert_allclose(stats.t_cdf_two_sided(t, df), sps.t.cdf(t, df) - sps.t.cdf(-t, df), atol=1e-12)
+    np.testing.assert_allclose(stats.t_cdf_two_sided(t, df), sps.t.cdf(t, df) - sps.t.cdf(-t, df),
+                               atol=1e-12)
     for p in (0.6, 0.975, 0.999):
         assert stats.t_quantile(p, df) == pytest.approx(sps.t.ppf(p, df), rel=1e-9)
 
@@ -81,7 +82,8 @@ def test_welch_equals_scipy_with_whole_degrees_of_freedom():
 
 
 def test_holm_equals_its_step_down_definition():
-    """Holm's adjusted p-values against their definition, brute force over all orderings' prefixes."""
+    """Holm's adjusted p-values against their definition, brute force over all orderings'
+    prefixes."""
     rng = np.random.default_rng(0)
     for m in (1, 3, 7):
         p = rng.uniform(0, 0.2, m).tolist()

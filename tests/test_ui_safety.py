@@ -94,11 +94,13 @@ def test_a_failing_page_shows_the_message_and_the_sidebar_still_works(tmp_path):
     assert "No module named 'scipy'" in shown(at.error[0].value)
 
 
-@pytest.mark.parametrize("text", ["https://evil.example/x", "see www.evil.example", "mail me@evil.example",
-                                  "ftp://x.y"])
+@pytest.mark.parametrize("text", ["https://evil.example/x", "see www.evil.example",
+                                  "mail me@evil.example", "ftp://x.y"])
 def test_echoed_text_never_matches_an_autolink_pattern(text):
-    """GFM finds autolinks in the text after escapes are resolved, so the resolved text must not hold one."""
-    resolved = re.sub(r"\\(.)", r"\1", plain(text))  # escapes resolved, as the Markdown renderer does
+    """GFM finds autolinks in the text after escapes are resolved, so the resolved text must not
+    hold one."""
+    # escapes resolved, as the Markdown renderer does
+    resolved = re.sub(r"\\(.)", r"\1", plain(text))
     assert shown(plain(text)) == text  # reads the same
     assert "://" not in resolved and "www." not in resolved
     assert not re.search(r"@[A-Za-z0-9]", resolved)

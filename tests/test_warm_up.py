@@ -16,11 +16,11 @@ import torch
 from toolbox import jit
 from toolbox.dial.compiled import choose_backend as dial_backend
 from toolbox.dial.config import DialConfig
-from toolbox.serving import JobRunner, Limits
 from toolbox.ppo.compiled import CompiledGroup
 from toolbox.ppo.compiled import choose_backend as ppo_backend
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.group import Group
+from toolbox.serving import JobRunner, Limits
 from ui.jobs import progress_text
 
 ROOT = Path(__file__).resolve().parent.parent

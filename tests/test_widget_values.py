@@ -129,7 +129,8 @@ def test_a_valid_edit_is_kept():
 
 @pytest.mark.parametrize("page, key", [
     ("app_pages/gumbel_softmax/page.py", "gs_seed"), ("app_pages/dial/page.py", "curve_n"),
-    ("app_pages/normalization/page.py", "nz_seed"), ("app_pages/social_influence/page.py", "inf_n_actions_i"),
+    ("app_pages/normalization/page.py", "nz_seed"), ("app_pages/social_influence/page.py",
+                                                     "inf_n_actions_i"),
     ("app_pages/ppo_details/page.py", "ppo_minibatches"),
 ])
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])

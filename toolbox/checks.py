@@ -1,4 +1,5 @@
-"""Argument checks shared by the reusable modules: each raises ``ValueError`` with a sentence a student understands.
+"""Argument checks shared by the reusable modules: each raises ``ValueError`` with a sentence a
+student understands.
 
 Used by ``toolbox.running_stats``, ``toolbox.reward_scaling``, ``toolbox.returns`` and the lesson
 data built on them; nothing here computes mathematics.
@@ -14,11 +15,13 @@ _INTEGER_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint
 
 
 def as_real_tensor(x, dtype: torch.dtype, device: torch.device, name: str) -> torch.Tensor:
-    """``x`` as a tensor of ``dtype`` on ``device`` (bools become 0/1); ValueError for anything not real numbers."""
+    """``x`` as a tensor of ``dtype`` on ``device`` (bools become 0/1); ValueError for anything not
+    real numbers."""
     try:
         t = torch.as_tensor(x, device=device)
     except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(f"{name} must be an array of numbers; got {type(x).__name__} ({err}).") from None
+        raise ValueError(
+            f"{name} must be an array of numbers; got {type(x).__name__} ({err}).") from None
     if t.dtype == torch.bool:
         t = t.to(dtype)
     if not (t.is_floating_point() or t.dtype in _INTEGER_DTYPES):
@@ -32,7 +35,8 @@ def check_finite(t: torch.Tensor, name: str) -> None:
     if not bool(torch.isfinite(t).all()):
         raise ValueError(
             f"{name} contains NaN or infinity. Running statistics would be poisoned for the rest "
-            f"of training; find where the non-finite value comes from (a diverging update, a division by zero)."
+            "of training; find where the non-finite value comes "
+            "from (a diverging update, a division by zero)."
         )
 
 

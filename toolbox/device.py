@@ -98,7 +98,10 @@ def cgroup_cpu_limit(cgroup_root: str = "/sys/fs/cgroup") -> float | None:
                 return None
             return quota / period if quota > 0 and period > 0 else None
         return None
-    quota, period = (_read(os.path.join(cgroup_root, "cpu", name)) for name in ("cpu.cfs_quota_us", "cpu.cfs_period_us"))
+    quota, period = (
+        _read(os.path.join(cgroup_root, "cpu", name))
+        for name in ("cpu.cfs_quota_us", "cpu.cfs_period_us")
+    )
     try:
         q, p = int(quota or -1), int(period or 0)
     except ValueError:
@@ -137,11 +140,11 @@ def training_slots(env: dict | None = None, cgroup_root: str = "/sys/fs/cgroup")
 
 
 def training_threads(env: dict | None = None, cgroup_root: str = "/sys/fs/cgroup") -> int:
-    """Torch intra-op threads for one training: ``RL_TOOLBOX_JOB_THREADS`` when set to a positive whole
-    number, else 1; never more than the usable CPUs (:func:`available_cpus`).
+    """Torch intra-op threads for one training: ``RL_TOOLBOX_JOB_THREADS`` when set to a positive
+    whole number, else 1; never more than the usable CPUs (:func:`available_cpus`).
 
-    Why 1: the trainings are thousands of tiny tensor ops; OpenMP threads spin-waiting for each other
-    against the pages' reruns made one PPO run 9x slower on a loaded 2-core machine
+    Why 1: the trainings are thousands of tiny tensor ops; OpenMP threads spin-waiting for each
+    other against the pages' reruns made one PPO run 9x slower on a loaded 2-core machine
     (benchmarks/ppo_throughput.py). More trainings use more cores through :func:`training_slots`.
     """
     value = (env if env is not None else os.environ).get("RL_TOOLBOX_JOB_THREADS", "").strip()
@@ -190,12 +193,12 @@ def thread_count(n: int) -> Iterator[int]:
 def torch_threads(n: int | None, name: str = "the number of torch threads") -> Iterator[int]:
     """Run the ``with`` block with ``n`` torch intra-op threads in this thread; restore afterwards.
 
-    ``None`` leaves torch's setting as it is. Yields the count in force. Anything else than a positive
-    whole number or ``None`` raises ``ValueError`` naming the setting as ``name``. The count is set
-    through :func:`thread_count`, so threads created meanwhile (the server's page reruns) keep torch's
-    default. Why set it at all: a small network's training is thousands of tiny tensor ops, and on a
-    loaded small CPU OpenMP threads spin-waiting for each other made one PPO run 9x slower with 2
-    threads than with 1 (benchmarks/ppo_throughput.py).
+    ``None`` leaves torch's setting as it is. Yields the count in force. Anything else than a
+    positive whole number or ``None`` raises ``ValueError`` naming the setting as ``name``. The
+    count is set through :func:`thread_count`, so threads created meanwhile (the server's page
+    reruns) keep torch's default. Why set it at all: a small network's training is thousands of tiny
+    tensor ops, and on a loaded small CPU OpenMP threads spin-waiting for each other made one PPO
+    run 9x slower with 2 threads than with 1 (benchmarks/ppo_throughput.py).
     """
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"{name} must be a positive whole number or None; got {n!r}.")

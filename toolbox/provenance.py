@@ -30,7 +30,8 @@ def cpu_model() -> str:
 def machine_provenance() -> dict:
     """``{"cpu", "cpu_capability", "machine", "python", "torch", "numpy", "numba"}`` as strings:
     the CPU model, the vector instructions torch's CPU kernels use (``AVX512``, ``AVX2``,
-    ``DEFAULT``), the architecture and the versions of everything that rounds a training's floats."""
+    ``DEFAULT``), the architecture and the versions of everything that rounds a training's
+    floats."""
     import numba
     import numpy
     import torch
@@ -47,10 +48,14 @@ def machine_provenance() -> dict:
 
 
 def provenance_sentence(meta: dict) -> str:
-    """One sentence for a page: which machine computed the stored numbers, and what a retrain gives."""
+    """One sentence for a page: which machine computed the stored numbers, and what a retrain
+    gives."""
     cpu = meta.get("cpu", "an unrecorded CPU")
     versions = ", ".join(f"{k} {meta[k]}" for k in ("torch", "numpy", "numba") if k in meta)
-    made = f"Computed on {cpu}" + (f" ({meta['cpu_capability']} kernels)" if "cpu_capability" in meta else "")
+    made = f"Computed on {cpu}" + (
+        f" ({meta['cpu_capability']} kernels)" if "cpu_capability" in meta else "")
     made += f" with {versions}." if versions else "."
-    return (made + " A retrain on another machine gives statistically the same curves, not identical "
-            "ones: CPUs round float32 sums differently, and a learning run amplifies the difference.")
+    return (
+        made + " A retrain on another machine gives statistically the same curves, not identical "
+        "ones: CPUs round float32 sums differently, and a learning run amplifies the difference."
+    )

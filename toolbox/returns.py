@@ -16,7 +16,8 @@ def _time_major(x: torch.Tensor) -> torch.Tensor:
 
 
 def _scan_backwards(x: torch.Tensor, decay: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
-    """``y_t = x_t + decay_t · y_{t+1}`` with ``y_T = last``; ``x, decay (T, ...)`` time-major, ``last (...)``."""
+    """``y_t = x_t + decay_t · y_{t+1}`` with ``y_T = last``; ``x, decay (T, ...)`` time-major,
+    ``last (...)``."""
     out = torch.empty_like(x)
     nxt = last
     for t in range(x.shape[0] - 1, -1, -1):
@@ -25,7 +26,8 @@ def _scan_backwards(x: torch.Tensor, decay: torch.Tensor, last: torch.Tensor) ->
 
 
 def discounted_returns(rewards, terminated, gamma) -> torch.Tensor:
-    r"""Return-to-go (the value target without bootstrapping) ``R_t = r_t + γ (1 - d_t) R_{t+1}``, ``R_T = 0``.
+    r"""Return-to-go (the value target without bootstrapping) ``R_t = r_t + γ (1 - d_t) R_{t+1}``,
+    ``R_T = 0``.
 
     ``rewards, terminated: (..., T, E)`` (``terminated[t]``: the episode ended on step t);
     ``gamma`` a number or a tensor broadcasting to ``(..., 1, 1)``. Returns ``(..., T, E)`` float64.
@@ -37,7 +39,8 @@ def discounted_returns(rewards, terminated, gamma) -> torch.Tensor:
     return _scan_backwards(r, c, torch.zeros_like(r[0])).movedim(0, -2)
 
 
-def gae(rewards, values, dones, last_value, gamma=0.99, gae_lambda=0.95, next_done=None) -> torch.Tensor:
+def gae(rewards, values, dones, last_value, gamma=0.99, gae_lambda=0.95,
+        next_done=None) -> torch.Tensor:
     r"""Generalized advantage estimation (Schulman et al. 2016), in CleanRL's conventions.
 
     .. math::
@@ -64,8 +67,9 @@ def gae(rewards, values, dones, last_value, gamma=0.99, gae_lambda=0.95, next_do
     if not (rewards.dim() >= 2 and values.shape == rewards.shape == dones.shape
             and last_value.shape == rewards.shape[:-2] + rewards.shape[-1:]):
         raise ValueError(
-            f"rewards, values and dones must share one shape (..., T, E) and last_value must be (..., E); got "
-            f"{tuple(rewards.shape)}, {tuple(values.shape)}, {tuple(dones.shape)} and {tuple(last_value.shape)}."
+            "rewards, values and dones must share one shape (..., T, E) and last_value must be "
+            f"(..., E); got {tuple(rewards.shape)}, {tuple(values.shape)}, {tuple(dones.shape)} "
+            f"and {tuple(last_value.shape)}."
         )
     if next_done is None:
         next_done = torch.zeros_like(last_value)

@@ -19,7 +19,8 @@ _Shape = Sequence[int]
 
 
 class RewardScaler:
-    r"""Reward scaling by the running std of the discounted return, as ``gymnasium.wrappers.vector.NormalizeReward``.
+    r"""Reward scaling by the running std of the discounted return, as
+    ``gymnasium.wrappers.vector.NormalizeReward``.
 
     Per environment a discounted return is accumulated and reset at episode ends
     (Gymnasium's ``AutoresetMode.SAME_STEP`` convention: the done environment has already been
@@ -63,7 +64,8 @@ class RewardScaler:
         self.epsilon = check_epsilon(epsilon)
         self.num_envs = num_envs
         self.validate = validate
-        self.return_rms = RunningMeanStd((), batch_shape=batch_shape, device=device, dtype=dtype, validate=validate)
+        self.return_rms = RunningMeanStd((), batch_shape=batch_shape, device=device, dtype=dtype,
+                                         validate=validate)
         self.batch_shape = self.return_rms.batch_shape
         self.dtype = dtype
         if isinstance(gamma, (int, float)) and not isinstance(gamma, bool):
@@ -73,7 +75,8 @@ class RewardScaler:
             g = torch.as_tensor(gamma, dtype=dtype, device=self.return_rms.device)
             if tuple(g.shape) != self.batch_shape:
                 raise ValueError(
-                    f"gamma must be a number or have shape batch_shape={self.batch_shape}; got shape {tuple(g.shape)}."
+                    "gamma must be a number or have shape "
+                    f"batch_shape={self.batch_shape}; got shape {tuple(g.shape)}."
                 )
             for value in g.reshape(-1).tolist():
                 check_gamma(value)
@@ -89,20 +92,22 @@ class RewardScaler:
         return self.return_rms.device
 
     def reset(self) -> None:
-        """Forget the accumulated returns (a full reset of all environments); statistics are kept."""
+        """Forget the accumulated returns (a full reset of all environments); statistics are
+        kept."""
         self.accumulated_reward.zero_()
 
     def _flags(self, flags, name: str) -> torch.Tensor:
         t = as_real_tensor(flags, self.dtype, self.device, name)
         if self.validate and tuple(t.shape) != tuple(self.accumulated_reward.shape):
             raise ValueError(
-                f"{name} has shape {tuple(t.shape)}; expected {tuple(self.accumulated_reward.shape)} "
-                f"(one flag per environment)."
+                f"{name} has shape {tuple(t.shape)}; expected "
+                f"{tuple(self.accumulated_reward.shape)} (one flag per environment)."
             )
         return t
 
     def scale(self, reward, terminated, truncated=None, update: bool | None = None) -> torch.Tensor:
-        """Scale one step's rewards ``(*batch_shape, E)``; ``terminated``/``truncated`` are that step's flags.
+        """Scale one step's rewards ``(*batch_shape, E)``; ``terminated``/``truncated`` are that
+        step's flags.
 
         Both end the accumulated return (the environment auto-resets in the same step);
         only ``terminated`` cuts the bootstrap inside this step's return. Returns the scaled
@@ -113,14 +118,15 @@ class RewardScaler:
         r = as_real_tensor(raw, self.dtype, self.device, "reward")
         if self.validate:
             if tuple(r.shape) != tuple(self.accumulated_reward.shape):
+                batch = f"batch dimensions {self.batch_shape} then " if self.batch_shape else ""
                 raise ValueError(
-                    f"reward has shape {tuple(r.shape)}; expected {tuple(self.accumulated_reward.shape)} "
-                    f"({'batch dimensions ' + str(self.batch_shape) + ' then ' if self.batch_shape else ''}"
-                    f"one reward per environment)."
+                    f"reward has shape {tuple(r.shape)}; expected "
+                    f"{tuple(self.accumulated_reward.shape)} ({batch}one reward per environment)."
                 )
             check_finite(r, "reward")
         term = self._flags(terminated, "terminated")
-        done = term if truncated is None else torch.maximum(term, self._flags(truncated, "truncated"))
+        done = term if truncated is None else torch.maximum(term,
+                                                            self._flags(truncated, "truncated"))
         self.accumulated_reward = self.accumulated_reward * self.gamma * (1 - term) + r
         if update is None:
             update = self.update_running_mean
@@ -128,14 +134,16 @@ class RewardScaler:
             self.return_rms.update(self.accumulated_reward)
         # the return this step contributed to the statistics, before the episode-end reset
         self.last_return = self.accumulated_reward
-        self.accumulated_reward = torch.where(done > 0, torch.zeros_like(self.accumulated_reward), self.accumulated_reward)
+        self.accumulated_reward = torch.where(done > 0, torch.zeros_like(self.accumulated_reward),
+                                              self.accumulated_reward)
         scale = torch.sqrt(self.return_rms.var + self.epsilon).unsqueeze(-1)
         return (r / scale).to(out_dtype)
 
     __call__ = scale
 
 
-def reward_scaling_scan(rewards: torch.Tensor, terminated: torch.Tensor, gamma, epsilon: float = 1e-8):
+def reward_scaling_scan(rewards: torch.Tensor, terminated: torch.Tensor, gamma,
+                        epsilon: float = 1e-8):
     r""":class:`RewardScaler` over a whole recorded stream at once.
 
     ``rewards, terminated: (..., T, E)`` (float rewards; ``terminated`` bool or 0/1), ``gamma`` a
@@ -157,7 +165,8 @@ def reward_scaling_scan(rewards: torch.Tensor, terminated: torch.Tensor, gamma, 
     for t in range(r.shape[0]):
         acc = torch.addcmul(r[t], a[t], acc, out=G[t])
     G = G.movedim(0, -2)
-    bvar, bmean = torch.var_mean(G, dim=-1, correction=0)  # (..., T): one batch of E returns per step
+    # (..., T): one batch of E returns per step
+    bvar, bmean = torch.var_mean(G, dim=-1, correction=0)
     _, var, _ = prefix_moments(bmean.movedim(-1, 0), bvar.movedim(-1, 0), G.shape[-1])
     var = var.movedim(0, -1)
     return G, var, rewards / torch.sqrt(var.unsqueeze(-1) + epsilon)

@@ -1,4 +1,5 @@
-"""Running statistics for RL: Chan's moment merge, running mean/variance, observation normalization, advantages.
+"""Running statistics for RL: Chan's moment merge, running mean/variance, observation normalization,
+advantages.
 
 The classes are the batched-torch counterparts of Gymnasium's wrappers
 (``gymnasium.wrappers.utils.RunningMeanStd`` and ``gymnasium.wrappers.vector.NormalizeObservation``)
@@ -44,8 +45,8 @@ def merge_moments(
 
     Variances are population variances (divide by the count). All arguments broadcast; counts
     must already be shaped to broadcast against the means. The operation order follows
-    Gymnasium's ``update_mean_var_count_from_moments`` so that float64 results agree to the last bits.
-    Returns ``(mean, var, count)``.
+    Gymnasium's ``update_mean_var_count_from_moments`` so that float64 results agree to the last
+    bits. Returns ``(mean, var, count)``.
     """
     delta = batch_mean - mean
     tot_count = count + batch_count
@@ -62,7 +63,8 @@ def prefix_moments(
     batch_count,
     epsilon: float = 1e-4,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    r"""The running statistic after every batch of a sequence, as a parallel prefix scan of Chan merges.
+    r"""The running statistic after every batch of a sequence, as a parallel prefix scan of Chan
+    merges.
 
     Because :func:`merge_moments` is associative (the merge-order invariance tested in
     tests/test_running_stats.py), the states :math:`S_t = S_{-1} \oplus b_0 \oplus \dots \oplus b_t`
@@ -120,7 +122,8 @@ class RunningMeanStd:
     Attributes (tensors on ``device``):
         mean: ``(*batch_shape, *shape)``.
         var: ``(*batch_shape, *shape)``.
-        count: ``batch_shape`` (a 0-d tensor by default; ``float(rms.count)`` gives Gymnasium's number).
+        count: ``batch_shape`` (a 0-d tensor by default; ``float(rms.count)`` gives Gymnasium's
+        number).
 
     ``update(x)`` takes ``x`` of shape ``(*batch_shape, N, *shape)``: N new samples for every
     batch member, reduced over the N axis in one vectorized operation.
@@ -167,11 +170,13 @@ class RunningMeanStd:
                 and x.shape[nb] >= 1
             )
             if not ok:
-                expected = "(" + ", ".join([*map(str, self.batch_shape), "N", *map(str, self.shape)]) + ")"
+                expected = "(" + ", ".join([*map(str, self.batch_shape), "N",
+                                            *map(str, self.shape)]) + ")"
                 raise ValueError(
-                    f"{name} has shape {tuple(x.shape)}, but this running statistic expects {expected}: "
-                    f"{'the batch dimensions ' + str(self.batch_shape) + ', then ' if nb else ''}"
-                    f"N ≥ 1 samples of shape {self.shape}."
+                    f"{name} has shape {tuple(x.shape)}, but this running statistic expects "
+                    f"{expected}: "
+                    f"{'the batch dimensions ' + str(self.batch_shape) + ', then ' if nb else ''}N "
+                    f"≥ 1 samples of shape {self.shape}."
                 )
             check_finite(x, name)
         return x
@@ -184,10 +189,12 @@ class RunningMeanStd:
         self.update_from_moments(batch_mean, batch_var, x.shape[dim])
 
     def update_from_moments(self, batch_mean, batch_var, batch_count) -> None:
-        """Merge precomputed moments: means/vars ``(*batch_shape, *shape)``, count a number or ``batch_shape``."""
+        """Merge precomputed moments: means/vars ``(*batch_shape, *shape)``, count a number or
+        ``batch_shape``."""
         batch_mean = torch.as_tensor(batch_mean, dtype=self.dtype, device=self.device)
         batch_var = torch.as_tensor(batch_var, dtype=self.dtype, device=self.device)
-        bc = torch.as_tensor(batch_count, dtype=self.dtype, device=self.device).expand(self.batch_shape)
+        bc = torch.as_tensor(batch_count, dtype=self.dtype,
+                             device=self.device).expand(self.batch_shape)
         mean, var, count = merge_moments(
             self.mean, self.var, self._count_b(self.count), batch_mean, batch_var, self._count_b(bc)
         )
@@ -201,7 +208,8 @@ class RunningMeanStd:
         """
         if other.shape != self.shape or other.batch_shape != self.batch_shape:
             raise ValueError(
-                f"cannot merge statistics of shape {other.batch_shape}+{other.shape} into {self.batch_shape}+{self.shape}."
+                f"cannot merge statistics of shape {other.batch_shape}+{other.shape} into "
+                f"{self.batch_shape}+{self.shape}."
             )
         self.update_from_moments(other.mean, other.var, other.count)
 
@@ -213,7 +221,8 @@ class RunningMeanStd:
         return (x - m) / torch.sqrt(v + epsilon)
 
     def state_dict(self) -> dict:
-        """Copies of ``mean``, ``var`` and ``count`` (a snapshot the statistic's later updates do not change)."""
+        """Copies of ``mean``, ``var`` and ``count`` (a snapshot the statistic's later updates do
+        not change)."""
         return {"mean": self.mean.clone(), "var": self.var.clone(), "count": self.count.clone()}
 
 
@@ -223,9 +232,11 @@ class RunningMeanStd:
 
 
 class ObsNormalizer:
-    r"""Observation normalization with an optional clip, as ``gymnasium.wrappers.vector.NormalizeObservation``.
+    r"""Observation normalization with an optional clip, as
+    ``gymnasium.wrappers.vector.NormalizeObservation``.
 
-    .. math:: \hat o = \operatorname{clip}\Big(\frac{o - \mu}{\sqrt{\sigma^2 + \varepsilon}}, -c, c\Big)
+    .. math::
+        \hat o = \operatorname{clip}\Big(\frac{o - \mu}{\sqrt{\sigma^2 + \varepsilon}}, -c, c\Big)
 
     where :math:`\mu, \sigma^2` are a :class:`RunningMeanStd` over all observations seen so far
     (all environments share one statistic, updated before normalizing, like Gymnasium).
@@ -234,8 +245,9 @@ class ObsNormalizer:
         shape: one observation's shape, e.g. ``(4,)``.
         epsilon: added to the variance under the square root (Gymnasium: 1e-8).
         clip: ``c``; 10.0 by default, the value used with Gymnasium's wrapper by CleanRL and
-            "The 37 implementation details of PPO" (``TransformObservation(np.clip(obs, -10, 10))``).
-            ``None`` disables clipping: then the output equals Gymnasium's wrapper exactly.
+            "The 37 implementation details of PPO"
+            (``TransformObservation(np.clip(obs, -10, 10))``). ``None`` disables clipping: then the
+            output equals Gymnasium's wrapper exactly.
         batch_shape: independent statistics per leading batch member (e.g. ``(R,)`` runs).
         device, dtype, validate: as :class:`RunningMeanStd`. Gymnasium keeps CartPole's statistic
             in float32 (the observation space's dtype); the default here is float64.
@@ -257,7 +269,8 @@ class ObsNormalizer:
     ) -> None:
         self.epsilon = check_epsilon(epsilon)
         self.clip = check_clip(clip)
-        self.rms = RunningMeanStd(shape, batch_shape=batch_shape, device=device, dtype=dtype, validate=validate)
+        self.rms = RunningMeanStd(shape, batch_shape=batch_shape, device=device, dtype=dtype,
+                                  validate=validate)
         self.update_running_mean = True
 
     @property
@@ -265,7 +278,8 @@ class ObsNormalizer:
         return self.rms.device
 
     def update(self, obs) -> None:
-        """Merge a batch of observations ``(*batch_shape, num_envs, *shape)`` into the statistics."""
+        """Merge a batch of observations ``(*batch_shape, num_envs, *shape)`` into the
+        statistics."""
         self.rms.update(obs)
 
     def normalize(self, obs) -> torch.Tensor:
@@ -314,10 +328,13 @@ def normalize_advantages(adv, eps: float = 1e-8, dim: int | Sequence[int] | None
     a = torch.as_tensor(adv)
     if not a.is_floating_point():
         a = a.to(torch.float32)
-    n = a.numel() if dim is None else math.prod(a.shape[d] for d in ([dim] if isinstance(dim, int) else dim))
+    n = a.numel() if dim is None else math.prod(a.shape[d] for d in ([dim] if isinstance(dim,
+                                                                                         int)
+                                                                     else dim))
     if n < 2:
         raise ValueError(
-            f"advantage normalization needs at least 2 values per minibatch to estimate a standard deviation; got {n}."
+            "advantage normalization needs at least 2 values per "
+            f"minibatch to estimate a standard deviation; got {n}."
         )
     if validate:
         check_finite(a, "advantages")

@@ -1,4 +1,5 @@
-"""Statistics over seeds: mean with a Student-t confidence interval, and mean ± a band of aligned curves.
+"""Statistics over seeds: mean with a Student-t confidence interval, and mean ± a band of aligned
+curves.
 
 One place for what the lessons show over several seeds (PPO's 95 % intervals, DIAL's ± one standard
 deviation, the influence lesson's min–max band). The t quantile is computed here (closed-form t
@@ -15,16 +16,18 @@ from typing import Sequence
 import numpy as np
 
 BANDS = ("ci95", "std", "minmax")
-"""What :func:`seed_band` draws around the mean: the 95 % Student-t interval, ± one population standard
-deviation, or the range of the seeds."""
+"""What :func:`seed_band` draws around the mean: the 95 % Student-t interval, ± one population
+standard deviation, or the range of the seeds."""
 
 
 def t_cdf_two_sided(t, df: int) -> np.ndarray:
-    """``P(|T| ≤ t)`` for Student's t with a whole number ``df ≥ 1`` of degrees of freedom; ``t ≥ 0`` array.
+    """``P(|T| ≤ t)`` for Student's t with a whole number ``df ≥ 1`` of degrees of freedom;
+    ``t ≥ 0`` array.
 
     Closed form in ``θ = arctan(t/√df)`` (Abramowitz & Stegun 26.7.3–4): for odd df
-    ``(2/π)(θ + sin θ cos θ Σ_{k=0}^{(df−3)/2} c_k cos^{2k} θ)`` with ``c_0 = 1``, ``c_k = c_{k−1}·2k/(2k+1)``;
-    for even df ``sin θ Σ_{k=0}^{(df−2)/2} e_k cos^{2k} θ`` with ``e_0 = 1``, ``e_k = e_{k−1}(2k−1)/(2k)``.
+    ``(2/π)(θ + sin θ cos θ Σ_{k=0}^{(df−3)/2} c_k cos^{2k} θ)`` with ``c_0 = 1``,
+    ``c_k = c_{k−1}·2k/(2k+1)``; for even df ``sin θ Σ_{k=0}^{(df−2)/2} e_k cos^{2k} θ`` with
+    ``e_0 = 1``, ``e_k = e_{k−1}(2k−1)/(2k)``.
     """
     if isinstance(df, bool) or int(df) != df or df < 1:
         raise ValueError(f"degrees of freedom must be a whole number ≥ 1; got {df!r}.")
@@ -67,14 +70,15 @@ def t_quantile(p: float, df: int) -> float:
 def mean_ci(x, axis: int = 0, level: float = 0.95):
     """Mean and half-width of the Student-t confidence interval over ``axis`` (NaNs ignored).
 
-    ``x (..., S, ...)`` with the seeds along ``axis``; returns ``(mean, half)``, each shaped like ``x``
-    without ``axis``: ``half = t_{(1+level)/2, n−1} · sd / √n`` with the sample sd (n − 1) of the n finite
-    values, NaN where n < 2.
+    ``x (..., S, ...)`` with the seeds along ``axis``; returns ``(mean, half)``, each shaped like
+    ``x`` without ``axis``: ``half = t_{(1+level)/2, n−1} · sd / √n`` with the sample sd (n − 1) of
+    the n finite values, NaN where n < 2.
     """
     x = np.asarray(x, dtype=np.float64)
     n = np.sum(np.isfinite(x), axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a single seed has no spread: NaN half-width
+        # a single seed has no spread: NaN half-width
+        warnings.simplefilter("ignore", RuntimeWarning)
         m = np.nanmean(x, axis=axis) if x.size else np.nan
         sd = np.nanstd(x, axis=axis, ddof=1) if x.size else np.nan
         dfs = np.maximum(np.asarray(n) - 1, 1)
@@ -85,10 +89,11 @@ def mean_ci(x, axis: int = 0, level: float = 0.95):
 
 
 def seed_band(curves: Sequence[Sequence[float]], band: str = "ci95") -> dict[str, list[float]]:
-    """Mean over seeds and a band around it, of aligned curves ``(S, K)`` (longer ones cut to the shortest).
+    """Mean over seeds and a band around it, of aligned curves ``(S, K)`` (longer ones cut to the
+    shortest).
 
-    ``band``: ``"ci95"`` (mean ± the 95 % Student-t half-width, NaN for one seed), ``"std"`` (mean ± the
-    population standard deviation, 0 for one seed) or ``"minmax"`` (lowest and highest seed).
+    ``band``: ``"ci95"`` (mean ± the 95 % Student-t half-width, NaN for one seed), ``"std"`` (mean ±
+    the population standard deviation, 0 for one seed) or ``"minmax"`` (lowest and highest seed).
     Returns ``{"mean", "lo", "hi"}``, lists of length K (``"std"`` adds ``"std"``).
     """
     if band not in BANDS:
@@ -104,7 +109,8 @@ def seed_band(curves: Sequence[Sequence[float]], band: str = "ci95") -> dict[str
     if band == "minmax":
         return {"mean": mean.tolist(), "lo": x.min(axis=0).tolist(), "hi": x.max(axis=0).tolist()}
     std = x.std(axis=0)
-    return {"mean": mean.tolist(), "std": std.tolist(), "lo": (mean - std).tolist(), "hi": (mean + std).tolist()}
+    return {"mean": mean.tolist(), "std": std.tolist(), "lo": (mean - std).tolist(),
+            "hi": (mean + std).tolist()}
 
 
 def welch(a, b, level: float = 0.95) -> dict[str, float]:

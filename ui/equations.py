@@ -12,7 +12,8 @@ import streamlit as st
 
 
 def qualified_name(f: Callable) -> str:
-    """``package.module.Class.function`` of a backend function, e.g. ``toolbox.running_stats.merge_moments``."""
+    """``package.module.Class.function`` of a backend function, e.g.
+    ``toolbox.running_stats.merge_moments``."""
     return f"{f.__module__}.{f.__qualname__}"
 
 
@@ -27,5 +28,6 @@ def equation(latex: str | Sequence[str], *functions: Callable) -> None:
 
 
 def computed_by(*functions: Callable) -> None:
-    """The caption "computed by `…`" naming the backend ``functions`` (for an equation drawn otherwise)."""
+    """The caption "computed by `…`" naming the backend ``functions`` (for an equation drawn
+    otherwise)."""
     st.caption("computed by " + ", ".join(f"`{qualified_name(f)}`" for f in functions))

@@ -30,12 +30,14 @@ from ui.text import plain
 
 ENV_VAR = "RL_TOOLBOX_SHOW_ERRORS"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "::1")
-"""Bind addresses only this machine can reach (``0.0.0.0`` and an empty address listen on every interface)."""
+"""Bind addresses only this machine can reach (``0.0.0.0`` and an empty address listen on every
+interface)."""
 _log = logging.getLogger("rl_toolbox")
 
 
 def is_local_host(host: str | None) -> bool:
-    """True when ``host`` (an address, optionally with a port) names only this machine (``localhost:8501``)."""
+    """True when ``host`` (an address, optionally with a port) names only this machine
+    (``localhost:8501``)."""
     if not host:
         return False
     name = host.strip().lower()
@@ -47,8 +49,9 @@ def is_local_host(host: str | None) -> bool:
 
 
 def show_details(server_address: str | None, env: dict | None = None) -> bool:
-    """Whether a failure's cause goes on the page: the override, else whether the server listens only on
-    this machine (``server_address``: Streamlit's ``server.address`` option; None or "" = every interface)."""
+    """Whether a failure's cause goes on the page: the override, else whether the server listens
+    only on this machine (``server_address``: Streamlit's ``server.address`` option; None or
+    "" = every interface)."""
     flag = (env if env is not None else os.environ).get(ENV_VAR, "").strip().lower()
     if flag in ("1", "true", "yes", "on"):
         return True
@@ -82,7 +85,8 @@ def _report(err: BaseException, where: str) -> None:
 
 
 def stop_with_failure(err: BaseException) -> None:
-    """For app.py's start-up: explain a failure to import the app (a broken install) and stop the run."""
+    """For app.py's start-up: explain a failure to import the app (a broken install) and stop the
+    run."""
     _report(err, "app start-up")
     st.stop()
 

@@ -20,7 +20,8 @@ CSV_LABEL = "Download data (CSV)"
 
 
 def chart_config(filename: str) -> dict:
-    """Plotly's toolbar settings: always shown, its camera button saves a 2× PNG named ``filename``."""
+    """Plotly's toolbar settings: always shown, its camera button saves a 2× PNG named
+    ``filename``."""
     return {
         "displayModeBar": True,  # visible without hovering: the PNG button is easy to find
         "displaylogo": False,
@@ -31,7 +32,8 @@ def chart_config(filename: str) -> dict:
 
 
 def show_figure(fig: go.Figure, key: str | None, where: Any = None, **chart_args) -> None:
-    """Draw ``fig`` in ``where`` (a container or placeholder; the page when None) with its downloads.
+    """Draw ``fig`` in ``where`` (a container or placeholder; the page when None) with its
+    downloads.
 
     ``key``: the chart's widget key, also the downloaded files' name. A figure drawn without a key
     (a live curve redrawn while training runs) gets the PNG button but no CSV button, whose key

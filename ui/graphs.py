@@ -6,12 +6,15 @@ import streamlit as st
 
 from toolbox.figures.graphs import GRAPH_FORMATS, dot_available, graph_image
 
-MISSING_DOT = ("The SVG/PNG download needs Graphviz's `dot` program on the server "
-               "(`apt-get install graphviz`, `brew install graphviz`); the graph above is drawn anyway.")
+MISSING_DOT = (
+    "The SVG/PNG download needs Graphviz's `dot` program on the server "
+    "(`apt-get install graphviz`, `brew install graphviz`); the graph above is drawn anyway."
+)
 
 
 def graph_downloads(source: str, name: str, where=None) -> None:
-    """Two download buttons (SVG, PNG) for the DOT ``source``, files named ``name``; a note without ``dot``."""
+    """Two download buttons (SVG, PNG) for the DOT ``source``, files named ``name``; a note without
+    ``dot``."""
     box = where if where is not None else st
     if not dot_available():
         box.caption(MISSING_DOT)

@@ -19,8 +19,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from toolbox.figures.replay import replay_figure
 from toolbox.jit import COMPILING, readable_reason_at
 from toolbox.serving import RUNNER, AdmissionError, Job, duration
-from toolbox.serving.ppo_batching import PPORequest, train_requests
 from toolbox.serving.caps import MAX_RUNS
+from toolbox.serving.ppo_batching import PPORequest, train_requests
 from ui.figures import show_figure
 from ui.text import plain
 
@@ -31,7 +31,8 @@ RUNNER.register_batcher("ppo", train_requests, capacity=MAX_RUNS)
 COMPILED_KINDS = ("ppo", "dial")
 """Job kinds that train on the compiled kernels when they are ready (else on the readable paths)."""
 _STOPPED = "_rl_toolbox_stopped_jobs"
-"""Session key: job key → (progress, partial result) of each training this session stopped (until Train)."""
+"""Session key: job key → (progress, partial result) of each training this session stopped (until
+Train)."""
 
 
 def session_id() -> str:
@@ -145,7 +146,8 @@ def submit_job(key: str, fn: Callable | None, work: float | None = None, kind: s
 
 
 def progress_text(job: Job, label: str) -> str:
-    """The progress line: queue position and estimated times while queued, time left while running."""
+    """The progress line: queue position and estimated times while queued, time left while
+    running."""
     if job.status == "queued":
         position, eta = job.queue_position, job.eta_seconds
         return (f"{label}: queued, position {position} — done in {duration(eta)} "
@@ -159,16 +161,18 @@ def progress_text(job: Job, label: str) -> str:
     if job.progress < 0.05:  # the first guess assumes the compiled kernels' speed
         left = " — time left estimated once it has trained a little"
     if why == COMPILING:
-        note = ("this server is still compiling its fast kernels (a minute or so after it starts), "
-                "so this training runs on the readable PyTorch path meanwhile, several times slower")
+        note = (
+            "this server is still compiling its fast kernels (a minute or so after it starts), "
+            "so this training runs on the readable PyTorch path meanwhile, several times slower"
+        )
     else:
         note = ("the fast compiled kernels are unavailable on this server (its log says why), so "
                 "this training runs on the readable PyTorch path, several times slower")
     return f"{label}: {job.progress:.0%}{left} · {note}"
 
 
-def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str, poll_s: float = 0.5,
-              redraw_s: float = 2.0) -> bool:
+def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str,
+              poll_s: float = 0.5, redraw_s: float = 2.0) -> bool:
     """Stream a shared background job (``toolbox.serving.Job``) until it ends, with a Stop button.
 
     Shows a progress bar with the queue position or the time left and, when the job has new
@@ -190,8 +194,13 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
     if not job.done:
         watching(job, sid)
         stop_key = "job_stop_" + hashlib.sha1(job.key.encode()).hexdigest()[:12]
-        if stop_slot.button("Stop", key=stop_key, icon=":material/stop:", help="Stop watching this training; it "
-                            "stops when nobody else watches it, and its place goes to the next one."):
+        if stop_slot.button(
+            "Stop",
+            key=stop_key,
+            icon=":material/stop:",
+            help="Stop watching this training; it "
+            "stops when nobody else watches it, and its place goes to the next one.",
+        ):
             stop_slot.empty()
             unwatch(job, sid)
             job.detach(sid)
@@ -210,7 +219,8 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
         if text != last_text:  # each update is a message to the browser: send only changes
             bar.progress(job.progress, text=text)
             last_text = text
-        # a class watching one training shares the CPU with it: the more watchers, the rarer the redraws
+        # a class watching one training shares the CPU
+        # with it: the more watchers, the rarer the redraws
         redraw_every = max(redraw_s, 0.25 * job.watchers)
         # A classroom of watchers each rebuild and send the figure: redrawing at most every
         # redraw_s keeps their share of the server's CPU small next to the training itself.
@@ -231,25 +241,32 @@ def watch_job(job: Job, render_partial: Callable[[Any], None] | None, label: str
         st.error(f"{label} failed: {plain(job.error, limit=600)}", icon=":material/warning:")
         return False
     if job.status == "cancelled":
-        _show_stopped(job.progress, job.partial, render_partial, "This training was stopped (nobody was watching it)")
+        _show_stopped(job.progress, job.partial, render_partial,
+                      "This training was stopped (nobody was watching it)")
         return False
     return True
 
 
-def _show_stopped(progress: float, partial: Any, render_partial: Callable[[Any], None] | None, what: str) -> None:
+def _show_stopped(progress: float, partial: Any, render_partial: Callable[[Any], None] | None,
+                  what: str) -> None:
     """The message of a stopped training and, below it, the curves it had trained by then."""
     kept = partial is not None and render_partial is not None
-    st.info(f"{what} at {progress:.0%}." + (" The curves below are what it had trained by then." if kept else "")
+    st.info(f"{what} at {progress:.0%}." + (
+        " The curves below are what it had trained by then." if kept else "")
             + " Press Train to start it again.", icon=":material/stop_circle:")
     if kept:
         render_partial(partial)
 
 
 def show_replayable(fig, key: str, seconds: float = 20.0) -> None:
-    """A finished training's figure with a toggle that replays its curves slowly (for narrating them)."""
-    if st.toggle("Replay the training slowly", key=f"{key}_replay",
-                 help=f"Animate the curves from the start of training to its end over {seconds:g} s: "
-                      "press ▶ Replay on the chart, or drag its progress slider."):
+    """A finished training's figure with a toggle that replays its curves slowly (for narrating
+    them)."""
+    if st.toggle(
+        "Replay the training slowly",
+        key=f"{key}_replay",
+        help=f"Animate the curves from the start of training to its end over {seconds:g} s: "
+        "press ▶ Replay on the chart, or drag its progress slider.",
+    ):
         show_figure(replay_figure(fig, duration_s=seconds), key=f"{key}_anim")
     else:
         show_figure(fig, key=key)

@@ -26,8 +26,8 @@ import torch  # noqa: F401
 import toolbox
 import ui
 
-# The backend logs what the server should know (the kernel cache's fallbacks, the compile): to the server's
-# stderr, set before the first toolbox import so that the cache's own checks are seen too.
+# The backend logs what the server should know (the kernel cache's fallbacks, the compile): to the
+# server's stderr, set before the first toolbox import so that the cache's own checks are seen too.
 if not logging.getLogger("toolbox").handlers:
     _handler = logging.StreamHandler()
     _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -48,17 +48,18 @@ def preload() -> list[str]:
 
 PRELOADED = preload()
 
-# Streamlit runs a full garbage collection after every script run (runner.postScriptGC), holding the GIL
-# while it walks every object: ~170 ms here, most of it torch's, plotly's and pandas' module objects,
-# which live as long as the server. Thirty sessions rerunning a page spent about a quarter of the
-# server's time in it (py-spy, DIAL page). Frozen, they are left out of every later collection;
-# what the pages create is still collected after each run.
+# Streamlit runs a full garbage collection after every script run (runner.postScriptGC), holding the
+# GIL while it walks every object: ~170 ms here, most of it torch's, plotly's and pandas' module
+# objects, which live as long as the server. Thirty sessions rerunning a page spent about a quarter
+# of the server's time in it (py-spy, DIAL page). Frozen, they are left out of every later
+# collection; what the pages create is still collected after each run.
 gc.collect()
 gc.freeze()
 
-# The compiled PPO and DIAL kernels: loaded from Numba's disk cache, or on a machine's first start compiled by
-# a child process (25-65 s) while trainings run on the readable paths (toolbox/warm_up.py). What happened, and
-# why the readable paths train if the cache cannot be used, goes to the server's log.
+# The compiled PPO and DIAL kernels: loaded from Numba's disk cache, or on a machine's first start
+# compiled by a child process (25-65 s) while trainings run on the readable paths
+# (toolbox/warm_up.py). What happened, and why the readable paths train if the cache cannot be used,
+# goes to the server's log.
 from toolbox import warm_up  # noqa: E402
 
 warm_up.start()

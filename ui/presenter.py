@@ -42,7 +42,7 @@ section[data-testid="stSidebar"] { width: 380px !important; min-width: 380px !im
   text-overflow: clip !important; }
 /* tab names wrap onto a second row rather than hiding the last tabs behind a scroll arrow */
 [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap !important; }
-</style>"""
+</style>"""  # noqa: E501
 """The CSS presenter mode adds (constant)."""
 
 BASE_CSS = """<style>
@@ -62,13 +62,16 @@ def presenter_on() -> bool:
 
 
 def presenter_toggle() -> bool:
-    """Draw the sidebar toggle (first value from ``?presenter=1``), mirror it to the URL, inject the CSS when on."""
+    """Draw the sidebar toggle (first value from ``?presenter=1``), mirror it to the URL, inject the
+    CSS when on."""
     ss = st.session_state
     if KEY not in ss:
         raw = st.query_params.get("presenter")
         if raw is not None and raw not in ("0", "1"):
-            st.warning(f"Ignored the link parameter presenter={plain(raw)}: use presenter=1 or presenter=0.",
-                       icon=":material/warning:")
+            st.warning(
+                f"Ignored the link parameter presenter={plain(raw)}: "
+                "use presenter=1 or presenter=0.",
+                icon=":material/warning:")
         ss[KEY] = raw == "1"
     on = st.toggle("Presenter mode", key=KEY, help="Larger text and figures for a projector.")
     st.markdown(BASE_CSS, unsafe_allow_html=True)

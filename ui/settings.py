@@ -1,4 +1,5 @@
-"""A page's link-carried settings as one table: each row names a widget key, its URL parameter, default and bounds.
+"""A page's link-carried settings as one table: each row names a widget key, its URL parameter,
+default and bounds.
 
 One row drives three things that would otherwise be written three times: the widget's initial
 value (from the link, checked, else the default), the widget's bounds or options, and the
@@ -89,7 +90,8 @@ class Setting:
 
 
 def init_settings(settings: Iterable[Setting]) -> None:
-    """Link → initial widget state, for widgets with no state yet in this session (a bad link value warns)."""
+    """Link → initial widget state, for widgets with no state yet in this session (a bad link value
+    warns)."""
     for s in settings:
         value = query_value(s.url, s.default, s.parse, s.valid, s.allowed())
         st.session_state.setdefault(s.key, value)

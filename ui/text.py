@@ -28,7 +28,8 @@ def plain(text: object, limit: int = MAX_ECHO) -> str:
 
     Escaping is not enough against GFM's autolinks: they are found in the text *after* escapes are
     resolved, so an escaped ``https\\:\\/\\/…`` still became a clickable link. An invisible word
-    joiner inside ``://``, ``www.`` and after ``@`` breaks every autolink pattern; the text reads the same.
+    joiner inside ``://``, ``www.`` and after ``@`` breaks every autolink pattern; the text reads
+    the same.
     """
     s = " ".join(str(text).split())
     cut = len(s) > limit

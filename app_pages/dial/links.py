@@ -11,10 +11,11 @@ from ui.figures import show_figure
 
 
 def link_value(key: str, default, parse, widget: str):
-    """A setting from the shared link (``?key=…``), or ``default`` with an error naming the bad value.
+    """A setting from the shared link (``?key=…``), or ``default`` with an error naming the bad
+    value.
 
-    Read only while the ``widget`` it initialises has no state yet (the session's first run): later the
-    link mirrors the widget, and the widget's own value is what counts.
+    Read only while the ``widget`` it initialises has no state yet (the session's first run): later
+    the link mirrors the widget, and the widget's own value is what counts.
     """
     if widget in st.session_state:
         return st.session_state[widget]

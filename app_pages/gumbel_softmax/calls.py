@@ -14,7 +14,6 @@ import streamlit as st
 import torch
 
 from toolbox import gumbel as G
-
 from toolbox.lessons import gumbel as gumbel_lesson
 from toolbox.lessons import shared as K
 
@@ -35,7 +34,9 @@ def to_numpy(obj):
     if isinstance(obj, dict):
         return {k: to_numpy(v) for k, v in obj.items()}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return SimpleNamespace(**{f.name: to_numpy(getattr(obj, f.name)) for f in dataclasses.fields(obj)})
+        return SimpleNamespace(
+            **{f.name: to_numpy(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        )
     return obj
 
 
@@ -51,24 +52,28 @@ def gumbel_max(values: tuple, mode: str, n: int, seed: int, device: str):
 @st.cache_data(show_spinner=False, max_entries=256)
 def relaxed(values: tuple, mode: str, tau: float, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return to_numpy(G.relaxed_experiment(logits, tau, N_RELAXED, generator(seed, K.GS_PART_RELAXED, device)))
+    return to_numpy(G.relaxed_experiment(logits, tau, N_RELAXED, generator(seed, K.GS_PART_RELAXED,
+                                                                           device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def curve(values: tuple, mode: str, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return to_numpy(G.temperature_sweep(logits, list(SWEEP_TAUS), N_CURVE, generator(seed, K.GS_PART_CURVE, device)))
+    return to_numpy(G.temperature_sweep(logits, list(SWEEP_TAUS), N_CURVE,
+                                        generator(seed, K.GS_PART_CURVE, device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def gaussian(mu: float, sigma: float, seed: int, device: str):
-    return to_numpy(G.gaussian_reparameterization(mu, sigma, 5, generator(seed, 4, device), device=device))
+    return to_numpy(G.gaussian_reparameterization(mu, sigma, 5, generator(seed, 4, device),
+                                                  device=device))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def jacobian(values: tuple, mode: str, tau: float, hard: bool, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return to_numpy(G.relaxed_sample_jacobian(logits, tau, hard=hard, generator=generator(seed, 5, device)))
+    return to_numpy(G.relaxed_sample_jacobian(logits, tau, hard=hard,
+                                              generator=generator(seed, 5, device)))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -77,20 +82,25 @@ def graph(kind: str, K: int, hard: bool) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def estimates_at(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int, device: str):
+def estimates_at(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int,
+                 device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    cmp = G.compare_estimators(logits, list(f), tau, n, generator(seed, 6, device), downstream=downstream)
+    cmp = G.compare_estimators(logits, list(f), tau, n, generator(seed, 6, device),
+                               downstream=downstream)
     spread = {"none": G.reinforce_spread(logits, list(f), 0.0, downstream),
               "J": G.reinforce_spread(logits, list(f), cmp.J, downstream)}
     return to_numpy(cmp), spread
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def script(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int, seed: int) -> str:
-    return gumbel_lesson.estimator_script(list(values), mode, list(f), tau, n, G.stream_seed(seed, 6), downstream)
+def script(values: tuple, mode: str, f: tuple, downstream: str, tau: float, n: int,
+           seed: int) -> str:
+    return gumbel_lesson.estimator_script(list(values), mode, list(f), tau, n,
+                                          G.stream_seed(seed, 6), downstream)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def sweep(values: tuple, mode: str, f: tuple, downstream: str, n: int, seed: int, device: str):
     logits = G.distribution_logits(list(values), mode, device=device)
-    return to_numpy(G.estimator_sweep(logits, list(f), list(SWEEP_TAUS), n, generator(seed, 7, device), downstream=downstream))
+    return to_numpy(G.estimator_sweep(logits, list(f), list(SWEEP_TAUS), n,
+                                      generator(seed, 7, device), downstream=downstream))

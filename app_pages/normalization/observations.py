@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 from toolbox.figures import normalization as FN
 from toolbox.lessons import normalization as N
 from toolbox.running_stats import ObsNormalizer
 from ui.common import show_error
 from ui.equations import equation
 from ui.figures import show_figure
-from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

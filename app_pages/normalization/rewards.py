@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 from toolbox.figures import normalization as FN
 from toolbox.lessons import normalization as N
 from toolbox.lessons import shared as K
@@ -12,7 +13,6 @@ from toolbox.reward_scaling import reward_scaling_scan
 from ui.common import show_error
 from ui.equations import equation
 from ui.figures import show_figure
-from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 from ui.scenes import show_part
 
 

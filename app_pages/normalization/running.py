@@ -7,6 +7,7 @@ import time
 
 import streamlit as st
 
+from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 from toolbox.figures import normalization as FN
 from toolbox.lessons import normalization as N
 from toolbox.lessons import shared as K
@@ -14,7 +15,6 @@ from toolbox.running_stats import merge_moments, prefix_moments
 from ui.common import show_error
 from ui.equations import equation
 from ui.figures import show_figure
-from app_pages.normalization.widgets import device_key, init_panel, mirror_panel, widget
 from ui.scenes import show_part
 
 
@@ -51,8 +51,8 @@ def running_panel() -> None:
                 r"\delta = \bar x_B - \mu_A,\qquad n = n_A + n_B",
                 r"\mu \leftarrow \mu_A + \delta\,\frac{n_B}{n}",
                 (
-                    r"\sigma^2 \leftarrow \frac{n_A\sigma_A^2 + n_B\sigma_B^2 + \delta^2\,\frac{n_A "
-                    r"n_B}{n}}{n}"
+                    r"\sigma^2 \leftarrow "
+                    r"\frac{n_A\sigma_A^2 + n_B\sigma_B^2 + \delta^2\,\frac{n_A n_B}{n}}{n}"
                 ),
             ],
             merge_moments,

@@ -1,4 +1,5 @@
-"""The Normalization page's panels and its link-carried settings, one row per setting (``ui.settings.Setting``).
+"""The Normalization page's panels and its link-carried settings, one row per setting
+(``ui.settings.Setting``).
 
 The page, its AppTest and its benchmark take the panel list from here; ``app_pages/normalization/``
 builds every widget's initial value, bounds and URL mirror from :data:`SETTINGS`.
@@ -17,8 +18,10 @@ PANELS = {
     "advantages": "④ Minibatch advantages",
     "batchnorm": "⑤ BatchNorm in DIAL's C-Net",
 }
-"""URL value of the ``panel`` parameter → tab label (the page, its tests and its benchmark use this one list)."""
-# up to 500 × 64 samples: below PyTorch's intra-op parallel grain, so a rerun never waits on a thread pool
+"""URL value of the ``panel`` parameter → tab label (the page, its tests and its benchmark use this
+one list)."""
+# up to 500 × 64 samples: below PyTorch's intra-op
+# parallel grain, so a rerun never waits on a thread pool
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
 MINIBATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 MAX_SEED = 2**31 - 1

@@ -7,8 +7,8 @@ its initial value from the link, its bounds or options, and mirrors its value ba
 
 from __future__ import annotations
 
-from ui.common import page_device
 from app_pages.normalization.settings import SETTINGS
+from ui.common import page_device
 from ui.settings import init_settings, mirror_settings
 
 _BY_KEY = {s.key: s for settings in SETTINGS.values() for s in settings}

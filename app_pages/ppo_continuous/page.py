@@ -1,4 +1,5 @@
-"""PPO on continuous control: the nine continuous-action details on Pendulum-v1, where they separate."""
+"""PPO on continuous control: the nine continuous-action details on Pendulum-v1, where they
+separate."""
 
 from __future__ import annotations
 

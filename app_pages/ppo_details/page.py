@@ -1,4 +1,5 @@
-"""PPO implementation details: every detail a toggle, ablations over seeds on CartPole, trained live."""
+"""PPO implementation details: every detail a toggle, ablations over seeds on CartPole, trained
+live."""
 
 from __future__ import annotations
 
@@ -8,19 +9,33 @@ import pandas as pd
 import streamlit as st
 
 from toolbox.figures.ppo import learning_curves, score_differences
-from toolbox.serving import RUNNER
 from toolbox.lessons import shared as SK
-from toolbox.lessons.ppo import analysis
+from toolbox.lessons.ppo import analysis, precomputed
 from toolbox.lessons.ppo import details as D
 from toolbox.lessons.ppo import plan as P
-from toolbox.lessons.ppo import precomputed
-from toolbox.ppo.config import PPOConfig
-from toolbox.lessons.ppo.variants import BUDGETS, DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, variant_config, VARIANT_IDS
 from toolbox.lessons.ppo.details import CHECKLIST, DETAILS
 from toolbox.lessons.ppo.script import load_check, script_advice, script_filename, standalone_script
-from toolbox.serving.ppo_batching import PPORequest
+from toolbox.lessons.ppo.variants import (
+    BUDGETS,
+    DEFAULT_BUDGET,
+    DEFAULT_SEEDS,
+    DEFAULT_VARIANTS,
+    VARIANT_IDS,
+    variant_config,
+)
 from toolbox.ppo.compiled import choose_backend
-from ui.common import lesson_header, page_device, query_value, set_query, show_error, submit_ppo, watch_job
+from toolbox.ppo.config import PPOConfig
+from toolbox.serving import RUNNER
+from toolbox.serving.ppo_batching import PPORequest
+from ui.common import (
+    lesson_header,
+    page_device,
+    query_value,
+    set_query,
+    show_error,
+    submit_ppo,
+    watch_job,
+)
 from ui.figures import show_figure
 from ui.jobs import show_replayable
 from ui.scenes import scene_bar, show_part
@@ -33,13 +48,14 @@ NUMBER_WIDGETS = {  # field: (label, widget key, step, format)
 lesson_header(
     "PPO implementation details",
     "PPO's paper gives one objective; the code that makes it work has dozens of details "
-    "(Huang et al. counted 37). Here every core detail of CleanRL's `ppo.py` is a toggle. Pick variants — "
-    "all on, or one detail off at a time — and train them **all at once** over several seeds on CartPole-v1 "
-    "(on a CPU every run is one compiled loop, seconds for CleanRL's 500k steps; on a GPU the runs are slices of "
-    "one batched computation), so you see the mean return and its 95% confidence band per variant as they "
-    "learn. The page opens on CleanRL's core ablation — all on and each of 11 details off, 10 seeds, 500k steps "
-    "each — trained in advance.",
-    "Schulman et al. 2017 (PPO); Huang et al. 2022, *The 37 Implementation Details of PPO*; CleanRL `ppo.py`",
+    "(Huang et al. counted 37). Here every core detail of CleanRL's `ppo.py` is a toggle. Pick "
+    "variants — all on, or one detail off at a time — and train them **all at once** over several "
+    "seeds on CartPole-v1 (on a CPU every run is one compiled loop, seconds for CleanRL's 500k "
+    "steps; on a GPU the runs are slices of one batched computation), so you see the mean return "
+    "and its 95% confidence band per variant as they learn. The page opens on CleanRL's core "
+    "ablation — all on and each of 11 details off, 10 seeds, 500k steps each — trained in advance.",
+    "Schulman et al. 2017 (PPO); Huang et al. 2022, *The "
+    "37 Implementation Details of PPO*; CleanRL `ppo.py`",
 )
 
 scene_bar("ppo_details")  # before the widgets: a scene sets them
@@ -69,10 +85,10 @@ url_custom = query_value("custom", set(), D.parse_flips,
 
 st.header("The details")
 st.caption(
-    "Each toggle flips one detail of *your variant* (added to the comparison as “your toggles” when it "
-    "differs from CleanRL's defaults). The ablation picker below has each detail off in turn ready-made. "
-    "The code under each detail is the readable PPO's own lines (toolbox/ppo/reference.py), read from the "
-    "source as the app runs."
+    "Each toggle flips one detail of *your variant* (added to the comparison as “your toggles” "
+    "when it differs from CleanRL's defaults). The ablation picker below has each detail off in "
+    "turn ready-made. The code under each detail is the readable PPO's own lines "
+    "(toolbox/ppo/reference.py), read from the source as the app runs."
 )
 controls: dict = {}
 error_slots: dict = {}  # field -> the place under its input where its error shows
@@ -84,16 +100,18 @@ for d in DETAILS:
             st.markdown(f"**{d.name}** · _{d.number}_ — {d.sentence}")
             if d.latex:
                 st.latex(d.latex)
-            st.code(D.card_code(d), language="python", wrap_lines=True)  # readable at 1280 px, no sideways scroll
+            # readable at 1280 px, no sideways scroll
+            st.code(D.card_code(d), language="python", wrap_lines=True)
         with right:
             kind = D.control_kind(d)
             if kind == "toggle":
-                controls[d.field] = st.toggle(D.toggle_label(d), value=D.initial_toggle(d, url_custom),
-                                              key=f"ppo_t_{d.field}")
+                controls[d.field] = st.toggle(
+                    D.toggle_label(d), value=D.initial_toggle(d, url_custom), key=f"ppo_t_{d.field}"
+                )
             elif kind == "number":
                 label, key, step, fmt = NUMBER_WIDGETS[d.field]
-                controls[d.field] = st.number_input(label, value=D.default_number(d), step=step, format=fmt,
-                                                    key=key, help=D.number_help(d))
+                controls[d.field] = st.number_input(label, value=D.default_number(d), step=step,
+                                                    format=fmt, key=key, help=D.number_help(d))
             else:  # debug variables: no learning change, a display toggle
                 show_debug = st.toggle("show", value=True, key="ppo_t_debug")
         if kind == "number":
@@ -107,7 +125,8 @@ custom_changes = D.config_changes(controls)
 
 with st.expander(D.other_details_title()):
     st.dataframe(
-        pd.DataFrame(CHECKLIST, columns=["detail", "name", "where (CleanRL / Baselines)", "why not on CartPole"]),
+        pd.DataFrame(CHECKLIST, columns=["detail", "name", "where (CleanRL / Baselines)",
+                                         "why not on CartPole"]),
         hide_index=True, width="stretch", height="content",  # every row, no scroll inside the table
     )
 
@@ -118,7 +137,8 @@ with st.expander(D.other_details_title()):
 st.header("Ablation")
 # the variants get a row of their own: 12 chips in a 3/5 column were clipped at 1280 px
 chosen = st.multiselect(
-    "variants", list(VARIANT_IDS), default=url_variants, format_func=VARIANT_IDS.get, key="ppo_variants",
+    "variants", list(VARIANT_IDS), default=url_variants, format_func=VARIANT_IDS.get,
+    key="ppo_variants",
 )
 c2, c3 = st.columns(2)
 with c2:
@@ -161,7 +181,8 @@ def _drop(vid: str) -> None:
     st.session_state["ppo_variants"] = [v for v in kept if v != vid]
 
 
-payload = _stored_payload(precomputed.DEFAULT_FILE.stat().st_mtime if precomputed.DEFAULT_FILE.is_file() else 0.0)
+payload = _stored_payload(
+    precomputed.DEFAULT_FILE.stat().st_mtime if precomputed.DEFAULT_FILE.is_file() else 0.0)
 plan, cap_problem = None, None
 try:
     plan = P.plan_request(payload, configs, names, list(range(n_seeds)))
@@ -198,8 +219,12 @@ train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=not
 
 st.subheader("Run it yourself")
 if configs:
-    pick = st.selectbox("variant", names, key="ppo_script_variant",
-                        help="The script trains this variant; its settings are the defaults of its Args.")
+    pick = st.selectbox(
+        "variant",
+        names,
+        key="ppo_script_variant",
+        help="The script trains this variant; its settings are the defaults of its Args.",
+    )
     config = configs[names.index(pick)]
     st.download_button(
         "Download it as one Python script", standalone_script(config, pick),
@@ -244,7 +269,8 @@ def _render(payload: dict, final: bool, live: bool = False) -> None:
         st.info(analysis.explain_comparison(rows, aggs["all on"], payload["budget"]))
         show_figure(score_differences(rows), key="ppo_differences", width="stretch")
     elif "all on" not in aggs:
-        st.caption("Add “all on” to the variants to see which details separate from CleanRL's defaults.")
+        st.caption(
+            "Add “all on” to the variants to see which details separate from CleanRL's defaults.")
     else:
         st.caption("With 2 or more seeds the page says which variants separate from “all on”.")
     if show_debug:
@@ -252,8 +278,8 @@ def _render(payload: dict, final: bool, live: bool = False) -> None:
         st.dataframe(pd.DataFrame(analysis.debug_rows(aggs)), hide_index=True, width="stretch",
                      height="content")
     st.download_button(
-        "Download curves (CSV)", analysis.curves_csv(payload["runs"], grid), file_name="ppo_ablation_curves.csv",
-        mime="text/csv", key="ppo_csv",
+        "Download curves (CSV)", analysis.curves_csv(payload["runs"], grid),
+        file_name="ppo_ablation_curves.csv", mime="text/csv", key="ppo_csv",
     )
 
 
@@ -262,7 +288,8 @@ def _summarizer(names, seeds, budget):
 
     def summarize(runs, fraction, elapsed_s):
         if fraction is None:  # the request's finished runs
-            return {"grid": grid.tolist(), "runs": analysis.summarize(runs, names, seeds, grid), "budget": budget}
+            return {"grid": grid.tolist(), "runs": analysis.summarize(runs, names, seeds, grid),
+                    "budget": budget}
         return analysis.live_payload(runs, names, seeds, grid, fraction, elapsed_s)
 
     return summarize

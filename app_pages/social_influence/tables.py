@@ -18,13 +18,17 @@ import pandas as pd
 import streamlit as st
 
 from toolbox import influence as inf
-
 from toolbox.lessons import influence as influence_lesson
 from toolbox.lessons import shared as SK
 from ui.widget_guard import check_editor, valid_state, whole
 
 # widget keys (tests drive them; those scenes set are in toolbox.lessons.shared)
-K_PRESET, K_NI, K_NJA, K_NJ = SK.INF_PRESET, "inf_n_actions_i", "inf_n_actions_j", "inf_n_influencees"
+K_PRESET, K_NI, K_NJA, K_NJ = (
+    SK.INF_PRESET,
+    "inf_n_actions_i",
+    "inf_n_actions_j",
+    "inf_n_influencees",
+)
 K_TABLE_I = "inf_pi_i_table"
 K_TABLES_J = tuple(f"inf_pi_j_table_{k}" for k in range(inf.MAX_INFLUENCEES))
 K_NORMALIZE, K_AI = "inf_normalize", SK.INF_AI  # "a_i": the main control tests/e2e moves
@@ -47,7 +51,8 @@ def editor(df: pd.DataFrame, key: str) -> np.ndarray:
     """A fixed-size table editor; returns what it shows as floats (an empty cell is NaN). Edits no
     browser sends (unknown rows or columns, text, added rows) are dropped with a message."""
     check_editor(key, len(df), [str(c) for c in df.columns])
-    edited = st.data_editor(df, key=key, num_rows="fixed", column_config=column_config(df.columns), width="stretch")
+    edited = st.data_editor(df, key=key, num_rows="fixed", column_config=column_config(df.columns),
+                            width="stretch")
     return edited.to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -58,7 +63,8 @@ def keep_widgets(keys: Sequence[str]) -> None:
 
 
 def restore_widgets() -> None:
-    """Streamlit drops a widget's state while another page runs: put back what the student had set."""
+    """Streamlit drops a widget's state while another page runs: put back what the student had
+    set."""
     ss = st.session_state
     for key, value in ss.get(KEPT, {}).items():
         if key not in ss:
@@ -85,7 +91,8 @@ def load_preset() -> None:
             and valid_state(K_NJ, whole(1, inf.MAX_INFLUENCEES))):
         return  # a value no browser sends: the page drops it and says so (ui.widget_guard)
     p = influence_lesson.influence_preset(ss[K_PRESET], ss.get(K_NJ, 1))
-    ss["inf_base"] = dict(pi_i=p.pi_i, pi_j=p.pi_j_given_ai, names_i=p.action_names_i, names_j=p.action_names_j)
+    ss["inf_base"] = dict(pi_i=p.pi_i, pi_j=p.pi_j_given_ai, names_i=p.action_names_i,
+                          names_j=p.action_names_j)
     ss["inf_current"] = dict(pi_i=p.pi_i, pi_j=list(p.pi_j_given_ai))
     ss[K_NI], ss[K_NJA] = len(p.pi_i), p.pi_j_given_ai.shape[2]
     ss["inf_note"] = p.explanation
@@ -115,12 +122,14 @@ def resize_tables() -> None:
 
 
 def normalize_tables() -> None:
-    """Divide every row by its sum; a row that cannot be normalized leaves a message for the page."""
+    """Divide every row by its sum; a row that cannot be normalized leaves a message for the
+    page."""
     ss = st.session_state
     cur, base = ss["inf_current"], ss["inf_base"]
     try:
         pi_i = inf.normalize_rows(cur["pi_i"], "π^i", device="cpu").numpy()
-        pi_j = np.stack([inf.normalize_rows(t, f"π^j(·|a^i) of influencee {k + 1}", device="cpu").numpy()
+        pi_j = np.stack([inf.normalize_rows(t, f"π^j(·|a^i) of influencee {k + 1}",
+                                            device="cpu").numpy()
                          for k, t in enumerate(cur["pi_j"])])
     except ValueError as err:
         ss["inf_normalize_error"] = str(err)
@@ -145,9 +154,11 @@ def init_influence(query_value: Callable) -> None:
 def influence_base() -> dict:
     """The tables the editors start from, after restarting lost editors from what was typed."""
     ss = st.session_state
-    if "inf_current" in ss and not all(k in ss for k in (K_TABLE_I,) + K_TABLES_J[: ss["inf_base"]["pi_j"].shape[0]]):
+    if "inf_current" in ss and not all(k in ss for k in (K_TABLE_I,) + K_TABLES_J[
+        : ss["inf_base"]["pi_j"].shape[0]]):
         cur = ss["inf_current"]
-        ss["inf_base"] = dict(ss["inf_base"], pi_i=np.asarray(cur["pi_i"]), pi_j=np.stack(cur["pi_j"]))
+        ss["inf_base"] = dict(ss["inf_base"], pi_i=np.asarray(cur["pi_i"]),
+                              pi_j=np.stack(cur["pi_j"]))
     return ss["inf_base"]
 
 
@@ -171,7 +182,8 @@ def load_persuasion() -> None:
             and valid_state(K_SCHEME, inf.SCHEME_NAMES)):
         return  # the page drops the bad value and says so
     g = inf.persuasion_preset(ss[K_EXAMPLE], ss[K_SCHEME])
-    table = inf.receiver_best_response(g.prior, g.phi, g.u_sender, g.u_receiver, device="cpu").numpy()
+    table = inf.receiver_best_response(g.prior, g.phi, g.u_sender, g.u_receiver,
+                                       device="cpu").numpy()
     ss["pa_base"] = dict(game=g, prior=g.prior, phi=g.phi, receiver=table)
     ss["pa_current"] = dict(prior=g.prior, phi=g.phi, receiver=table)
     _clear_editors((K_PRIOR, K_PHI, K_RECEIVER))
@@ -188,17 +200,20 @@ def init_persuasion(query_value: Callable) -> None:
 
 
 def persuasion_base() -> dict:
-    """The tables the section-2 editors start from, after restarting lost editors from what was typed."""
+    """The tables the section-2 editors start from, after restarting lost editors from what was
+    typed."""
     ss = st.session_state
     if "pa_current" in ss and not all(k in ss for k in (K_PRIOR, K_PHI)):
-        ss["pa_base"] = dict(ss["pa_base"], **{k: v for k, v in ss["pa_current"].items() if k in ("prior", "phi")})
+        ss["pa_base"] = dict(ss["pa_base"],
+                             **{k: v for k, v in ss["pa_current"].items() if k in ("prior", "phi")})
     if "pa_current" in ss and "receiver" in ss["pa_current"] and K_RECEIVER not in ss:
         ss["pa_base"] = dict(ss["pa_base"], receiver=ss["pa_current"]["receiver"])
     return ss["pa_base"]
 
 
 def remember_persuasion(**tables: np.ndarray) -> None:
-    """Keep what the section-2 editors show this run (``prior``, ``phi`` and, when edited, ``receiver``)."""
+    """Keep what the section-2 editors show this run (``prior``, ``phi`` and, when edited,
+    ``receiver``)."""
     ss = st.session_state
     if "receiver" in tables:
         ss["pa_current"]["receiver"] = tables["receiver"]

@@ -5,7 +5,8 @@ is cut): every Plotly figure's tick labels, axis titles, title, annotations and 
 the figure's own box and inside the chart's container; tick labels do not run into each other; the
 legend covers no tick label or axis title; equations are not wider than their column; no text drawn
 with an ellipsis (metric labels, dropdown values, chips, tab and sidebar names) is cut; no table
-hides columns behind a sideways scroll; graph (Graphviz) text is at least ``MIN_GRAPH_TEXT_PX`` tall.
+hides columns behind a sideways scroll; graph (Graphviz) text is at least ``MIN_GRAPH_TEXT_PX``
+tall.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ CLIPPING_JS = """(minGraphText) => {
       out.push(`graph text ${Math.min(...heights).toFixed(1)} px tall (< ${minGraphText} px)`);
   });
   return out;
-}"""
+}"""  # noqa: E501
 
 # In presenter mode: every visible figure's tick labels drawn at the projector's size, whatever
 # Streamlit's chart theme or CSS does to the figure after ``restyle``.

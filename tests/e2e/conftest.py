@@ -37,7 +37,8 @@ def browser():
     if exe is None:
         pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium to run e2e tests")
     sync_playwright = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright Python package is not installed (requirements-dev.txt)"
+        "playwright.sync_api",
+        reason="the playwright Python package is not installed (requirements-dev.txt)",
     ).sync_playwright
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=exe, args=LAUNCH_ARGS, headless=True)

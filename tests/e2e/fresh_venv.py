@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements.txt"
 INSTALL_COMMAND = ("pip", "install", "-r", "requirements.txt")
-"""The README's and the Dockerfile's install command (tests/e2e/test_fresh_install.py checks both say it)."""
+"""The README's and the Dockerfile's install command (tests/e2e/test_fresh_install.py checks both
+say it)."""
 
 
 def cache_root() -> Path:
@@ -46,7 +47,8 @@ def python_of(venv: Path) -> Path:
 
 
 def _install_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV",
+                                                            "PYTHONHOME")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     # A machine that reaches PyPI but not PyTorch's CPU index (CI here) would otherwise retry that
     # index five times for every package: 9.5 min instead of about 2 (measured). See README.
@@ -70,12 +72,14 @@ def build(venv: Path) -> float:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         log_path = venv / "pip-install.log"
         with open(log_path, "w") as log:
-            proc = subprocess.run([str(python_of(venv)), "-m", *INSTALL_COMMAND], cwd=ROOT, env=_install_env(),
-                                  stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.run([str(python_of(venv)), "-m", *INSTALL_COMMAND], cwd=ROOT,
+                                  env=_install_env(), stdout=log, stderr=subprocess.STDOUT)
         seconds = time.monotonic() - t0
         if proc.returncode != 0:
             tail = log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"`pip install -r requirements.txt` failed in a fresh venv ({seconds:.0f} s):\n{tail}")
+            raise RuntimeError(
+                "`pip install -r requirements.txt` failed "
+                f"in a fresh venv ({seconds:.0f} s):\n{tail}")
         done.write_text(f"{seconds:.1f}\n")
         return seconds
 

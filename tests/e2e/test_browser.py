@@ -83,7 +83,7 @@ def test_home_lists_lessons(page, server_url):
     page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda l: l.slug)
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.slug)
 def test_lesson_page(page, server_url, lesson):
     page.goto(f"{server_url}/{lesson.slug}")
     wait_idle(page, timeout_ms=120_000)
@@ -97,7 +97,8 @@ def test_lesson_page(page, server_url, lesson):
     assert lesson.title.split()[0] in before
     page.screenshot(path=str(ARTIFACTS / f"{lesson.slug}.png"), full_page=True)
 
-    moved = move_control(page, control["key"], control["kind"], control.get("key_press", "ArrowRight"))
+    moved = move_control(page, control["key"], control["kind"],
+                         control.get("key_press", "ArrowRight"))
     assert moved, f"main control .st-key-{control['key']} not found on {lesson.slug}"
     # the rerun may not have started (or shown its status widget) when we first look: poll
     after = before
@@ -115,7 +116,8 @@ def test_lesson_page(page, server_url, lesson):
 
 def test_shared_link_on_a_fresh_server_goes_through_app(browser):
     """A lecturer's link opened as the server's very first request still gets app.py's page
-    config, navigation and device sidebar (Streamlit's legacy app_pages/ routing is switched off)."""
+    config, navigation and device sidebar (Streamlit's legacy app_pages/ routing is switched
+    off)."""
     from tests.e2e.conftest import streamlit_server
 
     lesson = LESSONS[0]

@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and server: s
 
 
 def test_sessions_arriving_together_on_a_fresh_server_are_all_served_and_share_trainings():
-    r = run_load(8, dict(dial_batches=40, dial_seeds=1, ppo_budget=25_000, ppo_seeds=1, arrival_s=5.0,
-                          client="protocol", visit="short"))
+    r = run_load(8, dict(dial_batches=40, dial_seeds=1, ppo_budget=25_000, ppo_seeds=1,
+                         arrival_s=5.0, client="protocol", visit="short"))
     assert r["errors"] == []
     assert r["served"] == 8
     assert r["trainings_run"] == {"dial": 1, "ppo": 1}

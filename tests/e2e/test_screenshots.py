@@ -20,9 +20,9 @@ SCREENS = ARTIFACTS / "screens"
 # (name, width, height, device scale factor, presenter mode)
 VIEWS = (("1920x1080", 1920, 1080, 1, False), ("1280x800-150pct", 1280, 800, 1.5, False),
          ("presenter-1920x1080", 1920, 1080, 1, True))
-# presenter mode replaces the browser's zoom at a 1920 projector (both together leave ~700 px of page)
-# Open items of issue 21 found by these checks and not fixed yet, tolerated by view (a prefix of the
-# problem's sentence) so that the rest stays checked; remove an entry when it is fixed.
+# presenter mode replaces the browser's zoom at a 1920 projector (both together leave ~700 px of
+# page) Open items of issue 21 found by these checks and not fixed yet, tolerated by view (a prefix
+# of the problem's sentence) so that the rest stays checked; remove an entry when it is fixed.
 KNOWN: dict[str, tuple[str, ...]] = {}
 PAGES = ("home", "normalization", "gumbel_softmax", "social_influence", "dial", "ppo_details",
          "ppo_continuous")
@@ -36,7 +36,7 @@ OVERFLOW_JS = """() => {
   if (main && main.scrollWidth > main.clientWidth + 1)
     out.push(`main block ${main.scrollWidth}px wide, ${main.clientWidth}px shown`);
   return out;
-}"""
+}"""  # noqa: E501
 HEIGHT_JS = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   return main ? Math.ceil(main.scrollHeight) : document.documentElement.scrollHeight;
@@ -65,8 +65,9 @@ TAB_LABELS = '[data-testid="stTab"] p'
 TAB_BAR_JS = """() => Array.from(document.querySelectorAll('[data-testid="stTabs"]'))
   .map(t => t.querySelector('[data-testid="stTab"]')).filter(e => e && e.parentElement)
   .map(e => e.parentElement).filter(bar => bar.scrollWidth > bar.clientWidth + 1)
-  .map(bar => `${bar.innerText.replace(/\\s+/g, ' ').slice(0, 80)} (${bar.scrollWidth}px in ${bar.clientWidth}px)`)"""
-METRIC_LABELS = '[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] div'
+  .map(bar => `${bar.innerText.replace(/\\s+/g, ' ').slice(0, 80)} (${bar.scrollWidth}px in ${bar.clientWidth}px)`)"""  # noqa: E501
+METRIC_LABELS = ('[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] p, '
+                 '[data-testid="stMetricValue"] div')
 
 
 def measure(page, slug: str, presenter: bool) -> list[str]:
@@ -86,7 +87,8 @@ def measure(page, slug: str, presenter: bool) -> list[str]:
 def test_every_page_readable(browser, server_url, view):
     SCREENS.mkdir(parents=True, exist_ok=True)
     name, width, height, scale, presenter = view
-    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=scale)
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  device_scale_factor=scale)
     page = context.new_page()
     problems = []
     try:

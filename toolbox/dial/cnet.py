@@ -38,7 +38,8 @@ INPUT_MODES = ("sum", "concat")
 
 
 class CNet(nn.Module):
-    """Recurrent Q-network with message output. Shapes: ``N`` rows (episodes x agents), ``H`` = rnn_size.
+    """Recurrent Q-network with message output. Shapes: ``N`` rows (episodes x agents),
+    ``H`` = rnn_size.
 
     ``forward(agent (N,), obs (N,), prev_action (N,), message (N, c), hidden (L, N, H),
     prev_message (N,) or None) -> (out (N, n_outputs), hidden (L, N, H))``.
@@ -69,7 +70,8 @@ class CNet(nn.Module):
             self.obs_embed = nn.Embedding(2, rnn_size)
             self.action_embed = nn.Embedding(n_actions + 1, rnn_size)
             # RIAL's previous message action (0 = none yet, 1/2 = bit 0/1), as in the reference.
-            self.message_action_embed = nn.Embedding(message_actions + 1, rnn_size) if message_actions else None
+            self.message_action_embed = nn.Embedding(message_actions + 1,
+                                                     rnn_size) if message_actions else None
             self.message_mlp = (
                 nn.Sequential(nn.BatchNorm1d(comm_bits), nn.Linear(comm_bits, rnn_size), nn.ReLU())
                 if comm_bits > 0 else None
@@ -79,7 +81,8 @@ class CNet(nn.Module):
             self.input_layer = nn.Linear(n_raw, rnn_size)
         self.rnn = nn.GRU(rnn_size, rnn_size, num_layers=rnn_layers)
         self.head = nn.Sequential(
-            nn.Linear(rnn_size, rnn_size), nn.BatchNorm1d(rnn_size), nn.ReLU(), nn.Linear(rnn_size, self.n_outputs)
+            nn.Linear(rnn_size, rnn_size), nn.BatchNorm1d(rnn_size), nn.ReLU(),
+            nn.Linear(rnn_size, self.n_outputs)
         )
         # The reference draws the GRU's weights from uniform(-0.08, 0.08); other layers keep
         # PyTorch's defaults (so embeddings start N(0, 1)).
@@ -87,7 +90,8 @@ class CNet(nn.Module):
             nn.init.uniform_(p, -init_range, init_range)
 
     def embed(self, agent, obs, prev_action, message, prev_message=None) -> torch.Tensor:
-        """The GRU input ``z: (N, H)``: sum of embeddings, or Linear of the concatenated raw inputs."""
+        """The GRU input ``z: (N, H)``: sum of embeddings, or Linear of the concatenated raw
+        inputs."""
         if self.input_mode == "concat":
             cols = [agent.float()[:, None], obs.float()[:, None], prev_action.float()[:, None]]
             if self.comm_bits:
@@ -111,7 +115,8 @@ class CNet(nn.Module):
         return torch.zeros(self.rnn.num_layers, n_rows, self.rnn_size, device=device)
 
     def stage_shapes(self, n_rows: int = 96) -> list[tuple[str, tuple[int, ...]]]:
-        """Tensor shape after each stage for a batch of ``n_rows`` (episodes x agents), for teaching.
+        """Tensor shape after each stage for a batch of ``n_rows`` (episodes x agents), for
+        teaching.
 
         Returns ``[(stage, shape)]``; maths in a stage name is written as inline TeX between ``$``
         (rendered by the page's Markdown).
@@ -119,19 +124,22 @@ class CNet(nn.Module):
         H, L = self.rnn_size, self.rnn.num_layers
         if self.input_mode == "concat":
             n_raw = self.input_layer.in_features
-            return [("raw inputs concatenated", (n_rows, n_raw)), ("input_layer: Linear", (n_rows, H)),
-                    ("rnn: GRU (L layers)", (L, n_rows, H)), ("head", (n_rows, self.n_outputs))]
+            return [("raw inputs concatenated", (n_rows, n_raw)),
+                    ("input_layer: Linear", (n_rows, H)), ("rnn: GRU (L layers)", (L, n_rows, H)),
+                    ("head", (n_rows, self.n_outputs))]
         rows = [("agent index $a$", (n_rows,)), ("agent_embed($a$)", (n_rows, H)),
                 ("observation $o_t$", (n_rows,)), ("obs_embed($o_t$)", (n_rows, H)),
                 ("previous action $u_{t-1}$", (n_rows,)), ("action_embed($u_{t-1}$)", (n_rows, H))]
         if self.message_mlp is not None:
-            rows += [("message $m_{t-1}$", (n_rows, self.comm_bits)), ("message_mlp($m_{t-1}$)", (n_rows, H))]
+            rows += [("message $m_{t-1}$", (n_rows, self.comm_bits)),
+                     ("message_mlp($m_{t-1}$)", (n_rows, H))]
         rows += [("$z_t$ = sum", (n_rows, H)), ("rnn hidden $h_t$", (L, n_rows, H)),
                  ("head: $Q(u)$ [+ $m_t$]", (n_rows, self.n_outputs))]
         return rows
 
 
-def graph_source(input_mode: str = "sum", n_agents: int = 3, rnn_size: int = 128, n_rows: int = 6) -> str:
+def graph_source(input_mode: str = "sum", n_agents: int = 3, rnn_size: int = 128,
+                 n_rows: int = 6) -> str:
     """Graphviz DOT source of one C-Net step's autograd graph (torchviz), parameters named."""
     from torchviz import make_dot
 
@@ -142,7 +150,8 @@ def graph_source(input_mode: str = "sum", n_agents: int = 3, rnn_size: int = 128
 
 
 _PASS_THROUGH = {"reshape", "unsqueeze", "squeeze", "float", "getitem", "_assert_is_none", "view"}
-"""Shape-only operations the condensed graph steps over (they move no information between stages)."""
+"""Shape-only operations the condensed graph steps over (they move no information between
+stages)."""
 
 
 def _module_label(name: str, module: nn.Module) -> str:
@@ -175,7 +184,8 @@ def condensed_graph_source(input_mode: str = "sum", n_agents: int = 3, rnn_size:
     shown: dict[str, list[str]] = {}  # fx node name -> the drawn nodes it stands for
     # tight spacing: the graph is scaled to its column, so space between boxes shrinks the text
     lines = ["digraph cnet {", "  rankdir=TB; nodesep=0.12; ranksep=0.22;",
-             '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=16, margin="0.06,0.03"];']
+             '  node [shape=box, style="rounded,filled", '
+             'fontname="Helvetica", fontsize=16, margin="0.06,0.03"];']
     for node in gm.graph.nodes:
         sources = []
         for arg in _flatten_nodes(node):

@@ -1,4 +1,5 @@
-"""Settings of one DIAL/RIAL/no-communication training run on the Switch Riddle, and the server's caps.
+"""Settings of one DIAL/RIAL/no-communication training run on the Switch Riddle, and the server's
+caps.
 
 ``DialConfig`` holds the paper's / reference implementation's defaults, one docstring per field;
 ``validate`` turns every setting the server will not train into a ``ValueError`` a student can read.
@@ -33,7 +34,8 @@ class DialConfig:
     param_sharing: bool = True
     """One C-Net for all agents (agent index embedded) instead of one network per agent."""
     input_mode: str = "sum"
-    """"sum": embeddings of each input added (the paper's C-Net); "concat": raw inputs concatenated."""
+    """"sum": embeddings of each input added (the paper's C-Net); "concat": raw inputs
+    concatenated."""
     rnn_size: int = 128
     """H, width of embeddings, GRU and head."""
     rnn_layers: int = 2
@@ -78,40 +80,50 @@ class DialConfig:
         return self.method != "nocomm"
 
     def validate(self) -> None:
-        """Raise ``ValueError`` with a readable sentence for any setting the server will not train."""
+        """Raise ``ValueError`` with a readable sentence for any setting the server will not
+        train."""
         if self.n_agents < 2:
             raise ValueError(f"The Switch Riddle needs at least 2 agents; got n = {self.n_agents}.")
         if self.n_agents > MAX_AGENTS:
-            raise ValueError(f"n = {self.n_agents} agents is too large for this server (at most {MAX_AGENTS}).")
+            raise ValueError(
+                f"n = {self.n_agents} agents is too large for this server (at most {MAX_AGENTS}).")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}; got {self.method!r}.")
         if self.input_mode not in INPUT_MODES:
             raise ValueError(f"input_mode must be one of {INPUT_MODES}; got {self.input_mode!r}.")
         if self.sigma < 0 or not math.isfinite(self.sigma):
-            raise ValueError(f"The DRU noise sigma is a standard deviation and must be >= 0; got {self.sigma}.")
+            raise ValueError(
+                f"The DRU noise sigma is a standard deviation and must be >= 0; got {self.sigma}.")
         if self.batch_size < 1 or self.n_batches < 1 or self.test_episodes < 1:
             raise ValueError(
                 "Training needs at least one episode per batch, one batch and one test episode "
-                f"(got batch_size={self.batch_size}, n_batches={self.n_batches}, test_episodes={self.test_episodes})."
+                f"(got batch_size={self.batch_size}, n_batches={self.n_batches}, "
+                f"test_episodes={self.test_episodes})."
             )
         if self.n_batches > MAX_BATCHES:
-            raise ValueError(f"{self.n_batches} batches is beyond this server's cap of {MAX_BATCHES} per run.")
+            raise ValueError(
+                f"{self.n_batches} batches is beyond this server's cap of {MAX_BATCHES} per run.")
         if self.test_episodes > MAX_TEST_EPISODES:
-            raise ValueError(f"{self.test_episodes} test episodes is beyond the cap of {MAX_TEST_EPISODES}.")
+            raise ValueError(
+                f"{self.test_episodes} test episodes is beyond the cap of {MAX_TEST_EPISODES}.")
         cost = self.n_batches * self.batch_size * self.T * self.n_agents
         if cost > MAX_AGENT_STEPS:
             raise ValueError(
-                f"n = {self.n_agents} agents is too large for this budget: {self.n_batches} batches x "
-                f"{self.batch_size} episodes x {self.T} days x {self.n_agents} agents = {cost:,} agent-steps, "
-                f"beyond the server's cap of {MAX_AGENT_STEPS:,}. Use fewer batches or agents."
+                f"n = {self.n_agents} agents is too large for this budget: {self.n_batches} "
+                f"batches x {self.batch_size} episodes x {self.T} days x {self.n_agents} "
+                f"agents = {cost:,} agent-steps, beyond the server's cap of {MAX_AGENT_STEPS:,}. "
+                "Use fewer batches or agents."
             )
         if not (0.0 <= self.eps <= 1.0):
             raise ValueError(f"epsilon is a probability and must lie in [0, 1]; got {self.eps}.")
         if not (0.0 <= self.gamma <= 1.0):
             raise ValueError(f"gamma must lie in [0, 1]; got {self.gamma}.")
-        if not (self.lr > 0 and self.rnn_size >= 1 and self.rnn_layers >= 1 and self.target_update >= 1
-                and self.test_every >= 1 and self.grad_clip > 0 and self.message_bins >= 2):
-            raise ValueError("lr, rnn_size, rnn_layers, target_update, test_every and grad_clip must be positive.")
+        if not (
+            self.lr > 0 and self.rnn_size >= 1 and self.rnn_layers >= 1 and self.target_update >= 1
+            and self.test_every >= 1 and self.grad_clip > 0 and self.message_bins >= 2):
+            raise ValueError(
+                "lr, rnn_size, rnn_layers, target_update, "
+                "test_every and grad_clip must be positive.")
         if self.rnn_size > 1024:
             raise ValueError(f"rnn_size {self.rnn_size} is beyond the server's cap of 1024.")
 

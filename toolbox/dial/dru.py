@@ -28,7 +28,8 @@ def dru(m: torch.Tensor, sigma: float, training: bool, generator: torch.Generato
     when the caller drew it in advance. ``training=False``: ``(m > 0)`` as floats in {0, 1}.
     """
     if sigma < 0:
-        raise ValueError(f"The DRU noise sigma is a standard deviation and cannot be negative; got {sigma}.")
+        raise ValueError(
+            f"The DRU noise sigma is a standard deviation and cannot be negative; got {sigma}.")
     if not training:
         return (m > 0).to(m.dtype)
     if sigma == 0:
@@ -57,7 +58,8 @@ def message_distribution(m: torch.Tensor, sigma: float, n_samples: int = 20_000,
     density = counts / (n_samples / bins)
     execution = dru(m, sigma, False)
     flip = ((samples > 0.5).float() != execution[:, None]).float().mean(1)
-    return {"edges": edges, "train": density, "exec": execution, "train_mean": samples.mean(1), "p_flip": flip}
+    return {"edges": edges, "train": density, "exec": execution, "train_mean": samples.mean(1),
+            "p_flip": flip}
 
 
 def flip_probability(m, sigma: float) -> torch.Tensor:

@@ -29,7 +29,8 @@ class Day:
     """What happened on one day, for every episode of the batch (``B`` episodes, ``n`` agents)."""
 
     out: torch.Tensor
-    """``(B, n, n_outputs)`` the C-Net outputs of every agent: Q(None), Q(Tell) [, m or Q(bit 0), Q(bit 1)]."""
+    """``(B, n, n_outputs)`` the C-Net outputs of every agent: Q(None), Q(Tell) [, m or Q(bit 0),
+    Q(bit 1)]."""
     in_room: torch.Tensor
     """``(B, n)`` bool: the agent is today's visitor."""
     who: torch.Tensor
@@ -37,7 +38,8 @@ class Day:
     tell: torch.Tensor
     """``(B,)`` bool: the visitor's Tell (eps-greedy in training, greedy at test)."""
     m: torch.Tensor
-    """``(B,)`` the visitor's pre-DRU message (DIAL), its RIAL bit as -1/+1, or zeros (no channel)."""
+    """``(B,)`` the visitor's pre-DRU message (DIAL), its RIAL bit as -1/+1, or zeros (no
+    channel)."""
     bit: torch.Tensor | None
     """``(B,)`` bool: RIAL's message action (None for the other methods)."""
     reward: torch.Tensor
@@ -47,12 +49,13 @@ class Day:
 
 
 class Episodes:
-    """The state of ``active: (B, T)`` episodes between days: hidden states, last actions, the light.
+    """The state of ``active: (B, T)`` episodes between days: hidden states, last actions, the
+    light.
 
     Attributes: ``h (L, B*n, H)``, ``prev_a (B, n)`` long (0 = no action yet, 1 = None, 2 = Tell),
     ``prev_m (B, n)`` long (RIAL's previous message action, else None), ``msg (B, n)`` (the bit
-    each agent receives today: non-zero only for the visitor), ``alive (B,)`` bool and ``reward (B,)``
-    (summed so far).
+    each agent receives today: non-zero only for the visitor), ``alive (B,)`` bool and
+    ``reward (B,)`` (summed so far).
     """
 
     def __init__(self, team: Team, config: DialConfig, active: torch.Tensor):
@@ -66,22 +69,25 @@ class Episodes:
         self.rows = torch.arange(B, device=device)
         self.h = team.initial_hidden(B, device)
         self.prev_a = torch.zeros(B, n, dtype=torch.long, device=device)
-        self.prev_m = torch.zeros(B, n, dtype=torch.long, device=device) if c.method == "rial" else None
+        self.prev_m = torch.zeros(B, n, dtype=torch.long,
+                                  device=device) if c.method == "rial" else None
         self.msg = torch.zeros(B, n, device=device)
         self.alive = torch.ones(B, dtype=torch.bool, device=device)
         self.reward = torch.zeros(B, device=device)
 
     def select(self, index: torch.Tensor, t: int) -> None:
-        """Keep the episodes ``index: (G,)`` (repeats allowed), in that order, and re-read day ``t``'s light.
+        """Keep the episodes ``index: (G,)`` (repeats allowed), in that order, and re-read day
+        ``t``'s light.
 
-        Used by ``toolbox.dial.evaluate.evaluate_distinct`` between days ``t - 1`` and ``t``: the state
-        after day ``t - 1`` is taken from the listed episodes, and the bit left by yesterday's visitor
-        is handed to *today's* visitor of each kept row (``active[:, t]`` may differ from the
-        representative's). ``self.active`` must already hold the new rows' day sequences.
+        Used by ``toolbox.dial.evaluate.evaluate_distinct`` between days ``t - 1`` and ``t``: the
+        state after day ``t - 1`` is taken from the listed episodes, and the bit left by yesterday's
+        visitor is handed to *today's* visitor of each kept row (``active[:, t]`` may differ from
+        the representative's). ``self.active`` must already hold the new rows' day sequences.
         """
         L, _, H = self.h.shape
         n = self.config.n_agents
-        light = self.msg.sum(1)[index]                                    # only yesterday's visitor-to-be holds it
+        # only yesterday's visitor-to-be holds it
+        light = self.msg.sum(1)[index]
         self.h = self.h.view(L, -1, n, H)[:, index].reshape(L, -1, H)
         self.prev_a = self.prev_a[index]
         self.prev_m = self.prev_m[index] if self.prev_m is not None else None
@@ -91,8 +97,10 @@ class Episodes:
         self.rows = torch.arange(self.active.shape[0], device=self.active.device)
         self.msg = self.room[:, t].float() * light[:, None]
 
-    def day(self, t: int, explore: torch.Tensor | None = None, noise: torch.Tensor | None = None) -> Day:
-        """Play day ``t``: every agent's C-Net step, the visitor's decisions, the reward, tomorrow's inputs.
+    def day(self, t: int, explore: torch.Tensor | None = None,
+            noise: torch.Tensor | None = None) -> Day:
+        """Play day ``t``: every agent's C-Net step, the visitor's decisions, the reward, tomorrow's
+        inputs.
 
         ``explore: (B, 4)`` uniforms in [0, 1) (columns: explore the Tell?, random Tell, explore the
         bit?, random bit) makes the decisions eps-greedy; None: greedy. ``noise: (B,)`` standard
@@ -113,17 +121,21 @@ class Episodes:
         r = step_reward(self.win[:, t], tell, alive)
         self.reward += r
         self.alive = alive & ~tell
-        self.prev_a = obs * tell[:, None].long() + 1                      # only the visitor can Tell
+        # only the visitor can Tell
+        self.prev_a = obs * tell[:, None].long() + 1
         last = t == self.T - 1
         bit, sent = None, None
         if c.method == "dial":
-            m = out[rows, who, 2]                                         # (B,) differentiable in training
+            # (B,) differentiable in training
+            m = out[rows, who, 2]
             if noise is None:
                 sent = dru(m, c.sigma, False)
-            elif not last:                                                # nobody receives the last day's message
+            # nobody receives the last day's message
+            elif not last:
                 sent = dru(m, c.sigma, True, noise=noise)
         elif c.method == "rial":
-            qm = out[rows, who, 2:]                                       # (B, 2) Q of the two message actions
+            # (B, 2) Q of the two message actions
+            qm = out[rows, who, 2:]
             bit = qm[:, 1] > qm[:, 0]
             if explore is not None:
                 bit = torch.where(explore[:, 2] < c.eps, explore[:, 3] < 0.5, bit)
@@ -135,4 +147,5 @@ class Episodes:
         if sent is not None and not last:
             # tomorrow's visitor finds the light as today's visitor left it
             self.msg = self.room[:, t + 1].float() * sent[:, None]
-        return Day(out=out, in_room=in_room, who=who, tell=tell, m=m, bit=bit, reward=r, alive=alive)
+        return Day(out=out, in_room=in_room, who=who, tell=tell, m=m, bit=bit, reward=r,
+                   alive=alive)

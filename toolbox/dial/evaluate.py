@@ -5,8 +5,9 @@ BatchNorm layers still need statistics, and there are two choices:
 
 * ``"batch"`` (what the learning curves use, as the reference implementation's test): each day's
   forward pass normalises with the mean and variance of that day's whole test batch — all
-  ``B`` episodes (1,000 by default) and, with parameter sharing, all ``n`` agents pooled. Every agent's output then depends
-  on the other episodes and agents in the batch: this is *not* decentralised execution.
+  ``B`` episodes (1,000 by default) and, with parameter sharing, all ``n`` agents pooled. Every
+  agent's output then depends on the other episodes and agents in the batch: this
+  is *not* decentralised execution.
 * ``"running"`` (``model.eval()``, what decentralised execution would allow): the running averages
   accumulated during training. They pool all days of all training batches, while the hidden
   features drift from day to day, so a policy trained with batch statistics can fall apart
@@ -35,8 +36,8 @@ _locks_guard = threading.Lock()
 
 
 def _team_lock(team: Team) -> threading.Lock:
-    """One lock per team: a test switches the team's mode and BatchNorm momentum (and hooks) while it plays,
-    so two sessions testing one shared trained team at once must take turns."""
+    """One lock per team: a test switches the team's mode and BatchNorm momentum (and hooks) while
+    it plays, so two sessions testing one shared trained team at once must take turns."""
     with _locks_guard:
         lock = _locks.get(team)
         if lock is None:
@@ -46,10 +47,10 @@ def _team_lock(team: Team) -> threading.Lock:
 
 @contextlib.contextmanager
 def _test_mode(team: Team, batchnorm: str, batch_hook=None):
-    """Hold ``team`` for a test (its lock, no autograd) in the mode ``batchnorm`` asks for, and put it back as
-    it was afterwards, also on an error: ``"batch"``: training mode with BatchNorm momentum 0 (batch statistics,
-    running averages left as they are; ``batch_hook`` registered as a forward hook on every BatchNorm);
-    ``"running"``: eval mode."""
+    """Hold ``team`` for a test (its lock, no autograd) in the mode ``batchnorm`` asks for, and put
+    it back as it was afterwards, also on an error: ``"batch"``: training mode with BatchNorm
+    momentum 0 (batch statistics, running averages left as they are; ``batch_hook`` registered as a
+    forward hook on every BatchNorm); ``"running"``: eval mode."""
     if batchnorm not in BATCHNORM_MODES:
         raise ValueError(f"batchnorm must be one of {BATCHNORM_MODES}; got {batchnorm!r}.")
     with _team_lock(team), torch.no_grad():
@@ -76,14 +77,16 @@ def _test_mode(team: Team, batchnorm: str, batch_hook=None):
 
 
 def _test_result(ms, bits, tells, alives, reward, active: torch.Tensor, n_agents: int) -> dict:
-    """The dict ``evaluate`` returns, from its per-day lists of ``(B,)`` tensors and the episodes' rewards."""
+    """The dict ``evaluate`` returns, from its per-day lists of ``(B,)`` tensors and the episodes'
+    rewards."""
     oracle = oracle_reward(active, n_agents)
     norm = (reward.sum() / oracle.sum()).item() if oracle.sum() > 0 else float("nan")
     return {"m": torch.stack(ms, 1), "bit_in": torch.stack(bits, 1), "tell": torch.stack(tells, 1),
             "alive": torch.stack(alives, 1), "reward": reward, "oracle": oracle, "normalized": norm}
 
 
-def evaluate(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: str = "batch") -> dict:
+def evaluate(team: Team, config: DialConfig, active: torch.Tensor,
+             batchnorm: str = "batch") -> dict:
     """Greedy execution-mode play of the episodes ``active: (B, T)``.
 
     DRU discretised ``1{m > 0}``, no exploration; BatchNorm on the batch statistics of each day
@@ -109,7 +112,8 @@ def evaluate(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: st
 
 def batchnorm_comparison(team: Team, config: DialConfig, n_episodes: int = 1000, seed: int = 0,
                          device=None) -> dict:
-    """The same trained team tested on the same ``n_episodes`` fresh episodes with both kinds of statistics.
+    """The same trained team tested on the same ``n_episodes`` fresh episodes with both kinds of
+    statistics.
 
     Returns ``{"batch": normalized reward with each day's test-batch statistics (episodes and
     agents pooled), "running": normalized reward with the training running averages (eval mode),
@@ -118,12 +122,15 @@ def batchnorm_comparison(team: Team, config: DialConfig, n_episodes: int = 1000,
     if n_episodes < 1:
         raise ValueError(f"Need at least one test episode; got {n_episodes}.")
     dev = resolve_device(device)
-    active = sample_active(config.n_agents, n_episodes, torch.Generator(device=dev).manual_seed(seed), dev)
-    return {mode: evaluate(team, config, active, mode)["normalized"] for mode in BATCHNORM_MODES} | {
-        "n_episodes": n_episodes}
+    active = sample_active(config.n_agents, n_episodes,
+                           torch.Generator(device=dev).manual_seed(seed), dev)
+    return {
+        mode: evaluate(team, config, active, mode)["normalized"] for mode in BATCHNORM_MODES
+    } | {"n_episodes": n_episodes}
 
 
-def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor, batchnorm: str = "batch") -> dict:
+def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor,
+                      batchnorm: str = "batch") -> dict:
     """``evaluate`` computed once per distinct history: the same dict, the same numbers, less work.
 
     The greedy test is deterministic, so on day ``t`` every episode whose visitors on days
@@ -144,19 +151,23 @@ def evaluate_distinct(team: Team, config: DialConfig, active: torch.Tensor, batc
         w = weights[0].repeat_interleave(x.shape[0] // weights[0].shape[0]).to(x.dtype)[:, None]
         mean = (w * x).sum(0) / w.sum()
         var = (w * (x - mean) ** 2).sum(0) / w.sum()
-        return nn.functional.batch_norm(x, mean, var, module.weight, module.bias, False, 0.0, module.eps)
+        return nn.functional.batch_norm(x, mean, var, module.weight, module.bias, False, 0.0,
+                                        module.eps)
 
-    group = torch.zeros(B, dtype=torch.long, device=active.device)  # each episode's prefix, numbered
+    # each episode's prefix, numbered
+    group = torch.zeros(B, dtype=torch.long, device=active.device)
     ep = None
     ms, bits, tells, alives = [], [], [], []
     with _test_mode(team, batchnorm, weighted_statistics):
         for t in range(T):
             key = group * c.n_agents + active[:, t]
             uniq, group, counts = torch.unique(key, return_inverse=True, return_counts=True)
-            parent = torch.div(uniq, c.n_agents, rounding_mode="floor")   # yesterday's prefix of each row
+            # yesterday's prefix of each row
+            parent = torch.div(uniq, c.n_agents, rounding_mode="floor")
             first = torch.full((uniq.shape[0],), B, dtype=torch.long, device=active.device)
             first = first.scatter_reduce(0, group, torch.arange(B, device=active.device), "amin")
-            rep_active = active[first]                                    # a representative episode per row
+            # a representative episode per row
+            rep_active = active[first]
             if ep is None:
                 ep = Episodes(team, c, rep_active)
             else:

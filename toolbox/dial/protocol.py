@@ -1,8 +1,8 @@
 """Decode the protocol a trained team uses on the Switch Riddle.
 
-All statistics are measured on greedy, execution-mode episodes (``toolbox.dial.evaluate.evaluate``) and are
-indexed by the day ``t`` and by ``k``, the number of distinct agents that have been in the room
-up to and including day t (k = n means a Tell would now win). Only days on which the episode is
+All statistics are measured on greedy, execution-mode episodes (``toolbox.dial.evaluate.evaluate``)
+and are indexed by the day ``t`` and by ``k``, the number of distinct agents that have been in the
+room up to and including day t (k = n means a Tell would now win). Only days on which the episode is
 still running count.
 """
 
@@ -17,14 +17,16 @@ from toolbox.dial.switch import distinct_visitors, oracle_reward, sample_active
 from toolbox.dial.team import Team
 
 
-def _rate(hit: torch.Tensor, index: torch.Tensor, weight: torch.Tensor, size: int) -> tuple[list, list]:
+def _rate(hit: torch.Tensor, index: torch.Tensor, weight: torch.Tensor, size: int) -> tuple[list,
+                                                                                            list]:
     count = torch.bincount(index, weights=weight, minlength=size)
     hits = torch.bincount(index, weights=weight * hit, minlength=size)
     p = [None if c == 0 else float(h / c) for h, c in zip(hits.tolist(), count.tolist())]
     return p, [int(c) for c in count.tolist()]
 
 
-def decode_protocol(team: Team, config: DialConfig, n_episodes: int = 2000, seed: int = 0, device=None) -> dict:
+def decode_protocol(team: Team, config: DialConfig, n_episodes: int = 2000, seed: int = 0,
+                    device=None) -> dict:
     """P(message on) and P(Tell) of the agent in the room, by day and by distinct visitors.
 
     Returns plain lists (JSON-ready): ``p_on[t][k-1]``, ``p_tell[t][k-1]``, ``count[t][k-1]``
@@ -67,7 +69,8 @@ def decode_protocol(team: Team, config: DialConfig, n_episodes: int = 2000, seed
     }
 
 
-def replay_episode(team: Team, config: DialConfig, seed: int = 0, device=None, batch: int = 1000) -> list[dict]:
+def replay_episode(team: Team, config: DialConfig, seed: int = 0, device=None,
+                   batch: int = 1000) -> list[dict]:
     """One greedy execution-mode episode, day by day (until the Tell or day T).
 
     The episode is the first of ``batch`` played together, so that BatchNorm sees the same
@@ -95,8 +98,9 @@ def replay_episode(team: Team, config: DialConfig, seed: int = 0, device=None, b
         if tell:
             reward = 1.0 if int(k[t]) == c.n_agents else -1.0
         days.append({
-            "day": t + 1, "in_room": int(active[0, t]), "light": int(round(float(ev["bit_in"][0, t]))),
-            "m": m, "bit_sent": int(m > 0) if c.comm else 0, "action": "Tell" if tell else "None",
+            "day": t + 1, "in_room": int(active[0, t]),
+            "light": int(round(float(ev["bit_in"][0, t]))), "m": m,
+            "bit_sent": int(m > 0) if c.comm else 0, "action": "Tell" if tell else "None",
             "visited": int(k[t]), "reward": reward, "oracle": oracle,
         })
     return days

@@ -77,7 +77,8 @@ class SwitchRiddleParallelEnv(ParallelEnv):
 
     def render(self):
         if self.render_mode == "ansi":
-            return f"day {self.game.day}/{self.T}, in room: prisoner_{int(self.game.in_room()[0])}, light {int(self.game.light()[0])}"
+            return (f"day {self.game.day}/{self.T}, in room: "
+                    f"prisoner_{int(self.game.in_room()[0])}, light {int(self.game.light()[0])}")
         return None
 
     def close(self):

@@ -1,4 +1,5 @@
-"""One training batch: B episodes with the behaviour policy, and their TD loss (Foerster et al. 2016).
+"""One training batch: B episodes with the behaviour policy, and their TD loss (Foerster et al.
+2016).
 
 Per day t, with a target network ``Q^-``:
 
@@ -22,8 +23,10 @@ from toolbox.dial.switch import oracle_reward, sample_active
 from toolbox.dial.team import Team
 
 
-def rollout_loss(team: Team, target: Team, config: DialConfig, gen: torch.Generator, device) -> tuple:
-    """Play one batch of ``B = config.batch_size`` episodes with the behaviour policy; return its TD loss.
+def rollout_loss(team: Team, target: Team, config: DialConfig, gen: torch.Generator,
+                 device) -> tuple:
+    """Play one batch of ``B = config.batch_size`` episodes with the behaviour policy; return its TD
+    loss.
 
     Draws from ``gen`` (on ``device``), in this order: the visitors ``(B, T)``, the exploration
     uniforms ``(B, T, 4)`` and the DRU noise ``(B, T, 2)`` (team, target). Returns
@@ -46,7 +49,8 @@ def rollout_loss(team: Team, target: Team, config: DialConfig, gen: torch.Genera
         with torch.no_grad():
             out_tgt, h_tgt = target(ep.room[:, t], ep.prev_a, msg_tgt, h_tgt, ep.prev_m)
         d = ep.day(t, explore=u[:, t], noise=noise[:, t, 0])
-        a = d.in_room & d.tell[:, None]                               # (B, n) only the visitor can Tell
+        # (B, n) only the visitor can Tell
+        a = d.in_room & d.tell[:, None]
         q_taken.append(d.out[..., :2].gather(-1, a.long()[..., None]).squeeze(-1))
         qt = out_tgt[..., :2]
         # max over *valid* actions: the visitor has {None, Tell}, everyone else only None.
@@ -58,13 +62,16 @@ def rollout_loss(team: Team, target: Team, config: DialConfig, gen: torch.Genera
             q_next.append(qt_max)
             if t < T - 1:
                 nxt = ep.room[:, t + 1].float()
-                msg_tgt = nxt * dru(out_tgt[rows, d.who, 2], c.sigma, True, noise=noise[:, t, 1])[:, None]
+                msg_tgt = (
+                    nxt * dru(out_tgt[rows, d.who, 2], c.sigma, True, noise=noise[:, t, 1])[:, None]
+                )
         elif c.method == "rial":
             qm = d.out[rows, d.who, 2:]                                # (B, 2)
             qm_taken.append(qm.gather(1, d.bit.long()[:, None]).squeeze(1))
             qmt = out_tgt[..., 2:]
             qmt_max = torch.where(d.in_room, qmt.max(-1).values, qt.max(-1).values)
-            q_next.append(0.5 * (qt_max + qmt_max))                    # (B, n) the reference's model_avg_q
+            # (B, n) the reference's model_avg_q
+            q_next.append(0.5 * (qt_max + qmt_max))
             msg_tgt = ep.msg
         else:
             q_next.append(qt_max)

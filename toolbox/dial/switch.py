@@ -34,7 +34,8 @@ REWARD_WRONG_TELL = -1.0
 def episode_length(n_agents: int) -> int:
     """``T = 4n - 6`` days, the horizon of the paper's Switch Riddle."""
     if n_agents < 2:
-        raise ValueError(f"The Switch Riddle needs at least 2 agents (prisoners); got n = {n_agents}.")
+        raise ValueError(
+            f"The Switch Riddle needs at least 2 agents (prisoners); got n = {n_agents}.")
     return 4 * n_agents - 6
 
 
@@ -56,13 +57,15 @@ def sample_active(
 
 
 def visited(active: torch.Tensor, n_agents: int) -> torch.Tensor:
-    """``visited[b, t, i]``: agent i has been in the room on some day ``<= t``. Shape ``(B, T, n)``."""
+    """``visited[b, t, i]``: agent i has been in the room on some day ``<= t``. Shape
+    ``(B, T, n)``."""
     onehot = torch.nn.functional.one_hot(active, n_agents)
     return onehot.cummax(dim=1).values.bool()
 
 
 def distinct_visitors(active: torch.Tensor, n_agents: int) -> torch.Tensor:
-    """Number of distinct agents that have been in the room up to and including day t: ``(B, T)``."""
+    """Number of distinct agents that have been in the room up to and including day t:
+    ``(B, T)``."""
     return visited(active, n_agents).sum(-1)
 
 
@@ -76,7 +79,8 @@ def oracle_reward(active: torch.Tensor, n_agents: int) -> torch.Tensor:
     return all_visited(active, n_agents)[:, -1].to(torch.float32)
 
 
-def step_reward(active_t_all_visited: torch.Tensor, tell: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+def step_reward(active_t_all_visited: torch.Tensor, tell: torch.Tensor,
+                alive: torch.Tensor) -> torch.Tensor:
     """Reward of one day for a batch: ``r = 1{alive, tell} * (+1 if all visited else -1)``.
 
     All arguments are ``(B,)`` bool; the result is ``(B,)`` float (shared by every agent).
@@ -85,7 +89,8 @@ def step_reward(active_t_all_visited: torch.Tensor, tell: torch.Tensor, alive: t
     return (tell & alive).to(win.dtype) * win
 
 
-def play(active: torch.Tensor, n_agents: int, tell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def play(active: torch.Tensor, n_agents: int, tell: torch.Tensor) -> tuple[torch.Tensor,
+                                                                           torch.Tensor]:
     """Score whole episodes given the day sequence and a Tell decision of each day's visitor.
 
     ``active: (B, T)``, ``tell: (B, T)`` bool (what the agent in the room does on day t if the
@@ -95,7 +100,8 @@ def play(active: torch.Tensor, n_agents: int, tell: torch.Tensor) -> tuple[torch
     done = all_visited(active, n_agents)
     tell = tell.bool()
     any_tell = tell.any(1)
-    first = torch.where(any_tell, tell.float().argmax(1), torch.full_like(any_tell, T - 1, dtype=torch.long))
+    first = torch.where(any_tell, tell.float().argmax(1), torch.full_like(any_tell, T - 1,
+                                                                          dtype=torch.long))
     win = done.gather(1, first[:, None]).squeeze(1)
     reward = torch.where(any_tell, torch.where(win, REWARD_ALL_VISITED, REWARD_WRONG_TELL), 0.0)
     return reward, first + 1
@@ -120,7 +126,8 @@ class SwitchGame:
         self.device = resolve_device(self.device)
         self.reset()
 
-    def reset(self, generator: torch.Generator | None = None, active: torch.Tensor | None = None) -> None:
+    def reset(self, generator: torch.Generator | None = None,
+              active: torch.Tensor | None = None) -> None:
         if active is None:
             active = sample_active(self.n_agents, self.batch_size, generator, self.device)
         self.active = active.to(self.device)
@@ -143,7 +150,8 @@ class SwitchGame:
         """``(B,)`` the bit today's visitor receives (set by yesterday's visitor)."""
         return self.bit
 
-    def step(self, tell: torch.Tensor, message: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(self, tell: torch.Tensor, message: torch.Tensor | None = None) -> tuple[torch.Tensor,
+                                                                                     torch.Tensor]:
         """Advance one day. ``tell``/``message``: ``(B,)`` from today's visitor.
 
         Returns ``(reward (B,), done (B,))``; episodes already over get reward 0.

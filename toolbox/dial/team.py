@@ -1,4 +1,5 @@
-"""The agents' team of C-Nets: one shared network (agent index embedded) or one network per agent."""
+"""The agents' team of C-Nets: one shared network (agent index embedded) or one network per
+agent."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ class Team(nn.Module):
         c = config
         self.n, self.shared = c.n_agents, c.param_sharing
         n_out = {"dial": 3, "rial": 4, "nocomm": 2}[c.method]
-        kwargs = dict(n_agents=c.n_agents, rnn_size=c.rnn_size, n_actions=2, comm_bits=1 if c.comm else 0,
-                      n_outputs=n_out, rnn_layers=c.rnn_layers, input_mode=c.input_mode,
-                      message_actions=2 if c.method == "rial" else 0, init_range=c.init_range)
+        kwargs = dict(n_agents=c.n_agents, rnn_size=c.rnn_size, n_actions=2,
+                      comm_bits=1 if c.comm else 0, n_outputs=n_out, rnn_layers=c.rnn_layers,
+                      input_mode=c.input_mode, message_actions=2 if c.method == "rial" else 0,
+                      init_range=c.init_range)
         self.nets = nn.ModuleList([CNet(**kwargs) for _ in range(1 if self.shared else c.n_agents)])
         self._ids: dict = {}
 
@@ -41,8 +43,8 @@ class Team(nn.Module):
         B, n = obs.shape
         if self.shared:
             pm = prev_message.reshape(-1) if prev_message is not None else None
-            out, hidden = self.nets[0](self.agent_ids(B, obs.device), obs.reshape(-1), prev_action.reshape(-1),
-                                       message.reshape(-1, 1), hidden, pm)
+            out, hidden = self.nets[0](self.agent_ids(B, obs.device), obs.reshape(-1),
+                                       prev_action.reshape(-1), message.reshape(-1, 1), hidden, pm)
             return out.view(B, n, -1), hidden
         # One network per agent: each sees only its own rows (B of them).
         L, _, H = hidden.shape
@@ -51,7 +53,8 @@ class Team(nn.Module):
         for i, net in enumerate(self.nets):
             ids = torch.full((B,), i, dtype=torch.long, device=obs.device)
             pm = prev_message[:, i] if prev_message is not None else None
-            o, hi = net(ids, obs[:, i], prev_action[:, i], message[:, i, None], h[:, :, i].contiguous(), pm)
+            o, hi = net(ids, obs[:, i], prev_action[:, i], message[:, i, None],
+                        h[:, :, i].contiguous(), pm)
             outs.append(o)
             hs.append(hi)
         return torch.stack(outs, 1), torch.stack(hs, 2).reshape(L, B * n, H)

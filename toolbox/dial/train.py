@@ -1,4 +1,5 @@
-"""Training runs of DIAL, RIAL and no-communication learners on the Switch Riddle (Foerster et al. 2016).
+"""Training runs of DIAL, RIAL and no-communication learners on the Switch Riddle (Foerster et al.
+2016).
 
 One training batch = ``B`` episodes played in lock-step, every agent of every episode in one
 forward pass of the C-Net (rows = episodes x agents), its TD loss from ``toolbox.dial.rollout``,
@@ -40,7 +41,8 @@ class DialResult:
     epochs: list[int] = field(default_factory=list)
     """Batches trained when each test ran (0 = before training)."""
     test_normalized_reward: list[float] = field(default_factory=list)
-    """Test reward / oracle reward on the same ``test_episodes`` fresh episodes (greedy, execution mode)."""
+    """Test reward / oracle reward on the same ``test_episodes`` fresh episodes (greedy, execution
+    mode)."""
     wall_time_s: list[float] = field(default_factory=list)
     """Seconds since ``train`` started (model creation included) when each test finished."""
     message_hist: list[list[float]] = field(default_factory=list)
@@ -76,7 +78,8 @@ class DialResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DialResult":
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "policy"})
+        return cls(
+            **{k: v for k, v in d.items() if k in cls.__dataclass_fields__ and k != "policy"})
 
 
 def _no_policy(r: DialResult) -> DialResult:

@@ -11,8 +11,8 @@ observation is already the first one of its next episode and the true last obser
 ``info["final_obs"]`` (needed to bootstrap a truncated episode).
 
 Randomness: the reset noise of environment ``i`` at step ``t`` is a hash of ``(env_keys[i], t)``
-(drawn in blocks of 64 steps, see :mod:`toolbox.rng`), so an environment's stream does not depend on how many other
-environments are simulated alongside it.
+(drawn in blocks of 64 steps, see :mod:`toolbox.rng`), so an environment's stream does not depend on
+how many other environments are simulated alongside it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def cartpole_dynamics(state: torch.Tensor, actions: torch.Tensor) -> torch.Tenso
 
     .. math::
         a_x^{tmp} = \frac{F + m_p l \dot\theta^2 \sin\theta}{m},\quad
-        \ddot\theta = \frac{g\sin\theta - \cos\theta\, a_x^{tmp}}{l\,(4/3 - m_p\cos^2\theta / m)},\quad
+        \ddot\theta = \frac{g\sin\theta - \cos\theta\,
+        a_x^{tmp}}{l\,(4/3 - m_p\cos^2\theta / m)},\quad
         \ddot x = a_x^{tmp} - \frac{m_p l\, \ddot\theta \cos\theta}{m}
 
     then ``x += τ ẋ, ẋ += τ ẍ, θ += τ θ̇, θ̇ += τ θ̈``. ``state (N, 4)`` float64 ``[x, ẋ, θ, θ̇]``,
@@ -60,8 +61,9 @@ def cartpole_dynamics(state: torch.Tensor, actions: torch.Tensor) -> torch.Tenso
 
 
 def _euler_step(x, x_dot, theta, theta_dot, force, xp):
-    """The Euler step on the four state columns with array namespace ``xp`` (``torch`` or ``numpy``),
-    so the tensor path and the NumPy path of :meth:`BatchedCartPole.step_fast` share one formula."""
+    """The Euler step on the four state columns with array namespace ``xp`` (``torch`` or
+    ``numpy``), so the tensor path and the NumPy path of :meth:`BatchedCartPole.step_fast` share one
+    formula."""
     costheta = xp.cos(theta)
     sintheta = xp.sin(theta)
     temp = (force + POLEMASS_LENGTH * xp.square(theta_dot) * sintheta) / TOTAL_MASS
@@ -69,11 +71,13 @@ def _euler_step(x, x_dot, theta, theta_dot, force, xp):
         LENGTH * (4.0 / 3.0 - MASSPOLE * xp.square(costheta) / TOTAL_MASS)
     )
     xacc = temp - POLEMASS_LENGTH * thetaacc * costheta / TOTAL_MASS
-    return xp.stack((x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot, theta_dot + TAU * thetaacc), -1)
+    return xp.stack((x + TAU * x_dot, x_dot + TAU * xacc, theta + TAU * theta_dot,
+                     theta_dot + TAU * thetaacc), -1)
 
 
 def is_terminal(state):
-    """``|x| > 2.4`` or ``|θ| > 12°`` (Gymnasium's strict inequalities); ``state (N, 4)`` -> ``(N,)`` bool.
+    """``|x| > 2.4`` or ``|θ| > 12°`` (Gymnasium's strict inequalities); ``state (N, 4)``
+    -> ``(N,)`` bool.
 
     ``state`` is a tensor or a NumPy array (builtin ``abs`` serves both paths of ``step_fast``)."""
     return (abs(state[:, 0]) > X_THRESHOLD) | (abs(state[:, 2]) > THETA_THRESHOLD)
@@ -97,7 +101,8 @@ class BatchedCartPole:
     observation_shape = (4,)
     num_actions = 2
 
-    def __init__(self, num_envs: int, device="cpu", seed: int | None = None, env_keys: torch.Tensor | None = None):
+    def __init__(self, num_envs: int, device="cpu", seed: int | None = None,
+                 env_keys: torch.Tensor | None = None):
         self.device = resolve_device(device)
         self.env_keys = rng.env_keys(num_envs, self.device, seed, env_keys)
         self.num_envs = int(num_envs)
@@ -111,7 +116,8 @@ class BatchedCartPole:
         block, i = divmod(self._counter, _NOISE_BLOCK)
         if block != self._noise_block_id:
             u = rng.uniform(self.env_keys, block, 4 * _NOISE_BLOCK, dtype=torch.float64)
-            self._noise = (RESET_LOW + (RESET_HIGH - RESET_LOW) * u).view(self.num_envs, _NOISE_BLOCK, 4)
+            self._noise = (RESET_LOW + (RESET_HIGH - RESET_LOW) * u).view(self.num_envs,
+                                                                          _NOISE_BLOCK, 4)
             self._noise_block_id = block
         self._counter += 1
         return self._noise[:, i]
@@ -132,14 +138,16 @@ class BatchedCartPole:
         """
         actions = torch.as_tensor(actions, device=self.device)
         if actions.shape != (self.num_envs,):
-            raise ValueError(f"actions must have shape ({self.num_envs},); got {tuple(actions.shape)}.")
+            raise ValueError(
+                f"actions must have shape ({self.num_envs},); got {tuple(actions.shape)}.")
         obs, term, trunc, final_obs = self.step_fast(actions)
         reward = torch.ones(self.num_envs, dtype=torch.float32, device=self.device)
         return obs, reward, term, trunc, {"final_obs": final_obs}
 
     def step_fast(self, actions: torch.Tensor, final: bool = True):
-        """:meth:`step` without input checks for a trusted caller: ``(obs, terminated, truncated, final_obs)``
-        (every reward is 1); ``final=False``: ``final_obs`` is ``None`` (a caller that does not bootstrap)."""
+        """:meth:`step` without input checks for a trusted caller:
+        ``(obs, terminated, truncated, final_obs)`` (every reward is 1); ``final=False``:
+        ``final_obs`` is ``None`` (a caller that does not bootstrap)."""
         if self.device.type == "cpu":
             return self._step_numpy(actions, final)
         return self._step_tensor(actions, final)
@@ -160,7 +168,8 @@ class BatchedCartPole:
         # quarter of torch's (18 vs 73 µs a step for 4 environments): same formula, same float64,
         # shared memory with the tensors (no copies), so `state` stays the tensor tests may set.
         s = self.state.numpy()
-        force = np.where(actions.numpy() != 0, FORCE_MAG, -FORCE_MAG)  # exactly ±10, as the tensor path
+        # exactly ±10, as the tensor path
+        force = np.where(actions.numpy() != 0, FORCE_MAG, -FORCE_MAG)
         new = _euler_step(s[:, 0], s[:, 1], s[:, 2], s[:, 3], force, np)
         terminated = is_terminal(new)
         elapsed = self.elapsed.numpy() + 1
@@ -170,12 +179,14 @@ class BatchedCartPole:
         self.state = torch.from_numpy(state)
         self.elapsed = torch.from_numpy(np.where(done, 0, elapsed))
         return (torch.from_numpy(state.astype(np.float32)), torch.from_numpy(terminated),
-                torch.from_numpy(truncated), torch.from_numpy(new.astype(np.float32)) if final else None)
+                torch.from_numpy(truncated),
+                torch.from_numpy(new.astype(np.float32)) if final else None)
 
 
 # the Gymnasium face of the same simulator, for code that expects a VectorEnv
 class CartPoleVectorEnv(VectorEnv):
-    """:class:`BatchedCartPole` as a ``gymnasium.vector.VectorEnv`` (numpy in/out, same-step autoreset).
+    """:class:`BatchedCartPole` as a ``gymnasium.vector.VectorEnv`` (numpy in/out, same-step
+    autoreset).
 
     ``info["final_obs"]`` holds every environment's pre-reset observation and
     ``info["_final_obs"]`` marks the environments whose episode ended on this step.
@@ -191,7 +202,8 @@ class CartPoleVectorEnv(VectorEnv):
         high = np.array([X_THRESHOLD * 2, np.inf, THETA_THRESHOLD * 2, np.inf], dtype=np.float32)
         self.single_observation_space = gym.spaces.Box(-high, high, dtype=np.float32)
         self.single_action_space = gym.spaces.Discrete(2)
-        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
+                                                              self.num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
 
     def reset(self, *, seed: int | None = None, options=None):
@@ -200,7 +212,8 @@ class CartPoleVectorEnv(VectorEnv):
         return self.env.reset().cpu().numpy(), {}
 
     def step(self, actions):
-        obs, reward, term, trunc, info = self.env.step(torch.as_tensor(np.asarray(actions), dtype=torch.int64))
+        obs, reward, term, trunc, info = self.env.step(torch.as_tensor(np.asarray(actions),
+                                                                       dtype=torch.int64))
         done = (term | trunc).cpu().numpy()
         return (
             obs.cpu().numpy(),

@@ -62,7 +62,8 @@ def _multicategory(x) -> list:
 
 
 def _get(trace, key: str):
-    """A trace property as plotly holds it (numpy arrays stay arrays), None where the type has none."""
+    """A trace property as plotly holds it (numpy arrays stay arrays), None where the type has
+    none."""
     return trace[key] if key in trace else None
 
 
@@ -70,7 +71,8 @@ def _trace_dict(trace) -> dict:
     keys = ("name", "type", "xaxis", "x", "y", "z", "a", "b", "c")
     spec = {k: _get(trace, k) for k in keys}
     error = _get(trace, "error_y")
-    spec["error_y"] = {"array": error["array"]} if error is not None and error["array"] is not None else None
+    spec["error_y"] = {"array": error["array"]} if error is not None and error[
+        "array"] is not None else None
     return {k: v for k, v in spec.items() if v is not None}
 
 
@@ -90,7 +92,8 @@ def figure_rows(fig: go.Figure) -> tuple[list[str], list[dict]]:
             z = [_values(r) for r in _values(trace.get("z"))]
             xs = _values(trace.get("x")) or list(range(len(z[0]) if z else 0))
             ys = _values(trace.get("y")) or list(range(len(z)))
-            rows += [dict(base, x=xs[c], y=ys[r], z=v) for r, row in enumerate(z) for c, v in enumerate(row)]
+            rows += [dict(base, x=xs[c], y=ys[r],
+                          z=v) for r, row in enumerate(z) for c, v in enumerate(row)]
         elif kind == "scatterternary":
             a, b, c = (_values(trace.get(k)) for k in "abc")
             rows += [dict(base, a=p, b=q, c=r) for p, q, r in zip(a, b, c)]
@@ -99,7 +102,8 @@ def figure_rows(fig: go.Figure) -> tuple[list[str], list[dict]]:
             rows += [dict(base, **{axis: v}) for v in _values(trace.get(axis))]
         else:
             x, y = _values(trace.get("x")), _values(trace.get("y"))
-            xs = _multicategory(x) if x and isinstance(x[0], (list, tuple)) else x or list(range(len(y)))
+            xs = _multicategory(x) if x and isinstance(x[0],
+                                                       (list, tuple)) else x or list(range(len(y)))
             err = _values((trace.get("error_y") or {}).get("array"))
             for k, (xv, yv) in enumerate(zip(xs, y)):
                 row = dict(base, x=xv, y=yv)

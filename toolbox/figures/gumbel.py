@@ -14,7 +14,15 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from toolbox.figures.style import COLORS, ESTIMATOR_COLORS, PALETTE, FULL_WIDTH, REFERENCE_WIDTH, figure, layout_dict
+from toolbox.figures.style import (
+    COLORS,
+    ESTIMATOR_COLORS,
+    FULL_WIDTH,
+    PALETTE,
+    REFERENCE_WIDTH,
+    figure,
+    layout_dict,
+)
 
 ESTIMATOR_LABELS = {
     "reinforce": "REINFORCE (score function)",
@@ -24,8 +32,9 @@ ESTIMATOR_LABELS = {
     "straight_through_gumbel": "Straight-through Gumbel-Softmax (Jang et al. 2017)",
     "straight_through": "Straight-through (Bengio et al. 2013, through π)",
 }
-ESTIMATOR_DASH = {"reinforce": "dot", "reinforce_baseline": "dashdot", "reinforce_loo": "longdashdot",
-                  "gumbel_softmax": "solid", "straight_through_gumbel": "dash", "straight_through": "longdash"}
+ESTIMATOR_DASH = {"reinforce": "dot", "reinforce_baseline": "dashdot",
+                  "reinforce_loo": "longdashdot", "gumbel_softmax": "solid",
+                  "straight_through_gumbel": "dash", "straight_through": "longdash"}
 
 
 def _categories(K: int) -> list[str]:
@@ -36,7 +45,8 @@ def _arr(x) -> np.ndarray:
     return np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=float)
 
 
-def _two_panels(layout: dict, titles: Sequence[str], log_x: bool = True, log_y: bool = False) -> dict:
+def _two_panels(layout: dict, titles: Sequence[str], log_x: bool = True,
+                log_y: bool = False) -> dict:
     """Side-by-side panels (x/y and x2/y2) with subplot titles, like make_subplots(1, 2)."""
     axis_x = dict(type="log" if log_x else "linear", title=dict(text="temperature τ (log scale)"))
     axis_y = dict(type="log" if log_y else "linear")
@@ -69,21 +79,26 @@ def _figure(data: list, layout: dict, width: float = REFERENCE_WIDTH) -> go.Figu
     return figure(data, layout, width=width)
 
 
-def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[str, str], title: str,
-                        y_title: str, errors: Mapping[str, Sequence[float]] | None = None,
-                        height: int = 340, legend_below: bool = False) -> go.Figure:
-    """Grouped bars, one group per category k and one bar per named series (e.g. target vs sampled)."""
+def compare_bars_figure(series: Mapping[str, Sequence[float]], colors: Mapping[str, str],
+                        title: str, y_title: str,
+                        errors: Mapping[str, Sequence[float]] | None = None, height: int = 340,
+                        legend_below: bool = False) -> go.Figure:
+    """Grouped bars, one group per category k and one bar per named series (e.g. target vs
+    sampled)."""
     data = []
     for name, values in series.items():
         v = _arr(values)
-        bar = dict(type="bar", x=_categories(len(v)), y=v, name=name, marker=dict(color=colors.get(name)))
+        bar = dict(type="bar", x=_categories(len(v)), y=v, name=name,
+                   marker=dict(color=colors.get(name)))
         if errors and name in errors:
-            bar["error_y"] = dict(type="data", array=_arr(errors[name]), visible=True, thickness=1.2)
+            bar["error_y"] = dict(type="data", array=_arr(errors[name]), visible=True,
+                                  thickness=1.2)
         data.append(bar)
     layout = layout_dict(title, "category", y_title, height, barmode="group")
     if legend_below:  # many entries: below the plot, where they cannot cover the title
         layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
-        layout["margin"]["b"] = 60 + 25 * ((len(series) + 1) // 2)  # about two entries per legend row
+        # about two entries per legend row
+        layout["margin"]["b"] = 60 + 25 * ((len(series) + 1) // 2)
     return _figure(data, layout)
 
 
@@ -97,7 +112,8 @@ def frequency_figure(probs, freqs, n: int) -> go.Figure:
 
 
 def relaxed_samples_figure(samples, tau: float) -> go.Figure:
-    """A handful of relaxed samples y ``(m, K)`` as bar groups side by side (one trace, grouped x)."""
+    """A handful of relaxed samples y ``(m, K)`` as bar groups side by side (one trace, grouped
+    x)."""
     y = _arr(samples)
     m, K = y.shape
     groups = [f"sample {i + 1}" for i in range(m) for _ in range(K)]
@@ -105,8 +121,8 @@ def relaxed_samples_figure(samples, tau: float) -> go.Figure:
     colors = [PALETTE[k % len(PALETTE)] for _ in range(m) for k in range(K)]
     data = [dict(type="bar", x=[groups, cats], y=y.reshape(-1), marker=dict(color=colors),
                  hovertemplate="%{x}: y = %{y:.3f}<extra></extra>")]
-    layout = layout_dict(f"{m} Gumbel-Softmax samples y at τ = {tau:g} (colour = category k)", "", "y<sub>k</sub>", 260,
-                     showlegend=False, bargap=0.15)
+    layout = layout_dict(f"{m} Gumbel-Softmax samples y at τ = {tau:g} (colour = category k)", "",
+                         "y<sub>k</sub>", 260, showlegend=False, bargap=0.15)
     layout["yaxis"]["range"] = [0, 1]
     layout["xaxis"]["type"] = "multicategory"
     return _figure(data, layout, FULL_WIDTH)
@@ -116,20 +132,24 @@ def temperature_curve_figure(taus, mean_entropy, mean_max, tau: float, K: int) -
     """Mean entropy and mean max-coordinate of relaxed samples vs τ (log axis), current τ marked."""
     t = _arr(taus)
     data = [
-        dict(type="scatter", x=t, y=_arr(mean_entropy), mode="lines", name="E[H(y)]", line=dict(color=COLORS["empirical"])),
-        dict(type="scatter", x=t, y=_arr(mean_max), mode="lines", name="E[max y]", line=dict(color=COLORS["with"]),
-             xaxis="x2", yaxis="y2"),
+        dict(type="scatter", x=t, y=_arr(mean_entropy), mode="lines", name="E[H(y)]",
+             line=dict(color=COLORS["empirical"])),
+        dict(type="scatter", x=t, y=_arr(mean_max), mode="lines", name="E[max y]",
+             line=dict(color=COLORS["with"]), xaxis="x2", yaxis="y2"),
     ]
     layout = _two_panels(
-        layout_dict(f"Sharpness vs temperature (current τ = {tau:g}, orange line)", height=330, showlegend=False),
+        layout_dict(f"Sharpness vs temperature (current τ = {tau:g}, orange line)", height=330,
+                    showlegend=False),
         ["mean entropy E[H(y)] (nats)", "mean max-coordinate E[max<sub>k</sub> y<sub>k</sub>]"],
     )
-    layout["shapes"] = [_vline(tau), _vline(tau, "2"), _hline(float(np.log(K))), _hline(1.0 / K, "2"), _hline(1.0, "2")]
-    for text, x, y, ax in (("log K = uniform", t[-1], float(np.log(K)), ""), ("1/K = uniform", t[-1], 1.0 / K, "2"),
-                           ("one-hot", t[0], 1.0, "2")):
-        layout["annotations"].append(dict(text=text, x=float(np.log10(x)), y=y, xref=f"x{ax}", yref=f"y{ax}",
-                                          showarrow=False, yanchor="bottom",
-                                          xanchor="right" if x == t[-1] else "left", font=dict(size=11)))
+    layout["shapes"] = [_vline(tau), _vline(tau, "2"), _hline(float(np.log(K))),
+                        _hline(1.0 / K, "2"), _hline(1.0, "2")]
+    for text, x, y, ax in (("log K = uniform", t[-1], float(np.log(K)), ""),
+                           ("1/K = uniform", t[-1], 1.0 / K, "2"), ("one-hot", t[0], 1.0, "2")):
+        layout["annotations"].append(dict(text=text, x=float(np.log10(x)), y=y, xref=f"x{ax}",
+                                          yref=f"y{ax}", showarrow=False, yanchor="bottom",
+                                          xanchor="right" if x == t[-1] else "left",
+                                          font=dict(size=11)))
     return _figure(data, layout, FULL_WIDTH)
 
 
@@ -138,8 +158,8 @@ def ternary_figure(samples, probs, tau: float) -> go.Figure:
     y = _arr(samples)
     p = _arr(probs)
     data = [
-        dict(type="scatterternary", a=y[:, 0], b=y[:, 1], c=y[:, 2], mode="markers", name="samples y",
-             marker=dict(size=6, color=COLORS["empirical"], opacity=0.45)),
+        dict(type="scatterternary", a=y[:, 0], b=y[:, 1], c=y[:, 2], mode="markers",
+             name="samples y", marker=dict(size=6, color=COLORS["empirical"], opacity=0.45)),
         dict(type="scatterternary", a=[p[0]], b=[p[1]], c=[p[2]], mode="markers", name="π",
              marker=dict(size=13, symbol="star", color=COLORS["current"])),
         dict(type="scatterternary", a=[1 / 3], b=[1 / 3], c=[1 / 3], mode="markers", name="uniform",
@@ -165,8 +185,9 @@ def jacobian_figure(jacobian, tau: float, hard: bool) -> go.Figure:
     J = _arr(jacobian)
     K = J.shape[0]
     lim = float(np.abs(J).max())
-    heat = dict(type="heatmap", z=J / lim if lim > 0 else J, x=[f"θ<sub>{j}</sub>" for j in range(K)],
-                y=[f"y<sub>{i}</sub>" for i in range(K)], colorscale="RdBu", zmid=0.0, zmin=-1.0, zmax=1.0,
+    heat = dict(type="heatmap", z=J / lim if lim > 0 else J,
+                x=[f"θ<sub>{j}</sub>" for j in range(K)], y=[f"y<sub>{i}</sub>" for i in range(K)],
+                colorscale="RdBu", zmid=0.0, zmin=-1.0, zmax=1.0,
                 colorbar=dict(title=dict(text="÷ max |entry|")), customdata=J,
                 hovertemplate="∂%{y}/∂%{x} = %{customdata:.3g}<extra></extra>")
     if K <= 6:
@@ -174,14 +195,14 @@ def jacobian_figure(jacobian, tau: float, hard: bool) -> go.Figure:
     label = "straight-through" if hard else "soft"
     size = f"max |entry| = {lim:.2g}" if lim > 0 else "every entry is exactly 0 in float32"
     # two short lines: one line would be too wide for the half-width column the page draws it in
-    layout = layout_dict(f"∂y/∂θ by autograd at τ = {tau:g}, {label}<br>{size}", "logit θ<sub>j</sub>",
-                         "sample coordinate y<sub>i</sub>", 330)
+    layout = layout_dict(f"∂y/∂θ by autograd at τ = {tau:g}, {label}<br>{size}",
+                         "logit θ<sub>j</sub>", "sample coordinate y<sub>i</sub>", 330)
     layout["yaxis"]["autorange"] = "reversed"
     return _figure([heat], layout)
 
 
-def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mapping[str, Sequence[float]],
-                         tau: float) -> go.Figure:
+def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]],
+                         ses: Mapping[str, Sequence[float]], tau: float) -> go.Figure:
     """Exact ∇θJ next to each estimator's mean gradient (± 2 standard errors) at the current τ."""
     series = {"exact": exact}
     colors = {"exact": ESTIMATOR_COLORS["exact"]}
@@ -191,18 +212,21 @@ def gradient_bars_figure(exact, means: Mapping[str, Sequence[float]], ses: Mappi
         series[label] = m
         colors[label] = ESTIMATOR_COLORS.get(name)
         errors[label] = 2 * _arr(ses[name])
-    return compare_bars_figure(series, colors, f"∇θ J: exact vs mean estimate (± 2 s.e.), τ = {tau:g}",
+    return compare_bars_figure(series, colors,
+                               f"∇θ J: exact vs mean estimate (± 2 s.e.), τ = {tau:g}",
                                "∂J/∂θ<sub>k</sub>", errors=errors, height=480, legend_below=True)
 
 
 def _drop_rounding(curves: Mapping[str, Sequence[float]]) -> dict:
-    """Curves with values below 1e-6 × the largest value of all of them replaced by NaN (not drawn)."""
+    """Curves with values below 1e-6 × the largest value of all of them replaced by NaN (not
+    drawn)."""
     arrays = {k: _arr(v) for k, v in curves.items()}
     top = max((float(np.nanmax(a)) for a in arrays.values() if a.size), default=0.0)
     return {k: np.where(a > 1e-6 * top, a, np.nan) for k, a in arrays.items()}
 
 
-def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mapping[str, Sequence[float]],
+def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]],
+                           std: Mapping[str, Sequence[float]],
                            mc_error: Mapping[str, Sequence[float]], tau: float) -> go.Figure:
     """Bias ‖E[ĝ] − ∇J‖ and spread √(Σ_k Var ĝ_k) of each estimator vs τ, both on log axes.
 
@@ -217,16 +241,17 @@ def estimator_sweep_figure(taus, bias: Mapping[str, Sequence[float]], std: Mappi
     for name in bias:
         line = dict(color=ESTIMATOR_COLORS.get(name), dash=ESTIMATOR_DASH.get(name, "solid"))
         label = ESTIMATOR_LABELS.get(name, name)
-        data.append(dict(type="scatter", x=t, y=_arr(bias[name]), mode="lines", name=label, line=line,
-                         legendgroup=name))
-        data.append(dict(type="scatter", x=t, y=_arr(std[name]), mode="lines", name=label, line=line,
-                         legendgroup=name, showlegend=False, xaxis="x2", yaxis="y2"))
+        data.append(dict(type="scatter", x=t, y=_arr(bias[name]), mode="lines", name=label,
+                         line=line, legendgroup=name))
+        data.append(dict(type="scatter", x=t, y=_arr(std[name]), mode="lines", name=label,
+                         line=line, legendgroup=name, showlegend=False, xaxis="x2", yaxis="y2"))
     # below this level a measured bias is indistinguishable from Monte Carlo noise
     floor = np.maximum.reduce([_arr(v) for v in mc_error.values()])
     data.append(dict(type="scatter", x=t, y=floor, mode="lines", name="Monte Carlo noise level",
                      line=dict(color=COLORS["target"], dash="dot", width=1)))
     layout = _two_panels(layout_dict("Gradient estimators across τ: bias vs noise", height=540),
-                         ["bias ‖E[ĝ] − ∇J‖", "standard deviation √(Σ<sub>k</sub> Var ĝ<sub>k</sub>)"], log_y=True)
+                         ["bias ‖E[ĝ] − ∇J‖",
+                          "standard deviation √(Σ<sub>k</sub> Var ĝ<sub>k</sub>)"], log_y=True)
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0)
     layout["margin"]["b"] = 170  # seven entries wrap onto several rows
     for axis in ("yaxis", "yaxis2"):

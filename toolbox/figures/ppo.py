@@ -1,4 +1,5 @@
-"""Figures of the PPO implementation-details lesson: learning curves with 95% CI bands per variant."""
+"""Figures of the PPO implementation-details lesson: learning curves with 95% CI bands per
+variant."""
 
 from __future__ import annotations
 
@@ -51,12 +52,15 @@ def learning_curves(aggregates: dict[str, dict],
             color = variant_color(name, i)
         else:
             color = HIGHLIGHT_COLORS[chosen.index(name) % len(HIGHLIGHT_COLORS)]
-        fig.add_trace(go.Scatter(x=x, y=_clean(agg["hi"]), mode="lines", line=dict(width=0), hoverinfo="skip",
-                                 showlegend=False, legendgroup=name, name=f"{name}: upper 95% CI"))
-        fig.add_trace(go.Scatter(x=x, y=_clean(agg["lo"]), mode="lines", line=dict(width=0), fill="tonexty",
-                                 fillcolor=hex_to_rgba(color, 0.18), hoverinfo="skip", showlegend=False, legendgroup=name,
+        fig.add_trace(go.Scatter(x=x, y=_clean(agg["hi"]), mode="lines", line=dict(width=0),
+                                 hoverinfo="skip", showlegend=False, legendgroup=name,
+                                 name=f"{name}: upper 95% CI"))
+        fig.add_trace(go.Scatter(x=x, y=_clean(agg["lo"]), mode="lines", line=dict(width=0),
+                                 fill="tonexty", fillcolor=hex_to_rgba(color, 0.18),
+                                 hoverinfo="skip", showlegend=False, legendgroup=name,
                                  name=f"{name}: lower 95% CI"))
-        fig.add_trace(go.Scatter(x=x, y=_clean(agg["mean"]), mode="lines", name=f"{name} (n={agg['runs']})",
+        fig.add_trace(go.Scatter(x=x, y=_clean(agg["mean"]), mode="lines",
+                                 name=f"{name} (n={agg['runs']})",
                                  line=dict(color=color, width=3.5 if name == BASELINE else 2.5),
                                  legendgroup=name))
     if solved is not None:
@@ -71,13 +75,14 @@ def learning_curves(aggregates: dict[str, dict],
     return fig
 
 
-VERDICT_COLORS = {"clearly lower": COLORS["without"], "clearly higher": COLORS["with"], "not separated": COLORS["target"]}
+VERDICT_COLORS = {"clearly lower": COLORS["without"], "clearly higher": COLORS["with"],
+                  "not separated": COLORS["target"]}
 
 
 def score_differences(rows: list[dict], baseline: str = "all on",
                       episodes: int = 20) -> go.Figure:
-    """Each variant's final-score difference to ``baseline`` with its 95% interval (horizontal bars),
-    coloured by verdict (after the Holm–Bonferroni correction over the rows); ``rows`` from
+    """Each variant's final-score difference to ``baseline`` with its 95% interval (horizontal
+    bars), coloured by verdict (after the Holm–Bonferroni correction over the rows); ``rows`` from
     ``toolbox.lessons.ppo.analysis.compare_to_baseline``; the score is the mean return of the
     last ``episodes`` episodes. A line marks zero."""
     fig = go.Figure()
@@ -86,12 +91,14 @@ def score_differences(rows: list[dict], baseline: str = "all on",
         if not sel:
             continue
         fig.add_trace(go.Scatter(
-            x=[r["difference"] for r in sel], y=[r["variant"] for r in sel], mode="markers", name=verdict,
-            marker=dict(color=color, size=10),
-            error_x=dict(type="data", array=[r["half_width"] for r in sel], color=color, thickness=2, width=6),
+            x=[r["difference"] for r in sel], y=[r["variant"] for r in sel], mode="markers",
+            name=verdict, marker=dict(color=color, size=10),
+            error_x=dict(type="data", array=[r["half_width"] for r in sel], color=color,
+                         thickness=2, width=6),
         ))
     fig.add_vline(x=0, line=dict(color=COLORS["target"], dash="dot"))
-    base_layout(fig, f"Final score minus “{baseline}” (95% interval)", f"difference in mean return of the last {episodes} episodes", "",
+    base_layout(fig, f"Final score minus “{baseline}” (95% interval)",
+                f"difference in mean return of the last {episodes} episodes", "",
                 height=max(300, 60 + 34 * len(rows)))
     fig.update_yaxes(categoryorder="array", categoryarray=[r["variant"] for r in rows][::-1])
     if len(rows) > 1:  # the colours are the verdicts after the multiple-comparison correction

@@ -1,8 +1,8 @@
 """A finished figure redrawn for another display (presenter mode at a projector), in Plotly itself.
 
 Builders lay out for the screen (``style.SCREEN``). :func:`restyle` takes such a figure and sets, in
-the figure's own layout, the projector's sizes (``style.PROJECTOR``): larger fonts everywhere text is
-drawn, a taller plot, thicker lines and markers, margins and legend bands recomputed by
+the figure's own layout, the projector's sizes (``style.PROJECTOR``): larger fonts everywhere text
+is drawn, a taller plot, thicker lines and markers, margins and legend bands recomputed by
 ``style.finish`` for the larger text, and axes that grow their margins for their labels
 (``automargin``). Nothing is left to CSS over a finished figure, which Plotly cannot lay out around.
 """
@@ -15,8 +15,16 @@ from numbers import Real
 
 import plotly.graph_objects as go
 
-from toolbox.figures.style import (REFERENCE_WIDTH, SCREEN, Style, _panel_width, finish, n_lines,
-                                   subplot_titles, wrap)
+from toolbox.figures.style import (
+    REFERENCE_WIDTH,
+    SCREEN,
+    Style,
+    _panel_width,
+    finish,
+    n_lines,
+    subplot_titles,
+    wrap,
+)
 
 
 def _scaled(value, factor: float):
@@ -29,7 +37,8 @@ def _scaled(value, factor: float):
 
 
 def _font(owner: dict, key: str, factor: float, default: float | None = None) -> None:
-    """Scale ``owner[key]["size"]`` (a font) by ``factor``; set ``default`` where no size is given."""
+    """Scale ``owner[key]["size"]`` (a font) by ``factor``; set ``default`` where no size is
+    given."""
     font = owner.get(key)
     if isinstance(font, dict) and font.get("size") is not None:
         font["size"] = _scaled(font["size"], factor)
@@ -156,7 +165,8 @@ def restyle(fig: go.Figure, style: Style = SCREEN) -> go.Figure:
     _fewer_y_ticks(data, layout, plot_h, style)
     finish(data, layout, width, style)
     legend = layout.get("legend") or {}
-    if legend.get("orientation") == "h" and legend.get("yanchor") == "top" and legend.get("y", 1) < 0:
+    if legend.get("orientation") == "h" and legend.get("yanchor") == "top" and legend.get("y",
+                                                                                          1) < 0:
         # the legend's band is the bottom of the figure: anchored there, it stays under the tick
         # labels and axis title even when ``automargin`` shrinks the plot for larger labels
         legend.update(yref="container", y=0.0, yanchor="bottom")

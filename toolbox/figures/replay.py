@@ -21,7 +21,8 @@ def _cut(x: np.ndarray, y: np.ndarray, upto: float) -> tuple[list, list]:
 
 
 def _axis_ranges(fig: go.Figure) -> dict[str, list[float]]:
-    """Final data range of every x and y axis the traces use (layout names: ``xaxis``, ``yaxis2``, …)."""
+    """Final data range of every x and y axis the traces use (layout names: ``xaxis``, ``yaxis2``,
+    …)."""
     spans: dict[str, list[float]] = {}
     for trace in fig.data:
         for letter in ("x", "y"):

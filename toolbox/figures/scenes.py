@@ -26,7 +26,8 @@ def _np(x) -> np.ndarray:
 
 
 def largest_z_figure(max_abs_z, clip: float, highlight: int) -> go.Figure:
-    """Largest |z| of each batch (before clipping) as bars, the clip as a line, batch ``highlight`` (1-based) marked."""
+    """Largest |z| of each batch (before clipping) as bars, the clip as a line, batch ``highlight``
+    (1-based) marked."""
     z = _np(max_abs_z)
     batches = np.arange(1, len(z) + 1)
     colors = [
@@ -66,7 +67,8 @@ def flip_probability_figure(
     highlight: float,
     n_samples: int,
 ) -> go.Figure:
-    """Exact P(flip) = Φ(−|m|/σ) over ``m_grid``, the sampled frequencies at ``m_sampled``, ``highlight`` marked."""
+    """Exact P(flip) = Φ(−|m|/σ) over ``m_grid``, the sampled frequencies at ``m_sampled``,
+    ``highlight`` marked."""
     exact, sampled = _np(exact), _np(sampled)
     at = float(np.interp(highlight, np.asarray(m_grid, dtype=float), exact))
     shown = float(sampled[list(m_sampled).index(highlight)])
@@ -161,7 +163,8 @@ EVIDENCE: dict[str, Callable[..., go.Figure]] = {
 
 
 def evidence_figure(answer: Any) -> go.Figure | None:
-    """The figure of a scene's answer, or None when it names none (ValueError for an unknown name)."""
+    """The figure of a scene's answer, or None when it names none (ValueError for an unknown
+    name)."""
     if answer.figure is None:
         return None
     if answer.figure not in EVIDENCE:

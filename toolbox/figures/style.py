@@ -32,7 +32,8 @@ PALETTE = (
 ESTIMATOR_COLORS = {
     "exact": COLORS["target"],
     "reinforce": COLORS["reinforce"], "reinforce_baseline": "#8c564b", "reinforce_loo": "#e377c2",
-    "gumbel_softmax": COLORS["gumbel_softmax"], "straight_through_gumbel": "#17becf", "straight_through": "#bcbd22",
+    "gumbel_softmax": COLORS["gumbel_softmax"], "straight_through_gumbel": "#17becf",
+    "straight_through": "#bcbd22",
 }
 """One colour per gradient estimator, the same in every figure that shows it."""
 
@@ -40,16 +41,18 @@ VARIANT_COLORS = {
     "all on": "#000000",  # the reference every ablation is read against: black, drawn widest
     "no vectorized envs": "#8c564b", "no orthogonal init": "#e377c2", "Adam ε = 1e-8": "#7f7f7f",
     "no LR annealing": "#1f77b4", "no GAE (MC returns)": "#2ca02c", "no minibatches": "#bcbd22",
-    "no advantage norm": "#9467bd", "no clipped surrogate": "#d62728", "no value clipping": "#17becf",
-    "no entropy bonus": "#393b79", "no grad clipping": "#637939", "shared network": "#8c6d31",
-    "+ obs normalization": "#843c39", "+ reward scaling": "#7b4173", "+ target KL 0.015": "#3182bd",
-    "+ truncation bootstrap": "#ff7f0e",
+    "no advantage norm": "#9467bd", "no clipped surrogate": "#d62728",
+    "no value clipping": "#17becf", "no entropy bonus": "#393b79", "no grad clipping": "#637939",
+    "shared network": "#8c6d31", "+ obs normalization": "#843c39", "+ reward scaling": "#7b4173",
+    "+ target KL 0.015": "#3182bd", "+ truncation bootstrap": "#ff7f0e",
 }
-"""One colour per PPO variant (names of ``toolbox.ppo.config.variants``), whichever subset is shown."""
+"""One colour per PPO variant (names of ``toolbox.ppo.config.variants``), whichever subset is
+shown."""
 
 
 def variant_color(name: str, index: int) -> str:
-    """The colour of a PPO variant; a name outside the menu takes the palette colour at ``index``."""
+    """The colour of a PPO variant; a name outside the menu takes the palette colour at
+    ``index``."""
     return VARIANT_COLORS.get(name, PALETTE[index % len(PALETTE)])
 
 
@@ -130,12 +133,15 @@ def n_lines(text) -> int:
 
 
 def legend_names(data: list[dict]) -> list[str]:
-    """Names of the traces the legend lists (Plotly hides the legend of a single trace by default)."""
-    return [str(t.get("name")) for t in data if t.get("showlegend", True) is not False and t.get("name")]
+    """Names of the traces the legend lists (Plotly hides the legend of a single trace by
+    default)."""
+    return [str(t.get("name")) for t in data if t.get("showlegend",
+                                                      True) is not False and t.get("name")]
 
 
 def legend_rows(names: list[str], width: float, size: float = FONT_SIZE) -> int:
-    """Rows a horizontal legend with these entries takes in ``width`` px (greedy, as Plotly packs it)."""
+    """Rows a horizontal legend with these entries takes in ``width`` px (greedy, as Plotly packs
+    it)."""
     rows, used = (1 if names else 0), 0.0
     for name in names:
         item = 45 + text_width(name, size)  # symbol, gap, text
@@ -146,18 +152,21 @@ def legend_rows(names: list[str], width: float, size: float = FONT_SIZE) -> int:
 
 
 def _axes(layout: dict, letter: str) -> dict[str, dict]:
-    return {k: v for k, v in layout.items() if re.fullmatch(f"{letter}axis\\d*", k) and isinstance(v, dict)}
+    return {k: v for k, v in layout.items() if re.fullmatch(f"{letter}axis\\d*",
+                                                            k) and isinstance(v, dict)}
 
 
 def subplot_titles(layout: dict) -> list[dict]:
     """The annotations that title a panel: paper-anchored text just above a panel, no arrow."""
     return [a for a in layout.get("annotations", []) or []
-            if a.get("xref") == "paper" and a.get("yref") == "paper" and a.get("yanchor") == "bottom"
+            if a.get("xref") == "paper" and a.get("yref") == "paper" and a.get(
+                "yanchor") == "bottom"
             and not a.get("showarrow", True)]
 
 
 def _panel_width(layout: dict, x: float, plot_w: float) -> float:
-    """Width in px of the panel whose x domain holds paper coordinate ``x`` (the whole plot if none)."""
+    """Width in px of the panel whose x domain holds paper coordinate ``x`` (the whole plot if
+    none)."""
     for axis in _axes(layout, "x").values():
         lo, hi = axis.get("domain", [0.0, 1.0])
         if lo <= x <= hi and (lo, hi) != (0.0, 1.0):
@@ -180,8 +189,8 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH,
 
     - log axes label decades only (``dtick=1``, exponents as powers: 10⁻², not "10, 5, 2, 1");
     - the legend sits under the tick labels and axis title, the bottom margin grown by the rows
-      it needs at ``width`` px, so it never covers tick labels or axis titles; the figure grows by as
-      much, so the plot keeps its size;
+      it needs at ``width`` px, so it never covers tick labels or axis titles; the figure grows by
+      as much, so the plot keeps its size;
     - subplot titles wrap to their panel's width, and the top margin holds them and the title (the
       title itself is not wrapped: builders keep it short enough for ``width``, a test checks);
     - sample points are at least ``style.min_marker`` px.
@@ -246,7 +255,8 @@ def finish(data: list[dict], layout: dict, width: float = REFERENCE_WIDTH,
     return layout
 
 
-def layout_dict(title: str, x_title: str = "", y_title: str = "", height: int = 360, **extra) -> dict:
+def layout_dict(title: str, x_title: str = "", y_title: str = "", height: int = 360,
+                **extra) -> dict:
     """The common look as a plain layout dict (title left, labelled axes, legend under the plot).
 
     Figure builders that assemble ``go.Figure`` from dicts (skipping plotly's validation, which
@@ -266,7 +276,8 @@ def layout_dict(title: str, x_title: str = "", y_title: str = "", height: int = 
     return layout
 
 
-def figure(data: list[dict], layout: dict, validate: bool = False, width: float = REFERENCE_WIDTH) -> go.Figure:
+def figure(data: list[dict], layout: dict, validate: bool = False,
+           width: float = REFERENCE_WIDTH) -> go.Figure:
     """``go.Figure`` from trace and layout dicts after the projector rules (``finish``).
 
     Without ``validate`` plotly's per-property checks are skipped (most of a figure's construction
@@ -293,7 +304,8 @@ def finish_figure(fig: go.Figure, width: float = REFERENCE_WIDTH) -> go.Figure:
     """``finish`` applied to a ``go.Figure`` built through plotly's API (traces and layout)."""
     data = [t.to_plotly_json() for t in fig.data]
     keys = ("title", "margin", "legend", "height", "annotations", "showlegend", "meta")
-    layout = {k: v for k, v in fig.layout.to_plotly_json().items() if k in keys or re.fullmatch(r"[xy]axis\d*", k)}
+    layout = {k: v for k, v in fig.layout.to_plotly_json().items() if k in keys or re.fullmatch(
+        r"[xy]axis\d*", k)}
     finish(data, layout, width)
     fig.update_layout(**layout)
     for trace, spec in zip(fig.data, data):

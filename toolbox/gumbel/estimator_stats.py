@@ -1,4 +1,5 @@
-"""Bias and spread of the gradient estimators: at one temperature (the table) and across τ (the sweep).
+"""Bias and spread of the gradient estimators: at one temperature (the table) and across τ (the
+sweep).
 
 The spread of an estimator is the standard deviation of a single-sample estimate, summed over
 coordinates: √(Σ_k Var ĝ_k). Its bias is ‖E[ĝ] − ∇θ J‖₂, measured with Monte Carlo noise of
@@ -13,8 +14,15 @@ from typing import Sequence
 
 import torch
 
-from toolbox.gumbel.estimators import (ESTIMATORS, TAU_FREE, check_estimator_inputs, downstream_function,
-                                       exact_gradient, expected_objective, per_sample_gradients)
+from toolbox.gumbel.estimators import (
+    ESTIMATORS,
+    TAU_FREE,
+    check_estimator_inputs,
+    downstream_function,
+    exact_gradient,
+    expected_objective,
+    per_sample_gradients,
+)
 from toolbox.gumbel.inputs import check_budget, check_n, check_tau
 from toolbox.gumbel.sampling import sample_gumbel
 
@@ -80,20 +88,23 @@ def compare_estimators(logits, f, tau, n_samples: int, generator: torch.Generato
     if n < 2:
         raise ValueError("Measuring a spread needs at least 2 samples.")
     check_budget(len(ESTIMATORS) * n, logits.numel())
-    g = sample_gumbel((n, logits.shape[0]), generator=generator, device=logits.device).to(logits.dtype)
+    g = sample_gumbel((n, logits.shape[0]), generator=generator,
+                      device=logits.device).to(logits.dtype)
     taus = torch.tensor([tau], dtype=logits.dtype, device=logits.device)
     exact = exact_gradient(logits, f, downstream)
     rows = {}
     for name, est in per_sample_gradients(logits, f, g, taus, ESTIMATORS, downstream).items():
         est = est[0].double()
         mean, var = est.mean(0), est.var(0)
-        rows[name] = EstimatorRow(mean.cpu(), (var / n).sqrt().cpu(), float((mean - exact.double()).norm()),
-                                  float(var.sum().sqrt()), float((var.sum() / n).sqrt()))
+        rows[name] = EstimatorRow(mean.cpu(), (var / n).sqrt().cpu(),
+                                  float((mean - exact.double()).norm()), float(var.sum().sqrt()),
+                                  float((var.sum() / n).sqrt()))
     return EstimatorComparison(expected_objective(logits, f, downstream), exact.cpu(), rows)
 
 
 def reinforce_spread(logits, f, baseline: float = 0.0, downstream: str = "linear") -> float:
-    """Exact √(Σ_k Var ĝ_k) of REINFORCE with a constant baseline b, by enumerating the K categories.
+    """Exact √(Σ_k Var ĝ_k) of REINFORCE with a constant baseline b, by enumerating the K
+    categories.
 
     ĝ = (h(f_z) − b)(e_z − π), so E‖ĝ‖² = Σ_z π_z (h(f_z) − b)² ‖e_z − π‖² and
     Σ_k Var ĝ_k = E‖ĝ‖² − ‖∇θ J‖². (The leave-one-out baseline is not a constant: not covered.)
@@ -103,7 +114,8 @@ def reinforce_spread(logits, f, baseline: float = 0.0, downstream: str = "linear
     v = downstream_function(downstream)(f)
     pi = torch.softmax(logits, -1)
     K = pi.shape[0]
-    sq_norm = ((torch.eye(K, dtype=pi.dtype, device=pi.device) - pi) ** 2).sum(-1)  # ‖e_z − π‖², (K,)
+    # ‖e_z − π‖², (K,)
+    sq_norm = ((torch.eye(K, dtype=pi.dtype, device=pi.device) - pi) ** 2).sum(-1)
     second_moment = (pi * (v - float(baseline)) ** 2 * sq_norm).sum()
     grad = pi * (v - (pi * v).sum())
     return float((second_moment - (grad**2).sum()).clamp_min(0).sqrt())
@@ -128,7 +140,8 @@ class EstimatorSweep:
 
 
 def estimator_sweep(logits, f, taus, n_samples: int, generator: torch.Generator | None = None,
-                    downstream: str = "linear", estimators: Sequence[str] = ESTIMATORS) -> EstimatorSweep:
+                    downstream: str = "linear",
+                    estimators: Sequence[str] = ESTIMATORS) -> EstimatorSweep:
     """Bias and standard deviation versus τ for each estimator, batched over τ and samples.
 
     All estimators and temperatures share one noise draw, so with ``downstream="linear"`` the
@@ -146,7 +159,8 @@ def estimator_sweep(logits, f, taus, n_samples: int, generator: torch.Generator 
     exact = exact_gradient(logits, f, downstream)
     out = {"mean": {}, "bias": {}, "std": {}, "mc_error": {}}
     # one noise draw for every estimator and τ: differences between curves are not sampling luck
-    g = sample_gumbel((n, logits.shape[0]), generator=generator, device=logits.device).to(logits.dtype)
+    g = sample_gumbel((n, logits.shape[0]), generator=generator,
+                      device=logits.device).to(logits.dtype)
     T = taus.shape[0]
     for name, est in per_sample_gradients(logits, f, g, taus, estimators, downstream).items():
         mean, var = est.mean(1), est.var(1).sum(-1)

@@ -13,7 +13,8 @@ differentiates it. With π = softmax θ, z = argmax(θ + g) (Gumbel-max) and y =
   y_hard = one_hot(argmax y), backward ∂y/∂θ, i.e. h'(f·y_hard) fᵀ ∂y/∂θ.
 - ``straight_through``: the straight-through estimator of Bengio, Léonard & Courville (2013):
   forward one_hot(z), backward through π: one_hot(z) − sg(π) + π, i.e. h'(f_z) fᵀ ∂π/∂θ. For a
-  linear objective this is exactly ∇θ J for every sample (zero variance); for a nonlinear h it is biased.
+  linear objective this is exactly ∇θ J for every sample (zero variance); for a nonlinear h it is
+  biased.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ UNBIASED = ("reinforce", "reinforce_baseline", "reinforce_loo")
 """The estimators whose mean is ∇θ J for every objective."""
 
 DOWNSTREAM = ("linear", "square")
-"""How the objective reads a (relaxed) one-hot y: ``linear`` φ(y) = f·y, ``square`` φ(y) = (f·y)²."""
+"""How the objective reads a (relaxed) one-hot y: ``linear`` φ(y) = f·y, ``square``
+φ(y) = (f·y)²."""
 
 
 def downstream_function(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -47,7 +49,8 @@ def downstream_function(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
         return lambda s: s
     if name == "square":
         return lambda s: s * s
-    raise ValueError(f"Unknown downstream function {name!r}; choose one of {', '.join(DOWNSTREAM)}.")
+    raise ValueError(
+        f"Unknown downstream function {name!r}; choose one of {', '.join(DOWNSTREAM)}.")
 
 
 def _check_estimator(name: str) -> None:
@@ -56,7 +59,8 @@ def _check_estimator(name: str) -> None:
 
 
 def expected_objective(logits, f, downstream: str = "linear") -> float:
-    """J(θ) = Σ_k π_k h(f_k) for ``logits (K,)``, ``f (K,)``: the value REINFORCE's baseline b = J uses."""
+    """J(θ) = Σ_k π_k h(f_k) for ``logits (K,)``, ``f (K,)``: the value REINFORCE's baseline b = J
+    uses."""
     logits = check_logits(logits)
     v = downstream_function(downstream)(check_f(f, logits))
     return float((torch.softmax(logits, -1) * v).sum())
@@ -93,20 +97,26 @@ def reinforce_weights(h_z: torch.Tensor, baseline: str, J: float = 0.0) -> torch
     raise ValueError(f"Unknown baseline {baseline!r}; choose none, J or loo.")
 
 
-def reinforce_surrogate(theta: torch.Tensor, z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """(h(f_z) − b) log π_z(θ) per sample: ``theta (..., n, K)``, ``z (n,)``, ``weights (n,)`` → ``(..., n)``.
+def reinforce_surrogate(theta: torch.Tensor, z: torch.Tensor,
+                        weights: torch.Tensor) -> torch.Tensor:
+    """(h(f_z) − b) log π_z(θ) per sample: ``theta (..., n, K)``, ``z (n,)``,
+    ``weights (n,)`` → ``(..., n)``.
 
     Its gradient in θ is the REINFORCE estimate (the weights are constants).
     """
     log_pi = torch.log_softmax(theta, -1)
-    return weights.detach() * log_pi.gather(-1, z.expand(log_pi.shape[:-1]).unsqueeze(-1)).squeeze(-1)
+    return weights.detach() * log_pi.gather(-1,
+                                            z.expand(log_pi.shape[:-1]).unsqueeze(-1)).squeeze(-1)
 
 
 def relaxed_surrogate(theta: torch.Tensor, g: torch.Tensor, tau, f: torch.Tensor,
-                      h: Callable[[torch.Tensor], torch.Tensor], hard: bool = False) -> torch.Tensor:
-    """h(f·y) per sample with y = softmax((θ + g)/τ) (straight-through Gumbel-Softmax when ``hard``).
+                      h: Callable[[torch.Tensor], torch.Tensor],
+                      hard: bool = False) -> torch.Tensor:
+    """h(f·y) per sample with y = softmax((θ + g)/τ) (straight-through Gumbel-Softmax when
+    ``hard``).
 
-    ``theta (..., n, K)``, ``g (n, K)``, ``tau`` a number or a tensor broadcastable to ``(..., 1, 1)`` → ``(..., n)``.
+    ``theta (..., n, K)``, ``g (n, K)``, ``tau`` a number or a tensor broadcastable to
+    ``(..., 1, 1)`` → ``(..., n)``.
     """
     y = gumbel_softmax_from_noise(theta, g, tau)
     if hard:
@@ -116,15 +126,18 @@ def relaxed_surrogate(theta: torch.Tensor, g: torch.Tensor, tau, f: torch.Tensor
 
 def straight_through_surrogate(theta: torch.Tensor, z: torch.Tensor, f: torch.Tensor,
                                h: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """h(f·y) per sample with y = one_hot(z) − sg(π) + π (Bengio et al. 2013): forward f_z, backward ∂π/∂θ."""
+    """h(f·y) per sample with y = one_hot(z) − sg(π) + π (Bengio et al. 2013): forward f_z, backward
+    ∂π/∂θ."""
     pi = torch.softmax(theta, -1)
     y = F.one_hot(z, theta.shape[-1]).to(theta.dtype) - pi.detach() + pi
     return h((y * f).sum(-1))
 
 
 def per_sample_gradients(logits: torch.Tensor, f: torch.Tensor, g: torch.Tensor, taus: torch.Tensor,
-                         names: Sequence[str], downstream: str = "linear") -> dict[str, torch.Tensor]:
-    """Every named estimator's per-sample gradients for noise ``g (n, K)`` and temperatures ``taus (T,)``.
+                         names: Sequence[str], downstream: str = "linear") -> dict[str,
+                                                                                   torch.Tensor]:
+    """Every named estimator's per-sample gradients for noise ``g (n, K)`` and temperatures
+    ``taus (T,)``.
 
     Returns ``{name: (T, n, K)}`` for the τ-dependent estimators and ``{name: (1, n, K)}`` for those
     in ``TAU_FREE``. All share the one noise draw g (common random numbers: the estimators
@@ -142,19 +155,22 @@ def per_sample_gradients(logits: torch.Tensor, f: torch.Tensor, g: torch.Tensor,
         T = 1 if name in TAU_FREE else taus.shape[0]
         theta = logits.detach().expand(T, n, K).clone().requires_grad_(True)
         if name.startswith("reinforce"):
-            baseline = {"reinforce": "none", "reinforce_baseline": "J", "reinforce_loo": "loo"}[name]
+            baseline = {"reinforce": "none", "reinforce_baseline": "J",
+                        "reinforce_loo": "loo"}[name]
             s = reinforce_surrogate(theta, z, reinforce_weights(h_z, baseline, J))
         elif name == "straight_through":
             s = straight_through_surrogate(theta, z, f, h)
         else:
-            s = relaxed_surrogate(theta, g, taus[:, None, None], f, h, hard=name == "straight_through_gumbel")
+            s = relaxed_surrogate(theta, g, taus[:, None, None], f, h,
+                                  hard=name == "straight_through_gumbel")
         leaves[name] = theta
         total = total + s.sum()
     grads = torch.autograd.grad(total, list(leaves.values()))
     return dict(zip(leaves, grads))
 
 
-def check_estimator_inputs(logits, f, downstream: str, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+def check_estimator_inputs(logits, f, downstream: str, what: str) -> tuple[torch.Tensor,
+                                                                           torch.Tensor]:
     """Validated ``logits (K,)`` and ``f (K,)`` for an estimator function named ``what``."""
     logits = check_logits(logits)
     if logits.dim() != 1:
@@ -180,17 +196,21 @@ def estimate_all_gradients(logits, f, tau, n_samples: int, generator: torch.Gene
         _check_estimator(name)
     if n < 2 and "reinforce_loo" in estimators:
         raise ValueError("A leave-one-out baseline needs at least 2 samples.")
-    g = sample_gumbel((n, logits.shape[0]), generator=generator, device=logits.device).to(logits.dtype)
+    g = sample_gumbel((n, logits.shape[0]), generator=generator,
+                      device=logits.device).to(logits.dtype)
     taus = torch.tensor([tau], dtype=logits.dtype, device=logits.device)
-    return {k: v[0] for k, v in per_sample_gradients(logits, f, g, taus, estimators, downstream).items()}
+    return {k: v[0] for k, v in per_sample_gradients(logits, f, g, taus, estimators,
+                                                     downstream).items()}
 
 
 def estimate_gradients(logits, f, tau, estimator: str, n_samples: int,
-                       generator: torch.Generator | None = None, downstream: str = "linear") -> torch.Tensor:
+                       generator: torch.Generator | None = None,
+                       downstream: str = "linear") -> torch.Tensor:
     """One estimate of ∇θ E_{z~Cat(softmax θ)}[h(f_z)] per sample: ``(n_samples, K)``.
 
     ``estimator`` is one of ``ESTIMATORS``; the same generator state gives the same noise as
     ``estimate_all_gradients``, so the two agree sample by sample.
     """
     _check_estimator(estimator)
-    return estimate_all_gradients(logits, f, tau, n_samples, generator, downstream, (estimator,))[estimator]
+    return estimate_all_gradients(logits, f, tau, n_samples, generator, downstream,
+                                  (estimator,))[estimator]

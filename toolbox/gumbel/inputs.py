@@ -62,12 +62,14 @@ def check_logits(logits) -> torch.Tensor:
         except (TypeError, ValueError, RuntimeError):
             raise ValueError("The logits must be a list of numbers, one per category.") from None
     if logits.dim() == 0:
-        raise ValueError("The logits must be a vector with one number per category, not a single number.")
+        raise ValueError(
+            "The logits must be a vector with one number per category, not a single number.")
     if not logits.is_floating_point():
         logits = logits.to(torch.get_default_dtype())
     if logits.shape[-1] < 2:
         raise ValueError(
-            f"A categorical distribution needs at least K = 2 categories; got K = {logits.shape[-1]}."
+            "A categorical distribution needs at least "
+            f"K = 2 categories; got K = {logits.shape[-1]}."
         )
     if not bool(torch.isfinite(logits).all()):
         raise ValueError(
@@ -79,7 +81,9 @@ def check_logits(logits) -> torch.Tensor:
 
 def check_n(n, what: str = "number of samples") -> int:
     """A whole number ≥ 1 (a float like 3.0 is accepted), else ``ValueError`` naming ``what``."""
-    if isinstance(n, bool) or not (isinstance(n, numbers.Integral) or (isinstance(n, float) and n.is_integer())):
+    if isinstance(n, bool) or not (
+        isinstance(n, numbers.Integral) or (isinstance(n, float) and n.is_integer())
+    ):
         raise ValueError(f"The {what} must be a whole number, got {n!r}.")
     n = int(n)
     if n < 1:
@@ -102,12 +106,13 @@ def check_f(f, logits: torch.Tensor) -> torch.Tensor:
         try:
             f = torch.as_tensor(f, dtype=logits.dtype)
         except (TypeError, ValueError, RuntimeError):
-            raise ValueError("The values f(k) must be a list of numbers, one per category.") from None
+            raise ValueError(
+                "The values f(k) must be a list of numbers, one per category.") from None
     f = f.to(device=logits.device, dtype=logits.dtype)
     if f.dim() != 1 or f.shape[0] != logits.shape[-1]:
         raise ValueError(
-            f"The values f(k) need one number per category: there are K = {logits.shape[-1]} categories but f has "
-            f"{f.numel()} value(s)."
+            f"The values f(k) need one number per category: there are K = {logits.shape[-1]} "
+            f"categories but f has {f.numel()} value(s)."
         )
     if not bool(torch.isfinite(f).all()):
         raise ValueError("The values f(k) must be finite numbers (not NaN or infinity).")
@@ -147,9 +152,11 @@ def logits_from_probs(probs, device: str | torch.device | None = None) -> torch.
     probs = torch.as_tensor(probs, dtype=torch.get_default_dtype(), device=dev)
     if probs.dim() == 0 or probs.shape[-1] < 2:
         k = 1 if probs.dim() == 0 else probs.shape[-1]
-        raise ValueError(f"A categorical distribution needs at least K = 2 categories; got K = {k}.")
+        raise ValueError(
+            f"A categorical distribution needs at least K = 2 categories; got K = {k}.")
     if not bool(torch.isfinite(probs).all()):
-        raise ValueError("The probabilities contain NaN or infinity; each must be a number between 0 and 1.")
+        raise ValueError(
+            "The probabilities contain NaN or infinity; each must be a number between 0 and 1.")
     if bool((probs < 0).any()):
         raise ValueError("Probabilities cannot be negative.")
     if bool((probs == 0).any()):
@@ -164,7 +171,8 @@ def logits_from_probs(probs, device: str | torch.device | None = None) -> torch.
     return torch.log(probs / total.unsqueeze(-1))
 
 
-def preset_probabilities(name: str, K: int, device: str | torch.device | None = None) -> torch.Tensor:
+def preset_probabilities(name: str, K: int,
+                         device: str | torch.device | None = None) -> torch.Tensor:
     """A named probability vector of length K (shape ``(K,)``), for the lesson's presets.
 
     ``decreasing``: π_k ∝ K − k;  ``uniform``: π_k = 1/K;  ``one dominant``: π_0 = 0.7, the rest
@@ -174,7 +182,8 @@ def preset_probabilities(name: str, K: int, device: str | torch.device | None = 
         raise ValueError(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
     K = check_n(K, "number of categories K")
     if K < 2:
-        raise ValueError(f"A categorical distribution needs at least K = 2 categories; got K = {K}.")
+        raise ValueError(
+            f"A categorical distribution needs at least K = 2 categories; got K = {K}.")
     dev = resolve_device(device)
     k = torch.arange(K, dtype=torch.get_default_dtype(), device=dev)
     if name == "decreasing":
@@ -208,7 +217,8 @@ def distribution_logits(values: Sequence[float], mode: str = "probabilities",
         raise ValueError(f"Unknown input mode {mode!r}; choose {' or '.join(MODES)}.")
     if mode == "probabilities":
         return logits_from_probs(values, device=device)
-    return check_logits(torch.as_tensor(values, dtype=torch.get_default_dtype(), device=resolve_device(device)))
+    return check_logits(torch.as_tensor(values, dtype=torch.get_default_dtype(),
+                                        device=resolve_device(device)))
 
 
 def default_f(K: int) -> list[float]:
@@ -217,7 +227,8 @@ def default_f(K: int) -> list[float]:
 
 
 def stream_seed(seed: int, part: int) -> int:
-    """The seed of the random stream of one part of the lesson: ``16 · seed + part`` (0 ≤ part < 16).
+    """The seed of the random stream of one part of the lesson: ``16 · seed + part`` (0 ≤ part
+    < 16).
 
     One stream per part, so moving one control does not reshuffle the samples of the others; the
     "Run it yourself" script seeds its generator with the same number.

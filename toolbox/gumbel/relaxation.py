@@ -2,7 +2,8 @@
 
 - Gumbel-Softmax sample: y = softmax((θ + g)/τ), a point of the probability simplex
   (Jang, Gu & Poole 2017; Maddison, Mnih & Teh 2017).
-- Straight-through Gumbel-Softmax: forward one_hot(argmax y), backward ∂y/∂θ (Jang et al. 2017, §2.2).
+- Straight-through Gumbel-Softmax: forward one_hot(argmax y), backward ∂y/∂θ (Jang et al. 2017,
+  §2.2).
 - τ → 0: samples approach one-hot vectors (argmax y is a Gumbel-max sample at every τ);
   τ → ∞: they approach the uniform vector.
 """
@@ -18,18 +19,21 @@ from toolbox.device import resolve_device
 from toolbox.gumbel.inputs import check_budget, check_logits, check_n, check_tau
 from toolbox.gumbel.sampling import category_counts, sample_gumbel
 
+
 def gumbel_softmax_from_noise(logits: torch.Tensor, g: torch.Tensor, tau) -> torch.Tensor:
     """y = softmax((θ + g)/τ) for given noise ``g`` (broadcastable to ``logits`` ``(..., K)``)."""
     return torch.softmax((logits + g) / tau, dim=-1)
 
 
-def gumbel_softmax(logits, tau, hard: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A Gumbel-Softmax (Concrete) sample y = softmax((θ + g)/τ), shape ``(..., K)`` like ``logits``.
+def gumbel_softmax(logits, tau, hard: bool = False,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """A Gumbel-Softmax (Concrete) sample y = softmax((θ + g)/τ), shape ``(..., K)`` like
+    ``logits``.
 
     Same distribution as ``torch.nn.functional.gumbel_softmax(logits, tau, hard)``. With
     ``hard=True`` the forward value is one_hot(argmax y) and the gradient is ∂y/∂θ
-    (straight-through Gumbel-Softmax, Jang et al. 2017: y_hard − stop_grad(y) + y). ``tau`` may be a tensor broadcastable to
-    ``(..., 1)`` to use several temperatures at once. The noise is one call
+    (straight-through Gumbel-Softmax, Jang et al. 2017: y_hard − stop_grad(y) + y). ``tau`` may be a
+    tensor broadcastable to ``(..., 1)`` to use several temperatures at once. The noise is one call
     ``sample_gumbel(logits.shape, generator, logits.device)``.
     """
     logits = check_logits(logits)
@@ -66,7 +70,8 @@ class RelaxedExperiment:
     """(K,) how often each category is the largest coordinate: π at every τ (Gumbel-max)."""
 
 
-def relaxed_experiment(logits, tau, n: int, generator: torch.Generator | None = None) -> RelaxedExperiment:
+def relaxed_experiment(logits, tau, n: int,
+                       generator: torch.Generator | None = None) -> RelaxedExperiment:
     """Draw n relaxed samples from ``logits (K,)`` at temperature τ (one batched softmax)."""
     logits = check_logits(logits)
     if logits.dim() != 1:
@@ -98,7 +103,8 @@ def sample_entropy(y_log: torch.Tensor) -> torch.Tensor:
     return -(y_log.exp() * y_log).sum(-1)
 
 
-def temperature_sweep(logits, taus, n_samples: int, generator: torch.Generator | None = None) -> TemperatureSweep:
+def temperature_sweep(logits, taus, n_samples: int,
+                      generator: torch.Generator | None = None) -> TemperatureSweep:
     """Mean entropy, mean max-coordinate and mean of relaxed samples for every τ in ``taus``.
 
     One noise draw ``g (n, K)`` is shared by all temperatures (common random numbers), so the
@@ -111,7 +117,8 @@ def temperature_sweep(logits, taus, n_samples: int, generator: torch.Generator |
     check_tau(taus)
     n = check_n(n_samples)
     check_budget(n * taus.numel(), logits.numel())
-    g = sample_gumbel((n, logits.shape[0]), generator=generator, device=logits.device).to(logits.dtype)
+    g = sample_gumbel((n, logits.shape[0]), generator=generator,
+                      device=logits.device).to(logits.dtype)
     log_y = torch.log_softmax((logits + g).unsqueeze(0) / taus[:, None, None], dim=-1)  # (T, n, K)
     y = log_y.exp()
     return TemperatureSweep(
@@ -122,7 +129,8 @@ def temperature_sweep(logits, taus, n_samples: int, generator: torch.Generator |
     )
 
 
-def log_grid(low: float, high: float, num: int, device: str | torch.device | None = None) -> torch.Tensor:
+def log_grid(low: float, high: float, num: int,
+             device: str | torch.device | None = None) -> torch.Tensor:
     """``num`` points from ``low`` to ``high`` evenly spaced in log10 (like numpy.geomspace)."""
     if not (low > 0 and high > low and num >= 2):
         raise ValueError("A log grid needs 0 < low < high and at least 2 points.")

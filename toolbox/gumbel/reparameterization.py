@@ -1,8 +1,10 @@
-"""The reparameterization trick: a sample written as a differentiable function of parameters and noise.
+"""The reparameterization trick: a sample written as a differentiable function of parameters and
+noise.
 
 - Gaussian: z = μ + σ ε, ε ~ N(0, 1), so ∂z/∂μ = 1 and ∂z/∂σ = ε.
 - Gumbel-Softmax: y = softmax((θ + g)/τ) with g held fixed, so ∂y/∂θ = (diag y − y yᵀ)/τ.
-- The computation graph of either sample (torchviz): the noise is a constant, no gradient reaches it.
+- The computation graph of either sample (torchviz): the noise is a constant, no gradient reaches
+  it.
 """
 
 from __future__ import annotations
@@ -43,13 +45,15 @@ def _check_mu_sigma(mu, sigma) -> tuple[float, float]:
     if not (math.isfinite(mu) and math.isfinite(sigma)):
         raise ValueError("μ and σ must be finite numbers.")
     if abs(mu) > REPARAM_MAX:
-        raise ValueError(f"The mean μ must lie between −{REPARAM_MAX:,.0f} and {REPARAM_MAX:,.0f} (got {mu:g}): "
-                         "larger numbers do not fit the float32 arithmetic of this example.")
+        raise ValueError(
+            f"The mean μ must lie between −{REPARAM_MAX:,.0f} and {REPARAM_MAX:,.0f} (got {mu:g}): "
+            "larger numbers do not fit the float32 arithmetic of this example.")
     if sigma <= 0:
         raise ValueError(f"The standard deviation σ must be greater than 0 (got {sigma:g}).")
     if sigma > REPARAM_MAX:
-        raise ValueError(f"The standard deviation σ must be at most {REPARAM_MAX:,.0f} (got {sigma:g}): "
-                         "larger numbers do not fit the float32 arithmetic of this example.")
+        raise ValueError(
+            f"The standard deviation σ must be at most {REPARAM_MAX:,.0f} (got {sigma:g}): "
+            "larger numbers do not fit the float32 arithmetic of this example.")
     return mu, sigma
 
 
@@ -63,7 +67,8 @@ def gaussian_reparameterization(mu: float, sigma: float, n: int,
     """
     mu, sigma = _check_mu_sigma(mu, sigma)
     n = check_n(n)
-    dev = resolve_device(device) if device is not None else (generator.device if generator is not None else resolve_device(None))
+    dev = resolve_device(device) if device is not None else (
+        generator.device if generator is not None else resolve_device(None))
     eps = torch.randn(n, generator=generator, device=dev)
     mu_t = torch.full((n,), mu, device=dev, requires_grad=True)
     sigma_t = torch.full((n,), sigma, device=dev, requires_grad=True)

@@ -17,6 +17,7 @@ import torch
 from toolbox.device import resolve_device
 from toolbox.gumbel.inputs import PROB_TOL, check_budget, check_logits, check_n
 
+
 def sample_gumbel(shape: Sequence[int] | torch.Size, generator: torch.Generator | None = None,
                   device: str | torch.device | None = None) -> torch.Tensor:
     """Standard Gumbel(0, 1) noise of ``shape``: g = −log(−log U), U ~ Uniform(0, 1).
@@ -111,7 +112,8 @@ class GumbelMaxExperiment:
     """Pearson's test of the counts against π."""
 
 
-def gumbel_max_experiment(logits, n: int, generator: torch.Generator | None = None) -> GumbelMaxExperiment:
+def gumbel_max_experiment(logits, n: int,
+                          generator: torch.Generator | None = None) -> GumbelMaxExperiment:
     """Draw n samples z = argmax(θ + g) for ``logits (K,)``, count them and test them against π."""
     logits = check_logits(logits)
     if logits.dim() != 1:
@@ -120,4 +122,5 @@ def gumbel_max_experiment(logits, n: int, generator: torch.Generator | None = No
     K = logits.shape[0]
     counts = category_counts(z, K).cpu()
     probs = torch.softmax(logits.double(), -1).cpu()
-    return GumbelMaxExperiment(probs, counts, counts.double() / counts.sum(), chi_square_test(counts, probs))
+    return GumbelMaxExperiment(probs, counts, counts.double() / counts.sum(),
+                               chi_square_test(counts, probs))

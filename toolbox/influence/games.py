@@ -30,12 +30,13 @@ GAMES: dict[str, MatrixGame] = {
         r_i=((4.0, 0.0), (3.0, 3.0)),
         r_j=((3.25, 3.0), (0.0, 3.0)),
         lesson=(
-            "Hunting hare is safe for i (3 whatever j does); stag pays 4 only if j follows. Early on j is "
-            "random, so stag looks worse (2 < 3) and i stops playing it before j has learned to answer stag "
-            "with stag: without the bonus the pair is stuck at hare (3). The bonus pays i for an action that "
-            "changes j's move, so i keeps playing stag, j learns to follow, and the pair can reach stag (4). "
-            "The bonus also pays i for keeping j's move uncertain, which pulls against committing to stag: "
-            "how the two balance at each β is read from the runs below."
+            "Hunting hare is safe for i (3 whatever j does); stag pays 4 only if j follows. Early "
+            "on j is random, so stag looks worse (2 < 3) and i stops playing it before j has "
+            "learned to answer stag with stag: without the bonus the pair is stuck at hare (3). "
+            "The bonus pays i for an action that changes j's move, so i keeps playing stag, j "
+            "learns to follow, and the pair can reach stag (4). The bonus also pays i for keeping "
+            "j's move uncertain, which pulls against committing to stag: how the two balance at "
+            "each β is read from the runs below."
         ),
     ),
     "pure coordination": MatrixGame(
@@ -43,10 +44,10 @@ GAMES: dict[str, MatrixGame] = {
         r_i=((2.0, 0.0), (0.0, 1.0)),
         r_j=((2.0, 0.0), (0.0, 1.0)),
         lesson=(
-            "Both are paid when j matches i, 2 on A and 1 on B. Without the bonus i settles on A and j copies: "
-            "return 2, and no influence is needed to get there. The bonus pays i for keeping j's move "
-            "uncertain, so it pulls i towards also playing B, which costs extrinsic return: here the bonus "
-            "can only distort."
+            "Both are paid when j matches i, 2 on A and 1 on B. Without the bonus i settles on A "
+            "and j copies: return 2, and no influence is needed to get there. The bonus pays i for "
+            "keeping j's move uncertain, so it pulls i towards also playing B, which costs "
+            "extrinsic return: here the bonus can only distort."
         ),
     ),
 }
@@ -93,11 +94,14 @@ class InfluenceTrainConfig:
             (self.record_every, 1, MAX_ITERATIONS, "The recording interval"),
         ):
             if not (isinstance(value, (int, np.integer)) and lo <= value <= hi):
-                raise ValueError(f"{label} must be a whole number between {lo} and {hi} (server limit), not {value}.")
+                raise ValueError(
+                    f"{label} must be a whole number between "
+                    f"{lo} and {hi} (server limit), not {value}.")
         if not (math.isfinite(self.lr) and 0.0 < self.lr <= 10.0):
             raise ValueError(f"The step size must be between 0 and 10, not {self.lr}.")
         if not (math.isfinite(self.init_scale) and 0.0 <= self.init_scale <= 5.0):
-            raise ValueError(f"The initial logit scale must be between 0 and 5, not {self.init_scale}.")
+            raise ValueError(
+                f"The initial logit scale must be between 0 and 5, not {self.init_scale}.")
 
     def key(self) -> str:
         """A string that identifies the run (for the shared job runner and caches)."""

@@ -40,8 +40,9 @@ class InfluenceTrainResult:
 
     def truncated(self, n: int) -> "InfluenceTrainResult":
         """The first ``n`` records (for streaming partial curves)."""
-        return InfluenceTrainResult(self.steps[:n], self.extrinsic_i[:, :n], self.extrinsic_j[:, :n],
-                                    self.mutual_information[:, :n], self.pi_i, self.pi_j_given_ai)
+        return InfluenceTrainResult(self.steps[:n], self.extrinsic_i[:, :n],
+                                    self.extrinsic_j[:, :n], self.mutual_information[:, :n],
+                                    self.pi_i, self.pi_j_given_ai)
 
 
 
@@ -50,8 +51,8 @@ def softmax(logits: torch.Tensor) -> torch.Tensor:
 
     The training loop avoids ops that enter torch's thread pool (``torch.softmax``, ``max(dim)``,
     ``einsum``→``bmm``) even for (8, 2) tensors: on a busy 2-core server that synchronisation cost
-    up to 40× the arithmetic (9 s instead of 0.2 s per training). Elementwise ops and ``sum``/``amax``
-    run inline at these sizes.
+    up to 40× the arithmetic (9 s instead of 0.2 s per training). Elementwise ops and
+    ``sum``/``amax`` run inline at these sizes.
     """
     e = torch.exp(logits - logits.amax(-1, keepdim=True))
     return e / e.sum(-1, keepdim=True)
@@ -64,16 +65,18 @@ def reinforce_gradients(
     """∇ of (1/B) Σ_b A_b log π(a_b) w.r.t. the logits, for both tabular softmax policies.
 
     For a softmax, ∇_logits log π(a) = e_a − π, so the gradient of i is
-    (1/B) Σ_b A^i_b (e_{a^i_b} − π^i) and that of j's row a^i is (1/B) Σ_{b: a^i_b = a^i} A^j_b (e_{a^j_b} − π^j(·|a^i)).
-    Shapes: pi_i (S, A_i), pi_j (S, A_i, A_j), a_i, a_j, adv_i, adv_j (S, B) → (S, A_i), (S, A_i, A_j).
-    Equal to autograd through log_softmax (tested), without its per-op overhead.
+    (1/B) Σ_b A^i_b (e_{a^i_b} − π^i) and that of j's row a^i is (1/B) Σ_{b: a^i_b = a^i} A^j_b
+    (e_{a^j_b} − π^j(·|a^i)). Shapes: pi_i (S, A_i), pi_j (S, A_i, A_j), a_i, a_j, adv_i, adv_j
+    (S, B) → (S, A_i), (S, A_i, A_j). Equal to autograd through log_softmax (tested), without its
+    per-op overhead.
     """
     n_b = a_i.shape[1]
     onehot_i = torch.nn.functional.one_hot(a_i, pi_i.shape[1]).to(pi_i.dtype)  # (S, B, A_i)
     onehot_j = torch.nn.functional.one_hot(a_j, pi_j.shape[2]).to(pi_j.dtype)  # (S, B, A_j)
     grad_i = ((adv_i[..., None] * onehot_i).sum(1) - adv_i.sum(1, keepdim=True) * pi_i) / n_b
     weighted = onehot_i * adv_j[..., None]  # (S, B, A_i): A^j_b on the row a^i_b
-    counts = (weighted[..., None] * onehot_j[:, :, None, :]).sum(1)  # (S, A_i, A_j); no bmm (see softmax)
+    # (S, A_i, A_j); no bmm (see softmax)
+    counts = (weighted[..., None] * onehot_j[:, :, None, :]).sum(1)
     grad_j = (counts - weighted.sum(1)[..., None] * pi_j) / n_b
     return grad_i, grad_j
 
@@ -86,9 +89,9 @@ def train_influence_game(
     """REINFORCE for both agents, all seeds at once; i's reward is R^i + β · influence.
 
     Per update and seed: sample ``episodes`` pairs a^i ~ π^i, a^j ~ π^j(·|a^i); i's return is
-    R^i(a^i, a^j) + β KL[π^j(·|a^i) ‖ Σ_a' π^j(·|a') π^i(a')] (the exact influence of its action under
-    j's current policy, treated as a reward: no gradient flows through it, as in Jaques et al.);
-    j's return is R^j(a^i, a^j). Gradient ascent on Σ_b (G_b − mean G) ∇ log π(a_b), per seed.
+    R^i(a^i, a^j) + β KL[π^j(·|a^i) ‖ Σ_a' π^j(·|a') π^i(a')] (the exact influence of its action
+    under j's current policy, treated as a reward: no gradient flows through it, as in Jaques et
+    al.); j's return is R^j(a^i, a^j). Gradient ascent on Σ_b (G_b − mean G) ∇ log π(a_b), per seed.
     Shapes: logits_i (S, A_i), logits_j (S, A_i, A_j). ``report(fraction, partial_result)`` is
     called every ``record_every`` updates.
     """

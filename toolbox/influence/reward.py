@@ -55,7 +55,8 @@ def _marginal(pi_i: torch.Tensor, pi_j: torch.Tensor) -> torch.Tensor:
 def counterfactual_marginal(pi_i: Any, pi_j_given_ai: Any, device=None) -> torch.Tensor:
     """p(a^j | s) = Σ_{a'} π^j(a^j | s, a') π^i(a' | s).
 
-    ``pi_i (A_i,)``, ``pi_j_given_ai (A_i, A_j)`` → ``(A_j,)``, or ``(n_j, A_i, A_j)`` → ``(n_j, A_j)``.
+    ``pi_i (A_i,)``, ``pi_j_given_ai (A_i, A_j)`` → ``(A_j,)``, or
+    ``(n_j, A_i, A_j)`` → ``(n_j, A_j)``.
     """
     pi_i, pi_j, _ = check_pair(pi_i, pi_j_given_ai, device)
     return _marginal(pi_i, pi_j)

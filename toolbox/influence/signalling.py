@@ -32,9 +32,10 @@ MARGINALS = ("state", "prior")
 """The two counterfactual marginals of the signalling reward (see the module docstring)."""
 
 MARGINAL_MEANINGS = {
-    "state": ("I(σ; a | s): what the sender's own randomness in a state changes in the receiver's move. "
-              "An honest scheme scores 0 (its signal is fixed by the state); a scheme scores only where it "
-              "mixes its signals."),
+    "state": (
+        "I(σ; a | s): what the sender's own randomness in a state changes in the receiver's move. "
+        "An honest scheme scores 0 (its signal is fixed by the state); a scheme scores only where "
+        "it mixes its signals."),
     "prior": ("I(σ; a): everything the signal changes in the receiver's move, passing on the state "
               "included. An honest scheme scores as much as the state can move the receiver."),
 }
@@ -48,12 +49,14 @@ def principal_influence(phi_s: Any, pi_j_given_sigma: Any, sigma: Any, device=No
     given the state, or p(σ) (``signal_marginal``) for the marginal over the prior;
     ``pi_j_given_sigma (Σ, A_j)``.
     """
-    phi = check_distribution_rows(phi_s, "φ(·|s) (the sender's scheme in this state)", 1, device=device)
+    phi = check_distribution_rows(phi_s, "φ(·|s) (the sender's scheme in this state)", 1,
+                                  device=device)
     n_sig = phi.shape[0]
     raw = as_tensor(pi_j_given_sigma, "π^j(·|σ) (the receiver's table)", phi.device)
     pi_j = check_distribution_rows(
         raw, "π^j(·|σ) (the receiver's table)", 2,
-        row_names=[f"row σ={k}" for k in range(n_sig)] if raw.dim() == 2 and raw.shape[0] == n_sig else None,
+        row_names=[f"row σ={k}" for k in range(n_sig)] if raw.dim() == 2 and raw.shape[
+            0] == n_sig else None,
         device=phi.device,
     )
     if pi_j.shape[0] != n_sig:
@@ -114,7 +117,8 @@ def persuasion_preset(name: str, scheme: str = "optimal") -> PersuasionGame:
     Outcomes (hire / conviction rates, utilities) are *computed* by ``evaluate_scheme``.
     """
     if name not in PERSUASION_PRESETS:
-        raise ValueError(f"Unknown example {name!r}; choose one of {', '.join(PERSUASION_PRESETS)}.")
+        raise ValueError(
+            f"Unknown example {name!r}; choose one of {', '.join(PERSUASION_PRESETS)}.")
     if scheme not in SCHEME_NAMES:
         raise ValueError(f"Unknown scheme {scheme!r}; choose one of {', '.join(SCHEME_NAMES)}.")
     if name == "recommendation letter":
@@ -129,9 +133,10 @@ def persuasion_preset(name: str, scheme: str = "optimal") -> PersuasionGame:
             u_sender=np.array([[1.0, 0.0], [1.0, 0.0]]),
             u_receiver=np.array([[-1.0, 0.0], [1.0, 0.0]]),
             schemes=schemes,
-            story=("A professor writes a letter for a student who is good with probability 1/3. The employer "
-                   "hires only if it believes the student is at least as likely good as bad; the professor "
-                   "wants every student hired."),
+            story=(
+                "A professor writes a letter for a student who is good with probability 1/3. The "
+                "employer hires only if it believes the student is at least as likely good as bad; "
+                "the professor wants every student hired."),
         )
     schemes = {
         "honest": np.array([[0.0, 1.0], [1.0, 0.0]]),
@@ -139,14 +144,15 @@ def persuasion_preset(name: str, scheme: str = "optimal") -> PersuasionGame:
         "optimal": np.array([[3 / 7, 4 / 7], [1.0, 0.0]]),
     }
     return PersuasionGame(
-        name, ("innocent", "guilty"), ('report "guilty"', 'report "innocent"'), ("convict", "acquit"),
-        prior=np.array([0.7, 0.3]), phi=schemes[scheme],
+        name, ("innocent", "guilty"), ('report "guilty"', 'report "innocent"'),
+        ("convict", "acquit"), prior=np.array([0.7, 0.3]), phi=schemes[scheme],
         u_sender=np.array([[1.0, 0.0], [1.0, 0.0]]),
         u_receiver=np.array([[0.0, 1.0], [1.0, 0.0]]),
         schemes=schemes,
-        story=("A prosecutor chooses what investigation to run on a defendant who is guilty with probability "
-               "0.3. The judge convicts only if guilt is at least as likely as innocence; the prosecutor wants "
-               "a conviction."),
+        story=(
+            "A prosecutor chooses what investigation to run on a defendant who is guilty with "
+            "probability 0.3. The judge convicts only if guilt is at least as likely as innocence; "
+            "the prosecutor wants a conviction."),
     )
 
 
@@ -159,12 +165,14 @@ class SchemeReport:
     posterior: np.ndarray
     """μ(s | σ), shape (Σ, S) (the prior for a signal never sent)."""
     influence: np.ndarray
-    """r^i(s, σ) = KL[π^j(·|σ) ‖ Σ_σ' w(σ') π^j(·|σ')], shape (S, Σ), with w = φ(·|s) (``marginal="state"``)
-    or p(σ) (``"prior"``); inf for a pair whose σ the marginal gives probability 0."""
+    """r^i(s, σ) = KL[π^j(·|σ) ‖ Σ_σ' w(σ') π^j(·|σ')], shape (S, Σ), with w = φ(·|s)
+    (``marginal="state"``) or p(σ) (``"prior"``); inf for a pair whose σ the marginal gives
+    probability 0."""
     expected_influence: np.ndarray
     """E_{σ~φ(·|s)}[r^i(s, σ)] per state, shape (S,)."""
     mutual_information: float
-    """E_{s~μ0, σ~φ(·|s)}[r^i(s, σ)] (nats): I(σ; a | s) for ``marginal="state"``, I(σ; a) for ``"prior"``."""
+    """E_{s~μ0, σ~φ(·|s)}[r^i(s, σ)] (nats): I(σ; a | s) for ``marginal="state"``, I(σ; a) for
+    ``"prior"``."""
     marginal: str
     """Which counterfactual marginal the reward uses, one of ``MARGINALS``."""
     action_probs: np.ndarray
@@ -174,7 +182,8 @@ class SchemeReport:
     receiver_utility: float
     """E[u^j(s, a)]."""
     obedience_gap: np.ndarray
-    """Per signal: best posterior-expected receiver utility minus that of π^j(·|σ) (≥ 0), shape (Σ,)."""
+    """Per signal: best posterior-expected receiver utility minus that of π^j(·|σ) (≥ 0), shape
+    (Σ,)."""
     obedient: bool
     """True when the receiver's table is a best response to every signal that is sent."""
 
@@ -186,33 +195,41 @@ def _check_persuasion(prior, phi, pi_j_given_sigma, u_sender, u_receiver, device
     raw_phi = as_tensor(phi, "the scheme φ(σ|s)", device)
     phi_t = check_distribution_rows(
         raw_phi, "the scheme φ(σ|s)", 2,
-        row_names=[f"row s={k}" for k in range(n_s)] if raw_phi.dim() == 2 and raw_phi.shape[0] == n_s else None,
+        row_names=[f"row s={k}" for k in range(n_s)] if raw_phi.dim() == 2 and raw_phi.shape[
+            0] == n_s else None,
         device=device,
     )
     if phi_t.shape[0] != n_s:
-        raise ValueError(f"The scheme φ(σ|s) has {phi_t.shape[0]} row(s) but there are {n_s} state(s): one row per state.")
+        raise ValueError(
+            f"The scheme φ(σ|s) has {phi_t.shape[0]} row(s) "
+            f"but there are {n_s} state(s): one row per state.")
     n_sig = phi_t.shape[1]
     u_s = as_tensor(u_sender, "the sender's utility", device)
     u_r = as_tensor(u_receiver, "the receiver's utility", device)
     for u, label in ((u_s, "the sender's utility"), (u_r, "the receiver's utility")):
         if u.dim() != 2 or u.shape[0] != n_s or u.numel() == 0:
-            raise ValueError(f"{label} must have one row per state ({n_s}) and one column per action; got shape {tuple(u.shape)}.")
+            raise ValueError(
+                f"{label} must have one row per state ({n_s}) and "
+                f"one column per action; got shape {tuple(u.shape)}.")
         if not torch.isfinite(u).all():
             raise ValueError(f"{label} has a missing or non-finite entry.")
     if u_s.shape != u_r.shape:
-        raise ValueError("The sender's and the receiver's utilities must have the same shape (states × actions).")
+        raise ValueError(
+            "The sender's and the receiver's utilities must have the same shape (states × actions)."
+        )
     pi_t = None
     if pi_j_given_sigma is not None:
         raw = as_tensor(pi_j_given_sigma, "the receiver's table π^j(a|σ)", device)
         pi_t = check_distribution_rows(
             raw, "the receiver's table π^j(a|σ)", 2,
-            row_names=[f"row σ={k}" for k in range(n_sig)] if raw.dim() == 2 and raw.shape[0] == n_sig else None,
+            row_names=[f"row σ={k}" for k in range(n_sig)] if raw.dim() == 2 and raw.shape[
+                0] == n_sig else None,
             device=device,
         )
         if pi_t.shape != (n_sig, u_r.shape[1]):
             raise ValueError(
-                f"The receiver's table π^j(a|σ) has shape {tuple(pi_t.shape)}, but it needs one row per signal "
-                f"({n_sig}) and one column per action ({u_r.shape[1]})."
+                f"The receiver's table π^j(a|σ) has shape {tuple(pi_t.shape)}, but it needs one "
+                f"row per signal ({n_sig}) and one column per action ({u_r.shape[1]})."
             )
     return prior_t, phi_t, pi_t, u_s, u_r
 
@@ -221,7 +238,9 @@ def _posteriors(prior: torch.Tensor, phi: torch.Tensor) -> tuple[torch.Tensor, t
     joint = prior[:, None] * phi  # (S, Σ): μ0(s) φ(σ|s)
     p_sigma = joint.sum(0)
     sent = p_sigma > 0
-    post = torch.where(sent[:, None], joint.T / torch.where(sent, p_sigma, torch.ones_like(p_sigma))[:, None], prior[None, :])
+    post = torch.where(sent[:, None], joint.T / torch.where(sent, p_sigma,
+                                                            torch.ones_like(p_sigma))[:, None],
+                       prior[None, :])
     return p_sigma, post
 
 
@@ -229,7 +248,8 @@ TIE_TOLERANCE = 1e-9
 """Receiver utilities closer than this count as a tie (then the sender's favourite is chosen)."""
 
 
-def receiver_best_response(prior: Any, phi: Any, u_sender: Any, u_receiver: Any, device=None) -> torch.Tensor:
+def receiver_best_response(prior: Any, phi: Any, u_sender: Any, u_receiver: Any,
+                           device=None) -> torch.Tensor:
     """π^j(a | σ): a deterministic best response to each posterior μ(·|σ), shape (Σ, A).
 
     Ties are broken in the sender's favour (the convention of Kamenica & Gentzkow), then by the
@@ -250,13 +270,14 @@ def signal_marginal(prior: Any, phi: Any, device=None) -> torch.Tensor:
     prior_t = check_distribution_rows(prior, "the prior μ0(s)", 1, device=device)
     phi_t = check_distribution_rows(phi, "the scheme φ(σ|s)", 2, device=prior_t.device)
     if phi_t.shape[0] != prior_t.shape[0]:
-        raise ValueError(f"The scheme φ(σ|s) has {phi_t.shape[0]} row(s) but there are {prior_t.shape[0]} "
-                         f"state(s): one row per state.")
+        raise ValueError(
+            f"The scheme φ(σ|s) has {phi_t.shape[0]} row(s) but there are {prior_t.shape[0]} "
+            f"state(s): one row per state.")
     return prior_t @ phi_t
 
 
-def evaluate_scheme(prior: Any, phi: Any, pi_j_given_sigma: Any, u_sender: Any, u_receiver: Any, device=None,
-                    marginal: str = "state") -> SchemeReport:
+def evaluate_scheme(prior: Any, phi: Any, pi_j_given_sigma: Any, u_sender: Any, u_receiver: Any,
+                    device=None, marginal: str = "state") -> SchemeReport:
     """Evaluate a scheme φ(σ|s) against a receiver table π^j(a|σ) (see ``SchemeReport``).
 
     ``marginal`` picks the counterfactual weighting of the signals in the influence reward:
@@ -264,7 +285,8 @@ def evaluate_scheme(prior: Any, phi: Any, pi_j_given_sigma: Any, u_sender: Any, 
     """
     if marginal not in MARGINALS:
         raise ValueError(f"Unknown marginal {marginal!r}; choose one of {', '.join(MARGINALS)}.")
-    prior_t, phi_t, pi_t, u_s, u_r = _check_persuasion(prior, phi, pi_j_given_sigma, u_sender, u_receiver, device)
+    prior_t, phi_t, pi_t, u_s, u_r = _check_persuasion(prior, phi, pi_j_given_sigma, u_sender,
+                                                       u_receiver, device)
     p_sigma, post = _posteriors(prior_t, phi_t)
     weights = phi_t if marginal == "state" else p_sigma.expand_as(phi_t)  # (S, Σ)
     marg = weights @ pi_t  # (S, A): Σ_σ' w(σ') π^j(·|σ')
@@ -278,11 +300,11 @@ def evaluate_scheme(prior: Any, phi: Any, pi_j_given_sigma: Any, u_sender: Any, 
     gap = value_r.amax(-1) - (pi_t * value_r).sum(-1)
     gap = torch.where(p_sigma > 0, gap, torch.zeros_like(gap)).clamp_min(0.0)
     return SchemeReport(
-        p_sigma=p_sigma.cpu().numpy(), posterior=post.cpu().numpy(), influence=influence.cpu().numpy(),
-        expected_influence=exp_inf.cpu().numpy(), mutual_information=float((prior_t * exp_inf).sum()),
-        marginal=marginal, action_probs=action_probs.cpu().numpy(),
-        sender_utility=sender, receiver_utility=receiver, obedience_gap=gap.cpu().numpy(),
-        obedient=bool((gap <= TIE_TOLERANCE * 10).all()),
+        p_sigma=p_sigma.cpu().numpy(), posterior=post.cpu().numpy(),
+        influence=influence.cpu().numpy(), expected_influence=exp_inf.cpu().numpy(),
+        mutual_information=float((prior_t * exp_inf).sum()), marginal=marginal,
+        action_probs=action_probs.cpu().numpy(), sender_utility=sender, receiver_utility=receiver,
+        obedience_gap=gap.cpu().numpy(), obedient=bool((gap <= TIE_TOLERANCE * 10).all()),
     )
 
 
@@ -309,12 +331,15 @@ def scheme_caption(game: PersuasionGame, phi: Any, report: SchemeReport) -> str:
     if name == "honest":
         text = f"The honest scheme reveals the state: the receiver acts on the truth. {outcome}"
     elif name == "silent":
-        text = (f"The silent scheme sends the same signal in every state: the receiver acts on the prior "
-                f"alone. {outcome}")
+        text = (
+            "The silent scheme sends the same signal in every state: the receiver acts on the "
+            f"prior alone. {outcome}")
     elif name == "optimal":
-        text = ("The optimal scheme makes the receiver exactly indifferent after the favourable signal "
-                "(posterior 1/2) and breaks the tie for the sender: Kamenica & Gentzkow's concavification. "
-                f"{outcome} The sender gains; the receiver gets no more than with no information.")
+        text = (
+            "The optimal scheme makes the receiver exactly indifferent after the favourable signal "
+            "(posterior 1/2) and breaks the tie for the sender: Kamenica & Gentzkow's "
+            f"concavification. {outcome} The sender gains; the "
+            "receiver gets no more than with no information.")
     else:
         text = f"Your scheme (edited; none of the preset's). {outcome}"
     mixes = [game.state_names[s] for s in range(phi.shape[0]) if (phi[s] > 0).sum() > 1]
@@ -328,9 +353,11 @@ def scheme_caption(game: PersuasionGame, phi: Any, report: SchemeReport) -> str:
         text += (" With the marginal given the state the influence reward of the signals the "
                  f"scheme sends is positive {where}; I(σ; a | s) = {mi:.3f} nats.")
     else:
-        text += (f" With the marginal over the prior the reward counts everything the signal changes in the "
-                 f"receiver's move: I(σ; a) = {mi:.3f} nats.")
+        text += (
+            " With the marginal over the prior the reward counts everything the signal changes in "
+            f"the receiver's move: I(σ; a) = {mi:.3f} nats.")
     if not np.isfinite(report.influence).all():
-        text += (" ∞ marks a signal the scheme never sends in that state: were it sent, the receiver would act "
-                 "in a way the marginal gives probability 0.")
+        text += (
+            " ∞ marks a signal the scheme never sends in that state: were it sent, the receiver "
+            "would act in a way the marginal gives probability 0.")
     return text

@@ -102,8 +102,10 @@ def check_distribution_rows(
     return t / sums.unsqueeze(-1)
 
 
-def check_pair(pi_i: Any, pi_j_given_ai: Any, device=None) -> tuple[torch.Tensor, torch.Tensor, bool]:
-    """Validate π^i (A_i,) and π^j(·|a^i) (A_i, A_j) or (n_j, A_i, A_j). Returns (pi_i, pi_j, several)."""
+def check_pair(pi_i: Any, pi_j_given_ai: Any, device=None) -> tuple[torch.Tensor, torch.Tensor,
+                                                                    bool]:
+    """Validate π^i (A_i,) and π^j(·|a^i) (A_i, A_j) or (n_j, A_i, A_j). Returns (pi_i, pi_j,
+    several)."""
     pi_i = check_distribution_rows(pi_i, "π^i (agent i's policy)", 1, device=device)
     device = pi_i.device
     a_i = pi_i.shape[0]
@@ -126,7 +128,8 @@ def check_index(index: Any, n: int, what: str) -> int:
     try:
         k = int(index)
     except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a whole number between 0 and {n - 1}, not {index!r}.") from None
+        raise ValueError(
+            f"{what} must be a whole number between 0 and {n - 1}, not {index!r}.") from None
     if k != index and not (isinstance(index, float) and float(k) == index):
         raise ValueError(f"{what} must be a whole number between 0 and {n - 1}, not {index!r}.")
     if not 0 <= k < n:
@@ -136,26 +139,33 @@ def check_index(index: Any, n: int, what: str) -> int:
 
 
 def normalize_rows(x: Any, name: str = "table", device=None) -> torch.Tensor:
-    """Divide every row (last axis) by its sum. Entries must be finite and ≥ 0, rows not all zero."""
+    """Divide every row (last axis) by its sum. Entries must be finite and ≥ 0, rows not all
+    zero."""
     t = as_tensor(x, name, device)
     if t.numel() == 0:
         raise ValueError(f"{name} is empty: nothing to normalize.")
     bad = ~torch.isfinite(t)
     if bad.any():
         idx = tuple(int(i) for i in torch.nonzero(bad)[0])
-        raise ValueError(f"{_row_label(name, idx[:-1], None)} has a missing or non-finite entry; fix it before normalizing.")
+        raise ValueError(
+            f"{_row_label(name, idx[:-1], None)} has a missing "
+            "or non-finite entry; fix it before normalizing.")
     if (t < 0).any():
         idx = tuple(int(i) for i in torch.nonzero(t < 0)[0])
-        raise ValueError(f"{_row_label(name, idx[:-1], None)} has a negative entry; probabilities cannot be negative.")
+        raise ValueError(
+            f"{_row_label(name, idx[:-1], None)} has a "
+            "negative entry; probabilities cannot be negative.")
     sums = t.sum(-1, keepdim=True)
     if (sums == 0).any():
         idx = tuple(int(i) for i in torch.nonzero(sums.squeeze(-1) == 0)[0]) if t.dim() > 1 else ()
-        raise ValueError(f"{_row_label(name, idx, None)} is all zeros: it cannot be normalized to sum to 1.")
+        raise ValueError(
+            f"{_row_label(name, idx, None)} is all zeros: it cannot be normalized to sum to 1.")
     return t / sums
 
 
 def resize_rows(x: Any, shape: Sequence[int]) -> np.ndarray:
-    """Crop or pad a table to ``shape`` (new cells 0, new rows uniform) and renormalize rows that were valid.
+    """Crop or pad a table to ``shape`` (new cells 0, new rows uniform) and renormalize rows that
+    were valid.
 
     A convenience for the page when the number of actions changes; rows that cannot be
     normalized (all zero after cropping, negative, non-finite) are replaced by uniform rows.

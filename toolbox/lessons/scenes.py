@@ -40,7 +40,8 @@ class Question:
 
 @dataclass(frozen=True)
 class Answer:
-    """A scene's answer at its settings: the text (Markdown) and the figure that shows its numbers."""
+    """A scene's answer at its settings: the text (Markdown) and the figure that shows its
+    numbers."""
 
     text: str
     figure: str | None = None
@@ -69,11 +70,14 @@ class Scene:
     settings: dict[str, Any] = field(default_factory=dict)
     """Widget key → the value the scene gives it."""
     derived: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
-    """Further widget values computed from ``settings`` with the backend (e.g. the batch to show)."""
+    """Further widget values computed from ``settings`` with the backend (e.g. the batch to
+    show)."""
     spoilers: tuple[str, ...] = ()
-    """Parts of the page (``toolbox.lessons.shared.SPOIL_*``) hidden until the answer is revealed."""
+    """Parts of the page (``toolbox.lessons.shared.SPOIL_*``) hidden until the answer is
+    revealed."""
     tab: str | None = None
-    """The page tab to open (its URL name, e.g. ``"temperature"``); ``None``: the page has no tabs."""
+    """The page tab to open (its URL name, e.g. ``"temperature"``); ``None``: the page has no
+    tabs."""
     hide_tabs: tuple[str, ...] = ()
     """Tabs (URL names) not relevant to this step: hidden while the scene is shown."""
 
@@ -84,7 +88,8 @@ class Scene:
             raise ValueError(f"Scene {self.id!r} hides the tab it opens ({self.tab!r}).")
 
     def widget_values(self) -> dict[str, Any]:
-        """Every widget value the scene sets: ``settings``, then what ``derived`` computes from them."""
+        """Every widget value the scene sets: ``settings``, then what ``derived`` computes from
+        them."""
         values = dict(self.settings)
         if self.derived is not None:
             values.update(self.derived(values))

@@ -24,7 +24,8 @@ SCENES: dict[str, tuple[Scene, ...]] = {
 def lesson_scenes(slug: str) -> tuple[Scene, ...]:
     """The scenes of the lesson ``slug`` (ValueError for a lesson with none)."""
     if slug not in SCENES:
-        raise ValueError(f"No scenes for the lesson {slug!r}; lessons with scenes: {', '.join(SCENES)}.")
+        raise ValueError(
+            f"No scenes for the lesson {slug!r}; lessons with scenes: {', '.join(SCENES)}.")
     return SCENES[slug]
 
 
@@ -38,7 +39,9 @@ def find_scene(slug: str, scene_id: str) -> Scene:
     for s in lesson_scenes(slug):
         if s.id == scene_id:
             return s
-    raise ValueError(f"There is no scene {scene_id!r} in this lesson; choose one of {', '.join(scene_ids(slug))}.")
+    raise ValueError(
+        f"There is no scene {scene_id!r} in this lesson; "
+        f"choose one of {', '.join(scene_ids(slug))}.")
 
 
 def neighbour(slug: str, scene_id: str | None, step: int) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# ---- Normalization (app_pages/normalization/, app_pages/normalization/settings.py) ------------------------
+# ---- Normalization (app_pages/normalization/,
+# app_pages/normalization/settings.py) ------------------------
 NZ_TAB = "nz_panel"
 NZ_KIND, NZ_BATCH, NZ_BATCHES = "nz_kind", "stream_batch_size", "nz_batches"
 NZ_CLIP, NZ_EPS, NZ_SEED = "nz_clip", "nz_eps", "nz_seed"
@@ -22,7 +23,8 @@ NZ_REW_CLIP, NZ_REW_SEED = "nz_rew_clip", "nz_rew_seed"
 NZ_REWARD_ENVS, NZ_REWARD_STEPS = 8, 500
 """The reward panel's stream: environments × steps."""
 
-# ---- Gumbel-Softmax (app_pages/gumbel_softmax/page.py, app_pages/gumbel_softmax/calls.py) -----------------------------
+# ---- Gumbel-Softmax (app_pages/gumbel_softmax/page.py,
+# app_pages/gumbel_softmax/calls.py) -----------------------------
 GS_TAB = "gs_tab"
 GS_K, GS_PRESET, GS_MODE, GS_SEED = "gs_K", "gs_preset", "gs_mode", "gs_seed"
 GS_N, GS_TAU, GS_VALUES = "gs_n", "gs_tau", "gs_values"
@@ -35,7 +37,8 @@ GS_SWEEP = (0.01, 100.0, 41)
 GS_PART_MAX, GS_PART_RELAXED, GS_PART_CURVE = 1, 2, 3
 """Random stream of each part of the page (``toolbox.gumbel.stream_seed(seed, part)``)."""
 
-# ---- Social influence (app_pages/social_influence/page.py, app_pages/social_influence/tables.py, app_pages/social_influence/learning.py)
+# ---- Social influence (app_pages/social_influence/page.py, app_pages/social_influence/tables.py,
+# app_pages/social_influence/learning.py)
 INF_PRESET, INF_AI = "inf_preset", "a_i"
 INF_RESULTS = Path(__file__).resolve().parents[2] / "results" / "influence_learning.json"
 """The precomputed β grid the learning section shows (``toolbox.influence.load_precomputed``)."""
@@ -46,7 +49,8 @@ LEARN_GAME, LEARN_BETA, LEARN_SEEDS, LEARN_UPDATES = (
     "learn_updates",
 )
 
-# ---- DIAL (app_pages/dial/page.py, section 2) ---------------------------------------------------------
+# ---- DIAL (app_pages/dial/page.py,
+# section 2) ---------------------------------------------------------
 DRU_SIGMA, DRU_M = "dru_sigma", "dru_m"
 DRU_M_VALUES = (-4.0, -1.0, 0.5, 1.0, 4.0)
 """The pre-DRU messages m of the DRU figure; the metric shows the one chosen with ``DRU_M``."""

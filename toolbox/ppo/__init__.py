@@ -1,1 +1,2 @@
-"""PPO with every implementation detail a toggle (Huang et al. 2022; CleanRL ``ppo.py``), batched over runs."""
+"""PPO with every implementation detail a toggle (Huang et al. 2022; CleanRL ``ppo.py``), batched
+over runs."""

@@ -1,4 +1,5 @@
-"""Stacked actor-critic MLPs for many PPO runs at once (the batched tensor path; gradients by autograd).
+"""Stacked actor-critic MLPs for many PPO runs at once (the batched tensor path; gradients by
+autograd).
 
 CleanRL's CartPole agent is two tanh MLPs, ``4 → 64 → 64 → 2`` (policy logits) and
 ``4 → 64 → 64 → 1`` (value). Here R runs are one computation:
@@ -6,12 +7,13 @@ CleanRL's CartPole agent is two tanh MLPs, ``4 → 64 → 64 → 2`` (policy log
 * every (tower, run) pair owns one contiguous row of a flat parameter matrix ``theta (K·R, P)``,
   tower-major (rows ``0..R-1`` tower 0, ``R..2R-1`` tower 1). ``K = 2`` towers for separate
   actor and critic networks, ``K = 1`` for a shared trunk. Per-run scalars (learning rate, Adam
-  state, clip coefficient) broadcast as ``(K·R, 1)`` columns, so Adam is a handful of whole-matrix ops;
+  state, clip coefficient) broadcast as ``(K·R, 1)`` columns, so Adam is a handful of whole-matrix
+  ops;
 * each layer's weights are strided views of ``theta`` fed straight to ``torch.baddbmm``;
 * a tower ends in a 3-column head ``[logit_0, logit_1, value]``; with two towers the output takes
   the actor tower's logit columns and the critic tower's value column, so the other two columns get
-  no gradient and stay at their initial zeros. For ``K = 1`` all three columns belong to the one trunk
-  (CleanRL's shared-network layout).
+  no gradient and stay at their initial zeros. For ``K = 1`` all three columns belong to the one
+  trunk (CleanRL's shared-network layout).
 
 The gradient is autograd's (:mod:`toolbox.ppo.update`); the compiled path's hand-written one is
 checked against it block by block (``tests/test_ppo_kernels.py``).
@@ -91,12 +93,14 @@ def init_params(seeds, shared_network: bool, orthogonal_init: bool, device=None)
     return theta.reshape(K * R, PARAMS_PER_TOWER).to(device)
 
 
-def forward(theta: torch.Tensor, obs: torch.Tensor, num_towers: int, v: dict | None = None) -> torch.Tensor:
-    """``obs (R, B, 4)`` -> ``out (R, B, 3)`` = ``[logit_0, logit_1, value]``, differentiable in ``theta``.
+def forward(theta: torch.Tensor, obs: torch.Tensor, num_towers: int,
+            v: dict | None = None) -> torch.Tensor:
+    """``obs (R, B, 4)`` -> ``out (R, B, 3)`` = ``[logit_0, logit_1, value]``, differentiable in
+    ``theta``.
 
     Per tower: ``h1 = tanh(x W1 + b1)``, ``h2 = tanh(h1 W2 + b2)``, ``y = h2 W3 + b3``; two towers
-    give ``[y_actor[..., :2], y_critic[..., 2:]]``. ``v``: ``views(theta)`` made once by a caller that
-    keeps ``theta`` in place (twelve tensor ops saved per call in the hot loops).
+    give ``[y_actor[..., :2], y_critic[..., 2:]]``. ``v``: ``views(theta)`` made once by a caller
+    that keeps ``theta`` in place (twelve tensor ops saved per call in the hot loops).
     """
     K = num_towers
     R, B, _ = obs.shape
@@ -109,8 +113,8 @@ def forward(theta: torch.Tensor, obs: torch.Tensor, num_towers: int, v: dict | N
 
 
 def module_parameters(theta: torch.Tensor, num_runs: int, row: int) -> dict[str, torch.Tensor]:
-    """Run ``row``'s parameters (copies) from ``theta (K·R, P)``, named and shaped as the ``nn.Linear``
-    layers of :class:`toolbox.ppo.reference.Agent` (weights ``(out, in)``).
+    """Run ``row``'s parameters (copies) from ``theta (K·R, P)``, named and shaped as the
+    ``nn.Linear`` layers of :class:`toolbox.ppo.reference.Agent` (weights ``(out, in)``).
 
     Separate networks (K = 2): ``actor.{0,2,4}`` from tower 0 (its head: the logit columns),
     ``critic.{0,2,4}`` from tower 1 (its head: the value column). Shared trunk (K = 1):
@@ -126,7 +130,8 @@ def module_parameters(theta: torch.Tensor, num_runs: int, row: int) -> dict[str,
         named.update({"actor": logit_head, "critic": value_head})
     else:
         named = {}
-        for net, tower, head in (("actor", towers[0], logit_head), ("critic", towers[1], value_head)):
+        for net, tower, head in (("actor", towers[0], logit_head),
+                                 ("critic", towers[1], value_head)):
             named[f"{net}.0"] = (tower["W1"].T, tower["b1"][0])
             named[f"{net}.2"] = (tower["W2"].T, tower["b2"][0])
             named[f"{net}.4"] = head

@@ -20,20 +20,21 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from toolbox.reward_scaling import RewardScaler
-from toolbox.running_stats import ObsNormalizer
-from toolbox.ppo import agent as A
-from toolbox.ppo.loss import gae
 from toolbox import rng
 from toolbox.envs.cartpole import BatchedCartPole
+from toolbox.ppo import agent as A
 from toolbox.ppo.config import PPOConfig
+from toolbox.ppo.loss import gae
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 from toolbox.ppo.update import GroupUpdate
+from toolbox.reward_scaling import RewardScaler
+from toolbox.running_stats import ObsNormalizer
 
 
 def structure_key(c: PPOConfig) -> tuple:
     """The settings that must be equal for runs to share one :class:`Group`."""
-    return (c.num_envs, c.num_steps, c.num_minibatches, c.update_epochs, c.total_timesteps, c.shared_network, c.gamma)
+    return (c.num_envs, c.num_steps, c.num_minibatches, c.update_epochs, c.total_timesteps,
+            c.shared_network, c.gamma)
 
 
 def _col(values, device, dtype=torch.float32) -> torch.Tensor:
@@ -73,22 +74,28 @@ class Group(GroupUpdate):
         self.clip_coef = col("clip_coef")
         self.ent_coef = col("ent_coef")
         self.vf_coef = col("vf_coef")
-        self.max_grad_norm = _col([c.max_grad_norm if c.clip_grad else float("inf") for c in configs], dev)
-        self.target_kl = _col([c.target_kl if c.target_kl is not None else float("inf") for c in configs], dev)
+        self.max_grad_norm = _col(
+            [c.max_grad_norm if c.clip_grad else float("inf") for c in configs], dev)
+        self.target_kl = _col(
+            [c.target_kl if c.target_kl is not None else float("inf") for c in configs], dev)
         self.has_target_kl = any(c.target_kl is not None for c in configs)
         self.norm_adv = _col([c.norm_adv for c in configs], dev, torch.bool).unsqueeze(1)
         self.any_norm_adv = any(c.norm_adv for c in configs)
-        self.clip_surrogate = _col([c.clip_surrogate for c in configs], dev, torch.bool).unsqueeze(1)
+        self.clip_surrogate = _col([c.clip_surrogate for c in configs], dev,
+                                   torch.bool).unsqueeze(1)
         self.clip_vloss = _col([c.clip_vloss for c in configs], dev, torch.bool).unsqueeze(1)
-        self.bootstrap = _col([c.bootstrap_truncation for c in configs], dev, torch.bool).unsqueeze(1)
+        self.bootstrap = _col([c.bootstrap_truncation for c in configs], dev,
+                              torch.bool).unsqueeze(1)
         self.any_bootstrap = any(c.bootstrap_truncation for c in configs)
         norm_obs = [c.norm_obs for c in configs]
         norm_rew = [c.norm_reward for c in configs]
-        self.obs_norm = ObsNormalizer((4,), batch_shape=(R,), device=dev, validate=False) if any(norm_obs) else None
+        self.obs_norm = ObsNormalizer((4,), batch_shape=(R,), device=dev,
+                                      validate=False) if any(norm_obs) else None
         self.obs_norm_mask = _col(norm_obs, dev, torch.bool).view(R, 1, 1)
         self.all_norm_obs = all(norm_obs)
         self.rew_scale = (
-            RewardScaler(E, gamma=self.gamma, batch_shape=(R,), device=dev, validate=False) if any(norm_rew) else None
+            RewardScaler(E, gamma=self.gamma, batch_shape=(R,), device=dev,
+                         validate=False) if any(norm_rew) else None
         )
         self.rew_scale_mask = _col(norm_rew, dev, torch.bool).unsqueeze(1)
 
@@ -108,19 +115,23 @@ class Group(GroupUpdate):
         # random streams
         env_idx = torch.arange(E, device=dev)
         self.env_keys = torch.cat([rng.stream_key(s, rng.ENV_STREAM, env_idx) for s in self.seeds])
-        self.action_keys = torch.stack([rng.stream_key(s, rng.ACTION_STREAM, env_idx) for s in self.seeds])
-        self.perm_keys = torch.tensor([rng.stream_key(s, rng.PERM_STREAM) for s in self.seeds], device=dev)
+        self.action_keys = torch.stack([rng.stream_key(s, rng.ACTION_STREAM,
+                                                       env_idx) for s in self.seeds])
+        self.perm_keys = torch.tensor([rng.stream_key(s, rng.PERM_STREAM) for s in self.seeds],
+                                      device=dev)
 
         self.env = BatchedCartPole(R * E, device=dev, env_keys=self.env_keys)
         raw = self.env.reset().view(R, E, 4)
         self.next_raw_obs = raw
         self.next_obs = self._normalize_obs(raw, update=True)
         self.next_done = torch.zeros(R, E, device=dev)
-        self.ep_len = np.zeros((R, E), np.int64)  # steps of each environment's current episode so far
+        # steps of each environment's current episode so far
+        self.ep_len = np.zeros((R, E), np.int64)
 
         f32 = dict(device=dev, dtype=torch.float32)
         self.obs_buf = torch.zeros(T, R, E, 4, **f32)
-        self.raw_obs_buf = torch.zeros(T, R, E, 4, **f32) if self.obs_norm is not None else self.obs_buf
+        self.raw_obs_buf = torch.zeros(T, R, E, 4,
+                                       **f32) if self.obs_norm is not None else self.obs_buf
         self.actions = torch.zeros(T, R, E, **f32)
         self.logprobs = torch.zeros(T, R, E, **f32)
         self.rewards = torch.zeros(T, R, E, **f32)
@@ -159,12 +170,14 @@ class Group(GroupUpdate):
     @torch.no_grad()
     def rollout(self) -> None:
         R, E, T = self.R, self.E, self.T
-        u_all = rng.uniform(self.action_keys, self.iteration, T)  # (R, E, T): this rollout's action noise
+        # (R, E, T): this rollout's action noise
+        u_all = rng.uniform(self.action_keys, self.iteration, T)
         # Per-step rows as views made once: `buf[step] = x` costs an indexing op plus Python's
         # __setitem__ machinery, ~10 times a step; `rows[step].copy_(x)` is one cheap op.
         u_steps = u_all.unbind(-1)
         obs_rows, raw_rows = self._rows["obs_buf"], self._rows["raw_obs_buf"]
-        value_rows, action_rows, logp_rows = self._rows["values"], self._rows["actions"], self._rows["logprobs"]
+        value_rows, action_rows, logp_rows = self._rows["values"], self._rows[
+            "actions"], self._rows["logprobs"]
         end_rows, reward_rows = self._end_flat_rows, self._rows["rewards"]
         first_done = self.next_done
         for step in range(T):
@@ -174,11 +187,14 @@ class Group(GroupUpdate):
             logits, value = self.policy_value(self.next_obs)
             value_rows[step].copy_(value)
             lp0, lp1 = torch.log_softmax(logits, dim=-1).unbind(-1)
-            action = u_steps[step] < lp1.exp()  # Categorical(logits) with two actions: P(a = 1) = softmax_1
+            # Categorical(logits) with two actions: P(a = 1) = softmax_1
+            action = u_steps[step] < lp1.exp()
             action_rows[step].copy_(action)
             logp_rows[step].copy_(torch.where(action, lp1, lp0))
-            raw_obs, term, trunc, final_obs = self.env.step_fast(action.view(-1), final=self.any_bootstrap)
-            torch.logical_or(term, trunc, out=end_rows[step])  # done: the episode ended on this step
+            raw_obs, term, trunc, final_obs = self.env.step_fast(action.view(-1),
+                                                                 final=self.any_bootstrap)
+            # done: the episode ended on this step
+            torch.logical_or(term, trunc, out=end_rows[step])
             if not self.constant_reward:
                 term, trunc = term.view(R, E), trunc.view(R, E)
                 r = reward = self._ones  # CartPole pays 1 on every step
@@ -186,7 +202,8 @@ class Group(GroupUpdate):
                     scaled = self.rew_scale.scale(reward, term, trunc).to(torch.float32)
                     r = torch.where(self.rew_scale_mask, scaled, reward)
                 if self.any_bootstrap:
-                    # a time-limit truncation is not a terminal state: r + γ V(s_final) stands in for the lost future
+                    # a time-limit truncation is not a terminal state:
+                    # r + γ V(s_final) stands in for the lost future
                     final = self._normalize_obs(final_obs.view(R, E, 4), update=False)
                     _, v_final = self.policy_value(final)
                     cut = trunc & ~term & self.bootstrap
@@ -248,10 +265,12 @@ class Group(GroupUpdate):
 
     # -- one iteration --------------------------------------------------------------------------
     def next_rollout(self) -> None:
-        """Start the next iteration: collect its rollout, log the finished episodes, compute advantages.
+        """Start the next iteration: collect its rollout, log the finished episodes, compute
+        advantages.
 
-        Afterwards the buffers ``obs_buf``, ``actions``, ``logprobs``, ``rewards``, ``dones``, ``values``
-        ``(T, R, E)`` (``obs_buf (T, R, E, 4)``), ``advantages`` and ``returns`` hold this iteration's batch.
+        Afterwards the buffers ``obs_buf``, ``actions``, ``logprobs``, ``rewards``, ``dones``,
+        ``values`` ``(T, R, E)`` (``obs_buf (T, R, E, 4)``), ``advantages`` and ``returns`` hold
+        this iteration's batch.
         """
         self.iteration += 1
         self.rollout()
@@ -266,12 +285,14 @@ class Group(GroupUpdate):
         self.seconds += time.perf_counter() - t0
 
     def run_iterations(self, n: int) -> None:
-        """``n`` iterations (:meth:`run_iteration` ``n`` times; the compiled group runs them in one call)."""
+        """``n`` iterations (:meth:`run_iteration` ``n`` times; the compiled group runs them in one
+        call)."""
         for _ in range(n):
             self.run_iteration()
 
     def parameters_of(self, row: int) -> dict[str, torch.Tensor]:
-        """Run ``row``'s parameters as copies, named and shaped as :class:`toolbox.ppo.reference.Agent`'s."""
+        """Run ``row``'s parameters as copies, named and shaped as
+        :class:`toolbox.ppo.reference.Agent`'s."""
         return A.module_parameters(self.theta, self.R, row)
 
     @property
@@ -283,7 +304,9 @@ class Group(GroupUpdate):
         """One :class:`TrainResult` per run (row order), with the iterations run so far."""
         its = self.iteration
         iteration_steps = (np.arange(1, its + 1) * self.B).astype(np.int64)
-        dbg = {k: (torch.stack(v, 1).cpu().numpy() if v else np.zeros((self.R, 0))) for k, v in self.debug.items()}
+        dbg = {k: (torch.stack(v, 1).cpu().numpy() if v else np.zeros((self.R,
+                                                                       0))) for k, v
+               in self.debug.items()}
         out = []
         for r in range(self.R):
             es = self.episode_steps[r]
@@ -291,8 +314,10 @@ class Group(GroupUpdate):
                 TrainResult(
                     config=self.configs[r],
                     seed=self.seeds[r],
-                    episode_steps=np.concatenate(es).astype(np.int64) if es else np.zeros(0, np.int64),
-                    episode_returns=np.concatenate(self.episode_returns[r]).astype(np.float32) if es else np.zeros(0, np.float32),
+                    episode_steps=np.concatenate(es).astype(np.int64) if es else np.zeros(0,
+                                                                                          np.int64),
+                    episode_returns=np.concatenate(self.episode_returns[r]).astype(
+                        np.float32) if es else np.zeros(0, np.float32),
                     iteration_steps=iteration_steps,
                     debug={k: v[r] for k, v in dbg.items()},
                     seconds=self.seconds,

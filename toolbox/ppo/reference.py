@@ -1,15 +1,19 @@
-"""PPO on CartPole-v1 for one (config, seed), written to be read top to bottom (CleanRL ``ppo.py``'s shape).
+"""PPO on CartPole-v1 for one (config, seed), written to be read top to bottom (CleanRL ``ppo.py``'s
+shape).
 
 This is the readable twin of the batched trainer (:mod:`toolbox.ppo.train`). It uses the same
-environment (:class:`~toolbox.envs.cartpole.BatchedCartPole` with ``num_envs`` environments), the same
-running statistics (:mod:`toolbox.running_stats`, :mod:`toolbox.reward_scaling`) and the same random
-streams (:mod:`toolbox.rng`: reset noise, actions and minibatch shuffles are hashes of the seed), so one
-iteration here gives the batched trainer's numbers to float rounding —
-``tests/test_ppo_reference.py`` checks that for every variant of :func:`toolbox.ppo.config.variants`.
+environment (:class:`~toolbox.envs.cartpole.BatchedCartPole` with ``num_envs`` environments), the
+same running statistics (:mod:`toolbox.running_stats`, :mod:`toolbox.reward_scaling`) and the same
+random streams (:mod:`toolbox.rng`: reset noise, actions and minibatch shuffles are hashes of the
+seed), so one iteration here gives the batched trainer's numbers to float rounding —
+``tests/test_ppo_reference.py`` checks that for every variant of
+:func:`toolbox.ppo.config.variants`.
 
-Every toggle of :class:`~toolbox.ppo.config.PPOConfig` is a named ``if`` (or line), wrapped in marker
-comments ``# [detail:<field>]`` … ``# [/detail:<field>]`` so the PPO page can show these very lines. Use: ``train_one(config, seed)`` trains one run and returns a :class:`~toolbox.ppo.result.TrainResult`;
-``ReferencePPO(config, seed).run_iteration()`` runs one iteration and returns what it computed.
+Every toggle of :class:`~toolbox.ppo.config.PPOConfig` is a named ``if`` (or line), wrapped in
+marker comments ``# [detail:<field>]`` … ``# [/detail:<field>]`` so the PPO page can show these very
+lines. Use: ``train_one(config, seed)`` trains one run and returns a
+:class:`~toolbox.ppo.result.TrainResult`; ``ReferencePPO(config, seed).run_iteration()`` runs one
+iteration and returns what it computed.
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ import torch
 import torch.nn as nn
 from torch.distributions.categorical import Categorical
 
+from toolbox import rng
 from toolbox.device import resolve_device
+from toolbox.envs.cartpole import BatchedCartPole
+from toolbox.ppo import loss as L
+from toolbox.ppo.config import PPOConfig
+from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 from toolbox.reward_scaling import RewardScaler
 from toolbox.running_stats import ObsNormalizer, normalize_advantages
-from toolbox import rng
-from toolbox.envs.cartpole import BatchedCartPole
-from toolbox.ppo.config import PPOConfig
-from toolbox.ppo import loss as L
-from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 
 OBS_DIM, NUM_ACTIONS, HIDDEN = 4, 2, 64
 
@@ -96,12 +100,14 @@ class Agent(nn.Module):
             return self.critic(self.network(x))
         return self.critic(x)
 
-    def get_action_and_value(self, x: torch.Tensor, action: torch.Tensor | None = None, u: torch.Tensor | None = None):
+    def get_action_and_value(self, x: torch.Tensor, action: torch.Tensor | None = None,
+                             u: torch.Tensor | None = None):
         """``x (N, 4)`` -> ``(action (N,), log π(action|x) (N,), entropy (N,), V(x) (N, 1))``.
 
-        With ``action=None`` an action is sampled by inverting the CDF at ``u (N,)`` uniform in [0, 1):
-        action 1 when ``u < π(1|x)``. That is a draw from the same distribution as ``probs.sample()``,
-        taken from the run's own random stream (so the batched trainer draws the very same actions).
+        With ``action=None`` an action is sampled by inverting the CDF at ``u (N,)`` uniform in
+        [0, 1): action 1 when ``u < π(1|x)``. That is a draw from the same distribution as
+        ``probs.sample()``, taken from the run's own random stream (so the batched trainer draws the
+        very same actions).
         """
         if self.shared_network:
             hidden = self.network(x)
@@ -116,10 +122,10 @@ class Agent(nn.Module):
 
 @dataclass
 class IterationRecord:
-    """What one iteration computed: the rollout ``(T, E)`` tensors (``obs (T, E, 4)``: what the agent
-    saw, after any observation normalization; ``rewards``: after reward scaling and truncation
-    bootstrap; ``dones[t]``: the episode ended just before step t), GAE ``advantages`` and ``returns``,
-    and the iteration's debug values (keys :data:`~toolbox.ppo.result.DEBUG_KEYS`)."""
+    """What one iteration computed: the rollout ``(T, E)`` tensors (``obs (T, E, 4)``: what the
+    agent saw, after any observation normalization; ``rewards``: after reward scaling and truncation
+    bootstrap; ``dones[t]``: the episode ended just before step t), GAE ``advantages`` and
+    ``returns``, and the iteration's debug values (keys :data:`~toolbox.ppo.result.DEBUG_KEYS`)."""
 
     obs: torch.Tensor
     actions: torch.Tensor
@@ -149,7 +155,8 @@ class ReferencePPO:
 
         # [detail:num_envs]
         # num_envs environments stepped together; a batch holds num_envs · num_steps transitions
-        self.envs = BatchedCartPole(E, device=device, env_keys=rng.stream_key(seed, rng.ENV_STREAM, env_index))
+        self.envs = BatchedCartPole(E, device=device, env_keys=rng.stream_key(seed, rng.ENV_STREAM,
+                                                                              env_index))
         self.obs = torch.zeros((T, E, OBS_DIM), device=device)
         self.actions = torch.zeros((T, E), device=device)
         self.logprobs = torch.zeros((T, E), device=device)
@@ -160,12 +167,14 @@ class ReferencePPO:
 
         self.agent = Agent(config, seed).to(device)
         # [detail:adam_eps]
-        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate, eps=config.adam_eps)
+        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate,
+                                          eps=config.adam_eps)
         # [/detail:adam_eps]
 
         # [detail:norm_obs]
         if config.norm_obs:
-            # running mean and std of every observation seen so far, shared by the run's environments
+            # running mean and std of every observation
+            # seen so far, shared by the run's environments
             self.obs_rms = ObsNormalizer((OBS_DIM,), device=device)
         # [/detail:norm_obs]
         # [detail:norm_reward]
@@ -183,7 +192,8 @@ class ReferencePPO:
         self.episode_returns: list[float] = []
 
     def observe(self, raw_obs: torch.Tensor, update: bool = True) -> torch.Tensor:
-        """What the agent sees of ``raw_obs (E, 4)`` (``update``: merge it into the running statistics)."""
+        """What the agent sees of ``raw_obs (E, 4)`` (``update``: merge it into the running
+        statistics)."""
         # [detail:norm_obs]
         if self.config.norm_obs:
             return self.obs_rms(raw_obs, update=update)
@@ -192,9 +202,11 @@ class ReferencePPO:
 
     @torch.no_grad()
     def collect_rollout(self) -> None:
-        """``num_steps`` steps in each environment, with same-step autoreset, into the rollout buffers."""
+        """``num_steps`` steps in each environment, with same-step autoreset, into the rollout
+        buffers."""
         config, agent = self.config, self.agent
-        u = rng.uniform(self.action_keys, self.iteration, config.num_steps)  # (E, T): this rollout's action noise
+        # (E, T): this rollout's action noise
+        u = rng.uniform(self.action_keys, self.iteration, config.num_steps)
         for step in range(config.num_steps):
             self.global_step += config.num_envs
             self.obs[step] = self.next_obs
@@ -214,16 +226,19 @@ class ReferencePPO:
             # [/detail:norm_reward]
             # [detail:bootstrap_truncation]
             if config.bootstrap_truncation:
-                # a time limit is not a terminal state: r + γ V(s_final) stands in for the future cut off
+                # a time limit is not a terminal state: r + γ
+                # V(s_final) stands in for the future cut off
                 final_obs = self.observe(infos["final_obs"], update=False)
                 truncated_only = truncations & ~terminations
-                reward = reward + config.gamma * agent.get_value(final_obs).flatten() * truncated_only
+                reward = reward + config.gamma * agent.get_value(
+                    final_obs).flatten() * truncated_only
             # [/detail:bootstrap_truncation]
             self.rewards[step] = reward
             self.next_obs = self.observe(raw_obs)
 
     def record_episodes(self, done: torch.Tensor) -> None:
-        """Count episode lengths (CartPole pays 1 a step, so a return is a length) and log the finished ones."""
+        """Count episode lengths (CartPole pays 1 a step, so a return is a length) and log the
+        finished ones."""
         self.episode_length += 1
         for env in np.flatnonzero(done.cpu().numpy()):
             self.episode_steps.append(self.global_step)
@@ -232,24 +247,28 @@ class ReferencePPO:
 
     @torch.no_grad()
     def compute_advantages(self) -> None:
-        """Advantages and returns ``(T, E)`` from the rollout, bootstrapped with V of the next observation."""
-        config, T = self.config, self.config.num_steps
+        """Advantages and returns ``(T, E)`` from the rollout, bootstrapped with V of the next
+        observation."""
+        config = self.config
         next_value = self.agent.get_value(self.next_obs).flatten()
         # [detail:gae]
         if config.gae:
-            # GAE(λ): Â_t = δ_t + γ λ (1 − d_{t+1}) Â_{t+1}, δ_t = r_t + γ V(s_{t+1}) (1 − d_{t+1}) − V(s_t)
-            self.advantages = L.gae(self.rewards, self.values, self.dones, next_value, self.next_done,
-                                    config.gamma, config.gae_lambda)
+            # GAE(λ): Â_t = δ_t + γ λ (1 − d_{t+1}) Â_{t+1},
+            # δ_t = r_t + γ V(s_{t+1}) (1 − d_{t+1}) − V(s_t)
+            self.advantages = L.gae(self.rewards, self.values, self.dones, next_value,
+                                    self.next_done, config.gamma, config.gae_lambda)
             self.returns = self.advantages + self.values
         else:
-            # Monte-Carlo returns, bootstrapped at the end of the rollout: R_t = r_t + γ (1 − d_{t+1}) R_{t+1}
-            self.returns = L.discounted_returns(self.rewards, self.dones, next_value, self.next_done,
-                                                config.gamma)
+            # Monte-Carlo returns, bootstrapped at the end of
+            # the rollout: R_t = r_t + γ (1 − d_{t+1}) R_{t+1}
+            self.returns = L.discounted_returns(self.rewards, self.dones, next_value,
+                                                self.next_done, config.gamma)
             self.advantages = self.returns - self.values
         # [/detail:gae]
 
     def update(self) -> dict[str, float]:
-        """``update_epochs`` epochs of minibatch steps on the clipped-surrogate loss; returns the debug values."""
+        """``update_epochs`` epochs of minibatch steps on the clipped-surrogate loss; returns the
+        debug values."""
         config, agent, optimizer = self.config, self.agent, self.optimizer
         # [detail:anneal_lr]
         if config.anneal_lr:
@@ -270,15 +289,19 @@ class ReferencePPO:
         epochs_run = 0
         for epoch in range(config.update_epochs):
             # [detail:num_minibatches]
-            # a fresh shuffle each epoch (a stable argsort of this run's uniform numbers), cut into num_minibatches pieces
-            keys = rng.uniform(self.perm_key, (self.iteration - 1) * config.update_epochs + epoch, config.batch_size)
+            # a fresh shuffle each epoch (a stable argsort of this run's uniform numbers), cut into
+            # num_minibatches pieces
+            keys = rng.uniform(self.perm_key, (self.iteration - 1) * config.update_epochs + epoch,
+                               config.batch_size)
             b_inds = torch.argsort(keys, dim=1, stable=True)[0]
             for start in range(0, config.batch_size, config.minibatch_size):
                 end = start + config.minibatch_size
                 mb_inds = b_inds[start:end]
                 # [/detail:num_minibatches]
 
-                _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs[mb_inds], b_actions.long()[mb_inds])
+                _, newlogprob, entropy, newvalue = agent.get_action_and_value(
+                    b_obs[mb_inds], b_actions.long()[mb_inds]
+                )
                 logratio = newlogprob - b_logprobs[mb_inds]
                 ratio = logratio.exp()
                 old_approx_kl, approx_kl, clipfrac = L.kl_and_clipfrac(logratio, ratio, clip_coef)
@@ -292,8 +315,8 @@ class ReferencePPO:
 
                 # the loss (toolbox/ppo/loss.py): the same functions train many runs at once
                 pg_loss = L.pg_loss(ratio, mb_advantages, clip_coef, config.clip_surrogate)
-                v_loss = L.v_loss(newvalue.view(-1), b_values[mb_inds], b_returns[mb_inds], clip_coef,
-                                  config.clip_vloss)
+                v_loss = L.v_loss(newvalue.view(-1), b_values[mb_inds], b_returns[mb_inds],
+                                  clip_coef, config.clip_vloss)
                 entropy_loss = entropy.mean()
                 loss = L.total_loss(pg_loss, v_loss, entropy_loss, config.ent_coef, config.vf_coef)
 
@@ -315,7 +338,8 @@ class ReferencePPO:
 
         y_pred, y_true = b_values, b_returns
         var_y = y_true.var(correction=0)
-        explained_var = math.nan if var_y == 0 else float(1 - (y_true - y_pred).var(correction=0) / var_y)
+        explained_var = math.nan if var_y == 0 else float(
+            1 - (y_true - y_pred).var(correction=0) / var_y)
         return {
             "learning_rate": optimizer.param_groups[0]["lr"],
             "value_loss": v_loss.item(),
@@ -342,7 +366,8 @@ class ReferencePPO:
         )
 
 
-def train_one(config: PPOConfig, seed: int, iterations: int | None = None, device=None) -> TrainResult:
+def train_one(config: PPOConfig, seed: int, iterations: int | None = None,
+              device=None) -> TrainResult:
     """Train one run for ``iterations`` iterations (``None``: ``config.num_iterations``)."""
     t0 = time.perf_counter()
     run = ReferencePPO(config, seed, device)

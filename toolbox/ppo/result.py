@@ -26,7 +26,8 @@ class TrainResult:
     ``episode_steps[i]``: global environment step (all of the run's environments together) at which
     episode ``i`` ended; ``episode_returns[i]``: its undiscounted return. ``iteration_steps`` and
     every ``debug[key]`` have one entry per PPO iteration (CleanRL's logged values: last minibatch's
-    losses and approx KL, mean clip fraction, explained variance of the batch, pre-clip gradient norm).
+    losses and approx KL, mean clip fraction, explained variance of the batch, pre-clip gradient
+    norm).
     """
 
     config: PPOConfig
@@ -37,5 +38,5 @@ class TrainResult:
     debug: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
     backend: str = "tensor"
-    """Which code trained it: ``"tensor"`` (the batched tensor path), ``"compiled"`` (the Numba loop,
-    :mod:`toolbox.ppo.compiled`) or ``"reference"`` (:mod:`toolbox.ppo.reference`)."""
+    """Which code trained it: ``"tensor"`` (the batched tensor path), ``"compiled"`` (the Numba
+    loop, :mod:`toolbox.ppo.compiled`) or ``"reference"`` (:mod:`toolbox.ppo.reference`)."""

@@ -42,7 +42,8 @@ from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.group import Group, structure_key
 from toolbox.ppo.result import DEBUG_KEYS, TrainResult
 
-__all__ = ["DEBUG_KEYS", "Group", "TrainResult", "check_inputs", "make_groups", "rollout_batch", "train", "train_pairs"]
+__all__ = ["DEBUG_KEYS", "Group", "TrainResult", "check_inputs", "make_groups", "rollout_batch",
+           "train", "train_pairs"]
 
 
 def check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
@@ -58,7 +59,8 @@ def check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
             raise ValueError(f"seeds must be whole numbers ≥ 0; got {s!r}.")
     if len(set(int(s) for s in seeds)) != len(seeds):
-        raise ValueError("the seeds must be distinct (a repeated seed would train the same run twice).")
+        raise ValueError(
+            "the seeds must be distinct (a repeated seed would train the same run twice).")
     for c in configs:
         if not isinstance(c, PPOConfig):
             raise ValueError(f"every config must be a PPOConfig; got {type(c).__name__}.")
@@ -69,11 +71,12 @@ def check_inputs(configs, seeds) -> tuple[list[PPOConfig], list[int]]:
 def make_groups(configs, seeds, device=None, backend: str = "tensor",
                 threads: int = 1) -> tuple[list[Group], list[tuple[int, int]]]:
     """Group the (config, seed) pairs by structure; returns the groups and, per pair, (group, row).
-    ``backend`` as :func:`train` (here ``"tensor"`` by default: tests and callers inspect the tensor path's
-    groups); ``threads``: the compiled path's threads."""
+    ``backend`` as :func:`train` (here ``"tensor"`` by default: tests and callers inspect the tensor
+    path's groups); ``threads``: the compiled path's threads."""
     configs, seeds = check_inputs(configs, seeds)
     dev = resolve_device(device)
-    return _group_pairs([(c, s) for c in configs for s in seeds], dev, choose_backend(backend, dev), threads)
+    return _group_pairs([(c, s) for c in configs for s in seeds], dev, choose_backend(backend, dev),
+                        threads)
 
 
 def check_pairs(pairs) -> list[tuple[PPOConfig, int]]:
@@ -86,18 +89,24 @@ def check_pairs(pairs) -> list[tuple[PPOConfig, int]]:
         check_inputs([c], [s])
         out.append((c, int(s)))
     if len(set(out)) != len(out):
-        raise ValueError("the (variant, seed) pairs must be distinct (a repeated pair would train the same run twice).")
+        raise ValueError(
+            "the (variant, seed) pairs must be distinct (a "
+            "repeated pair would train the same run twice).")
     return out
 
 
-def _group_pairs(pairs, dev, backend: str = "tensor", threads: int = 1) -> tuple[list[Group], list[tuple[int, int]]]:
+def _group_pairs(
+    pairs, dev, backend: str = "tensor", threads: int = 1
+) -> tuple[list[Group], list[tuple[int, int]]]:
     by_key: dict[tuple, list[int]] = {}
     for i, (c, _) in enumerate(pairs):
         by_key.setdefault(structure_key(c), []).append(i)
     groups, where = [], [None] * len(pairs)
     for gi, members in enumerate(by_key.values()):
         cs, ss = [pairs[i][0] for i in members], [pairs[i][1] for i in members]
-        groups.append(CompiledGroup(cs, ss, dev, threads=threads) if backend == "compiled" else Group(cs, ss, dev))
+        groups.append(CompiledGroup(cs, ss, dev,
+                                    threads=threads) if backend == "compiled" else Group(cs, ss,
+                                                                                         dev))
         for row, i in enumerate(members):
             where[i] = (gi, row)
     return groups, where  # type: ignore[return-value]
@@ -123,14 +132,14 @@ def train(
     loop is thousands of tiny tensor ops per iteration; on a loaded 2-core CPU, OpenMP's 2 threads
     waiting for each other made one 500k-step run 9x slower than 1 thread (293 s vs 32 s, see
     benchmarks/ppo_throughput.py). With torch's OpenMP build the setting is per OS thread, so a
-    job thread (toolbox.serving) can use 1 without touching the rest of the server; it is restored after
-    (:func:`toolbox.device.torch_threads`).
+    job thread (toolbox.serving) can use 1 without touching the rest of the server; it is restored
+    after (:func:`toolbox.device.torch_threads`).
 
-    ``backend``: ``"compiled"`` (:mod:`toolbox.ppo.compiled`, CPU: one compiled loop per run, about 6x
-    faster on one run), ``"tensor"`` (the batched tensor code, any device) or ``"auto"`` (compiled on the
-    CPU, tensor on CUDA). Both compute the reference's numbers to float rounding; a long run's curve then
-    drifts apart as any two float orders do. The compiled path splits a group's runs across ``num_threads``
-    threads (default 1).
+    ``backend``: ``"compiled"`` (:mod:`toolbox.ppo.compiled`, CPU: one compiled loop per run, about
+    6x faster on one run), ``"tensor"`` (the batched tensor code, any device) or ``"auto"``
+    (compiled on the CPU, tensor on CUDA). Both compute the reference's numbers to float rounding; a
+    long run's curve then drifts apart as any two float orders do. The compiled path splits a
+    group's runs across ``num_threads`` threads (default 1).
     """
     groups, where = make_groups(configs, seeds, device, backend, num_threads or 1)
     with torch_threads(num_threads, "num_threads"):
@@ -145,10 +154,10 @@ def train_pairs(
     backend: str = "auto",
     threads: int = 1,
 ) -> list[TrainResult]:
-    """Train each ``(config, seed)`` pair of ``pairs`` (any mix, not a grid), batched as :func:`train`
-    does; returns one :class:`TrainResult` per pair, in order. This is how requests from different
-    sessions train together as one computation (:mod:`toolbox.serving.ppo_batching`). ``backend`` as :func:`train`;
-    ``threads``: the compiled path's threads.
+    """Train each ``(config, seed)`` pair of ``pairs`` (any mix, not a grid), batched as
+    :func:`train` does; returns one :class:`TrainResult` per pair, in order. This is how requests
+    from different sessions train together as one computation (:mod:`toolbox.serving.ppo_batching`).
+    ``backend`` as :func:`train`; ``threads``: the compiled path's threads.
     """
     dev = resolve_device(device)
     groups, where = _group_pairs(check_pairs(pairs), dev, choose_backend(backend, dev), threads)
@@ -156,10 +165,10 @@ def train_pairs(
 
 
 CHUNK_S, MAX_CHUNK = 0.25, 64
-"""Each group runs as many iterations per call as take about CHUNK_S seconds (at most MAX_CHUNK): the compiled
-path gives the GIL back to Python once per call, and on a busy server every return waits for it (30 watching
-sessions made a 2-second training take 29 s at one iteration per call); progress and Stop still act within
-a fraction of a second."""
+"""Each group runs as many iterations per call as take about CHUNK_S seconds (at most MAX_CHUNK):
+the compiled path gives the GIL back to Python once per call, and on a busy server every return
+waits for it (30 watching sessions made a 2-second training take 29 s at one iteration per call);
+progress and Stop still act within a fraction of a second."""
 
 
 def _train_groups(groups, where, callback, callback_every) -> list[TrainResult]:
@@ -177,7 +186,9 @@ def _train_groups(groups, where, callback, callback_every) -> list[TrainResult]:
                 n = min(chunk[i], g.num_iterations - g.iteration)
                 t = time.perf_counter()
                 g.run_iterations(n)
-                chunk[i] = max(1, min(MAX_CHUNK, int(CHUNK_S * n / max(time.perf_counter() - t, 1e-6))))
+                chunk[i] = max(
+                    1, min(MAX_CHUNK, int(CHUNK_S * n / max(time.perf_counter() - t, 1e-6)))
+                )
         if callback is not None and time.perf_counter() - last_cb >= callback_every:
             done = sum(g.iteration * g.R * g.B for g in groups)
             callback(done / total, partial())
@@ -188,7 +199,9 @@ def _train_groups(groups, where, callback, callback_every) -> list[TrainResult]:
     return out
 
 
-def rollout_batch(config: PPOConfig, seed: int, train_iterations: int = 0, device=None) -> dict[str, torch.Tensor]:
+def rollout_batch(
+    config: PPOConfig, seed: int, train_iterations: int = 0, device=None
+) -> dict[str, torch.Tensor]:
     """One real PPO batch from an agent trained for ``train_iterations`` updates (0 = fresh init).
 
     Returns tensors: ``obs (T, E, 4)`` (raw observations the agent saw, before any observation
@@ -196,9 +209,11 @@ def rollout_batch(config: PPOConfig, seed: int, train_iterations: int = 0, devic
     ``dones[t]``: the episode ended just before step t), ``values``, ``advantages`` (GAE) and
     ``returns`` ``(T, E)``.
     """
-    if isinstance(train_iterations, bool) or not isinstance(train_iterations, int) or train_iterations < 0:
+    if isinstance(train_iterations, bool) or not isinstance(train_iterations,
+                                                            int) or train_iterations < 0:
         raise ValueError(f"train_iterations must be a whole number ≥ 0; got {train_iterations!r}.")
-    config = config.replace(total_timesteps=max(config.total_timesteps, (train_iterations + 1) * config.batch_size))
+    config = config.replace(total_timesteps=max(config.total_timesteps,
+                                                (train_iterations + 1) * config.batch_size))
     (g,), _ = make_groups([config], [seed], device)
     for _ in range(train_iterations):
         g.run_iteration()

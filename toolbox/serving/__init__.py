@@ -17,11 +17,12 @@ Plain threading, no Streamlit: pages poll it, tests drive it directly.
 """
 
 from toolbox.serving.admission import Limits, Throughput, duration
-from toolbox.serving.job import AdmissionError, Cancelled, Job, ReportFn
 from toolbox.serving.engine import default_engine
+from toolbox.serving.job import AdmissionError, Cancelled, Job, ReportFn
 from toolbox.serving.runner import JobRunner
 
-__all__ = ["RUNNER", "AdmissionError", "Cancelled", "Job", "JobRunner", "Limits", "ReportFn", "Throughput", "duration"]
+__all__ = ["RUNNER", "AdmissionError", "Cancelled", "Job", "JobRunner", "Limits", "ReportFn",
+           "Throughput", "duration"]
 
 RUNNER = JobRunner(engine=default_engine())
 """The process-wide runner: one Streamlit server process serves every session from it."""

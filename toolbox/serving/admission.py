@@ -18,10 +18,11 @@ DEFAULT_RATES = {
     # environment steps over all runs of the request (compiled path: 214k/s measured on one thread)
     "ppo": 150_000.0,
     "influence": 200_000.0,  # seed × update pairs, both trainings of the request
-    # Pendulum environment steps over all runs of the request (tensor path, variants × seeds batched)
+    # Pendulum environment steps over all runs of the
+    # request (tensor path, variants × seeds batched)
     "ppo_continuous": 15_000.0,
-    # DIAL: seconds of the measured table (toolbox.lessons.dial.requests.request_cost); the rate becomes
-    # this server's speed relative to the table's machine
+    # DIAL: seconds of the measured table (toolbox.lessons.dial.requests.request_cost); the rate
+    # becomes this server's speed relative to the table's machine
     "dial": 1.0,
     "": 1.0,                 # no kind: work is given in estimated seconds
 }
@@ -42,8 +43,9 @@ class Limits:
         address (one NAT, or a proxy that hides addresses) shares it: ``RL_TOOLBOX_PER_CLIENT``.
     max_request_s: estimated seconds one request may need at most (its cap on work).
     max_queue_s: estimated seconds of work the server may have waiting or running at once.
-    max_jobs: jobs kept at all (queued, running and finished): bounds memory whatever the queue does.
-    watcher_timeout_s: a watcher without a heartbeat for this long is gone (heartbeats come every
+    max_jobs: jobs kept at all (queued, running and finished): bounds memory whatever the queue
+    does. watcher_timeout_s: a watcher without a heartbeat for this long is gone (heartbeats come
+    every
         0.5 s: six may be lost under load; with the watchdog's 0.5 s and a training's report every
         1.5 s at most, a closed tab's training has ended within 5 s).
     max_request_mb: estimated peak memory one request may add, as measured in a fresh process
@@ -51,9 +53,11 @@ class Limits:
         and took a server from 515 to 1,348 MB: freed memory stays with the process).
     max_running_mb: estimated memory the trainings running at once may hold; a queued job that
         would pass it waits for running ones to end.
-    small_job_s: requests estimated at most this long are short: they have a slot of their own and pass
+    small_job_s: requests estimated at most this long are short: they have a slot of their own and
+    pass
         long ones in the queue (see :mod:`toolbox.serving.runner`).
-    batch_max_s: queued requests join one batched training only up to this many estimated seconds in all.
+    batch_max_s: queued requests join one batched training only up to this many estimated seconds in
+    all.
     """
 
     per_session: int = 2
@@ -65,9 +69,10 @@ class Limits:
     max_request_mb: float = 300.0
     max_running_mb: float = 450.0
     small_job_s: float = 30.0
-    # every request of a batch gets its result when the whole batch ends, and on the compiled CPU path a batch
-    # costs the sum of its runs. 30 distinct classroom requests (benchmarks/classroom_load.py --scenario
-    # distinct): p95 28.8 s with 4 s batches vs 28.9 s with 15 s, page latency p95 1.9 s vs 7.6 s
+    # every request of a batch gets its result when the whole batch ends, and on the compiled CPU
+    # path a batch costs the sum of its runs. 30 distinct classroom requests
+    # (benchmarks/classroom_load.py --scenario distinct): p95 28.8 s with 4 s batches vs 28.9 s with
+    # 15 s, page latency p95 1.9 s vs 7.6 s
     batch_max_s: float = 4.0
 
     def __post_init__(self) -> None:
@@ -79,7 +84,8 @@ class Limits:
 
 @dataclass
 class Throughput:
-    """Running estimate of units per second per job kind: an exponential average of finished jobs."""
+    """Running estimate of units per second per job kind: an exponential average of finished
+    jobs."""
 
     rates: dict = field(default_factory=lambda: dict(DEFAULT_RATES))
     weight: float = 0.5  # how much the latest measurement counts
@@ -104,7 +110,8 @@ class Throughput:
         measured = float(work) / seconds
         with self._lock:
             old = self.rates.get(kind)
-            self.rates[kind] = measured if old is None else (1 - self.weight) * old + self.weight * measured
+            self.rates[kind] = measured if old is None else (
+                1 - self.weight) * old + self.weight * measured
 
 
 def duration(seconds: float | None) -> str:
@@ -122,9 +129,10 @@ def duration(seconds: float | None) -> str:
 def too_large(seconds: float, cap_s: float, cap_work: float, kind: str, advice: str = "") -> str:
     unit = "steps" if kind == "ppo" else "units of work"
     advice = advice or "Use fewer seeds, variants or steps."
-    return (f"This training is too large for this server: it needs {duration(seconds)} here, and one request may "
-            f"use at most {duration(cap_s)} (the cap is {cap_work:,.0f} {unit} per request). "
-            f"{advice}")
+    return (
+        f"This training is too large for this server: it needs {duration(seconds)} here, and one "
+        f"request may use at most {duration(cap_s)} (the cap is {cap_work:,.0f} {unit} per "
+        f"request). {advice}")
 
 
 def too_much_memory(memory_mb: float, cap_mb: float, advice: str = "") -> str:
@@ -133,8 +141,9 @@ def too_much_memory(memory_mb: float, cap_mb: float, advice: str = "") -> str:
 
 
 def session_busy(active: int, limit: int) -> str:
-    return (f"You already have {active} training(s) queued or running, the most one session may have at once "
-            f"is {limit}. Wait until one finishes, or press Stop on one.")
+    return (
+        f"You already have {active} training(s) queued or running, the most one session may have "
+        f"at once is {limit}. Wait until one finishes, or press Stop on one.")
 
 
 def client_busy(active: int, limit: int) -> str:
@@ -144,10 +153,12 @@ def client_busy(active: int, limit: int) -> str:
 
 
 def queue_full(queued_s: float, cap_s: float, waiting: int, wait_s: float | None) -> str:
-    return (f"The server is full: {waiting} training(s) are waiting or running, {duration(queued_s)} of work, "
-            f"and it accepts at most {duration(cap_s)}. Try again in {duration(wait_s)}.")
+    return (
+        f"The server is full: {waiting} training(s) are waiting or running, {duration(queued_s)} "
+        f"of work, and it accepts at most {duration(cap_s)}. Try again in {duration(wait_s)}.")
 
 
 def too_many_jobs(limit: int, wait_s: float | None) -> str:
-    return (f"The server is full: it holds at most {limit} trainings at once and all of them are still queued "
-            f"or running. Try again in {duration(wait_s)}.")
+    return (
+        f"The server is full: it holds at most {limit} trainings at once and all of them are still "
+        f"queued or running. Try again in {duration(wait_s)}.")

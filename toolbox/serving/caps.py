@@ -26,7 +26,8 @@ def check_budget(config: PPOConfig) -> None:
 
 
 def check_ppo_runs(configs: Sequence[PPOConfig], seeds: Sequence[int]) -> None:
-    """Raise ``ValueError`` with a sentence when a request (``configs`` × ``seeds``) is over a cap."""
+    """Raise ``ValueError`` with a sentence when a request (``configs`` × ``seeds``) is over a
+    cap."""
     for c in configs:
         check_budget(c)
     n = len(configs) * len(seeds)

@@ -1,8 +1,8 @@
 """The measured cost table admission is calibrated by (``cost_table.json``, written by
 ``benchmarks/job_costs.py``): per job kind, rows of settings with seconds and peak memory measured
 on one thread. The algorithms turn a request into seconds and MB from these rows
-(``toolbox.lessons.dial.requests``, ``toolbox.serving.ppo_batching``); this module only reads the table and finds
-the row nearest a setting.
+(``toolbox.lessons.dial.requests``, ``toolbox.serving.ppo_batching``); this module only reads the
+table and finds the row nearest a setting.
 """
 
 from __future__ import annotations

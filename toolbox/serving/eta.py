@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 @dataclass
 class EtaEstimator:
-    """Seconds left from ``(time, progress)`` reports: ``observe`` each report, ``remaining(now)`` at any time."""
+    """Seconds left from ``(time, progress)`` reports: ``observe`` each report, ``remaining(now)``
+    at any time."""
 
     half_life_s: float = 8.0
     """Time after which an old rate counts half as much as the newest one."""
@@ -26,7 +27,8 @@ class EtaEstimator:
     """Progress at that report."""
 
     def observe(self, t: float, progress: float, started_at: float) -> None:
-        """A report at time ``t`` (seconds) with ``progress`` in [0, 1] of a job started at ``started_at``."""
+        """A report at time ``t`` (seconds) with ``progress`` in [0, 1] of a job started at
+        ``started_at``."""
         if self.t_last is None:
             self.t_last, self.p_last = started_at, 0.0
         dt, dp = t - self.t_last, progress - self.p_last
@@ -38,7 +40,8 @@ class EtaEstimator:
         self.t_last, self.p_last = t, progress
 
     def remaining(self, now: float) -> float | None:
-        """Seconds left at time ``now``: the last estimate minus the time since it (≥ 0); None before any rate."""
+        """Seconds left at time ``now``: the last estimate minus the time since it (≥ 0); None
+        before any rate."""
         if self.rate is None or self.t_last is None:
             return None
         return max((1.0 - self.p_last) / self.rate - (now - self.t_last), 0.0)

@@ -65,7 +65,8 @@ class Job:
     _ever_watched: bool = field(default=False, repr=False)
     _runner: Any = field(default=None, repr=False)
     _fn: Callable | None = field(default=None, repr=False)
-    _batch: tuple | None = field(default=None, repr=False)  # (group, payload, size) of a batchable job
+    # (group, payload, size) of a batchable job
+    _batch: tuple | None = field(default=None, repr=False)
     _eta: EtaEstimator = field(default_factory=EtaEstimator, repr=False)
 
     @property
@@ -75,7 +76,8 @@ class Job:
 
     @property
     def cancelled(self) -> bool:
-        """True when the job was cancelled (or has been asked to stop and will at its next report)."""
+        """True when the job was cancelled (or has been asked to stop and will at its next
+        report)."""
         return self.status == CANCELLED or self._cancel.is_set()
 
     @property
@@ -85,7 +87,8 @@ class Job:
 
     @property
     def eta_seconds(self) -> float | None:
-        """Estimated seconds until the job has finished (from measured throughput); None when ended or unknown."""
+        """Estimated seconds until the job has finished (from measured throughput); None when ended
+        or unknown."""
         return self._runner.eta_seconds(self) if self._runner is not None else None
 
     @property
@@ -102,7 +105,8 @@ class Job:
             self._ever_watched = True
 
     def detach(self, session_id: str) -> None:
-        """``session_id`` stops watching (its Stop button); a job nobody watches any more is cancelled."""
+        """``session_id`` stops watching (its Stop button); a job nobody watches any more is
+        cancelled."""
         if self._runner is not None:
             self._runner.detach(self, session_id)
         else:

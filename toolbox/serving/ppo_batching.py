@@ -3,11 +3,12 @@
 A class told "turn off one detail each and train" sends thirty *different* requests. The job runner
 (:mod:`toolbox.serving`) hands this module the PPO requests queued while the server was busy;
 :func:`train_requests` trains the union of their (config, seed) pairs once (identical pairs of two
-requests train once) as one call of :func:`toolbox.ppo.train.train_pairs`, and gives each request its
-own runs back, streaming, in its own format. On the tensor path (CUDA) a batch costs about what its
-largest group costs (an iteration is bound by per-operation overhead); on the compiled CPU path a batch
-costs about the sum of its runs (one compiled loop per run), so the runner keeps a batch within a time
-budget (``Limits.batch_max_s``) and batching saves the per-request overheads and the duplicates.
+requests train once) as one call of :func:`toolbox.ppo.train.train_pairs`, and gives each request
+its own runs back, streaming, in its own format. On the tensor path (CUDA) a batch costs about what
+its largest group costs (an iteration is bound by per-operation overhead); on the compiled CPU path
+a batch costs about the sum of its runs (one compiled loop per run), so the runner keeps a batch
+within a time budget (``Limits.batch_max_s``) and batching saves the per-request overheads and the
+duplicates.
 
 Each run's randomness comes from its own seed, so a request gets the same runs batched or alone, up
 to float rounding of the stacked matrix products (``tests/test_ppo_batching.py``).
@@ -19,12 +20,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from toolbox.serving import Cancelled, ReportFn
-from toolbox.serving.caps import check_ppo_runs
-from toolbox.serving.cost import nearest_row
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.result import TrainResult
 from toolbox.ppo.train import check_inputs, train_pairs
+from toolbox.serving import Cancelled, ReportFn
+from toolbox.serving.caps import check_ppo_runs
+from toolbox.serving.cost import nearest_row
 
 Summarize = Callable[[list[TrainResult], "float | None", float], Any]
 
@@ -44,8 +45,10 @@ class PPORequest:
     device: str | None = None
 
     @classmethod
-    def make(cls, configs: Sequence[PPOConfig], seeds: Sequence[int], summarize: Summarize, device=None) -> "PPORequest":
-        configs, seeds = check_inputs(configs, seeds)  # the page's request is validated before it queues
+    def make(cls, configs: Sequence[PPOConfig], seeds: Sequence[int], summarize: Summarize,
+             device=None) -> "PPORequest":
+        # the page's request is validated before it queues
+        configs, seeds = check_inputs(configs, seeds)
         check_ppo_runs(configs, seeds)
         return cls(tuple(configs), tuple(seeds), summarize, None if device is None else str(device))
 
@@ -69,7 +72,8 @@ class PPORequest:
         return sum(c.total_timesteps for c in self.configs) * len(self.seeds)
 
 
-def union_pairs(requests: Sequence[PPORequest]) -> tuple[list[tuple[PPOConfig, int]], list[list[int]]]:
+def union_pairs(requests: Sequence[PPORequest]) -> tuple[list[tuple[PPOConfig, int]],
+                                                         list[list[int]]]:
     """The distinct (config, seed) pairs of all ``requests`` (first-seen order) and, per request,
     the index of each of its pairs in that list."""
     index: dict[tuple[PPOConfig, int], int] = {}
@@ -81,7 +85,8 @@ def union_pairs(requests: Sequence[PPORequest]) -> tuple[list[tuple[PPOConfig, i
 
 def train_requests(requests: Sequence[PPORequest], reports: Sequence[ReportFn],
                    callback_every: float = 1.5) -> list:
-    """Train every request's runs as one computation; returns each request's ``summarize(runs, None, s)``.
+    """Train every request's runs as one computation; returns each request's
+    ``summarize(runs, None, s)``.
 
     ``reports[i](fraction, partial)`` streams request i's partial summary; when it raises
     :class:`~toolbox.serving.Cancelled` (nobody watches request i any more) that request is dropped
@@ -98,13 +103,15 @@ def train_requests(requests: Sequence[PPORequest], reports: Sequence[ReportFn],
         for i, req in enumerate(requests):
             if active[i]:
                 try:
-                    reports[i](fraction, req.summarize([runs[k] for k in where[i]], fraction, time.perf_counter() - t0))
+                    reports[i](fraction, req.summarize([runs[k] for k in where[i]], fraction,
+                                                       time.perf_counter() - t0))
                 except Cancelled:
                     active[i] = False
         if not any(active):
             raise Cancelled("every request of this batch was stopped")
 
-    runs = train_pairs(pairs, device=requests[0].device, callback=callback, callback_every=callback_every)
+    runs = train_pairs(pairs, device=requests[0].device, callback=callback,
+                       callback_every=callback_every)
     seconds = time.perf_counter() - t0
     return [req.summarize([runs[k] for k in where[i]], None, seconds) if active[i] else None
             for i, req in enumerate(requests)]

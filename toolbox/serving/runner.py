@@ -1,15 +1,16 @@
-"""The job runner: admission, a queue with a lane for short requests, bounded training threads, cancel, eviction.
+"""The job runner: admission, a queue with a lane for short requests, bounded training threads,
+cancel, eviction.
 
 Only running jobs have a thread (a queued job is a record in the queue), so a class that queues
 forty trainings costs forty records, not forty threads. All bookkeeping happens under one lock;
 the trainings themselves run outside it.
 
-Fairness: a request estimated to need at most ``Limits.small_job_s`` is *short*. A short request passes the
-long ones waiting in the queue, and a running long training *yields*: at its next progress report (every
-couple of seconds) it pauses while short requests wait, and its slot trains them; it resumes when none is
-left. So a student's short training waits only for the short trainings ahead of it plus one report
-interval, whatever a client that floods the server with long ones does, and the CPUs are never
-oversubscribed; the queue limit of a short request counts only short work.
+Fairness: a request estimated to need at most ``Limits.small_job_s`` is *short*. A short request
+passes the long ones waiting in the queue, and a running long training *yields*: at its next
+progress report (every couple of seconds) it pauses while short requests wait, and its slot trains
+them; it resumes when none is left. So a student's short training waits only for the short trainings
+ahead of it plus one report interval, whatever a client that floods the server with long ones does,
+and the CPUs are never oversubscribed; the queue limit of a short request counts only short work.
 """
 
 from __future__ import annotations
@@ -23,12 +24,19 @@ from typing import Any, Callable
 from toolbox.device import thread_count, training_slots, training_threads
 from toolbox.serving import admission as adm
 from toolbox.serving.job import (
-    CANCELLED, DONE, ERROR, QUEUED, RUNNING, AdmissionError, Cancelled, Job, ReportFn,
+    CANCELLED,
+    DONE,
+    ERROR,
+    QUEUED,
+    RUNNING,
+    AdmissionError,
+    Cancelled,
+    Job,
+    ReportFn,
 )
 from toolbox.serving.remote import train_unit
 from toolbox.serving.schedule import UNKNOWN_JOB_S, Schedule
 from toolbox.serving.watchers import Watching
-
 
 
 def _log_start(key: str, env: str = "RL_TOOLBOX_JOB_LOG", status: str = "") -> None:
@@ -69,8 +77,10 @@ class JobRunner(Watching, Schedule):
         self._jobs: OrderedDict[str, Job] = OrderedDict()  # least recently used first
         self._queue: list[Job] = []
         self._running: list[Job] = []
-        self._units: list[list[Job]] = []  # what each busy training thread trains (a job, or a batch of jobs)
-        self._paused: list[list[Job]] = []  # long units waiting inside a report while short ones train
+        # what each busy training thread trains (a job, or a batch of jobs)
+        self._units: list[list[Job]] = []
+        # long units waiting inside a report while short ones train
+        self._paused: list[list[Job]] = []
         self._cond = threading.Condition(self._lock)
         self._paused_s: dict[int, float] = {}  # seconds each running unit spent paused
         self._batchers: dict[str, tuple[Callable, int]] = {}
@@ -88,7 +98,8 @@ class JobRunner(Watching, Schedule):
                 self._jobs.move_to_end(key)
             return job
 
-    def register_batcher(self, group: str, run_batch: Callable[[list, list[ReportFn]], list], capacity: int) -> None:
+    def register_batcher(self, group: str, run_batch: Callable[[list, list[ReportFn]], list],
+                         capacity: int) -> None:
         """Let queued jobs of ``group`` train together: ``run_batch(payloads, reports) -> results``.
 
         When a slot frees and the next queued job belongs to ``group``, every other queued job of
@@ -100,19 +111,19 @@ class JobRunner(Watching, Schedule):
         with self._lock:
             self._batchers[group] = (run_batch, int(capacity))
 
-    def submit(self, key: str, fn: Callable[[ReportFn], Any] | None = None, session_id: str | None = None,
-               work: float | None = None, kind: str = "", batch: tuple[str, Any, int] | None = None,
-               client_id: str | None = None, memory_mb: float | None = None,
-               advice: str = "") -> Job:
+    def submit(self, key: str, fn: Callable[[ReportFn], Any] | None = None,
+               session_id: str | None = None, work: float | None = None, kind: str = "",
+               batch: tuple[str, Any, int] | None = None, client_id: str | None = None,
+               memory_mb: float | None = None, advice: str = "") -> Job:
         """Return the job for ``key``, queueing ``fn`` if there is none (see the class docstring).
 
         A job that failed or was cancelled is replaced by a new one; a finished one is reused.
         ``session_id`` (the asking browser session) becomes a watcher of the job and counts
         against the per-session limit; ``work`` (in units of ``kind``) is checked against the
         per-request cap and the server's queue limit. ``batch = (group, payload, size)`` instead of
-        ``fn``: the job trains with whatever else of that group is queued (:meth:`register_batcher`).
-        ``client_id`` (what a new session of the same client keeps) counts against the per-client
-        limit;
+        ``fn``: the job trains with whatever else of that group is queued
+        (:meth:`register_batcher`). ``client_id`` (what a new session of the same client keeps)
+        counts against the per-client limit;
         ``memory_mb`` (the request's estimated peak) against the memory budgets; ``advice`` is the
         sentence a refusal for size adds (what to change).
         """
@@ -142,7 +153,8 @@ class JobRunner(Watching, Schedule):
             return job
 
     def detach(self, job: Job, session_id: str) -> None:
-        """``session_id`` stops watching ``job`` (its Stop button); a job nobody watches is cancelled."""
+        """``session_id`` stops watching ``job`` (its Stop button); a job nobody watches is
+        cancelled."""
         with self._lock:
             job._watchers.pop(session_id, None)
             self._reap_locked()
@@ -178,11 +190,13 @@ class JobRunner(Watching, Schedule):
         if client_id is not None and by_client >= lim.per_client:
             raise AdmissionError(adm.client_busy(by_client, lim.per_client))
         own = seconds if seconds is not None else UNKNOWN_JOB_S
-        # a short request is measured against the short work only: long requests cannot fill its lane
+        # a short request is measured against the short
+        # work only: long requests cannot fill its lane
         pending = self._pending_s_locked(short_only=own <= lim.small_job_s)
         if self._running and pending + own > lim.max_queue_s:
             wait = (pending + own - lim.max_queue_s) / self.max_concurrent
-            raise AdmissionError(adm.queue_full(pending, lim.max_queue_s, len(self._running) + len(self._queue), wait))
+            raise AdmissionError(adm.queue_full(pending, lim.max_queue_s,
+                                                len(self._running) + len(self._queue), wait))
         self._evict_locked(room=1)
         if len(self._jobs) >= lim.max_jobs:
             now = time.time()
@@ -191,14 +205,16 @@ class JobRunner(Watching, Schedule):
 
     # ------------------------------------------------------------------ queue and threads
     def _next_locked(self) -> Job | None:
-        """The first queued job that may start now: a short one while fewer than ``max_concurrent`` trainings
-        are active (a paused long one does not count), a long one while fewer than that many hold a slot."""
+        """The first queued job that may start now: a short one while fewer than ``max_concurrent``
+        trainings are active (a paused long one does not count), a long one while fewer than that
+        many hold a slot."""
         active = len(self._units) - len(self._paused)
         held_mb = sum(j.memory_mb or 0.0 for j in self._running)  # a paused one keeps its memory
         for job in self._queue:
             if self._running and held_mb + (job.memory_mb or 0.0) > self.limits.max_running_mb:
                 continue  # it starts once trainings holding memory end (alone, it always fits)
-            if active < self.max_concurrent if self._short(job) else len(self._units) < self.max_concurrent:
+            if active < self.max_concurrent if self._short(job) else len(
+                self._units) < self.max_concurrent:
                 return job
         return None
 
@@ -216,13 +232,14 @@ class JobRunner(Watching, Schedule):
                 j.status, j.started_at = RUNNING, time.time()
                 self._running.append(j)
             self._units.append(jobs)
-            threading.Thread(target=self._run_unit, args=(jobs,), name=f"job:{job.key[:40]}", daemon=True).start()
+            threading.Thread(target=self._run_unit, args=(jobs,), name=f"job:{job.key[:40]}",
+                             daemon=True).start()
 
     def _take_batch_locked(self, first: Job) -> list[Job]:
-        """The queued jobs of ``first``'s batch group that fit beside it, taken out of the queue in order: of
-        the same lane (short with short), within the group's capacity, and while the batch's estimated time
-        stays within ``Limits.batch_max_s`` (or ``first``'s own time, if longer): batching must not make a
-        short request wait for much more than itself."""
+        """The queued jobs of ``first``'s batch group that fit beside it, taken out of the queue in
+        order: of the same lane (short with short), within the group's capacity, and while the
+        batch's estimated time stays within ``Limits.batch_max_s`` (or ``first``'s own time, if
+        longer): batching must not make a short request wait for much more than itself."""
         group, _, size = first._batch
         room = self._batchers[group][1] - size
         budget = max(self.limits.batch_max_s, self._known_s(first)) - self._known_s(first)
@@ -247,7 +264,8 @@ class JobRunner(Watching, Schedule):
         job._event.set()
 
     def _evict_locked(self, room: int) -> None:
-        # Drop the least recently used ended jobs until there is room; never a queued or running one.
+        # Drop the least recently used ended jobs until
+        # there is room; never a queued or running one.
         ended = [k for k, j in self._jobs.items() if j.done]
         while len(self._jobs) > self.limits.max_jobs - room and ended:
             self._jobs.pop(ended.pop(0), None)
@@ -263,17 +281,20 @@ class JobRunner(Watching, Schedule):
                 cancel_if_orphaned()
                 unit = next((u for u in self._units if job in u), None)
                 if unit is not None and not self._unit_short(unit) and self._short_waiting_locked():
-                    # a long training yields its slot to the short ones waiting, and resumes after them
+                    # a long training yields its slot to the
+                    # short ones waiting, and resumes after them
                     self._paused.append(unit)
                     paused_at = time.time()
                     try:
                         self._dispatch_locked()
-                        while self._short_waiting_locked() or len(self._units) - len(self._paused) >= self.max_concurrent:
+                        while self._short_waiting_locked() or len(self._units) - len(
+                            self._paused) >= self.max_concurrent:
                             self._cond.wait(0.5)
                             cancel_if_orphaned()
                     finally:
                         self._paused.remove(unit)
-                        self._paused_s[id(unit)] = self._paused_s.get(id(unit), 0.0) + time.time() - paused_at
+                        self._paused_s[id(unit)] = self._paused_s.get(id(unit),
+                                                                      0.0) + time.time() - paused_at
             job.progress = float(min(max(fraction, 0.0), 1.0))
             job._eta.observe(time.time(), job.progress, job.started_at or time.time())
             if partial is not None:
@@ -282,8 +303,9 @@ class JobRunner(Watching, Schedule):
         return report
 
     def _run_unit(self, jobs: list[Job]) -> None:
-        """One training thread: a job's ``fn``, or several queued jobs of one batch group trained as one
-        computation (:meth:`register_batcher`); then each job's outcome and the measured throughput."""
+        """One training thread: a job's ``fn``, or several queued jobs of one batch group trained as
+        one computation (:meth:`register_batcher`); then each job's outcome and the measured
+        throughput."""
         t0 = time.time()
         results, failure = None, None
         with thread_count(self.threads_per_job):
@@ -311,6 +333,8 @@ class JobRunner(Watching, Schedule):
                 else:
                     self._end_locked(job, CANCELLED)
             work = [j.work for j in jobs if j.work is not None]
-            if results is not None and len(work) == len(jobs):  # time paused for short trainings is not training
-                self.throughput.observe(jobs[0].kind, sum(work), time.time() - t0 - self._paused_s.pop(id(jobs), 0.0))
+            # time paused for short trainings is not training
+            if results is not None and len(work) == len(jobs):
+                self.throughput.observe(jobs[0].kind, sum(work),
+                                        time.time() - t0 - self._paused_s.pop(id(jobs), 0.0))
             self._dispatch_locked()

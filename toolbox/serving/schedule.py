@@ -41,7 +41,8 @@ class Schedule:
         return UNKNOWN_JOB_S if seconds is None else seconds
 
     def _short(self, job: Job) -> bool:
-        """Short: its declared work is estimated at most ``Limits.small_job_s`` (a job of unknown size is not)."""
+        """Short: its declared work is estimated at most ``Limits.small_job_s`` (a job of unknown
+        size is not)."""
         return job.work is not None and self._duration(job) <= self.limits.small_job_s
 
     def _known_s(self, job: Job) -> float:
@@ -56,28 +57,32 @@ class Schedule:
 
     def _remaining(self, job: Job, now: float) -> float:
         left = job._eta.remaining(now)
-        if job.progress >= 0.05 and left is not None:  # this job's own smoothed pace once it has one
+        # this job's own smoothed pace once it has one
+        if job.progress >= 0.05 and left is not None:
             return left
         elapsed, full = now - (job.started_at or now), self._duration(job)
         return max(full - elapsed, 0.1 * full)
 
     def _schedule_locked(self) -> dict[int, tuple[float, float]]:
-        """For each queued job, (seconds until it starts, seconds until it ends). Short jobs: every slot frees
-        as its running training's remaining time says, and they take their lane in order; long jobs: the
-        slots long jobs may hold, in their order (see the module docstring)."""
+        """For each queued job, (seconds until it starts, seconds until it ends). Short jobs: every
+        slot frees as its running training's remaining time says, and they take their lane in order;
+        long jobs: the slots long jobs may hold, in their order (see the module docstring)."""
         now = time.time()
         n = self.max_concurrent
-        units = [(max(self._remaining(j, now) for j in unit), self._unit_short(unit)) for unit in self._units]
+        units = [(max(self._remaining(j, now) for j in unit),
+                  self._unit_short(unit)) for unit in self._units]
 
         def slots(ends: list[float]) -> list[float]:
-            # a slot frees when enough running trainings have ended: the n longest stand for the n slots
+            # a slot frees when enough running trainings
+            # have ended: the n longest stand for the n slots
             ends = sorted(ends)
             return ends[-n:] if len(ends) >= n else ends + [0.0] * (n - len(ends))
 
         # short jobs: a long training yields within a report interval
         short_lane = slots([e if short else min(e, REPORT_S) for e, short in units])
         short_work = sum(self._duration(j) for j in self._queue if self._short(j))
-        long_lane = slots([e + short_work / n for e, _ in units])  # long jobs also wait for the queued short work
+        # long jobs also wait for the queued short work
+        long_lane = slots([e + short_work / n for e, _ in units])
         for heap in (short_lane, long_lane):
             heapq.heapify(heap)
         out = {}

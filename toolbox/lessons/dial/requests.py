@@ -46,8 +46,9 @@ def link_int(key: str, raw: str, lo: int, hi: int) -> int:
                          f"{key} must be a whole number from {lo} to {hi}.")
     value = int(text)
     if not lo <= value <= hi:
-        raise ValueError(f"The link sets {key} = {shown_value(raw)}, outside the range this page accepts "
-                         f"({lo} to {hi}).")
+        raise ValueError(
+            f"The link sets {key} = {shown_value(raw)}, outside the range this page accepts "
+            f"({lo} to {hi}).")
     return value
 
 
@@ -61,15 +62,17 @@ def link_float(key: str, raw: str, lo: float, hi: float) -> float:
         raise ValueError(f"The link sets {key} = {shown_value(raw)}, which is not a number; "
                          f"{key} must be a number from {lo:g} to {hi:g}.")
     if not lo <= value <= hi:
-        raise ValueError(f"The link sets {key} = {shown_value(raw)}, outside the range this page accepts "
-                         f"({lo:g} to {hi:g}).")
+        raise ValueError(
+            f"The link sets {key} = {shown_value(raw)}, outside the range this page accepts "
+            f"({lo:g} to {hi:g}).")
     return value
 
 
 def link_choice(key: str, raw: str, options: tuple[str, ...]) -> str:
     """One of ``options`` written in a link as ``key=raw``."""
     if raw not in options:
-        raise ValueError(f"The link sets {key} = {shown_value(raw)}, which is not one of: {', '.join(options)}.")
+        raise ValueError(
+            f"The link sets {key} = {shown_value(raw)}, which is not one of: {', '.join(options)}.")
     return raw
 
 
@@ -78,8 +81,8 @@ def link_agents(raw: str) -> int:
     return link_int("n", raw, 2, MAX_AGENTS)
 
 
-def lesson_configs(methods: list[str], n_agents: int, param_sharing: bool, input_mode: str, n_batches: int,
-                   sigma: float, n_seeds: int) -> dict[str, DialConfig]:
+def lesson_configs(methods: list[str], n_agents: int, param_sharing: bool, input_mode: str,
+                   n_batches: int, sigma: float, n_seeds: int) -> dict[str, DialConfig]:
     """One validated ``DialConfig`` per chosen method (the lesson's training request).
 
     Tests run every 20 batches for n = 3 (as the precomputed n = 3 curves) and every 50 otherwise.
@@ -95,21 +98,25 @@ def lesson_configs(methods: list[str], n_agents: int, param_sharing: bool, input
         raise ValueError(f"Choose between 1 and {MAX_SEEDS} seeds; got {n_seeds}.")
     configs = {}
     for m in methods:
-        cfg = DialConfig(n_agents=n_agents, method=m, param_sharing=param_sharing, input_mode=input_mode,
-                         n_batches=n_batches, sigma=sigma, test_every=20 if n_agents == 3 else 50)
+        cfg = DialConfig(n_agents=n_agents, method=m, param_sharing=param_sharing,
+                         input_mode=input_mode, n_batches=n_batches, sigma=sigma,
+                         test_every=20 if n_agents == 3 else 50)
         cfg.validate()
         configs[m] = cfg
     return configs
 
 
 def job_key(configs: dict[str, DialConfig], n_seeds: int) -> str:
-    """A stable name of a training request: equal for equal settings, whatever the order of methods."""
-    return "dial:" + json.dumps({m: asdict(c) for m, c in configs.items()} | {"seeds": n_seeds}, sort_keys=True)
+    """A stable name of a training request: equal for equal settings, whatever the order of
+    methods."""
+    return "dial:" + json.dumps({m: asdict(c) for m, c in configs.items()} | {"seeds": n_seeds},
+                                sort_keys=True)
 
 
 @dataclass(frozen=True)
 class RequestCost:
-    """What a training request costs here, from the measured table (toolbox/serving/cost_table.json).
+    """What a training request costs here, from the measured table
+    (toolbox/serving/cost_table.json).
 
     seconds: training time, one thread (the job runner's ``work`` for kind ``"dial"``); memory_mb:
     the peak memory it adds (seeds and methods train one after another, so the largest run's);

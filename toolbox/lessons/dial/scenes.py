@@ -1,8 +1,10 @@
-"""Scenes of the DIAL lesson (widget keys: ``toolbox.lessons.shared``; the page's section 2, the DRU).
+"""Scenes of the DIAL lesson (widget keys: ``toolbox.lessons.shared``; the page's section 2, the
+DRU).
 
 The page has no tabs. Each answer states the exact flip probability Φ(−|m|/σ)
 (``toolbox.dial.dru.flip_probability``) and, labelled as sampled, the frequency the page's figure
-draws (``message_distribution``: the page's messages, noise draws and seed), computed at display time.
+draws (``message_distribution``: the page's messages, noise draws and seed), computed at display
+time.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ _M_GRID = tuple(x / 10 for x in range(-60, 61))
 
 
 def flip_numbers(v: Mapping[str, Any]) -> tuple[float, float]:
-    """(exact, sampled) probability that the message ``v[DRU_M]`` flips at noise ``v[DRU_SIGMA]``."""
+    """(exact, sampled) probability that the message ``v[DRU_M]`` flips at noise
+    ``v[DRU_SIGMA]``."""
     m, sigma = float(v[K.DRU_M]), float(v[K.DRU_SIGMA])
     d = message_distribution(
         list(K.DRU_M_VALUES),

@@ -4,3 +4,5 @@ The mathematics is in :mod:`toolbox.gumbel`.
 """
 
 from toolbox.lessons.gumbel.script import estimator_script, qualified_name
+
+__all__ = ["estimator_script", "qualified_name"]

@@ -37,7 +37,8 @@ def _generator(v: Mapping[str, Any], part: int) -> torch.Generator:
 
 
 def temperature_curves(v: Mapping[str, Any]) -> G.TemperatureSweep:
-    """The page's temperature curves (``app_pages.gumbel_softmax.calls.curve``) at the widget values ``v``."""
+    """The page's temperature curves (``app_pages.gumbel_softmax.calls.curve``) at the widget values
+    ``v``."""
     taus = G.log_grid(*K.GS_SWEEP, device="cpu").tolist()
     return G.temperature_sweep(_logits(v), taus, K.GS_N_CURVE, _generator(v, K.GS_PART_CURVE))
 

@@ -1,4 +1,5 @@
-"""The code behind the lesson: "Run it yourself" scripts and the names of the functions the page shows.
+"""The code behind the lesson: "Run it yourself" scripts and the names of the functions the page
+shows.
 
 ``estimator_script`` writes a short standalone script (torch only) that compares the gradient
 estimators on given settings and prints the numbers ``compare_estimators`` computes for the same
@@ -98,11 +99,12 @@ for name, surrogate in ESTIMATORS.items():
     bias = (mean - exact.double()).norm().item()
     std = var.sum().sqrt().item()  # sqrt(sum_k Var g_k): spread of one estimate
     print(f"{{name:<24}} bias {{bias:.6f}}  std {{std:.6f}}  mean [" + ", ".join(f"{{v:.6f}}" for v in mean.tolist()) + "]")
-'''
+'''  # noqa: E501
 
 
-def estimator_script(values: Sequence[float], mode: str, f: Sequence[float], tau: float, n_samples: int,
-                     seed: int, downstream: str = "linear", file_name: str = "gumbel_estimators.py") -> str:
+def estimator_script(values: Sequence[float], mode: str, f: Sequence[float], tau: float,
+                     n_samples: int, seed: int, downstream: str = "linear",
+                     file_name: str = "gumbel_estimators.py") -> str:
     """Python source of a standalone script comparing the gradient estimators on these settings.
 
     ``values``: the K typed probabilities (``mode="probabilities"``) or logits; ``f``: K values
@@ -114,7 +116,8 @@ def estimator_script(values: Sequence[float], mode: str, f: Sequence[float], tau
     if mode not in MODES:
         raise ValueError(f"Unknown input mode {mode!r}; choose {' or '.join(MODES)}.")
     if downstream not in DOWNSTREAM:
-        raise ValueError(f"Unknown downstream function {downstream!r}; choose one of {', '.join(DOWNSTREAM)}.")
+        raise ValueError(
+            f"Unknown downstream function {downstream!r}; choose one of {', '.join(DOWNSTREAM)}.")
     values = [float(v) for v in values]
     distribution_logits(values, mode, device="cpu")  # validates
     f = check_f_values(f, len(values))
@@ -131,13 +134,14 @@ def estimator_script(values: Sequence[float], mode: str, f: Sequence[float], tau
                       "theta = torch.log(p / p.sum())   # logits: softmax(theta) = pi")
     else:
         theta_line = f"theta = torch.tensor({values!r})   # logits, pi = softmax(theta)"
-    return _TEMPLATE.format(file_name=file_name, theta_line=theta_line, f=f, downstream=downstream, tau=tau,
-                            n=n, seed=seed)
+    return _TEMPLATE.format(file_name=file_name, theta_line=theta_line, f=f, downstream=downstream,
+                            tau=tau, n=n, seed=seed)
 
 
 def qualified_name(fn: Callable) -> str:
     """``module.qualname`` of a function, e.g. ``toolbox.gumbel.sampling.sample_gumbel``.
 
-    The page names the function behind each equation with this, so the name cannot drift from the code.
+    The page names the function behind each equation with this, so the name cannot drift from the
+    code.
     """
     return f"{fn.__module__}.{fn.__qualname__}"

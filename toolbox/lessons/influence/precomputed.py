@@ -25,11 +25,13 @@ EFFECT_TOLERANCE = 0.05
 
 
 def precomputed_configs() -> list[InfluenceTrainConfig]:
-    """Every (game, β) on the grid with the default budget: what ``results/influence_learning.json`` holds."""
+    """Every (game, β) on the grid with the default budget: what ``results/influence_learning.json``
+    holds."""
     return [InfluenceTrainConfig(game=g, beta=b) for g in GAMES for b in BETA_GRID]
 
 
-def save_precomputed(path: str, results: dict[str, InfluenceTrainResult], decimals: int = 4) -> None:
+def save_precomputed(path: str, results: dict[str, InfluenceTrainResult],
+                     decimals: int = 4) -> None:
     """Write results keyed by ``config.key()`` as compact JSON (rounded to ``decimals``)."""
     payload = {"torch": torch.__version__, "meta": machine_provenance(), "runs": {
         key: {k: np.round(np.asarray(v), decimals).tolist() for k, v in asdict(res).items()}
@@ -40,7 +42,8 @@ def save_precomputed(path: str, results: dict[str, InfluenceTrainResult], decima
 
 
 def load_meta(path: str) -> dict:
-    """The ``meta`` of ``save_precomputed``'s file (machine and versions, ``toolbox.provenance``); {} if absent."""
+    """The ``meta`` of ``save_precomputed``'s file (machine and versions, ``toolbox.provenance``);
+    {} if absent."""
     try:
         with open(path) as fh:
             return dict(json.load(fh).get("meta", {}))
@@ -80,7 +83,8 @@ def precomputed_runs(
     return None
 
 
-def final_summary(with_bonus: InfluenceTrainResult, without_bonus: InfluenceTrainResult) -> dict[str, float]:
+def final_summary(with_bonus: InfluenceTrainResult,
+                  without_bonus: InfluenceTrainResult) -> dict[str, float]:
     """Means over seeds at the end of training: what the page's metrics show.
 
     Keys: ``extrinsic_with``, ``extrinsic_without``, ``extrinsic_gain`` (with − without),
@@ -102,7 +106,8 @@ def _effect(gain: float, tol: float) -> str:
 
 def bonus_effect(with_bonus: InfluenceTrainResult, without_bonus: InfluenceTrainResult,
                  tol: float = EFFECT_TOLERANCE) -> str:
-    """"helps", "distorts" or "neutral": i's final extrinsic return (mean over seeds) with vs without the bonus."""
+    """"helps", "distorts" or "neutral": i's final extrinsic return (mean over seeds) with vs
+    without the bonus."""
     return _effect(final_summary(with_bonus, without_bonus)["extrinsic_gain"], tol)
 
 
@@ -121,7 +126,8 @@ class BetaSweep:
     """What the sweep shows, in one or two sentences with its numbers."""
 
 
-def beta_sweep(store: dict[str, InfluenceTrainResult], game: str, tol: float = EFFECT_TOLERANCE) -> BetaSweep:
+def beta_sweep(store: dict[str, InfluenceTrainResult], game: str,
+               tol: float = EFFECT_TOLERANCE) -> BetaSweep:
     """Read the stored β grid of ``game`` (default budget) and say what the bonus does along it.
 
     Raises ``ValueError`` when the game is unknown or its β = 0 run is not stored.
@@ -129,9 +135,12 @@ def beta_sweep(store: dict[str, InfluenceTrainResult], game: str, tol: float = E
     if game not in GAMES:
         raise ValueError(f"Unknown game {game!r}; choose one of {', '.join(GAMES)}.")
     base = InfluenceTrainConfig(game=game)
-    found = [(b, store[replace(base, beta=b).key()]) for b in BETA_GRID if replace(base, beta=b).key() in store]
+    found = [(b, store[replace(base, beta=b).key()]) for b in BETA_GRID if replace(base,
+                                                                                   beta=b).key()
+             in store]
     if not found or found[0][0] != 0.0:
-        raise ValueError(f"No precomputed β = 0 run for {game!r}: regenerate results/influence_learning.json.")
+        raise ValueError(
+            f"No precomputed β = 0 run for {game!r}: regenerate results/influence_learning.json.")
     off = found[0][1]
     betas = tuple(b for b, _ in found)
     returns = tuple(float(r.extrinsic_i[:, -1].mean()) for _, r in found)
@@ -143,15 +152,17 @@ def beta_sweep(store: dict[str, InfluenceTrainResult], game: str, tol: float = E
 
 def _sweep_sentence(betas, returns, effects, tol, n_seeds: int, updates: int) -> str:
     r0 = returns[0]
-    budget = f"On the precomputed runs ({n_seeds} seeds × {updates} updates), i's final extrinsic return is {r0:.3f} at β = 0"
+    budget = (f"On the precomputed runs ({n_seeds} seeds × {updates} "
+              f"updates), i's final extrinsic return is {r0:.3f} at β = 0")
     bonus = list(zip(betas[1:], returns[1:], effects[1:]))
     helps = [b for b, _, e in bonus if e == "helps"]
     distorts = [b for b, _, e in bonus if e == "distorts"]
     k_best = int(np.argmax(returns))
     top, last = (betas[k_best], returns[k_best]), (betas[-1], returns[-1])
     if len(helps) == len(bonus):
-        text = (f"{budget}, and every β on the grid helps: it peaks at {top[1]:.3f} (β = {top[0]:g}) and is "
-                f"{last[1]:.3f} at β = {last[0]:g}.")
+        text = (
+            f"{budget}, and every β on the grid helps: it peaks at {top[1]:.3f} (β = {top[0]:g}) "
+            f"and is {last[1]:.3f} at β = {last[0]:g}.")
         if last[1] < top[1] - tol:
             text += " A larger β gives back part of the gain but never falls to the β = 0 return."
         return text

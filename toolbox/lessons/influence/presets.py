@@ -8,8 +8,8 @@ import numpy as np
 
 from toolbox.influence.tables import MAX_INFLUENCEES, check_index
 
-
-INFLUENCE_PRESETS = ("j ignores i", "j copies i", "partial influence", "i's move as a signal (illustrative)")
+INFLUENCE_PRESETS = ("j ignores i", "j copies i", "partial influence",
+                     "i's move as a signal (illustrative)")
 
 
 @dataclass(frozen=True)
@@ -38,20 +38,25 @@ def influence_preset(name: str, n_influencees: int = 1) -> InfluencePreset:
         row = np.array([0.2, 0.5, 0.3])
         tables = np.broadcast_to(row, (n, 3, 3)).copy()
         names_i = names_j = tuple(f"a{k}" for k in range(3))
-        text = (r"Every row of $\pi^j$ is the same: j's behaviour does not depend on $a^i$, so the reward is 0 for "
-                "every action.")
+        text = (
+            r"Every row of $\pi^j$ is the same: j's behaviour does not depend on $a^i$, so the "
+            r"reward is 0 for "
+            "every action.")
     elif name == "j copies i":
         pi_i = np.array([0.5, 0.3, 0.2])
         tables = np.broadcast_to(np.eye(3), (n, 3, 3)).copy()
         names_i = names_j = tuple(f"a{k}" for k in range(3))
-        text = (r"j repeats i's action, so the marginal is $\pi^i$ itself and $r^i = -\log \pi^i(a^i)$ per influencee: "
-                r"rare actions are more influential; the expectation is the entropy $H(\pi^i)$.")
+        text = (
+            r"j repeats i's action, so the marginal is $\pi^i$ itself and $r^i = -\log \pi^i(a^i)$ "
+            r"per influencee: rare actions are more influential; "
+            r"the expectation is the entropy $H(\pi^i)$.")
     elif name == "partial influence":
         pi_i = np.array([0.5, 0.3, 0.2])
         alpha = 0.5
         tables = np.broadcast_to((1 - alpha) / 3 + alpha * np.eye(3), (n, 3, 3)).copy()
         names_i = names_j = tuple(f"a{k}" for k in range(3))
-        text = "j copies i half of the time and otherwise acts uniformly at random: the reward lies between 'ignores' and 'copies'."
+        text = ("j copies i half of the time and otherwise acts uniformly at random: the reward "
+                "lies between 'ignores' and 'copies'.")
     else:
         # Made-up numbers (not from the paper) after a story Jaques et al. tell: an agent's movement
         # can carry information (it turns towards apples it sees), and another agent that sees it
@@ -61,8 +66,9 @@ def influence_preset(name: str, n_influencees: int = 1) -> InfluencePreset:
         tables = np.broadcast_to(base, (n, 3, 3)).copy()
         names_i = ("stay", "turn left", "turn right")
         names_j = ("stay", "go left", "go right")
-        text = ("Illustrative numbers, not taken from the paper, after a story Jaques et al. tell: i turns towards "
-                "apples it sees, and j, seeing i turn, follows. Turning is rewarded (it changes j's move); "
-                "staying is barely rewarded.")
+        text = (
+            "Illustrative numbers, not taken from the paper, after a story Jaques et al. tell: i "
+            "turns towards apples it sees, and j, seeing i turn, follows. Turning is rewarded (it "
+            "changes j's move); staying is barely rewarded.")
     return InfluencePreset(name, pi_i, tables, names_i, names_j, text)
 

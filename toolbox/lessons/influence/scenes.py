@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from toolbox import influence as inf
-
 from toolbox.lessons import influence as influence_lesson
 from toolbox.lessons import shared as K
 from toolbox.lessons.scenes import Answer, Question, Scene
@@ -32,7 +31,8 @@ def _store() -> dict:
 
 
 def preset_rewards(v: Mapping[str, Any]):
-    """The preset's tables and the influence reward of each of i's actions ``(A_i,)``, one influencee."""
+    """The preset's tables and the influence reward of each of i's actions ``(A_i,)``, one
+    influencee."""
     p = influence_lesson.influence_preset(v[K.INF_PRESET], 1)
     return p, inf.influence_rewards(p.pi_i, p.pi_j_given_ai, device="cpu")[:, 0]
 

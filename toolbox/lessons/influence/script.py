@@ -1,4 +1,5 @@
-"""'Run it yourself': a short standalone NumPy script for the influence reward of the tables on screen.
+"""'Run it yourself': a short standalone NumPy script for the influence reward of the tables on
+screen.
 
 The script holds the tables as literals, recomputes the counterfactual marginal, the KL of every
 influencee for the chosen action, the influence reward, its expectation and the mutual information
@@ -50,12 +51,14 @@ print(f"mutual information sum_j I(a^i; a^j) = {fmt(mutual_information)} nats")
 '''
 
 
-def influence_script(pi_i: Any, pi_j_given_ai: Any, a_i: Any, action_names_i: Sequence[str] | None = None) -> str:
+def influence_script(pi_i: Any, pi_j_given_ai: Any, a_i: Any,
+                     action_names_i: Sequence[str] | None = None) -> str:
     """Python source of a NumPy-only script that prints the influence numbers of these tables.
 
     ``pi_i (A_i,)``, ``pi_j_given_ai (A_i, A_j)`` or ``(n_j, A_i, A_j)``, ``a_i`` the chosen action.
     The tables are checked (``ValueError`` for a bad one) and written as exact float literals;
-    the script prints the KL per influencee, r^i, E[r^i] and Σ_j I(a^i; a^j) to 4 decimals, as the page.
+    the script prints the KL per influencee, r^i, E[r^i] and Σ_j I(a^i; a^j) to 4 decimals, as the
+    page.
     """
     p_i, p_j, several = check_pair(pi_i, pi_j_given_ai, device="cpu")
     if not several:
@@ -63,13 +66,15 @@ def influence_script(pi_i: Any, pi_j_given_ai: Any, a_i: Any, action_names_i: Se
     k = check_index(a_i, p_i.shape[0], "The chosen action a^i")
     names = tuple(str(n) for n in (action_names_i or [f"a{n}" for n in range(p_i.shape[0])]))
     if len(names) != p_i.shape[0]:
-        raise ValueError(f"{len(names)} action name(s) given for {p_i.shape[0]} action(s) of agent i.")
+        raise ValueError(
+            f"{len(names)} action name(s) given for {p_i.shape[0]} action(s) of agent i.")
 
     def literal(t) -> str:
         return repr(t.tolist()).replace("], [", "],\n    [")
 
     head = (
-        '"""Social influence reward (Jaques et al., ICML 2019) of the tables shown on the RL Toolbox page.\n\n'
+        '"""Social influence reward (Jaques et al., ICML 2019) of the tables shown on the RL '
+        'Toolbox page.\n\n'
         "Run with: python influence_reward.py   (needs only NumPy)\n"
         '"""\n\nimport numpy as np\n\n'
         f"# pi^i(a^i | s): agent i's policy, shape (A_i,)\npi_i = np.array({literal(p_i)})\n"

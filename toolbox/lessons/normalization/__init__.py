@@ -6,7 +6,8 @@
 ④ ``advantages``: a real PPO batch's advantages normalized per minibatch;
 ⑤ ``messages``: a drifting DIAL message through BatchNorm (train/eval) and LayerNorm.
 
-Everything is re-exported here, so a page needs one import: ``from toolbox.lessons import normalization as N``.
+Everything is re-exported here, so a page needs one import:
+``from toolbox.lessons import normalization as N``.
 """
 
 from toolbox.lessons.normalization.advantages import (
@@ -54,11 +55,12 @@ from toolbox.lessons.normalization.streams import (
 )
 
 __all__ = [
-    "CARTPOLE_DIMENSIONS", "GAMMA_SWEEP", "MAX_PPO_UPDATES", "MAX_STREAM_SAMPLES", "MESSAGE_MLP_SOURCE",
-    "REWARD_DESCRIPTIONS", "REWARD_KINDS", "STREAM_DESCRIPTIONS", "STREAM_KINDS",
-    "MessageNormDemo", "MinibatchAdvantages", "ObservationSample", "ReturnScales", "RewardTrace", "RunningTrace",
-    "Stream", "cartpole_observations", "cartpole_rollout", "cumulative_moments", "message_mlp_gap",
-    "message_norm_demo", "message_separation", "minibatch_advantages", "minibatch_size_effect",
-    "normalize_observation_stream", "observation_sample", "ppo_batch", "return_scales", "reward_scaling_trace",
-    "reward_stream", "running_trace", "sample_stream", "summary_stats",
+    "CARTPOLE_DIMENSIONS", "GAMMA_SWEEP", "MAX_PPO_UPDATES", "MAX_STREAM_SAMPLES",
+    "MESSAGE_MLP_SOURCE", "REWARD_DESCRIPTIONS", "REWARD_KINDS", "STREAM_DESCRIPTIONS",
+    "STREAM_KINDS", "MessageNormDemo", "MinibatchAdvantages", "ObservationSample", "ReturnScales",
+    "RewardTrace", "RunningTrace", "Stream", "cartpole_observations", "cartpole_rollout",
+    "cumulative_moments", "message_mlp_gap", "message_norm_demo", "message_separation",
+    "minibatch_advantages", "minibatch_size_effect", "normalize_observation_stream",
+    "observation_sample", "ppo_batch", "return_scales", "reward_scaling_trace", "reward_stream",
+    "running_trace", "sample_stream", "summary_stats",
 ]

@@ -1,4 +1,5 @@
-"""Normalization lesson ⑤: a drifting DIAL message through the C-Net's BatchNorm, in train and eval mode, and LayerNorm.
+"""Normalization lesson ⑤: a drifting DIAL message through the C-Net's BatchNorm, in train and eval
+mode, and LayerNorm.
 
 The BatchNorm is the first layer of ``toolbox.dial.cnet.CNet``'s ``message_mlp`` at its
 initialization; its arithmetic is reproduced in vectorized form over the training steps (tests
@@ -50,7 +51,8 @@ class MessageNormDemo:
 
 
 def _separation(x: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
-    """d' of channel 0 between bit 1 and bit 0: (mean₁ − mean₀) / pooled std; 0 where undefined. ``(K,)``."""
+    """d' of channel 0 between bit 1 and bit 0: (mean₁ − mean₀) / pooled std; 0 where undefined.
+    ``(K,)``."""
     x = x[..., 0]
     b = bits.to(x.dtype)
     n1 = b.sum(-1).clamp_min(1)
@@ -63,13 +65,15 @@ def _separation(x: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
 
 
 def message_separation(x, bits) -> torch.Tensor:
-    """Public wrapper of the d' between the two bits, ``x (K, B, c)``, ``bits (K, B)`` → ``(K,)``."""
+    """Public wrapper of the d' between the two bits, ``x (K, B, c)``,
+    ``bits (K, B)`` → ``(K,)``."""
     return _separation(torch.as_tensor(x), torch.as_tensor(bits))
 
 
 @functools.lru_cache(maxsize=32)
 def _message_mlp(comm_bits: int, seed: int, device: str) -> torch.nn.Sequential:
-    """The DIAL C-Net's ``message_mlp`` (BatchNorm1d → Linear → ReLU) at its initialization for ``seed``.
+    """The DIAL C-Net's ``message_mlp`` (BatchNorm1d → Linear → ReLU) at its initialization for
+    ``seed``.
 
     Cached (read-only afterwards): building a C-Net costs more than the whole demo.
     """
@@ -79,16 +83,19 @@ def _message_mlp(comm_bits: int, seed: int, device: str) -> torch.nn.Sequential:
     return mlp.to(torch.device(device)).double().eval().requires_grad_(False)
 
 
-def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200, noise_std: float = 2.0,
-                      momentum: float = 0.1, scale_start: float = 0.1, scale_end: float = 10.0,
-                      dru: bool = True, seed: int = 0, device=None) -> MessageNormDemo:
-    r"""Feed a drifting message stream through the DIAL C-Net's message BatchNorm and through LayerNorm.
+def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200,
+                      noise_std: float = 2.0, momentum: float = 0.1, scale_start: float = 0.1,
+                      scale_end: float = 10.0, dru: bool = True, seed: int = 0,
+                      device=None) -> MessageNormDemo:
+    r"""Feed a drifting message stream through the DIAL C-Net's message BatchNorm and through
+    LayerNorm.
 
     At training step k the sender's message logit is :math:`\pm s_k` (sign = the bit it wants to
     send), :math:`s_k` growing geometrically from ``scale_start`` to ``scale_end``. In DIAL's
     training the receiver gets the DRU output :math:`\sigma(\text{logit} + \mathcal N(0, \sigma^2))`
     (``dru=True``), otherwise the raw noisy logit. The BatchNorm is the first layer of
-    ``toolbox.dial.cnet.CNet(n_agents=3).message_mlp``; LayerNorm normalizes each sample over its ``c`` channels.
+    ``toolbox.dial.cnet.CNet(n_agents=3).message_mlp``; LayerNorm normalizes each sample over its
+    ``c`` channels.
     """
     c = check_int(comm_bits, "the number of message bits", 1, 16)
     B = check_int(batch_size, "the batch size", 2, 4096)
@@ -104,7 +111,9 @@ def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200
     if not (0.0 < mom <= 1.0):
         raise ValueError(f"BatchNorm's momentum must be in (0, 1]; got {momentum!r}.")
     if not (0.0 < s0 <= 1000.0 and 0.0 < s1 <= 1000.0):
-        raise ValueError(f"the logit scales must be positive (at most 1000); got {scale_start!r} and {scale_end!r}.")
+        raise ValueError(
+            "the logit scales must be positive (at most "
+            f"1000); got {scale_start!r} and {scale_end!r}.")
     dev = resolve_device(device)
     mlp = _message_mlp(c, int(seed), str(dev))
     bn = mlp[0]
@@ -119,8 +128,10 @@ def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200
     # cost a kernel launch each; tests check every number against nn.BatchNorm1d stepped in a loop)
     with torch.no_grad():
         w, b, eps = bn.weight.detach(), bn.bias.detach(), bn.eps
-        var_b, mean_b = torch.var_mean(raw, dim=1, correction=0)  # (K, c): train mode normalizes with these
-        var_unbiased = raw.var(dim=1, correction=1)  # the running variance is fed the unbiased estimate
+        # (K, c): train mode normalizes with these
+        var_b, mean_b = torch.var_mean(raw, dim=1, correction=0)
+        # the running variance is fed the unbiased estimate
+        var_unbiased = raw.var(dim=1, correction=1)
         bn_train = (raw - mean_b[:, None]) / torch.sqrt(var_b[:, None] + eps) * w + b
         # the exponential moving average is a recurrence over training steps: (K, c) stays tiny
         running_mean, running_var = torch.empty_like(mean_b), torch.empty_like(var_unbiased)
@@ -131,12 +142,14 @@ def message_norm_demo(comm_bits: int = 1, batch_size: int = 32, steps: int = 200
             running_mean[k], running_var[k] = rm, rv
         bn_eval = (raw - running_mean[:, None]) / torch.sqrt(running_var[:, None] + eps) * w + b
         y_ln = torch.nn.functional.layer_norm(raw, (c,))
-    return MessageNormDemo(scale, bits[..., 0], raw, bn_train, bn_eval, y_ln, running_mean, running_var, int(seed), MESSAGE_MLP_SOURCE)
+    return MessageNormDemo(scale, bits[..., 0], raw, bn_train, bn_eval, y_ln, running_mean,
+                           running_var, int(seed), MESSAGE_MLP_SOURCE)
 
 
 def message_mlp_gap(demo: MessageNormDemo, step: int) -> torch.Tensor:
     """Mean |message_mlp(x) in train mode − in eval mode| at one training step: how differently the
-    receiver's next layer (Linear → ReLU after the BatchNorm) sees the same messages in the two modes."""
+    receiver's next layer (Linear → ReLU after the BatchNorm) sees the same messages in the two
+    modes."""
     k = check_int(step, "the training step", 0, demo.scale.shape[0] - 1)
     mlp = _message_mlp(demo.raw.shape[-1], demo.seed, str(demo.raw.device))
     with torch.no_grad():

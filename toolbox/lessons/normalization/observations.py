@@ -16,7 +16,8 @@ from toolbox.device import resolve_device
 from toolbox.envs.cartpole import BatchedCartPole
 from toolbox.running_stats import ObsNormalizer
 
-CARTPOLE_DIMENSIONS = ("cart position x", "cart velocity ẋ", "pole angle θ", "pole angular velocity θ̇")
+CARTPOLE_DIMENSIONS = ("cart position x", "cart velocity ẋ", "pole angle θ",
+                       "pole angular velocity θ̇")
 
 
 @dataclass
@@ -36,7 +37,8 @@ class ObservationSample:
 
 
 def cartpole_rollout(num_envs: int = 8, steps: int = 200, seed: int = 0, device=None) -> dict:
-    """The project's batched CartPole (``toolbox.envs.cartpole.BatchedCartPole``) under a uniformly random policy (seeded).
+    """The project's batched CartPole (``toolbox.envs.cartpole.BatchedCartPole``) under a uniformly
+    random policy (seeded).
 
     Returns ``obs (steps + 1, E, 4)`` float32 (row 0 is the reset observation; after an episode
     end the row is already the next episode's first observation), ``rewards``, ``terminated``,
@@ -64,24 +66,30 @@ def cartpole_rollout(num_envs: int = 8, steps: int = 200, seed: int = 0, device=
     }
 
 
-def cartpole_observations(num_envs: int = 8, steps: int = 200, seed: int = 0, device=None) -> tuple[torch.Tensor, str]:
+def cartpole_observations(num_envs: int = 8, steps: int = 200, seed: int = 0,
+                          device=None) -> tuple[torch.Tensor, str]:
     """``(obs (steps + 1, num_envs, 4) float32, source)`` from :func:`cartpole_rollout`."""
     roll = cartpole_rollout(num_envs, steps, seed, device)
     return roll["obs"], roll["source"]
 
 
-def normalize_observation_stream(obs, clip: float | None = 10.0, epsilon: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Normalize ``obs (T, E, D)`` step by step as the vector wrapper would; returns ``(normalized, mean, std)``."""
+def normalize_observation_stream(
+    obs, clip: float | None = 10.0, epsilon: float = 1e-8
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Normalize ``obs (T, E, D)`` step by step as the vector wrapper would; returns
+    ``(normalized, mean, std)``."""
     clip = check_clip(clip)
     obs = torch.as_tensor(obs)
     if obs.dim() != 3:
         raise ValueError(f"observations must have shape (T, E, D); got {tuple(obs.shape)}.")
-    norm = ObsNormalizer(tuple(obs.shape[2:]), epsilon=epsilon, clip=clip, device=obs.device, validate=False)
+    norm = ObsNormalizer(tuple(obs.shape[2:]), epsilon=epsilon, clip=clip, device=obs.device,
+                         validate=False)
     out = torch.stack([norm(obs[t]) for t in range(obs.shape[0])])
     return out, norm.rms.mean, norm.rms.std
 
 
-def observation_sample(num_envs: int = 8, steps: int = 200, seed: int = 0, clip: float | None = 10.0, device=None) -> ObservationSample:
+def observation_sample(num_envs: int = 8, steps: int = 200, seed: int = 0,
+                       clip: float | None = 10.0, device=None) -> ObservationSample:
     """CartPole observations (random policy) before and after online normalization."""
     obs, source = cartpole_observations(num_envs, steps, seed, device)
     z, mean, std = normalize_observation_stream(obs, clip)
@@ -89,7 +97,8 @@ def observation_sample(num_envs: int = 8, steps: int = 200, seed: int = 0, clip:
 
 
 def summary_stats(x, dim: int = -1) -> dict[str, torch.Tensor]:
-    """Per-channel mean, std (population), min and max of ``x`` with channels along ``dim`` (all other dims pooled)."""
+    """Per-channel mean, std (population), min and max of ``x`` with channels along ``dim`` (all
+    other dims pooled)."""
     x = torch.as_tensor(x, dtype=torch.float64)
     flat = x.movedim(dim, -1).reshape(-1, x.shape[dim])
     std, mean = torch.std_mean(flat, dim=0, correction=0)

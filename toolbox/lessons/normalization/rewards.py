@@ -1,4 +1,5 @@
-"""Normalization lesson ③: reward streams, reward scaling over time, and the value-target scale for several γ.
+"""Normalization lesson ③: reward streams, reward scaling over time, and the value-target scale for
+several γ.
 
 The scaling is ``toolbox.reward_scaling`` (Gymnasium's ``NormalizeReward``); the value targets
 are ``toolbox.returns.discounted_returns``.
@@ -24,9 +25,11 @@ REWARD_DESCRIPTIONS = {
 GAMMA_SWEEP = (0.9, 0.95, 0.99, 0.995, 0.999)
 
 
-def reward_stream(kind: str = "constant", num_envs: int = 8, steps: int = 500, mean_episode_length: float = 50.0,
-                  seed: int = 0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rewards ``(T, E)`` float64 and episode ends ``terminated (T, E)`` bool; episode lengths are geometric."""
+def reward_stream(kind: str = "constant", num_envs: int = 8, steps: int = 500,
+                  mean_episode_length: float = 50.0, seed: int = 0,
+                  device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rewards ``(T, E)`` float64 and episode ends ``terminated (T, E)`` bool; episode lengths are
+    geometric."""
     if kind not in REWARD_KINDS:
         raise ValueError(f"reward kind must be one of {', '.join(REWARD_KINDS)}; got {kind!r}.")
     E = check_int(num_envs, "the number of environments", 1, 256)
@@ -34,9 +37,12 @@ def reward_stream(kind: str = "constant", num_envs: int = 8, steps: int = 500, m
     try:
         L = float(mean_episode_length)
     except (TypeError, ValueError):
-        raise ValueError(f"the mean episode length must be a number ≥ 1; got {mean_episode_length!r}.") from None
+        raise ValueError(
+            f"the mean episode length must be a number ≥ 1; got {mean_episode_length!r}.") from None
     if not (1.0 <= L <= 1e6):
-        raise ValueError(f"the mean episode length must be between 1 and 1,000,000 steps; got {mean_episode_length!r}.")
+        raise ValueError(
+            "the mean episode length must be between 1 and "
+            f"1,000,000 steps; got {mean_episode_length!r}.")
     dev = resolve_device(device)
     g = torch.Generator(device=dev).manual_seed(int(seed))
     terminated = torch.rand(T, E, generator=g, device=dev, dtype=torch.float64) < 1.0 / L
@@ -63,7 +69,8 @@ class RewardTrace:
 
 def reward_scaling_trace(rewards, terminated, gamma: float = 0.99, epsilon: float = 1e-8,
                          reward_clip: float | None = 10.0) -> RewardTrace:
-    """What ``toolbox.reward_scaling.RewardScaler`` does over ``rewards (T, E)`` with episode ends ``terminated (T, E)``.
+    """What ``toolbox.reward_scaling.RewardScaler`` does over ``rewards (T, E)`` with episode ends
+    ``terminated (T, E)``.
 
     ``reward_clip``: the scaled reward is clipped to ±c afterwards, as CleanRL does
     (``TransformReward(np.clip(r, -10, 10))``); ``None`` leaves it unclipped.
@@ -74,7 +81,9 @@ def reward_scaling_trace(rewards, terminated, gamma: float = 0.99, epsilon: floa
     rewards = torch.as_tensor(rewards, dtype=torch.float64)
     terminated = torch.as_tensor(terminated, device=rewards.device)
     if rewards.dim() != 2 or terminated.shape != rewards.shape:
-        raise ValueError(f"rewards and terminated must both have shape (T, E); got {tuple(rewards.shape)} and {tuple(terminated.shape)}.")
+        raise ValueError(
+            "rewards and terminated must both have shape (T, E); got "
+            f"{tuple(rewards.shape)} and {tuple(terminated.shape)}.")
     check_finite(rewards, "rewards")
     G, var, scaled = reward_scaling_scan(rewards, terminated, gamma, epsilon)
     if reward_clip is not None:
@@ -84,7 +93,8 @@ def reward_scaling_trace(rewards, terminated, gamma: float = 0.99, epsilon: floa
 
 @dataclass
 class ReturnScales:
-    """Reward scaling for several discounts: the divisor and the size of the value targets with and without it."""
+    """Reward scaling for several discounts: the divisor and the size of the value targets with and
+    without it."""
 
     gammas: torch.Tensor
     """``(G,)`` the discounts."""
@@ -93,7 +103,8 @@ class ReturnScales:
     return_std: torch.Tensor
     """``(G,)`` the running std of the discounted return at the end of the stream (the divisor)."""
     raw_target_abs_max: torch.Tensor
-    """``(G,)`` max |return-to-go| of the raw rewards (after warm-up): the value targets without scaling."""
+    """``(G,)`` max |return-to-go| of the raw rewards (after warm-up): the value targets without
+    scaling."""
     raw_target_std: torch.Tensor
     scaled_target_abs_max: torch.Tensor
     """``(G,)`` max |return-to-go| of the scaled rewards: the value targets with scaling."""
@@ -114,7 +125,9 @@ def return_scales(rewards, terminated, gammas=GAMMA_SWEEP, epsilon: float = 1e-8
     rewards = torch.as_tensor(rewards, dtype=torch.float64)
     terminated = torch.as_tensor(terminated, device=rewards.device)
     if rewards.dim() != 2 or terminated.shape != rewards.shape:
-        raise ValueError(f"rewards and terminated must both have shape (T, E); got {tuple(rewards.shape)} and {tuple(terminated.shape)}.")
+        raise ValueError(
+            "rewards and terminated must both have shape (T, E); got "
+            f"{tuple(rewards.shape)} and {tuple(terminated.shape)}.")
     g = torch.as_tensor(gammas, dtype=torch.float64, device=rewards.device).reshape(-1)
     if g.numel() < 1:
         raise ValueError("give at least one γ.")

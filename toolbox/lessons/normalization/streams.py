@@ -22,7 +22,8 @@ STREAM_KINDS = ("shifted", "scaled", "drifting", "heavy-tailed")
 STREAM_DESCRIPTIONS = {
     "shifted": "N(5, 1²): the mean is far from 0",
     "scaled": "N(0, 20²): the spread is far from 1",
-    "drifting": "N(μ_t, 1²) with μ_t sliding from 0 to 10: the distribution moves while we learn it",
+    "drifting": ("N(μ_t, 1²) with μ_t sliding from 0 to 10: "
+                 "the distribution moves while we learn it"),
     "heavy-tailed": "2 + Student-t with ν = 3 (std √3): rare huge outliers",
 }
 
@@ -41,14 +42,17 @@ class Stream:
     """``(T,)``: its standard deviation."""
 
 
-def sample_stream(kind: str, n_batches: int = 100, batch_size: int = 16, seed: int = 0, device=None) -> Stream:
-    """Draw a stream of ``kind`` (one of :data:`STREAM_KINDS`), ``(n_batches, batch_size)``, float64, seeded."""
+def sample_stream(kind: str, n_batches: int = 100, batch_size: int = 16, seed: int = 0,
+                  device=None) -> Stream:
+    """Draw a stream of ``kind`` (one of :data:`STREAM_KINDS`), ``(n_batches, batch_size)``,
+    float64, seeded."""
     if kind not in STREAM_KINDS:
         raise ValueError(f"stream kind must be one of {', '.join(STREAM_KINDS)}; got {kind!r}.")
     T = check_int(n_batches, "the number of batches", 1, 5000)
     B = check_int(batch_size, "the batch size", 1, 100_000)
     if T * B > MAX_STREAM_SAMPLES:
-        raise ValueError(f"{T} batches × {B} samples is more than the server allows ({MAX_STREAM_SAMPLES:,}).")
+        raise ValueError(
+            f"{T} batches × {B} samples is more than the server allows ({MAX_STREAM_SAMPLES:,}).")
     dev = resolve_device(device)
     g = torch.Generator(device=dev).manual_seed(int(seed))
     z = torch.randn(T, B, generator=g, device=dev, dtype=torch.float64)
@@ -77,7 +81,8 @@ class RunningTrace:
     count: torch.Tensor
     """``(T,)`` count after batch t (ε + samples seen)."""
     normalized: torch.Tensor
-    """``(T, B)`` batch t normalized with the statistics after its own update (Gymnasium's order)."""
+    """``(T, B)`` batch t normalized with the statistics after its own update (Gymnasium's
+    order)."""
     clipped_fraction: torch.Tensor
     """``(T,)`` fraction of batch t that hit ±clip."""
     max_abs_z: torch.Tensor
@@ -85,7 +90,8 @@ class RunningTrace:
 
 
 def running_trace(x, clip: float | None = 10.0, epsilon: float = 1e-8, device=None) -> RunningTrace:
-    """The ``toolbox.running_stats.ObsNormalizer`` state after each batch of ``x: (T, B)`` and each batch normalized.
+    """The ``toolbox.running_stats.ObsNormalizer`` state after each batch of ``x: (T, B)`` and each
+    batch normalized.
 
     Same numbers as feeding the batches one by one (Gymnasium's order: update, then normalize),
     computed with :func:`prefix_moments` in a few vectorized rounds.

@@ -1,4 +1,5 @@
-"""Learning-curve statistics for PPO ablations: per-run summaries, across-seed means with 95% CIs, CSV.
+"""Learning-curve statistics for PPO ablations: per-run summaries, across-seed means with 95% CIs,
+CSV.
 
 A run's curve at step ``s`` is the mean return of its last ``window`` (20) episodes that ended
 by ``s`` — the same statistic as the final score, so the curve's last point is the table's value.
@@ -30,7 +31,8 @@ def step_grid(budget: int, points: int = 50) -> np.ndarray:
 
 
 def running_return(episode_steps, episode_returns, grid, window: int = WINDOW) -> np.ndarray:
-    """Mean of the last ``window`` episode returns ended by each grid step; NaN before the first episode."""
+    """Mean of the last ``window`` episode returns ended by each grid step; NaN before the first
+    episode."""
     steps = np.asarray(episode_steps)
     rets = np.asarray(episode_returns, dtype=np.float64)
     csum = np.concatenate([[0.0], np.cumsum(rets)])
@@ -42,8 +44,10 @@ def running_return(episode_steps, episode_returns, grid, window: int = WINDOW) -
     return out
 
 
-def steps_to_threshold(episode_steps, episode_returns, threshold: float = SOLVED, window: int = WINDOW) -> float:
-    """First step at which the mean of the last ``window`` returns reaches ``threshold`` (NaN if never)."""
+def steps_to_threshold(episode_steps, episode_returns, threshold: float = SOLVED,
+                       window: int = WINDOW) -> float:
+    """First step at which the mean of the last ``window`` returns reaches ``threshold`` (NaN if
+    never)."""
     rets = np.asarray(episode_returns, dtype=np.float64)
     if len(rets) < window:
         return math.nan
@@ -55,9 +59,9 @@ def steps_to_threshold(episode_steps, episode_returns, threshold: float = SOLVED
 
 def trained_mask(result, grid) -> np.ndarray:
     """``(len(grid),)`` bool: the grid steps a run has reached. A finished run covers the whole grid
-    (its last iteration may end a few steps short of the budget); an unfinished one only the steps up
-    to its last completed iteration, so a live curve stops where training is instead of running flat
-    to the end of the budget."""
+    (its last iteration may end a few steps short of the budget); an unfinished one only the steps
+    up to its last completed iteration, so a live curve stops where training is instead of running
+    flat to the end of the budget."""
     grid = np.asarray(grid)
     it_steps = np.asarray(result.iteration_steps)
     done = int(it_steps[-1]) if len(it_steps) else 0
@@ -67,9 +71,11 @@ def trained_mask(result, grid) -> np.ndarray:
 
 
 def run_summary(result, grid) -> dict:
-    """Compact, JSON-ready summary of one ``TrainResult`` on a step grid (NaN/None past the steps trained)."""
+    """Compact, JSON-ready summary of one ``TrainResult`` on a step grid (NaN/None past the steps
+    trained)."""
     reached = trained_mask(result, grid)
-    curve = np.where(reached, running_return(result.episode_steps, result.episode_returns, grid), np.nan)
+    curve = np.where(reached, running_return(result.episode_steps, result.episode_returns, grid),
+                     np.nan)
     last = result.episode_returns[-WINDOW:]
     it_steps = np.asarray(result.iteration_steps)
     debug = {}
@@ -77,7 +83,9 @@ def run_summary(result, grid) -> dict:
         v = np.asarray(result.debug.get(k, []), dtype=np.float64)
         if len(v):
             idx = np.clip(np.searchsorted(it_steps, grid, side="right") - 1, 0, len(v) - 1)
-            debug[k] = [None if not (ok and np.isfinite(x)) else round(float(x), 6) for ok, x in zip(reached, v[idx])]
+            debug[k] = [None if not (ok and np.isfinite(x)) else round(float(x),
+                                                                       6) for ok, x in zip(reached,
+                                                                                           v[idx])]
     return {
         "seed": int(result.seed),
         "curve": [None if not np.isfinite(x) else round(float(x), 3) for x in curve],
@@ -94,12 +102,14 @@ def _arr(values):
 def aggregate(summaries: list[dict], grid) -> dict:
     """Across-seed statistics of one variant from its runs' :func:`run_summary` dicts."""
     grid = np.asarray(grid)
-    curves = np.stack([_arr(s["curve"]) for s in summaries]) if summaries else np.zeros((0, len(grid)))
+    curves = np.stack([_arr(s["curve"]) for s in summaries]) if summaries else np.zeros((0,
+                                                                                         len(grid)))
     mean, half = mean_ci(curves, axis=0)
     last, last_h = mean_ci([s["last20"] for s in summaries])
     reach = np.array([s["steps_to_475"] for s in summaries], dtype=np.float64)
     # area under the curve, normalised to [0, 500]: the average return over training
-    auc_runs = np.nanmean(np.where(np.isfinite(curves), curves, 0.0), axis=1) if len(curves) else np.array([])
+    auc_runs = np.nanmean(np.where(np.isfinite(curves), curves, 0.0),
+                          axis=1) if len(curves) else np.array([])
     auc, auc_h = mean_ci(auc_runs)
     debug = {}
     for k in DEBUG_SHOWN:
@@ -123,15 +133,18 @@ def aggregate(summaries: list[dict], grid) -> dict:
     }
 
 
-def live_payload(partial, names: list[str], seeds: list[int], grid, fraction: float, elapsed_s: float) -> dict:
-    """What a live training shows between updates: the grid, the runs summarized so far (curves end at
-    the steps trained) and ``progress``, the :func:`progress_text` with the estimated time left."""
+def live_payload(partial, names: list[str], seeds: list[int], grid, fraction: float,
+                 elapsed_s: float) -> dict:
+    """What a live training shows between updates: the grid, the runs summarized so far (curves end
+    at the steps trained) and ``progress``, the :func:`progress_text` with the estimated time
+    left."""
     return {"grid": np.asarray(grid).tolist(), "runs": summarize(partial, names, seeds, grid),
             "progress": progress_text(fraction, elapsed_s)}
 
 
 def summarize(results, names: list[str], seeds: list[int], grid) -> dict[str, list[dict]]:
-    """Group ``train`` results (configs outer, seeds inner) into ``{variant name: [run summaries]}``."""
+    """Group ``train`` results (configs outer, seeds inner) into
+    ``{variant name: [run summaries]}``."""
     out: dict[str, list[dict]] = {}
     for i, name in enumerate(names):
         out[name] = [run_summary(r, grid) for r in results[i * len(seeds) : (i + 1) * len(seeds)]]
@@ -181,9 +194,10 @@ holm_adjust = holm
 def compare_to_baseline(runs: dict[str, list[dict]], baseline: str = "all on",
                         score_key: str = "last20") -> list[dict]:
     """For every variant but ``baseline``: its final score's difference to the baseline's (run
-    summaries' ``score_key``, ``last20`` on CartPole), the 95% Welch interval of that difference, Welch's p-value, the
-    :func:`holm_adjust`-ed p-value over all the rows, and a verdict — ``LOWER`` or ``HIGHER`` when
-    the adjusted p-value is at most ``ALPHA``, ``SAME`` otherwise. Rows in ``runs`` order."""
+    summaries' ``score_key``, ``last20`` on CartPole), the 95% Welch interval of that difference,
+    Welch's p-value, the :func:`holm_adjust`-ed p-value over all the rows, and a verdict — ``LOWER``
+    or ``HIGHER`` when the adjusted p-value is at most ``ALPHA``, ``SAME`` otherwise. Rows in
+    ``runs`` order."""
     if baseline not in runs:
         raise ValueError(f"the comparison needs the “{baseline}” variant in the results.")
     base = [s[score_key] for s in runs[baseline]]
@@ -213,7 +227,8 @@ def _names(rows, p_values: bool = False) -> str:
     return "none" if not rows else ", ".join(one(r) for r in rows)
 
 
-def explain_comparison(rows: list[dict], baseline_agg: dict, budget: int, baseline: str = "all on") -> str:
+def explain_comparison(rows: list[dict], baseline_agg: dict, budget: int,
+                       baseline: str = "all on") -> str:
     """Plain-words summary of :func:`compare_to_baseline` rows (Markdown-free, numbers from them):
     the groups by verdict after the multiple-comparison correction, the rows whose own 95% interval
     excludes zero but that the correction does not separate, and what “not separated” means."""
@@ -221,16 +236,16 @@ def explain_comparison(rows: list[dict], baseline_agg: dict, budget: int, baseli
     n, m = baseline_agg["runs"], len(rows)
     if m > 1:
         how = (f"Each variant is compared with “{baseline}” by Welch's t-test, and the {m} "
-               f"p-values are corrected for multiple comparisons with the {CORRECTION} method (at most "
-               f"{ALPHA:.0%} chance of any false separation among them). ")
+               f"p-values are corrected for multiple comparisons with the {CORRECTION} method (at "
+               f"most {ALPHA:.0%} chance of any false separation among them). ")
     else:
         how = (f"The variant is compared with “{baseline}” by Welch's t-test at {ALPHA:.0%} (one "
                "comparison: no correction needed). ")
     text = (
-        f"After {budget:,} steps, “{baseline}” scores {baseline_agg['last20_mean']:.0f} ± {baseline_agg['last20_ci']:.0f} "
-        f"(mean of the last 20 episodes, {n} seeds; differences below with their 95% intervals). "
-        f"{how}Clearly lower than “{baseline}”: {_names(by[LOWER], True)}. "
-        f"Clearly higher: {_names(by[HIGHER], True)}. "
+        f"After {budget:,} steps, “{baseline}” scores {baseline_agg['last20_mean']:.0f} ± "
+        f"{baseline_agg['last20_ci']:.0f} (mean of the last 20 episodes, {n} seeds; differences "
+        f"below with their 95% intervals). {how}Clearly lower than “{baseline}”: "
+        f"{_names(by[LOWER], True)}. Clearly higher: {_names(by[HIGHER], True)}. "
     )
     alone = [r for r in by[SAME] if r["p_value"] < ALPHA]
     if alone:
@@ -256,9 +271,14 @@ def explain_comparison(rows: list[dict], baseline_agg: dict, budget: int, baseli
 
 
 def time_left(fraction: float, elapsed_s: float) -> float:
-    """Seconds left if the rest runs at the rate so far: ``elapsed · (1 − f) / f``; NaN before any progress."""
-    if not (isinstance(fraction, (int, float)) and 0 <= fraction <= 1) or not (isinstance(elapsed_s, (int, float)) and elapsed_s >= 0):
-        raise ValueError(f"progress must be a fraction in [0, 1] and elapsed time ≥ 0; got {fraction!r}, {elapsed_s!r}.")
+    """Seconds left if the rest runs at the rate so far: ``elapsed · (1 − f) / f``; NaN before any
+    progress."""
+    if not (isinstance(fraction, (int, float)) and 0 <= fraction <= 1) or not (
+        isinstance(elapsed_s, (int, float)) and elapsed_s >= 0
+    ):
+        raise ValueError(
+            "progress must be a fraction in [0, 1] and "
+            f"elapsed time ≥ 0; got {fraction!r}, {elapsed_s!r}.")
     return math.nan if fraction == 0 else elapsed_s * (1 - fraction) / fraction
 
 
@@ -268,10 +288,12 @@ def _duration(s: float) -> str:
 
 
 def progress_text(fraction: float, elapsed_s: float) -> str:
-    """E.g. ``"40% trained in 1 min 20 s · about 2 min 00 s left"`` (the estimate is omitted at 0%)."""
+    """E.g. ``"40% trained in 1 min 20 s · about 2 min 00 s left"`` (the estimate is omitted at
+    0%)."""
     left = time_left(fraction, elapsed_s)
     head = f"{fraction:.0%} trained in {_duration(elapsed_s)}"
-    return head + (" · estimating the time left…" if math.isnan(left) else f" · about {_duration(left)} left")
+    return head + (" · estimating the time left…" if math.isnan(
+        left) else f" · about {_duration(left)} left")
 
 
 def score_rows(aggregates: dict[str, dict]) -> list[dict]:
@@ -279,8 +301,13 @@ def score_rows(aggregates: dict[str, dict]) -> list[dict]:
     over seeds (the mean alone for one seed), steps to 475 with how many runs got there, and AUC."""
     rows = []
     for name, a in aggregates.items():
-        reach = "—" if a["reached_475"] == 0 else f"{a['steps_to_475']:,.0f} ({a['reached_475']}/{a['runs']} runs)"
-        score = f"{a['last20_mean']:.1f} ± {a['last20_ci']:.1f}" if a["runs"] > 1 else f"{a['last20_mean']:.1f}"
+        reach = (
+            "—"
+            if a["reached_475"] == 0
+            else f"{a['steps_to_475']:,.0f} ({a['reached_475']}/{a['runs']} runs)"
+        )
+        score = f"{a['last20_mean']:.1f} ± {a['last20_ci']:.1f}" if a[
+            "runs"] > 1 else f"{a['last20_mean']:.1f}"
         rows.append({
             "variant": name,
             "final score: last-20 return (mean ± 95% CI)": score,

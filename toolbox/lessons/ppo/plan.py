@@ -1,8 +1,8 @@
 """What a PPO ablation request shows from the stored runs, what it trains, and how it fits the cap.
 
 A request is variants × seeds at one budget. Every variant whose runs are all stored
-(:mod:`toolbox.lessons.ppo.precomputed`) is shown from the store; only the others are trained, so a change
-of one detail adds the runs of that one variant (10 for 10 seeds) instead of retraining, or
+(:mod:`toolbox.lessons.ppo.precomputed`) is shown from the store; only the others are trained, so a
+change of one detail adds the runs of that one variant (10 for 10 seeds) instead of retraining, or
 hiding, the stored ones. When the runs to train exceed the server's cap (``MAX_RUNS``),
 :func:`cap_fixes` says what fits: fewer seeds, or fewer variants.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from toolbox.lessons.ppo.analysis import step_grid
+from toolbox.lessons.ppo.precomputed import stored_configs
 from toolbox.ppo.config import PPOConfig
 from toolbox.serving.caps import MAX_RUNS, check_budget
-from toolbox.lessons.ppo.precomputed import stored_configs
 
 
 @dataclass(frozen=True)

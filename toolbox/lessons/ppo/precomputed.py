@@ -1,9 +1,10 @@
-"""Precomputed PPO ablations (results/ppo_*.json): what one stored run holds, and which request it answers.
+"""Precomputed PPO ablations (results/ppo_*.json): what one stored run holds, and which request it
+answers.
 
-A stored run is :func:`toolbox.lessons.ppo.analysis.run_summary` (the live page's own summary, so stored and
-live numbers are the same statistic) plus ``start``: every episode that ended in the first
-``PREFIX_STEPS`` environment steps, exactly, so a retrain of that start can be compared number for number
-(:func:`train_start`).
+A stored run is :func:`toolbox.lessons.ppo.analysis.run_summary` (the live page's own summary, so
+stored and live numbers are the same statistic) plus ``start``: every episode that ended in the
+first ``PREFIX_STEPS`` environment steps, exactly, so a retrain of that start can be compared number
+for number (:func:`train_start`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from toolbox.lessons.ppo import analysis
+from toolbox.lessons.ppo.variants import VARIANT_IDS, variant_config
 from toolbox.ppo.config import PPOConfig
-from toolbox.lessons.ppo.variants import variant_config, VARIANT_IDS
 from toolbox.ppo.result import TrainResult
 from toolbox.ppo.train import make_groups
 from toolbox.provenance import provenance_sentence
@@ -28,7 +29,8 @@ PREFIX_STEPS = 5_120
 
 def run_record(result: TrainResult, grid, prefix_steps: int = PREFIX_STEPS) -> dict:
     """JSON-ready record of one finished ``TrainResult``: its :func:`analysis.run_summary` and
-    ``start = {"steps": [...], "returns": [...]}``, the episodes that ended by step ``prefix_steps``."""
+    ``start = {"steps": [...], "returns": [...]}``, the episodes that ended by step
+    ``prefix_steps``."""
     rec = analysis.run_summary(result, grid)
     steps = np.asarray(result.episode_steps)
     keep = steps <= prefix_steps
@@ -40,7 +42,8 @@ def run_record(result: TrainResult, grid, prefix_steps: int = PREFIX_STEPS) -> d
 
 
 def load(path: str | Path = DEFAULT_FILE) -> dict:
-    """The stored payload: ``budget``, ``seeds``, ``variants`` (ids), ``grid``, ``runs`` {name: [records]}, ``meta``."""
+    """The stored payload: ``budget``, ``seeds``, ``variants`` (ids), ``grid``, ``runs`` {name:
+    [records]}, ``meta``."""
     return json.loads(Path(path).read_text())
 
 
@@ -53,7 +56,8 @@ def lookup(payload: dict | None, configs, names, seeds) -> dict | None:
     """The stored runs answering a request, or None if any (config, seed) pair of it is not stored.
 
     ``configs[i]`` (a ``PPOConfig``, budget included) is shown under ``names[i]``; ``seeds`` are the
-    requested seeds. Returns ``{"grid", "budget", "runs": {names[i]: [records of those seeds, in order]}}``.
+    requested seeds. Returns
+    ``{"grid", "budget", "runs": {names[i]: [records of those seeds, in order]}}``.
     """
     if payload is None:
         return None
@@ -68,10 +72,16 @@ def lookup(payload: dict | None, configs, names, seeds) -> dict | None:
 
 
 def train_start(config: PPOConfig, seed: int, iterations: int, device="cpu") -> TrainResult:
-    """Train the first ``iterations`` PPO iterations of ``(config, seed)`` as the full run would (the
-    learning-rate schedule still spans the whole budget), alone; returns the partial result."""
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or not 1 <= iterations <= config.num_iterations:
-        raise ValueError(f"iterations must be a whole number from 1 to {config.num_iterations}; got {iterations!r}.")
+    """Train the first ``iterations`` PPO iterations of ``(config, seed)`` as the full run would
+    (the learning-rate schedule still spans the whole budget), alone; returns the partial result."""
+    if (
+        isinstance(iterations, bool)
+        or not isinstance(iterations, int)
+        or not 1 <= iterations <= config.num_iterations
+    ):
+        raise ValueError(
+            "iterations must be a whole number from 1 to "
+            f"{config.num_iterations}; got {iterations!r}.")
     (group,), _ = make_groups([config], [seed], device)
     for _ in range(iterations):
         group.run_iteration()
@@ -79,7 +89,8 @@ def train_start(config: PPOConfig, seed: int, iterations: int, device="cpu") -> 
 
 
 def stored_start(record: dict, up_to_step: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(episode_steps, episode_returns)`` of a stored run's episodes that ended by ``up_to_step``."""
+    """``(episode_steps, episode_returns)`` of a stored run's episodes that ended by
+    ``up_to_step``."""
     steps = np.asarray(record["start"]["steps"], dtype=np.int64)
     keep = steps <= up_to_step
     return steps[keep], np.asarray(record["start"]["returns"], dtype=np.float64)[keep]
@@ -91,9 +102,10 @@ def describe(payload: dict, shown_runs: int) -> str:
     stored = sum(len(v) for v in payload["runs"].values())
     mins = meta.get("wall_seconds", payload.get("seconds", float("nan"))) / 60
     return (
-        f"Precomputed: {shown_runs} of the {stored} stored runs ({len(payload['variants'])} variants × "
-        f"{len(payload['seeds'])} seeds × {payload['budget']:,} steps), trained in {mins:.1f} min on "
-        f"{meta.get('threads', '?')} CPU thread(s) with torch {meta.get('torch', '?')} at code version "
-        f"{str(meta.get('commit', '?'))[:7]}. These settings are shown without retraining; a test retrains the "
-        f"start of stored runs and gets the same episodes. {provenance_sentence(meta)}"
+        f"Precomputed: {shown_runs} of the {stored} stored runs ({len(payload['variants'])} "
+        f"variants × {len(payload['seeds'])} seeds × {payload['budget']:,} steps), trained in "
+        f"{mins:.1f} min on {meta.get('threads', '?')} CPU thread(s) with torch "
+        f"{meta.get('torch', '?')} at code version {str(meta.get('commit', '?'))[:7]}. These "
+        "settings are shown without retraining; a test retrains the start of stored runs and gets "
+        f"the same episodes. {provenance_sentence(meta)}"
     )

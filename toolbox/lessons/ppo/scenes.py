@@ -15,9 +15,15 @@ from typing import Any, Mapping
 import numpy as np
 
 from toolbox.lessons import shared as K
-from toolbox.lessons.scenes import Answer, Question, Scene
 from toolbox.lessons.ppo import analysis, precomputed
-from toolbox.lessons.ppo.variants import DEFAULT_BUDGET, DEFAULT_SEEDS, DEFAULT_VARIANTS, variant_config, VARIANT_IDS
+from toolbox.lessons.ppo.variants import (
+    DEFAULT_BUDGET,
+    DEFAULT_SEEDS,
+    DEFAULT_VARIANTS,
+    VARIANT_IDS,
+    variant_config,
+)
+from toolbox.lessons.scenes import Answer, Question, Scene
 
 VARIANTS, SEEDS, BUDGET, HIGHLIGHT = "ppo_variants", "ppo_seeds", "ppo_budget", "ppo_highlight"
 """The page's widget keys: the ablation's variants (ids), seeds, steps per run; the chart's
@@ -29,7 +35,8 @@ _HIDDEN = (K.SPOIL_RESULTS,)
 
 def stored_view(v: Mapping[str, Any]) -> dict:
     """The stored runs the page shows at the widget values ``v``: ``{"grid", "budget", "runs"}``
-    (``toolbox.lessons.ppo.precomputed.lookup``); ValueError when that view was not trained in advance."""
+    (``toolbox.lessons.ppo.precomputed.lookup``); ValueError when that view was not trained in
+    advance."""
     budget = int(v[BUDGET])
     names = [VARIANT_IDS[vid] for vid in v[VARIANTS]]
     configs = [variant_config(vid, budget) for vid in v[VARIANTS]]
@@ -40,7 +47,8 @@ def stored_view(v: Mapping[str, Any]) -> dict:
 
 
 def _summary(v: Mapping[str, Any]):
-    """The stored view's per-variant aggregates and its comparison rows with the baseline, by name."""
+    """The stored view's per-variant aggregates and its comparison rows with the baseline, by
+    name."""
     view = stored_view(v)
     aggs = {n: analysis.aggregate(s, view["grid"]) for n, s in view["runs"].items()}
     rows = {r["variant"]: r for r in analysis.compare_to_baseline(view["runs"], BASELINE)}
@@ -65,7 +73,8 @@ def _interval(row: dict) -> str:
     return f"from {lo:+.1f} to {hi:+.1f}, an interval that {where} 0"
 
 
-_LOWEST_OPTIONS = ("no minibatches", "no clipped surrogate", "no GAE (MC returns)", "no LR annealing")
+_LOWEST_OPTIONS = ("no minibatches", "no clipped surrogate", "no GAE (MC returns)",
+                   "no LR annealing")
 
 
 def _lowest(v: Mapping[str, Any]) -> Answer:

@@ -1,4 +1,5 @@
-"""The PPO lesson's ablation menu: CleanRL's defaults ("all on"), each core detail off, the extras on.
+"""The PPO lesson's ablation menu: CleanRL's defaults ("all on"), each core detail off, the extras
+on.
 
 Short URL-safe ids name the variants in links; the defaults say what the page opens with and what
 ``benchmarks/ppo_precompute.py`` stores.
@@ -10,7 +11,8 @@ from toolbox.ppo.config import PPOConfig
 
 
 def variants() -> dict[str, PPOConfig]:
-    """The ablation menu: CleanRL's defaults ("all on"), each core detail off in turn, and the extras on.
+    """The ablation menu: CleanRL's defaults ("all on"), each core detail off in turn, and the
+    extras on.
 
     Vectorized environments off keeps the batch size: 1 environment × 512 steps.
     """
@@ -58,7 +60,8 @@ VARIANT_IDS: dict[str, str] = {
 """Short URL-safe ids of the :func:`variants` menu."""
 
 DEFAULT_VARIANTS = (
-    "all", "novec", "noorth", "eps8", "noanneal", "nogae", "nomb", "noadvnorm", "noclip", "novclip", "noent", "nogradclip",
+    "all", "novec", "noorth", "eps8", "noanneal", "nogae", "nomb", "noadvnorm", "noclip", "novclip",
+    "noent", "nogradclip",
 )
 """The ablation the page opens with: CleanRL's core grid, "all on" and each core detail off in turn
 (precomputed in results/ppo_grid500k.json; the extras stay available for live training)."""
@@ -66,8 +69,10 @@ DEFAULT_SEEDS = 10
 """Seeds of the default view; a page with n seeds trains seeds 0, 1, …, n − 1."""
 DEFAULT_BUDGET = 500_000
 """CleanRL's budget for CartPole-v1 (environment steps per run)."""
-GRID_VARIANTS, GRID_SEEDS, GRID_BUDGET = DEFAULT_VARIANTS, tuple(range(DEFAULT_SEEDS)), DEFAULT_BUDGET
-"""What benchmarks/ppo_precompute.py trains by default: 12 variants × seeds 0–9 × 500k steps = 120 runs."""
+GRID_VARIANTS, GRID_SEEDS, GRID_BUDGET = DEFAULT_VARIANTS, tuple(
+    range(DEFAULT_SEEDS)), DEFAULT_BUDGET
+"""What benchmarks/ppo_precompute.py trains by default: 12 variants × seeds 0–9 × 500k steps = 120
+runs."""
 BUDGETS = (25_000, 50_000, 100_000, 200_000, 300_000, 500_000)
 
 
