@@ -93,10 +93,13 @@ def test_every_page_readable(browser, server_url, view):
     problems = []
     try:
         for slug in PAGES:
-            page.goto(f"{server_url}/{slug}" + ("?presenter=1" if presenter else ""))
+            path = "" if slug == "home" else slug  # Home is the default page, served at /
+            page.goto(f"{server_url}/{path}" + ("?presenter=1" if presenter else ""))
             wait_idle(page, timeout_ms=120_000)
             page.evaluate(SETTLED_JS, 1500)  # plotly draws after the run; PPO's results later
             assert_no_exception(page, f"{slug} at {name}")
+            if page.get_by_text("Page not found").count():  # Streamlit's dialog for an unknown URL
+                problems.append(f"{slug} at {name}: Streamlit shows 'Page not found'")
             problems += measure(page, slug, presenter)
             # the app scrolls inside its main block, not the document: grow the window to the
             # block's height for one full-page picture (in CSS pixels: quick to encode)
