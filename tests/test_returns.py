@@ -1,5 +1,6 @@
-"""toolbox.returns against independent computations: brute-force sums and CleanRL's GAE loop written
-with Python floats."""
+"""Returns and GAE against independent computations: brute-force sums and CleanRL's GAE loop
+written with Python floats. GAE is :func:`toolbox.ppo.loss.gae` (the one loop every PPO runner
+calls); these tests call it batch-leading, ``(..., T, E)``, through :func:`gae` below."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from toolbox.returns import discounted_returns, gae
+from toolbox.ppo.loss import gae as loop_gae
+from toolbox.returns import discounted_returns
+
+
+def gae(r, v, dones, last, gamma, lam, next_done=None):
+    """:func:`toolbox.ppo.loss.gae` (time-major) on batch-leading ``(..., T, E)`` data; a per-run
+    ``lam`` of shape ``(R, 1, 1)`` becomes ``(R, 1)``."""
+    nd = torch.zeros_like(last) if next_done is None else next_done
+    lam = lam.squeeze(-1) if torch.is_tensor(lam) else lam
+    out = loop_gae(r.movedim(-2, 0), v.movedim(-2, 0), dones.movedim(-2, 0), last, nd, gamma, lam)
+    return out.movedim(0, -2)
 
 
 def _cleanrl_gae(r, v, dones, last_value, next_done, gamma, lam):
@@ -103,11 +114,3 @@ def test_gae_leading_batch_equals_each_member():
     for i in range(R):
         torch.testing.assert_close(got[i], gae(r[i], v[i], dones[i], last[i], 0.99, float(lam[i])),
                                    rtol=0, atol=0)
-
-
-def test_gae_rejects_mismatched_shapes():
-    x = torch.zeros(5, 2)
-    with pytest.raises(ValueError, match="last_value"):
-        gae(x, x, x, torch.zeros(3))
-    with pytest.raises(ValueError, match="one shape"):
-        gae(x, torch.zeros(4, 2), x, torch.zeros(2))

@@ -27,9 +27,8 @@ from toolbox.ppo.continuous.policy import (
     gaussian_sample,
     standard_normal,
 )
-from toolbox.ppo.loss import kl_and_clipfrac, pg_loss, total_loss, v_loss
+from toolbox.ppo.loss import gae, kl_and_clipfrac, pg_loss, total_loss, v_loss
 from toolbox.ppo.reference import layer_init
-from toolbox.returns import gae
 from toolbox.reward_scaling import RewardScaler
 from toolbox.running_stats import ObsNormalizer, normalize_advantages
 
@@ -288,21 +287,15 @@ class ReferencePPO:
 
     @torch.no_grad()
     def compute_advantages(self) -> None:
-        """GAE(λ) (:func:`toolbox.returns.gae`); ``gae`` off: λ = 1, returns bootstrapped at the
+        """GAE(λ), CartPole's own loop (:func:`toolbox.ppo.loss.gae`); ``gae`` off: λ = 1,
+        returns bootstrapped at the
         end."""
         next_value = self.agent.get_value(self.next_obs).flatten()
         # [detail:gae]
         lam = self.args.gae_lambda if self.args.gae else 1.0
         # [/detail:gae]
-        self.advantages = gae(
-            self.rewards,
-            self.values,
-            self.dones,
-            next_value,
-            self.args.gamma,
-            lam,
-            next_done=self.next_done,
-        )
+        self.advantages = gae(self.rewards, self.values, self.dones, next_value, self.next_done,
+                              self.args.gamma, lam)
         self.returns = self.advantages + self.values
 
     def update(self) -> dict[str, float]:

@@ -14,7 +14,7 @@ computation.
 * gradient clipping per run, as ``clip_grad_norm_``; Adam is the public ``torch.optim.Adam`` over
   the rows of ``theta`` (one parameter group per learning-rate class), as CartPole's runner;
 * observations and rewards go through the reference's pipeline with statistics per (run,
-  environment); GAE is :func:`toolbox.returns.gae` with λ per run.
+  environment); GAE is the reference's :func:`toolbox.ppo.loss.gae` with λ per run.
 
 ``tests/test_ppo_continuous.py`` checks two iterations against the reference for every toggle.
 """
@@ -45,7 +45,7 @@ from toolbox.ppo.continuous.reference import (
     OBS_DIM,
     ppo_loss,
 )
-from toolbox.returns import gae
+from toolbox.ppo.loss import gae
 
 STRUCTURE = ("total_timesteps", "num_envs", "num_steps", "num_minibatches", "update_epochs",
              "gamma", "target_kl")
@@ -280,10 +280,12 @@ class TensorPPO:
     def compute_advantages(self) -> None:
         next_value = self.agent(self.next_obs)[2]  # (R, E)
         # [detail:gae] off: λ = 1, returns bootstrapped at the rollout's end
-        lam = torch.where(self.cols.gae, self.cols.gae_lambda, 1.0).view(self.R, 1, 1)
+        lam = torch.where(self.cols.gae, self.cols.gae_lambda, 1.0).view(self.R, 1)
         values = self.data[..., C_VAL]
-        adv = gae(self.rewards, values, self.dones, next_value, self.args.gamma, lam,
-                  next_done=self.next_done)
+        # the reference's loop, time-major: (T, R, E) with one λ per run
+        adv = gae(self.rewards.transpose(0, 1), values.transpose(0, 1),
+                  self.dones.transpose(0, 1), next_value, self.next_done, self.args.gamma,
+                  lam).transpose(0, 1)
         self.data[..., C_ADV] = adv
         self.data[..., C_RET] = adv + values
 
