@@ -16,8 +16,10 @@ figures come from :mod:`harness.classroom` (shared with tests/e2e); the browser 
 
     python benchmarks/classroom_load.py                       # 30 students, the same settings
     python benchmarks/classroom_load.py --scenario distinct   # 30 students, 30 different PPO
-    trainings python benchmarks/classroom_load.py --scenario abuse      # distinct, plus a client
-    that floods Train python benchmarks/classroom_load.py --students 4          # smoke run
+                                                              # trainings
+    python benchmarks/classroom_load.py --scenario abuse      # distinct, plus a client that
+                                                              # floods Train
+    python benchmarks/classroom_load.py --students 4          # smoke run
 
 ``distinct`` (:mod:`harness.distinct`): each student trains a different PPO request (2 runs ×
 ``--ppo-budget`` steps, default 100k there); printed: time from Train to each student's result

@@ -2,8 +2,8 @@
 today").
 
     git worktree add /tmp/dial-baseline <older commit>
-    flock /tmp/rl_bench.lock python benchmarks/dial_side_by_side.py --baseline /tmp/dial-baseline
-    [--seeds 5]
+    flock /tmp/rl_bench.lock python benchmarks/dial_side_by_side.py
+        --baseline /tmp/dial-baseline [--seeds 5]
         [--n4-seeds 3 --n4-batches 600]
 
 For each seed, alternately in the baseline tree and in this one (each run in a fresh process, one

@@ -1,7 +1,7 @@
 """DIAL speed and quality on the Switch Riddle (CPU), the issue's figures.
 
     flock /tmp/rl_bench.lock python benchmarks/dial_speed.py [--seeds 5] [--n4-seeds 3]
-    [--n4-batches 1500]
+        [--n4-batches 1500]
         [--reference /path/to/learning-to-communicate-pytorch --reference-batches 30]
 
 Prints

@@ -1,8 +1,8 @@
 """PPO quality: CleanRL's default config, mean of the last 20 episodic returns at 500k steps, per
 seed.
 
-    flock /tmp/rl_bench.lock python benchmarks/ppo_quality.py [--seeds 5] [--first-seed 1] [--steps
-    500000]
+    flock /tmp/rl_bench.lock python benchmarks/ppo_quality.py [--seeds 5] [--first-seed 1]
+        [--steps 500000]
         [--backend compiled|tensor|both]
 
 Target (issue 6): ≥ 475 for at least 4 of 5 seeds. CleanRL seed 1 reaches 475 by about 183k steps.
