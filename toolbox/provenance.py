@@ -1,4 +1,5 @@
-"""Where a stored number came from: the machine and the library versions that computed it.
+"""Where a stored number came from: the machine and the library versions that computed it, and
+the backend function that computes what a page shows (:func:`qualified_name`).
 
 Floating-point results differ between CPUs (vector width, fused multiply-adds, the order of a
 sum) and between library versions, so a stored result carries this record, and a page that shows
@@ -11,6 +12,7 @@ import platform
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 PROVENANCE_KEYS = ("cpu", "cpu_capability", "machine", "python", "torch", "numpy", "numba")
 
@@ -59,3 +61,11 @@ def provenance_sentence(meta: dict) -> str:
         made + " A retrain on another machine gives statistically the same curves, not identical "
         "ones: CPUs round float32 sums differently, and a learning run amplifies the difference."
     )
+
+
+def qualified_name(fn: Callable) -> str:
+    """``module.qualname`` of a function, e.g. ``toolbox.gumbel.sampling.sample_gumbel``.
+
+    Pages name the function behind an equation or a download with this, read from the function
+    object, so a renamed or moved function changes the page with it."""
+    return f"{fn.__module__}.{fn.__qualname__}"

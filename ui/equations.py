@@ -10,11 +10,7 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
-
-def qualified_name(f: Callable) -> str:
-    """``package.module.Class.function`` of a backend function, e.g.
-    ``toolbox.running_stats.merge_moments``."""
-    return f"{f.__module__}.{f.__qualname__}"
+from toolbox.provenance import qualified_name
 
 
 def equation(latex: str | Sequence[str], *functions: Callable) -> None:

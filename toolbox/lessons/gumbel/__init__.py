@@ -3,6 +3,7 @@
 The mathematics is in :mod:`toolbox.gumbel`.
 """
 
-from toolbox.lessons.gumbel.script import estimator_script, qualified_name
+from toolbox.lessons.gumbel.script import estimator_script
+from toolbox.provenance import qualified_name
 
 __all__ = ["estimator_script", "qualified_name"]

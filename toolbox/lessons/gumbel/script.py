@@ -8,7 +8,7 @@ settings and seed (on the CPU; a GPU draws other random numbers from the same se
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 from toolbox.gumbel.estimators import DOWNSTREAM
 from toolbox.gumbel.inputs import MODES, check_f_values, check_n, check_tau, distribution_logits
@@ -136,12 +136,3 @@ def estimator_script(values: Sequence[float], mode: str, f: Sequence[float], tau
         theta_line = f"theta = torch.tensor({values!r})   # logits, pi = softmax(theta)"
     return _TEMPLATE.format(file_name=file_name, theta_line=theta_line, f=f, downstream=downstream,
                             tau=tau, n=n, seed=seed)
-
-
-def qualified_name(fn: Callable) -> str:
-    """``module.qualname`` of a function, e.g. ``toolbox.gumbel.sampling.sample_gumbel``.
-
-    The page names the function behind each equation with this, so the name cannot drift from the
-    code.
-    """
-    return f"{fn.__module__}.{fn.__qualname__}"
