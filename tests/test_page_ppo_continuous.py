@@ -34,6 +34,18 @@ def test_a_links_detail_is_shown_and_a_bad_one_is_named():
     assert_clean(at, "bad detail")
 
 
+def test_the_chosen_variants_script_downloads_with_its_note():
+    """The "Run it yourself" download: "all on" by default, the chosen detail off at a click;
+    the note under it names the file and the page's budget."""
+    at = open_page(PAGE, query={"detail": "clip_obs"})
+    assert len(at.get("download_button")) >= 1
+    assert "ppo_continuous_all_on.py" in texts(at) and "102,400 steps" in texts(at)
+    at.radio(key="pc_script_variant").set_value(True).run()
+    assert "ppo_continuous_clip_obs_off_no_observation_clip.py" in texts(at)
+    assert len(at.get("download_button")) >= 1
+    assert_clean(at, "script download")
+
+
 @pytest.mark.slow
 def test_a_live_comparison_trains_once_and_is_shown():
     at = open_page(PAGE)

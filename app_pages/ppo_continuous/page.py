@@ -9,6 +9,12 @@ import streamlit as st
 from toolbox.figures.ppo import learning_curves, score_differences
 from toolbox.lessons import shared as SK
 from toolbox.lessons.ppo_continuous import data as C
+from toolbox.lessons.ppo_continuous.script import (
+    load_check,
+    script_filename,
+    script_note,
+    standalone_script,
+)
 from toolbox.ppo.continuous.train import train_variants
 from toolbox.provenance import provenance_sentence
 from toolbox.serving import RUNNER
@@ -91,6 +97,16 @@ if rows and show_part(SLUG, SK.SPOIL_RESULTS):
         "verdict": r["verdict"]} for r in rows])
     with st.expander("Every variant's comparison with “all on”"):
         st.dataframe(table, hide_index=True, width="stretch", height="content")
+
+st.subheader("Run it yourself")
+off = st.radio("Script of", (False, True), horizontal=True, key="pc_script_variant",
+               format_func=lambda off: C.label(detail if off else None),
+               help="The script trains this variant; its settings are the defaults of its Args.")
+script_name, script_args = C.label(detail if off else None), C.variant_args(detail if off else None)
+st.download_button("Download it as one Python script",
+                   standalone_script(script_args, script_name),
+                   file_name=script_filename(script_name), mime="text/x-python", key="pc_script")
+st.caption(script_note(script_args, script_name, load_check()))
 
 # ---------------------------------------------------------------------------------------------
 # live: all on against the chosen detail off

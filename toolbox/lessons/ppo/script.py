@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import itertools
 import json
 import math
 import re
@@ -37,7 +36,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from toolbox.lessons.ppo import inline
+from toolbox.lessons.ppo import assemble, inline
 from toolbox.ppo.config import PPOConfig
 
 TEMPLATE = Path(__file__).with_name("standalone_ppo.py.template")
@@ -159,38 +158,7 @@ def _use_gymnasium(module: str, name: str, text: str) -> str:
     the run's seed."""
     if module != REFERENCE:
         return text
-    calls = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call)
-             and isinstance(n.func, ast.Name) and n.func.id == "BatchedCartPole"]
-    for call in calls:
-        kw = {k.arg: k.value for k in call.keywords}
-        keys = kw.get("env_keys")
-        if (len(call.args) != 1 or "device" not in kw or not isinstance(keys, ast.Call)
-                or not keys.args):
-            raise ValueError("the reference builds its CartPole in a way the script cannot "
-                             "rewrite: expected BatchedCartPole(num_envs, device=…, "
-                             "env_keys=…(seed, …)).")
-        seg = ast.get_source_segment
-        old = seg(text, call)
-        new = (f"GymnasiumCartPole(config.env_id, {seg(text, call.args[0])}, "
-               f"{seg(text, keys.args[0])}, device={seg(text, kw['device'])})")
-        if text.count(old) != 1:
-            raise ValueError(f"the reference's {old!r} is ambiguous to rewrite.")
-        text = text.replace(old, new)
-    return text
-
-
-def _names(text: str) -> set[str]:
-    """The module-level names ``text`` uses (see :func:`inline.free_names`)."""
-    return {n.id for n in inline.free_names(ast.parse(text)) if isinstance(n, ast.Name)}
-
-
-def _defines(text: str) -> set[str]:
-    """The top-level names a definition's text binds."""
-    node = ast.parse(text).body[0]
-    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-        return {node.name}
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return assemble.use_gymnasium(text, "BatchedCartPole", "GymnasiumCartPole", "config")
 
 
 def _loss_class(inl: inline.Inliner) -> str:
@@ -201,7 +169,7 @@ def _loss_class(inl: inline.Inliner) -> str:
     parts = ["class L:", textwrap.indent(f'"""{summary}\n"""', "    ")]
     for name in sorted(inl.namespace_names.get(LOSS, []), key=lambda n: loss.defs[n].lineno):
         text = inline.definition_text(loss, loss.defs[name])
-        if any(n in loss.defs for n in _names(text) if n != name):
+        if any(n in loss.defs for n in assemble.names_used(text) if n != name):
             raise ValueError(f"L.{name} uses another definition of the loss module; the script "
                              f"keeps each loss function on its own.")
         inl.uses(loss, text)
@@ -236,7 +204,7 @@ def script_parts() -> dict[str, str]:
     loss_class = _loss_class(inl)
     ppo = []
     for item in sorted((i for i in inl.items if i.module == REFERENCE), key=lambda i: i.line):
-        if "L" in _names(item.text) and loss_class not in ppo:
+        if "L" in assemble.names_used(item.text) and loss_class not in ppo:
             ppo.append(loss_class)  # the loss just before the first code that calls it
         ppo.append(inline.rewrite_names(item.text, RENAMES, item.strip))
     environment = inspect.getsource(GymnasiumCartPole).rstrip()
@@ -245,31 +213,9 @@ def script_parts() -> dict[str, str]:
     texts = inline.prune_methods(frame, [inline.rewrite_names(i.text, {}, i.strip) for i in copied])
     defined = {n: "" for n in ("Args", "parse_args", "main", "GymnasiumCartPole", "L",
                                "resolve_device")}
-    defined.update((n, t) for t in ppo for n in _defines(t))
-    helpers = [RESOLVE_DEVICE]
-    for module in dict.fromkeys(i.module for i in copied):
-        mine = []
-        for i, t in sorted(((i, t) for i, t in zip(copied, texts) if i.module == module),
-                           key=lambda pair: pair[0].line):
-            names = _defines(t)
-            if all(defined.get(n) == t for n in names):
-                continue  # the same definition in two modules (a type alias): once is enough
-            if any(n in defined for n in names):
-                raise ValueError(f"{module} defines {', '.join(sorted(names))} differently from "
-                                 f"another part of the script: the script cannot hold both.")
-            defined.update((n, t) for n in names)
-            mine.append(t)
-        if not mine:
-            continue
-        doc = (ast.get_docstring(inl.module(module).tree) or "").split("\n")[0]
-        head = textwrap.fill(f"{module.replace('.', '/')}.py: {doc}", 96,
-                             initial_indent="# ---- ", subsequent_indent="# ")
-        body = mine[0]
-        for previous, text in itertools.pairwise(mine):
-            constants = all(t.split("\n")[0][:1].isupper() or t.startswith("_")
-                            for t in (previous, text))  # consecutive constants: no blank lines
-            body += ("\n" if constants else "\n\n\n") + text
-        helpers.append(head + "\n\n" + body)
+    defined.update((n, t) for t in ppo for n in assemble.defines(t))
+    helpers = [RESOLVE_DEVICE,
+               *assemble.module_sections(inl, list(zip(copied, texts)), defined)]
     return {
         "IMPORTS": "from __future__ import annotations\n\n"
                    + inline.import_lines(inl.imports | FRAME_IMPORTS),
