@@ -17,6 +17,7 @@ from scipy import stats as sps
 from toolbox.lessons.ppo_continuous import data as C
 from toolbox.lessons.ppo_continuous import scenes as S
 from toolbox.ppo.continuous.args import CONTINUOUS_DETAILS, CORE_TOGGLES, PENDULUM
+from toolbox.ppo.continuous.compiled import CompiledPPO
 from toolbox.ppo.continuous.tensor import STRUCTURE, TensorPPO
 from toolbox.ppo.continuous.train import group_by_structure, train_variants
 
@@ -116,8 +117,9 @@ def test_a_live_request_is_checked_and_named_by_its_settings():
 
 @pytest.mark.slow
 def test_train_variants_equals_the_batched_runner_and_reports_progress():
-    """Two iterations (2,048 steps): variants of one structure train as one TensorPPO, others
-    as another (a different γ here); the records equal the runner's own, progress reaches 1."""
+    """Two iterations (2,048 steps): variants of one structure train as one runner (on the CPU
+    the compiled CompiledPPO), others as another (a different γ here); the records equal the
+    runner's own, progress reaches 1; ``backend="tensor"`` trains on TensorPPO."""
     small = [C.variant_args(d, budget=2048) for d in (None, "norm_obs")]
     small.append(small[0].replace(gamma=0.95))
     assert "gamma" in STRUCTURE and group_by_structure(small) == [[0, 1], [2]]
@@ -125,13 +127,16 @@ def test_train_variants_equals_the_batched_runner_and_reports_progress():
     out = train_variants(small, [0, 1], report=lambda f, runs: seen.append((f, runs)))
     assert [round(f, 3) for f, _ in seen] == [0.25, 0.5, 0.75, 1.0]
     assert len({id(runs) for _, runs in seen}) == len(seen)  # a new list each time
-    direct = TensorPPO(small[:2], [0, 1])
-    for _ in range(2):
-        direct.run_iteration()
+    direct = CompiledPPO(small[:2], [0, 1])
+    direct.run_iterations(2)
     for v in range(2):
         for j in range(2):
             assert out[v][j]["episode_returns"] == direct.episode_returns[v * 2 + j]
             assert out[v][j]["steps_trained"] == 2048
+    tensor = TensorPPO(small[:1], [0])
+    tensor.run_iteration(), tensor.run_iteration()
+    on_tensor = train_variants(small[:1], [0], backend="tensor")
+    assert on_tensor[0][0]["episode_returns"] == tensor.episode_returns[0]
     live = C.live_aggregates(["a", "b", "c"], out, 2048)
     assert set(live) == {"a", "b", "c"} and live["a"]["runs"] == 2
 

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 KERNEL_SOURCES = ("jit.py", "kernels.py", "rng.py", "ppo/kernels.py", "ppo/compiled_kernel.py",
                   "ppo/kernel_net.py", "ppo/layout.py", "ppo/agent.py", "envs/cartpole.py",
-                  "dial/kernel.py", "dial/kernel_cnet.py", "dial/layout.py", "dial/cnet.py")
+                  "dial/kernel.py", "dial/kernel_cnet.py", "dial/layout.py", "dial/cnet.py",
+                  "ppo/continuous/compiled_kernel.py", "ppo/continuous/kernel_net.py",
+                  "ppo/continuous/layout.py", "ppo/continuous/stacked.py", "envs/pendulum.py")
 """Files (relative to ``toolbox/``) whose edits must invalidate the cache (see ``cache_dir``)."""
 ENV_VAR = "RL_TOOLBOX_NUMBA_CACHE"
 WARMED = "warmed"

@@ -5,7 +5,10 @@ random numbers.
 
 Each is the formula of its torch twin, named in its docstring, and is written once here so that
 every compiled path steps, clips and draws alike. Shapes: weights ``(in, out)`` for :func:`dense`,
-activations ``(rows, features)``, float32; reductions (norms, moments) in float64.
+activations ``(rows, features)``, float32; reductions (norms, moments) in float64. The same blocks
+also run on float64 arrays (the continuous PPO kernel's equality tests): constants then take the
+arrays' precision (:func:`like`) and tanh is the C library's (:func:`tanh_of`), while float32
+arrays get exactly the float32 arithmetic they always had.
 """
 
 from __future__ import annotations
@@ -14,9 +17,37 @@ import math
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from toolbox.jit import _EXACT, _INLINE, _JIT, F32, tanh32
 from toolbox.rng import counter_code, uniform_bits
+
+
+# -- one precision per array: float32 arrays compute in float32, float64 arrays in float64 -------
+def like(arr, x):
+    """``x`` as a scalar of ``arr``'s dtype, so a constant neither rounds float64 arithmetic to
+    float32 nor widens float32 arithmetic to float64 (compiled: resolved from the array's type)."""
+    return arr.dtype.type(x)
+
+
+@overload(like)
+def _like(arr, x):
+    dtype = arr.dtype
+    return lambda arr, x: dtype(x)
+
+
+def tanh_of(x):
+    """tanh of a scalar: :func:`toolbox.jit.tanh32` (fast, within 3e-7) for float32, the C
+    library's exact tanh for float64."""
+    return math.tanh(x)
+
+
+@overload(tanh_of)
+def _tanh_of(x):
+    if x == types.float32:
+        return lambda x: tanh32(x)
+    return lambda x: math.tanh(x)
 
 
 # -- a flat parameter vector, block by block ---------------------------------------------------
@@ -46,7 +77,7 @@ def dense(x, W, b, out, activation):
     for i in range(n):
         for j in range(o):
             v = z[i, j] + b[j]
-            out[i, j] = tanh32(v) if activation else v
+            out[i, j] = tanh_of(v) if activation else v
 
 
 @numba.jit(**_JIT)
@@ -54,14 +85,24 @@ def dense_backward(x, W, dz, dW, db, dx):
     """Backward of ``z = x W + b`` given ``dz (n, o)``: ``dW (i, o) = xᵀ dz``,
     ``db (o,) = Σ_rows dz`` and, when ``dx`` has rows, ``dx (n, i) = dz Wᵀ``; all three are
     overwritten."""
-    dW[:, :] = np.dot(x.T, dz)
+    copy2d(np.dot(x.T, dz), dW)
     n, o = dz.shape
     db[:] = 0.0
     for r in range(n):
         for j in range(o):
             db[j] += dz[r, j]
     if dx.shape[0] > 0:
-        dx[:, :] = np.dot(dz, W.T)
+        copy2d(np.dot(dz, W.T), dx)
+
+
+@numba.jit(**_INLINE)
+def copy2d(src, dst):
+    """``dst[:, :] = src`` as a loop: the slice assignment compiles Numba's shape-mismatch error
+    message (string formatting) at every such line, seconds of compile time each."""
+    n, m = src.shape
+    for i in range(n):
+        for j in range(m):
+            dst[i, j] = src[i, j]
 
 
 @numba.jit(**_JIT)
@@ -77,8 +118,8 @@ def tanh_backward_inplace(d, h):
 @numba.jit(**_JIT)
 def clip_grad_norm(grads, max_norm, clip):
     """``torch.nn.utils.clip_grad_norm_`` over every row of ``grads (K, P)`` together: returns
-    ``‖g‖ = sqrt(Σ g²)`` (float32 squares, float64 sum) and, when ``clip``, scales
-    ``g ← g · min(1, max_norm / (‖g‖ + 1e-6))``."""
+    ``‖g‖ = sqrt(Σ g²)`` (squares in the gradient's precision, float64 sum) and, when ``clip``,
+    scales ``g ← g · min(1, max_norm / (‖g‖ + 1e-6))``."""
     K, P = grads.shape
     sq = 0.0
     for k in range(K):
@@ -86,7 +127,7 @@ def clip_grad_norm(grads, max_norm, clip):
             sq += grads[k, q] * grads[k, q]
     norm = math.sqrt(sq)
     if clip:
-        coef = F32(min(max_norm / (norm + 1e-6), 1.0))
+        coef = like(grads, min(max_norm / (norm + 1e-6), 1.0))
         for k in range(K):
             for q in range(P):
                 grads[k, q] *= coef
@@ -99,12 +140,12 @@ def adam(theta, grad, m, v, step, lr, eps, beta1, beta2):
     ``grad, m, v (P,)``; ``step`` is the new step count."""
     bc1 = 1.0 - beta1 ** step
     bc2_sqrt = math.sqrt(1.0 - beta2 ** step)
-    step_size = F32(lr / bc1)
-    b1, b2 = F32(beta1), F32(beta2)
+    step_size = like(theta, lr / bc1)
+    b1, b2 = like(theta, beta1), like(theta, beta2)
     # 1 − β in float64, then rounded (as torch does): F32(1) − F32(0.999) is 1.3e-5 off 0.001
-    c1, c2 = F32(1.0 - beta1), F32(1.0 - beta2)
-    inv_bc2 = F32(1.0 / bc2_sqrt)
-    e = F32(eps)
+    c1, c2 = like(theta, 1.0 - beta1), like(theta, 1.0 - beta2)
+    inv_bc2 = like(theta, 1.0 / bc2_sqrt)
+    e = like(theta, eps)
     for i in range(theta.shape[0]):
         g = grad[i]
         m[i] = b1 * m[i] + c1 * g
@@ -147,9 +188,26 @@ def uniform32(key, code, j):
 def permutation(key, counter, n, out):
     """``out (n,) = torch.argsort(toolbox.rng.uniform(key, counter, n), stable=True)``: a shuffle.
     Sorting the 24-bit integers that make the float32 uniforms, stably (ties keep index order, as
-    torch's CPU sort does)."""
+    torch's CPU sort does): a least-significant-digit radix sort, two stable counting sorts on
+    12-bit digits (plain loops: NumPy's mergesort took Numba seconds to compile)."""
     code = counter_code(np.int64(counter))
     bits = np.empty(n, np.int64)
     for j in range(n):
         bits[j] = uniform_bits(key, code, j) >> 8
-    out[:] = np.argsort(bits, kind="mergesort")
+        out[j] = j
+    moved = np.empty(n, np.int64)
+    start = np.empty(4097, np.int64)
+    for digit in range(2):
+        shift = 12 * digit
+        for d in range(4097):
+            start[d] = 0
+        for j in range(n):
+            start[((bits[j] >> shift) & 4095) + 1] += 1
+        for d in range(4096):
+            start[d + 1] += start[d]
+        for j in range(n):  # in the current order: equal digits keep it (stable)
+            d = (bits[out[j]] >> shift) & 4095
+            moved[start[d]] = out[j]
+            start[d] += 1
+        for j in range(n):
+            out[j] = moved[j]

@@ -32,9 +32,10 @@ from toolbox import jit
 
 log = logging.getLogger(__name__)
 
-KERNELS = ("toolbox.ppo.compiled:warm_up", "toolbox.dial.compiled:warm_up")
-"""The app's kernels: PPO's and DIAL's ``warm_up`` (each trains a tiny run of every structure it
-offers)."""
+KERNELS = ("toolbox.ppo.compiled:warm_up", "toolbox.dial.compiled:warm_up",
+           "toolbox.ppo.continuous.compiled:warm_up")
+"""The app's kernels: PPO's, DIAL's and continuous PPO's ``warm_up`` (each trains a tiny run of
+every structure it offers)."""
 MARKER = jit.WARMED
 """File in the cache folder, written by a child that loaded or compiled the kernels in it without
 error: the next start loads them in its own process at once (no child, no seconds on the readable

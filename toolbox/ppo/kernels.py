@@ -32,6 +32,7 @@ from toolbox.kernels import (  # noqa: F401
     clip_grad_norm,
     dense,
     dense_backward,
+    like,
     permutation,
     tanh_backward_inplace,
     uniform32,
@@ -108,14 +109,15 @@ def gae_run(rewards, values, dones, next_value, next_done, gamma, lam, adv):
     ``next_value, next_done (E,)``; ``Â_t = δ_t + γλ(1 − d_{t+1}) Â_{t+1}``,
     ``δ_t = r_t + γ V_{t+1}(1 − d_{t+1}) − V_t``."""
     T, E = rewards.shape
-    g, gl = F32(gamma), F32(gamma * lam)
+    # the constants in the buffers' precision (float32 here, float64 in continuous PPO's tests)
+    g, gl, one = like(rewards, gamma), like(rewards, gamma * lam), like(rewards, 1.0)
     for e in range(E):
-        last = F32(0.0)
+        last = like(rewards, 0.0)
         for t in range(T - 1, -1, -1):
             if t == T - 1:
-                nnt, nv = F32(1.0) - next_done[e], next_value[e]
+                nnt, nv = one - next_done[e], next_value[e]
             else:
-                nnt, nv = F32(1.0) - dones[t + 1, e], values[t + 1, e]
+                nnt, nv = one - dones[t + 1, e], values[t + 1, e]
             delta = rewards[t, e] + g * nv * nnt - values[t, e]
             last = delta + gl * nnt * last
             adv[t, e] = last
