@@ -14,9 +14,14 @@ under the download button (``script_note``) reads its numbers from that file.
     python benchmarks/ppo_continuous_script_check.py --jobs 2     # two side by side
     python benchmarks/ppo_continuous_script_check.py --seeds 1 2  # fewer seeds
 
-A run takes ≈ 40 s of one core (2,600 environment steps/s on an idle 2-core Xeon); its numbers
-do not depend on how many run side by side (one torch thread each, its own process). Random
-torques score about −1,250.
+A run takes ≈ 30 s of one core's CPU time (29–38 s on a 2-core x86_64 machine, 2026-12-04; the
+script prints it) and 100–180 s of wall time when the machine is shared. Its numbers do not
+depend on how many run side by side or on the load (one torch thread each, its own process):
+two measurements under different loads (load average ≈ 12, then ≈ 6) gave the same final
+scores to the last digit.
+Measured (2026-12-04): "all on" −710, −907, −779, −683, −751 (seeds 1–5, mean −766; the grid's
+10 seeds: −749); "norm_obs off" −253, −245, −411, −242, −287 (mean −288; the grid: −306).
+Random torques score about −1,250.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from toolbox.lessons.ppo_continuous.data import label, variant_args
 from toolbox.lessons.ppo_continuous.script import (
     CHECK_FILE,
+    CPU,
     FINAL,
     script_filename,
     standalone_script,
@@ -51,13 +57,14 @@ LINE = re.compile(r"step\s+(\d+)\s+mean return \(latest episodes\)\s+([-\d.na]+)
 
 
 def parse(text: str) -> dict:
-    """``{"steps", "mean_latest", "final_last32"}`` from the script's printed lines."""
+    """``{"steps", "mean_latest", "final_last32", "cpu_seconds"}`` from the script's printed
+    lines."""
     pairs = [(int(m[1]), float(m[2])) for m in LINE.finditer(text)]
-    final = FINAL.search(text)
-    if not pairs or final is None:
+    final, cpu = FINAL.search(text), CPU.search(text)
+    if not pairs or final is None or cpu is None:
         raise ValueError("the log has no curve or no final line: the run did not finish.")
     return {"steps": [p[0] for p in pairs], "mean_latest": [p[1] for p in pairs],
-            "final_last32": float(final[1])}
+            "final_last32": float(final[1]), "cpu_seconds": float(cpu[1])}
 
 
 def main() -> None:

@@ -64,7 +64,9 @@ ARGS_DOC = ('"""The settings of this run: the variant named at the top of the fi
 _UNMARK = re.compile(r"#\s*\[/?detail:\w+\]\s*")
 """A detail marker followed by a remark on its line: the remark stays, the marker goes."""
 FINAL = re.compile(r"final mean return \(last 32 episodes\): ([-\d.na]+)")
-"""The script's last line, as the benchmark and the tests read it."""
+"""The script's final score, as the benchmark and the tests read it."""
+CPU = re.compile(r"\(([\d.]+) s of CPU time\)")
+"""The script's CPU time, as the benchmark reads it."""
 
 
 class GymnasiumPendulum:
@@ -249,7 +251,7 @@ def load_check(path: str | Path = CHECK_FILE) -> dict | None:
 
 
 def _span(values) -> str:
-    lo, hi = f"{min(values):,.0f}", f"{max(values):,.0f}"
+    lo, hi = (f"{v:,.0f}".replace("-", "−") for v in (min(values), max(values)))
     return lo if lo == hi else f"{lo} to {hi}"
 
 
@@ -269,7 +271,13 @@ def script_note(args: Args, name: str, check: dict | None = None) -> str:
     if runs:
         finals = [r["final_last32"] for r in runs]
         text += (f" Measured with this script ({check['meta'].get('date', '?')}, one CPU thread, "
-                 f"{np.mean([r['seconds'] for r in runs]):.0f} s a run): the last 32 episodes "
+                 f"about {np.mean([r['cpu_seconds'] for r in runs]):.0f} s of CPU time a run): "
+                 f"the last 32 episodes "
                  f"average {_span(finals)} (seeds {', '.join(str(r['seed']) for r in runs)}); "
                  f"random torques score about −1,250.")
+    elif check:
+        measured = " and ".join(f"“{v}”" for v in dict.fromkeys(r["variant"]
+                                                              for r in check.get("runs", [])))
+        text += (f" Expect returns like this variant's in the grid above (the script itself "
+                 f"was measured for {measured}).")
     return text
