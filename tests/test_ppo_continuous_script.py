@@ -226,15 +226,8 @@ def test_script_computes_the_reference_numbers(case, tmp_path, monkeypatch):
             assert same, (case, it, key, theirs[key], value)
 
 
-@pytest.mark.slow
-def test_downloaded_script_learns_pendulum_at_the_pages_budget(tmp_path):
-    """"all on", seed 1, the page's 102,400 steps on one thread (≈ 30 s of CPU time): the mean
-    return of the last 32 episodes is −710.3 here, well above random torques' ≈ −1,250 (seeds
-    1–5: −907 to −683, results/ppo_continuous_script_check.json); the threshold of −1,000
-    leaves room for other platforms' rounding."""
-    path = tmp_path / "ppo_continuous_all_on.py"
-    path.write_text(standalone_script(PENDULUM, "all on"))
-    run = _run_script(path, "--seed", "1", cwd=tmp_path, timeout=400)
-    final = FINAL.search(run.stdout)
-    assert final is not None, run.stdout[-2000:]
-    assert float(final[1]) > -1000, run.stdout[-2000:]
+# That the script learns at the page's budget (102,400 steps, ≈ 30 s of CPU a run) is measured by
+# benchmarks/ppo_continuous_script_check.py (results/ppo_continuous_script_check.json, seeds 1-5:
+# −907 to −683 against random torques' ≈ −1,250), not here: the test above proves the script
+# computes the reference's numbers bit for bit, and tests/test_ppo_continuous_learning.py that the
+# reference's algorithm learns.
