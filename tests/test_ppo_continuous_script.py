@@ -231,3 +231,11 @@ def test_script_computes_the_reference_numbers(case, tmp_path, monkeypatch):
 # −907 to −683 against random torques' ≈ −1,250), not here: the test above proves the script
 # computes the reference's numbers bit for bit, and tests/test_ppo_continuous_learning.py that the
 # reference's algorithm learns.
+
+
+def test_another_task_is_refused_with_what_to_change():
+    """The script's ``--env-id`` reaches ``gym.make``; a task with other spaces than Pendulum's
+    stops with a sentence naming the constants to change, not a shape error deep in training."""
+    with pytest.raises(SystemExit, match="written for Pendulum-v1.*change OBS_DIM, ACT_DIM"):
+        GymnasiumPendulum("MountainCarContinuous-v0", 2, seed=0)
+    GymnasiumPendulum("Pendulum-v1", 2, seed=0).close()

@@ -42,6 +42,7 @@ import torch
 from toolbox.lessons.ppo import assemble, inline
 from toolbox.lessons.ppo.script import FRAME_IMPORTS, RESOLVE_DEVICE
 from toolbox.ppo.continuous.args import ENV_ID, PENDULUM, Args
+from toolbox.ppo.continuous.reference import ACT_DIM, OBS_DIM
 
 TEMPLATE = Path(__file__).with_name("standalone_ppo_continuous.py.template")
 CHECK_FILE = Path(__file__).resolve().parents[3] / "results" / "ppo_continuous_script_check.json"
@@ -83,6 +84,17 @@ class GymnasiumPendulum:
             [lambda: gym.make(env_id) for _ in range(num_envs)],
             autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
         )
+        obs_shape = self.envs.single_observation_space.shape
+        space = self.envs.single_action_space
+        if obs_shape != (OBS_DIM,) or space.shape != (ACT_DIM,) or not (
+                np.all(space.low == self.action_low) and np.all(space.high == self.action_high)):
+            self.envs.close()
+            raise SystemExit(
+                f"{env_id} has observations of shape {obs_shape} and actions of shape "
+                f"{space.shape} in [{space.low}, {space.high}]; this file's networks and action "
+                f"clipping are written for Pendulum-v1 ({OBS_DIM} numbers in, {ACT_DIM} torque in "
+                f"[{self.action_low}, {self.action_high}] out). For another task, change OBS_DIM, "
+                "ACT_DIM and action_low/action_high to its spaces.")
         self.seed, self.device = int(seed), device
 
     def reset(self) -> torch.Tensor:
