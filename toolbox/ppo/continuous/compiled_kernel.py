@@ -130,7 +130,7 @@ def start_runs(sz, s, envs, keys, stats, buf):
     for r in range(sz.runs):
         for e in range(sz.envs):
             i = r * sz.envs + e
-            reset_draw(keys.env[i], 0, envs.state[i])
+            reset_draw(keys.env[i], np.int64(0), envs.state[i])  # not a literal: one specialization
             envs.resets[i], envs.elapsed[i] = 1, 0
             observe_obs(r, e, envs.state[i], s.switches[r], s, stats, buf.next_obs[r, e])
             buf.next_done[r, e] = 0.0
