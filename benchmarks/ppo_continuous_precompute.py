@@ -7,10 +7,11 @@
 (two processes, e.g. the continuous details and the core ones, use both cores; ``--merge``
 joins their files and recomputes the comparison).
 
-Variants are :data:`toolbox.ppo.continuous.args.PENDULUM` with one toggle flipped; those sharing a
-structure train as one :class:`~toolbox.ppo.continuous.tensor.TensorPPO` computation (the stored
-grid was trained while a shared trunk was still a structure of its own: two computations per
-process). ``independent_actions`` is left out: Pendulum's action
+Variants are :data:`toolbox.ppo.continuous.args.PENDULUM` with one toggle flipped, trained by
+:func:`toolbox.ppo.continuous.train.train_variants` (``--backend``: compiled on the CPU by default,
+``tensor`` for :class:`~toolbox.ppo.continuous.tensor.TensorPPO`; the stored grid was trained on
+the tensor path, while a shared trunk was still a structure of its own; ``meta.backend`` says
+which). ``independent_actions`` is left out: Pendulum's action
 has one component, so the toggle cannot act (see its Args docstring). Per run the file keeps the
 learning curve (mean return of each round of 16 episodes, by end step) and the final score (mean
 of the last 32 episodes, :func:`~toolbox.ppo.continuous.analysis.final_score`); ``comparison``
@@ -33,9 +34,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from toolbox.ppo.compiled import choose_backend  # noqa: E402
 from toolbox.ppo.continuous import analysis  # noqa: E402
 from toolbox.ppo.continuous.args import CONTINUOUS_DETAILS, CORE_TOGGLES, PENDULUM  # noqa: E402
-from toolbox.ppo.continuous.tensor import STRUCTURE, TensorPPO  # noqa: E402
+from toolbox.ppo.continuous.train import train_variants  # noqa: E402
 from toolbox.provenance import machine_provenance  # noqa: E402
 
 DETAILS = tuple(d for d in CONTINUOUS_DETAILS if d != "independent_actions") + CORE_TOGGLES
@@ -75,26 +77,21 @@ def run_record(seed: int, steps: list[int], returns: list[float]) -> dict:
             "final_score": analysis.final_score(returns)}
 
 
-def train_grid(names: list[str], seeds: list[int], budget: int) -> dict[str, list[dict]]:
-    """Every variant × seed, one TensorPPO per structure; -> label -> per-seed run records."""
-    groups: dict[tuple, list[str]] = {}
-    for n in names:
-        a = variant(n, budget)
-        groups.setdefault(tuple(getattr(a, f) for f in STRUCTURE), []).append(n)
-    runs: dict[str, list[dict]] = {}
-    for members in groups.values():
-        t0 = time.perf_counter()
-        ppo = TensorPPO([variant(n, budget) for n in members], seeds)
-        for i in range(ppo.args.num_iterations):
-            ppo.run_iteration()
-            if (i + 1) % 10 == 0:
-                print(f"{members[:3]}...: iteration {i + 1}/{ppo.args.num_iterations} after "
-                      f"{time.perf_counter() - t0:.0f} s", flush=True)
-        for v, n in enumerate(members):
-            runs[label(n)] = [run_record(s, ppo.episode_steps[v * len(seeds) + j],
-                                         ppo.episode_returns[v * len(seeds) + j])
-                              for j, s in enumerate(seeds)]
-    return runs
+def train_grid(names: list[str], seeds: list[int], budget: int, backend: str = "auto",
+               threads: int = 1) -> dict[str, list[dict]]:
+    """Every variant × seed through ``train_variants`` (one runner per structure);
+    -> label -> per-seed run records."""
+    t0, shown = time.perf_counter(), [0]
+
+    def progress(fraction: float, _runs) -> None:
+        if int(10 * fraction) > shown[0]:
+            shown[0] = int(10 * fraction)
+            print(f"{fraction:.0%} after {time.perf_counter() - t0:.0f} s", flush=True)
+
+    out = train_variants([variant(n, budget) for n in names], seeds, report=progress,
+                         backend=backend, threads=threads)
+    return {label(n): [run_record(r["seed"], r["episode_steps"], r["episode_returns"])
+                       for r in records] for n, records in zip(names, out)}
 
 
 def finish(payload: dict) -> dict:
@@ -142,7 +139,10 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=PENDULUM.total_timesteps)
     ap.add_argument("--seeds", default="0-9", help="e.g. 0-9 or 0,1,2")
     ap.add_argument("--variants", default=",".join(("all",) + DETAILS))
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads; on the compiled path, threads the runs are split across")
+    ap.add_argument("--backend", default="auto",
+                    help="auto (compiled on the CPU), compiled or tensor")
     ap.add_argument("--out", default=str(ROOT / "results" / "ppo_continuous_grid.json"))
     a = ap.parse_args()
     if a.merge:
@@ -160,10 +160,12 @@ def main() -> None:
     dirty = bool(git("status", "--porcelain", "--", "toolbox/ppo/continuous").strip())
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    runs = train_grid(names, seeds, a.budget)
+    backend = choose_backend(a.backend, torch.device("cpu"))
+    runs = train_grid(names, seeds, a.budget, backend, a.threads)
     secs = time.perf_counter() - t0
     payload = finish({
         "meta": {"commit": commit, "dirty": dirty, "threads": a.threads, "device": "cpu",
+                 "backend": backend,
                  "started_utc": started, "wall_seconds": round(secs, 1), **machine_provenance()},
         "args": variant("all", a.budget).to_dict(), "budget": a.budget, "seeds": seeds,
         "variants": [label(n) for n in names], "runs": runs,
