@@ -35,6 +35,9 @@ from toolbox.ppo.continuous.reference import OBS_DIM
 from toolbox.ppo.continuous.tensor import STRUCTURE
 
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+CHUNK = 16
+"""Iterations per compiled call: the episode log of a call is ``(n, R, T, E)`` (a grid of 170 runs
+logged 100 iterations at once would take 140 MB); 16 keep it small and the calls few."""
 
 
 def check_variants(args: Args | Sequence[Args]) -> list[Args]:
@@ -126,7 +129,11 @@ class CompiledPPO:
         return self.debug
 
     def run_iterations(self, n: int) -> None:
-        """``n`` iterations of every run in one compiled call per thread."""
+        """``n`` iterations of every run, up to :data:`CHUNK` per compiled call (per thread)."""
+        for start in range(0, n, CHUNK):
+            self._run_chunk(min(CHUNK, n - start))
+
+    def _run_chunk(self, n: int) -> None:
         t0 = time.perf_counter()
         R, T, E = self.R, self.args.num_steps, self.args.num_envs
         log = L.Log(np.zeros((n, R, T, E), np.bool_), np.zeros((n, R, T, E)),
