@@ -21,6 +21,17 @@ figures come from :mod:`harness.classroom` (shared with tests/e2e); the browser 
                                                               # floods Train
     python benchmarks/classroom_load.py --students 4          # smoke run
 
+With the training engine as deployed, issue 24's targets (:mod:`harness.course`; memory is the
+sum of PSS of the app process(es), the scheduler and the workers; ``--apps 1,2`` runs one app
+process with its own local cluster, then two on one shared cluster, and prints the throughput
+ratio):
+
+    python benchmarks/classroom_load.py --scenario dial-abuse     # 40 large DIAL requests held
+                                                                  # by one client, a polite PPO
+    python benchmarks/classroom_load.py --scenario pages --students 60 --apps 1,2
+    python benchmarks/classroom_load.py --scenario mixed --students 30 --apps 1,2  # 30 train
+                                                                  # while 30 open every page
+
 ``distinct`` (:mod:`harness.distinct`): each student trains a different PPO request (2 runs ×
 ``--ppo-budget`` steps, default 100k there); printed: time from Train to each student's result
 (p50/p95/max), page latency meanwhile, trainings the server started (batches), peak RSS, and the
@@ -32,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -40,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.course_report import course  # noqa: E402
 from harness.browser import chromium_path  # noqa: E402
 from harness.classroom import run_load as _run_load  # noqa: E402
 from harness.distinct import run_distinct, same_work_batched  # noqa: E402
@@ -137,6 +150,8 @@ def run_load(students: int, settings: dict) -> dict:
 
 
 def main() -> None:
+    # stopped (timeout, kill): leave through the servers' context managers, which stop them
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=30)
@@ -156,9 +171,18 @@ def main() -> None:
         default=30.0,
         help="students open the link evenly spread over this many seconds (0: all at once)",
     )
-    ap.add_argument("--scenario", choices=("same", "distinct", "abuse"), default="same")
+    ap.add_argument("--scenario", default="same",
+                    choices=("same", "distinct", "abuse", "dial-abuse", "pages", "mixed"))
     ap.add_argument("--abuse-requests", type=int, default=40)
+    ap.add_argument("--apps", default="1",
+                    help="dial-abuse, pages, mixed: app processes on one local cluster; '1,2' "
+                    "runs both and prints the throughput ratio")
+    ap.add_argument("--settle-s", type=float, default=60.0,
+                    help="dial-abuse, pages, mixed: memory is read again this long after the load")
     args = ap.parse_args()
+    if args.scenario in ("dial-abuse", "pages", "mixed"):
+        course(args)
+        return
     if args.scenario != "same":
         distinct(args)
         return

@@ -19,8 +19,9 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' EXIT
 dask scheduler --host 127.0.0.1 --port "$PORT" --dashboard-address 127.0.0.1:0 & pids+=($!)
 sleep 2
+# each worker restarts above 95 % of its memory limit (toolbox/serving/cluster.py: WORKER_MEMORY_MB)
 OMP_NUM_THREADS=1 dask worker "$RL_TOOLBOX_CLUSTER" --nthreads 1 --nworkers "$WORKERS" \
-    --no-dashboard & pids+=($!)
+    --memory-limit "${RL_TOOLBOX_WORKER_MEMORY_MB:-1000}MiB" --no-dashboard & pids+=($!)
 for i in $(seq 1 "$APPS"); do
     streamlit run app.py --server.port $((8500 + i)) --server.headless true & pids+=($!)
 done

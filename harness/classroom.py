@@ -141,9 +141,10 @@ def _run_in_thread(coro):
     def target() -> None:
         result["value"] = asyncio.run(coro)
 
-    t = threading.Thread(target=target)
+    t = threading.Thread(target=target, daemon=True)
     t.start()
-    t.join()
+    while t.is_alive():  # in steps, so that a signal (a timeout's TERM) is handled meanwhile
+        t.join(0.5)
     if "value" not in result:
         raise RuntimeError("the load run did not complete (see errors above)")
     return result["value"]

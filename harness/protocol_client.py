@@ -34,6 +34,20 @@ class RunResult:
     query_string: str = ""
 
 
+_BINARY = ("arrow_data_frame", "arrow_table", "imgs", "audio", "video")
+
+
+def _text(etype: str, body) -> str:
+    """An element's text for :attr:`RunResult.text`, cheaply: a chart's JSON as it came (its
+    title is text a student reads), no binary data; formatting a large element with ``str`` cost
+    the client more CPU than the server spent on it."""
+    if etype == "plotly_chart":
+        return body.spec
+    if etype in _BINARY:
+        return ""
+    return str(body)
+
+
 class ProtocolSession:
     """One browser-less session. Use as
     ``async with ProtocolSession(url) as s: await s.open(...)``."""
@@ -69,6 +83,15 @@ class ProtocolSession:
     async def set_number(self, key: str, value: float) -> RunResult:
         return await self._rerun([WidgetState(id=self._id(key), double_value=float(value))])
 
+    async def set_toggle(self, key: str, value: bool) -> RunResult:
+        return await self._rerun([WidgetState(id=self._id(key), bool_value=bool(value))])
+
+    async def set_multiselect(self, key: str, labels: list[str]) -> RunResult:
+        """Choose ``labels`` (the options as the page shows them)."""
+        state = WidgetState(id=self._id(key))
+        state.string_array_value.data.extend(labels)
+        return await self._rerun([state])
+
     async def click(self, key: str) -> RunResult:
         # a trigger is true for one run only, as a browser's button press is
         return await self._rerun([WidgetState(id=self._id(key), trigger_value=True)], keep=False)
@@ -84,6 +107,33 @@ class ProtocolSession:
             list(self.states.values()) + [WidgetState(id=self._id(key), trigger_value=True)])
         await self._ws.send(msg.SerializeToString())
         await asyncio.sleep(after_s)
+
+    async def click_and_stay(self, key: str, read_s: float = 2.0) -> str:
+        """Press a button and keep the tab open without waiting for the run to end: read what the
+        server sends for ``read_s`` seconds and return its text (a refusal, or the progress)."""
+        import asyncio
+
+        msg = BackMsg()
+        msg.rerun_script.page_name = self.page
+        msg.rerun_script.query_string = self.query_string
+        msg.rerun_script.widget_states.widgets.extend(
+            list(self.states.values()) + [WidgetState(id=self._id(key), trigger_value=True)])
+        await self._ws.send(msg.SerializeToString())
+        parts: list[str] = []
+        end = time.monotonic() + read_s
+        while (left := end - time.monotonic()) > 0:
+            try:
+                raw = await asyncio.wait_for(self._ws.recv(), timeout=left)
+            except asyncio.TimeoutError:
+                break
+            m = ForwardMsg()
+            m.ParseFromString(raw)
+            if m.WhichOneof("type") == "delta" and m.delta.WhichOneof("type") == "new_element":
+                element = m.delta.new_element
+                parts.append(str(getattr(element, element.WhichOneof("type"))))
+            elif m.WhichOneof("type") == "script_finished" and m.script_finished != _RERUN:
+                break
+        return "\n".join(parts)
 
     def _id(self, key: str) -> str:
         if key not in self.widgets:
@@ -127,7 +177,7 @@ class ProtocolSession:
                 wid = getattr(body, "id", "")
                 if isinstance(wid, str) and wid.startswith("$$ID-") and "-" in wid[5:]:
                     result.widgets[wid.split("-", 2)[2]] = body
-                parts.append(str(body))
+                parts.append(_text(etype, body))
             elif kind == "page_info_changed":
                 self.query_string = m.page_info_changed.query_string
             elif kind == "script_finished" and m.script_finished != _RERUN:

@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from toolbox.serving.cluster import ENV_MEMORY, WORKER_MEMORY_MB, worker_memory_limit
 from toolbox.serving.engine import ENV_ADDRESS, Engine
 from toolbox.serving.job import Cancelled
 from toolbox.serving.remote import run_remote, run_remote_batch
@@ -327,3 +328,40 @@ def test_run_remote_batch_is_a_drop_in_for_a_batch_and_drops_one_request(engine)
     assert results[0] == (0, results[0][1]) and results[0][1] in engine.worker_pids()
     assert results[1] is None  # dropped: run_batch saw Cancelled from its report
     assert seen[0][-1] == 1.0 and seen[1] and max(seen[1]) < 0.5
+
+
+def test_each_worker_of_the_local_cluster_has_the_memory_limit(engine):
+    limits = engine.client().run(lambda dask_worker: dask_worker.memory_manager.memory_limit)
+    assert set(limits.values()) == {WORKER_MEMORY_MB * 2**20}
+
+
+def hog(report):
+    """A toy training that holds ~700 MB (written, so resident) until its worker is stopped."""
+    held = b"\x01" * (700 * 2**20)
+    time.sleep(30)
+    report(1.0)
+    return len(held)
+
+
+@pytest.mark.slow
+def test_a_training_over_the_workers_memory_limit_fails_with_a_sentence(monkeypatch):
+    monkeypatch.delenv(ENV_ADDRESS, raising=False)
+    monkeypatch.setenv(ENV_MEMORY, "600")  # the cluster's child reads it when it starts
+    eng = Engine(workers=1)
+    try:
+        job = eng.submit("toy-hog", hog)
+        t0 = time.monotonic()
+        with pytest.raises(ValueError, match="out of memory"):
+            job.result(timeout=60)
+        assert time.monotonic() - t0 < 25  # stopped by the nanny, not by the toy's own end
+        job.release()
+        assert _wait_for(lambda: len(eng.worker_pids()) == 1, timeout=30)  # restarted
+    finally:
+        eng.close()
+
+
+def test_the_memory_limit_setting():
+    assert worker_memory_limit({}) == WORKER_MEMORY_MB * 2**20
+    assert worker_memory_limit({ENV_MEMORY: " 1200 "}) == 1200 * 2**20
+    assert worker_memory_limit({ENV_MEMORY: "0"}) is None  # Dask's default
+    assert worker_memory_limit({ENV_MEMORY: "lots"}) == WORKER_MEMORY_MB * 2**20

@@ -52,7 +52,9 @@ PRELOADED = preload()
 # GIL while it walks every object: ~170 ms here, most of it torch's, plotly's and pandas' module
 # objects, which live as long as the server. Thirty sessions rerunning a page spent about a quarter
 # of the server's time in it (py-spy, DIAL page). Frozen, they are left out of every later
-# collection; what the pages create is still collected after each run.
+# collection. That collection after each run is now off (.streamlit/config.toml, postScriptGC):
+# Python's generational collector frees what the pages create, and the frozen modules keep its
+# full collections short.
 gc.collect()
 gc.freeze()
 

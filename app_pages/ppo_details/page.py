@@ -278,8 +278,9 @@ def _render(payload: dict, final: bool, live: bool = False) -> None:
         st.dataframe(pd.DataFrame(analysis.debug_rows(aggs)), hide_index=True, width="stretch",
                      height="content")
     st.download_button(
-        "Download curves (CSV)", analysis.curves_csv(payload["runs"], grid),
-        file_name="ppo_ablation_curves.csv", mime="text/csv", key="ppo_csv",
+        # written when clicked, not on every load
+        "Download curves (CSV)", lambda: analysis.curves_csv(payload["runs"], grid),
+        file_name="ppo_ablation_curves.csv", mime="text/csv", key="ppo_csv", on_click="ignore",
     )
 
 

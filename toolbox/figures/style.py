@@ -288,6 +288,20 @@ def figure(data: list[dict], layout: dict, validate: bool = False,
     return go.Figure(dict(data=data, layout=layout), _validate=validate)
 
 
+def hline(y: float, line: dict, text: str = "") -> tuple[dict, dict | None]:
+    """A horizontal line across the plot at ``y`` (and its label at the right end), as plotly's
+    ``add_hline`` makes them: ``(shape, annotation or None)`` for a layout dict."""
+    shape = dict(type="line", line=line, x0=0, x1=1, xref="x domain", y0=y, y1=y, yref="y")
+    note = dict(showarrow=False, text=text, x=1, xanchor="right", xref="x domain", y=y,
+                yanchor="bottom", yref="y") if text else None
+    return shape, note
+
+
+def vline(x: float, line: dict) -> dict:
+    """A vertical line over the plot's height at ``x`` (plotly's ``add_vline``), as a shape."""
+    return dict(type="line", line=line, x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain")
+
+
 def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 360,
                 width: float = REFERENCE_WIDTH) -> go.Figure:
     """Apply the common look (``layout_dict``) and the projector rules (``finish``) to a figure.

@@ -18,6 +18,18 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV_MEMORY = "RL_TOOLBOX_WORKER_MEMORY_MB"
+WORKER_MEMORY_MB = 1000
+"""A worker's memory limit (resident MB) unless ``RL_TOOLBOX_WORKER_MEMORY_MB`` says otherwise.
+
+Dask's nanny restarts a worker above 95 % of it (the training it ran fails with a sentence, the
+worker starts again) and the worker takes no new task above 80 %. Why 1000: a worker with torch
+and the compiled kernels loaded holds 605-645 MB resident (470-510 MB PSS: torch's libraries are
+shared with the app process), 707 MB during a DIAL training of n = 10 agents (measured on 2 cores,
+benchmarks/classroom_load.py --scenario dial-abuse); admission lets one request add ~300 MB. At 850
+the worker stopped taking tasks (80 %) during ordinary trainings, so a short request could not pass
+a long one, and a worker compiling the kernels itself (no usable cache) was restarted. ``0``: Dask's
+own default (the machine's memory shared by the workers)."""
 
 
 class LocalProcessCluster:
@@ -50,18 +62,28 @@ class LocalProcessCluster:
             self.proc.wait()
 
 
+def worker_memory_limit(env: dict | None = None) -> int | None:
+    """Bytes one worker may hold before its nanny restarts it (:data:`WORKER_MEMORY_MB` or
+    ``RL_TOOLBOX_WORKER_MEMORY_MB``); None for Dask's default (``0``)."""
+    value = (env if env is not None else os.environ).get(ENV_MEMORY, "").strip()
+    mb = int(value) if value.isdigit() else WORKER_MEMORY_MB
+    return mb * 2**20 if mb > 0 else None
+
+
 def serve(workers: int) -> None:
     """Run a local cluster of ``workers`` single-threaded worker processes until stdin closes.
 
     Prints the scheduler's address on the first line of stdout. No dashboard; the scheduler's
     small HTTP server (health, metrics) on a free local port; a training that kills its worker
-    (memory) fails once instead of being retried on another worker.
+    (memory) fails once instead of being retried on another worker; each worker's memory is
+    limited (:func:`worker_memory_limit`).
     """
     import dask
     from distributed import LocalCluster
 
     dask.config.set({"distributed.scheduler.allowed-failures": 0})
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           memory_limit=worker_memory_limit() or "auto",
                            dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False})
     print(cluster.scheduler_address, flush=True)
     try:

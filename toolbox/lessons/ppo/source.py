@@ -15,6 +15,7 @@ code on screen is the code that runs and cannot drift from it.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import textwrap
@@ -74,6 +75,13 @@ def detail_blocks(source: str) -> dict[str, list[str]]:
     return blocks
 
 
+@functools.lru_cache(maxsize=1)
+def _reference_blocks() -> dict[str, list[str]]:
+    # read and parsed once per process: the PPO page shows ~16 detail cards on every load, and
+    # re-reading both files for each cost ~6 ms a load (the running code is what was imported)
+    return detail_blocks(reference_source())
+
+
 def detail_lines(field: str, source: str | None = None) -> str:
     """The reference's lines for the ``PPOConfig`` field ``field``: every marked block for it,
     dedented, markers removed, blocks separated by a blank line. ``source``: the text to read
@@ -83,7 +91,7 @@ def detail_lines(field: str, source: str | None = None) -> str:
     names = [f.name for f in fields(PPOConfig)]
     if field not in names:
         raise ValueError(f"{field!r} is not a PPO setting; choose one of {', '.join(names)}.")
-    blocks = detail_blocks(reference_source() if source is None else source).get(field)
+    blocks = (_reference_blocks() if source is None else detail_blocks(source)).get(field)
     if not blocks or not any(b.strip() for b in blocks):
         raise ValueError(f"the readable PPO marks no lines for {field!r}.")
     return "\n\n".join(b for b in blocks if b.strip())
