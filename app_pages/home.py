@@ -14,7 +14,8 @@ st.markdown(
     "opens on, which are precomputed and say so where they appear: the PPO ablation "
     "(results/ppo_grid500k.json) and the returns its downloadable script reaches "
     "(results/ppo_script_check.json), the continuous-control grid on Pendulum "
-    "(results/ppo_continuous_grid.json), DIAL's default and n = 4 teams "
+    "(results/ppo_continuous_grid.json) and its script's returns "
+    "(results/ppo_continuous_script_check.json), DIAL's default and n = 4 teams "
     "(results/dial_default.json, results/dial_n4.json), and the influence lesson's β grid "
     "(results/influence_learning.json). Training again with other settings runs live."
 )

@@ -170,3 +170,12 @@ def test_each_scenes_right_option_is_what_the_stored_grid_says():
         S.costliest(rows))
     n = sum(r["verdict"] != "not separated" for r in rows.values())
     assert scenes["how-many-separate"].question.correct == S.count_option(n)
+
+
+def test_the_stored_grid_has_the_seeds_the_texts_name():
+    """The page's and the scenes' texts say ``GRID_SEEDS`` seeds: the stored file must have that
+    many for every variant, and say which runner trained it."""
+    grid = C.load_grid()
+    assert len(grid["seeds"]) == C.GRID_SEEDS
+    assert all(len(runs) == C.GRID_SEEDS for runs in grid["runs"].values())
+    assert grid["meta"]["backend"] in ("compiled", "tensor")

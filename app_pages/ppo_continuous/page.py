@@ -32,7 +32,8 @@ lesson_header(
     "of Huang et al. as toggles — a Gaussian policy with a learned, state-independent standard "
     "deviation, action clipping with the unclipped action stored, observation normalization and "
     "clipping, reward scaling and clipping — plus the core details. The page opens on a grid "
-    "trained in advance: “all on” and each detail off, over 10 seeds, compared by Welch's test "
+    f"trained in advance: “all on” and each detail off, over {C.GRID_SEEDS} seeds, compared by "
+    "Welch's test "
     "with a multiple-comparison correction. Then train any detail against “all on” live.",
     "Huang et al. 2022, *The 37 Implementation Details of PPO* (continuous-action details); "
     "Schulman et al. 2017 (PPO); Andrychowicz et al. 2021, *What Matters in On-Policy RL*; "

@@ -38,6 +38,9 @@ WINDOW = 32
 ROUND = PENDULUM.num_envs * 200
 """Environment steps in which each of the 16 environments ends one 200-step episode (Pendulum
 only truncates): a point of a learning curve is the mean return of one round's 16 episodes."""
+GRID_SEEDS = 20
+"""Seeds per variant of the stored grid (results/ppo_continuous_grid.json; a test checks the file
+against it), named in the page's and the scenes' texts."""
 MAX_LIVE_SEEDS = 4
 """Seeds of a live comparison: 2 variants × 4 seeds train in about a minute on 2 cores."""
 LIVE_BUDGETS = (25_600, 51_200, PENDULUM.total_timesteps)

@@ -116,7 +116,8 @@ PPO_CONTINUOUS_SCENES: tuple[Scene, ...] = (
     Scene(
         id="costliest-detail",
         title="The costliest continuous detail",
-        text="Four of the continuous-action details, each turned off in turn over 10 seeds.",
+        text=f"Four of the continuous-action details, each turned off in turn over {C.GRID_SEEDS} "
+        "seeds.",
         question=Question(
             "Which one costs the most when turned off?",
             tuple(C.DETAILS[f].name for f in COSTLIEST_OPTIONS),
@@ -129,8 +130,8 @@ PPO_CONTINUOUS_SCENES: tuple[Scene, ...] = (
     Scene(
         id="how-many-separate",
         title="How many details separate",
-        text=f"{len(C.DETAILS)} details, each turned off in turn, 10 seeds each, compared with "
-        "“all on” with a correction for making many comparisons at once.",
+        text=f"{len(C.DETAILS)} details, each turned off in turn, {C.GRID_SEEDS} seeds each, "
+        "compared with “all on” with a correction for making many comparisons at once.",
         question=Question(
             "How many of them separate from “all on” after the correction?",
             COUNT_OPTIONS,
