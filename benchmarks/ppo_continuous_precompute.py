@@ -11,11 +11,12 @@ Variants are :data:`toolbox.ppo.continuous.args.PENDULUM` with one toggle flippe
 :func:`toolbox.ppo.continuous.train.train_variants` (``--backend``: compiled on the CPU by default,
 ``tensor`` for :class:`~toolbox.ppo.continuous.tensor.TensorPPO`; the stored grid, 20 seeds, was
 trained on the compiled path in 367 s on one thread, ``meta.backend`` says which).
-``independent_actions`` is left out: Pendulum's action has one component, so the toggle cannot act (see its Args docstring). Per run the file keeps the
-learning curve (mean return of each round of 16 episodes, by end step) and the final score (mean
-of the last 32 episodes, :func:`~toolbox.ppo.continuous.analysis.final_score`); ``comparison``
-holds :func:`~toolbox.ppo.continuous.analysis.compare`'s rows and ``sentence`` the finding in
-words; ``meta`` says how it was made (commit, versions, CPU, wall time).
+``independent_actions`` is left out: Pendulum's action has one component, so the toggle cannot act
+(see its Args docstring). Per run the file keeps the learning curve (mean return of each round of 16
+episodes, by end step) and the final score (mean of the last 32 episodes,
+:func:`~toolbox.ppo.continuous.analysis.final_score`); ``comparison`` holds
+:func:`~toolbox.ppo.continuous.analysis.compare`'s rows and ``sentence`` the finding in words;
+``meta`` says how it was made (commit, versions, CPU, wall time).
 """
 
 from __future__ import annotations
