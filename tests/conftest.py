@@ -62,16 +62,17 @@ def pytest_collection_modifyitems(session, config, items):
     # load them from Numba's disk cache, or compile what they need first themselves)
     first_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0"
     if first_worker and any(k in str(item.fspath) for item in items for k in ("ppo", "dial")):
-        # On a fresh machine the compiled PPO and DIAL kernels take ~18 s each to compile: do it on
-        # the idle second core while the first tests run (the tests run on one thread); a test that
-        # comes first just waits for Numba's compile lock.
+        # On a fresh machine the compiled PPO, DIAL and continuous-PPO kernels take ~18 s each to
+        # compile: do it on the idle second core while the first tests run (the tests run on one
+        # thread); a test that comes first just waits for Numba's compile lock.
         import threading
 
         from toolbox.dial.compiled import warm_up as warm_dial
         from toolbox.ppo.compiled import warm_up as warm_ppo
+        from toolbox.ppo.continuous.compiled import warm_up as warm_continuous
 
-        threading.Thread(target=lambda: (warm_ppo(), warm_dial()), name="kernel-warm-up",
-                         daemon=True).start()
+        threading.Thread(target=lambda: (warm_ppo(), warm_dial(), warm_continuous()),
+                         name="kernel-warm-up", daemon=True).start()
     if any("test_fresh_install" in str(item.fspath) for item in items):
         from tests.e2e import fresh_venv
 
