@@ -134,11 +134,11 @@ def _prepare(urls: list[str], roots: list[int], budget: int,
 
 def _finish(r: dict, sampler: MemorySampler, idle: tuple[float, dict], settle_s: float,
             logs) -> dict:
-    peak, processes, parts = sampler.peak_mb, sampler.processes, sampler.peak_parts
     time.sleep(settle_s)
     after = sampler.sample()
     r["after_parts"] = dict(sampler.last_parts)
-    sampler.stop()
+    sampler.stop()  # the peak from the start of the load to the end of the settling time
+    peak, processes, parts = sampler.peak_mb, sampler.processes, sampler.peak_parts
     r.update(idle_mb=idle[0], peak_mb=peak, after_mb=after, settle_s=settle_s, processes=processes,
              peak_parts=parts, idle_parts=idle[1],
              trainings_started=_trainings(logs))
