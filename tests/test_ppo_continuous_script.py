@@ -229,8 +229,8 @@ def test_script_computes_the_reference_numbers(case, tmp_path, monkeypatch):
 # That the script learns at the page's budget (102,400 steps, ≈ 30 s of CPU a run) is measured by
 # benchmarks/ppo_continuous_script_check.py (results/ppo_continuous_script_check.json, seeds 1-5:
 # −907 to −683 against random torques' ≈ −1,250), not here: the test above proves the script
-# computes the reference's numbers bit for bit, and tests/test_ppo_continuous_learning.py that the
-# reference's algorithm learns.
+# computes the reference's numbers bit for bit, and tests/test_ppo_continuous_compiled.py that the
+# algorithm, proven equal to the reference there, learns.
 
 
 def test_another_task_is_refused_with_what_to_change():

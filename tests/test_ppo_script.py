@@ -7,7 +7,6 @@ import ast
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 from dataclasses import fields
@@ -270,14 +269,6 @@ def test_script_computes_the_reference_numbers(case, tmp_path, monkeypatch):
         assert min(d["epochs_run"] for d in debug) < config.update_epochs
 
 
-@pytest.mark.slow
-def test_downloaded_script_learns_cartpole(tmp_path):
-    """CleanRL's defaults, seed 1, 30,000 steps on one thread: the last 10 episodes average 127.4
-    here (a random policy scores about 22); the threshold of 100 leaves room for other platforms'
-    rounding."""
-    path = tmp_path / "ppo_all_on.py"
-    path.write_text(standalone_script(PPOConfig(), "all on"))
-    run = _run_script(path, "--total-timesteps", "30000", "--seed", "1", cwd=tmp_path)
-    final = re.search(r"final mean return \(last 10 episodes\): ([0-9.]+)", run.stdout)
-    assert final is not None, run.stdout[-2000:]
-    assert float(final.group(1)) >= 100, run.stdout[-2000:]
+# That the script learns (30,000 steps: 127 here against a random policy's ~22) is measured by
+# benchmarks/ppo_script_check.py (results/ppo_script_check.json); the tests above prove it computes
+# the reference's numbers, and tests/test_ppo.py and test_ppo_compiled.py that PPO learns.

@@ -1,4 +1,4 @@
-"""Every page as a lecturer shows it, in headless Chromium: at 1920 × 1080, at 1280 × 800 with the
+"""Every page as a lecturer shows it, in headless Chromium: at 1280 × 800 with the
 150 % zoom the README advises for a 1920 projector (device scale factor 1.5), and in presenter mode
 at that size. Full-page screenshots go under ``test-artifacts/e2e/screens/`` for a person to look
 at; the checks a machine can make are measured from element boxes: the main block does not overflow
@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a real browser and server: s
 
 SCREENS = ARTIFACTS / "screens"
 # (name, width, height, device scale factor, presenter mode)
-VIEWS = (("1920x1080", 1920, 1080, 1, False), ("1280x800-150pct", 1280, 800, 1.5, False),
-         ("presenter-1920x1080", 1920, 1080, 1, True))
+# (plain 1920 × 1080 was a third view, dropped to keep the suite in its 5-minute budget: the
+# presenter view keeps that window, the 150 % view the narrowest layout)
+VIEWS = (("1280x800-150pct", 1280, 800, 1.5, False), ("presenter-1920x1080", 1920, 1080, 1, True))
 # presenter mode replaces the browser's zoom at a 1920 projector (both together leave ~700 px of
 # page) Open items of issue 21 found by these checks and not fixed yet, tolerated by view (a prefix
 # of the problem's sentence) so that the rest stays checked; remove an entry when it is fixed.
