@@ -71,7 +71,9 @@ def pytest_collection_modifyitems(session, config, items):
         from toolbox.ppo.compiled import warm_up as warm_ppo
         from toolbox.ppo.continuous.compiled import warm_up as warm_continuous
 
-        threading.Thread(target=lambda: (warm_ppo(), warm_dial(), warm_continuous()),
+        # in the order the suite's files (alphabetical) first need them: test_dial*.py come
+        # before test_ppo*.py, which come before test_ppo_continuous*.py
+        threading.Thread(target=lambda: (warm_dial(), warm_ppo(), warm_continuous()),
                          name="kernel-warm-up", daemon=True).start()
     if any("test_fresh_install" in str(item.fspath) for item in items):
         from tests.e2e import fresh_venv
