@@ -10,6 +10,7 @@ kernels compile without a disk cache."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -21,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numba
 import numpy as np
@@ -275,3 +277,24 @@ def readable_reason_at(t: float) -> str | None:
         before = [s for s in _history if s.since <= t]
     state = before[-1].state if before else _history[0].state
     return state if state in (COMPILING, UNAVAILABLE) else None
+
+
+def warm_once(warm: Callable[[], None]) -> Callable[[], float]:
+    """``warm`` (loads, or on a machine's first use compiles, a kernel by training something tiny)
+    as a warm-up: the first call in a process runs it and returns its seconds; later calls, from
+    any thread, wait for that one and return 0. If ``warm`` raises, the next call tries again."""
+    lock = threading.Lock()
+    seconds: list[float] = []
+
+    @functools.wraps(warm)
+    def warm_up() -> float:
+        with lock:
+            if seconds:
+                return 0.0
+            t0 = time.perf_counter()
+            warm()
+            seconds.append(time.perf_counter() - t0)
+            return seconds[0]
+
+    warm_up.__annotations__ = {"return": "float"}
+    return warm_up

@@ -12,9 +12,6 @@ same run up to rounding (``tests/test_dial_compiled.py``).
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import torch
 
@@ -23,7 +20,7 @@ from toolbox.dial.config import DialConfig
 from toolbox.dial.layout import BatchNormStats, BatchSettings, Draws, flatten
 from toolbox.dial.switch import sample_active
 from toolbox.dial.team import Team, make_team
-from toolbox.jit import compiled_ready, one_blas_thread
+from toolbox.jit import compiled_ready, one_blas_thread, warm_once
 
 BACKENDS = ("auto", "compiled", "tensor")
 """The paths ``train`` takes, named as in PPO (:mod:`toolbox.ppo.compiled`): ``"tensor"`` is the
@@ -129,20 +126,10 @@ class CompiledBatches:
         self.target[:] = self.theta
 
 
-_warm_lock = threading.Lock()
-_warm_seconds: float | None = None
-
-
-def warm_up() -> float:
+@warm_once
+def warm_up() -> None:
     """Load (or, on a machine's first use, compile) the DIAL kernel by training one tiny batch;
     returns the seconds it took (0 after the first call in a process)."""
-    global _warm_seconds
-    with _warm_lock:
-        if _warm_seconds is not None:
-            return 0.0
-        t0 = time.perf_counter()
-        for method in ("dial", "rial", "nocomm"):
-            c = DialConfig(method=method, rnn_size=4, batch_size=2)
-            CompiledBatches(make_team(c, 0, "cpu"), c).step(torch.Generator().manual_seed(0))
-        _warm_seconds = time.perf_counter() - t0
-        return _warm_seconds
+    for method in ("dial", "rial", "nocomm"):
+        c = DialConfig(method=method, rnn_size=4, batch_size=2)
+        CompiledBatches(make_team(c, 0, "cpu"), c).step(torch.Generator().manual_seed(0))

@@ -19,7 +19,6 @@ request. With ``threads > 1`` a group's runs are split into contiguous slices tr
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
@@ -27,7 +26,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from toolbox.jit import compiled_ready, one_blas_thread
+from toolbox.jit import compiled_ready, one_blas_thread, warm_once
 from toolbox.ppo import compiled_kernel as K
 from toolbox.ppo import layout as L
 from toolbox.ppo.config import PPOConfig
@@ -182,25 +181,15 @@ class CompiledGroup(Group):
         self.close()
 
 
-_warm_lock = threading.Lock()
-_warm_seconds: float | None = None
-
-
-def warm_up() -> float:
+@warm_once
+def warm_up() -> None:
     """Load (or, on a machine's first use, compile) the kernel by training two tiny iterations of
     every structure the page offers; returns the seconds it took (0 after the first call in a
     process)."""
-    global _warm_seconds
-    with _warm_lock:
-        if _warm_seconds is not None:
-            return 0.0
-        t0 = time.perf_counter()
-        for shared in (False, True):
-            c = PPOConfig(num_steps=8, total_timesteps=2 * 4 * 8, shared_network=shared,
-                          norm_obs=True, norm_reward=True, bootstrap_truncation=True,
-                          target_kl=0.01)
-            g = CompiledGroup([c], [0], torch.device("cpu"))
-            while not g.finished:
-                g.run_iteration()
-        _warm_seconds = time.perf_counter() - t0
-        return _warm_seconds
+    for shared in (False, True):
+        c = PPOConfig(num_steps=8, total_timesteps=2 * 4 * 8, shared_network=shared,
+                      norm_obs=True, norm_reward=True, bootstrap_truncation=True,
+                      target_kl=0.01)
+        g = CompiledGroup([c], [0], torch.device("cpu"))
+        while not g.finished:
+            g.run_iteration()

@@ -17,7 +17,6 @@ Compilation happens once per machine per precision and is cached on disk
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 
 from toolbox import rng
-from toolbox.jit import one_blas_thread
+from toolbox.jit import one_blas_thread, warm_once
 from toolbox.ppo.continuous import compiled_kernel as CK
 from toolbox.ppo.continuous import layout as L
 from toolbox.ppo.continuous import stacked
@@ -182,21 +181,11 @@ class CompiledPPO:
     returns = property(lambda self: torch.from_numpy(self.buf.returns))
 
 
-_warm_lock = threading.Lock()
-_warm_seconds: float | None = None
-
-
-def warm_up() -> float:
+@warm_once
+def warm_up() -> None:
     """Load (or, on a machine's first use, compile) the float32 kernels by training one tiny
     iteration of each network structure; returns the seconds it took (0 after the first call in a
     process)."""
-    global _warm_seconds
-    with _warm_lock:
-        if _warm_seconds is not None:
-            return 0.0
-        t0 = time.perf_counter()
-        tiny = PENDULUM.replace(num_envs=2, num_steps=8, num_minibatches=2, update_epochs=1,
-                                total_timesteps=16)
-        CompiledPPO([tiny, tiny.replace(shared_network=True)], [0]).run_iteration()
-        _warm_seconds = time.perf_counter() - t0
-        return _warm_seconds
+    tiny = PENDULUM.replace(num_envs=2, num_steps=8, num_minibatches=2, update_epochs=1,
+                            total_timesteps=16)
+    CompiledPPO([tiny, tiny.replace(shared_network=True)], [0]).run_iteration()
