@@ -64,17 +64,22 @@ def pytest_collection_modifyitems(session, config, items):
     if first_worker and any(k in str(item.fspath) for item in items for k in ("ppo", "dial")):
         # On a fresh machine the compiled PPO, DIAL and continuous-PPO kernels take ~18 s each to
         # compile: do it on the idle second core while the first tests run (the tests run on one
-        # thread); a test that comes first just waits for Numba's compile lock.
-        import threading
+        # thread); a test that needs a kernel first compiles it itself, or loads it from the cache
+        # once this has written it. In the order the suite's files (alphabetical) first need them.
+        # A child process, not a thread of this worker: the warm-ups build networks, and
+        # nn.Linear's constructor draws from torch's process-wide generator, which a test here may
+        # have seeded (DIAL's make_team seeds it for its own construction): a thread beside it
+        # changed that test's numbers (tests/test_dial_golden.py failed once this way).
+        import atexit
+        import subprocess
 
-        from toolbox.dial.compiled import warm_up as warm_dial
-        from toolbox.ppo.compiled import warm_up as warm_ppo
-        from toolbox.ppo.continuous.compiled import warm_up as warm_continuous
-
-        # in the order the suite's files (alphabetical) first need them: test_dial*.py come
-        # before test_ppo*.py, which come before test_ppo_continuous*.py
-        threading.Thread(target=lambda: (warm_dial(), warm_ppo(), warm_continuous()),
-                         name="kernel-warm-up", daemon=True).start()
+        code = ("from toolbox.dial.compiled import warm_up as a; "
+                "from toolbox.ppo.compiled import warm_up as b; "
+                "from toolbox.ppo.continuous.compiled import warm_up as c; a(); b(); c()")
+        child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
+                                 env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        atexit.register(child.kill)  # Numba writes each cache file whole (by rename)
     if any("test_fresh_install" in str(item.fspath) for item in items):
         from tests.e2e import fresh_venv
 
