@@ -31,27 +31,12 @@ from toolbox.ppo.continuous import layout as L
 from toolbox.ppo.continuous import stacked
 from toolbox.ppo.continuous.args import PENDULUM, Args
 from toolbox.ppo.continuous.reference import OBS_DIM
-from toolbox.ppo.continuous.tensor import STRUCTURE
+from toolbox.ppo.continuous.tensor import check_variants
 
 DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 CHUNK = 16
 """Iterations per compiled call: the episode log of a call is ``(n, R, T, E)`` (a grid of 170 runs
 logged 100 iterations at once would take 140 MB); 16 keep it small and the calls few."""
-
-
-def check_variants(args: Args | Sequence[Args]) -> list[Args]:
-    """``args`` as a list of validated variants sharing :data:`STRUCTURE` (ValueError if not)."""
-    variants = [args] if isinstance(args, Args) else list(args)
-    if not variants or not all(isinstance(a, Args) for a in variants):
-        raise ValueError("give one Args or a list of Args variants.")
-    base = variants[0].validate()
-    for a in variants[1:]:
-        a.validate()
-        for name in STRUCTURE:
-            if getattr(a, name) != getattr(base, name):
-                raise ValueError(f"variants trained together must share {name}; got "
-                                 f"{getattr(base, name)!r} and {getattr(a, name)!r}.")
-    return variants
 
 
 class CompiledPPO:

@@ -94,6 +94,21 @@ class SingleSampleMoments:
         self.count = total
 
 
+def check_variants(args: Args | Sequence[Args]) -> list[Args]:
+    """``args`` as a list of validated variants sharing :data:`STRUCTURE` (ValueError if not)."""
+    variants = [args] if isinstance(args, Args) else list(args)
+    if not variants or not all(isinstance(a, Args) for a in variants):
+        raise ValueError("give one Args or a list of Args variants.")
+    base = variants[0].validate()
+    for a in variants[1:]:
+        a.validate()
+        for name in STRUCTURE:
+            if getattr(a, name) != getattr(base, name):
+                raise ValueError(f"variants trained together must share {name}; got "
+                                 f"{getattr(base, name)!r} and {getattr(a, name)!r}.")
+    return variants
+
+
 class TensorPPO:
     """R = len(variants) · len(seeds) runs trained together.
 
@@ -105,19 +120,11 @@ class TensorPPO:
 
     def __init__(self, args: Args | Sequence[Args], seeds, dtype: torch.dtype = torch.float32,
                  device="cpu"):
-        variants = [args] if isinstance(args, Args) else list(args)
-        if not variants or not all(isinstance(a, Args) for a in variants):
-            raise ValueError("give one Args or a list of Args variants.")
+        variants = check_variants(args)
         self.seeds = [int(s) for s in seeds]
         if not self.seeds:
             raise ValueError("give at least one seed.")
-        base = variants[0].validate()
-        for a in variants[1:]:
-            a.validate()
-            for name in STRUCTURE:
-                if getattr(a, name) != getattr(base, name):
-                    raise ValueError(f"variants trained together must share {name}; got "
-                                     f"{getattr(base, name)!r} and {getattr(a, name)!r}.")
+        base = variants[0]
         if base.target_kl is not None:
             raise ValueError("target_kl stops each run's epochs at a different time; the batched "
                              "runner does not support it yet: use the reference (target_kl=None).")
