@@ -84,10 +84,15 @@ class CNet(nn.Module):
             nn.Linear(rnn_size, rnn_size), nn.BatchNorm1d(rnn_size), nn.ReLU(),
             nn.Linear(rnn_size, self.n_outputs)
         )
-        # The reference draws the GRU's weights from uniform(-0.08, 0.08); other layers keep
-        # PyTorch's defaults (so embeddings start N(0, 1)).
+        self.init_range = init_range
+        self.init_from(None)
+
+    def init_from(self, generator: torch.Generator | None) -> None:
+        """The constructor's last draws, after PyTorch's defaults: the reference draws the GRU's
+        weights from uniform(±init_range); other layers keep the defaults (so embeddings start
+        N(0, 1)). ``generator`` None: torch's global one (see :mod:`toolbox.nn_init`)."""
         for p in self.rnn.parameters():
-            nn.init.uniform_(p, -init_range, init_range)
+            nn.init.uniform_(p, -self.init_range, self.init_range, generator=generator)
 
     def embed(self, agent, obs, prev_action, message, prev_message=None) -> torch.Tensor:
         """The GRU input ``z: (N, H)``: sum of embeddings, or Linear of the concatenated raw

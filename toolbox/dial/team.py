@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from toolbox import nn_init
 from toolbox.dial.cnet import CNet
 from toolbox.dial.config import DialConfig
 
@@ -61,8 +62,9 @@ class Team(nn.Module):
 
 
 def make_team(config: DialConfig, seed: int, device) -> Team:
-    """A freshly initialised team; the initialisation depends only on ``seed``."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        team = Team(config)
+    """A freshly initialised team; the initialisation depends only on ``seed``: the numbers of
+    ``torch.manual_seed(seed); Team(config)``, drawn from a generator of its own
+    (:func:`toolbox.nn_init.build`), so a network built at the same time in another thread cannot
+    change them."""
+    team = nn_init.build(lambda: Team(config), torch.Generator().manual_seed(int(seed)))
     return team.to(device)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from toolbox import nn_init
 from toolbox.checks import check_int
 from toolbox.device import resolve_device
 from toolbox.dial.cnet import CNet
@@ -77,9 +78,9 @@ def _message_mlp(comm_bits: int, seed: int, device: str) -> torch.nn.Sequential:
 
     Cached (read-only afterwards): building a C-Net costs more than the whole demo.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        mlp = CNet(n_agents=3, comm_bits=comm_bits).message_mlp
+    net = nn_init.build(lambda: CNet(n_agents=3, comm_bits=comm_bits),
+                        torch.Generator().manual_seed(int(seed)))
+    mlp = net.message_mlp
     return mlp.to(torch.device(device)).double().eval().requires_grad_(False)
 
 
