@@ -51,7 +51,9 @@ Torch threads: ``--torch-threads`` (default 1) is given to the toolbox and to Cl
 on a loaded 2-core machine two OpenMP threads spin-waiting on each other's tiny ops make a run many
 times slower (the toolbox's tensor path at load 11-14: 1,209 s for the run with torch's 2 threads;
 with 1, 20 of its 100 iterations took 36 s). 0 leaves torch's default. JAX's XLA runtime keeps its
-own thread pool (one per core). The compiled path's Numba compilation is single-threaded.
+own thread pool (one per core). The compiled path's first compilation runs in two processes
+(the rollout's kernels in a child, the update's in the caller: Numba compiles under one lock per
+process).
 
 Every side's learning is printed beside its time: per run, the mean return of its last
 ``--last-k`` episodes (512 episodes of 200 steps per run; random torques score about −1,250).

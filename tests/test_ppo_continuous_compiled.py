@@ -214,3 +214,19 @@ def test_all_on_learns_pendulum_on_the_compiled_path():
     assert len(returns) == PENDULUM.total_timesteps // 200
     first, last = float(np.mean(returns[:16])), final_score(returns)
     assert first < -1100 and last > -1000 and last - first > 250
+
+
+def test_the_kernels_built_ahead_are_the_ones_a_run_calls():
+    """``_build_kernels`` compiles (in two processes on a machine's first use) the signatures the
+    run then calls: a run adds no specialization, and the two groups cover every kernel."""
+    from toolbox.ppo.continuous import compiled_kernel as CK
+
+    tiny = PENDULUM.replace(num_envs=2, num_steps=8, num_minibatches=2, update_epochs=1,
+                            total_timesteps=32)
+    ppo = CompiledPPO([tiny, tiny.replace(shared_network=True)], [3])
+    kernels = [k for k, _ in ppo._kernel_calls()]
+    assert set(kernels) == set(CK.ROLLOUT_KERNELS) | set(CK.UPDATE_KERNELS)
+    assert not set(CK.ROLLOUT_KERNELS) & set(CK.UPDATE_KERNELS)
+    before = {k: len(k.signatures) for k in kernels}
+    ppo.run_iterations(2)
+    assert {k: len(k.signatures) for k in kernels} == before

@@ -17,6 +17,8 @@ import logging
 import os
 import pickletools
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +39,9 @@ KERNEL_SOURCES = ("jit.py", "kernels.py", "rng.py", "ppo/kernels.py", "ppo/compi
                   "ppo/continuous/layout.py", "ppo/continuous/stacked.py", "envs/pendulum.py")
 """Files (relative to ``toolbox/``) whose edits must invalidate the cache (see ``cache_dir``)."""
 ENV_VAR = "RL_TOOLBOX_NUMBA_CACHE"
+FOLDER_VAR = "_RL_TOOLBOX_NUMBA_CACHE_FOLDER"
+"""Set by :func:`compile_in_child` for its child: the exact folder (already chosen and checked by
+the parent, private fallback included), so that both processes compile into one cache."""
 WARMED = "warmed"
 """File in the cache folder left by a warm-up that loaded or compiled every kernel there
 (:mod:`toolbox.warm_up`); deleted with any discarded entry, since the kernels would then compile
@@ -131,6 +136,9 @@ def cache_dir() -> Path | None:
     when no folder can be written at all: the kernels then compile without a disk cache (and the
     server trains on the readable paths, :func:`compiled_ready`). Every fallback is logged with its
     reason."""
+    exact = os.environ.get(FOLDER_VAR)
+    if exact and unwritable_reason(Path(exact)) is None:
+        return Path(exact)
     root = Path(os.environ.get(ENV_VAR) or Path.home() / ".cache" / "rl-toolbox" / "numba")
     path = root / sources_hash()
     reason = unwritable_reason(path)
@@ -197,6 +205,67 @@ def tanh32(x):
     p = ((((((A13 * x2 + A11) * x2 + A9) * x2 + A7) * x2 + A5) * x2 + A3) * x2 + A1) * x
     q = ((B6 * x2 + B4) * x2 + B2) * x2 + B0
     return p / q
+
+
+# ---- compiling on two cores --------------------------------------------------------------------
+
+def _signature(args) -> tuple:
+    return tuple(numba.typeof(a) for a in args)
+
+
+def is_built(dispatcher, args) -> bool:
+    """Whether calling the Numba ``dispatcher`` with ``args`` would run machine code that exists —
+    compiled in this process or in the disk cache — instead of compiling. A look at Numba's cache
+    index (not a public API): True when it cannot tell, so that nothing is compiled ahead for it."""
+    sig = _signature(args)
+    if sig in dispatcher.overloads:
+        return True
+    try:
+        cache = dispatcher._cache
+        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - another Numba's internals: assume built, do nothing ahead
+        return True
+
+
+def build(dispatcher, args) -> None:
+    """Load or compile ``dispatcher``'s machine code for ``args``' types without calling it."""
+    dispatcher.compile(_signature(args))
+
+
+def compile_in_child(module: str, *argv: str) -> subprocess.Popen | None:
+    """Start ``python -m module *argv`` in a child process compiling into this process's disk
+    cache (the child's kernels are then loaded here from the cache), or None without a disk cache.
+
+    Why: Numba compiles under one lock per process, and a machine's first training spends ~12 s
+    of one core in the compiler; two kernels that share little compile in about half that on two
+    cores."""
+    if CACHE_DIR is None:
+        return None
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, **{FOLDER_VAR: str(CACHE_DIR)},
+               PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    try:
+        return subprocess.Popen([sys.executable, "-m", module, *argv], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as err:
+        log.warning("could not start a process to compile %s beside this one: %s", module, err)
+        return None
+
+
+def join_child(child: subprocess.Popen | None, timeout: float = 600.0) -> None:
+    """Wait for a :func:`compile_in_child` process; a failure is logged, never raised (what it did
+    not compile, the first call compiles here)."""
+    if child is None:
+        return
+    try:
+        _, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        _, err = child.communicate()
+    if child.returncode:
+        log.warning("the compiling child process failed (exit %s): %s", child.returncode,
+                    (err or b"").decode(errors="replace")[-2000:])
 
 
 _blas_lock = threading.Lock()

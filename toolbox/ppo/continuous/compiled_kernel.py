@@ -1,12 +1,13 @@
-r"""Whole continuous-PPO iterations (rollout, GAE, every epoch and minibatch step) of a run, as one
-compiled loop.
+r"""Whole continuous-PPO iterations (rollout, GAE, every epoch and minibatch step) of a run, as three
+compiled loops.
 
 This is :meth:`toolbox.ppo.continuous.reference.ReferencePPO.run_iteration` — the same formulas,
 the same order, the same random numbers — written as loops over one run at a time that Numba
 compiles (why loops: the reference's hundreds of small tensor operations per step cost
 microseconds of dispatch each, most of the time at these sizes). Runs are independent, so threads
 can take slices of them. :class:`toolbox.ppo.continuous.compiled.CompiledPPO` calls
-:func:`start_runs` once and :func:`run_iterations` for one or several iterations.
+:func:`start_runs` once and :func:`run_iterations` (a Python loop over the three compiled steps of
+an iteration) for one or several iterations.
 
 The arguments are the named tuples of :mod:`toolbox.ppo.continuous.layout`. The pendulum, the
 running statistics and the random numbers keep IEEE order (``_EXACT``): in float64 they equal the
@@ -261,26 +262,42 @@ def update_run(r, iteration, sz, params, s, buf, perm_key, debug):
 
 
 @numba.jit(**_JIT)
+def advantages_run(r, sz, theta, s, buf):
+    """Run ``r``'s GAE(λ) advantages and returns of its rollout (the reference's
+    ``compute_advantages``), bootstrapped from the critic's value of the next observation."""
+    R, E = sz.runs, sz.envs
+    critic = theta[r] if s.switches[r][SWITCH.shared_network] else theta[R + r]
+    next_value = np.empty(E, theta.dtype)
+    values_of(critic, buf.next_obs[r], next_value)
+    # [detail:gae] GAE(λ), λ = 1 when off (the layout's gae_lambda)
+    gae_run(buf.rewards[r], buf.values[r], buf.dones[r], next_value, buf.next_done[r],
+            sz.gamma, s.gae_lambda[r], buf.advantages[r])
+    for t in range(sz.steps):
+        for e in range(E):
+            buf.returns[r, t, e] = buf.advantages[r, t, e] + buf.values[r, t, e]
+
+
 def run_iterations(r0, r1, first_iteration, n_iterations, sz, params, s, envs, keys, stats, buf,
                    log):
     """Iterations ``first_iteration … first_iteration + n_iterations − 1`` of runs ``r0 … r1 − 1``:
     each the rollout, GAE(λ) and returns, then the update. ``log`` :class:`Log` receives every
     iteration's episode ends and logged values; the rollout buffers hold the last iteration's
-    batch."""
-    R, E = sz.runs, sz.envs
+    batch.
+
+    Python, not compiled: three kernel calls an iteration cost microseconds against the
+    milliseconds of a rollout, while one compiled loop around them made Numba optimize and emit the
+    whole program once more (1.8 s of a first compile's 14 s), and it lets
+    :data:`ROLLOUT_KERNELS` and :data:`UPDATE_KERNELS` compile in two processes at once."""
     for r in range(r0, r1):
-        fl = s.switches[r]
-        critic = params.theta[r] if fl[SWITCH.shared_network] else params.theta[R + r]
         for i in range(n_iterations):
             iteration = first_iteration + i
             rollout_run(r, iteration, sz, params.theta, s, envs, keys, stats, buf,
                         log.ep_end[i], log.ep_return[i])
-            next_value = np.empty(E, params.theta.dtype)
-            values_of(critic, buf.next_obs[r], next_value)
-            # [detail:gae] GAE(λ), λ = 1 when off (the layout's gae_lambda)
-            gae_run(buf.rewards[r], buf.values[r], buf.dones[r], next_value, buf.next_done[r],
-                    sz.gamma, s.gae_lambda[r], buf.advantages[r])
-            for t in range(sz.steps):
-                for e in range(E):
-                    buf.returns[r, t, e] = buf.advantages[r, t, e] + buf.values[r, t, e]
+            advantages_run(r, sz, params.theta, s, buf)
             update_run(r, iteration, sz, params, s, buf, keys.permutation[r], log.debug[i, r])
+
+
+ROLLOUT_KERNELS = (start_runs, rollout_run, advantages_run)
+UPDATE_KERNELS = (update_run,)
+"""The kernels in two groups of about equal compile time (~6 s each on one core), which share
+only ``tower_forward``."""
