@@ -18,6 +18,7 @@ from toolbox.ppo import compiled_kernel as K
 from toolbox.ppo import kernels
 from toolbox.ppo.compiled import CompiledGroup, choose_backend
 from toolbox.ppo.config import PPOConfig
+from toolbox.ppo.layout import TOWER
 from toolbox.ppo.result import DEBUG_KEYS
 from toolbox.ppo.train import train, train_pairs
 
@@ -77,12 +78,12 @@ def test_blocks_equal_their_tensor_twins():
     out = A.forward(theta, x, 1)
     th = theta[0].detach().numpy().copy()
     h1, h2, y = (np.empty((37, n), np.float32) for n in (64, 64, 3))
-    K.tower_forward(th, x[0].numpy().copy(), h1, h2, y)
+    K.tower_forward(th, TOWER, x[0].numpy().copy(), h1, h2, y)
     np.testing.assert_allclose(y, out[0].detach().numpy(), rtol=1e-5, atol=1e-6)
     dout = torch.randn(1, 37, 3)
     (grad,) = torch.autograd.grad((out * dout).sum(), theta)  # the vector-Jacobian product
     g = np.zeros_like(th)
-    K.tower_backward(th, g, x[0].numpy().copy(), h1, h2, dout[0].numpy().copy(),
+    K.tower_backward(th, TOWER, g, x[0].numpy().copy(), h1, h2, dout[0].numpy().copy(),
                      np.empty((37, 64), np.float32), np.empty((37, 64), np.float32))
     np.testing.assert_allclose(g, grad[0].numpy(), rtol=1e-4, atol=1e-5)
     keys = torch.tensor([12345, 2**32 - 7, 0])

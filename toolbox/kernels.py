@@ -95,6 +95,34 @@ def dense_backward(x, W, dz, dW, db, dx):
         copy2d(np.dot(dz, W.T), dx)
 
 
+# -- a tower: three dense layers, tanh between -------------------------------------------------
+@numba.jit(**_JIT)
+def tower_forward(th, at, x, h1, h2, y):
+    """The tanh tower whose blocks sit in the flat row ``th (P,)`` at the offsets ``at`` (a
+    named tuple ``W1 b1 W2 b2 W3 b3``, weights ``(in, out)``) on rows ``x (n, D)``:
+    ``h1 = tanh(x W1 + b1)``, ``h2 = tanh(h1 W2 + b2)`` ``(n, H)``, ``y (n, O) = h2 W3 + b3``. The
+    sizes are the arrays'. Both PPO paths' actor-critic towers (CartPole's and Pendulum's)."""
+    D, H, NO = x.shape[1], h1.shape[1], y.shape[1]
+    dense(x, mat(th, at.W1, D, H), vec(th, at.b1, H), h1, True)
+    dense(h1, mat(th, at.W2, H, H), vec(th, at.b2, H), h2, True)
+    dense(h2, mat(th, at.W3, H, NO), vec(th, at.b3, NO), y, False)
+
+
+@numba.jit(**_JIT)
+def tower_backward(th, at, g, x, h1, h2, dy, dh2, dh1):
+    """The weight gradients of :func:`tower_forward` into ``g (P,)`` (same offsets ``at``) given
+    ``dy (n, O)`` and the forward's ``h1, h2``; ``dh2, dh1 (n, H)`` are scratch."""
+    D, H, NO = x.shape[1], h1.shape[1], dy.shape[1]
+    dense_backward(h2, mat(th, at.W3, H, NO), dy, mat(g, at.W3, H, NO), vec(g, at.b3, NO),
+                   dh2)
+    tanh_backward_inplace(dh2, h2)
+    dense_backward(h1, mat(th, at.W2, H, H), dh2, mat(g, at.W2, H, H), vec(g, at.b2, H), dh1)
+    tanh_backward_inplace(dh1, h1)
+    # the input needs no gradient: an empty dx skips that product
+    dense_backward(x, mat(th, at.W1, D, H), dh1, mat(g, at.W1, D, H), vec(g, at.b1, H),
+                   np.empty((0, D), x.dtype))
+
+
 @numba.jit(**_INLINE)
 def copy2d(src, dst):
     """``dst[:, :] = src`` as a loop: the slice assignment compiles Numba's shape-mismatch error

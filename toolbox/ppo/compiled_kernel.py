@@ -33,7 +33,7 @@ from toolbox.ppo.kernel_net import (  # noqa: F401
     values_of,
 )
 from toolbox.ppo.kernels import cartpole_step, gae_run, merge_moments, normalize_obs, reset_noise
-from toolbox.ppo.layout import SWITCH
+from toolbox.ppo.layout import SWITCH, TOWER
 from toolbox.rng import counter_code
 
 H, D = A.HIDDEN, A.OBS_DIM
@@ -72,7 +72,7 @@ def rollout_run(r, sz, theta, s, envs, counter, keys, iteration, obs_stats, rew,
         buf.obs[step, r] = next_obs[r]
         if buf.keep_raw:
             buf.raw_obs[step, r] = next_raw[r]
-        tower_forward(actor, next_obs[r], h1, h2, y)
+        tower_forward(actor, TOWER, next_obs[r], h1, h2, y)
         for e in range(E):
             l0, l1 = y[e, 0], y[e, 1]
             mx = max(l0, l1)

@@ -14,10 +14,9 @@ import math
 from collections import namedtuple
 
 import numba
-import numpy as np
 
 from toolbox.jit import _JIT, F32
-from toolbox.kernels import dense, dense_backward, mat, tanh_backward_inplace, vec
+from toolbox.kernels import tower_backward, tower_forward
 from toolbox.ppo import agent as A
 from toolbox.ppo.layout import SWITCH, TOWER
 
@@ -28,34 +27,10 @@ STAT = namedtuple("LossStat", LOSS_STATS)(*range(len(LOSS_STATS)))
 
 
 @numba.jit(**_JIT)
-def tower_forward(th, x, h1, h2, y):
-    """One tower ``th (P,)`` on rows ``x (n, 4)``: ``h1 = tanh(x W1 + b1)``,
-    ``h2 = tanh(h1 W2 + b2)``, ``y (n, 3) = h2 W3 + b3`` (:func:`toolbox.ppo.agent.forward`)."""
-    dense(x, mat(th, TOWER.W1, D, H), vec(th, TOWER.b1, H), h1, True)
-    dense(h1, mat(th, TOWER.W2, H, H), vec(th, TOWER.b2, H), h2, True)
-    dense(h2, mat(th, TOWER.W3, H, OUT), vec(th, TOWER.b3, OUT), y, False)
-
-
-@numba.jit(**_JIT)
-def tower_backward(th, g, x, h1, h2, dy, dh2, dh1):
-    """Gradient of one tower into ``g (P,)`` given ``dy (n, 3)`` (autograd of
-    :func:`toolbox.ppo.agent.forward`); ``dh2, dh1 (n, 64)`` are scratch."""
-    dense_backward(h2, mat(th, TOWER.W3, H, OUT), dy, mat(g, TOWER.W3, H, OUT),
-                   vec(g, TOWER.b3, OUT), dh2)
-    tanh_backward_inplace(dh2, h2)
-    dense_backward(h1, mat(th, TOWER.W2, H, H), dh2, mat(g, TOWER.W2, H, H), vec(g, TOWER.b2, H),
-                   dh1)
-    tanh_backward_inplace(dh1, h1)
-    # the input needs no gradient: an empty dx skips that product
-    dense_backward(x, mat(th, TOWER.W1, D, H), dh1, mat(g, TOWER.W1, D, H), vec(g, TOWER.b1, H),
-                   np.empty((0, D), F32))
-
-
-@numba.jit(**_JIT)
 def values_of(th_critic, obs, out, scratch1, scratch2, scratch_y):
     """``out (n,) = V(obs (n, 4))`` with the value tower (for a shared trunk: the trunk's value
     column); ``scratch1, scratch2 (n, 64)``, ``scratch_y (n, 3)``."""
-    tower_forward(th_critic, obs, scratch1, scratch2, scratch_y)
+    tower_forward(th_critic, TOWER, obs, scratch1, scratch2, scratch_y)
     for i in range(obs.shape[0]):
         out[i] = scratch_y[i, 2]
 
@@ -72,7 +47,7 @@ def minibatch_grad(K, x, a, old_logp, adv, ret, old_v, c, ent_coef, vf_coef, fl,
     ``stats (6,)`` receives the losses, named by :data:`STAT`."""
     M = x.shape[0]
     for k in range(K):
-        tower_forward(towers[k], x, hs1[k], hs2[k], ys[k])
+        tower_forward(towers[k], TOWER, x, hs1[k], hs2[k], ys[k])
     ly = ys[0]
     vy = ys[K - 1]
     if fl[SWITCH.norm_adv]:
@@ -143,7 +118,7 @@ def minibatch_grad(K, x, a, old_logp, adv, ret, old_v, c, ent_coef, vf_coef, fl,
             dys[0, i, 2] = F32(0.0)
             dys[1, i, 0], dys[1, i, 1] = F32(0.0), F32(0.0)
     for k in range(K):
-        tower_backward(towers[k], grads[k], x, hs1[k], hs2[k], dys[k], dh2, dh1)
+        tower_backward(towers[k], TOWER, grads[k], x, hs1[k], hs2[k], dys[k], dh2, dh1)
     stats[STAT.policy_loss], stats[STAT.value_loss] = pg_sum / M, 0.5 * vl_sum / M
     stats[STAT.entropy], stats[STAT.old_approx_kl] = ent_sum / M, okl_sum / M
     stats[STAT.approx_kl], stats[STAT.clipfrac] = kl_sum / M, n_clip / M

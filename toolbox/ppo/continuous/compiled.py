@@ -107,7 +107,8 @@ class CompiledPPO:
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
     def _kernel_calls(self) -> list[tuple]:
-        """``(kernel, arguments)`` of each kernel's calls here: the types its machine code is for."""
+        """``(kernel, arguments)`` of each kernel's calls here: the types its machine code is
+        for."""
         log = L.Log(np.zeros((1, 1, 1, 1), np.bool_), np.zeros((1, 1, 1, 1)),
                     np.zeros((1, 1, len(L.DEBUG_COLUMNS))))
         sz, p, s, buf = self.sizes, self.params_, self.settings, self.buf

@@ -1,5 +1,5 @@
-r"""Whole continuous-PPO iterations (rollout, GAE, every epoch and minibatch step) of a run, as three
-compiled loops.
+r"""Whole continuous-PPO iterations (rollout, GAE, every epoch and minibatch step) of a run, as
+three compiled loops.
 
 This is :meth:`toolbox.ppo.continuous.reference.ReferencePPO.run_iteration` — the same formulas,
 the same order, the same random numbers — written as loops over one run at a time that Numba
@@ -24,7 +24,7 @@ import numpy as np
 
 from toolbox.envs import pendulum as pd
 from toolbox.jit import _EXACT, _INLINE, _JIT, F32
-from toolbox.kernels import adam, clip_grad_norm, like, permutation
+from toolbox.kernels import adam, clip_grad_norm, like, permutation, tower_forward
 from toolbox.ppo.continuous.kernel_net import (
     Coefs,
     Minibatch,
@@ -32,9 +32,8 @@ from toolbox.ppo.continuous.kernel_net import (
     gaussian_log_prob,
     log_std_of,
     minibatch_grad,
-    tower_forward,
 )
-from toolbox.ppo.continuous.layout import DEBUG, OUT, SWITCH
+from toolbox.ppo.continuous.layout import DEBUG, OUT, SWITCH, TOWER
 from toolbox.ppo.continuous.reference import HIDDEN, OBS_DIM
 from toolbox.ppo.kernels import gae_run
 from toolbox.rng import counter_code, uniform_bits
@@ -159,7 +158,7 @@ def rollout_run(r, iteration, sz, theta, s, envs, keys, stats, buf, ep_end, ep_r
             buf.dones[r, step, e] = buf.next_done[r, e]
             for j in range(D):
                 buf.obs[r, step, e, j] = buf.next_obs[r, e, j]
-        tower_forward(actor, buf.next_obs[r], h1, h2, y)
+        tower_forward(actor, TOWER, buf.next_obs[r], h1, h2, y)
         for e in range(E):
             mean, log_std = y[e, OUT.mean], log_std_of(fl, actor, y[e])
             z = like(theta, standard_normal(keys.action[r, e], code, step, T))
@@ -204,7 +203,7 @@ def values_of(tower, x, out):
     """``out (n,) = V(x (n, 3))``, the value column of ``tower``."""
     n = x.shape[0]
     h1, h2, y = np.empty((n, H), x.dtype), np.empty((n, H), x.dtype), np.empty((n, 3), x.dtype)
-    tower_forward(tower, x, h1, h2, y)
+    tower_forward(tower, TOWER, x, h1, h2, y)
     for i in range(n):
         out[i] = y[i, OUT.value]
 

@@ -31,10 +31,9 @@ import math
 from collections import namedtuple
 
 import numba
-import numpy as np
 
 from toolbox.jit import _INLINE, _JIT
-from toolbox.kernels import dense, dense_backward, like, mat, tanh_backward_inplace, vec
+from toolbox.kernels import like, tower_backward, tower_forward
 from toolbox.ppo.continuous.layout import DEBUG, OUT, SWITCH, TOWER
 from toolbox.ppo.continuous.reference import HIDDEN, OBS_DIM
 
@@ -49,30 +48,6 @@ Coefs.__doc__ = """One run's loss coefficients ε, c₂, c₁ (floats)."""
 Work = namedtuple("Work", "h1 h2 y dy dh2 dh1")
 Work.__doc__ = """Scratch of a minibatch step: per tower ``h1, h2 (2, M, 64)``, outputs ``y`` and
 their gradients ``dy (2, M, 3)``; ``dh2, dh1 (M, 64)`` for the backward pass."""
-
-
-@numba.jit(**_JIT)
-def tower_forward(th, x, h1, h2, y):
-    """One tower ``th (P,)`` on rows ``x (n, 3)``: ``h1 = tanh(x W1 + b1)``,
-    ``h2 = tanh(h1 W2 + b2)``, ``y (n, 3) = h2 W3 + b3``."""
-    dense(x, mat(th, TOWER.W1, D, H), vec(th, TOWER.b1, H), h1, True)
-    dense(h1, mat(th, TOWER.W2, H, H), vec(th, TOWER.b2, H), h2, True)
-    dense(h2, mat(th, TOWER.W3, H, NOUT), vec(th, TOWER.b3, NOUT), y, False)
-
-
-@numba.jit(**_JIT)
-def tower_backward(th, g, x, h1, h2, dy, dh2, dh1):
-    """The tower's weight gradients into ``g (P,)`` (blocks ``W1 … b3``) given ``dy (n, 3)``;
-    ``dh2, dh1 (n, 64)`` are scratch."""
-    dense_backward(h2, mat(th, TOWER.W3, H, NOUT), dy, mat(g, TOWER.W3, H, NOUT),
-                   vec(g, TOWER.b3, NOUT), dh2)
-    tanh_backward_inplace(dh2, h2)
-    dense_backward(h1, mat(th, TOWER.W2, H, H), dh2, mat(g, TOWER.W2, H, H), vec(g, TOWER.b2, H),
-                   dh1)
-    tanh_backward_inplace(dh1, h1)
-    # the input needs no gradient: an empty dx skips that product
-    dense_backward(x, mat(th, TOWER.W1, D, H), dh1, mat(g, TOWER.W1, D, H), vec(g, TOWER.b1, H),
-                   np.empty((0, D), x.dtype))
 
 
 @numba.jit(**_INLINE)
@@ -122,9 +97,9 @@ def minibatch_grad(fl, c, mb, actor, critic, grads, work, stats):
     the reference's logged values (columns :data:`~toolbox.ppo.continuous.layout.DEBUG`)."""
     M = mb.x.shape[0]
     shared = fl[SWITCH.shared_network]
-    tower_forward(actor, mb.x, work.h1[0], work.h2[0], work.y[0])
+    tower_forward(actor, TOWER, mb.x, work.h1[0], work.h2[0], work.y[0])
     if not shared:
-        tower_forward(critic, mb.x, work.h1[1], work.h2[1], work.y[1])
+        tower_forward(critic, TOWER, mb.x, work.h1[1], work.h2[1], work.y[1])
     y, dy = work.y[0], work.dy[0]
     yv, dyv = (work.y[0], work.dy[0]) if shared else (work.y[1], work.dy[1])
     if fl[SWITCH.norm_adv]:  # [detail:norm_adv] per minibatch
@@ -186,13 +161,14 @@ def minibatch_grad(fl, c, mb, actor, critic, grads, work, stats):
         kl_sum += (ratio - 1.0) - logratio
         if abs(ratio - 1.0) > eps:
             n_clip += 1
-    tower_backward(actor, grads[0], mb.x, work.h1[0], work.h2[0], dy, work.dh2, work.dh1)
+    tower_backward(actor, TOWER, grads[0], mb.x, work.h1[0], work.h2[0], dy, work.dh2, work.dh1)
     # log σ (state-independent) collects every sample's gradient; the correlation parameter of
     # one action component gets none
     grads[0, TOWER.log_std] = g_log_std if learned_std and not head_std else 0.0
     grads[0, TOWER.offdiag] = 0.0
     if not shared:
-        tower_backward(critic, grads[1], mb.x, work.h1[1], work.h2[1], dyv, work.dh2, work.dh1)
+        tower_backward(critic, TOWER, grads[1], mb.x, work.h1[1], work.h2[1], dyv, work.dh2,
+                       work.dh1)
         grads[1, TOWER.log_std], grads[1, TOWER.offdiag] = 0.0, 0.0
     stats[DEBUG.pg_loss], stats[DEBUG.v_loss] = pg_sum * inv_m, 0.5 * v_sum * inv_m
     stats[DEBUG.entropy], stats[DEBUG.approx_kl] = ent_sum * inv_m, kl_sum * inv_m
