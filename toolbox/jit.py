@@ -240,7 +240,7 @@ def compile_in_child(module: str, *argv: str) -> subprocess.Popen | None:
     Why: Numba compiles under one lock per process, and a machine's first training spends ~12 s
     of one core in the compiler; two kernels that share little compile in about half that on two
     cores."""
-    if CACHE_DIR is None:
+    if CACHE_DIR is None or not sys.executable:  # no cache to share, or an embedded interpreter
         return None
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, **{FOLDER_VAR: str(CACHE_DIR)},
