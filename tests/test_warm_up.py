@@ -100,18 +100,22 @@ WARM = """
 from toolbox import jit, warm_up
 from toolbox.ppo.compiled import choose_backend
 import torch
-warm_up.start({targets!r}).join()
+warm_up.start({targets!r}, load={load!r}).join()
 s = jit.kernel_status()
+from toolbox.dial import kernel
+print('LOADED', len(kernel.clip_and_rmsprop.signatures))
 print('STATUS', s.state, jit.compiled_ready(), choose_backend('auto', torch.device('cpu')))
 print('REASON', s.reason)
 print('HISTORY', ','.join(h.state for h in jit._history))
 """
 
 
-def warm_in_child(cache: Path, targets: list[str]) -> subprocess.CompletedProcess:
+def warm_in_child(cache: Path, targets: list[str],
+                  load: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
                RL_TOOLBOX_NUMBA_CACHE=str(cache))
-    code = "import logging\nlogging.basicConfig(level=logging.INFO)" + WARM.format(targets=targets)
+    code = "import logging\nlogging.basicConfig(level=logging.INFO)" + WARM.format(
+        targets=targets, load=load)
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -132,6 +136,22 @@ def test_warm_up_compiles_in_a_child_then_loads_and_a_restart_loads_at_once(tmp_
     assert "loaded from" in again.stderr and "child process" not in again.stderr, again.stderr
     # a warmed cache loads in a second: a training asked for meanwhile waits for it on the compiled
     # path instead of running on the readable one
+    assert "HISTORY on demand,ready" in again.stdout
+    assert "LOADED 1" in done.stdout and "LOADED 1" in again.stdout
+
+
+@pytest.mark.slow
+def test_a_web_process_with_a_cluster_fills_the_cache_without_loading_the_kernels(tmp_path):
+    """``load=False`` (the app process when the workers train): the child compiles into the cache
+    and the status is ready, but this process holds none of the kernels' machine code."""
+    done = warm_in_child(tmp_path, ["tests.kernel_targets:small"], load=False)
+    assert "STATUS ready True compiled" in done.stdout
+    assert "compiling the kernels in a child process" in done.stderr
+    assert len(list(tmp_path.rglob("*.nbc"))) == 2 and len(list(tmp_path.rglob("warmed"))) == 1
+    assert "LOADED 0" in done.stdout, done.stdout
+    again = warm_in_child(tmp_path, ["tests.kernel_targets:small"], load=False)
+    assert "STATUS ready True compiled" in again.stdout and "LOADED 0" in again.stdout
+    assert "child process" not in again.stderr and "loaded from" not in again.stderr
     assert "HISTORY on demand,ready" in again.stdout
 
 

@@ -121,19 +121,28 @@ def warmed(targets: Sequence[str]) -> bool:
     return marker.is_file() and marker.read_text() == "\n".join(targets)
 
 
-def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> jit.KernelStatus:
+def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable,
+         load: bool = True) -> jit.KernelStatus:
     """Make ``targets`` ready in this process without compiling here; returns the final status (also
     set with :func:`toolbox.jit.set_kernel_status`: ``"ready"`` or ``"unavailable"`` with the
     reason, which is logged).
 
     A cache a child already warmed (:data:`MARKER`) is loaded at once; otherwise a child compiles
     into it (:func:`run_child`), once more after emptying the cache if it failed, and this process
-    loads it."""
+    loads it.
+
+    ``load=False``: the process that trains is another one (the web process of a training cluster:
+    its workers load the kernels from the cache on their first compiled training), so this one only
+    makes sure the cache is complete, and ``"ready"`` means the cache is. Loading the app's kernels
+    costs a process ~115 MB (anonymous: Numba's typed functions and machine code), measured."""
     if jit.CACHE_DIR is None:
         reason = "no writable folder for the kernel cache (see the warning above)"
         log.warning("compiled kernels unavailable: %s; training on the readable paths", reason)
         return jit.set_kernel_status(jit.UNAVAILABLE, reason)
     marker = jit.CACHE_DIR / MARKER
+    if warmed(targets) and not load:
+        log.info("compiled kernels ready in %s (the training workers load them)", jit.CACHE_DIR)
+        return jit.set_kernel_status(jit.READY)
     if warmed(targets):
         try:
             seconds = _load(targets)
@@ -159,6 +168,10 @@ def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> jit.
         log.error("compiled kernels unavailable: the compile failed twice (%s); training on the "
                   "readable paths", detail)
         return jit.set_kernel_status(jit.UNAVAILABLE, f"the compile failed: {detail[-300:]}")
+    if not load:
+        log.info("compiled kernels ready: compiled in a child process in %.1f s (the training "
+                 "workers load them)", time.perf_counter() - t0)
+        return jit.set_kernel_status(jit.READY)
     try:
         loaded = _load(targets)
     except Exception as err:  # noqa: BLE001 - the server goes on with the readable paths
@@ -170,7 +183,8 @@ def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> jit.
     return jit.set_kernel_status(jit.READY)
 
 
-def start(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> threading.Thread:
+def start(targets: Sequence[str] = KERNELS, python: str = sys.executable,
+          load: bool = True) -> threading.Thread:
     """:func:`warm` in a background thread, once per process (later calls return the same thread).
     Unless the cache is already warmed (then loading takes a second, and a training asked for
     meanwhile waits for it rather than run several times slower), the status is ``"compiling"``
@@ -180,7 +194,7 @@ def start(targets: Sequence[str] = KERNELS, python: str = sys.executable) -> thr
         if _thread is None:
             if jit.kernel_status().state == jit.ON_DEMAND and not warmed(targets):
                 jit.set_kernel_status(jit.COMPILING)
-            _thread = threading.Thread(target=warm, args=(tuple(targets), python),
+            _thread = threading.Thread(target=warm, args=(tuple(targets), python, load),
                                        name="kernel-warm-up", daemon=True)
             _thread.start()
         return _thread

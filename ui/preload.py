@@ -61,14 +61,14 @@ gc.freeze()
 # The compiled PPO and DIAL kernels: loaded from Numba's disk cache, or on a machine's first start
 # compiled by a child process (25-65 s) while trainings run on the readable paths
 # (toolbox/warm_up.py). What happened, and why the readable paths train if the cache cannot be used,
-# goes to the server's log.
+# goes to the server's log. With a training cluster the web process only sees that the cache is
+# complete: the workers load the kernels (loaded here they held ~115 MB that nothing used).
 from toolbox import warm_up  # noqa: E402
+from toolbox.serving import RUNNER  # noqa: E402
 
-warm_up.start()
+warm_up.start(load=RUNNER.engine is None)
 
 # Trainings run on the training cluster's worker processes (toolbox/serving/engine.py), never in the
 # web process: it starts now, in the background, so the first Train press does not wait for it.
-from toolbox.serving import RUNNER  # noqa: E402
-
 if RUNNER.engine is not None:
     RUNNER.engine.warm()
