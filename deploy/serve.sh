@@ -15,6 +15,8 @@ WORKERS=${2:-2}
 PORT=${RL_TOOLBOX_SCHEDULER_PORT:-8786}
 export RL_TOOLBOX_CLUSTER="tcp://127.0.0.1:${PORT}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the workers unpickle the toolbox's trainers
+# at most 2 glibc malloc arenas per process: freed memory is not kept per thread (toolbox/memory.py)
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' EXIT
 dask scheduler --host 127.0.0.1 --port "$PORT" --dashboard-address 127.0.0.1:0 & pids+=($!)

@@ -24,6 +24,7 @@ REUSABLE = (
     "toolbox.reward_scaling", "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats",
     "toolbox.dial.switch", "toolbox.jit",
     "toolbox.provenance",  # the machine and versions behind stored results
+    "toolbox.memory",  # malloc arenas and trimming of long-lived processes
     # compiled building blocks (dense, clipping, optimizers) shared by algorithms
     "toolbox.kernels",
     "toolbox.warm_up",  # names the kernels it warms as strings: the child process imports them

@@ -200,6 +200,18 @@ def test_memory_a_training_freed_goes_back_to_the_system(engine):
     assert _rss_mb(pid) - before < 60  # without malloc_trim: ~300 MB stays
 
 
+def arenas_setting(report):
+    """A toy training that returns its worker's malloc arena setting."""
+    report(1.0)
+    return os.environ.get("MALLOC_ARENA_MAX")
+
+
+def test_the_local_cluster_s_workers_keep_two_malloc_arenas(engine, monkeypatch):
+    # set at the cluster's start unless the app's own environment names one (toolbox/memory.py)
+    expected = os.environ.get("MALLOC_ARENA_MAX") or "2"
+    assert engine.submit("toy-arenas", arenas_setting).result(timeout=30) == expected
+
+
 @pytest.mark.slow
 def test_closing_ends_the_local_cluster_processes(monkeypatch):
     monkeypatch.delenv(ENV_ADDRESS, raising=False)

@@ -17,14 +17,22 @@ import importlib
 import logging
 import pkgutil
 
-import numpy  # noqa: F401
-import pandas  # noqa: F401
-import plotly.graph_objects  # noqa: F401
-import plotly.io  # noqa: F401
-import torch  # noqa: F401
+# First, before the big imports allocate: at most two glibc malloc arenas (Streamlit runs every
+# session's script in a thread of its own, and each thread could get an arena that keeps what it
+# freed), and the pages freed after a class go back to the system (toolbox/memory.py).
+from toolbox import memory
 
-import toolbox
-import ui
+memory.limit_arenas()
+memory.trim_every()
+
+import numpy  # noqa: E402, F401
+import pandas  # noqa: E402, F401
+import plotly.graph_objects  # noqa: E402, F401
+import plotly.io  # noqa: E402, F401
+import torch  # noqa: E402, F401
+
+import toolbox  # noqa: E402
+import ui  # noqa: E402
 
 # The backend logs what the server should know (the kernel cache's fallbacks, the compile): to the
 # server's stderr, set before the first toolbox import so that the cache's own checks are seen too.

@@ -19,6 +19,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV_MEMORY = "RL_TOOLBOX_WORKER_MEMORY_MB"
+ENV_ARENAS, ARENAS = "MALLOC_ARENA_MAX", 2
+"""glibc's malloc arenas for the cluster's processes (as :data:`toolbox.memory.ARENAS`)."""
 WORKER_MEMORY_MB = 1000
 """A worker's memory limit (resident MB) unless ``RL_TOOLBOX_WORKER_MEMORY_MB`` says otherwise.
 
@@ -41,8 +43,13 @@ class LocalProcessCluster:
 
     def __init__(self, workers: int, timeout: float = 60.0):
         path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
+        env = dict(os.environ, PYTHONPATH=path)
+        # the scheduler and the workers (which inherit it): at most 2 glibc malloc arenas, so that
+        # what a training freed is not kept in per-thread arenas (toolbox/memory.py; standard
+        # library only here)
+        env.setdefault(ENV_ARENAS, str(ARENAS))
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), str(workers)],
-                                     cwd=ROOT, env=dict(os.environ, PYTHONPATH=path),
+                                     cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         line = self.proc.stdout.readline().strip() if ready else ""

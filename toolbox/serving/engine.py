@@ -82,14 +82,12 @@ def resident_mb() -> float:
 
 def trim_memory() -> None:
     """Return the pages freed in every malloc arena to the system (glibc; elsewhere nothing)."""
-    import ctypes
     import gc
 
+    from toolbox import memory
+
     gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    memory.trim()
 
 
 def run_in_worker(key: str, fn: Callable, threads: int, kernels: str | None = None) -> Any:
