@@ -4,7 +4,8 @@
 #   deploy/serve.sh [APP_PROCESSES=2] [WORKERS=2]
 #
 # Starts a Dask scheduler and WORKERS single-threaded training workers, then APP_PROCESSES Streamlit
-# processes on ports 8501, 8502, ... all pointed at the scheduler (RL_TOOLBOX_CLUSTER). Put
+# processes on ports 8501, 8502, ... all pointed at the scheduler (RL_TOOLBOX_CLUSTER), forked from
+# one process that imported the app once (deploy/fork_apps.py). Put
 # deploy/nginx.conf (sticky sessions) in front of the ports. On several machines: run the scheduler
 # once, `dask worker` on every training machine and the app processes wherever, with the same
 # RL_TOOLBOX_CLUSTER. The scheduler runs the code it is sent: keep it on a private network.
@@ -24,7 +25,8 @@ sleep 2
 # each worker restarts above 95 % of its memory limit (toolbox/serving/cluster.py: WORKER_MEMORY_MB)
 OMP_NUM_THREADS=1 dask worker "$RL_TOOLBOX_CLUSTER" --nthreads 1 --nworkers "$WORKERS" \
     --memory-limit "${RL_TOOLBOX_WORKER_MEMORY_MB:-1000}MiB" --no-dashboard & pids+=($!)
-for i in $(seq 1 "$APPS"); do
-    streamlit run app.py --server.port $((8500 + i)) --server.headless true & pids+=($!)
-done
+# the app processes are forked from one that imported the app's modules once: they share those
+# pages (~200 MB per process after the first) instead of each holding a copy (deploy/fork_apps.py)
+PORTS=$(seq -s, 8501 $((8500 + APPS)))
+python deploy/fork_apps.py --ports "$PORTS" -- --server.headless true & pids+=($!)
 wait

@@ -2,8 +2,9 @@
 
 :func:`serving` starts one app process with its own local training cluster (``streamlit run
 app.py``, as the README says), or several app processes pointed at one local cluster
-(``RL_TOOLBOX_CLUSTER``, as ``deploy/serve.sh`` does; sessions go to the ports directly, split
-evenly, as a sticky proxy would). The scenarios, all over Streamlit's websocket protocol
+(``RL_TOOLBOX_CLUSTER``) and forked from one launcher that imported the app once
+(``deploy/fork_apps.py``), as ``deploy/serve.sh`` does; sessions go to the ports directly, split
+evenly, as a sticky proxy would. The scenarios, all over Streamlit's websocket protocol
 (:mod:`harness.protocol_client`), return their figures and the memory of *every* process of the
 deployment (sum of PSS, :mod:`harness.procs`): idle (the server as a class finds it: kernels
 compiled, every app process opened once, one small PPO and one small DIAL training done), peak
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from harness.classroom import _run_in_thread, move_tau, percentile, train_ppo
 from harness.distinct import ppo_request
-from harness.live_server import LOGS, ROOT, streamlit_server
+from harness.live_server import LOGS, ROOT, forked_servers, streamlit_server
 from harness.procs import MemorySampler, cpu_s, tree
 from harness.protocol_client import ProtocolSession
 
@@ -55,8 +56,9 @@ def _cluster_module():
 @contextlib.contextmanager
 def serving(apps: int = 1, workers: int | None = None):
     """Yield ``(urls, roots, job_logs)``: the app processes' URLs, the root pids of every process
-    of the deployment (the app processes; with ``apps > 1`` also the shared cluster's process),
-    and each app's job log (one line per training started)."""
+    of the deployment (the app process; with ``apps > 1`` the shared cluster's process and the
+    launcher the app processes are forked from, ``deploy/fork_apps.py``), and the job logs (one
+    line per training started)."""
     workers = workers or int(os.environ.get("RL_TOOLBOX_MAX_TRAININGS", 0)) or max(
         1, (os.cpu_count() or 2) // 2)
     with contextlib.ExitStack() as stack:
@@ -71,15 +73,21 @@ def serving(apps: int = 1, workers: int | None = None):
             stack.callback(cluster.stop)
             roots.append(cluster.proc.pid)
             env["RL_TOOLBOX_CLUSTER"] = cluster.address
-        urls = []
-        for i in range(apps):
-            url, proc = stack.enter_context(streamlit_server(
-                f"streamlit-course-{i}.log", env={**env, "RL_TOOLBOX_JOB_LOG": str(logs[i]),
-                                                   "RL_TOOLBOX_JOB_END_LOG": str(
-                                                       logs[i].with_suffix(".end.tsv"))}))
-            urls.append(url)
+        if apps > 1:  # forked from one process that imported the app once, as deploy/serve.sh
+            logs = logs[:1]  # one log for the apps (whole lines, appended)
+            urls, proc = stack.enter_context(forked_servers(
+                apps, "streamlit-course-forked.log",
+                env={**env, "RL_TOOLBOX_JOB_LOG": str(logs[0]),
+                     "RL_TOOLBOX_JOB_END_LOG": str(logs[0].with_suffix(".end.tsv"))}))
             roots.append(proc.pid)
-        yield urls, roots, logs
+            yield urls, roots, logs
+            return
+        url, proc = stack.enter_context(streamlit_server(
+            "streamlit-course-0.log", env={"RL_TOOLBOX_JOB_LOG": str(logs[0]),
+                                           "RL_TOOLBOX_JOB_END_LOG": str(
+                                               logs[0].with_suffix(".end.tsv"))}))
+        roots.append(proc.pid)
+        yield [url], roots, logs
 
 
 def _trainings(logs: list[Path]) -> int:

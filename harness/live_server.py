@@ -67,6 +67,36 @@ def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None,
                 proc.kill()
 
 
+@contextlib.contextmanager
+def forked_servers(apps: int, log_name: str = "streamlit-forked.log", env: dict | None = None):
+    """Yield ``(urls, process)``: ``apps`` app processes forked from one that imported the app's
+    modules once (``deploy/fork_apps.py``, as ``deploy/serve.sh`` starts them), each on a free
+    loopback port; ``process`` is the launcher (the apps are its children). Stopped afterwards."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    ports = [free_port() for _ in range(apps)]
+    while len(set(ports)) < apps:
+        ports = [free_port() for _ in range(apps)]
+    full_env = dict(os.environ, RL_TOOLBOX_DEVICE="cpu", PYTHONUNBUFFERED="1", **(env or {}))
+    with open(LOGS / log_name, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "deploy/fork_apps.py", "--ports", ",".join(map(str, ports)), "--",
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        try:
+            for url in urls:
+                wait_healthy(url, proc)
+            yield urls, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):

@@ -79,7 +79,8 @@ def role(pid: int) -> str:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "ended"
-    for needle, name in (("streamlit", "app"), ("cluster.py", "cluster"), ("warm_up", "compile"),
+    for needle, name in (("streamlit", "app"), ("fork_apps", "app"), ("cluster.py", "cluster"),
+                         ("warm_up", "compile"),
                          ("resource_tracker", "tracker"), ("spawn_main", "worker"),
                          ("dask worker", "worker"), ("dask scheduler", "scheduler")):
         if needle in cmd:
