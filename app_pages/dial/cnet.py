@@ -13,7 +13,7 @@ from ui.equations import computed_by
 from ui.graphs import graph_downloads
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=8)
 def cnet_graph(mode: str, full: bool) -> str:
     return graph_source(mode) if full else condensed_graph_source(mode)
 

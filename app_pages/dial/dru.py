@@ -16,7 +16,7 @@ from ui.figures import show_figure
 from ui.scenes import show_part
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=64)  # σ and m come from any client
 def dru_figure_data(sigma: float, m_values: tuple) -> dict:
     import torch
 
