@@ -61,13 +61,15 @@ Every side's learning is printed beside its time: per run, the mean return of it
 figures to compare (theirs / ours): the machine is shared and absolute times move with its load,
 which is printed.
 
-Measured 2026-12-04 23:16, toolbox a2504db (compiled path), load 2.0-2.9 on the 2 shared cores,
-wall seconds (1 run | 5 runs): ours first call, empty Numba cache 18.5 | 26.3, warm cache 3.3 | 7.4,
-second call 0.9 | 5.1; CleanRL 33.5 | 201.2 (×1.81 | ×7.66 ours' first call); PureJaxRL fresh
-process 18.1 | 23.7 (×0.98 | ×0.90; CPU s ×1.01 | ×1.36: XLA uses both cores, Numba one), its
-compiled run alone 1.3 | 5.5 (×1.41 | ×1.08 ours' second call). Returns (mean of the last 32
-episodes): ours −926 | −856, CleanRL −836 | −827, PureJaxRL −248 | −310 (its statistics pooled over
-the 16 envs, see ``upstream_gaps``).
+Measured 2026-12-05 01:14, toolbox f3e3f0e (compiled path, first compile in two processes), load
+1.3-2.3 on the 2 shared cores, wall seconds (1 run | 5 runs): ours first call, empty Numba cache
+11.7 | 15.3, warm cache 3.1 | 6.9, second call 0.9 | 4.6; PureJaxRL fresh process 12.1 | 20.7
+(×1.03 | ×1.36 ours' first call on an empty cache; ×3.9 | ×3.0 on a warm one), its compiled run
+alone 1.2 | 5.6 (×1.33 | ×1.21 ours' second call); CleanRL 32.4 | 160.2 (×2.8 | ×10.5), 2 processes
+at a time 150.8 for 5. Returns (mean of the last 32 episodes): ours −926 | −856, CleanRL
+−836 | −827, PureJaxRL −248 | −310 (its statistics pooled over the 16 envs, see
+``upstream_gaps``). Before the two-process compile (a2504db, load 2.0-2.9) ours' empty-cache first
+call was 18.5 | 26.3 against PureJaxRL's 18.1 | 23.7.
 """
 
 from __future__ import annotations
