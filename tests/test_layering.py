@@ -25,6 +25,7 @@ REUSABLE = (
     "toolbox.dial.switch", "toolbox.jit",
     "toolbox.provenance",  # the machine and versions behind stored results
     "toolbox.memory",  # malloc arenas and trimming of long-lived processes
+    "toolbox.nn_init",  # seeded initialization without the global generator
     # compiled building blocks (dense, clipping, optimizers) shared by algorithms
     "toolbox.kernels",
     "toolbox.warm_up",  # names the kernels it warms as strings: the child process imports them
