@@ -68,8 +68,9 @@ def pytest_collection_modifyitems(session, config, items):
         # once this has written it. In the order the suite's files (alphabetical) first need them.
         # A child process, not a thread of this worker: the warm-ups build networks, and
         # nn.Linear's constructor draws from torch's process-wide generator, which a test here may
-        # have seeded (DIAL's make_team seeds it for its own construction): a thread beside it
-        # changed that test's numbers (tests/test_dial_golden.py failed once this way).
+        # have seeded (torch.manual_seed) for its own draws: a thread beside it would change that
+        # test's numbers. (DIAL's make_team, which once seeded it too and failed
+        # tests/test_dial_golden.py this way, now draws from a generator of its own.)
         import atexit
         import subprocess
 
