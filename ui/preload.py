@@ -19,11 +19,10 @@ import pkgutil
 
 # First, before the big imports allocate: at most two glibc malloc arenas (Streamlit runs every
 # session's script in a thread of its own, and each thread could get an arena that keeps what it
-# freed), and the pages freed after a class go back to the system (toolbox/memory.py).
+# freed; toolbox/memory.py).
 from toolbox import memory
 
 memory.limit_arenas()
-memory.trim_every()
 
 import numpy  # noqa: E402, F401
 import pandas  # noqa: E402, F401
@@ -80,3 +79,10 @@ warm_up.start(load=RUNNER.engine is None)
 # web process: it starts now, in the background, so the first Train press does not wait for it.
 if RUNNER.engine is not None:
     RUNNER.engine.warm()
+
+# Every 20 s: closed tabs' sessions whose reconnect window has passed are dropped (Streamlit would
+# keep them until the next disconnect: ui/sessions.py), garbage is collected and the freed pages go
+# back to the system (toolbox/memory.py), so the server returns to its idle size after a class.
+from ui.sessions import expire_disconnected  # noqa: E402
+
+memory.trim_every(before=expire_disconnected)
