@@ -56,15 +56,24 @@ def streamlit_server(log_name: str = "streamlit.log", env: dict | None = None,
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, proc)
+        with _serving(proc, [url], grace_s=10):
             yield url, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+
+
+@contextlib.contextmanager
+def _serving(proc: subprocess.Popen, urls: list[str], grace_s: float):
+    """Wait until every url answers (:func:`wait_healthy`), run the body, then stop ``proc``:
+    terminate, and kill it if it has not ended after ``grace_s`` seconds."""
+    try:
+        for url in urls:
+            wait_healthy(url, proc)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @contextlib.contextmanager
@@ -85,16 +94,8 @@ def forked_servers(apps: int, log_name: str = "streamlit-forked.log", env: dict 
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
         )
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        try:
-            for url in urls:
-                wait_healthy(url, proc)
+        with _serving(proc, urls, grace_s=15):
             yield urls, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _status_mb(pid: int, field: str) -> float:

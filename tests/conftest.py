@@ -44,49 +44,53 @@ warm_up.start = lambda *args, **kwargs: None
 _STARTED = time.monotonic()
 
 
+WARM_UPS = (("toolbox.dial.compiled", "toolbox.ppo.compiled"), ("toolbox.ppo.continuous.compiled",))
+"""The kernels' warm-ups the full suite runs before its workers start: the first group side by side
+(a process each), then the second (which compiles in two processes itself)."""
+
+
+def pytest_configure(config):
+    """Before a parallel run's workers start (the xdist controller, never a worker): load, or on a
+    fresh machine compile, every compiled kernel once (~35 s on 2 cores on an empty cache, a few
+    seconds on a filled one), so that no test compiles one.
+
+    Why up front: compiled in the background beside the tests, each kernel family was compiled
+    twice or three times at once on a fresh machine — by the background process and by the first
+    test of each worker that needed it (Numba has no lock between processes) — and the suite took
+    314-334 s on 2 cores. A run without ``-n`` (one file, one test) skips this: its tests compile
+    what they need themselves. Child processes, so no network is built in a test process (a
+    warm-up's nn.Linear draws from torch's process-wide generator, which tests seed). A warm-up
+    that fails is ignored: the tests that need its kernels then compile them and report."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for group in WARM_UPS:
+        children = [subprocess.Popen([sys.executable, "-c", f"from {m} import warm_up; warm_up()"],
+                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL) for m in group]
+        for child in children:
+            try:
+                child.wait(timeout=600)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
 @pytest.hookimpl(trylast=True)  # after ``-m``/``-k`` deselected: ``-m "not slow"`` builds no venv
 def pytest_collection_modifyitems(session, config, items):
-    """DIAL's tests after the other unit tests, browser tests after those, and the fresh-install
-    test last.
+    """Browser tests after the rest, and the fresh-install test last.
 
     The fresh-install test builds its own venv in the background while the other tests run
     (see tests/e2e/fresh_venv.py), so it is started at collection and waited for last.
     """
-    def rank(item) -> float:
+    def rank(item) -> int:
         path = str(item.fspath)
         if "test_fresh_install" in path:
             return 2
-        if f"{os.sep}e2e{os.sep}" in path:
-            return 1
-        # DIAL's files come alphabetically early, and their first compiled training compiled the
-        # kernels itself while the warm-up child (below) compiled the same ones (~25 s of CPU
-        # twice); after the other unit tests the child has written them to the cache
-        return 0.5 if os.path.basename(path).startswith("test_dial") else 0
+        return 1 if f"{os.sep}e2e{os.sep}" in path else 0
 
     items.sort(key=rank)  # stable: the order within each group is kept
-    # under pytest-xdist every worker collects every test: one of them warms the kernels (the others
-    # load them from Numba's disk cache, or compile what they need first themselves)
-    first_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0"
-    if first_worker and any(k in str(item.fspath) for item in items for k in ("ppo", "dial")):
-        # On a fresh machine the compiled PPO, DIAL and continuous-PPO kernels take ~18 s each to
-        # compile: do it on the idle second core while the first tests run (the tests run on one
-        # thread); a test that needs a kernel first compiles it itself, or loads it from the cache
-        # once this has written it. In the order the suite's files (alphabetical) first need them.
-        # A child process, not a thread of this worker: the warm-ups build networks, and
-        # nn.Linear's constructor draws from torch's process-wide generator, which a test here may
-        # have seeded (torch.manual_seed) for its own draws: a thread beside it would change that
-        # test's numbers. (DIAL's make_team, which once seeded it too and failed
-        # tests/test_dial_golden.py this way, now draws from a generator of its own.)
-        import atexit
-        import subprocess
-
-        code = ("from toolbox.dial.compiled import warm_up as a; "
-                "from toolbox.ppo.compiled import warm_up as b; "
-                "from toolbox.ppo.continuous.compiled import warm_up as c; a(); b(); c()")
-        child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
-                                 env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        atexit.register(child.kill)  # Numba writes each cache file whole (by rename)
     if any("test_fresh_install" in str(item.fspath) for item in items):
         from tests.e2e import fresh_venv
 
