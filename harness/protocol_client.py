@@ -96,16 +96,21 @@ class ProtocolSession:
         # a trigger is true for one run only, as a browser's button press is
         return await self._rerun([WidgetState(id=self._id(key), trigger_value=True)], keep=False)
 
-    async def click_and_leave(self, key: str, after_s: float = 0.5) -> None:
-        """Press a button and close the tab: send the run, wait ``after_s`` seconds, disconnect."""
-        import asyncio
-
+    async def _send_click(self, key: str) -> None:
+        """Send the run a press of button ``key`` starts, with the other widgets' states, without
+        waiting for it."""
         msg = BackMsg()
         msg.rerun_script.page_name = self.page
         msg.rerun_script.query_string = self.query_string
         msg.rerun_script.widget_states.widgets.extend(
             list(self.states.values()) + [WidgetState(id=self._id(key), trigger_value=True)])
         await self._ws.send(msg.SerializeToString())
+
+    async def click_and_leave(self, key: str, after_s: float = 0.5) -> None:
+        """Press a button and close the tab: send the run, wait ``after_s`` seconds, disconnect."""
+        import asyncio
+
+        await self._send_click(key)
         await asyncio.sleep(after_s)
 
     async def click_and_stay(self, key: str, read_s: float = 2.0) -> str:
@@ -113,12 +118,7 @@ class ProtocolSession:
         server sends for ``read_s`` seconds and return its text (a refusal, or the progress)."""
         import asyncio
 
-        msg = BackMsg()
-        msg.rerun_script.page_name = self.page
-        msg.rerun_script.query_string = self.query_string
-        msg.rerun_script.widget_states.widgets.extend(
-            list(self.states.values()) + [WidgetState(id=self._id(key), trigger_value=True)])
-        await self._ws.send(msg.SerializeToString())
+        await self._send_click(key)
         parts: list[str] = []
         end = time.monotonic() + read_s
         while (left := end - time.monotonic()) > 0:
