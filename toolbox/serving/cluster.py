@@ -19,8 +19,6 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV_MEMORY = "RL_TOOLBOX_WORKER_MEMORY_MB"
-ENV_ARENAS, ARENAS = "MALLOC_ARENA_MAX", 2
-"""glibc's malloc arenas for the cluster's processes (as :data:`toolbox.memory.ARENAS`)."""
 WORKER_MEMORY_MB = 1000
 """A worker's memory limit (resident MB) unless ``RL_TOOLBOX_WORKER_MEMORY_MB`` says otherwise.
 
@@ -43,11 +41,12 @@ class LocalProcessCluster:
 
     def __init__(self, workers: int, timeout: float = 60.0):
         path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
-        env = dict(os.environ, PYTHONPATH=path)
+        # (here, in the app process: the child runs this file alone, on the standard library)
+        from toolbox.memory import arenas_env
+
         # the scheduler and the workers (which inherit it): at most 2 glibc malloc arenas, so that
-        # what a training freed is not kept in per-thread arenas (toolbox/memory.py; standard
-        # library only here)
-        env.setdefault(ENV_ARENAS, str(ARENAS))
+        # what a training freed is not kept in per-thread arenas (toolbox/memory.py)
+        env = arenas_env(dict(os.environ, PYTHONPATH=path))
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), str(workers)],
                                      cwd=ROOT, env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

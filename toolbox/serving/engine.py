@@ -80,16 +80,6 @@ def resident_mb() -> float:
         return 0.0
 
 
-def trim_memory() -> None:
-    """Return the pages freed in every malloc arena to the system (glibc; elsewhere nothing)."""
-    import gc
-
-    from toolbox import memory
-
-    gc.collect()
-    memory.trim()
-
-
 def run_in_worker(key: str, fn: Callable, threads: int, kernels: str | None = None) -> Any:
     """The task a worker runs: ``fn(report)`` with ``threads`` torch threads; then, if it grew the
     worker, the freed memory goes back to the system.
@@ -140,7 +130,9 @@ def run_in_worker(key: str, fn: Callable, threads: int, kernels: str | None = No
     finally:
         client.set_metadata([PROGRESS, key], None)  # the scheduler keeps no partial result
         if resident_mb() - before_mb > TRIM_ABOVE_MB:  # (a full gc takes ~0.3 s with torch)
-            trim_memory()
+            from toolbox import memory
+
+            memory.collect_and_trim()
 
 
 class _Raised:

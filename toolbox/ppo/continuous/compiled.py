@@ -39,6 +39,9 @@ DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 CHUNK = 16
 """Iterations per compiled call: the episode log of a call is ``(n, R, T, E)`` (a grid of 170 runs
 logged 100 iterations at once would take 140 MB); 16 keep it small and the calls few."""
+TINY = PENDULUM.replace(num_envs=2, num_steps=8, num_minibatches=2, update_epochs=1,
+                        total_timesteps=16)
+"""One iteration of 2 envs × 8 steps: what the warm-ups train to load or compile the kernels."""
 
 
 class CompiledPPO:
@@ -204,18 +207,14 @@ def warm_up() -> None:
     """Load (or, on a machine's first use, compile) the float32 kernels by training one tiny
     iteration of each network structure; returns the seconds it took (0 after the first call in a
     process)."""
-    tiny = PENDULUM.replace(num_envs=2, num_steps=8, num_minibatches=2, update_epochs=1,
-                            total_timesteps=16)
-    CompiledPPO([tiny, tiny.replace(shared_network=True)], [0]).run_iteration()
+    CompiledPPO([TINY, TINY.replace(shared_network=True)], [0]).run_iteration()
 
 
 def _build_rollout(dtype_name: str) -> None:
     """The child of :meth:`CompiledPPO._build_kernels`: load or compile ``CK.ROLLOUT_KERNELS`` for
     ``dtype_name`` (``float32`` or ``float64``) into the shared cache."""
-    tiny = PENDULUM.replace(num_envs=2, num_steps=8, num_minibatches=2, update_epochs=1,
-                            total_timesteps=16)
     dtype = {"float32": torch.float32, "float64": torch.float64}[dtype_name]
-    ppo = CompiledPPO([tiny], [0], dtype, _compile_in_child=False)  # compiles start_runs
+    ppo = CompiledPPO([TINY], [0], dtype, _compile_in_child=False)  # compiles start_runs
     for kernel, a in ppo._kernel_calls():
         if kernel in CK.ROLLOUT_KERNELS:
             jit.build(kernel, a)
