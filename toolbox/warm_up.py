@@ -140,10 +140,11 @@ def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable,
         log.warning("compiled kernels unavailable: %s; training on the readable paths", reason)
         return jit.set_kernel_status(jit.UNAVAILABLE, reason)
     marker = jit.CACHE_DIR / MARKER
-    if warmed(targets) and not load:
-        log.info("compiled kernels ready in %s (the training workers load them)", jit.CACHE_DIR)
-        return jit.set_kernel_status(jit.READY)
     if warmed(targets):
+        if not load:
+            log.info("compiled kernels ready in %s (the training workers load them)",
+                     jit.CACHE_DIR)
+            return jit.set_kernel_status(jit.READY)
         try:
             seconds = _load(targets)
             log.info("compiled kernels loaded from %s in %.1f s", jit.CACHE_DIR, seconds)
