@@ -226,3 +226,21 @@ def test_no_writable_folder_at_all_trains_on_the_readable_path(read_only_home, t
     assert "PPO tensor 2" in done.stdout and "DIAL tensor" in done.stdout
     assert "no disk cache" in done.stderr, done.stderr
     assert "compiled kernels unavailable" in done.stderr, done.stderr
+
+
+def test_two_checkouts_with_the_same_sources_get_their_own_cache_folder(tmp_path):
+    """Numba files kernels under their source folder's path: a second checkout shares none of this
+    one's entries, so it must not share the folder (and the warm-up's marker in it) either."""
+    from toolbox import jit
+
+    here = Path(jit.__file__).resolve().parent
+    copies = [tmp_path / "a" / "toolbox", tmp_path / "b" / "toolbox"]
+    for copy in copies:
+        for name in jit.KERNEL_SOURCES:
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(here / name, copy / name)
+    first, second = (jit.sources_hash(c) for c in copies)
+    assert first != second
+    assert jit.sources_hash(copies[0]) == first  # the same checkout finds its own folder again
+    (copies[0] / "kernels.py").write_text((here / "kernels.py").read_text() + "\n# edited\n")
+    assert jit.sources_hash(copies[0]) != first  # an edited source compiles afresh

@@ -48,16 +48,22 @@ WARMED = "warmed"
 again."""
 
 
-def sources_hash() -> str:
-    """16 hex digits of a hash of the kernels' sources and the Numba version: the cache's sub-folder
-    name.
+def sources_hash(here: Path = Path(__file__).resolve().parent) -> str:
+    """16 hex digits of a hash of the kernels' sources (in the package folder ``here``), of that
+    folder's path and of the Numba version: the cache's sub-folder name.
 
-    Why: Numba checks a cached function against its own file only, and the compiled loops inline
-    functions of other files (this one's ``tanh32``, PPO's kernels) and freeze constants of others
-    (``toolbox/ppo/agent.py``, ``toolbox/envs/cartpole.py``), so an edit to one of those would
-    otherwise run stale machine code. ``KERNEL_SOURCES`` lists them."""
-    here = Path(__file__).resolve().parent
+    Why the sources: Numba checks a cached function against its own file only, and the compiled
+    loops inline functions of other files (this one's ``tanh32``, PPO's kernels) and freeze
+    constants of others (``toolbox/ppo/agent.py``, ``toolbox/envs/cartpole.py``), so an edit to one
+    of those would otherwise run stale machine code. ``KERNEL_SOURCES`` lists them.
+
+    Why the path: Numba files each kernel under its source folder's path, so a second checkout with
+    the same sources (a fresh clone beside the server's) shares nothing with this one; sharing the
+    folder, it shared the warm-up's marker (:data:`WARMED`) too, and a server trusted a marker
+    another checkout had left: its first trainings compiled inside the training worker (+320 MB
+    there, measured)."""
     digest = hashlib.sha256(numba.__version__.encode())
+    digest.update(str(here).encode())
     for name in KERNEL_SOURCES:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
