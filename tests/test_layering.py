@@ -23,6 +23,7 @@ REUSABLE = (
     "toolbox", "toolbox.device", "toolbox.checks", "toolbox.running_stats",
     "toolbox.reward_scaling", "toolbox.returns", "toolbox.envs", "toolbox.rng", "toolbox.stats",
     "toolbox.dial.switch", "toolbox.jit",
+    "toolbox.kernel_state",  # the kernels' cache folder and state, without Numba
     "toolbox.provenance",  # the machine and versions behind stored results
     "toolbox.memory",  # malloc arenas and trimming of long-lived processes
     "toolbox.nn_init",  # seeded initialization without the global generator

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from numba.extending import register_jitable
 
 ENV_STREAM, ACTION_STREAM, PERM_STREAM = 1, 2, 3
 """Stream tags: CartPole's reset noise (:mod:`toolbox.envs.cartpole`), and a PPO run's action
@@ -25,14 +24,14 @@ _C2 = 0x846CA68B
 _GOLDEN = 0x9E3779B9
 
 
-@register_jitable(inline="always")
 def hash32(x):
     """The 32-bit hash of ``x`` taken modulo 2^32; returns values in [0, 2^32).
 
     One definition for three callers: Python integers (counters and seeds), int64 tensors
-    (elementwise) and, through ``register_jitable``, the compiled kernels' int64 scalars
-    (:mod:`toolbox.kernels`), so every path draws the same bits. The products may wrap around in
-    int64 (tensors, compiled code); their low 32 bits, all that is kept, are exact anyway."""
+    (elementwise) and, registered with Numba's ``register_jitable`` by :mod:`toolbox.jit`, the
+    compiled kernels' int64 scalars (:mod:`toolbox.kernels`), so every path draws the same bits.
+    The products may wrap around in int64 (tensors, compiled code); their low 32 bits, all that
+    is kept, are exact anyway."""
     x = x & _M
     x = x ^ (x >> 16)
     x = (x * _C1) & _M
@@ -41,13 +40,11 @@ def hash32(x):
     return x ^ (x >> 16)
 
 
-@register_jitable(inline="always")
 def counter_code(counter):
     """The constant that :func:`uniform` mixes into every entry drawn at ``counter``."""
     return hash32(counter * _GOLDEN + 0x51ED27)
 
 
-@register_jitable(inline="always")
 def uniform_bits(key, code, j):
     """The 32 random bits of entry ``j`` of ``uniform(key, counter, n)`` with
     ``code = counter_code(counter)``: integers, int64 tensors (broadcasting) or compiled scalars."""

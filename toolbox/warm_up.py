@@ -3,10 +3,10 @@
 On a machine whose kernel cache is empty (a fresh clone, a new cloud container) Numba compiles the
 PPO and DIAL kernels for 25-65 s. Compiled inside the web process, the compiler held the GIL that
 every page shares, and a training pressed meanwhile waited for it. Here a child process (``python -m
-toolbox.warm_up``) compiles them into the disk cache (:data:`toolbox.jit.CACHE_DIR`) at a lower
-priority, while ``backend="auto"`` trains on the readable paths (:func:`toolbox.jit.compiled_ready`
-is False); once the child is done the server loads the machine code from the cache (under a second)
-and the next training is compiled.
+toolbox.warm_up``) compiles them into the disk cache (:data:`toolbox.kernel_state.CACHE_DIR`) at a
+lower priority, while ``backend="auto"`` trains on the readable paths
+(:func:`toolbox.kernel_state.compiled_ready` is False); once the child is done the server loads
+the machine code from the cache (under a second) and the next training is compiled.
 
 The child also protects the server from a damaged cache: if it fails (or crashes) the cache folder
 is emptied and the child runs once more; if it fails again the kernels are marked unavailable, with
@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Callable, Sequence
 
-from toolbox import jit
+from toolbox import kernel_state as state
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ KERNELS = ("toolbox.ppo.compiled:warm_up", "toolbox.dial.compiled:warm_up",
            "toolbox.ppo.continuous.compiled:warm_up")
 """The app's kernels: PPO's, DIAL's and continuous PPO's ``warm_up`` (each trains a tiny run of
 every structure it offers)."""
-MARKER = jit.WARMED
+MARKER = state.WARMED
 """File in the cache folder, written by a child that loaded or compiled the kernels in it without
 error: the next start loads them in its own process at once (no child, no seconds on the readable
 path)."""
@@ -62,7 +62,7 @@ def run_child(targets: Sequence[str], python: str = sys.executable,
     whether it succeeded and the end of what it printed (the reason when it did not)."""
     path = os.pathsep.join(p for p in (_root(), os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, PYTHONPATH=path)
-    env[jit.ENV_VAR] = str(jit.CACHE_DIR.parent)  # the same folder, also a private fallback
+    env[state.ENV_VAR] = str(state.CACHE_DIR.parent)  # the same folder, also a private fallback
     try:
         proc = subprocess.Popen([python, "-m", "toolbox.warm_up", *targets], env=env, cwd=_root(),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -98,7 +98,7 @@ def _root() -> str:
 
 def _empty_cache() -> None:
     """Delete everything in the cache folder (the folder stays)."""
-    for entry in jit.CACHE_DIR.iterdir():
+    for entry in state.CACHE_DIR.iterdir():
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
         else:
@@ -115,17 +115,17 @@ def _load(targets: Sequence[str]) -> float:
 
 def warmed(targets: Sequence[str]) -> bool:
     """Whether the cache folder holds a child's complete warm-up of ``targets`` (:data:`MARKER`)."""
-    if jit.CACHE_DIR is None:
+    if state.CACHE_DIR is None:
         return False
-    marker = jit.CACHE_DIR / MARKER
+    marker = state.CACHE_DIR / MARKER
     return marker.is_file() and marker.read_text() == "\n".join(targets)
 
 
 def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable,
-         load: bool = True) -> jit.KernelStatus:
+         load: bool = True) -> state.KernelStatus:
     """Make ``targets`` ready in this process without compiling here; returns the final status (also
-    set with :func:`toolbox.jit.set_kernel_status`: ``"ready"`` or ``"unavailable"`` with the
-    reason, which is logged).
+    set with :func:`toolbox.kernel_state.set_kernel_status`: ``"ready"`` or ``"unavailable"`` with
+    the reason, which is logged).
 
     A cache a child already warmed (:data:`MARKER`) is loaded at once; otherwise a child compiles
     into it (:func:`run_child`), once more after emptying the cache if it failed, and this process
@@ -135,53 +135,53 @@ def warm(targets: Sequence[str] = KERNELS, python: str = sys.executable,
     its workers load the kernels from the cache on their first compiled training), so this one only
     makes sure the cache is complete, and ``"ready"`` means the cache is. Loading the app's kernels
     costs a process ~115 MB (anonymous: Numba's typed functions and machine code), measured."""
-    if jit.CACHE_DIR is None:
+    if state.CACHE_DIR is None:
         reason = "no writable folder for the kernel cache (see the warning above)"
         log.warning("compiled kernels unavailable: %s; training on the readable paths", reason)
-        return jit.set_kernel_status(jit.UNAVAILABLE, reason)
-    marker = jit.CACHE_DIR / MARKER
+        return state.set_kernel_status(state.UNAVAILABLE, reason)
+    marker = state.CACHE_DIR / MARKER
     if warmed(targets):
         if not load:
             log.info("compiled kernels ready in %s (the training workers load them)",
-                     jit.CACHE_DIR)
-            return jit.set_kernel_status(jit.READY)
+                     state.CACHE_DIR)
+            return state.set_kernel_status(state.READY)
         try:
             seconds = _load(targets)
-            log.info("compiled kernels loaded from %s in %.1f s", jit.CACHE_DIR, seconds)
-            return jit.set_kernel_status(jit.READY)
+            log.info("compiled kernels loaded from %s in %.1f s", state.CACHE_DIR, seconds)
+            return state.set_kernel_status(state.READY)
         except Exception:  # noqa: BLE001 - a cache that loads badly is rebuilt by the child below
             log.exception("loading the compiled kernels from %s failed: rebuilding them",
-                          jit.CACHE_DIR)
+                          state.CACHE_DIR)
             marker.unlink(missing_ok=True)
-    jit.set_kernel_status(jit.COMPILING)
+    state.set_kernel_status(state.COMPILING)
     log.info("compiling the kernels in a child process into %s; trainings use the readable paths "
-             "meanwhile", jit.CACHE_DIR)
+             "meanwhile", state.CACHE_DIR)
     t0 = time.perf_counter()
     ok, detail = run_child(targets, python)
     if not ok and _stopping.is_set():  # the process is exiting: keep the cache as it is
-        return jit.set_kernel_status(jit.UNAVAILABLE, "the server stopped during the compile")
+        return state.set_kernel_status(state.UNAVAILABLE, "the server stopped during the compile")
     if not ok:
         log.warning("the kernel compile failed (%s); emptying the cache %s and compiling again",
-                    detail, jit.CACHE_DIR)
+                    detail, state.CACHE_DIR)
         _empty_cache()
         ok, detail = run_child(targets, python)
     if not ok:
         log.error("compiled kernels unavailable: the compile failed twice (%s); training on the "
                   "readable paths", detail)
-        return jit.set_kernel_status(jit.UNAVAILABLE, f"the compile failed: {detail[-300:]}")
+        return state.set_kernel_status(state.UNAVAILABLE, f"the compile failed: {detail[-300:]}")
     if not load:
         log.info("compiled kernels ready: compiled in a child process in %.1f s (the training "
                  "workers load them)", time.perf_counter() - t0)
-        return jit.set_kernel_status(jit.READY)
+        return state.set_kernel_status(state.READY)
     try:
         loaded = _load(targets)
     except Exception as err:  # noqa: BLE001 - the server goes on with the readable paths
         log.exception("loading the compiled kernels failed; training on the readable paths")
         reason = f"loading failed: {type(err).__name__}: {err}"
-        return jit.set_kernel_status(jit.UNAVAILABLE, reason)
+        return state.set_kernel_status(state.UNAVAILABLE, reason)
     log.info("compiled kernels ready: compiled in a child process in %.1f s, loaded in %.1f s",
              time.perf_counter() - t0 - loaded, loaded)
-    return jit.set_kernel_status(jit.READY)
+    return state.set_kernel_status(state.READY)
 
 
 def start(targets: Sequence[str] = KERNELS, python: str = sys.executable,
@@ -193,8 +193,8 @@ def start(targets: Sequence[str] = KERNELS, python: str = sys.executable,
     global _thread
     with _lock:
         if _thread is None:
-            if jit.kernel_status().state == jit.ON_DEMAND and not warmed(targets):
-                jit.set_kernel_status(jit.COMPILING)
+            if state.kernel_status().state == state.ON_DEMAND and not warmed(targets):
+                state.set_kernel_status(state.COMPILING)
             _thread = threading.Thread(target=warm, args=(tuple(targets), python, load),
                                        name="kernel-warm-up", daemon=True)
             _thread.start()
@@ -206,12 +206,12 @@ def main(targets: Sequence[str]) -> int:
     :data:`MARKER`; returns the exit code."""
     if hasattr(os, "nice"):
         os.nice(CHILD_NICE)
-    if jit.CACHE_DIR is None:
+    if state.CACHE_DIR is None:
         print("no writable kernel cache: nothing to compile into", file=sys.stderr)
         return 2
     for target in targets:
         print(f"{target}: {resolve(target)():.1f} s", flush=True)
-    (jit.CACHE_DIR / MARKER).write_text("\n".join(targets))
+    (state.CACHE_DIR / MARKER).write_text("\n".join(targets))
     return 0
 
 

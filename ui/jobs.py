@@ -17,7 +17,7 @@ from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElem
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from toolbox.figures.replay import replay_figure
-from toolbox.jit import COMPILING, readable_reason_at
+from toolbox.kernel_state import COMPILING, readable_reason_at
 from toolbox.serving import RUNNER, AdmissionError, Job, duration
 from toolbox.serving.caps import MAX_RUNS
 from toolbox.serving.ppo_batching import PPORequest, train_requests

@@ -16,6 +16,7 @@ import gc
 import importlib
 import logging
 import pkgutil
+from collections.abc import Collection
 
 # First, before the big imports allocate: at most two glibc malloc arenas (Streamlit runs every
 # session's script in a thread of its own, and each thread could get an arena that keeps what it
@@ -42,18 +43,25 @@ if not logging.getLogger("toolbox").handlers:
     logging.getLogger("toolbox").setLevel(logging.INFO)
 
 
-def preload() -> list[str]:
-    """Import every module of ``toolbox`` and ``ui``; returns their names."""
+def preload(leave_out: Collection[str] = ()) -> list[str]:
+    """Import every module of ``toolbox`` and ``ui`` but those named in ``leave_out``; returns the
+    names imported."""
     names = []
     for package in (toolbox, ui):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if info.name != __name__:
+            if info.name != __name__ and info.name not in leave_out:
                 importlib.import_module(info.name)
                 names.append(info.name)
     return names
 
 
-PRELOADED = preload()
+# With a training cluster the kernel modules stay out: only they import Numba (~56 MB resident in
+# each app process, measured), the workers call the kernels, and no page imports them
+# (tests/test_web_process_imports.py). The in-process engine trains here: everything is imported.
+from toolbox.kernel_state import KERNEL_MODULES  # noqa: E402
+from toolbox.serving import RUNNER  # noqa: E402
+
+PRELOADED = preload(leave_out=KERNEL_MODULES if RUNNER.engine is not None else ())
 
 # Streamlit runs a full garbage collection after every script run (runner.postScriptGC), holding the
 # GIL while it walks every object: ~170 ms here, most of it torch's, plotly's and pandas' module
@@ -71,7 +79,6 @@ gc.freeze()
 # goes to the server's log. With a training cluster the web process only sees that the cache is
 # complete: the workers load the kernels (loaded here they held ~115 MB that nothing used).
 from toolbox import warm_up  # noqa: E402
-from toolbox.serving import RUNNER  # noqa: E402
 
 warm_up.start(load=RUNNER.engine is None)
 

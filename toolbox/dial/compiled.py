@@ -15,12 +15,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from toolbox.dial import kernel
 from toolbox.dial.config import DialConfig
 from toolbox.dial.layout import BatchNormStats, BatchSettings, Draws, flatten
 from toolbox.dial.switch import sample_active
 from toolbox.dial.team import Team, make_team
-from toolbox.jit import compiled_ready, one_blas_thread, warm_once
+from toolbox.kernel_state import compiled_ready, one_blas_thread, warm_once
 
 BACKENDS = ("auto", "compiled", "tensor")
 """The paths ``train`` takes, named as in PPO (:mod:`toolbox.ppo.compiled`): ``"tensor"`` is the
@@ -107,12 +106,18 @@ class CompiledBatches:
     def gradient(self, draws: Draws) -> float:
         """Play the batch ``draws`` and write its TD loss's gradient into ``self.grad``; returns the
         loss."""
+        # Numba, imported where a compiled batch runs: the web process of a training cluster
+        # imports this module (backend choice) and never runs a kernel (toolbox.kernel_state)
+        from toolbox.dial import kernel
+
         return float(kernel.batch_gradient(self.theta, self.target, self.grad, self.layout,
                                            self.settings, draws, self.stats))
 
     def step(self, gen: torch.Generator) -> float:
         """One batch: draw the episodes and noise from ``gen`` (the reference's order), play,
         back-propagate, clip, RMSprop. Returns the loss."""
+        from toolbox.dial import kernel  # (see gradient)
+
         c = self.config
         loss = self.gradient(self.draw(gen))
         kernel.clip_and_rmsprop(self.theta, self.grad, self.square_avg, self.momentum_buf, c.lr,

@@ -26,8 +26,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from toolbox.jit import compiled_ready, one_blas_thread, warm_once
-from toolbox.ppo import compiled_kernel as K
+from toolbox.kernel_state import compiled_ready, one_blas_thread, warm_once
 from toolbox.ppo import layout as L
 from toolbox.ppo.config import PPOConfig
 from toolbox.ppo.group import Group
@@ -147,6 +146,10 @@ class CompiledGroup(Group):
         """``n`` iterations of every run in one compiled call per thread. Afterwards the buffers
         hold the last iteration's batch, and episodes and debug values are logged for each of the
         ``n``."""
+        # Numba, imported where a compiled training runs: the web process of a training cluster
+        # imports this module (backend choice) and never runs a kernel (toolbox.kernel_state)
+        from toolbox.ppo import compiled_kernel as K
+
         t0 = time.perf_counter()
         R, T, E = self.R, self.T, self.E
         ep_end = np.zeros((n, T, R, E), np.bool_)

@@ -84,20 +84,22 @@ def run_in_worker(key: str, fn: Callable, threads: int, kernels: str | None = No
     """The task a worker runs: ``fn(report)`` with ``threads`` torch threads; then, if it grew the
     worker, the freed memory goes back to the system.
 
-    ``kernels``: the app process's compiled-kernel state when it submitted (``toolbox.jit``). While
-    the app's warm-up still compiles them (or they are unavailable), the worker must not load or
-    compile them inside a student's training: the training takes the readable path, as it would
-    have in the app process."""
+    ``kernels``: the app process's compiled-kernel state when it submitted
+    (``toolbox.kernel_state``). While the app's warm-up still compiles them (or they are
+    unavailable), the worker must not load or compile them inside a student's training: the
+    training takes the readable path, as it would have in the app process."""
     from distributed import Event, get_client, get_worker, rejoin, secede
 
-    from toolbox import jit
+    from toolbox import kernel_state
     from toolbox.device import thread_count
     from toolbox.serving.job import Cancelled
 
-    if kernels in (jit.COMPILING, jit.UNAVAILABLE):
-        jit.set_kernel_status(kernels, "the app process's state when the training was asked for")
-    elif jit.kernel_status().state != jit.READY:
-        jit.set_kernel_status(jit.ON_DEMAND)  # the cache is ready: load from it on first use
+    if kernels in (kernel_state.COMPILING, kernel_state.UNAVAILABLE):
+        kernel_state.set_kernel_status(kernels,
+                                       "the app process's state when the training was asked for")
+    elif kernel_state.kernel_status().state != kernel_state.READY:
+        # the cache is ready: load from it on first use
+        kernel_state.set_kernel_status(kernel_state.ON_DEMAND)
 
     worker, client = get_worker(), get_client()
     pause = Event(PAUSE + key, client=client)
@@ -166,7 +168,7 @@ def _call(key: str, fn: Callable, threads: int) -> bytes:
     """
     import cloudpickle
 
-    from toolbox.jit import kernel_status
+    from toolbox.kernel_state import kernel_status
 
     return cloudpickle.dumps(_Call(key, fn, threads, kernel_status().state))
 

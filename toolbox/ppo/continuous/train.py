@@ -12,12 +12,15 @@ training and by ``benchmarks/ppo_continuous_precompute.py``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from toolbox.device import resolve_device
 from toolbox.ppo.compiled import choose_backend
 from toolbox.ppo.continuous.args import Args
-from toolbox.ppo.continuous.compiled import CompiledPPO
 from toolbox.ppo.continuous.tensor import STRUCTURE, TensorPPO
+
+if TYPE_CHECKING:  # imports Numba: at run time only where a compiled training runs
+    from toolbox.ppo.continuous.compiled import CompiledPPO
 
 Report = Callable[[float, list[list[dict]]], None]
 """``report(fraction, runs)``: the fraction of iterations done and the run records so far."""
@@ -59,6 +62,10 @@ def train_variants(variants: Sequence[Args], seeds: Sequence[int], report: Repor
     path = choose_backend(backend, device)
     groups = group_by_structure(variants)
     if path == "compiled":
+        # Numba, imported where a compiled training runs: the web process of a training cluster
+        # imports this module (the page names train_variants) and never runs a kernel
+        from toolbox.ppo.continuous.compiled import CompiledPPO
+
         ppos = [CompiledPPO([variants[i] for i in g], seeds, threads=threads) for g in groups]
     else:
         ppos = [TensorPPO([variants[i] for i in g], seeds, device=device) for g in groups]
@@ -77,7 +84,7 @@ def train_variants(variants: Sequence[Args], seeds: Sequence[int], report: Repor
                     report(done / total, list(out))  # a new list: watchers see a new partial
     finally:  # also when report cancels: the compiled groups' threads end now
         for ppo in ppos:
-            if isinstance(ppo, CompiledPPO):
+            if path == "compiled":
                 ppo.close()
     for ppo, members in zip(ppos, groups):
         _records(ppo, members, seeds, out)
