@@ -55,9 +55,15 @@ def preload() -> list[str]:
                  "cloudpickle"):
         importlib.import_module(name)
         names.append(name)
+    # as ui/preload.py: with a training cluster (the default) the kernel modules, and Numba with
+    # them, stay out of the app processes; the in-process engine trains in them
+    from toolbox.kernel_state import KERNEL_MODULES
+    from toolbox.serving.engine import default_engine
+
+    leave_out = set(SKIP) | (set(KERNEL_MODULES) if default_engine() is not None else set())
     for package in (importlib.import_module("toolbox"), importlib.import_module("ui")):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if info.name not in SKIP:
+            if info.name not in leave_out:
                 importlib.import_module(info.name)
                 names.append(info.name)
     return names

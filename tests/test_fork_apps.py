@@ -19,18 +19,22 @@ from harness.procs import pss_mb, tree
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_launcher_imports_the_app_without_starting_a_thread():
-    # a forked child has only the thread that forked: nothing may run in another one before it
+@pytest.mark.parametrize("engine, numba", [("in-process", True), ("cluster", False)])
+def test_the_launcher_imports_the_app_without_starting_a_thread(engine, numba):
+    # a forked child has only the thread that forked: nothing may run in another one before it.
+    # With a training cluster the apps never call a kernel: Numba stays out (as in ui/preload.py)
     code = ("import sys, threading\nsys.path.insert(0, 'deploy')\nimport fork_apps\n"
             "names = fork_apps.preload()\n"
             "print('THREADS', threading.active_count())\n"
             "print('MODULES', 'torch' in sys.modules, 'toolbox.lessons' in sys.modules, "
-            "'ui.jobs' in sys.modules, 'ui.preload' in sys.modules)\n")
-    env = dict(os.environ, RL_TOOLBOX_ENGINE="in-process")
+            "'ui.jobs' in sys.modules, 'ui.preload' in sys.modules)\n"
+            "print('NUMBA', 'numba' in sys.modules)\n")
+    env = dict(os.environ, RL_TOOLBOX_ENGINE=engine)
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "THREADS 1" in done.stdout and "MODULES True True True False" in done.stdout
+    assert f"NUMBA {numba}" in done.stdout
 
 
 @pytest.mark.parametrize("ports", ["", "8501,x", "8501,8501", "0", "70000"])
