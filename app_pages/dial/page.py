@@ -81,7 +81,7 @@ st.latex(
 computed_by(rollout_loss)
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])  # the Methods box shows its three chips at 1280
 methods = c1.multiselect("Methods", list(METHODS), default=list(METHODS), key="curve_methods",
-                         format_func=lambda m: LABELS[m])
+                         format_func=LABELS.__getitem__)
 n_agents = int(c2.number_input("Agents n", value=link_value("n", 3, link_agents, "curve_n"), step=1,
                                key="curve_n"))
 sharing = c3.toggle("Parameter sharing", value=True, key="curve_sharing")

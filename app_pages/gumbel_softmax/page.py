@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.gumbel_softmax import callbacks
 from app_pages.gumbel_softmax.calls import (
     N_RELAXED,
     curve,
@@ -62,17 +63,8 @@ lesson_header(
     "Gumbel 1954; Jang, Gu & Poole 2017 (Gumbel-Softmax); Maddison, Mnih & Teh 2017 (Concrete)",
 )
 
-
-
-def refill_values() -> None:
-    """After a scene: the typed values become its preset's (what the student had typed is
-    replaced)."""
-    ss = st.session_state
-    ss[SK.GS_VALUES] = fmt(G.preset_values(ss[SK.GS_PRESET], ss[SK.GS_K], ss[SK.GS_MODE]))
-
-
 # before the widgets
-scene_bar("gumbel_softmax", tab_key=SK.GS_TAB, tab_labels=TABS, on_apply=refill_values)
+scene_bar("gumbel_softmax", tab_key=SK.GS_TAB, tab_labels=TABS, on_apply=callbacks.refill_values)
 
 # URL → initial widget state (only on the first run of a session)
 DEFAULTS = {
@@ -140,7 +132,7 @@ with st.container(border=True):
     with right:
         st.markdown("**Temperature τ**")
         tau = st.select_slider("temperature τ (log scale)", options=TAU_OPTIONS, key=SK.GS_TAU,
-                               format_func=lambda t: f"{t:g}")
+                               format_func="{:g}".format)
         equation(r"y = \operatorname{softmax}\!\Big(\frac{\theta + g}{\tau}\Big)",
                  G.gumbel_softmax_from_noise)
         equation(r"g_k \sim \mathrm{Gumbel}(0,1)", G.sample_gumbel)
@@ -302,9 +294,9 @@ with tab3:
             "**The computation graph** (torchviz `make_dot`): parameters are the blue leaves; the "
             "noise enters as a constant, so no gradient has to flow into it.")
         which = st.radio("draw the graph of", GRAPHS, key="gs_graph", horizontal=True,
-                         format_func=lambda g: {"gaussian": "z = μ + σ ε",
-                                                "gumbel_softmax": "y = softmax((θ + g)/τ)" + (
-                                                    " → straight-through" if hard else "")}[g])
+                         format_func={"gaussian": "z = μ + σ ε",
+                                      "gumbel_softmax": "y = softmax((θ + g)/τ)" + (
+                                          " → straight-through" if hard else "")}.__getitem__)
         # The browser keeps a graphviz chart by its position and redraws it in place; in place it
         # has been seen to keep the previous graph. Each (graph, straight-through) pair gets its own
         # position (empty placeholders before it), so a toggle draws a new chart from scratch.

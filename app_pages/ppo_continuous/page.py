@@ -77,7 +77,7 @@ if SK.PC_DETAIL not in st.session_state:
     st.session_state[SK.PC_DETAIL] = url_detail
 # full width: the detail names are long, and a narrow column cut them off at 150 % zoom
 detail = st.selectbox("Detail", fields, key=SK.PC_DETAIL,
-                      format_func=lambda f: f"{C.DETAILS[f].name} ({f})")
+                      format_func={f: f"{C.DETAILS[f].name} ({f})" for f in fields}.__getitem__)
 left, right = st.columns([1, 2], gap="large")
 with left:
     d = C.DETAILS[detail]
@@ -101,7 +101,7 @@ if rows and show_part(SLUG, SK.SPOIL_RESULTS):
 
 st.subheader("Run it yourself")
 off = st.radio("Script of", (False, True), horizontal=True, key="pc_script_variant",
-               format_func=lambda off: C.label(detail if off else None),
+               format_func={False: C.label(None), True: C.label(detail)}.__getitem__,
                help="The script trains this variant; its settings are the defaults of its Args.")
 script_name, script_args = C.label(detail if off else None), C.variant_args(detail if off else None)
 st.download_button("Download it as one Python script",
@@ -117,7 +117,7 @@ st.header("Train it live")
 c1, c2 = st.columns(2)
 n_seeds = c1.slider("Seeds", 1, C.MAX_LIVE_SEEDS, 2, key=SK.PC_SEEDS)
 budget = c2.select_slider("Steps per run", C.LIVE_BUDGETS, C.LIVE_BUDGETS[-1], key=SK.PC_BUDGET,
-                          format_func=lambda b: f"{b:,}")
+                          format_func="{:,}".format)
 try:
     names, variants, seeds, key = C.live_request(detail, int(n_seeds), int(budget))
 except ValueError as err:

@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from app_pages.ppo_details import callbacks
 from toolbox.figures.ppo import learning_curves, score_differences
 from toolbox.lessons import shared as SK
 from toolbox.lessons.ppo import analysis, precomputed
@@ -145,7 +146,7 @@ with c2:
     n_seeds = st.slider("seeds", 1, 10, url_seeds, key="ppo_seeds")
 with c3:
     budget = st.select_slider("steps per run", BUDGETS, value=url_budget, key="ppo_budget",
-                              format_func=lambda b: f"{b // 1000}k")
+                              format_func={b: f"{b // 1000}k" for b in BUDGETS}.__getitem__)
 
 configs = [variant_config(vid, budget) for vid in chosen]
 names = [VARIANT_IDS[vid] for vid in chosen]
@@ -170,15 +171,6 @@ set_query(v=",".join(chosen), seeds=n_seeds, budget=budget, custom=D.url_flips(c
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _stored_payload(mtime: float) -> dict | None:
     return precomputed.load() if mtime else None
-
-
-def _set_seeds(n: int) -> None:
-    st.session_state["ppo_seeds"] = n
-
-
-def _drop(vid: str) -> None:
-    kept = st.session_state.get("ppo_variants", chosen)
-    st.session_state["ppo_variants"] = [v for v in kept if v != vid]
 
 
 payload = _stored_payload(
@@ -206,14 +198,15 @@ if cap_problem:  # an offer, next to the inputs it changes; the stored results s
     f1, f2 = st.columns(2)
     if fix["seeds"]:
         f1.button(f"Use {fix['seeds']} seeds ({fix['seeds'] * len(plan.train_index)} runs)",
-                  key="ppo_fix_seeds", on_click=_set_seeds, args=(fix["seeds"],))
+                  key="ppo_fix_seeds", on_click=callbacks.set_seeds, args=(fix["seeds"],))
     droppable = [v for v in chosen if VARIANT_IDS[v] in plan.train_names]
     if droppable:
         with f2:
             drop = st.selectbox(f"or drop {fix['drop']} variant(s), one at a time", droppable,
                                 index=len(droppable) - 1, format_func=VARIANT_IDS.get,
                                 key="ppo_fix_variant")
-            st.button("Drop it", key="ppo_fix_drop", on_click=_drop, args=(drop,))
+            st.button("Drop it", key="ppo_fix_drop", on_click=callbacks.drop_variant,
+                      args=(drop, list(chosen)))
 can_train = plan is not None and plan.runs_to_train > 0 and not cap_problem
 train_clicked = st.button("Train", type="primary", key="ppo_train", disabled=not can_train)
 

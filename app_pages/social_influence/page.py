@@ -132,7 +132,7 @@ with left:
 
 with right:
     a_i = st.selectbox("Action i took, $a^i_t$", range(len(names_i)), key=K_AI,
-                       format_func=lambda a: f"{a}: {names_i[a]}")
+                       format_func=[f"{a}: {name}" for a, name in enumerate(names_i)].__getitem__)
     if pi_i is None or not valid_j:
         st.info("Fix the table marked in red on the left: the influence reward needs valid tables.",
                 icon=":material/back_hand:")
@@ -303,9 +303,9 @@ with right2:
                     key="pa_fig_heat")
         s1, s2 = st.columns(2)
         s = s1.selectbox("State s", range(len(g.state_names)),
-                         format_func=lambda k: g.state_names[k], key=K_STATE)
+                         format_func=g.state_names.__getitem__, key=K_STATE)
         sig = s2.selectbox("Signal σ", range(len(g.signal_names)),
-                           format_func=lambda k: g.signal_names[k], key=K_SIGNAL)
+                           format_func=g.signal_names.__getitem__, key=K_SIGNAL)
         weights = (inf.check_distribution_rows(phi_raw, "the scheme φ(σ|s)", 2,
                                                device=DEVICE)[s] if marginal == "state"
                    else inf.signal_marginal(prior_raw, phi_raw, device=DEVICE))
