@@ -23,6 +23,8 @@ trap 'kill "${pids[@]}" 2>/dev/null' EXIT
 dask scheduler --host 127.0.0.1 --port "$PORT" --dashboard-address 127.0.0.1:0 & pids+=($!)
 sleep 2
 # each worker restarts above 95 % of its memory limit (toolbox/serving/cluster.py: WORKER_MEMORY_MB)
+# and spills nothing to disk (toolbox/serving/cluster.py: NO_SPILL)
+DASK_DISTRIBUTED__WORKER__MEMORY__TARGET=False DASK_DISTRIBUTED__WORKER__MEMORY__SPILL=False \
 OMP_NUM_THREADS=1 dask worker "$RL_TOOLBOX_CLUSTER" --nthreads 1 --nworkers "$WORKERS" \
     --memory-limit "${RL_TOOLBOX_WORKER_MEMORY_MB:-1000}MiB" --no-dashboard & pids+=($!)
 # the app processes are forked from one that imported the app's modules once: they share those

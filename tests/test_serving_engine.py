@@ -17,7 +17,12 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from toolbox.serving.cluster import ENV_MEMORY, WORKER_MEMORY_MB, worker_memory_limit
+from toolbox.serving.cluster import (
+    ENV_MEMORY,
+    NO_SPILL,
+    WORKER_MEMORY_MB,
+    worker_memory_limit,
+)
 from toolbox.serving.engine import ENV_ADDRESS, Engine
 from toolbox.serving.job import Cancelled
 from toolbox.serving.remote import run_remote, run_remote_batch
@@ -345,6 +350,21 @@ def test_run_remote_batch_is_a_drop_in_for_a_batch_and_drops_one_request(engine)
 def test_each_worker_of_the_local_cluster_has_the_memory_limit(engine):
     limits = engine.client().run(lambda dask_worker: dask_worker.memory_manager.memory_limit)
     assert set(limits.values()) == {WORKER_MEMORY_MB * 2**20}
+
+
+def test_the_local_cluster_s_workers_spill_nothing_to_disk(engine):
+    # spill files were named after the task key: a request's key is longer than a file name may be
+    spill = engine.client().run(lambda dask_worker: (
+        dask_worker.memory_manager.memory_target_fraction,
+        dask_worker.memory_manager.memory_spill_fraction))
+    assert set(spill.values()) == {(False, False)}
+
+
+def test_serve_sh_gives_its_workers_the_same_settings():
+    script = (Path(__file__).resolve().parent.parent / "deploy" / "serve.sh").read_text()
+    for name, value in NO_SPILL.items():
+        env = "DASK_" + name.upper().replace(".", "__").replace("-", "_")
+        assert f"{env}={value}" in script
 
 
 def hog(report):

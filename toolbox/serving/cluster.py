@@ -32,6 +32,11 @@ a long one, and a worker compiling the kernels itself (no usable cache) was rest
 own default (the machine's memory shared by the workers)."""
 
 
+NO_SPILL = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False}
+"""Dask settings of a training worker: nothing spilled to disk (``deploy/serve.sh`` sets the same
+through ``DASK_DISTRIBUTED__WORKER__MEMORY__*``)."""
+
+
 class LocalProcessCluster:
     """A cluster of ``workers`` single-threaded worker processes, run by a child process.
 
@@ -87,7 +92,10 @@ def serve(workers: int) -> None:
     import dask
     from distributed import LocalCluster
 
-    dask.config.set({"distributed.scheduler.allowed-failures": 0})
+    # No spilling to disk: a training's result is small and collected at once, while Dask named
+    # the spill file after the task key, a request's key longer than a file name may be (OSError
+    # and a traceback in the server's log, measured). The nannies pass this to their workers.
+    dask.config.set({"distributed.scheduler.allowed-failures": 0, **NO_SPILL})
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            memory_limit=worker_memory_limit() or "auto",
                            dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False})
