@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from toolbox import jit
+from toolbox import jit, kernel_state
 from toolbox.dial.compiled import choose_backend as dial_backend
 from toolbox.dial.config import DialConfig
 from toolbox.ppo.compiled import CompiledGroup
@@ -30,9 +30,9 @@ CPU = torch.device("cpu")
 @pytest.fixture
 def status():
     """Set the kernels' status for one test; the process's own status comes back afterwards."""
-    saved = list(jit._history)
+    saved = list(kernel_state._history)
     yield jit.set_kernel_status
-    jit._history[:] = saved
+    kernel_state._history[:] = saved
 
 
 @pytest.mark.parametrize("state, ppo, dial", [
@@ -97,7 +97,7 @@ def test_the_progress_line_says_the_kernels_compile_and_the_readable_path_trains
 # ---- the warm-up in a child process, on a small kernel and a private cache ---------------------
 
 WARM = """
-from toolbox import jit, warm_up
+from toolbox import jit, kernel_state, warm_up
 from toolbox.ppo.compiled import choose_backend
 import torch
 warm_up.start({targets!r}, load={load!r}).join()
@@ -106,7 +106,7 @@ from toolbox.dial import kernel
 print('LOADED', len(kernel.clip_and_rmsprop.signatures))
 print('STATUS', s.state, jit.compiled_ready(), choose_backend('auto', torch.device('cpu')))
 print('REASON', s.reason)
-print('HISTORY', ','.join(h.state for h in jit._history))
+print('HISTORY', ','.join(h.state for h in kernel_state._history))
 """
 
 

@@ -34,7 +34,6 @@ from toolbox.kernel_state import (  # noqa: F401 - re-exported: the kernels' sta
     UNAVAILABLE,
     WARMED,
     KernelStatus,
-    _history,
     cache_dir,
     compiled_ready,
     complete_pickles,
